@@ -1,0 +1,52 @@
+# faplink: `make demo` and `make test` set everything up on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test test-fast lint bench clean system-deps
+
+demo: $(VENV)/.installed
+	$(BIN)/faplink demo
+
+test: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The quick local loop: everything but real browsers and fault suites.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check faplink sync central node kiosk_ui hardware provisioning tests
+	$(BIN)/mypy faplink sync central node hardware provisioning
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+# Debian packages the tests drive for real: chromium (Playwright's browser)
+# and poppler-utils (pdftotext, pdfsig). Installed only when missing and when
+# we may (root); otherwise the tests report what is missing.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (install them as root)"; exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) var demo-data

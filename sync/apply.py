@@ -1,0 +1,242 @@
+"""Writing records received from a peer: convert, check scope, merge, stamp, park orphans.
+
+Used by both sides: central applies what a node pushes (`from_central=False`,
+with the node's post as scope), a node applies what it pulls from central.
+Applying the same record twice changes nothing: a record no newer than the
+stored one is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from peewee import IntegrityError
+
+from .clock import Stamp
+from .db import database, replica
+from .errors import N_, ScopeError, SyncError, ValidationError
+from .models import MODELS_BY_TABLE, REPLICATED_MODELS, WRITABLE_BY_POST, SyncModel, next_seq
+from .state import PendingRecord, SyncEvent
+
+__all__ = ["ApplyResult", "apply_records", "retry_pending"]
+
+_ORDER = {m._meta.table_name: i for i, m in enumerate(REPLICATED_MODELS)}
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass
+class ApplyResult:
+    applied: int = 0
+    stale: int = 0
+    pending: int = 0
+    refused: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "stale": self.stale,
+            "pending": self.pending,
+            "refused": self.refused,
+        }
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    model: type[SyncModel]
+    id: str
+    origin: str
+    changed_by: str
+    hlc: str
+    deleted: bool
+    fields: dict[str, Any]
+    raw: dict[str, Any]
+
+
+def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
+    if not isinstance(record, dict):
+        raise ValidationError(N_("Запись синхронизации должна быть объектом JSON"))
+    model = MODELS_BY_TABLE.get(record.get("model"))  # type: ignore[arg-type]
+    if model is None:
+        raise ValidationError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
+    rid = record.get("id")
+    if not isinstance(rid, str) or not _UUID.match(rid):
+        raise ValidationError(N_("Некорректный идентификатор записи"), field="id")
+    hlc = record.get("hlc")
+    try:
+        Stamp.decode(hlc)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ValidationError(N_("Некорректная отметка времени записи"), field="hlc") from exc
+    origin, changed_by = record.get("origin"), record.get("changed_by")
+    if not isinstance(origin, str) or not isinstance(changed_by, str) or not origin or not changed_by:
+        raise ValidationError(N_("У записи не указан источник"), field="origin")
+    if not from_central and changed_by != peer:
+        raise ScopeError(N_("Узел может передавать только свои изменения"))
+    deleted = record.get("deleted", False)
+    if not isinstance(deleted, bool):
+        raise ValidationError(N_("Некорректный признак удаления"), field="deleted")
+    fields = record.get("fields")
+    if not isinstance(fields, dict):
+        raise ValidationError(N_("У записи нет полей"), field="fields")
+    values = model.fields_from_wire(fields)
+    return _Incoming(model, rid, origin, changed_by, hlc, deleted, values, record)  # type: ignore[arg-type]
+
+
+def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
+    """Write one record inside the caller's transaction; returns applied/stale."""
+    model = rec.model
+    local = model.get_or_none(model.id == rec.id)
+    if local is not None and local.hlc >= rec.hlc:
+        return "stale"
+    if scope_org is not None:
+        if model not in WRITABLE_BY_POST:
+            raise ScopeError(
+                N_("Пост не может изменять записи типа «%(model)s»"), model=model._meta.table_name
+            )
+        if local is not None and not _in_scope(model, rec.id, scope_org):
+            raise ScopeError(N_("Запись принадлежит другой организации"))
+    merged = model.merge_remote(local, rec.fields, from_central)
+    # Validate the merged values as a whole row (checksums, required fields).
+    probe = model(id=rec.id, **merged)
+    probe.validate()
+    merged = {name: probe.__data__.get(name) for name in merged}
+    me = replica()
+    me.clock.observe(rec.hlc)
+    row: dict[str, Any] = {
+        **merged,
+        "origin": local.origin if local is not None else rec.origin,
+        "changed_by": rec.changed_by,
+        "hlc": rec.hlc,
+        "deleted": rec.deleted or bool(local is not None and local.deleted and not from_central),
+        "seq": next_seq(),
+    }
+    if merged != rec.fields:
+        # We kept some of our own values: that is a new change of ours, so it
+        # must travel back to the peer with a stamp newer than the peer's.
+        row["changed_by"], row["hlc"] = me.id, me.clock.now()
+        SyncEvent.create(
+            peer=rec.changed_by,
+            kind="merged",
+            model=model._meta.table_name,
+            record_id=rec.id,
+            detail=json.dumps(
+                {k: [rec.fields[k], merged[k]] for k in merged if merged[k] != rec.fields[k]},
+                default=str,
+                ensure_ascii=False,
+            ),
+        )
+    if local is None:
+        model.insert({model._meta.fields[k]: v for k, v in row.items()} | {model.id: rec.id}).execute()
+    else:
+        model.update({model._meta.fields[k]: v for k, v in row.items()}).where(
+            model.id == rec.id
+        ).execute()
+    if scope_org is not None and not _in_scope(model, rec.id, scope_org):
+        raise ScopeError(N_("Запись вне области видимости поста"))
+    return "applied"
+
+
+def _in_scope(model: type[SyncModel], rid: str, org: str) -> bool:
+    condition = model.scope_for_post(org)
+    query = model.select(model.id).where(model.id == rid)
+    if condition is not None:
+        query = query.where(condition)
+    return query.exists()
+
+
+def _stage(rec: _Incoming, from_central: bool, scope_org: str | None, error: str) -> None:
+    table = rec.model._meta.table_name
+    existing = PendingRecord.get_or_none(
+        (PendingRecord.model == table) & (PendingRecord.record_id == rec.id)
+    )
+    if existing is not None and existing.hlc >= rec.hlc:
+        return
+    payload = json.dumps(rec.raw, ensure_ascii=False)
+    if existing is None:
+        PendingRecord.create(
+            model=table, record_id=rec.id, hlc=rec.hlc, payload=payload,
+            from_central=from_central, scope_org=scope_org, error=error,
+        )
+    else:
+        existing.hlc, existing.payload, existing.error = rec.hlc, payload, error
+        existing.save()
+
+
+def _try(rec: _Incoming, from_central: bool, scope_org: str | None, result: ApplyResult) -> bool:
+    """Apply one record in a savepoint; False if a parent is missing (record parked)."""
+    try:
+        with database.atomic():
+            outcome = _write(rec, from_central, scope_org)
+    except IntegrityError as exc:
+        text = str(exc).lower()
+        if "foreign key" not in text:
+            raise ValidationError(
+                N_("Запись противоречит уже сохранённым данным: %(detail)s"), detail=str(exc)
+            ) from exc
+        _stage(rec, from_central, scope_org, str(exc))
+        return False
+    if outcome == "applied":
+        result.applied += 1
+    else:
+        result.stale += 1
+    return True
+
+
+def apply_records(
+    records: list[Any], *, peer: str, from_central: bool, scope_org: str | None = None
+) -> ApplyResult:
+    """Apply a batch atomically (except refusals, which are reported, not stored)."""
+    result = ApplyResult()
+    parsed: list[_Incoming] = []
+    for record in records:
+        try:
+            parsed.append(_parse(record, from_central, peer))
+        except SyncError as exc:
+            result.refused.append(_refusal(record, exc))
+    parsed.sort(key=lambda r: _ORDER[r.model._meta.table_name])
+    with database.atomic():
+        for rec in parsed:
+            try:
+                if not _try(rec, from_central, scope_org, result):
+                    result.pending += 1
+            except SyncError as exc:
+                result.refused.append(_refusal(rec.raw, exc))
+                SyncEvent.create(
+                    peer=peer, kind="refused", model=rec.model._meta.table_name,
+                    record_id=rec.id, detail=exc.message,
+                )
+        if result.applied:
+            result.pending = max(0, result.pending - retry_pending())
+    return result
+
+
+def retry_pending() -> int:
+    """Re-apply parked records whose parents may have arrived; returns how many went in."""
+    done = 0
+    progress = True
+    while progress:
+        progress = False
+        rows = sorted(PendingRecord.select(), key=lambda p: _ORDER.get(p.model, 99))
+        for row in rows:
+            raw = json.loads(row.payload)
+            try:
+                rec = _parse(raw, row.from_central, raw.get("changed_by", ""))
+                scratch = ApplyResult()
+                ok = _try(rec, row.from_central, row.scope_org, scratch)
+            except SyncError as exc:
+                row.error = exc.message
+                row.save()
+                continue
+            if ok:
+                row.delete_instance()
+                done += 1
+                progress = True
+    return done
+
+
+def _refusal(record: Any, exc: SyncError) -> dict[str, str]:
+    model = record.get("model", "") if isinstance(record, dict) else ""
+    rid = record.get("id", "") if isinstance(record, dict) else ""
+    return {"model": str(model), "id": str(rid), "error": exc.code, "message": exc.message}

@@ -1,0 +1,317 @@
+"""The node's side of the sync: one round is hello → push → blobs up → pull → blobs down.
+
+Every step commits its cursor together with the data it covers, so a round
+cut at any point resumes where it stopped and repeats nothing harmful.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from . import PROTOCOL_VERSION
+from .apply import apply_records
+from .blobs import BlobStore
+from .changes import collect_changes
+from .clock import utcnow
+from .db import database
+from .errors import (
+    N_,
+    AuthError,
+    RevokedError,
+    ScopeError,
+    SyncError,
+    TransportError,
+    ValidationError,
+    VersionError,
+)
+from .migrations import SCHEMA_VERSION
+from .models import Attachment
+from .signing import NodeKey, signed_headers
+from .state import Cursor, PendingRecord
+from .wire import decode, encode
+
+__all__ = ["SyncClient", "SyncState", "SyncStatus", "RoundReport"]
+
+log = logging.getLogger(__name__)
+
+_ERRORS: dict[str, type[SyncError]] = {
+    "unauthorized": AuthError,
+    "revoked": RevokedError,
+    "update_required": VersionError,
+    "out_of_scope": ScopeError,
+    "invalid": ValidationError,
+}
+
+
+class SyncState(enum.Enum):
+    IDLE = "idle"
+    SYNCING = "syncing"
+    OFFLINE = "offline"
+    ERROR = "error"
+    UPDATE_REQUIRED = "update_required"
+    REVOKED = "revoked"
+
+
+@dataclass
+class RoundReport:
+    pushed: int = 0
+    pulled: int = 0
+    refused: list[dict[str, str]] = field(default_factory=list)
+    blobs_up: int = 0
+    blobs_down: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
+@dataclass
+class SyncStatus:
+    """What the sync bar, the JSON API and `faplink node sync --status` show."""
+
+    state: str = SyncState.IDLE.value
+    last_attempt: str | None = None
+    last_success: str | None = None
+    last_error: str | None = None
+    queue_records: int = 0
+    queue_blobs_up: int = 0
+    queue_blobs_down: int = 0
+    pending_parents: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    clock_offset_ms: int | None = None
+    refused: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SyncClient:
+    """Talks to central for one node; safe to call `run_round` from one thread at a time."""
+
+    def __init__(
+        self,
+        central_url: str,
+        node_id: str,
+        key: NodeKey,
+        blobs: BlobStore,
+        *,
+        status_file: Path | None = None,
+        timeout: float = 30.0,
+        batch_size: int = 200,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base = central_url.rstrip("/")
+        self.node_id = node_id
+        self.key = key
+        self.blobs = blobs
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.session = session or requests.Session()
+        self.status_file = status_file
+        self.status = SyncStatus()
+        self._lock = threading.Lock()
+        self._clock_offset_ms = 0
+        self.listeners: list[Callable[[SyncStatus], None]] = []
+
+    # -- transport -------------------------------------------------------------
+
+    def _request(self, method: str, path: str, payload: Any = None, raw: bytes | None = None,
+                 gzipped: bool = True) -> requests.Response:
+        body = raw if raw is not None else (encode(payload) if payload is not None else b"")
+        full = f"/sync/v1{path}"
+        headers = signed_headers(
+            self.key, self.node_id, method, full, body, clock_offset_ms=self._clock_offset_ms
+        )
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            headers["Content-Encoding"] = "gzip"
+        elif raw is not None:
+            headers["Content-Type"] = "application/octet-stream"
+        try:
+            response = self.session.request(
+                method, self.base + full, data=body, headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
+        self._count(sent=len(body), received=len(response.content))
+        if response.status_code >= 400:
+            raise self._error(response)
+        return response
+
+    def _error(self, response: requests.Response) -> SyncError:
+        try:
+            data = response.json()
+            cls = _ERRORS.get(data.get("error"), SyncError)
+            return cls(data.get("message") or response.reason)
+        except ValueError:
+            return TransportError(
+                N_("Центр ответил ошибкой %(status)s"), status=response.status_code
+            )
+
+    def _json(self, method: str, path: str, payload: Any = None) -> Any:
+        response = self._request(method, path, payload)
+        return decode(response.content, gzipped=False)
+
+    def _count(self, sent: int, received: int) -> None:
+        self._report.bytes_sent += sent
+        self._report.bytes_received += received
+        self.status.bytes_done += sent + received
+
+    # -- one round -------------------------------------------------------------
+
+    def run_round(self) -> RoundReport:
+        """One full exchange; raises SyncError (status updated) if it could not finish."""
+        with self._lock:
+            self._report = RoundReport()
+            self.status.last_attempt = utcnow().isoformat()
+            self.status.bytes_done = 0
+            self._set_state(SyncState.SYNCING)
+            try:
+                self._hello()
+                self._push()
+                self._upload_blobs()
+                self._pull()
+                self._download_blobs()
+            except SyncError as exc:
+                self.status.last_error = exc.message
+                self._set_state(_state_for(exc))
+                raise
+            self.status.last_success = utcnow().isoformat()
+            self.status.last_error = None
+            self.status.refused = self._report.refused[-20:]
+            self._set_state(SyncState.IDLE)
+            return self._report
+
+    def _hello(self) -> None:
+        started = time.time()
+        answer = self._json(
+            "POST", "/hello",
+            {"protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION, "software": _software()},
+        )
+        finished = time.time()
+        midpoint_ms = (started + finished) / 2 * 1000
+        self._clock_offset_ms = int(answer["server_time_ms"] - midpoint_ms)
+        self.status.clock_offset_ms = self._clock_offset_ms
+
+    def _push(self) -> None:
+        while True:
+            after = Cursor.read("push")
+            rows, _more = collect_changes(after, self.batch_size, only_by=self.node_id)
+            if not rows:
+                return
+            result = self._json(
+                "POST", "/push", {"records": [row.to_wire() for row in rows]}
+            )
+            self._report.pushed += len(rows)
+            self._report.refused.extend(result.get("refused", []))
+            Cursor.write("push", rows[-1].seq)
+            self.refresh_queues()
+
+    def _pull(self) -> None:
+        while True:
+            cursor = Cursor.read("pull")
+            page = self._json("GET", f"/pull?cursor={cursor}&limit={self.batch_size}")
+            records = page.get("records", [])
+            with database.atomic():
+                result = apply_records(records, peer="central", from_central=True)
+                Cursor.write("pull", int(page["cursor"]))
+            if result.refused:
+                log.warning("central sent records we refused: %s", result.refused)
+                self._report.refused.extend(result.refused)
+            self._report.pulled += len(records)
+            if not page.get("more"):
+                return
+
+    def _upload_blobs(self) -> None:
+        mine = [
+            a.sha256 for a in Attachment.select(Attachment.sha256).where(
+                Attachment.origin == self.node_id
+            ).distinct()
+        ]
+        for start in range(0, len(mine), 500):
+            chunk = [sha for sha in mine[start:start + 500] if self.blobs.has(sha)]
+            missing = self._json("POST", "/blobs/missing", {"sha256": chunk})["missing"]
+            for sha in missing:
+                self._request("PUT", f"/blobs/{sha}", raw=self.blobs.read(sha))
+                self._report.blobs_up += 1
+
+    def _download_blobs(self) -> None:
+        for sha in self.blobs_wanted():
+            response = self._request("GET", f"/blobs/{sha}")
+            self.blobs.put(response.content, expected=sha)
+            self._report.blobs_down += 1
+
+    # -- status ----------------------------------------------------------------
+
+    def blobs_wanted(self) -> list[str]:
+        shas = {a.sha256 for a in Attachment.live().select(Attachment.sha256)}
+        return sorted(sha for sha in shas if not self.blobs.has(sha))
+
+    def refresh_queues(self) -> SyncStatus:
+        after = Cursor.read("push")
+        self.status.queue_records = sum(
+            1 for _ in collect_changes(after, 100_000, only_by=self.node_id)[0]
+        )
+        self.status.pending_parents = PendingRecord.select().count()
+        self.status.queue_blobs_down = len(self.blobs_wanted())
+        self._save_status()
+        return self.status
+
+    def _set_state(self, state: SyncState) -> None:
+        if self.status.state != state.value:
+            log.info("sync state %s -> %s", self.status.state, state.value)
+        self.status.state = state.value
+        try:
+            self.refresh_queues()
+        except Exception:  # status must never break the round itself
+            log.exception("could not refresh sync queue sizes")
+        for listener in self.listeners:
+            listener(self.status)
+
+    def _save_status(self) -> None:
+        if self.status_file is None:
+            return
+        self.status_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.status_file.parent, prefix=".status")
+        with os.fdopen(fd, "w") as out:
+            json.dump(self.status.as_dict(), out, ensure_ascii=False)
+        os.replace(tmp, self.status_file)
+
+
+def _state_for(exc: SyncError) -> SyncState:
+    if isinstance(exc, TransportError):
+        return SyncState.OFFLINE
+    if isinstance(exc, VersionError):
+        return SyncState.UPDATE_REQUIRED
+    if isinstance(exc, RevokedError):
+        return SyncState.REVOKED
+    return SyncState.ERROR
+
+
+def _software() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("faplink")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def parse_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(N_("Адрес центра должен начинаться с http:// или https://"))
+    return url.rstrip("/")
+

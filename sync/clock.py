@@ -1,0 +1,77 @@
+"""Wall-clock helpers and the hybrid logical clock that orders every change.
+
+All stored times are naive UTC datetimes; pages convert them to the user's zone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = ["utcnow", "HybridClock", "Stamp"]
+
+
+def utcnow() -> datetime:
+    """Current time as a naive UTC datetime (how every time is stored)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True, order=True)
+class Stamp:
+    """One HLC reading: physical milliseconds, logical counter, replica id."""
+
+    wall_ms: int
+    counter: int
+    replica: str
+
+    def encode(self) -> str:
+        # Fixed-width so that string order equals stamp order in SQL.
+        return f"{self.wall_ms:013d}.{self.counter:06d}.{self.replica}"
+
+    @classmethod
+    def decode(cls, text: str) -> Stamp:
+        try:
+            wall, counter, replica = text.split(".", 2)
+            return cls(int(wall), int(counter), replica)
+        except (ValueError, AttributeError) as exc:
+            raise ValueError(f"not a clock stamp: {text!r}") from exc
+
+
+class HybridClock:
+    """Hybrid logical clock (Kulkarni et al.): monotonic even if the wall clock jumps back."""
+
+    #: A remote stamp further ahead than this is refused: a peer's clock is broken.
+    MAX_DRIFT_MS = 366 * 24 * 3600 * 1000
+
+    def __init__(self, replica: str, last: str | None = None, now_ms=None) -> None:
+        self.replica = replica
+        self._now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self._lock = threading.Lock()
+        self._wall, self._counter = 0, 0
+        if last:
+            seen = Stamp.decode(last)
+            self._wall, self._counter = seen.wall_ms, seen.counter
+
+    def now(self) -> str:
+        """A stamp for a local change, greater than every stamp seen so far."""
+        with self._lock:
+            physical = self._now_ms()
+            if physical > self._wall:
+                self._wall, self._counter = physical, 0
+            else:
+                self._counter += 1
+            return Stamp(self._wall, self._counter, self.replica).encode()
+
+    def observe(self, remote: str) -> None:
+        """Advance past a stamp received from a peer."""
+        stamp = Stamp.decode(remote)
+        with self._lock:
+            physical = self._now_ms()
+            if stamp.wall_ms - physical > self.MAX_DRIFT_MS:
+                raise ValueError(f"clock stamp too far in the future: {remote}")
+            if stamp.wall_ms > self._wall or (
+                stamp.wall_ms == self._wall and stamp.counter > self._counter
+            ):
+                self._wall, self._counter = stamp.wall_ms, stamp.counter

@@ -1,0 +1,69 @@
+"""Schema migrations with playhouse.migrate, recorded in a `schema_migration` table.
+
+Every migration is idempotent: the first one creates whatever tables are
+missing from the current models, later ones check before they alter. So a
+fresh database and an old one both end at the same schema by running the same
+list. Each side (node, central) appends its own side-only migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from peewee import CharField, Database, DateTimeField, Model
+from playhouse.migrate import SchemaMigrator
+
+from .clock import utcnow
+from .db import database
+from .models import REPLICATED_MODELS, SyncSequence
+
+__all__ = ["Migration", "SCHEMA_VERSION", "REPLICATED_MIGRATIONS", "migrate", "applied"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str
+    apply: Callable[[Database, SchemaMigrator], None]
+
+
+class SchemaMigration(Model):
+    id = CharField(primary_key=True, max_length=64)
+    applied_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        database = database
+        table_name = "schema_migration"
+
+
+def _initial(db: Database, migrator: SchemaMigrator) -> None:
+    db.create_tables([SyncSequence, *REPLICATED_MODELS], safe=True)
+    SyncSequence.insert(name="changes", value=0).on_conflict_ignore().execute()
+
+
+REPLICATED_MIGRATIONS: list[Migration] = [
+    Migration("sync.0001_initial", _initial),
+]
+
+#: The replicated schema's version, compared by node and central at `hello`.
+SCHEMA_VERSION = len(REPLICATED_MIGRATIONS)
+
+
+def applied(db: Database) -> set[str]:
+    db.create_tables([SchemaMigration], safe=True)
+    return {m.id for m in SchemaMigration.select(SchemaMigration.id)}
+
+
+def migrate(db: Database, side_migrations: Sequence[Migration] = ()) -> list[str]:
+    """Apply the replicated and side-only migrations not yet applied; returns their ids."""
+    done = applied(db)
+    migrator = SchemaMigrator.from_database(db)
+    ran: list[str] = []
+    for migration in [*REPLICATED_MIGRATIONS, *side_migrations]:
+        if migration.id in done:
+            continue
+        with db.atomic():
+            migration.apply(db, migrator)
+            SchemaMigration.create(id=migration.id)
+        ran.append(migration.id)
+    return ran

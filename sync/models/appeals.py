@@ -1,0 +1,404 @@
+"""Appeals (обращения) from posts to consultants, their protocols, diagnoses and files.
+
+The lifecycle lives here so that node and central apply the same rules:
+new → in_work → closed, or new → cancelled; never backwards.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Self
+
+from peewee import (
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    Expression,
+    ForeignKeyField,
+    TextField,
+)
+
+from ..clock import utcnow
+from ..errors import N_, LifecycleError, ValidationError
+from .base import SyncModel
+from .directory import Organization, Specialty, Staff
+from .patients import Patient
+from .schedule import Slot
+
+__all__ = [
+    "Appeal",
+    "AppealStatus",
+    "FormOfCare",
+    "AppealKind",
+    "ContactMode",
+    "Protocol",
+    "Diagnosis",
+    "Attachment",
+    "AttachmentKind",
+    "TAKE_IN_WORK_LEAD",
+    "DEFAULT_DEADLINES",
+    "configure_deadlines",
+]
+
+#: «Обращение можно взять в работу за 15 минут до времени приёма пациента».
+TAKE_IN_WORK_LEAD = timedelta(minutes=15)
+
+
+class AppealStatus:
+    NEW = "new"
+    IN_WORK = "in_work"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    ALL = (NEW, IN_WORK, CLOSED, CANCELLED)
+    #: Position in the one-way lifecycle; a merge never lowers it.
+    RANK: ClassVar[dict[str, int]] = {NEW: 0, IN_WORK: 1, CANCELLED: 2, CLOSED: 2}
+
+
+class FormOfCare:
+    EMERGENCY = "emergency"  # экстренная
+    URGENT = "urgent"  # неотложная
+    PLANNED = "planned"  # плановая
+    ALL = (EMERGENCY, URGENT, PLANNED)
+
+
+class AppealKind:
+    PRIMARY = "primary"  # первичная
+    REPEAT = "repeat"  # повторная
+    MONITORING = "monitoring"  # мониторинг
+    ALL = (PRIMARY, REPEAT, MONITORING)
+
+
+class ContactMode:
+    VIDEO = "video"
+    AUDIO = "audio"
+    CHAT = "chat"
+    ALL = (VIDEO, AUDIO, CHAT)
+
+
+#: How long a consultant has to take an appeal in work, by form of care.
+DEFAULT_DEADLINES: dict[str, timedelta] = {
+    FormOfCare.EMERGENCY: timedelta(hours=2),
+    FormOfCare.URGENT: timedelta(hours=24),
+    FormOfCare.PLANNED: timedelta(days=7),
+}
+_deadlines = dict(DEFAULT_DEADLINES)
+
+
+def configure_deadlines(minutes_by_form: dict[str, int]) -> None:
+    """Override response deadlines (minutes) per form of care, e.g. from app config."""
+    for form, minutes in minutes_by_form.items():
+        if form not in FormOfCare.ALL or int(minutes) <= 0:
+            raise ValueError(f"bad deadline {form}={minutes}")
+        _deadlines[form] = timedelta(minutes=int(minutes))
+
+
+def deadline_for(form: str) -> timedelta:
+    return _deadlines[form]
+
+
+class Appeal(SyncModel):
+    """An обращение: the post's request part, then central's status decisions."""
+
+    patient = ForeignKeyField(Patient, backref="appeals")
+    post = ForeignKeyField(Organization, backref="appeals")
+    author = ForeignKeyField(Staff, backref="appeals_authored")
+    specialty = ForeignKeyField(Specialty, backref="appeals")
+    consultant = ForeignKeyField(Staff, null=True, backref="appeals")
+    slot = ForeignKeyField(Slot, null=True, backref="appeals")
+    kind = CharField(max_length=16, default=AppealKind.PRIMARY)
+    form_of_care = CharField(max_length=16, default=FormOfCare.PLANNED)
+    contact_mode = CharField(max_length=8, default=ContactMode.VIDEO)
+    question = TextField()
+    anamnesis = TextField(default="")
+    complaints = TextField(default="")
+    exam_data = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    due_at = DateTimeField(index=True)
+    status = CharField(max_length=16, default=AppealStatus.NEW, index=True)
+    taken_by = ForeignKeyField(Staff, null=True, backref="appeals_taken")
+    taken_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+    cancelled_at = DateTimeField(null=True)
+
+    #: Fields that only central decides after the post created the appeal.
+    CENTRAL_FIELDS: ClassVar[tuple[str, ...]] = ("status", "taken_by", "taken_at", "closed_at")
+
+    # -- rules ----------------------------------------------------------------
+
+    def validate(self) -> None:
+        if not (self.question or "").strip():
+            raise ValidationError(
+                N_("Укажите основной вопрос, на который должен ответить консультант"), field="question"
+            )
+        if self.form_of_care not in FormOfCare.ALL:
+            raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
+        if self.kind not in AppealKind.ALL:
+            raise ValidationError(N_("Выберите тип консультации"), field="kind")
+        if self.contact_mode not in ContactMode.ALL:
+            raise ValidationError(N_("Выберите вид связи"), field="contact_mode")
+        if self.status not in AppealStatus.ALL:
+            raise ValidationError(N_("Неизвестный статус обращения"), field="status")
+
+    @staticmethod
+    def compute_due_at(created_at: datetime, form: str, slot: Slot | None) -> datetime:
+        """When the appeal becomes overdue: its slot, or its form-of-care deadline if sooner."""
+        due = created_at + deadline_for(form)
+        if slot is not None and slot.starts_at < due:
+            due = slot.starts_at
+        return due
+
+    def is_overdue(self, now: datetime) -> bool:
+        """«Просроченные»: still new after its slot time or its response deadline."""
+        return self.status == AppealStatus.NEW and self.due_at <= now
+
+    @classmethod
+    def slot_taken(cls, slot_id: str, *, exclude: str | None = None) -> bool:
+        query = cls.live().where(
+            (cls.slot == slot_id) & (cls.status != AppealStatus.CANCELLED)
+        )
+        if exclude:
+            query = query.where(cls.id != exclude)
+        return query.exists()
+
+    @classmethod
+    def book(
+        cls,
+        *,
+        patient: Patient,
+        author: Staff,
+        specialty: Specialty,
+        consultant: Staff | None,
+        slot: Slot | None,
+        form_of_care: str,
+        question: str,
+        kind: str = AppealKind.PRIMARY,
+        contact_mode: str = ContactMode.VIDEO,
+        anamnesis: str = "",
+        complaints: str = "",
+        exam_data: str = "",
+        now: datetime | None = None,
+    ) -> Self:
+        """Create an appeal, refusing a slot that is past, inactive or already taken."""
+        now = now or utcnow()
+        with cls._meta.database.atomic():
+            if slot is not None:
+                slot = Slot.get_by_id(slot.id)  # re-read inside the transaction
+                if slot.deleted or not slot.active:
+                    raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
+                if slot.is_past(now):
+                    raise ValidationError(N_("Время этого слота уже прошло: выберите другое"), field="slot")
+                if cls.slot_taken(slot.id):
+                    raise ValidationError(
+                        N_("Это время уже занято другим обращением: выберите другой слот"), field="slot"
+                    )
+                if consultant is None:
+                    consultant = slot.consultant
+                elif slot.consultant_id != consultant.id:
+                    raise ValidationError(N_("Слот принадлежит другому консультанту"), field="slot")
+            elif form_of_care == FormOfCare.PLANNED:
+                raise ValidationError(
+                    N_("Для плановой консультации выберите дату и время приёма"), field="slot"
+                )
+            if consultant is not None and consultant.specialty_id != specialty.id:
+                raise ValidationError(N_("Консультант не ведёт приём по этой специальности"), field="consultant")
+            if form_of_care not in FormOfCare.ALL:
+                raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
+            return cls.create(
+                patient=patient,
+                post=patient.organization_id,
+                author=author,
+                specialty=specialty,
+                consultant=consultant,
+                slot=slot,
+                kind=kind,
+                form_of_care=form_of_care,
+                contact_mode=contact_mode,
+                question=(question or "").strip(),
+                anamnesis=anamnesis.strip(),
+                complaints=complaints.strip(),
+                exam_data=exam_data.strip(),
+                created_at=now,
+                due_at=cls.compute_due_at(now, form_of_care, slot),
+            )
+
+    def can_take_from(self) -> datetime | None:
+        """The earliest moment «Взять в работу» is allowed (None: any time)."""
+        if self.slot_id is None:
+            return None
+        return self.slot.starts_at - TAKE_IN_WORK_LEAD
+
+    def take_in_work(self, consultant: Staff, now: datetime | None = None) -> None:
+        """«Взять в работу»: refused earlier than 15 minutes before the slot."""
+        now = now or utcnow()
+        if self.status != AppealStatus.NEW:
+            raise LifecycleError(N_("Обращение уже не новое: его нельзя взять в работу"))
+        if self.consultant_id and self.consultant_id != consultant.id:
+            raise LifecycleError(N_("Обращение назначено другому консультанту"))
+        if consultant.specialty_id != self.specialty_id:
+            raise LifecycleError(N_("Обращение относится к другой специальности"))
+        earliest = self.can_take_from()
+        if earliest is not None and now < earliest:
+            raise LifecycleError(
+                N_("Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"),
+                time=earliest.isoformat(sep=" ", timespec="minutes") + " UTC",
+            )
+        self.status = AppealStatus.IN_WORK
+        self.consultant = consultant
+        self.taken_by = consultant
+        self.taken_at = now
+        self.save()
+
+    def cancel(self, now: datetime | None = None) -> None:
+        """The post withdraws its appeal; only while nobody has taken it."""
+        if self.status != AppealStatus.NEW:
+            raise LifecycleError(N_("Отменить можно только новое обращение"))
+        self.status = AppealStatus.CANCELLED
+        self.cancelled_at = now or utcnow()
+        self.save()
+
+    # -- sync -----------------------------------------------------------------
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.post == organization_id
+
+    @classmethod
+    def merge_remote(
+        cls, local: Self | None, incoming: dict[str, Any], from_central: bool
+    ) -> dict[str, Any]:
+        """Status only moves forward; a post may create and cancel, central decides the rest."""
+        if local is None:
+            if not from_central and incoming["status"] not in (AppealStatus.NEW, AppealStatus.CANCELLED):
+                incoming = {**incoming, "status": AppealStatus.NEW}
+            return incoming
+        merged = dict(incoming)
+        if not from_central:
+            # The post owns the request; central's decisions stay as they are,
+            # except a cancel that arrives while the appeal is still new.
+            for name in cls.CENTRAL_FIELDS:
+                merged[name] = local.__data__.get(name)
+            if incoming["status"] == AppealStatus.CANCELLED and local.status == AppealStatus.NEW:
+                merged["status"] = AppealStatus.CANCELLED
+        elif AppealStatus.RANK[incoming["status"]] < AppealStatus.RANK[local.status]:
+            for name in cls.CENTRAL_FIELDS + ("cancelled_at",):
+                merged[name] = local.__data__.get(name)
+        return merged
+
+
+_ICD10 = re.compile(r"^[A-Z]\d{2}(\.\d{1,2})?$")
+
+
+class Protocol(SyncModel):
+    """The consultant's conclusion; sending it closes the appeal."""
+
+    appeal = ForeignKeyField(Appeal, backref="protocols", unique=True)
+    consultant = ForeignKeyField(Staff, backref="protocols")
+    anamnesis = TextField(default="")
+    recommendations = TextField()
+    additional_recommendations = TextField(default="")
+    sent_at = DateTimeField(default=utcnow)
+
+    def validate(self) -> None:
+        if not (self.recommendations or "").strip():
+            raise ValidationError(N_("Заполните поле «Рекомендации»"), field="recommendations")
+
+    @classmethod
+    def send(
+        cls,
+        appeal: Appeal,
+        consultant: Staff,
+        *,
+        anamnesis: str,
+        recommendations: str,
+        additional_recommendations: str = "",
+        diagnoses: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        now: datetime | None = None,
+    ) -> Self:
+        """«Отправить протокол»: store the protocol and its diagnoses and close the appeal."""
+        now = now or utcnow()
+        if appeal.status != AppealStatus.IN_WORK:
+            raise LifecycleError(N_("Протокол можно отправить только по обращению в работе"))
+        if appeal.taken_by_id != consultant.id:
+            raise LifecycleError(N_("Протокол отправляет консультант, взявший обращение в работу"))
+        if not (recommendations or "").strip():
+            raise ValidationError(N_("Заполните поле «Рекомендации»"), field="recommendations")
+        checked = [Diagnosis.check(code, title) for code, title in diagnoses]
+        with cls._meta.database.atomic():
+            protocol = cls.create(
+                appeal=appeal,
+                consultant=consultant,
+                anamnesis=anamnesis.strip(),
+                recommendations=recommendations.strip(),
+                additional_recommendations=additional_recommendations.strip(),
+                sent_at=now,
+            )
+            for code, title in checked:
+                Diagnosis.create(protocol=protocol, code=code, title=title)
+            appeal.status = AppealStatus.CLOSED
+            appeal.closed_at = now
+            appeal.save()
+        return protocol
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
+
+
+class Diagnosis(SyncModel):
+    """An ICD-10 diagnosis in a protocol («Добавьте заболевания»)."""
+
+    protocol = ForeignKeyField(Protocol, backref="diagnoses")
+    code = CharField(max_length=8)
+    title = CharField(max_length=500, default="")
+
+    @staticmethod
+    def check(code: str, title: str) -> tuple[str, str]:
+        code = (code or "").strip().upper().replace(",", ".")
+        if not _ICD10.match(code):
+            raise ValidationError(
+                N_("«%(code)s» не похоже на код МКБ-10 (пример: I10 или J45.0)"), field="diagnoses", code=code
+            )
+        return code, (title or "").strip()
+
+    def validate(self) -> None:
+        self.code, self.title = self.check(self.code, self.title)
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.protocol.in_(
+            Protocol.select(Protocol.id)
+            .join(Appeal)
+            .where(Appeal.post == organization_id)
+        )
+
+
+class AttachmentKind:
+    FILE = "file"
+    PROTOCOL_PDF = "protocol_pdf"
+    ALL = (FILE, PROTOCOL_PDF)
+
+
+class Attachment(SyncModel):
+    """A file's metadata; the bytes live in the content-addressed blob store."""
+
+    appeal = ForeignKeyField(Appeal, backref="attachments")
+    kind = CharField(max_length=16, default=AttachmentKind.FILE)
+    filename = CharField(max_length=255)
+    content_type = CharField(max_length=100)
+    size = BigIntegerField()
+    sha256 = CharField(max_length=64, index=True)
+    uploaded_by = ForeignKeyField(Staff, null=True, backref="attachments")
+    created_at = DateTimeField(default=utcnow)
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256 or ""):
+            raise ValidationError(N_("Некорректная контрольная сумма файла"), field="sha256")
+        if self.kind not in AttachmentKind.ALL:
+            raise ValidationError(N_("Неизвестный тип вложения"), field="kind")
+        if self.size is None or self.size < 0:
+            raise ValidationError(N_("Некорректный размер файла"), field="size")
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))

@@ -1,0 +1,192 @@
+"""The base every replicated model inherits: sync metadata and wire conversion."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, ClassVar, Self
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    Expression,
+    Field,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from ..db import database, replica
+from ..errors import ValidationError
+
+__all__ = ["BaseModel", "SyncModel", "SyncSequence", "new_id", "next_seq"]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class BaseModel(Model):
+    """Every table, replicated or side-only, lives in the one bound database."""
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SyncSequence(BaseModel):
+    """The local change sequence: every write to a replicated row takes the next number."""
+
+    name = CharField(primary_key=True, max_length=32)
+    value = BigIntegerField(default=0)
+
+
+def next_seq() -> int:
+    """Take the next local change number (call inside the writing transaction)."""
+    query = (
+        SyncSequence.update(value=SyncSequence.value + 1)
+        .where(SyncSequence.name == "changes")
+        .returning(SyncSequence.value)
+    )
+    for row in query.execute():
+        return int(row.value)
+    raise RuntimeError("database not migrated: the change sequence is missing")
+
+
+class SyncModel(BaseModel):
+    """A replicated row: UUID key, creator, last writer, HLC stamp, tombstone, change number.
+
+    New rows are made with `Model.create(...)`; local edits with `save()`.
+    Both stamp the row; rows arriving from a peer are written by the sync engine
+    with the peer's stamp instead.
+    """
+
+    id = CharField(primary_key=True, max_length=36, default=new_id)
+    origin = CharField(max_length=64, index=True)
+    changed_by = CharField(max_length=64)
+    hlc = CharField(max_length=96, index=True)
+    deleted = BooleanField(default=False, index=True)
+    seq = BigIntegerField(index=True)
+
+    #: Fields the sync engine manages itself; never part of the record's payload.
+    SYNC_FIELDS: ClassVar[tuple[str, ...]] = ("id", "origin", "changed_by", "hlc", "deleted", "seq")
+
+    # -- local writes ----------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise ValidationError for values no side may store (override per model)."""
+
+    def save(self, force_insert: bool = False, only: Any = None) -> int:
+        self.validate()
+        me = replica()
+        with self._meta.database.atomic():
+            if force_insert and not self.origin:
+                self.origin = me.id
+            self.changed_by = me.id
+            self.hlc = me.clock.now()
+            self.seq = next_seq()
+            if only is not None:
+                only = list(only) + [type(self).changed_by, type(self).hlc, type(self).seq]
+            return super().save(force_insert=force_insert, only=only)
+
+    def delete_instance(self, *args: Any, **kwargs: Any) -> int:
+        """Replicated rows are never removed: they become tombstones peers learn of."""
+        self.deleted = True
+        return self.save()
+
+    @classmethod
+    def live(cls) -> Any:
+        """Rows that are not tombstones."""
+        return cls.select().where(cls.deleted == False)  # noqa: E712
+
+    # -- scope -----------------------------------------------------------------
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression | None:
+        """Filter for the rows a post may see; None means every row (directories)."""
+        return None
+
+    # -- wire format -----------------------------------------------------------
+
+    @classmethod
+    def payload_fields(cls) -> list[Field]:
+        return [f for f in cls._meta.sorted_fields if f.name not in cls.SYNC_FIELDS]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The record as JSON-ready data: metadata plus field values."""
+        fields: dict[str, Any] = {}
+        for field in self.payload_fields():
+            value = self.__data__.get(field.name)
+            if isinstance(value, datetime | date):
+                value = value.isoformat()
+            fields[field.name] = value
+        return {
+            "model": self._meta.table_name,
+            "id": self.id,
+            "origin": self.origin,
+            "changed_by": self.changed_by,
+            "hlc": self.hlc,
+            "deleted": bool(self.deleted),
+            "fields": fields,
+        }
+
+    @classmethod
+    def fields_from_wire(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Convert and check a peer's field values; unknown or ill-typed fields are refused."""
+        known = {f.name: f for f in cls.payload_fields()}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValidationError(
+                f"{cls._meta.table_name}: unknown fields {sorted(unknown)}", field=sorted(unknown)[0]
+            )
+        out: dict[str, Any] = {}
+        for name, field in known.items():
+            out[name] = _convert(cls, field, data.get(name))
+        return out
+
+    @classmethod
+    def merge_remote(
+        cls, local: Self | None, incoming: dict[str, Any], from_central: bool
+    ) -> dict[str, Any]:
+        """Decide the field values to store when a newer version arrives (override per model)."""
+        return incoming
+
+
+def _convert(model: type[SyncModel], field: Field, value: Any) -> Any:
+    where = f"{model._meta.table_name}.{field.name}"
+    if value is None:
+        if not field.null and field.default is None:
+            raise ValidationError(f"{where}: a value is required", field=field.name)
+        return field.default() if callable(field.default) else field.default
+    try:
+        if isinstance(field, DateTimeField):
+            return datetime.fromisoformat(value).replace(tzinfo=None)
+        if isinstance(field, DateField):
+            return date.fromisoformat(value)
+        if isinstance(field, BooleanField):
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if isinstance(field, IntegerField | BigIntegerField):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError
+            return value
+        if isinstance(field, FloatField):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError
+            return float(value)
+        if isinstance(field, CharField | TextField | ForeignKeyField):
+            if not isinstance(value, str):
+                raise TypeError
+            max_length = getattr(field, "max_length", None)
+            if isinstance(field, CharField) and max_length and len(value) > max_length:
+                raise ValidationError(f"{where}: longer than {max_length} characters", field=field.name)
+            return value
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{where}: bad value {value!r}", field=field.name) from exc
+    return value

@@ -1,0 +1,87 @@
+"""Directories owned by central: regions, organisations, specialties, staff."""
+
+from __future__ import annotations
+
+from peewee import BooleanField, CharField, Expression, ForeignKeyField
+
+from ..errors import N_, ValidationError
+from .base import SyncModel
+
+__all__ = ["Region", "Organization", "Specialty", "Staff", "StaffCredential", "Role", "OrgKind"]
+
+
+class OrgKind:
+    POST = "post"  # ФАП
+    CENTRE = "centre"  # консультативный центр
+    ALL = (POST, CENTRE)
+
+
+class Role:
+    CONSULTANT = "consultant"
+    FELDSHER = "feldsher"
+    ADMIN = "admin"
+    ENGINEER = "engineer"
+    ALL = (CONSULTANT, FELDSHER, ADMIN, ENGINEER)
+
+
+class Region(SyncModel):
+    name = CharField(max_length=200)
+    timezone = CharField(max_length=64, default="Europe/Moscow")
+
+
+class Organization(SyncModel):
+    name = CharField(max_length=300)
+    kind = CharField(max_length=16)
+    region = ForeignKeyField(Region, backref="organizations")
+    address = CharField(max_length=500, default="")
+    phone = CharField(max_length=20, default="")
+
+    def validate(self) -> None:
+        if self.kind not in OrgKind.ALL:
+            raise ValidationError(N_("Неизвестный тип организации"), field="kind")
+
+
+class Specialty(SyncModel):
+    name = CharField(max_length=200)
+    code = CharField(max_length=32, default="")
+
+
+class Staff(SyncModel):
+    """The public profile of a consultant, feldsher, administrator or engineer."""
+
+    last_name = CharField(max_length=100)
+    first_name = CharField(max_length=100)
+    middle_name = CharField(max_length=100, default="")
+    role = CharField(max_length=16)
+    organization = ForeignKeyField(Organization, backref="staff")
+    specialty = ForeignKeyField(Specialty, null=True, backref="staff")
+    position = CharField(max_length=200, default="")
+    timezone = CharField(max_length=64, default="Europe/Moscow")
+    active = BooleanField(default=True)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+    @property
+    def short_name(self) -> str:
+        initials = "".join(f"{p[0]}." for p in (self.first_name, self.middle_name) if p)
+        return f"{self.last_name} {initials}".strip()
+
+    def validate(self) -> None:
+        if self.role not in Role.ALL:
+            raise ValidationError(N_("Неизвестная роль сотрудника"), field="role")
+        if not (self.last_name or "").strip() or not (self.first_name or "").strip():
+            raise ValidationError(N_("Укажите фамилию и имя сотрудника"), field="last_name")
+
+
+class StaffCredential(SyncModel):
+    """Login and argon2 hash; a post receives only its own staff's, for offline login."""
+
+    staff = ForeignKeyField(Staff, backref="credentials", unique=True)
+    login = CharField(max_length=64, unique=True)
+    password_hash = CharField(max_length=255)
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.staff.in_(Staff.select(Staff.id).where(Staff.organization == organization_id))

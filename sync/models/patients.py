@@ -1,0 +1,74 @@
+"""Patients registered at posts, with their identity numbers and legal representatives."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from peewee import CharField, DateField, Expression, ForeignKeyField
+
+from ..errors import N_, ValidationError
+from ..validators import format_snils, normalize_enp, normalize_phone, normalize_snils
+from .base import SyncModel
+from .directory import Organization
+
+__all__ = ["Patient", "Sex"]
+
+
+class Sex:
+    MALE = "male"
+    FEMALE = "female"
+    ALL = (MALE, FEMALE)
+
+
+class Patient(SyncModel):
+    last_name = CharField(max_length=100)
+    first_name = CharField(max_length=100)
+    middle_name = CharField(max_length=100, default="")
+    birth_date = DateField()
+    sex = CharField(max_length=8)
+    snils = CharField(max_length=11, null=True, index=True)
+    enp = CharField(max_length=16, null=True, index=True)
+    phone = CharField(max_length=16, null=True, index=True)
+    address = CharField(max_length=500, default="")
+    organization = ForeignKeyField(Organization, backref="patients")
+    representative = ForeignKeyField("self", null=True, backref="represented")
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+    @property
+    def snils_display(self) -> str:
+        return format_snils(self.snils) if self.snils else ""
+
+    def age(self, today: date) -> int:
+        born = self.birth_date
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def validate(self) -> None:
+        for name in ("last_name", "first_name"):
+            value = (getattr(self, name) or "").strip()
+            if not value:
+                raise ValidationError(N_("Укажите фамилию и имя пациента"), field=name)
+            setattr(self, name, value)
+        if not isinstance(self.birth_date, date):
+            raise ValidationError(N_("Укажите дату рождения пациента"), field="birth_date")
+        if self.birth_date > date.today():
+            raise ValidationError(N_("Дата рождения не может быть в будущем"), field="birth_date")
+        if self.birth_date.year < 1900:
+            raise ValidationError(N_("Проверьте год рождения пациента"), field="birth_date")
+        if self.sex not in Sex.ALL:
+            raise ValidationError(N_("Укажите пол пациента"), field="sex")
+        self.snils = normalize_snils(self.snils) if self.snils else None
+        self.enp = normalize_enp(self.enp) if self.enp else None
+        self.phone = normalize_phone(self.phone) if self.phone else None
+        if not (self.snils or self.enp or self.phone):
+            raise ValidationError(
+                N_("Укажите хотя бы один из номеров: телефон, СНИЛС или полис ОМС"), field="phone"
+            )
+        if self.representative_id and self.representative_id == self.id:
+            raise ValidationError(N_("Пациент не может быть своим законным представителем"))
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.organization == organization_id

@@ -1,0 +1,153 @@
+"""Central's side of the sync: authenticate nodes, accept pushes, serve pulls and blobs.
+
+Framework-free: central's sync blueprint hands these functions the request's
+method, path, headers and body and turns their results (or SyncErrors) into
+responses.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from peewee import IntegrityError
+
+from . import PROTOCOL_VERSION
+from .apply import apply_records
+from .blobs import BlobStore
+from .clock import utcnow
+from .db import database
+from .errors import N_, AuthError, RevokedError, ScopeError, ValidationError, VersionError
+from .migrations import SCHEMA_VERSION
+from .changes import collect_changes, latest_seq
+from .models import Attachment
+from .signing import HEADERS, check_signature
+from .state import KnownNode, SeenNonce
+
+__all__ = [
+    "register_node",
+    "authenticate",
+    "hello",
+    "accept_push",
+    "changes_since",
+    "missing_blobs",
+    "blob_allowed",
+    "REPLAY_WINDOW",
+    "MAX_PULL",
+]
+
+#: A signed request older or newer than this (after clock correction) is refused.
+REPLAY_WINDOW = timedelta(minutes=5)
+MAX_PULL = 2000
+
+
+def register_node(node_id: str, organization_id: str, public_hex: str) -> KnownNode:
+    """Record an enrolled node's key (re-registering replaces the key and un-revokes)."""
+    bytes.fromhex(public_hex)
+    with database.atomic():
+        KnownNode.insert(
+            node_id=node_id, organization_id=organization_id, public_key=public_hex, revoked=False
+        ).on_conflict(
+            conflict_target=[KnownNode.node_id],
+            update={
+                KnownNode.organization_id: organization_id,
+                KnownNode.public_key: public_hex,
+                KnownNode.revoked: False,
+            },
+        ).execute()
+    return KnownNode.get_by_id(node_id)
+
+
+def authenticate(method: str, path: str, body: bytes, headers: dict[str, str]) -> KnownNode:
+    """The node that signed this request, or AuthError saying what is wrong with it."""
+    node_id = headers.get(HEADERS.NODE)
+    if not node_id or not headers.get(HEADERS.SIGNATURE):
+        raise AuthError(N_("Запрос не подписан ключом узла"))
+    node = KnownNode.get_or_none(KnownNode.node_id == node_id)
+    if node is None:
+        raise AuthError(N_("Узел %(node)s не зарегистрирован в центре"), node=node_id)
+    if node.revoked:
+        raise RevokedError(N_("Доступ поста к центру отозван: позвоните в техническую поддержку"))
+    check_signature(node.public_key, method, path, body, headers)
+    try:
+        sent_ms = int(headers.get(HEADERS.TIME, ""))
+    except ValueError as exc:
+        raise AuthError(N_("В запросе нет времени подписи")) from exc
+    skew = abs(time.time() * 1000 - sent_ms)
+    if skew > REPLAY_WINDOW.total_seconds() * 1000:
+        raise AuthError(N_("Запрос устарел или часы узла сильно расходятся с центром"))
+    with database.atomic():
+        SeenNonce.delete().where(SeenNonce.seen_at < utcnow() - 2 * REPLAY_WINDOW).execute()
+        try:
+            with database.atomic():
+                SeenNonce.create(node_id=node_id, nonce=headers.get(HEADERS.NONCE, ""))
+        except IntegrityError as exc:
+            raise AuthError(N_("Повторный запрос отклонён")) from exc
+        KnownNode.update(last_seen=utcnow()).where(KnownNode.node_id == node_id).execute()
+    return node
+
+
+def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
+    """Negotiate versions; a node whose schema is older than central's must update first."""
+    protocol = payload.get("protocol")
+    schema = payload.get("schema")
+    if not isinstance(protocol, int) or not isinstance(schema, int):
+        raise ValidationError(N_("В приветствии нет версий протокола и схемы"))
+    KnownNode.update(
+        schema_version=schema,
+        software_version=str(payload.get("software", ""))[:32],
+    ).where(KnownNode.node_id == node.node_id).execute()
+    if protocol != PROTOCOL_VERSION or schema < SCHEMA_VERSION:
+        raise VersionError(
+            N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
+            p=PROTOCOL_VERSION,
+            s=SCHEMA_VERSION,
+        )
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "schema": SCHEMA_VERSION,
+        "server_time_ms": int(time.time() * 1000),
+        "organization": node.organization_id,
+    }
+
+
+def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
+    records = payload.get("records")
+    if not isinstance(records, list):
+        raise ValidationError(N_("В пакете нет списка записей"))
+    result = apply_records(
+        records, peer=node.node_id, from_central=False, scope_org=node.organization_id
+    )
+    return result.as_dict()
+
+
+def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:
+    """Central's records in the node's scope changed after `cursor`, oldest first."""
+    limit = max(1, min(limit, MAX_PULL))
+    with database.atomic():  # one snapshot for the sequence and the rows
+        # On SQLite a change number commits with its row, so every change up to
+        # `settled` is visible in this snapshot. (PostgreSQL needs another rule.)
+        settled = max(cursor, latest_seq())
+        page, more = collect_changes(
+            cursor, limit, not_by=node.node_id, scope_org=node.organization_id
+        )
+    if more:
+        new_cursor = page[-1].seq
+    else:
+        # Skip past others' changes too, so that later pulls stay cheap.
+        new_cursor = max([settled] + [row.seq for row in page[-1:]])
+    return {"records": [row.to_wire() for row in page], "cursor": new_cursor, "more": more}
+
+
+def missing_blobs(store: BlobStore, shas: list[Any]) -> list[str]:
+    if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
+        raise ValidationError(N_("Ожидался список контрольных сумм"))
+    return [sha for sha in shas if not store.has(sha)]
+
+
+def blob_allowed(node: KnownNode, sha: str) -> None:
+    """A node may fetch or send only blobs of attachments in its scope."""
+    scope = Attachment.scope_for_post(node.organization_id)
+    if not Attachment.select().where((Attachment.sha256 == sha) & scope).exists():
+        raise ScopeError(N_("Файл не относится к обращениям этого поста"))

@@ -1,0 +1,104 @@
+"""The engine's own bookkeeping tables (not replicated).
+
+Each side creates the ones it uses through `NODE_MIGRATIONS` / `CENTRAL_MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, TextField
+
+from .clock import utcnow
+from .migrations import Migration
+from .models import BaseModel
+
+__all__ = [
+    "PendingRecord",
+    "Cursor",
+    "KnownNode",
+    "SeenNonce",
+    "SyncEvent",
+    "NODE_MIGRATIONS",
+    "CENTRAL_MIGRATIONS",
+]
+
+
+class PendingRecord(BaseModel):
+    """A received record whose parent has not arrived yet; retried after every batch."""
+
+    model = CharField(max_length=64)
+    record_id = CharField(max_length=36)
+    hlc = CharField(max_length=96)
+    payload = TextField()  # the record as received (JSON)
+    from_central = BooleanField()
+    scope_org = CharField(max_length=36, null=True)  # the sending post, at central
+    error = TextField(default="")
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("model", "record_id"), True),)
+
+
+class Cursor(BaseModel):
+    """A position the node has reached: `push` (own change seq) and `pull` (central's)."""
+
+    name = CharField(primary_key=True, max_length=32)
+    value = BigIntegerField(default=0)
+
+    @classmethod
+    def read(cls, name: str) -> int:
+        row = cls.get_or_none(cls.name == name)
+        return row.value if row else 0
+
+    @classmethod
+    def write(cls, name: str, value: int) -> None:
+        cls.insert(name=name, value=value).on_conflict(
+            conflict_target=[cls.name], update={cls.value: value}
+        ).execute()
+
+
+class KnownNode(BaseModel):
+    """A node enrolled at central: its post, its Ed25519 public key, and whether it is revoked."""
+
+    node_id = CharField(primary_key=True, max_length=64)
+    organization_id = CharField(max_length=36, index=True)
+    public_key = CharField(max_length=64)  # raw Ed25519 key, hex
+    revoked = BooleanField(default=False)
+    enrolled_at = DateTimeField(default=utcnow)
+    last_seen = DateTimeField(null=True)
+    schema_version = BigIntegerField(default=0)
+    software_version = CharField(max_length=32, default="")
+    clock_offset_ms = BigIntegerField(default=0)
+
+
+class SeenNonce(BaseModel):
+    """Nonces of recent signed requests, kept for the replay window."""
+
+    node_id = CharField(max_length=64)
+    nonce = CharField(max_length=64)
+    seen_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("node_id", "nonce"), True),)
+
+
+class SyncEvent(BaseModel):
+    """An audit line of the sync: refused records, merges that kept the other side's value."""
+
+    at = DateTimeField(default=utcnow, index=True)
+    peer = CharField(max_length=64)
+    kind = CharField(max_length=32)
+    model = CharField(max_length=64, default="")
+    record_id = CharField(max_length=36, default="")
+    detail = TextField(default="")
+
+
+def _node_tables(db, migrator) -> None:  # type: ignore[no-untyped-def]
+    db.create_tables([PendingRecord, Cursor, SyncEvent], safe=True)
+
+
+def _central_tables(db, migrator) -> None:  # type: ignore[no-untyped-def]
+    db.create_tables([PendingRecord, KnownNode, SeenNonce, SyncEvent], safe=True)
+
+
+NODE_MIGRATIONS = [Migration("sync.node.0001_state", _node_tables)]
+CENTRAL_MIGRATIONS = [Migration("sync.central.0001_state", _central_tables)]

@@ -1,0 +1,108 @@
+"""Identity numbers of Russian patients: SNILS, ЕНП (OMS policy) and phone numbers.
+
+Each `normalize_*` returns the canonical stored form or raises ValidationError
+with a message the feldsher can act on. The model and the API both call these.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from .errors import N_, ValidationError
+
+__all__ = ["normalize_snils", "normalize_enp", "normalize_phone", "format_snils"]
+
+_NOT_DIGITS = re.compile(r"[\s\-()]+")
+
+
+def _digits(value: str, field: str, label_error: str) -> str:
+    cleaned = _NOT_DIGITS.sub("", value or "")
+    if not cleaned.isdigit():
+        raise ValidationError(label_error, field=field)
+    return cleaned
+
+
+def snils_check_digits(first_nine: str) -> str:
+    """The two control digits of a SNILS number from its first nine digits."""
+    total = sum(int(d) * w for d, w in zip(first_nine, range(9, 0, -1), strict=True))
+    if total < 100:
+        control = total
+    elif total in (100, 101):
+        control = 0
+    else:
+        control = total % 101
+        if control == 100:
+            control = 0
+    return f"{control:02d}"
+
+
+def normalize_snils(value: str) -> str:
+    """Eleven digits with a valid checksum, stored without separators."""
+    digits = _digits(value, "snils", N_("СНИЛС должен состоять из цифр, например 112-233-445 95"))
+    if len(digits) != 11:
+        raise ValidationError(
+            N_("СНИЛС должен содержать 11 цифр, введено %(count)s"), field="snils", count=len(digits)
+        )
+    # Numbers up to 001-001-998 were issued before the checksum existed.
+    if int(digits[:9]) > 1001998 and snils_check_digits(digits[:9]) != digits[9:]:
+        raise ValidationError(
+            N_("Контрольное число СНИЛС не сходится: проверьте номер по документу"), field="snils"
+        )
+    return digits
+
+
+def format_snils(digits: str) -> str:
+    """SNILS as printed on the card: 112-233-445 95."""
+    return f"{digits[0:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:11]}" if len(digits) == 11 else digits
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 1:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+def normalize_enp(value: str) -> str:
+    """The 16-digit single policy number (ЕНП ОМС) with a valid Luhn check digit."""
+    digits = _digits(value, "enp", N_("Полис ОМС (ЕНП) должен состоять из цифр"))
+    if len(digits) != 16:
+        raise ValidationError(
+            N_("Полис ОМС (ЕНП) должен содержать 16 цифр, введено %(count)s"),
+            field="enp",
+            count=len(digits),
+        )
+    if not luhn_valid(digits):
+        raise ValidationError(
+            N_("Контрольная цифра полиса ОМС не сходится: проверьте номер по полису"), field="enp"
+        )
+    return digits
+
+
+def normalize_phone(value: str) -> str:
+    """A Russian phone number in E.164 (+7XXXXXXXXXX); 8-prefixed and local forms accepted."""
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError(N_("Укажите номер телефона"), field="phone")
+    try:
+        number = phonenumbers.parse(text, "RU")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            N_("Не удалось распознать номер телефона «%(value)s»: введите, например, +7 912 345-67-89"),
+            field="phone",
+            value=text,
+        ) from exc
+    if number.country_code != 7 or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            N_("Номер телефона «%(value)s» не похож на российский: введите, например, +7 912 345-67-89"),
+            field="phone",
+            value=text,
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

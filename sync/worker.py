@@ -1,0 +1,70 @@
+"""The node's background sync worker: rounds on a timer, backoff with jitter when offline."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+
+from .client import SyncClient
+from .errors import SyncError
+
+__all__ = ["SyncWorker"]
+
+log = logging.getLogger(__name__)
+
+
+class SyncWorker:
+    """Runs `client.run_round()` every `interval` s; after failures waits 2^n·base s (capped), jittered."""
+
+    def __init__(
+        self,
+        client: SyncClient,
+        *,
+        interval: float = 15.0,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 300.0,
+    ) -> None:
+        self.client = client
+        self.interval = interval
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.failures = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="faplink-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def trigger(self) -> None:
+        """«Синхронизировать сейчас»: run a round as soon as the current one ends."""
+        self._wake.set()
+
+    def next_delay(self) -> float:
+        if self.failures == 0:
+            return self.interval
+        delay = min(self.backoff_cap, self.backoff_base * 2 ** min(self.failures, 16))
+        return random.uniform(delay / 2, delay)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.client.run_round()
+                self.failures = 0
+            except SyncError as exc:
+                self.failures += 1
+                log.info("sync round failed (%s): %s", exc.code, exc.message)
+            except Exception:
+                self.failures += 1
+                log.exception("sync round crashed")
+            self._wake.wait(self.next_delay())
+            self._wake.clear()
