@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .models import REPLICATED_MODELS, SyncModel, SyncSequence
 
-__all__ = ["collect_changes", "latest_seq"]
+__all__ = ["collect_changes", "latest_seq", "latest_stamp"]
 
 
 def collect_changes(
@@ -35,3 +35,12 @@ def collect_changes(
 def latest_seq() -> int:
     row = SyncSequence.get_or_none(SyncSequence.name == "changes")
     return row.value if row else 0
+
+
+def latest_stamp() -> str | None:
+    """The newest HLC stamp stored, so a restarted replica's clock never goes back."""
+    stamps = [
+        m.select(m.hlc).order_by(m.hlc.desc()).limit(1).scalar() for m in REPLICATED_MODELS
+    ]
+    found = [s for s in stamps if s]
+    return max(found) if found else None

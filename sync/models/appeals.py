@@ -257,6 +257,19 @@ class Appeal(SyncModel):
         self.cancelled_at = now or utcnow()
         self.save()
 
+    def current_protocol(self) -> Protocol | None:
+        return self.protocols.where(Protocol.deleted == False).first()  # noqa: E712
+
+    def protocol_pdf(self) -> Attachment | None:
+        """The latest PDF of the protocol, once central has made it."""
+        return (
+            self.attachments.where(
+                (Attachment.kind == AttachmentKind.PROTOCOL_PDF) & (Attachment.deleted == False)  # noqa: E712
+            )
+            .order_by(Attachment.created_at.desc())
+            .first()
+        )
+
     # -- sync -----------------------------------------------------------------
 
     @classmethod

@@ -1,0 +1,82 @@
+"""central: the consultation centre's service — consultants' web, admin, and the sync API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect, url_for
+
+from faplink.web import init_web
+from faplink.web.settings import env_path, secret_key_for
+from sync.blobs import BlobStore
+from sync.db import CENTRAL, bind_replica, open_database_url
+from sync.migrations import migrate
+from sync.changes import latest_stamp
+from sync.models import configure_deadlines
+from sync.state import CENTRAL_MIGRATIONS
+
+from .extensions import socketio
+
+__all__ = ["create_app"]
+
+
+def _defaults() -> dict[str, Any]:
+    data_dir = env_path("FAPLINK_CENTRAL_DATA", "var/central")
+    return {
+        "DATA_DIR": data_dir,
+        "DATABASE_URL": f"sqlite:///{data_dir / 'central.db'}",
+        "MESSAGE_QUEUE": None,  # redis://… when several central instances run
+        "DEADLINE_MINUTES": {},
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "APP_TITLE": "faplink · центр",
+    }
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build central: open and migrate the database, register blueprints and Socket.IO."""
+    app = Flask(__name__)
+    app.config.update(_defaults())
+    app.config.from_prefixed_env("FAPLINK")
+    app.config.update(config or {})
+    data_dir = Path(app.config["DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secret_key_for(data_dir)
+
+    db = open_database_url(app.config["DATABASE_URL"])
+    migrate(db, CENTRAL_MIGRATIONS)
+    bind_replica(CENTRAL, latest_stamp())
+    if app.config["DEADLINE_MINUTES"]:
+        configure_deadlines(app.config["DEADLINE_MINUTES"])
+    app.extensions["blobs"] = BlobStore(data_dir / "blobs")
+
+    @app.teardown_appcontext
+    def _close_db(exc: BaseException | None) -> None:
+        if not db.is_closed():
+            db.close()
+
+    app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
+    init_web(app)
+
+    from . import api, appeals, auth, sync_api
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(appeals.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(sync_api.bp)
+
+    @app.get("/")
+    def index() -> Any:
+        return redirect(url_for("appeals.queue"))
+
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=app.config["MESSAGE_QUEUE"],
+        cors_allowed_origins=[],
+    )
+    logging.getLogger(__name__).info("central ready, database %s", app.config["DATABASE_URL"])
+    return app

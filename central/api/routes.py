@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+from flask_babel import gettext as _
+
+from central.appeals import service
+from central.auth.routes import CENTRAL_ROLES
+from faplink.web.auth import check_login, csrf_token, login_required, login_user, logout_user
+from faplink.web.openapi import build_openapi
+from faplink.web.serialize import appeal_json, protocol_json, staff_json
+from sync.clock import utcnow
+from sync.errors import N_, ValidationError
+from sync.models import Role
+
+from . import bp
+
+CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+    return data
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(build_openapi(current_app, "faplink central API"))
+
+
+@bp.post("/session")
+def login() -> Any:
+    """Log in with login and password.
+    ---
+    post:
+      summary: Log in (consultant, administrator, engineer)
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [login, password]
+              properties: {login: {type: string}, password: {type: string}}
+      responses:
+        200: {description: "the staff member and the CSRF token for later writes"}
+        401: {description: "wrong login or password", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    data = _body()
+    staff = check_login(str(data.get("login", "")), str(data.get("password", "")), roles=CENTRAL_ROLES)
+    if staff is None:
+        return jsonify(error="unauthorized", message=_("Неверный логин или пароль")), 401
+    login_user(staff)
+    return jsonify(staff=staff_json(staff), csrf_token=csrf_token())
+
+
+@bp.delete("/session")
+def logout() -> Any:
+    """Log out.
+    ---
+    delete:
+      summary: Log out
+      responses:
+        204: {description: logged out}
+    """
+    logout_user()
+    return "", 204
+
+
+@bp.get("/appeals")
+@login_required(*CONSULTANT)
+def appeals() -> Any:
+    """The consultant's queues.
+    ---
+    get:
+      summary: Appeals in one queue («Новые обращения», «В работе», «Закрытые обращения»)
+      parameters:
+        - {name: queue, in: query, schema: {type: string, enum: [new, overdue, in_work, closed]}}
+      responses:
+        200: {description: "appeals and the counters of every queue"}
+    """
+    name = request.args.get("queue", "new")
+    if name not in ("new", "overdue", "in_work", "closed"):
+        raise ValidationError(N_("Неизвестный список обращений: %(name)s"), field="queue", name=name)
+    now = utcnow()
+    queues = service.queues(g.staff, now)
+    items = getattr(queues, name)
+    if name == "new":
+        items = queues.overdue + queues.new
+    return jsonify(appeals=[appeal_json(a, now) for a in items], counts=queues.counts())
+
+
+@bp.get("/appeals/<appeal_id>")
+@login_required(*CONSULTANT)
+def appeal(appeal_id: str) -> Any:
+    """One appeal with its patient, text, protocol and files.
+    ---
+    get:
+      summary: An appeal in detail
+      responses:
+        200: {description: the appeal}
+        404: {description: not found or not visible to this consultant}
+    """
+    return jsonify(appeal_json(service.visible_appeal(g.staff, appeal_id), utcnow(), detail=True))
+
+
+@bp.post("/appeals/<appeal_id>/take")
+@login_required(*CONSULTANT)
+def take(appeal_id: str) -> Any:
+    """«Взять в работу».
+    ---
+    post:
+      summary: Take an appeal in work (no earlier than 15 minutes before its slot)
+      responses:
+        200: {description: the appeal, now in work}
+        409: {description: "too early, or no longer new", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    appeal = service.take(g.staff, appeal_id)
+    return jsonify(appeal_json(appeal, utcnow(), detail=True))
+
+
+@bp.post("/appeals/<appeal_id>/protocol")
+@login_required(*CONSULTANT)
+def send_protocol(appeal_id: str) -> Any:
+    """«Отправить протокол».
+    ---
+    post:
+      summary: Send the protocol and close the appeal
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [recommendations]
+              properties:
+                anamnesis: {type: string}
+                recommendations: {type: string}
+                additional_recommendations: {type: string}
+                diagnoses:
+                  type: array
+                  items: {type: object, properties: {code: {type: string}, title: {type: string}}}
+      responses:
+        201: {description: the protocol}
+        400: {description: "invalid (e.g. no recommendations)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+        409: {description: "the appeal is not in work"}
+    """
+    data = _body()
+    raw = data.get("diagnoses") or []
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+        raise ValidationError(N_("Диагнозы должны быть списком объектов {code, title}"), field="diagnoses")
+    protocol = service.send_protocol(
+        g.staff,
+        appeal_id,
+        anamnesis=str(data.get("anamnesis", "")),
+        recommendations=str(data.get("recommendations", "")),
+        additional_recommendations=str(data.get("additional_recommendations", "")),
+        diagnoses=[(str(d.get("code", "")), str(d.get("title", ""))) for d in raw],
+    )
+    return jsonify(protocol_json(protocol)), 201
+
+
+@bp.get("/appeals/<appeal_id>/protocol.pdf")
+@login_required(*CONSULTANT)
+def protocol_pdf(appeal_id: str) -> Any:
+    """«Скачать протокол».
+    ---
+    get:
+      summary: The protocol as PDF
+      responses:
+        200: {description: the PDF, content: {application/pdf: {}}}
+        404: {description: no protocol yet}
+    """
+    data = service.protocol_pdf_bytes(service.visible_appeal(g.staff, appeal_id))
+    return Response(data, mimetype="application/pdf")

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from faplink.web.auth import login_required
+from faplink.web.i18n import to_local, translate_error
+from sync.clock import utcnow
+from sync.errors import SyncError
+from sync.models import AppealStatus, Role
+
+from . import bp, service
+
+CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
+
+
+@bp.get("/appeals")
+@login_required(*CONSULTANT)
+def queue() -> Any:
+    name = request.args.get("queue", "new")
+    if name not in service.QUEUE_NAMES:
+        name = "new"
+    queues = service.queues(g.staff)
+    return render_template(
+        "central/queue.html",
+        title=_queue_title(name),
+        queue=name,
+        queues=queues,
+        counts=queues.counts(),
+        now=utcnow(),
+    )
+
+
+def _queue_title(name: str) -> str:
+    return {
+        "new": _("Новые обращения"),
+        "in_work": _("В работе"),
+        "closed": _("Закрытые обращения"),
+    }[name]
+
+
+@bp.get("/appeals/<appeal_id>")
+@login_required(*CONSULTANT)
+def detail(appeal_id: str) -> Any:
+    appeal = service.visible_appeal(g.staff, appeal_id)
+    protocol = appeal.current_protocol()
+    earliest = appeal.can_take_from()
+    return render_template(
+        "central/appeal.html",
+        title=appeal.patient.full_name,
+        appeal=appeal,
+        protocol=protocol,
+        pdf=appeal.protocol_pdf(),
+        now=utcnow(),
+        take_from=to_local(earliest) if earliest else None,
+        AppealStatus=AppealStatus,
+    )
+
+
+@bp.post("/appeals/<appeal_id>/take")
+@login_required(*CONSULTANT)
+def take(appeal_id: str) -> Any:
+    try:
+        service.take(g.staff, appeal_id)
+        flash(_("Обращение взято в работу"), "success")
+    except SyncError as exc:
+        flash(translate_error(exc), "error")
+    return redirect(url_for("appeals.detail", appeal_id=appeal_id))
+
+
+@bp.route("/appeals/<appeal_id>/protocol", methods=["GET", "POST"])
+@login_required(*CONSULTANT)
+def protocol(appeal_id: str) -> Any:
+    appeal = service.visible_appeal(g.staff, appeal_id)
+    form = request.form
+    error = None
+    codes = form.getlist("diagnosis_code")
+    titles = form.getlist("diagnosis_title")
+    if request.method == "POST":
+        try:
+            service.send_protocol(
+                g.staff,
+                appeal_id,
+                anamnesis=form.get("anamnesis", ""),
+                recommendations=form.get("recommendations", ""),
+                additional_recommendations=form.get("additional_recommendations", ""),
+                diagnoses=list(zip(codes, titles, strict=False)),
+            )
+            flash(_("Протокол отправлен, обращение закрыто"), "success")
+            return redirect(url_for("appeals.detail", appeal_id=appeal_id))
+        except SyncError as exc:
+            error = translate_error(exc)
+    return render_template(
+        "central/protocol_form.html",
+        title=_("Протокол"),
+        appeal=appeal,
+        form=form,
+        diagnoses=list(zip(codes, titles, strict=False)) or [("", "")],
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.get("/appeals/<appeal_id>/protocol.pdf")
+@login_required(*CONSULTANT)
+def protocol_pdf(appeal_id: str) -> Any:
+    appeal = service.visible_appeal(g.staff, appeal_id)
+    data = service.protocol_pdf_bytes(appeal)
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="protocol-{appeal.id[:8]}.pdf"'},
+    )

@@ -1,0 +1,7 @@
+"""Consultant, administrator and engineer login at central."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Documents the consultation centre hands out: the consultation protocol as PDF."""

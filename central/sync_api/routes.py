@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+from flask import Response, current_app, request
+
+from sync import server
+from sync.blobs import BlobStore
+from sync.errors import N_, ValidationError
+from sync.state import KnownNode
+from sync.wire import decode
+
+from ..extensions import socketio
+from . import bp
+
+
+def _signed_path() -> str:
+    query = request.query_string.decode()
+    return request.path + (f"?{query}" if query else "")
+
+
+def _node() -> KnownNode:
+    return server.authenticate(
+        request.method, _signed_path(), request.get_data(cache=True), dict(request.headers)
+    )
+
+
+def _payload() -> Any:
+    gzipped = request.headers.get("Content-Encoding") == "gzip"
+    return decode(request.get_data(cache=True), gzipped=gzipped)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    response = Response(raw, status=status, mimetype="application/json")
+    if "gzip" in request.headers.get("Accept-Encoding", "") and len(raw) > 512:
+        response.set_data(gzip.compress(raw, compresslevel=6, mtime=0))
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def _blobs() -> BlobStore:
+    return current_app.extensions["blobs"]
+
+
+@bp.post("/hello")
+def hello() -> Any:
+    node = _node()
+    return _json(server.hello(node, _payload()))
+
+
+@bp.post("/push")
+def push() -> Any:
+    node = _node()
+    result = server.accept_push(node, _payload())
+    if result["applied"]:
+        socketio.emit("appeals_changed", {"post": node.organization_id})
+    return _json(result)
+
+
+@bp.get("/pull")
+def pull() -> Any:
+    node = _node()
+    try:
+        cursor = int(request.args.get("cursor", "0"))
+        limit = int(request.args.get("limit", "500"))
+    except ValueError as exc:
+        raise ValidationError(N_("Курсор и размер пакета должны быть числами")) from exc
+    return _json(server.changes_since(node, cursor, limit))
+
+
+@bp.post("/blobs/missing")
+def blobs_missing() -> Any:
+    _node()
+    payload = _payload()
+    return _json({"missing": server.missing_blobs(_blobs(), payload.get("sha256"))})
+
+
+@bp.put("/blobs/<sha>")
+def blob_put(sha: str) -> Any:
+    node = _node()
+    server.blob_allowed(node, sha)
+    _blobs().put(request.get_data(cache=True), expected=sha)
+    return _json({"stored": sha}, 201)
+
+
+@bp.get("/blobs/<sha>")
+def blob_get(sha: str) -> Any:
+    node = _node()
+    server.blob_allowed(node, sha)
+    store = _blobs()
+    if not store.has(sha):
+        return _json({"error": "not_found", "message": "blob not here yet"}, 404)
+    return Response(store.read(sha), mimetype="application/octet-stream")

@@ -1,0 +1,157 @@
+"""The `faplink` command: central, node, devices, demo (and later kiosk, provision)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["main"]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """faplink: telemedicine link between feldsher posts and consultation centres."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+# -- central -------------------------------------------------------------------
+
+@main.group()
+def central() -> None:
+    """The consultation centre's service."""
+
+
+@central.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data).")
+def central_run(host: str, port: int, data_dir: Path | None, database_url: str | None) -> None:
+    """Serve central's web, JSON API and sync API."""
+    from central import create_app
+    from central.extensions import socketio
+
+    config: dict[str, object] = {}
+    if data_dir:
+        config["DATA_DIR"] = data_dir.resolve()
+        config["DATABASE_URL"] = f"sqlite:///{data_dir.resolve() / 'central.db'}"
+    if database_url:
+        config["DATABASE_URL"] = database_url
+    app = create_app(config)
+    click.echo(f"central: http://{host}:{port}/", err=True)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+@central.command("add-node")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--node-id", required=True)
+@click.option("--organization", required=True, help="Id of the post (organisation).")
+@click.option("--public-key", required=True, help="The node's Ed25519 public key (hex).")
+def central_add_node(data_dir: Path, node_id: str, organization: str, public_key: str) -> None:
+    """Register a node's key at central (until enrolment tokens arrive)."""
+    from central import create_app
+    from sync.server import register_node
+
+    create_app({"DATA_DIR": data_dir.resolve()})
+    register_node(node_id, organization, public_key)
+    click.echo(f"node {node_id} registered for {organization}")
+
+
+# -- node ----------------------------------------------------------------------
+
+@main.group()
+def node() -> None:
+    """The post's local service."""
+
+
+@node.command("run")
+@click.option("--port", default=8701, show_default=True, type=int)
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
+def node_run(port: int, data_dir: Path) -> None:
+    """Serve the post's pages and API on 127.0.0.1, with the sync worker."""
+    from node import create_app
+    from node.extensions import socketio
+
+    app = create_app({"DATA_DIR": data_dir.resolve()})
+    click.echo(f"node: http://127.0.0.1:{port}/", err=True)
+    socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+@node.command("init")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--central", "central_url", required=True)
+@click.option("--organization", required=True)
+@click.option("--node-id", required=True)
+def node_init(data_dir: Path, central_url: str, organization: str, node_id: str) -> None:
+    """Create a node's identity and key; prints the public key to register at central."""
+    from node.identity import NodeIdentity
+    from sync.client import parse_url
+    from sync.signing import NodeKey
+
+    identity = NodeIdentity(node_id, organization, parse_url(central_url), data_dir.resolve())
+    if identity.key_path.exists():
+        raise click.ClickException(f"{identity.key_path} exists: this node is already set up")
+    key = NodeKey.generate()
+    key.save(identity.key_path)
+    identity.save()
+    click.echo(key.public_hex)
+
+
+@node.command("sync")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--once", is_flag=True, help="Run one full round; exit non-zero on failure.")
+@click.option("--status", "show_status", is_flag=True, help="Print the last status as JSON.")
+def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
+    """Run or inspect the node's sync."""
+    data_dir = data_dir.resolve()
+    if show_status or not once:
+        path = data_dir / "sync-status.json"
+        status = json.loads(path.read_text()) if path.is_file() else {"state": "never"}
+        click.echo(json.dumps(status, ensure_ascii=False, indent=2))
+        return
+    from node import create_app
+    from sync.errors import SyncError
+
+    app = create_app({"DATA_DIR": data_dir, "SYNC_ENABLED": False})
+    client = app.extensions["sync_client"]
+    try:
+        report = client.run_round()
+    except SyncError as exc:
+        click.echo(json.dumps(client.status.as_dict(), ensure_ascii=False), err=True)
+        raise click.ClickException(exc.message) from exc
+    click.echo(json.dumps(report.__dict__, ensure_ascii=False))
+
+
+# -- demo and devices ----------------------------------------------------------
+
+@main.command()
+@click.option("--data", "data_dir", default="demo-data", type=click.Path(path_type=Path))
+@click.option("--port", default=8700, show_default=True, type=int, help="Central's port; posts use the next ones.")
+@click.option("--keep", is_flag=True, help="Keep existing demo data instead of starting afresh.")
+def demo(data_dir: Path, port: int, keep: bool) -> None:
+    """Central, two posts and simulated devices, seeded, on embedded SQLite."""
+    from .demo import run_demo
+
+    sys.exit(run_demo(data_dir.resolve(), port, keep=keep))
+
+
+def _register_devices() -> None:
+    try:
+        from hardware.cli import devices
+    except ImportError:  # hardware/ is optional on a central-only install
+        return
+    main.add_command(devices)
+
+
+_register_devices()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""`faplink demo`: central and two posts (and simulated devices) on embedded SQLite."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+
+from node.identity import NodeIdentity
+from sync.db import CENTRAL, bind_replica, open_database
+from sync.migrations import migrate
+from sync.server import register_node
+from sync.signing import NodeKey
+from sync.state import CENTRAL_MIGRATIONS
+
+from .demo_seed import DemoLogin, seed
+from .processes import faplink_command, start, stop, wait_http
+
+__all__ = ["prepare", "run_demo"]
+
+
+def prepare(data_dir: Path, port: int, *, fresh: bool = True) -> dict[str, object]:
+    """Seed central, create both posts' identities and register them; returns the plan."""
+    plan_path = data_dir / "demo.json"
+    if not fresh and plan_path.is_file():
+        return json.loads(plan_path.read_text())
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    central_dir = data_dir / "central"
+    db = open_database(central_dir / "central.db")
+    migrate(db, CENTRAL_MIGRATIONS)
+    bind_replica(CENTRAL)
+    data = seed()
+    central_url = f"http://127.0.0.1:{port}"
+    posts = []
+    for index, (post_id, post_name) in enumerate(data.posts, start=1):
+        node_dir = data_dir / f"post{index}"
+        key = NodeKey.generate()
+        identity = NodeIdentity(f"demo-post-{index}", post_id, central_url, node_dir)
+        key.save(identity.key_path)
+        identity.save()
+        register_node(identity.node_id, post_id, key.public_hex)
+        posts.append({"name": post_name, "dir": str(node_dir), "port": port + index})
+    db.close()
+    plan = {
+        "central": {"dir": str(central_dir), "port": port, "url": central_url},
+        "posts": posts,
+        "logins": [asdict(login) for login in data.logins],
+    }
+    plan_path.write_text(json.dumps(plan, ensure_ascii=False, indent=2))
+    return plan
+
+
+def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
+    plan = prepare(data_dir, port, fresh=not keep)
+    logs = data_dir / "logs"
+    children: list[subprocess.Popen[bytes]] = []
+
+    def shutdown(signum: int = 0, frame: FrameType | None = None) -> None:
+        for child in reversed(children):
+            stop(child)
+        print("faplink demo stopped", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    central = plan["central"]
+    assert isinstance(central, dict)
+    children.append(
+        start(
+            faplink_command("central", "run", "--port", str(central["port"]), "--data", central["dir"]),
+            logs / "central.log",
+        )
+    )
+    wait_http(f"{central['url']}/login", process=children[-1])
+    urls = [f"central: {central['url']}/"]
+    for post in plan["posts"]:  # type: ignore[attr-defined]
+        children.append(
+            start(
+                faplink_command("node", "run", "--port", str(post["port"]), "--data", post["dir"]),
+                logs / f"{Path(post['dir']).name}.log",
+            )
+        )
+        wait_http(f"http://127.0.0.1:{post['port']}/login", process=children[-1])
+        urls.append(f"post {post['name']}: http://127.0.0.1:{post['port']}/")
+    print("faplink demo is running; Ctrl+C stops it. Logs:", logs, flush=True)
+    for line in urls:
+        print(line, flush=True)
+    for raw in plan["logins"]:  # type: ignore[attr-defined]
+        login = DemoLogin(**raw)
+        print(f"login {login.role}: {login.login} / {login.password}  ({login.who})", flush=True)
+    while True:
+        for child in children:
+            if child.poll() is not None:
+                print(f"a demo process exited with code {child.returncode}; see {logs}", flush=True)
+                shutdown()
+        time.sleep(1)

@@ -1,0 +1,32 @@
+"""What both web apps (central and node) share: i18n, login, layout, errors, OpenAPI.
+
+`init_web(app)` binds it all to an app made by either app factory.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from .auth import init_auth
+from .errors import init_errors
+from .i18n import init_i18n
+from .labels import init_labels
+
+__all__ = ["init_web", "bp"]
+
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/web",
+)
+
+
+def init_web(app: Flask) -> None:
+    """Register the shared blueprint, translations, sessions/CSRF and error pages."""
+    app.register_blueprint(bp)
+    init_i18n(app)
+    init_labels(app)
+    init_auth(app)
+    init_errors(app)

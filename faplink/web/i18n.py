@@ -1,0 +1,69 @@
+"""Russian first, English second: Flask-Babel wiring, time zones and error translation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, request, session
+from flask_babel import Babel, gettext
+
+from sync.errors import SyncError
+
+__all__ = ["init_i18n", "LANGUAGES", "translate_error", "to_local", "user_timezone"]
+
+LANGUAGES = ("ru", "en")
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return session.get("lang", "ru")
+
+
+def translate_error(exc: SyncError) -> str:
+    """The error's message in the user's language, with its parameters filled in."""
+    text = gettext(exc.template)
+    try:
+        return text % exc.params if exc.params else text
+    except (KeyError, ValueError, TypeError):
+        return exc.message
+
+
+def user_timezone() -> ZoneInfo:
+    staff = getattr(g, "staff", None)
+    name = getattr(staff, "timezone", None) or "Europe/Moscow"
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("Europe/Moscow")
+
+
+def to_local(value: datetime | None) -> datetime | None:
+    """A stored naive-UTC time as an aware time in the user's zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(user_timezone())
+
+
+def _format_datetime(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+def _format_date(value: date | None) -> str:
+    return value.strftime("%d.%m.%Y") if value else ""
+
+
+def init_i18n(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "ru")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.filters["localtime"] = _format_datetime
+    app.jinja_env.filters["ddmmyyyy"] = _format_date
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["current_language"] = lambda: session.get("lang", "ru")
+    app.jinja_env.globals["user_timezone"] = lambda: str(user_timezone())

@@ -1,0 +1,84 @@
+"""node: the post's local service on 127.0.0.1 — feldsher pages, JSON API, sync worker."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect, url_for
+
+from faplink.web import init_web
+from faplink.web.settings import env_path, secret_key_for
+from sync.blobs import BlobStore
+from sync.changes import latest_stamp
+from sync.db import bind_replica, open_database
+from sync.migrations import migrate
+from sync.models import configure_deadlines
+from sync.state import NODE_MIGRATIONS
+
+from .extensions import socketio
+from .identity import NodeIdentity
+from .syncing import start_sync
+
+__all__ = ["create_app"]
+
+
+def _defaults() -> dict[str, Any]:
+    return {
+        "DATA_DIR": env_path("FAPLINK_NODE_DATA", "var/node"),
+        "SYNC_ENABLED": True,
+        "SYNC_INTERVAL": 15.0,
+        "DEADLINE_MINUTES": {},
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "APP_TITLE": "faplink · ФАП",
+        "SESSION_MINUTES": 30,
+    }
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the node: its identity (node.json + key), database, blueprints, sync worker."""
+    app = Flask(__name__)
+    app.config.update(_defaults())
+    app.config.from_prefixed_env("FAPLINK")
+    app.config.update(config or {})
+    data_dir = Path(app.config["DATA_DIR"])
+    identity = NodeIdentity.load(data_dir)
+    app.extensions["identity"] = identity
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secret_key_for(data_dir)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_MINUTES"])
+
+    db = open_database(data_dir / "node.db")
+    migrate(db, NODE_MIGRATIONS)
+    bind_replica(identity.node_id, latest_stamp())
+    if app.config["DEADLINE_MINUTES"]:
+        configure_deadlines(app.config["DEADLINE_MINUTES"])
+    app.extensions["blobs"] = BlobStore(data_dir / "blobs")
+
+    @app.teardown_appcontext
+    def _close_db(exc: BaseException | None) -> None:
+        if not db.is_closed():
+            db.close()
+
+    app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
+    init_web(app)
+
+    from . import api, appeals, auth, patients, sync_ui
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(patients.bp)
+    app.register_blueprint(appeals.bp)
+    app.register_blueprint(sync_ui.bp)
+    app.register_blueprint(api.bp)
+
+    @app.get("/")
+    def index() -> Any:
+        return redirect(url_for("appeals.queue"))
+
+    socketio.init_app(app, async_mode="threading", cors_allowed_origins=[])
+    start_sync(app, identity)
+    logging.getLogger(__name__).info("node %s ready in %s", identity.node_id, data_dir)
+    return app

@@ -1,0 +1,276 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+from flask_babel import gettext as _
+
+from faplink.web.auth import csrf_token, login_required, login_user, logout_user
+from faplink.web.openapi import build_openapi
+from faplink.web.serialize import appeal_json, patient_json, slot_json, staff_json
+from sync.blobs import BlobStore
+from sync.clock import utcnow
+from sync.errors import N_, ValidationError
+
+from ..appeals import service as appeals
+from ..auth.routes import NODE_ROLES, check_feldsher
+from ..patients import service as patients
+from ..syncing import reached_centre, sync_client, sync_worker
+from . import bp
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+    return data
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(build_openapi(current_app, "faplink node API"))
+
+
+@bp.post("/session")
+def login() -> Any:
+    """Feldsher login, checked offline.
+    ---
+    post:
+      summary: Log in as a feldsher of this post
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, required: [login, password], properties: {login: {type: string}, password: {type: string}}}
+      responses:
+        200: {description: "the feldsher and the CSRF token for later writes"}
+        401: {description: wrong login or password, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    data = _body()
+    staff = check_feldsher(str(data.get("login", "")), str(data.get("password", "")))
+    if staff is None:
+        return jsonify(error="unauthorized", message=_("Неверный логин или пароль")), 401
+    login_user(staff)
+    return jsonify(staff=staff_json(staff), csrf_token=csrf_token())
+
+
+@bp.delete("/session")
+def logout() -> Any:
+    """Log out.
+    ---
+    delete:
+      summary: Log out
+      responses:
+        204: {description: logged out}
+    """
+    logout_user()
+    return "", 204
+
+
+@bp.get("/patients")
+@login_required(*NODE_ROLES)
+def find_patients() -> Any:
+    """Find patients.
+    ---
+    get:
+      summary: Find patients by phone (with those the owner represents), SNILS or ЕНП
+      parameters: [{name: q, in: query, required: true, schema: {type: string}}]
+      responses:
+        200: {description: matching patients of this post}
+        400: {description: "a number that cannot be valid", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    return jsonify(patients=[patient_json(p) for p in patients.search(request.args.get("q", ""))])
+
+
+@bp.post("/patients")
+@login_required(*NODE_ROLES)
+def create_patient() -> Any:
+    """Register a patient.
+    ---
+    post:
+      summary: Register a patient at this post
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [last_name, first_name, birth_date, sex]
+              properties:
+                last_name: {type: string}
+                first_name: {type: string}
+                middle_name: {type: string}
+                birth_date: {type: string, format: date}
+                sex: {type: string, enum: [male, female]}
+                phone: {type: string}
+                snils: {type: string}
+                enp: {type: string}
+                address: {type: string}
+                representative: {type: string, description: id of the legal representative}
+      responses:
+        201: {description: the patient}
+        400: {description: "invalid SNILS, ЕНП or phone, or a duplicate", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    return jsonify(patient_json(patients.register(_body()))), 201
+
+
+@bp.get("/specialties")
+@login_required(*NODE_ROLES)
+def specialties() -> Any:
+    """Specialties.
+    ---
+    get:
+      summary: Specialties of the region's consultation centres
+      responses:
+        200: {description: specialties}
+    """
+    return jsonify(specialties=[{"id": s.id, "name": s.name} for s in appeals.specialties()])
+
+
+@bp.get("/consultants")
+@login_required(*NODE_ROLES)
+def consultants() -> Any:
+    """Consultants.
+    ---
+    get:
+      summary: Consultants, by specialty and by surname
+      parameters:
+        - {name: specialty, in: query, schema: {type: string}}
+        - {name: name, in: query, schema: {type: string}}
+      responses:
+        200: {description: consultants}
+    """
+    found = appeals.consultants(request.args.get("specialty"), request.args.get("name", ""))
+    return jsonify(consultants=[staff_json(c) for c in found])
+
+
+@bp.get("/consultants/<consultant_id>/slots")
+@login_required(*NODE_ROLES)
+def slots(consultant_id: str) -> Any:
+    """Free slots.
+    ---
+    get:
+      summary: A consultant's free slots for the coming two weeks (from the synced schedule)
+      responses:
+        200: {description: slots}
+    """
+    return jsonify(slots=[slot_json(s) for s in appeals.free_slots(consultant_id)])
+
+
+@bp.get("/appeals")
+@login_required(*NODE_ROLES)
+def list_appeals() -> Any:
+    """Appeals of this post.
+    ---
+    get:
+      summary: Appeals in one list, each saying whether it has reached the centre
+      parameters:
+        - {name: queue, in: query, schema: {type: string, enum: [new, overdue, in_work, closed]}}
+      responses:
+        200: {description: appeals}
+    """
+    name = request.args.get("queue", "new")
+    lists = appeals.lists()
+    if name not in ("new", "overdue", "in_work", "closed"):
+        raise ValidationError(N_("Неизвестный список обращений: %(name)s"), field="queue", name=name)
+    items = lists.overdue + lists.new if name == "new" else getattr(lists, name)
+    now = utcnow()
+    return jsonify(
+        appeals=[
+            appeal_json(a, now) | {"reached_centre": reached_centre(a.seq, a.changed_by)}
+            for a in items
+        ]
+    )
+
+
+@bp.post("/appeals")
+@login_required(*NODE_ROLES)
+def create_appeal() -> Any:
+    """«Информация верна, создать обращение».
+    ---
+    post:
+      summary: Create a doctor-to-doctor appeal
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [patient, consultant, question]
+              properties:
+                patient: {type: string}
+                consultant: {type: string}
+                slot: {type: string, description: "required for planned care"}
+                kind: {type: string, enum: [primary, repeat, monitoring]}
+                form_of_care: {type: string, enum: [emergency, urgent, planned]}
+                contact_mode: {type: string, enum: [video, audio, chat]}
+                question: {type: string}
+                anamnesis: {type: string}
+                complaints: {type: string}
+                exam_data: {type: string}
+      responses:
+        201: {description: the appeal}
+        400: {description: "invalid, or the slot is taken", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    appeal = appeals.create_appeal(g.staff, _body())
+    return jsonify(appeal_json(appeal, utcnow(), detail=True)), 201
+
+
+@bp.get("/appeals/<appeal_id>")
+@login_required(*NODE_ROLES)
+def appeal(appeal_id: str) -> Any:
+    """One appeal.
+    ---
+    get:
+      summary: An appeal with its text, protocol and files
+      responses:
+        200: {description: the appeal}
+        404: {description: not an appeal of this post}
+    """
+    item = appeals.post_appeal(appeal_id)
+    return jsonify(
+        appeal_json(item, utcnow(), detail=True)
+        | {"reached_centre": reached_centre(item.seq, item.changed_by)}
+    )
+
+
+@bp.get("/appeals/<appeal_id>/protocol.pdf")
+@login_required(*NODE_ROLES)
+def protocol_pdf(appeal_id: str) -> Any:
+    """«Скачать протокол».
+    ---
+    get:
+      summary: The protocol PDF as received from the centre
+      responses:
+        200: {description: the PDF, content: {application/pdf: {}}}
+        404: {description: not received yet}
+    """
+    pdf = appeals.post_appeal(appeal_id).protocol_pdf()
+    blobs: BlobStore = current_app.extensions["blobs"]
+    if pdf is None or not blobs.has(pdf.sha256):
+        return jsonify(error="not_found", message=_("PDF протокола придёт с ближайшей синхронизацией")), 404
+    return Response(blobs.read(pdf.sha256), mimetype="application/pdf")
+
+
+@bp.get("/sync/status")
+@login_required(*NODE_ROLES)
+def sync_status() -> Any:
+    """Sync status.
+    ---
+    get:
+      summary: "State, queue sizes, bytes, last success, last error"
+      responses:
+        200: {description: the status}
+    """
+    return jsonify(sync_client().refresh_queues().as_dict())
+
+
+@bp.post("/sync/now")
+@login_required(*NODE_ROLES)
+def sync_now() -> Any:
+    """«Синхронизировать сейчас».
+    ---
+    post:
+      summary: Start a sync round now
+      responses:
+        202: {description: started}
+    """
+    sync_worker().trigger()
+    return jsonify(started=True), 202

@@ -1,0 +1,149 @@
+"""The post's appeal operations over the synced schedules (pages and API share these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import abort, current_app
+
+from sync.clock import utcnow
+from sync.errors import N_, ValidationError
+from sync.models import (
+    Appeal,
+    AppealKind,
+    AppealStatus,
+    ContactMode,
+    FormOfCare,
+    OrgKind,
+    Organization,
+    Role,
+    Slot,
+    Specialty,
+    Staff,
+)
+
+from ..patients.service import post_patient
+
+__all__ = [
+    "Lists",
+    "lists",
+    "post_appeal",
+    "specialties",
+    "consultants",
+    "free_slots",
+    "create_appeal",
+]
+
+
+def _post() -> str:
+    return str(current_app.extensions["identity"].organization_id)
+
+
+@dataclass
+class Lists:
+    overdue: list[Appeal] = field(default_factory=list)
+    new: list[Appeal] = field(default_factory=list)
+    in_work: list[Appeal] = field(default_factory=list)
+    closed: list[Appeal] = field(default_factory=list)
+
+
+def lists(now: datetime | None = None) -> Lists:
+    now = now or utcnow()
+    out = Lists()
+    rows = Appeal.live().where(Appeal.post == _post()).order_by(Appeal.due_at)
+    for appeal in rows:
+        if appeal.status == AppealStatus.NEW:
+            (out.overdue if appeal.is_overdue(now) else out.new).append(appeal)
+        elif appeal.status == AppealStatus.IN_WORK:
+            out.in_work.append(appeal)
+        elif appeal.status == AppealStatus.CLOSED:
+            out.closed.append(appeal)
+    out.closed.sort(key=lambda a: a.closed_at or a.created_at, reverse=True)
+    return out
+
+
+def post_appeal(appeal_id: str) -> Appeal:
+    appeal = Appeal.get_or_none(
+        (Appeal.id == appeal_id) & (Appeal.post == _post()) & (Appeal.deleted == False)  # noqa: E712
+    )
+    if appeal is None:
+        abort(404)
+    return appeal
+
+
+def specialties() -> list[Specialty]:
+    return list(Specialty.live().order_by(Specialty.name))
+
+
+def consultants(specialty_id: str | None = None, name: str = "") -> list[Staff]:
+    """Consultants of the centres (as synced), filtered by specialty and by name."""
+    query = (
+        Staff.live()
+        .join(Organization, on=(Staff.organization == Organization.id))
+        .where(
+            (Staff.role == Role.CONSULTANT)
+            & (Staff.active == True)  # noqa: E712
+            & (Organization.kind == OrgKind.CENTRE)
+        )
+        .order_by(Staff.last_name, Staff.first_name)
+    )
+    if specialty_id:
+        query = query.where(Staff.specialty == specialty_id)
+    if name.strip():
+        query = query.where(Staff.last_name.contains(name.strip()))
+    return list(query)
+
+
+def free_slots(consultant_id: str, now: datetime | None = None, days: int = 14) -> list[Slot]:
+    """The consultant's active future slots with no live appeal on them."""
+    now = now or utcnow()
+    taken = Appeal.select(Appeal.slot).where(
+        Appeal.slot.is_null(False) & (Appeal.status != AppealStatus.CANCELLED) & (Appeal.deleted == False)  # noqa: E712
+    )
+    return list(
+        Slot.live()
+        .where(
+            (Slot.consultant == consultant_id)
+            & (Slot.active == True)  # noqa: E712
+            & (Slot.starts_at > now)
+            & (Slot.starts_at < now + timedelta(days=days))
+            & Slot.id.not_in(taken)
+        )
+        .order_by(Slot.starts_at)
+    )
+
+
+def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = str(data.get(name) or default)
+    if value not in allowed:
+        raise ValidationError(N_("Недопустимое значение поля"), field=name)
+    return value
+
+
+def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
+    """«Информация верна, создать обращение»: validate everything, then store it at once."""
+    patient = post_patient(str(data.get("patient", "")))
+    consultant = Staff.get_or_none((Staff.id == str(data.get("consultant", ""))) & (Staff.role == Role.CONSULTANT))
+    if consultant is None:
+        raise ValidationError(N_("Выберите консультанта"), field="consultant")
+    slot = None
+    if data.get("slot"):
+        slot = Slot.get_or_none(Slot.id == str(data["slot"]))
+        if slot is None:
+            raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
+    return Appeal.book(
+        patient=patient,
+        author=author,
+        specialty=consultant.specialty,
+        consultant=consultant,
+        slot=slot,
+        form_of_care=_choice(data, "form_of_care", FormOfCare.ALL, FormOfCare.PLANNED),
+        kind=_choice(data, "kind", AppealKind.ALL, AppealKind.PRIMARY),
+        contact_mode=_choice(data, "contact_mode", ContactMode.ALL, ContactMode.VIDEO),
+        question=str(data.get("question", "")),
+        anamnesis=str(data.get("anamnesis", "")),
+        complaints=str(data.get("complaints", "")),
+        exam_data=str(data.get("exam_data", "")),
+    )

@@ -1,0 +1,7 @@
+"""Feldsher login at the post, offline, against credentials synced from central."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,108 @@
+"""Finding and registering patients at the post (pages and API share these)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import current_app
+
+from sync.db import database
+from sync.errors import N_, ValidationError
+from sync.models import Patient, Sex
+from sync.validators import normalize_enp, normalize_phone, normalize_snils
+
+__all__ = ["search", "register", "post_patient"]
+
+
+def _post() -> str:
+    return str(current_app.extensions["identity"].organization_id)
+
+
+def search(query: str) -> list[Patient]:
+    """By phone (with everyone that phone's owner represents), SNILS or ЕНП, or by surname.
+
+    Eleven digits may be a SNILS or a phone number (8…/7…): both are tried.
+    """
+    text = (query or "").strip()
+    if not text:
+        return []
+    digits = re.sub(r"\D", "", text)
+    live = Patient.live().where(Patient.organization == _post())
+    if not digits:
+        return list(live.where(Patient.last_name.contains(text)).order_by(Patient.last_name).limit(50))
+    found: list[Patient] = []
+    if len(digits) == 16:
+        found += live.where(Patient.enp == normalize_enp(digits))
+    if len(digits) == 11:
+        found += live.where(Patient.snils == digits)
+    if len(digits) in (10, 11) or text.startswith("+"):
+        try:
+            phone = normalize_phone(text)
+        except ValidationError:
+            if not found and len(digits) != 11:
+                raise
+        else:
+            owners = list(live.where(Patient.phone == phone))
+            represented = live.where(Patient.representative.in_([p.id for p in owners]))
+            found += owners + list(represented)
+    if not found and len(digits) not in (10, 11, 16):
+        raise ValidationError(
+            N_("Введите телефон, СНИЛС (11 цифр) или полис ОМС (16 цифр)"), field="q"
+        )
+    unique = {p.id: p for p in found}
+    return list(unique.values())
+
+
+def post_patient(patient_id: str) -> Patient:
+    patient = Patient.get_or_none(
+        (Patient.id == patient_id) & (Patient.organization == _post()) & (Patient.deleted == False)  # noqa: E712
+    )
+    if patient is None:
+        raise ValidationError(N_("Пациент не найден на этом посту"), field="patient")
+    return patient
+
+
+def _parse_date(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationError(
+            N_("Дата рождения должна быть в формате ГГГГ-ММ-ДД"), field="birth_date"
+        ) from exc
+
+
+def register(data: dict[str, Any]) -> Patient:
+    """Create a patient with validated identity numbers; refuse a duplicate SNILS or ЕНП."""
+    sex = data.get("sex")
+    if sex not in Sex.ALL:
+        raise ValidationError(N_("Укажите пол пациента"), field="sex")
+    fields = {
+        "last_name": str(data.get("last_name", "")).strip(),
+        "first_name": str(data.get("first_name", "")).strip(),
+        "middle_name": str(data.get("middle_name", "")).strip(),
+        "birth_date": _parse_date(data.get("birth_date", "")),
+        "sex": sex,
+        "snils": str(data.get("snils") or "").strip() or None,
+        "enp": str(data.get("enp") or "").strip() or None,
+        "phone": str(data.get("phone") or "").strip() or None,
+        "address": str(data.get("address", "")).strip(),
+        "organization": _post(),
+        "representative": data.get("representative") or None,
+    }
+    probe = Patient(**fields)
+    probe.validate()  # normalises the numbers before the duplicate check
+    with database.atomic():
+        for name, label in (("snils", N_("СНИЛС")), ("enp", N_("полисом ОМС"))):
+            value = getattr(probe, name)
+            if value and Patient.live().where(getattr(Patient, name) == value).exists():
+                raise ValidationError(
+                    N_("Пациент с таким номером (%(what)s) уже зарегистрирован: найдите его в поиске"),
+                    field=name,
+                    what=label,
+                )
+        if fields["representative"]:
+            post_patient(str(fields["representative"]))
+        fields.update(snils=probe.snils, enp=probe.enp, phone=probe.phone)
+        return Patient.create(**fields)
