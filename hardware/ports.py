@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import queue
 import threading
 import time
@@ -217,7 +216,7 @@ class PortReader(threading.Thread):
         probe_seconds: float | None = None,
         read_timeout: float = 0.05,
     ) -> None:
-        self.port_name = label or (port if isinstance(port, str) else getattr(port, "__name__", "?"))
+        self.port_name: str = label or (port if isinstance(port, str) else repr(port))
         super().__init__(name=f"port-reader {self.port_name}", daemon=True)
         self._locate: PortLocator = (lambda: port) if isinstance(port, str) else port
         self.on_event = on_event
@@ -272,8 +271,11 @@ class PortReader(threading.Thread):
                 )
             else:
                 try:
-                    ser = open_port(path, (self.driver_class or self._candidates[0]).line,
-                                    timeout=self.read_timeout)
+                    ser = open_port(
+                        path,
+                        (self.driver_class or self._candidates[0]).line,
+                        timeout=self.read_timeout,
+                    )
                 except HardwareError as exc:
                     error = exc
                 else:
@@ -301,7 +303,9 @@ class PortReader(threading.Thread):
             driver = self._start_driver(ser)
             if driver is None:
                 tried = ", ".join(c.name for c in self._candidates)
-                self._status(LinkState.NOT_ANSWERING, f"no supported device answered (tried {tried})")
+                self._status(
+                    LinkState.NOT_ANSWERING, f"no supported device answered (tried {tried})"
+                )
                 return False
             self.driver = driver
             talked = driver.recognised
@@ -382,16 +386,23 @@ class DeviceHub:
         self._stop = threading.Event()
         self._scanner: threading.Thread | None = None
 
-    def open(self, port: str | PortLocator, protocol: str = "auto",
-             label: str | None = None) -> PortReader:
+    def open(
+        self, port: str | PortLocator, protocol: str = "auto", label: str | None = None
+    ) -> PortReader:
         """Start reading a port (idempotent for a path already open)."""
         name = label or (port if isinstance(port, str) else repr(port))
         with self._lock:
             reader = self.readers.get(name)
             if reader is not None and reader.is_alive():
                 return reader
-            reader = PortReader(port, self.on_event, protocol=protocol, options=self.options,
-                                label=name, **self.reader_options)
+            reader = PortReader(
+                port,
+                self.on_event,
+                protocol=protocol,
+                options=self.options,
+                label=name,
+                **self.reader_options,
+            )
             self.readers[name] = reader
         reader.start()
         return reader
@@ -413,8 +424,9 @@ class DeviceHub:
 
     def start(self) -> None:
         if self.scan and self._scanner is None:
-            self._scanner = threading.Thread(target=self._scan_loop, name="device-scan",
-                                             daemon=True)
+            self._scanner = threading.Thread(
+                target=self._scan_loop, name="device-scan", daemon=True
+            )
             self._scanner.start()
 
     def _scan_loop(self) -> None:
@@ -438,7 +450,3 @@ class DeviceHub:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def port_exists(path: str) -> bool:
-    return os.path.exists(path)

@@ -18,6 +18,7 @@ from typing import Any
 
 from hardware.drivers.astm_records import message_events, parse_message
 from hardware.drivers.base import DeviceProtocol, Emit, LineSettings, Transport
+from hardware.readings import LinkState
 
 __all__ = [
     "STX",
@@ -307,6 +308,7 @@ class AstmHost(DeviceProtocol):
             receive_timeout=receive_timeout, probe_timeout=self.probe_seconds
         )
         self.messages = 0
+        self.incomplete = 0
 
     def connection_made(self, transport: Transport) -> None:
         super().connection_made(transport)
@@ -324,6 +326,15 @@ class AstmHost(DeviceProtocol):
             self.write(bytes(out.reply))
         self.recognised = self.receiver.recognised
         for message in out.messages:
+            if not message.complete:
+                # The instrument keeps results until a whole message is acknowledged
+                # and sends them again; filing a fragment would file them twice.
+                self.incomplete += 1
+                self.status(
+                    LinkState.ERROR,
+                    f"incomplete message of {len(message.records)} records discarded",
+                )
+                continue
             self.messages += 1
             parsed = parse_message(message.records)
             if parsed.model:
@@ -333,7 +344,6 @@ class AstmHost(DeviceProtocol):
                 parsed,
                 port=self.port,
                 device_tz=self.device_tz,
-                complete=message.complete,
                 default_model=self.device_model,
             ):
                 self.emit(event)

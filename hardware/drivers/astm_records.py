@@ -9,7 +9,7 @@ reporting the others under their own code.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -244,7 +244,6 @@ def message_events(
     *,
     port: str,
     device_tz: tzinfo | None = None,
-    complete: bool = True,
     default_model: str = "",
 ) -> list[Reading | NoReading]:
     """A reading per result, or a no-reading where the value is not a usable number."""
@@ -264,15 +263,10 @@ def message_events(
             value = getattr(result, key)
             if value:
                 extra[key] = value
-        if not complete:
-            # The link dropped before the L record; each result was still checksummed.
-            extra["message_complete"] = False
 
-        def no_reading(detail: str, loinc: str = loinc) -> NoReading:
-            return NoReading(NoReadingReason.INVALID, model, port, stamp, loinc, detail)
-
+        invalid = NoReading(NoReadingReason.INVALID, model, port, stamp, loinc)
         if result.status.upper() == "X":
-            out.append(no_reading(f"{result.test_code}: the test could not be performed"))
+            out.append(replace(invalid, detail=f"{result.test_code}: could not be performed"))
             continue
         if mapper is not None and not loinc:
             # A known analyte in an unknown unit: better unmapped than misfiled.
@@ -280,13 +274,16 @@ def message_events(
         try:
             value = float(result.value.replace(",", "."))
         except ValueError:
-            out.append(no_reading(f"{result.test_code}: not a number: {result.value!r}"))
+            out.append(
+                replace(invalid, detail=f"{result.test_code}: not a number: {result.value!r}")
+            )
             continue
         try:
             out.append(
-                Reading(loinc, value, _ucum(result.unit, loinc), model, msg.serial, port, stamp,
-                        extra)
+                Reading(
+                    loinc, value, _ucum(result.unit, loinc), model, msg.serial, port, stamp, extra
+                )
             )
         except InvalidReading as exc:
-            out.append(no_reading(f"{result.test_code}: {exc}"))
+            out.append(replace(invalid, detail=f"{result.test_code}: {exc}"))
     return out

@@ -226,9 +226,7 @@ class V7StreamParser:
 
 def _restore(packet: bytearray) -> V7Packet:
     hi = packet[1]
-    data = tuple(
-        (packet[i] & 0x7F) | (((hi >> (i - 2)) & 1) << 7) for i in range(2, len(packet))
-    )
+    data = tuple((packet[i] & 0x7F) | (((hi >> (i - 2)) & 1) << 7) for i in range(2, len(packet)))
     return V7Packet(packet[0], data)
 
 
@@ -267,7 +265,7 @@ def sample_events(
     elif sample.searching:
         reason = NoReadingReason.SEARCHING
     if reason is not None:
-        return [NoReading(reason, model, port, now, SPO2), NoReading(reason, model, port, now, PULSE_RATE)]
+        return [NoReading(reason, model, port, now, loinc) for loinc in (SPO2, PULSE_RATE)]
 
     out: list[Reading | NoReading] = []
     if SPO2_RANGE[0] <= sample.spo2 <= SPO2_RANGE[1]:
@@ -284,9 +282,7 @@ def sample_events(
             NoReading(NoReadingReason.INVALID, model, port, now, SPO2, f"SpO2 {sample.spo2}")
         )
     if PULSE_RANGE[0] <= sample.pulse_rate <= PULSE_RANGE[1]:
-        out.append(
-            Reading(PULSE_RATE, float(sample.pulse_rate), "/min", model, serial, port, now)
-        )
+        out.append(Reading(PULSE_RATE, float(sample.pulse_rate), "/min", model, serial, port, now))
     else:
         out.append(
             NoReading(

@@ -228,12 +228,36 @@ class MtSics(DeviceProtocol):
         if state == "loaded":
             extra = {"stable": True}
             self.emit(
-                Reading(BODY_WEIGHT, kg, "kg", self.device_model, self.device_serial, self.port,
-                        now, extra)
+                Reading(
+                    BODY_WEIGHT,
+                    kg,
+                    "kg",
+                    self.device_model,
+                    self.device_serial,
+                    self.port,
+                    now,
+                    extra,
+                )
             )
         elif state == "empty":
-            self.emit(NoReading(NoReadingReason.SEARCHING, self.device_model, self.port, now,
-                                BODY_WEIGHT, "nobody on the scale"))
+            self.emit(
+                NoReading(
+                    NoReadingReason.SEARCHING,
+                    self.device_model,
+                    self.port,
+                    now,
+                    BODY_WEIGHT,
+                    "nobody on the scale",
+                )
+            )
         else:
-            self.emit(NoReading(NoReadingReason.INVALID, self.device_model, self.port, now,
-                                BODY_WEIGHT, detail or state))
+            self.emit(
+                NoReading(
+                    NoReadingReason.INVALID,
+                    self.device_model,
+                    self.port,
+                    now,
+                    BODY_WEIGHT,
+                    detail or state,
+                )
+            )

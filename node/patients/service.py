@@ -34,9 +34,9 @@ def search(query: str) -> list[Patient]:
         return list(live.where(Patient.last_name.contains(text)).order_by(Patient.last_name).limit(50))
     found: list[Patient] = []
     if len(digits) == 16:
-        found += live.where(Patient.enp == normalize_enp(digits))
+        found.extend(live.where(Patient.enp == normalize_enp(digits)))
     if len(digits) == 11:
-        found += live.where(Patient.snils == digits)
+        found.extend(live.where(Patient.snils == digits))
     if len(digits) in (10, 11) or text.startswith("+"):
         try:
             phone = normalize_phone(text)
@@ -46,7 +46,8 @@ def search(query: str) -> list[Patient]:
         else:
             owners = list(live.where(Patient.phone == phone))
             represented = live.where(Patient.representative.in_([p.id for p in owners]))
-            found += owners + list(represented)
+            found.extend(owners)
+            found.extend(represented)
     if not found and len(digits) not in (10, 11, 16):
         raise ValidationError(
             N_("Введите телефон, СНИЛС (11 цифр) или полис ОМС (16 цифр)"), field="q"

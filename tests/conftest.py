@@ -1,0 +1,120 @@
+"""Shared fixtures: fresh SQLite files on disk per test, apps, seeded data, processes."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from peewee import Database
+
+from sync.changes import latest_stamp
+from sync.db import CENTRAL, bind_replica, database, open_database
+from sync.migrations import migrate
+from sync.state import CENTRAL_MIGRATIONS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated central-side database in a real SQLite file, bound as central."""
+    handle = open_database(tmp_path / "central.db")
+    migrate(handle, CENTRAL_MIGRATIONS)
+    bind_replica(CENTRAL)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Seed once per session (argon2 hashing is slow on purpose), copy per test."""
+    from faplink.demo_seed import seed
+
+    path = tmp_path_factory.mktemp("template") / "central.db"
+    handle = open_database(path)
+    migrate(handle, CENTRAL_MIGRATIONS)
+    bind_replica(CENTRAL)
+    data = seed(days=3)
+    handle.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    handle.close()
+    return path, data
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
+    """A central database with the demo's region, centre, consultants, posts and patients."""
+    template, data = seeded_template
+    target = tmp_path / "central.db"
+    shutil.copyfile(template, target)
+    handle = open_database(target)
+    bind_replica(CENTRAL, latest_stamp())
+    yield data
+    handle.close()
+
+
+def rows(model) -> int:  # type: ignore[no-untyped-def]
+    return int(model.select().count())
+
+
+__all__ = ["free_port", "rows", "database"]
+
+
+@pytest.fixture
+def central_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
+    """central's app on a copy of the seeded database; yields (app, demo data)."""
+    from central import create_app
+
+    template, data = seeded_template
+    data_dir = tmp_path / "central"
+    data_dir.mkdir()
+    shutil.copyfile(template, data_dir / "central.db")
+    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": f"sqlite:///{data_dir / 'central.db'}",
+                      "TESTING": True})
+    yield app, data
+    database.close()
+
+
+def post_records(template: Path, post_id: str) -> list[dict]:  # type: ignore[type-arg]
+    """Everything central would send to a post on its first pull."""
+    from sync.changes import collect_changes
+
+    handle = open_database(template)
+    rows_, _ = collect_changes(0, 1_000_000, scope_org=post_id)
+    records = [row.to_wire() for row in rows_]
+    handle.close()
+    return records
+
+
+@pytest.fixture
+def node_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
+    """Post 1's node, as after its first pull from central (no central running)."""
+    from node import create_app
+    from node.identity import NodeIdentity
+    from sync.apply import apply_records
+    from sync.signing import NodeKey
+
+    template, data = seeded_template
+    post_id = data.posts[0][0]
+    records = post_records(template, post_id)
+    identity = NodeIdentity("test-post-1", post_id, "http://127.0.0.1:9", tmp_path / "node")
+    NodeKey.generate().save(identity.key_path)
+    identity.save()
+    app = create_app({"DATA_DIR": identity.data_dir, "SYNC_ENABLED": False, "TESTING": True})
+    result = apply_records(records, peer="central", from_central=True)
+    assert not result.refused and result.pending == 0
+    yield app, data
+    database.close()
+
+
+def login(client, login_name: str, password: str = "demo1234") -> str:  # type: ignore[no-untyped-def]
+    """Log in through the JSON API; returns the CSRF token for later writes."""
+    response = client.post("/api/v1/session", json={"login": login_name, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return str(response.get_json()["csrf_token"])

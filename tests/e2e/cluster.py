@@ -1,0 +1,105 @@
+"""Real processes for end-to-end tests: central and posts started as `faplink` commands."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from faplink.demo import prepare
+from faplink.processes import faplink_command, start, stop, wait_http
+from tests.conftest import free_port
+
+
+class Cluster:
+    """A seeded central and its posts, each a separate process on its own port."""
+
+    def __init__(self, root: Path, sync_interval: float = 1.0) -> None:
+        self.root = root
+        self.port = free_port()
+        self.plan = prepare(root / "data", self.port)
+        self.post_ports = [free_port() for _ in self.plan["posts"]]  # type: ignore[arg-type]
+        self.env = {"FAPLINK_SYNC_INTERVAL": str(sync_interval)}
+        self.central_proc: subprocess.Popen[bytes] | None = None
+        self.posts: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def central_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def post_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.post_ports[index]}"
+
+    def start_central(self) -> None:
+        central = self.plan["central"]
+        self.central_proc = start(
+            faplink_command("central", "run", "--port", str(self.port), "--data", central["dir"]),  # type: ignore[index]
+            self.root / "logs" / "central.log",
+        )
+        wait_http(f"{self.central_url}/login", process=self.central_proc)
+
+    def stop_central(self, kill: bool = False) -> None:
+        if self.central_proc is not None:
+            stop(self.central_proc, kill=kill)
+            self.central_proc = None
+
+    def start_post(self, index: int = 0) -> None:
+        post = self.plan["posts"][index]  # type: ignore[index]
+        self.posts[index] = start(
+            faplink_command("node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]),
+            self.root / "logs" / f"post{index + 1}.log",
+            env=self.env,
+        )
+        wait_http(f"{self.post_url(index)}/login", process=self.posts[index])
+
+    def stop_all(self) -> None:
+        for proc in self.posts.values():
+            stop(proc)
+        self.stop_central()
+
+    def logs(self) -> str:
+        out = []
+        for path in sorted((self.root / "logs").glob("*.log")):
+            out.append(f"==== {path.name}\n" + path.read_text(errors="replace")[-4000:])
+        return "\n".join(out)
+
+
+class ApiClient:
+    """A logged-in JSON API session against one app."""
+
+    def __init__(self, base: str, login: str, password: str = "demo1234") -> None:
+        self.base = base
+        self.http = requests.Session()
+        response = self.http.post(f"{base}/api/v1/session", json={"login": login, "password": password}, timeout=10)
+        response.raise_for_status()
+        self.http.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.get(self.base + path, timeout=15, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.post(self.base + path, timeout=30, **kw)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            last = exc
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def login_works(base: str, login: str) -> bool:
+    response = requests.post(f"{base}/api/v1/session", json={"login": login, "password": "demo1234"}, timeout=5)
+    return response.status_code == 200

@@ -1,0 +1,130 @@
+"""Central applying what a post pushes: exactly once, in scope, status only forward."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sync.apply import apply_records
+from sync.clock import HybridClock
+from sync.models import Appeal, AppealStatus, Patient, Slot, Staff
+from sync.state import PendingRecord, SyncEvent
+from tests.conftest import rows
+
+NODE = "post-node-1"
+clock = HybridClock(NODE)
+
+
+def patient_record(post_id: str, **fields):  # type: ignore[no-untyped-def]
+    values = {
+        "last_name": "Морозова", "first_name": "Галина", "middle_name": "", "birth_date": "1961-05-07",
+        "sex": "female", "snils": "11223344595", "enp": None, "phone": "+79161234567",
+        "address": "", "organization": post_id, "representative": None,
+    } | fields
+    return {
+        "model": "patient", "id": str(uuid.uuid4()), "origin": NODE, "changed_by": NODE,
+        "hlc": clock.now(), "deleted": False, "fields": values,
+    }
+
+
+def push(records, post_id):  # type: ignore[no-untyped-def]
+    return apply_records(records, peer=NODE, from_central=False, scope_org=post_id)
+
+
+def test_a_resent_batch_changes_nothing(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    batch = [patient_record(post), patient_record(post, snils=None, phone="+79161234568")]
+    first = push(batch, post)
+    seq_after_first = max(p.seq for p in Patient.select())
+    again = push(list(reversed(batch)), post)
+    assert (first.applied, again.applied, again.stale) == (2, 0, 2)
+    assert max(p.seq for p in Patient.select()) == seq_after_first
+
+
+def test_a_record_for_another_post_is_refused_not_dropped(seeded) -> None:  # type: ignore[no-untyped-def]
+    mine, theirs = seeded.posts[0][0], seeded.posts[1][0]
+    before = rows(Patient)
+    result = push([patient_record(theirs), patient_record(mine)], mine)
+    assert result.applied == 1
+    assert [r["error"] for r in result.refused] == ["out_of_scope"]
+    assert rows(Patient) == before + 1
+    assert SyncEvent.select().where(SyncEvent.kind == "refused").count() == 1
+
+
+def test_a_post_cannot_write_central_directories(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    staff = Staff.get_by_id(seeded.consultants["ivanova"])
+    forged = staff.to_wire() | {"changed_by": NODE, "hlc": clock.now()}
+    forged["fields"] = forged["fields"] | {"last_name": "Взломщик"}
+    result = push([forged], post)
+    assert result.refused and result.refused[0]["error"] == "out_of_scope"
+    assert Staff.get_by_id(staff.id).last_name == "Иванова"
+
+
+def test_invalid_identity_numbers_from_a_peer_are_refused(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    result = push([patient_record(post, snils="11223344596")], post)
+    assert result.applied == 0 and result.refused[0]["error"] == "invalid"
+    assert "СНИЛС" in result.refused[0]["message"]
+
+
+def test_unknown_fields_and_models_are_refused(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    odd = patient_record(post)
+    odd["fields"]["is_admin"] = True
+    result = push([odd, {"model": "user", "id": str(uuid.uuid4())}, "garbage"], post)
+    assert result.applied == 0 and len(result.refused) == 3
+
+
+def test_a_child_before_its_parent_waits_then_goes_in(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    parent = patient_record(post)
+    child = patient_record(post, snils=None, representative=parent["id"], first_name="Ваня")
+    first = push([child], post)
+    assert first.pending == 1 and rows(PendingRecord) == 1
+    second = push([parent], post)
+    assert second.applied == 1 and rows(PendingRecord) == 0
+    assert Patient.get_by_id(child["id"]).representative_id == parent["id"]
+
+
+def test_central_keeps_its_decision_when_a_post_edits_an_appeal(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    consultant = Staff.get_by_id(seeded.consultants["ivanova"])
+    feldsher = Staff.get((Staff.organization == post))
+    patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
+    slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
+    appeal = Appeal.book(patient=patient, author=feldsher, specialty=consultant.specialty,
+                         consultant=consultant, slot=slot, form_of_care="planned", question="?")
+    stale_view = appeal.to_wire()  # what the post had before central took it
+    appeal.take_in_work(consultant, now=slot.starts_at)
+    # The post, still offline, asks to cancel and edits the question.
+    edit = stale_view | {"changed_by": NODE, "hlc": clock.now()}
+    edit["fields"] = edit["fields"] | {"status": AppealStatus.CANCELLED, "question": "Уточнение"}
+    result = push([edit], post)
+    assert result.applied == 1
+    stored = Appeal.get_by_id(appeal.id)
+    assert stored.status == AppealStatus.IN_WORK  # central's decision wins the race
+    assert stored.question == "Уточнение"  # the post owns the request text
+    assert stored.changed_by == "central"  # re-stamped, so the post learns the outcome
+    assert SyncEvent.select().where(SyncEvent.kind == "merged").count() == 1
+
+
+def test_a_post_may_cancel_while_the_appeal_is_new(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    consultant = Staff.get_by_id(seeded.consultants["ivanova"])
+    patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
+    slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
+    appeal = Appeal.book(patient=patient, author=Staff.get(Staff.organization == post),
+                         specialty=consultant.specialty, consultant=consultant, slot=slot,
+                         form_of_care="planned", question="?")
+    cancel = appeal.to_wire() | {"changed_by": NODE, "hlc": clock.now()}
+    cancel["fields"] = cancel["fields"] | {"status": AppealStatus.CANCELLED}
+    assert push([cancel], post).applied == 1
+    assert Appeal.get_by_id(appeal.id).status == AppealStatus.CANCELLED
+
+
+def test_birth_date_round_trips_through_the_wire(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    record = patient_record(post)
+    push([record], post)
+    assert Patient.get_by_id(record["id"]).birth_date == date(1961, 5, 7)

@@ -1,0 +1,72 @@
+"""Identity numbers: what a feldsher types, what is stored, what is refused and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.errors import ValidationError
+from sync.validators import format_snils, normalize_enp, normalize_phone, normalize_snils
+
+
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("112-233-445 95", "11223344595"),
+        ("11223344595", "11223344595"),
+        ("087-654-303 00", "08765430300"),  # sum is 101 → control 00
+        ("001-001-997 00", "00100199700"),  # issued before checksums: not checked
+    ],
+)
+def test_valid_snils_is_stored_as_digits(typed: str, stored: str) -> None:
+    assert normalize_snils(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("112-233-445 96", "Контрольное число СНИЛС не сходится"),
+        ("112-233-445", "СНИЛС должен содержать 11 цифр, введено 9"),
+        ("112-233-445 9X", "СНИЛС должен состоять из цифр"),
+    ],
+)
+def test_invalid_snils_says_why(typed: str, message: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        normalize_snils(typed)
+    assert message in err.value.message
+    assert err.value.field == "snils"
+
+
+def test_snils_is_shown_as_on_the_card() -> None:
+    assert format_snils("11223344595") == "112-233-445 95"
+
+
+def test_enp_with_valid_luhn_digit() -> None:
+    assert normalize_enp("4111 1111 1111 1111") == "4111111111111111"
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("4111111111111112", "Контрольная цифра полиса ОМС не сходится"),
+        ("411111111111111", "должен содержать 16 цифр, введено 15"),
+        ("41111111111111AB", "должен состоять из цифр"),
+    ],
+)
+def test_invalid_enp_says_why(typed: str, message: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        normalize_enp(typed)
+    assert message in err.value.message
+
+
+@pytest.mark.parametrize(
+    "typed", ["8 912 345-67-89", "+7 (912) 345-67-89", "9123456789", "7 912 345 67 89"]
+)
+def test_russian_phone_forms_normalise_to_e164(typed: str) -> None:
+    assert normalize_phone(typed) == "+79123456789"
+
+
+@pytest.mark.parametrize("typed", ["+1 202 555 0143", "12345", "8 000 000 00 00", "телефон"])
+def test_non_russian_or_broken_phone_is_refused(typed: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        normalize_phone(typed)
+    assert "+7 912 345-67-89" in err.value.message
