@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test test-fast lint bench clean system-deps
+.PHONY: demo test test-fast lint i18n bench clean system-deps
 
 demo: $(VENV)/.installed
 	$(BIN)/faplink demo
@@ -19,6 +19,10 @@ test-fast: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check faplink sync central node kiosk_ui hardware provisioning tests
 	$(BIN)/mypy faplink sync central node hardware provisioning
+
+# Re-extract the Russian msgids, merge them into the English catalog, compile.
+i18n: $(VENV)/.installed-test
+	bash faplink/translations/update.sh
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -11,9 +11,9 @@ from flask import Flask, redirect, url_for
 from faplink.web import init_web
 from faplink.web.settings import env_path, secret_key_for
 from sync.blobs import BlobStore
+from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, open_database_url
 from sync.migrations import migrate
-from sync.changes import latest_stamp
 from sync.models import configure_deadlines
 from sync.state import CENTRAL_MIGRATIONS
 

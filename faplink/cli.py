@@ -24,6 +24,7 @@ def main(verbose: bool) -> None:
 
 # -- central -------------------------------------------------------------------
 
+
 @main.group()
 def central() -> None:
     """The consultation centre's service."""
@@ -33,7 +34,9 @@ def central() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory.")
-@click.option("--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data).")
+@click.option(
+    "--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data)."
+)
 def central_run(host: str, port: int, data_dir: Path | None, database_url: str | None) -> None:
     """Serve central's web, JSON API and sync API."""
     from central import create_app
@@ -66,6 +69,7 @@ def central_add_node(data_dir: Path, node_id: str, organization: str, public_key
 
 
 # -- node ----------------------------------------------------------------------
+
 
 @main.group()
 def node() -> None:
@@ -132,9 +136,16 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
 
 # -- demo and devices ----------------------------------------------------------
 
+
 @main.command()
 @click.option("--data", "data_dir", default="demo-data", type=click.Path(path_type=Path))
-@click.option("--port", default=8700, show_default=True, type=int, help="Central's port; posts use the next ones.")
+@click.option(
+    "--port",
+    default=8700,
+    show_default=True,
+    type=int,
+    help="Central's port; posts use the next ones.",
+)
 @click.option("--keep", is_flag=True, help="Keep existing demo data instead of starting afresh.")
 def demo(data_dir: Path, port: int, keep: bool) -> None:
     """Central, two posts and simulated devices, seeded, on embedded SQLite."""

@@ -48,7 +48,7 @@ def prepare(data_dir: Path, port: int, *, fresh: bool = True) -> dict[str, objec
         register_node(identity.node_id, post_id, key.public_hex)
         posts.append({"name": post_name, "dir": str(node_dir), "port": port + index})
     db.close()
-    plan = {
+    plan: dict[str, object] = {
         "central": {"dir": str(central_dir), "port": port, "url": central_url},
         "posts": posts,
         "logins": [asdict(login) for login in data.logins],
@@ -74,7 +74,9 @@ def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
     assert isinstance(central, dict)
     children.append(
         start(
-            faplink_command("central", "run", "--port", str(central["port"]), "--data", central["dir"]),
+            faplink_command(
+                "central", "run", "--port", str(central["port"]), "--data", central["dir"]
+            ),
             logs / "central.log",
         )
     )

@@ -117,31 +117,52 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
             specialty = specialties.get(spec_name) or Specialty.create(name=spec_name)
             specialties[spec_name] = specialty
             staff = Staff.create(
-                last_name=last, first_name=first, middle_name=middle, role=Role.CONSULTANT,
-                organization=centre, specialty=specialty, position=f"врач — {spec_name.lower()}",
+                last_name=last,
+                first_name=first,
+                middle_name=middle,
+                role=Role.CONSULTANT,
+                organization=centre,
+                specialty=specialty,
+                position=f"врач — {spec_name.lower()}",
                 timezone=REGION_TZ,
             )
             _credential(staff, login, password)
             _slots_for(staff, now, days)
             data.consultants[login] = staff.id
-            data.logins.append(DemoLogin("консультант", login, password, f"{staff.full_name}, {spec_name}"))
+            data.logins.append(
+                DemoLogin("консультант", login, password, f"{staff.full_name}, {spec_name}")
+            )
         admin = Staff.create(
-            last_name="Орлова", first_name="Татьяна", middle_name="Юрьевна", role=Role.ADMIN,
-            organization=centre, timezone=REGION_TZ,
+            last_name="Орлова",
+            first_name="Татьяна",
+            middle_name="Юрьевна",
+            role=Role.ADMIN,
+            organization=centre,
+            timezone=REGION_TZ,
         )
         _credential(admin, "admin", password)
         data.logins.append(DemoLogin("администратор", "admin", password, admin.full_name))
         for index, (login, post_name, last, first, middle) in enumerate(POSTS, start=1):
             post = Organization.create(
-                name=post_name, kind=OrgKind.POST, region=region, address=f"{post_name}, Тверская обл."
+                name=post_name,
+                kind=OrgKind.POST,
+                region=region,
+                address=f"{post_name}, Тверская обл.",
             )
             data.posts.append((post.id, post_name))
             feldsher = Staff.create(
-                last_name=last, first_name=first, middle_name=middle, role=Role.FELDSHER,
-                organization=post, position="фельдшер", timezone=REGION_TZ,
+                last_name=last,
+                first_name=first,
+                middle_name=middle,
+                role=Role.FELDSHER,
+                organization=post,
+                position="фельдшер",
+                timezone=REGION_TZ,
             )
             _credential(feldsher, login, password)
-            data.logins.append(DemoLogin("фельдшер", login, password, f"{feldsher.full_name}, {post_name}"))
+            data.logins.append(
+                DemoLogin("фельдшер", login, password, f"{feldsher.full_name}, {post_name}")
+            )
             _patients(post, index, data)
     return data
 
@@ -149,26 +170,43 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
 def _patients(post: Organization, index: int, data: DemoData) -> None:
     base = f"{index}0"
     mother = Patient.create(
-        last_name="Сидорова", first_name="Елена", middle_name="Андреевна",
-        birth_date=date(1988, 4, 12), sex="female", snils=make_snils(f"1{base}2334455"[:9]),
-        enp=make_enp(f"69{base}11122233344"[:15]), phone=f"+7912{index}004567",
-        organization=post, address="ул. Центральная, 5",
+        last_name="Сидорова",
+        first_name="Елена",
+        middle_name="Андреевна",
+        birth_date=date(1988, 4, 12),
+        sex="female",
+        snils=make_snils(f"1{base}2334455"[:9]),
+        enp=make_enp(f"69{base}11122233344"[:15]),
+        phone=f"+7912{index}004567",
+        organization=post,
+        address="ул. Центральная, 5",
     )
     for first, middle, born, sex in (
         ("Мария", "Игоревна", date(2015, 9, 1), "female"),
         ("Артём", "Игоревич", date(2019, 2, 20), "male"),
     ):
         child = Patient.create(
-            last_name="Сидоров" if sex == "male" else "Сидорова", first_name=first,
-            middle_name=middle, birth_date=born, sex=sex, organization=post,
-            representative=mother, phone=mother.phone,
+            last_name="Сидоров" if sex == "male" else "Сидорова",
+            first_name=first,
+            middle_name=middle,
+            birth_date=born,
+            sex=sex,
+            organization=post,
+            representative=mother,
+            phone=mother.phone,
         )
         data.patients[f"{child.full_name}@{index}"] = child.id
     elder = Patient.create(
-        last_name="Кузьмин", first_name="Пётр", middle_name="Васильевич",
-        birth_date=date(1948, 11, 3), sex="male", snils=make_snils(f"2{base}5566778"[:9]),
-        enp=make_enp(f"69{base}99988877766"[:15]), phone=f"+7915{index}112233",
-        organization=post, address="ул. Садовая, 12",
+        last_name="Кузьмин",
+        first_name="Пётр",
+        middle_name="Васильевич",
+        birth_date=date(1948, 11, 3),
+        sex="male",
+        snils=make_snils(f"2{base}5566778"[:9]),
+        enp=make_enp(f"69{base}99988877766"[:15]),
+        phone=f"+7915{index}112233",
+        organization=post,
+        address="ул. Садовая, 12",
     )
     data.patients[f"{mother.full_name}@{index}"] = mother.id
     data.patients[f"{elder.full_name}@{index}"] = elder.id

@@ -60,7 +60,9 @@ def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
         raise ValidationError(N_("Запись синхронизации должна быть объектом JSON"))
     model = MODELS_BY_TABLE.get(record.get("model"))  # type: ignore[arg-type]
     if model is None:
-        raise ValidationError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
+        raise ValidationError(
+            N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model"))
+        )
     rid = record.get("id")
     if not isinstance(rid, str) or not _UUID.match(rid):
         raise ValidationError(N_("Некорректный идентификатор записи"), field="id")
@@ -70,7 +72,12 @@ def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
     except ValueError as exc:
         raise ValidationError(N_("Некорректная отметка времени записи"), field="hlc") from exc
     origin, changed_by = record.get("origin"), record.get("changed_by")
-    if not isinstance(origin, str) or not isinstance(changed_by, str) or not origin or not changed_by:
+    if (
+        not isinstance(origin, str)
+        or not isinstance(changed_by, str)
+        or not origin
+        or not changed_by
+    ):
         raise ValidationError(N_("У записи не указан источник"), field="origin")
     if not from_central and changed_by != peer:
         raise ScopeError(N_("Узел может передавать только свои изменения"))
@@ -128,7 +135,9 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
             ),
         )
     if local is None:
-        model.insert({model._meta.fields[k]: v for k, v in row.items()} | {model.id: rec.id}).execute()
+        model.insert(
+            {model._meta.fields[k]: v for k, v in row.items()} | {model.id: rec.id}
+        ).execute()
     else:
         model.update({model._meta.fields[k]: v for k, v in row.items()}).where(
             model.id == rec.id
@@ -156,8 +165,13 @@ def _stage(rec: _Incoming, from_central: bool, scope_org: str | None, error: str
     payload = json.dumps(rec.raw, ensure_ascii=False)
     if existing is None:
         PendingRecord.create(
-            model=table, record_id=rec.id, hlc=rec.hlc, payload=payload,
-            from_central=from_central, scope_org=scope_org, error=error,
+            model=table,
+            record_id=rec.id,
+            hlc=rec.hlc,
+            payload=payload,
+            from_central=from_central,
+            scope_org=scope_org,
+            error=error,
         )
     else:
         existing.hlc, existing.payload, existing.error = rec.hlc, payload, error
@@ -204,8 +218,11 @@ def apply_records(
             except SyncError as exc:
                 result.refused.append(_refusal(rec.raw, exc))
                 SyncEvent.create(
-                    peer=peer, kind="refused", model=rec.model._meta.table_name,
-                    record_id=rec.id, detail=exc.message,
+                    peer=peer,
+                    kind="refused",
+                    model=rec.model._meta.table_name,
+                    record_id=rec.id,
+                    detail=exc.message,
                 )
         if result.applied:
             result.pending = max(0, result.pending - retry_pending())

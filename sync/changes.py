@@ -39,8 +39,6 @@ def latest_seq() -> int:
 
 def latest_stamp() -> str | None:
     """The newest HLC stamp stored, so a restarted replica's clock never goes back."""
-    stamps = [
-        m.select(m.hlc).order_by(m.hlc.desc()).limit(1).scalar() for m in REPLICATED_MODELS
-    ]
+    stamps = [m.select(m.hlc).order_by(m.hlc.desc()).limit(1).scalar() for m in REPLICATED_MODELS]
     found = [s for s in stamps if s]
     return max(found) if found else None

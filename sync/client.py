@@ -127,8 +127,14 @@ class SyncClient:
 
     # -- transport -------------------------------------------------------------
 
-    def _request(self, method: str, path: str, payload: Any = None, raw: bytes | None = None,
-                 gzipped: bool = True) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        raw: bytes | None = None,
+        gzipped: bool = True,
+    ) -> requests.Response:
         body = raw if raw is not None else (encode(payload) if payload is not None else b"")
         full = f"/sync/v1{path}"
         headers = signed_headers(
@@ -144,7 +150,9 @@ class SyncClient:
                 method, self.base + full, data=body, headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:
-            raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
+            raise TransportError(
+                N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__
+            ) from exc
         self._count(sent=len(body), received=len(response.content))
         if response.status_code >= 400:
             raise self._error(response)
@@ -197,7 +205,8 @@ class SyncClient:
     def _hello(self) -> None:
         started = time.time()
         answer = self._json(
-            "POST", "/hello",
+            "POST",
+            "/hello",
             {"protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION, "software": _software()},
         )
         finished = time.time()
@@ -211,9 +220,7 @@ class SyncClient:
             rows, _more = collect_changes(after, self.batch_size, only_by=self.node_id)
             if not rows:
                 return
-            result = self._json(
-                "POST", "/push", {"records": [row.to_wire() for row in rows]}
-            )
+            result = self._json("POST", "/push", {"records": [row.to_wire() for row in rows]})
             self._report.pushed += len(rows)
             self._report.refused.extend(result.get("refused", []))
             Cursor.write("push", rows[-1].seq)
@@ -236,12 +243,13 @@ class SyncClient:
 
     def _upload_blobs(self) -> None:
         mine = [
-            a.sha256 for a in Attachment.select(Attachment.sha256).where(
-                Attachment.origin == self.node_id
-            ).distinct()
+            a.sha256
+            for a in Attachment.select(Attachment.sha256)
+            .where(Attachment.origin == self.node_id)
+            .distinct()
         ]
         for start in range(0, len(mine), 500):
-            chunk = [sha for sha in mine[start:start + 500] if self.blobs.has(sha)]
+            chunk = [sha for sha in mine[start : start + 500] if self.blobs.has(sha)]
             missing = self._json("POST", "/blobs/missing", {"sha256": chunk})["missing"]
             for sha in missing:
                 self._request("PUT", f"/blobs/{sha}", raw=self.blobs.read(sha))
@@ -314,4 +322,3 @@ def parse_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationError(N_("Адрес центра должен начинаться с http:// или https://"))
     return url.rstrip("/")
-

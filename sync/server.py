@@ -16,11 +16,11 @@ from peewee import IntegrityError
 from . import PROTOCOL_VERSION
 from .apply import apply_records
 from .blobs import BlobStore
+from .changes import collect_changes, latest_seq
 from .clock import utcnow
 from .db import database
 from .errors import N_, AuthError, RevokedError, ScopeError, ValidationError, VersionError
 from .migrations import SCHEMA_VERSION
-from .changes import collect_changes, latest_seq
 from .models import Attachment
 from .signing import HEADERS, check_signature
 from .state import KnownNode, SeenNonce
@@ -100,7 +100,9 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     ).where(KnownNode.node_id == node.node_id).execute()
     if protocol != PROTOCOL_VERSION or schema < SCHEMA_VERSION:
         raise VersionError(
-            N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
+            N_(
+                "Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"
+            ),
             p=PROTOCOL_VERSION,
             s=SCHEMA_VERSION,
         )

@@ -43,7 +43,9 @@ def normalize_snils(value: str) -> str:
     digits = _digits(value, "snils", N_("СНИЛС должен состоять из цифр, например 112-233-445 95"))
     if len(digits) != 11:
         raise ValidationError(
-            N_("СНИЛС должен содержать 11 цифр, введено %(count)s"), field="snils", count=len(digits)
+            N_("СНИЛС должен содержать 11 цифр, введено %(count)s"),
+            field="snils",
+            count=len(digits),
         )
     # Numbers up to 001-001-998 were issued before the checksum existed.
     if int(digits[:9]) > 1001998 and snils_check_digits(digits[:9]) != digits[9:]:
@@ -55,7 +57,9 @@ def normalize_snils(value: str) -> str:
 
 def format_snils(digits: str) -> str:
     """SNILS as printed on the card: 112-233-445 95."""
-    return f"{digits[0:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:11]}" if len(digits) == 11 else digits
+    return (
+        f"{digits[0:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:11]}" if len(digits) == 11 else digits
+    )
 
 
 def luhn_valid(digits: str) -> bool:
@@ -95,13 +99,17 @@ def normalize_phone(value: str) -> str:
         number = phonenumbers.parse(text, "RU")
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(
-            N_("Не удалось распознать номер телефона «%(value)s»: введите, например, +7 912 345-67-89"),
+            N_(
+                "Не удалось распознать номер телефона «%(value)s»: введите, например, +7 912 345-67-89"  # noqa: E501
+            ),
             field="phone",
             value=text,
         ) from exc
     if number.country_code != 7 or not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            N_("Номер телефона «%(value)s» не похож на российский: введите, например, +7 912 345-67-89"),
+            N_(
+                "Номер телефона «%(value)s» не похож на российский: введите, например, +7 912 345-67-89"  # noqa: E501
+            ),
             field="phone",
             value=text,
         )

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class SyncWorker:
-    """Runs `client.run_round()` every `interval` s; after failures waits 2^n·base s (capped), jittered."""
+    """Runs a round every `interval` s; after n failures waits base·2^n s (capped), jittered."""
 
     def __init__(
         self,

@@ -75,8 +75,13 @@ def central_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def
     data_dir = tmp_path / "central"
     data_dir.mkdir()
     shutil.copyfile(template, data_dir / "central.db")
-    app = create_app({"DATA_DIR": data_dir, "DATABASE_URL": f"sqlite:///{data_dir / 'central.db'}",
-                      "TESTING": True})
+    app = create_app(
+        {
+            "DATA_DIR": data_dir,
+            "DATABASE_URL": f"sqlite:///{data_dir / 'central.db'}",
+            "TESTING": True,
+        }
+    )
     yield app, data
     database.close()
 

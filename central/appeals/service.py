@@ -116,7 +116,9 @@ def send_protocol(
     cleaned = [(c, t) for c, t in diagnoses if (c or "").strip() or (t or "").strip()]
     for code, _title in cleaned:
         if not (code or "").strip():
-            raise ValidationError(N_("Укажите код МКБ-10 для каждого заболевания"), field="diagnoses")
+            raise ValidationError(
+                N_("Укажите код МКБ-10 для каждого заболевания"), field="diagnoses"
+            )
     with database.atomic():
         appeal = visible_appeal(staff, appeal_id)
         protocol = Protocol.send(
@@ -167,17 +169,19 @@ def _document(appeal: Appeal, protocol: Protocol) -> ProtocolDocument:
         patient_snils=patient.snils_display,
         patient_enp=patient.enp or "",
         consultant_name=consultant.full_name,
-        consultant_specialty=consultant.specialty.name if consultant.specialty_id else "",
+        consultant_specialty=consultant.specialty.name if consultant.specialty is not None else "",
         feldsher_name=appeal.author.full_name,
         form_of_care=LABELS["form_of_care"][appeal.form_of_care],
         kind=LABELS["kind"][appeal.kind],
         created_at=local(appeal.created_at),
-        slot_at=local(appeal.slot.starts_at) if appeal.slot_id else None,
+        slot_at=local(appeal.slot.starts_at) if appeal.slot is not None else None,
         closed_at=local(protocol.sent_at),
         question=appeal.question,
         anamnesis=protocol.anamnesis,
         recommendations=protocol.recommendations,
         additional_recommendations=protocol.additional_recommendations,
-        diagnoses=[(d.code, d.title) for d in Diagnosis.select().where(Diagnosis.protocol == protocol)],
+        diagnoses=[
+            (d.code, d.title) for d in Diagnosis.select().where(Diagnosis.protocol == protocol)
+        ],
         timezone_label=str(zone),
     )

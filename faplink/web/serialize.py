@@ -26,7 +26,7 @@ def staff_json(staff: Staff | None) -> dict[str, Any] | None:
         "full_name": staff.full_name,
         "role": staff.role,
         "organization": staff.organization_id,
-        "specialty": staff.specialty.name if staff.specialty_id else None,
+        "specialty": staff.specialty.name if staff.specialty is not None else None,
         "specialty_id": staff.specialty_id,
     }
 
@@ -95,7 +95,7 @@ def appeal_json(appeal: Appeal, now: datetime, *, detail: bool = False) -> dict[
         "post": {"id": appeal.post_id, "name": appeal.post.name},
         "specialty": {"id": appeal.specialty_id, "name": appeal.specialty.name},
         "consultant": staff_json(appeal.consultant) if appeal.consultant_id else None,
-        "slot": slot_json(appeal.slot) if appeal.slot_id else None,
+        "slot": slot_json(appeal.slot) if appeal.slot is not None else None,
         "created_at": iso(appeal.created_at),
         "due_at": iso(appeal.due_at),
         "taken_at": iso(appeal.taken_at),

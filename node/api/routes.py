@@ -170,7 +170,9 @@ def list_appeals() -> Any:
     name = request.args.get("queue", "new")
     lists = appeals.lists()
     if name not in ("new", "overdue", "in_work", "closed"):
-        raise ValidationError(N_("Неизвестный список обращений: %(name)s"), field="queue", name=name)
+        raise ValidationError(
+            N_("Неизвестный список обращений: %(name)s"), field="queue", name=name
+        )
     items = lists.overdue + lists.new if name == "new" else getattr(lists, name)
     now = utcnow()
     return jsonify(
@@ -245,7 +247,9 @@ def protocol_pdf(appeal_id: str) -> Any:
     pdf = appeals.post_appeal(appeal_id).protocol_pdf()
     blobs: BlobStore = current_app.extensions["blobs"]
     if pdf is None or not blobs.has(pdf.sha256):
-        return jsonify(error="not_found", message=_("PDF протокола придёт с ближайшей синхронизацией")), 404
+        return jsonify(
+            error="not_found", message=_("PDF протокола придёт с ближайшей синхронизацией")
+        ), 404
     return Response(blobs.read(pdf.sha256), mimetype="application/pdf")
 
 

@@ -19,8 +19,16 @@ from ..patients.service import post_patient
 from . import bp, service
 
 DETAIL_FIELDS = (
-    "patient", "consultant", "slot", "kind", "form_of_care", "contact_mode",
-    "question", "anamnesis", "complaints", "exam_data",
+    "patient",
+    "consultant",
+    "slot",
+    "kind",
+    "form_of_care",
+    "contact_mode",
+    "question",
+    "anamnesis",
+    "complaints",
+    "exam_data",
 )
 
 
@@ -107,7 +115,8 @@ def book_create() -> Any:
     except SyncError as exc:
         flash(translate_error(exc), "error")
         target = "appeals.book_slot" if exc.field == "slot" else "appeals.book_details"
-        return redirect(url_for(target, **{k: v for k, v in data.items() if v}))
+        params: dict[str, str] = {k: v for k, v in data.items() if v}
+        return redirect(url_for(target, **params))  # type: ignore[arg-type]
     flash(_("Обращение создано"), "success")
     return redirect(url_for("appeals.detail", appeal_id=appeal.id))
 
@@ -117,4 +126,3 @@ def _dry_run(data: dict[str, Any]) -> None:
     with database.atomic() as txn:
         service.create_appeal(g.staff, data)
         txn.rollback()
-

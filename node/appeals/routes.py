@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, render_template, request
+from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
 from sync.blobs import BlobStore
 from sync.clock import utcnow
-from flask_babel import gettext as _
 
 from ..auth.routes import NODE_ROLES
 from ..syncing import reached_centre

@@ -16,8 +16,8 @@ from sync.models import (
     AppealStatus,
     ContactMode,
     FormOfCare,
-    OrgKind,
     Organization,
+    OrgKind,
     Role,
     Slot,
     Specialty,
@@ -100,7 +100,9 @@ def free_slots(consultant_id: str, now: datetime | None = None, days: int = 14) 
     """The consultant's active future slots with no live appeal on them."""
     now = now or utcnow()
     taken = Appeal.select(Appeal.slot).where(
-        Appeal.slot.is_null(False) & (Appeal.status != AppealStatus.CANCELLED) & (Appeal.deleted == False)  # noqa: E712
+        Appeal.slot.is_null(False)
+        & (Appeal.status != AppealStatus.CANCELLED)
+        & (Appeal.deleted == False)  # noqa: E712
     )
     return list(
         Slot.live()
@@ -125,14 +127,20 @@ def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], default: 
 def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
     """«Информация верна, создать обращение»: validate everything, then store it at once."""
     patient = post_patient(str(data.get("patient", "")))
-    consultant = Staff.get_or_none((Staff.id == str(data.get("consultant", ""))) & (Staff.role == Role.CONSULTANT))
+    consultant = Staff.get_or_none(
+        (Staff.id == str(data.get("consultant", ""))) & (Staff.role == Role.CONSULTANT)
+    )
     if consultant is None:
         raise ValidationError(N_("Выберите консультанта"), field="consultant")
     slot = None
     if data.get("slot"):
         slot = Slot.get_or_none(Slot.id == str(data["slot"]))
         if slot is None:
-            raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
+            raise ValidationError(
+                N_("Этот слот больше не доступен: выберите другое время"), field="slot"
+            )
+    if consultant.specialty is None:
+        raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
     return Appeal.book(
         patient=patient,
         author=author,

@@ -25,7 +25,12 @@ def search() -> Any:
     except SyncError as exc:
         error = translate_error(exc)
     return render_template(
-        "node/patients.html", title=_("Поиск пациента"), query=query, found=found, error=error, pick=pick
+        "node/patients.html",
+        title=_("Поиск пациента"),
+        query=query,
+        found=found,
+        error=error,
+        pick=pick,
     )
 
 
@@ -39,9 +44,15 @@ def new() -> Any:
             patient = service.register(request.form.to_dict())
             if pick == "book":
                 return redirect(url_for("appeals.book_doctor", patient=patient.id))
-            return redirect(url_for("patients.search", q=patient.phone or patient.snils or patient.enp))
+            return redirect(
+                url_for("patients.search", q=patient.phone or patient.snils or patient.enp)
+            )
         except SyncError as exc:
             error = translate_error(exc)
     return render_template(
-        "node/patient_form.html", title=_("Новый пациент"), form=request.form, error=error, pick=pick
+        "node/patient_form.html",
+        title=_("Новый пациент"),
+        form=request.form,
+        error=error,
+        pick=pick,
     ), (400 if error else 200)

@@ -11,7 +11,7 @@ from flask import current_app
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import Patient, Sex
-from sync.validators import normalize_enp, normalize_phone, normalize_snils
+from sync.validators import normalize_enp, normalize_phone
 
 __all__ = ["search", "register", "post_patient"]
 
@@ -31,7 +31,9 @@ def search(query: str) -> list[Patient]:
     digits = re.sub(r"\D", "", text)
     live = Patient.live().where(Patient.organization == _post())
     if not digits:
-        return list(live.where(Patient.last_name.contains(text)).order_by(Patient.last_name).limit(50))
+        return list(
+            live.where(Patient.last_name.contains(text)).order_by(Patient.last_name).limit(50)
+        )
     found: list[Patient] = []
     if len(digits) == 16:
         found.extend(live.where(Patient.enp == normalize_enp(digits)))
@@ -99,7 +101,9 @@ def register(data: dict[str, Any]) -> Patient:
             value = getattr(probe, name)
             if value and Patient.live().where(getattr(Patient, name) == value).exists():
                 raise ValidationError(
-                    N_("Пациент с таким номером (%(what)s) уже зарегистрирован: найдите его в поиске"),
+                    N_(
+                        "Пациент с таким номером (%(what)s) уже зарегистрирован: найдите его в поиске"  # noqa: E501
+                    ),
                     field=name,
                     what=label,
                 )

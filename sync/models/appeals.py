@@ -121,6 +121,16 @@ class Appeal(SyncModel):
     closed_at = DateTimeField(null=True)
     cancelled_at = DateTimeField(null=True)
 
+    patient_id: str
+    post_id: str
+    author_id: str
+    specialty_id: str
+    consultant_id: str | None
+    slot_id: str | None
+    taken_by_id: str | None
+    protocols: Any
+    attachments: Any
+
     #: Fields that only central decides after the post created the appeal.
     CENTRAL_FIELDS: ClassVar[tuple[str, ...]] = ("status", "taken_by", "taken_at", "closed_at")
 
@@ -129,7 +139,8 @@ class Appeal(SyncModel):
     def validate(self) -> None:
         if not (self.question or "").strip():
             raise ValidationError(
-                N_("Укажите основной вопрос, на который должен ответить консультант"), field="question"
+                N_("Укажите основной вопрос, на который должен ответить консультант"),
+                field="question",
             )
         if self.form_of_care not in FormOfCare.ALL:
             raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
@@ -154,9 +165,7 @@ class Appeal(SyncModel):
 
     @classmethod
     def slot_taken(cls, slot_id: str, *, exclude: str | None = None) -> bool:
-        query = cls.live().where(
-            (cls.slot == slot_id) & (cls.status != AppealStatus.CANCELLED)
-        )
+        query = cls.live().where((cls.slot == slot_id) & (cls.status != AppealStatus.CANCELLED))
         if exclude:
             query = query.where(cls.id != exclude)
         return query.exists()
@@ -185,12 +194,17 @@ class Appeal(SyncModel):
             if slot is not None:
                 slot = Slot.get_by_id(slot.id)  # re-read inside the transaction
                 if slot.deleted or not slot.active:
-                    raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
+                    raise ValidationError(
+                        N_("Этот слот больше не доступен: выберите другое время"), field="slot"
+                    )
                 if slot.is_past(now):
-                    raise ValidationError(N_("Время этого слота уже прошло: выберите другое"), field="slot")
+                    raise ValidationError(
+                        N_("Время этого слота уже прошло: выберите другое"), field="slot"
+                    )
                 if cls.slot_taken(slot.id):
                     raise ValidationError(
-                        N_("Это время уже занято другим обращением: выберите другой слот"), field="slot"
+                        N_("Это время уже занято другим обращением: выберите другой слот"),
+                        field="slot",
                     )
                 if consultant is None:
                     consultant = slot.consultant
@@ -201,7 +215,9 @@ class Appeal(SyncModel):
                     N_("Для плановой консультации выберите дату и время приёма"), field="slot"
                 )
             if consultant is not None and consultant.specialty_id != specialty.id:
-                raise ValidationError(N_("Консультант не ведёт приём по этой специальности"), field="consultant")
+                raise ValidationError(
+                    N_("Консультант не ведёт приём по этой специальности"), field="consultant"
+                )
             if form_of_care not in FormOfCare.ALL:
                 raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
             return cls.create(
@@ -224,9 +240,10 @@ class Appeal(SyncModel):
 
     def can_take_from(self) -> datetime | None:
         """The earliest moment «Взять в работу» is allowed (None: any time)."""
-        if self.slot_id is None:
+        slot = self.slot if self.slot_id else None
+        if slot is None:
             return None
-        return self.slot.starts_at - TAKE_IN_WORK_LEAD
+        return slot.starts_at - TAKE_IN_WORK_LEAD
 
     def take_in_work(self, consultant: Staff, now: datetime | None = None) -> None:
         """«Взять в работу»: refused earlier than 15 minutes before the slot."""
@@ -240,7 +257,9 @@ class Appeal(SyncModel):
         earliest = self.can_take_from()
         if earliest is not None and now < earliest:
             raise LifecycleError(
-                N_("Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"),
+                N_(
+                    "Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"
+                ),
                 time=earliest.isoformat(sep=" ", timespec="minutes") + " UTC",
             )
         self.status = AppealStatus.IN_WORK
@@ -282,7 +301,10 @@ class Appeal(SyncModel):
     ) -> dict[str, Any]:
         """Status only moves forward; a post may create and cancel, central decides the rest."""
         if local is None:
-            if not from_central and incoming["status"] not in (AppealStatus.NEW, AppealStatus.CANCELLED):
+            if not from_central and incoming["status"] not in (
+                AppealStatus.NEW,
+                AppealStatus.CANCELLED,
+            ):
                 incoming = {**incoming, "status": AppealStatus.NEW}
             return incoming
         merged = dict(incoming)
@@ -311,6 +333,10 @@ class Protocol(SyncModel):
     recommendations = TextField()
     additional_recommendations = TextField(default="")
     sent_at = DateTimeField(default=utcnow)
+
+    appeal_id: str
+    consultant_id: str
+    diagnoses: Any
 
     def validate(self) -> None:
         if not (self.recommendations or "").strip():
@@ -370,7 +396,9 @@ class Diagnosis(SyncModel):
         code = (code or "").strip().upper().replace(",", ".")
         if not _ICD10.match(code):
             raise ValidationError(
-                N_("«%(code)s» не похоже на код МКБ-10 (пример: I10 или J45.0)"), field="diagnoses", code=code
+                N_("«%(code)s» не похоже на код МКБ-10 (пример: I10 или J45.0)"),
+                field="diagnoses",
+                code=code,
             )
         return code, (title or "").strip()
 
@@ -380,9 +408,7 @@ class Diagnosis(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.protocol.in_(
-            Protocol.select(Protocol.id)
-            .join(Appeal)
-            .where(Appeal.post == organization_id)
+            Protocol.select(Protocol.id).join(Appeal).where(Appeal.post == organization_id)
         )
 
 

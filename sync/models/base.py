@@ -142,7 +142,8 @@ class SyncModel(BaseModel):
         unknown = set(data) - set(known)
         if unknown:
             raise ValidationError(
-                f"{cls._meta.table_name}: unknown fields {sorted(unknown)}", field=sorted(unknown)[0]
+                f"{cls._meta.table_name}: unknown fields {sorted(unknown)}",
+                field=sorted(unknown)[0],
             )
         out: dict[str, Any] = {}
         for name, field in known.items():
@@ -185,7 +186,9 @@ def _convert(model: type[SyncModel], field: Field, value: Any) -> Any:
                 raise TypeError
             max_length = getattr(field, "max_length", None)
             if isinstance(field, CharField) and max_length and len(value) > max_length:
-                raise ValidationError(f"{where}: longer than {max_length} characters", field=field.name)
+                raise ValidationError(
+                    f"{where}: longer than {max_length} characters", field=field.name
+                )
             return value
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{where}: bad value {value!r}", field=field.name) from exc

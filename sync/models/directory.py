@@ -36,6 +36,8 @@ class Organization(SyncModel):
     address = CharField(max_length=500, default="")
     phone = CharField(max_length=20, default="")
 
+    region_id: str
+
     def validate(self) -> None:
         if self.kind not in OrgKind.ALL:
             raise ValidationError(N_("Неизвестный тип организации"), field="kind")
@@ -58,6 +60,9 @@ class Staff(SyncModel):
     position = CharField(max_length=200, default="")
     timezone = CharField(max_length=64, default="Europe/Moscow")
     active = BooleanField(default=True)
+
+    organization_id: str
+    specialty_id: str | None
 
     @property
     def full_name(self) -> str:

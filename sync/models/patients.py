@@ -33,6 +33,9 @@ class Patient(SyncModel):
     organization = ForeignKeyField(Organization, backref="patients")
     representative = ForeignKeyField("self", null=True, backref="represented")
 
+    organization_id: str
+    representative_id: str | None
+
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)

@@ -21,9 +21,13 @@ class Slot(SyncModel):
     ends_at = DateTimeField()
     active = BooleanField(default=True)
 
+    consultant_id: str
+
     def validate(self) -> None:
         if self.ends_at <= self.starts_at:
-            raise ValidationError(N_("Слот должен заканчиваться позже, чем начинается"), field="ends_at")
+            raise ValidationError(
+                N_("Слот должен заканчиваться позже, чем начинается"), field="ends_at"
+            )
 
     @property
     def duration(self) -> timedelta:

@@ -50,7 +50,9 @@ class Cluster:
     def start_post(self, index: int = 0) -> None:
         post = self.plan["posts"][index]  # type: ignore[index]
         self.posts[index] = start(
-            faplink_command("node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]),
+            faplink_command(
+                "node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]
+            ),
             self.root / "logs" / f"post{index + 1}.log",
             env=self.env,
         )
@@ -74,7 +76,9 @@ class ApiClient:
     def __init__(self, base: str, login: str, password: str = "demo1234") -> None:
         self.base = base
         self.http = requests.Session()
-        response = self.http.post(f"{base}/api/v1/session", json={"login": login, "password": password}, timeout=10)
+        response = self.http.post(
+            f"{base}/api/v1/session", json={"login": login, "password": password}, timeout=10
+        )
         response.raise_for_status()
         self.http.headers["X-CSRF-Token"] = response.json()["csrf_token"]
 
@@ -101,5 +105,7 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "con
 
 
 def login_works(base: str, login: str) -> bool:
-    response = requests.post(f"{base}/api/v1/session", json={"login": login, "password": "demo1234"}, timeout=5)
+    response = requests.post(
+        f"{base}/api/v1/session", json={"login": login, "password": "demo1234"}, timeout=5
+    )
     return response.status_code == 200

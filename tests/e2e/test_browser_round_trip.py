@@ -30,10 +30,14 @@ def _login(page: Page, base: str, login: str) -> None:
 
 
 def _pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
-def test_feldsher_books_offline_consultant_closes_post_reads_protocol(cluster: Cluster, tmp_path: Path) -> None:
+def test_feldsher_books_offline_consultant_closes_post_reads_protocol(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     cluster.start_central()
     cluster.start_post(0)
     post = cluster.post_url(0)
@@ -55,7 +59,9 @@ def test_feldsher_books_offline_consultant_closes_post_reads_protocol(cluster: C
         expect(kiosk.get_by_role("heading", name="Изменить дату и время")).to_be_visible()
         kiosk.locator(".slots label").first.click()
         kiosk.get_by_role("button", name="Далее").click()
-        kiosk.get_by_label("Основной вопрос").fill("Одышка при нагрузке, отёки голеней: нужна ли госпитализация?")
+        kiosk.get_by_label("Основной вопрос").fill(
+            "Одышка при нагрузке, отёки голеней: нужна ли госпитализация?"
+        )
         kiosk.get_by_label("Данные осмотра").fill("АД 170/95, ЧСС 96, SpO2 93 %")
         kiosk.get_by_role("button", name="Далее").click()
         kiosk.get_by_role("button", name="Информация верна, создать обращение").click()
@@ -80,7 +86,9 @@ def test_feldsher_books_offline_consultant_closes_post_reads_protocol(cluster: C
         expect(doctor.get_by_text("Обращение взято в работу")).to_be_visible()
         doctor.get_by_role("link", name="Протокол").click()
         doctor.get_by_label("Анамнез").fill("ХСН, ИБС в анамнезе")
-        doctor.get_by_label("Рекомендации", exact=True).fill("Фуросемид 40 мг утром, контроль веса ежедневно")
+        doctor.get_by_label("Рекомендации", exact=True).fill(
+            "Фуросемид 40 мг утром, контроль веса ежедневно"
+        )
         doctor.get_by_label("Код МКБ-10").fill("I50.0")
         doctor.get_by_label("Заболевание").fill("Застойная сердечная недостаточность")
         doctor.get_by_role("button", name="Отправить протокол").click()

@@ -35,8 +35,14 @@ def _book(seeded, slot: Slot | None = None, form: str = FormOfCare.PLANNED, **kw
     if slot is None and form == FormOfCare.PLANNED:
         slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
     return Appeal.book(
-        patient=patient, author=feldsher, specialty=consultant.specialty, consultant=consultant,
-        slot=slot, form_of_care=form, question=kw.pop("question", "Нужна ли госпитализация?"), **kw,
+        patient=patient,
+        author=feldsher,
+        specialty=consultant.specialty,
+        consultant=consultant,
+        slot=slot,
+        form_of_care=form,
+        question=kw.pop("question", "Нужна ли госпитализация?"),
+        **kw,
     )
 
 
@@ -65,8 +71,15 @@ def test_a_cancelled_appeal_frees_its_slot(seeded) -> None:  # type: ignore[no-u
 def test_planned_care_needs_a_slot(seeded) -> None:  # type: ignore[no-untyped-def]
     consultant, feldsher, patient = _people(seeded)
     with pytest.raises(ValidationError) as err:
-        Appeal.book(patient=patient, author=feldsher, specialty=consultant.specialty,
-                    consultant=consultant, slot=None, form_of_care=FormOfCare.PLANNED, question="?")
+        Appeal.book(
+            patient=patient,
+            author=feldsher,
+            specialty=consultant.specialty,
+            consultant=consultant,
+            slot=None,
+            form_of_care=FormOfCare.PLANNED,
+            question="?",
+        )
     assert "выберите дату и время" in err.value.message
 
 
@@ -78,9 +91,11 @@ def test_an_empty_question_is_refused(seeded) -> None:  # type: ignore[no-untype
 
 def test_take_in_work_is_refused_earlier_than_15_minutes_before_the_slot(seeded) -> None:  # type: ignore[no-untyped-def]
     consultant, *_ = _people(seeded)
-    later = Slot.select().where(
-        (Slot.consultant == consultant) & (Slot.starts_at > utcnow() + timedelta(hours=2))
-    ).first()
+    later = (
+        Slot.select()
+        .where((Slot.consultant == consultant) & (Slot.starts_at > utcnow() + timedelta(hours=2)))
+        .first()
+    )
     appeal = _book(seeded, slot=later)
     with pytest.raises(LifecycleError) as err:
         appeal.take_in_work(consultant, now=later.starts_at - timedelta(minutes=16))
@@ -102,8 +117,13 @@ def test_protocol_without_recommendations_is_refused_and_nothing_is_stored(seede
     appeal = _book(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
     with pytest.raises(ValidationError) as err:
-        Protocol.send(appeal, consultant, anamnesis="Гипертония 10 лет", recommendations="  ",
-                      diagnoses=[("I10", "Эссенциальная гипертензия")])
+        Protocol.send(
+            appeal,
+            consultant,
+            anamnesis="Гипертония 10 лет",
+            recommendations="  ",
+            diagnoses=[("I10", "Эссенциальная гипертензия")],
+        )
     assert "Рекомендации" in err.value.message
     assert rows(Protocol) == 0 and rows(Diagnosis) == 0
     assert Appeal.get_by_id(appeal.id).status == AppealStatus.IN_WORK
@@ -114,8 +134,13 @@ def test_a_bad_icd10_code_is_refused_with_the_code_named(seeded) -> None:  # typ
     appeal = _book(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
     with pytest.raises(ValidationError) as err:
-        Protocol.send(appeal, consultant, anamnesis="", recommendations="Контроль АД",
-                      diagnoses=[("гипертония", "")])
+        Protocol.send(
+            appeal,
+            consultant,
+            anamnesis="",
+            recommendations="Контроль АД",
+            diagnoses=[("гипертония", "")],
+        )
     assert "МКБ-10" in err.value.message
     assert rows(Protocol) == 0
 
@@ -124,8 +149,13 @@ def test_sending_the_protocol_closes_the_appeal(seeded) -> None:  # type: ignore
     consultant, *_ = _people(seeded)
     appeal = _book(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
-    Protocol.send(appeal, consultant, anamnesis="", recommendations="Контроль АД дважды в день",
-                  diagnoses=[("i10", "Эссенциальная гипертензия")])
+    Protocol.send(
+        appeal,
+        consultant,
+        anamnesis="",
+        recommendations="Контроль АД дважды в день",
+        diagnoses=[("i10", "Эссенциальная гипертензия")],
+    )
     closed = Appeal.get_by_id(appeal.id)
     assert closed.status == AppealStatus.CLOSED and closed.closed_at is not None
     assert [d.code for d in Diagnosis.select()] == ["I10"]

@@ -17,13 +17,26 @@ clock = HybridClock(NODE)
 
 def patient_record(post_id: str, **fields):  # type: ignore[no-untyped-def]
     values = {
-        "last_name": "Морозова", "first_name": "Галина", "middle_name": "", "birth_date": "1961-05-07",
-        "sex": "female", "snils": "11223344595", "enp": None, "phone": "+79161234567",
-        "address": "", "organization": post_id, "representative": None,
+        "last_name": "Морозова",
+        "first_name": "Галина",
+        "middle_name": "",
+        "birth_date": "1961-05-07",
+        "sex": "female",
+        "snils": "11223344595",
+        "enp": None,
+        "phone": "+79161234567",
+        "address": "",
+        "organization": post_id,
+        "representative": None,
     } | fields
     return {
-        "model": "patient", "id": str(uuid.uuid4()), "origin": NODE, "changed_by": NODE,
-        "hlc": clock.now(), "deleted": False, "fields": values,
+        "model": "patient",
+        "id": str(uuid.uuid4()),
+        "origin": NODE,
+        "changed_by": NODE,
+        "hlc": clock.now(),
+        "deleted": False,
+        "fields": values,
     }
 
 
@@ -90,11 +103,18 @@ def test_a_child_before_its_parent_waits_then_goes_in(seeded) -> None:  # type: 
 def test_central_keeps_its_decision_when_a_post_edits_an_appeal(seeded) -> None:  # type: ignore[no-untyped-def]
     post = seeded.posts[0][0]
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
-    feldsher = Staff.get((Staff.organization == post))
+    feldsher = Staff.get(Staff.organization == post)
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
     slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
-    appeal = Appeal.book(patient=patient, author=feldsher, specialty=consultant.specialty,
-                         consultant=consultant, slot=slot, form_of_care="planned", question="?")
+    appeal = Appeal.book(
+        patient=patient,
+        author=feldsher,
+        specialty=consultant.specialty,
+        consultant=consultant,
+        slot=slot,
+        form_of_care="planned",
+        question="?",
+    )
     stale_view = appeal.to_wire()  # what the post had before central took it
     appeal.take_in_work(consultant, now=slot.starts_at)
     # The post, still offline, asks to cancel and edits the question.
@@ -114,9 +134,15 @@ def test_a_post_may_cancel_while_the_appeal_is_new(seeded) -> None:  # type: ign
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
     slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
-    appeal = Appeal.book(patient=patient, author=Staff.get(Staff.organization == post),
-                         specialty=consultant.specialty, consultant=consultant, slot=slot,
-                         form_of_care="planned", question="?")
+    appeal = Appeal.book(
+        patient=patient,
+        author=Staff.get(Staff.organization == post),
+        specialty=consultant.specialty,
+        consultant=consultant,
+        slot=slot,
+        form_of_care="planned",
+        question="?",
+    )
     cancel = appeal.to_wire() | {"changed_by": NODE, "hlc": clock.now()}
     cancel["fields"] = cancel["fields"] | {"status": AppealStatus.CANCELLED}
     assert push([cancel], post).applied == 1

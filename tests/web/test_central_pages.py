@@ -19,8 +19,12 @@ def _appeal(data, minutes_ahead: int = 5, consultant: str = "ivanova") -> Appeal
     return Appeal.book(
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),
-        specialty=doctor.specialty, consultant=doctor, slot=slot, form_of_care="planned",
-        question="Повышение АД до 180/100, коррекция терапии?", complaints="Головная боль",
+        specialty=doctor.specialty,
+        consultant=doctor,
+        slot=slot,
+        form_of_care="planned",
+        question="Повышение АД до 180/100, коррекция терапии?",
+        complaints="Головная боль",
     )
 
 
@@ -52,12 +56,19 @@ def test_the_new_appeal_shows_in_the_queue_and_is_taken_and_closed(central_app, 
     card = client.get(f"/appeals/{appeal.id}").get_data(as_text=True)
     assert "Взять в работу" in card and "Повышение АД до 180/100" in card
     token = re.search(r'name="csrf-token" content="([^"]+)"', card).group(1)  # type: ignore[union-attr]
-    taken = client.post(f"/appeals/{appeal.id}/take", data={"csrf_token": token}, follow_redirects=True)
+    taken = client.post(
+        f"/appeals/{appeal.id}/take", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "Обращение взято в работу" in taken.get_data(as_text=True)
     assert Appeal.get_by_id(appeal.id).status == AppealStatus.IN_WORK
-    form = {"csrf_token": token, "anamnesis": "АГ 10 лет", "recommendations": "",
-            "additional_recommendations": "", "diagnosis_code": ["I10"],
-            "diagnosis_title": ["Эссенциальная гипертензия"]}
+    form = {
+        "csrf_token": token,
+        "anamnesis": "АГ 10 лет",
+        "recommendations": "",
+        "additional_recommendations": "",
+        "diagnosis_code": ["I10"],
+        "diagnosis_title": ["Эссенциальная гипертензия"],
+    }
     refused = client.post(f"/appeals/{appeal.id}/protocol", data=form)
     assert refused.status_code == 400
     assert "Заполните поле «Рекомендации»" in refused.get_data(as_text=True)
@@ -73,7 +84,9 @@ def test_the_new_appeal_shows_in_the_queue_and_is_taken_and_closed(central_app, 
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     path = tmp_path / "p.pdf"
     path.write_bytes(pdf.data)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Лозартан 50 мг утром" in text and "Кузьмин Пётр Васильевич" in text
 
 
@@ -94,7 +107,12 @@ def test_another_specialty_does_not_see_the_appeal(central_app) -> None:  # type
     client = app.test_client()
     token = login(client, "kuznetsova")
     assert client.get(f"/api/v1/appeals/{appeal.id}").status_code == 404
-    assert client.post(f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token}).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token}
+        ).status_code
+        == 404
+    )
     listed = client.get("/api/v1/appeals?queue=new").get_json()["appeals"]
     assert appeal.id not in [a["id"] for a in listed]
 
@@ -105,10 +123,14 @@ def test_api_protocol_errors_are_clear_json(central_app) -> None:  # type: ignor
     client = app.test_client()
     token = login(client, "ivanova")
     headers = {"X-CSRF-Token": token}
-    early = client.post(f"/api/v1/appeals/{appeal.id}/protocol", json={"recommendations": "x"}, headers=headers)
+    early = client.post(
+        f"/api/v1/appeals/{appeal.id}/protocol", json={"recommendations": "x"}, headers=headers
+    )
     assert early.status_code == 409 and "в работе" in early.get_json()["message"]
     client.post(f"/api/v1/appeals/{appeal.id}/take", headers=headers)
-    empty = client.post(f"/api/v1/appeals/{appeal.id}/protocol", json={"recommendations": " "}, headers=headers)
+    empty = client.post(
+        f"/api/v1/appeals/{appeal.id}/protocol", json={"recommendations": " "}, headers=headers
+    )
     assert empty.status_code == 400 and empty.get_json()["field"] == "recommendations"
     no_csrf = client.post(f"/api/v1/appeals/{appeal.id}/protocol", json={"recommendations": "x"})
     assert no_csrf.status_code == 400 and no_csrf.get_json()["error"] == "csrf"
@@ -125,6 +147,9 @@ def test_english_is_available(central_app) -> None:  # type: ignore[no-untyped-d
 def test_central_serves_its_openapi(central_app) -> None:  # type: ignore[no-untyped-def]
     app, _ = central_app
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert {"/api/v1/appeals", "/api/v1/appeals/{appeal_id}/take",
-            "/api/v1/appeals/{appeal_id}/protocol"} <= set(spec["paths"])
+    assert {
+        "/api/v1/appeals",
+        "/api/v1/appeals/{appeal_id}/take",
+        "/api/v1/appeals/{appeal_id}/protocol",
+    } <= set(spec["paths"])
     assert spec["components"]["schemas"]["Error"]["required"] == ["error", "message"]

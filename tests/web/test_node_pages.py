@@ -18,8 +18,11 @@ def test_feldsher_logs_in_offline_and_sees_the_lists(node_app) -> None:  # type:
     app, _data = node_app
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"login": "fap1", "password": "demo1234",
-                                           "csrf_token": _csrf(page)}, follow_redirects=True)
+    response = client.post(
+        "/login",
+        data={"login": "fap1", "password": "demo1234", "csrf_token": _csrf(page)},
+        follow_redirects=True,
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Новые обращения" in html and "Просроченные" in html and "Записать пациента" in html
@@ -42,7 +45,11 @@ def test_a_phone_finds_the_representative_and_the_children(node_app) -> None:  #
     login(client, "fap1")
     found = client.get("/api/v1/patients", query_string={"q": "8 912 100-45-67"}).get_json()
     names = sorted(p["full_name"] for p in found["patients"])
-    assert names == ["Сидоров Артём Игоревич", "Сидорова Елена Андреевна", "Сидорова Мария Игоревна"]
+    assert names == [
+        "Сидоров Артём Игоревич",
+        "Сидорова Елена Андреевна",
+        "Сидорова Мария Игоревна",
+    ]
     html = client.get("/patients", query_string={"q": "+79121004567"}).get_data(as_text=True)
     assert "Найдено несколько медицинских карт" in html
 
@@ -59,13 +66,17 @@ def test_invalid_identity_numbers_are_refused_and_nothing_is_stored(node_app) ->
         "phone": ({"phone": "+1 202 555 0143"}, "не похож на российский"),
     }
     for field, (extra, message) in cases.items():
-        response = client.post("/api/v1/patients", json=base | extra, headers={"X-CSRF-Token": token})
+        response = client.post(
+            "/api/v1/patients", json=base | extra, headers={"X-CSRF-Token": token}
+        )
         body = response.get_json()
         assert response.status_code == 400, body
         assert body["field"] == field and message in body["message"]
     assert rows(Patient) == before
     page = client.get("/patients/new").get_data(as_text=True)
-    form = client.post("/patients/new", data={**base, "snils": "11223344596", "csrf_token": _csrf(page)})
+    form = client.post(
+        "/patients/new", data={**base, "snils": "11223344596", "csrf_token": _csrf(page)}
+    )
     assert form.status_code == 400
     assert "Контрольное число СНИЛС не сходится" in form.get_data(as_text=True)
     assert rows(Patient) == before
@@ -77,17 +88,32 @@ def test_registering_a_patient_normalises_numbers(node_app) -> None:  # type: ig
     token = login(client, "fap1")
     response = client.post(
         "/api/v1/patients",
-        json={"last_name": "Орлов", "first_name": "Илья", "birth_date": "1970-01-02", "sex": "male",
-              "snils": "123-456-789 64", "phone": "8 (915) 000-11-22"},
+        json={
+            "last_name": "Орлов",
+            "first_name": "Илья",
+            "birth_date": "1970-01-02",
+            "sex": "male",
+            "snils": "123-456-789 64",
+            "phone": "8 (915) 000-11-22",
+        },
         headers={"X-CSRF-Token": token},
     )
     assert response.status_code == 201, response.get_json()
     stored = Patient.get_by_id(response.get_json()["id"])
-    assert (stored.snils, stored.phone, stored.origin) == ("12345678964", "+79150001122", "test-post-1")
+    assert (stored.snils, stored.phone, stored.origin) == (
+        "12345678964",
+        "+79150001122",
+        "test-post-1",
+    )
     again = client.post(
         "/api/v1/patients",
-        json={"last_name": "Орлов", "first_name": "И.", "birth_date": "1970-01-02", "sex": "male",
-              "snils": "12345678964"},
+        json={
+            "last_name": "Орлов",
+            "first_name": "И.",
+            "birth_date": "1970-01-02",
+            "sex": "male",
+            "snils": "12345678964",
+        },
         headers={"X-CSRF-Token": token},
     )
     assert again.status_code == 400 and "уже зарегистрирован" in again.get_json()["message"]
@@ -99,13 +125,21 @@ def test_an_appeal_for_a_taken_slot_is_refused(node_app) -> None:  # type: ignor
     token = login(client, "fap1")
     consultant = data.consultants["ivanova"]
     slot = client.get(f"/api/v1/consultants/{consultant}/slots").get_json()["slots"][0]["id"]
-    body = {"patient": data.patients["Кузьмин Пётр Васильевич@1"], "consultant": consultant,
-            "slot": slot, "form_of_care": "planned", "question": "Коррекция терапии?"}
+    body = {
+        "patient": data.patients["Кузьмин Пётр Васильевич@1"],
+        "consultant": consultant,
+        "slot": slot,
+        "form_of_care": "planned",
+        "question": "Коррекция терапии?",
+    }
     first = client.post("/api/v1/appeals", json=body, headers={"X-CSRF-Token": token})
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["status"] == "new"
-    second = client.post("/api/v1/appeals", json=body | {"question": "Другой вопрос"},
-                         headers={"X-CSRF-Token": token})
+    second = client.post(
+        "/api/v1/appeals",
+        json=body | {"question": "Другой вопрос"},
+        headers={"X-CSRF-Token": token},
+    )
     assert second.status_code == 400
     assert "уже занято" in second.get_json()["message"]
     assert rows(Appeal) == 1
@@ -121,16 +155,29 @@ def test_the_wizard_creates_an_appeal_after_review(node_app) -> None:  # type: i
     consultant = data.consultants["kuznetsova"]
     doctors = client.get("/book/doctor", query_string={"patient": patient}).get_data(as_text=True)
     assert "Кузнецова Ольга Петровна" in doctors
-    slots_page = client.get("/book/slot", query_string={"patient": patient, "consultant": consultant})
+    slots_page = client.get(
+        "/book/slot", query_string={"patient": patient, "consultant": consultant}
+    )
     assert "Изменить дату и время" in slots_page.get_data(as_text=True)
     slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
-    fields = {"patient": patient, "consultant": consultant, "slot": slot.id, "kind": "primary",
-              "form_of_care": "planned", "contact_mode": "video",
-              "question": "Головные боли по утрам", "anamnesis": "", "complaints": "", "exam_data": ""}
+    fields = {
+        "patient": patient,
+        "consultant": consultant,
+        "slot": slot.id,
+        "kind": "primary",
+        "form_of_care": "planned",
+        "contact_mode": "video",
+        "question": "Головные боли по утрам",
+        "anamnesis": "",
+        "complaints": "",
+        "exam_data": "",
+    }
     review = client.post("/book/details", data=fields | {"csrf_token": token})
     assert "Информация верна, создать обращение" in review.get_data(as_text=True)
     assert rows(Appeal) == 0  # the review stores nothing
-    created = client.post("/book/create", data=fields | {"csrf_token": token}, follow_redirects=True)
+    created = client.post(
+        "/book/create", data=fields | {"csrf_token": token}, follow_redirects=True
+    )
     html = created.get_data(as_text=True)
     assert "Обращение создано" in html and "ещё не отправлено" in html
     assert rows(Appeal) == 1

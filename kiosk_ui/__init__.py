@@ -1,0 +1,1 @@
+"""kiosk_ui: see README (later issues build it)."""

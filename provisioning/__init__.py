@@ -1,0 +1,1 @@
+"""provisioning: see README (later issues build it)."""
