@@ -68,6 +68,23 @@ def central_add_node(data_dir: Path, node_id: str, organization: str, public_key
     click.echo(f"node {node_id} registered for {organization}")
 
 
+@central.command("issue-token")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--organization", required=True, help="Id of the post the kiosk belongs to.")
+@click.option("--hours", default=72.0, show_default=True, help="How long the token is valid.")
+def central_issue_token(data_dir: Path, organization: str, hours: float) -> None:
+    """Print a one-time enrolment token for a post's kiosk."""
+    from central import create_app
+    from sync.models import Organization, OrgKind
+    from sync.server import issue_token
+
+    create_app({"DATA_DIR": data_dir.resolve()})
+    post = Organization.get_or_none(Organization.id == organization)
+    if post is None or post.kind != OrgKind.POST:
+        raise click.ClickException(f"{organization} is not a post known to central")
+    click.echo(issue_token(organization, hours=hours))
+
+
 # -- node ----------------------------------------------------------------------
 
 
@@ -107,6 +124,35 @@ def node_init(data_dir: Path, central_url: str, organization: str, node_id: str)
     key.save(identity.key_path)
     identity.save()
     click.echo(key.public_hex)
+
+
+@node.command("enroll")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--central", "central_url", required=True)
+@click.option("--token", required=True, help="One-time token from central's administrator.")
+@click.option("--node-id", help="This kiosk's id (default: a new random one).")
+def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | None) -> None:
+    """Register this kiosk with central using an enrolment token."""
+    import secrets
+
+    from node.identity import NodeIdentity
+    from sync.client import parse_url, request_enrolment
+    from sync.errors import SyncError
+    from sync.signing import NodeKey
+
+    data_dir = data_dir.resolve()
+    if (data_dir / "node.json").exists():
+        raise click.ClickException(f"{data_dir} already holds an enrolled node")
+    node_id = node_id or f"kiosk-{secrets.token_hex(5)}"
+    key = NodeKey.generate()
+    try:
+        answer = request_enrolment(central_url, token, key, node_id)
+    except SyncError as exc:
+        raise click.ClickException(exc.message) from exc
+    identity = NodeIdentity(node_id, answer["organization"], parse_url(central_url), data_dir)
+    key.save(identity.key_path)
+    identity.save()
+    click.echo(json.dumps({"node_id": node_id, "organization": answer["organization"]}))
 
 
 @node.command("sync")

@@ -95,8 +95,6 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
     """Write one record inside the caller's transaction; returns applied/stale."""
     model = rec.model
     local = model.get_or_none(model.id == rec.id)
-    if local is not None and local.hlc >= rec.hlc:
-        return "stale"
     if scope_org is not None:
         if model not in WRITABLE_BY_POST:
             raise ScopeError(
@@ -104,7 +102,19 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
             )
         if local is not None and not _in_scope(model, rec.id, scope_org):
             raise ScopeError(N_("Запись принадлежит другой организации"))
-    merged = model.merge_remote(local, rec.fields, from_central)
+    lost: list[dict[str, Any]] = []
+    if model.PER_FIELD and local is not None:
+        merged, lost = model.merge_fields(local, rec.fields)
+        if all(local.__data__.get(k) == v for k, v in merged.items()) and (
+            rec.deleted == bool(local.deleted)
+        ):
+            if lost:
+                _audit(rec, {"lost": lost})
+            return "stale"
+    else:
+        if local is not None and local.hlc >= rec.hlc:
+            return "stale"
+        merged = model.merge_remote(local, rec.fields, from_central)
     # Validate the merged values as a whole row (checksums, required fields).
     probe = model(id=rec.id, **merged)
     probe.validate()
@@ -115,7 +125,7 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
         **merged,
         "origin": local.origin if local is not None else rec.origin,
         "changed_by": rec.changed_by,
-        "hlc": rec.hlc,
+        "hlc": max(rec.hlc, local.hlc) if local is not None else rec.hlc,
         "deleted": rec.deleted or bool(local is not None and local.deleted and not from_central),
         "seq": next_seq(),
     }
@@ -123,28 +133,30 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
         # We kept some of our own values: that is a new change of ours, so it
         # must travel back to the peer with a stamp newer than the peer's.
         row["changed_by"], row["hlc"] = me.id, me.clock.now()
-        SyncEvent.create(
-            peer=rec.changed_by,
-            kind="merged",
-            model=model._meta.table_name,
-            record_id=rec.id,
-            detail=json.dumps(
-                {k: [rec.fields[k], merged[k]] for k in merged if merged[k] != rec.fields[k]},
-                default=str,
-                ensure_ascii=False,
-            ),
-        )
+        kept = {k: [rec.fields.get(k), merged[k]] for k in merged if merged[k] != rec.fields.get(k)}
+        kept.pop("field_stamps", None)
+        _audit(rec, {"kept_ours": kept, "lost": lost})
+    elif lost:
+        _audit(rec, {"lost": lost})
+    columns = {model._meta.fields[k]: v for k, v in row.items()}
     if local is None:
-        model.insert(
-            {model._meta.fields[k]: v for k, v in row.items()} | {model.id: rec.id}
-        ).execute()
+        model.insert(columns | {model.id: rec.id}).execute()
     else:
-        model.update({model._meta.fields[k]: v for k, v in row.items()}).where(
-            model.id == rec.id
-        ).execute()
+        model.update(columns).where(model.id == rec.id).execute()
     if scope_org is not None and not _in_scope(model, rec.id, scope_org):
         raise ScopeError(N_("Запись вне области видимости поста"))
     return "applied"
+
+
+def _audit(rec: _Incoming, detail: dict[str, Any]) -> None:
+    """Keep what a merge did not take, so nobody's edit silently disappears."""
+    SyncEvent.create(
+        peer=rec.changed_by,
+        kind="merged",
+        model=rec.model._meta.table_name,
+        record_id=rec.id,
+        detail=json.dumps(detail, default=str, ensure_ascii=False),
+    )
 
 
 def _in_scope(model: type[SyncModel], rid: str, org: str) -> bool:

@@ -6,6 +6,7 @@ cut at any point resumes where it stopped and repeats nothing harmful.
 
 from __future__ import annotations
 
+import base64
 import enum
 import json
 import logging
@@ -29,13 +30,12 @@ from .clock import utcnow
 from .db import database
 from .errors import (
     N_,
-    AuthError,
     RevokedError,
-    ScopeError,
     SyncError,
     TransportError,
     ValidationError,
     VersionError,
+    error_for_code,
 )
 from .migrations import SCHEMA_VERSION
 from .models import Attachment
@@ -43,17 +43,9 @@ from .signing import NodeKey, signed_headers
 from .state import Cursor, PendingRecord
 from .wire import decode, encode
 
-__all__ = ["SyncClient", "SyncState", "SyncStatus", "RoundReport"]
+__all__ = ["SyncClient", "SyncState", "SyncStatus", "RoundReport", "request_enrolment", "parse_url"]
 
 log = logging.getLogger(__name__)
-
-_ERRORS: dict[str, type[SyncError]] = {
-    "unauthorized": AuthError,
-    "revoked": RevokedError,
-    "update_required": VersionError,
-    "out_of_scope": ScopeError,
-    "invalid": ValidationError,
-}
 
 
 class SyncState(enum.Enum):
@@ -161,7 +153,7 @@ class SyncClient:
     def _error(self, response: requests.Response) -> SyncError:
         try:
             data = response.json()
-            cls = _ERRORS.get(data.get("error"), SyncError)
+            cls = error_for_code(data.get("error"))
             return cls(data.get("message") or response.reason)
         except ValueError:
             return TransportError(
@@ -322,3 +314,30 @@ def parse_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationError(N_("Адрес центра должен начинаться с http:// или https://"))
     return url.rstrip("/")
+
+
+def request_enrolment(
+    central_url: str, token: str, key: NodeKey, node_id: str, *, timeout: float = 30.0
+) -> dict[str, Any]:
+    """Register this node's key with central using a one-time token; returns central's answer."""
+    from .server import enrolment_proof_message
+
+    proof = base64.b64encode(key.sign(enrolment_proof_message(token, node_id))).decode()
+    body = {"token": token, "node_id": node_id, "public_key": key.public_hex, "proof": proof}
+    try:
+        response = requests.post(
+            f"{parse_url(central_url)}/sync/v1/enroll", json=body, timeout=timeout
+        )
+    except requests.RequestException as exc:
+        raise TransportError(
+            N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__
+        ) from exc
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise TransportError(
+            N_("Центр ответил ошибкой %(status)s"), status=response.status_code
+        ) from exc
+    if response.status_code >= 400:
+        raise error_for_code(data.get("error"))(data.get("message") or response.reason)
+    return dict(data)

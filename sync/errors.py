@@ -9,8 +9,15 @@ __all__ = [
     "LifecycleError",
     "ScopeError",
     "TransportError",
+    "error_for_code",
     "AuthError",
+    "UnsignedError",
+    "UnknownNodeError",
+    "BadSignatureError",
+    "StaleRequestError",
+    "ReplayError",
     "RevokedError",
+    "EnrolmentError",
     "VersionError",
 ]
 
@@ -66,10 +73,46 @@ class AuthError(SyncError):
     code = "unauthorized"
 
 
+class UnsignedError(AuthError):
+    """A sync request without the node's signature headers."""
+
+    code = "unsigned"
+
+
+class UnknownNodeError(AuthError):
+    """A signature from a node central has never enrolled."""
+
+    code = "unknown_node"
+
+
+class BadSignatureError(AuthError):
+    """The signature does not match the request: tampered, or the wrong key."""
+
+    code = "bad_signature"
+
+
+class StaleRequestError(AuthError):
+    """A signed request whose timestamp is outside the replay window."""
+
+    code = "stale"
+
+
+class ReplayError(AuthError):
+    """A signed request whose nonce central has already seen."""
+
+    code = "replayed"
+
+
 class RevokedError(AuthError):
     """The node's access was revoked at central: the post must call support."""
 
     code = "revoked"
+
+
+class EnrolmentError(AuthError):
+    """An enrolment token that is unknown, used, expired or revoked."""
+
+    code = "enrolment_refused"
 
 
 class VersionError(SyncError):
@@ -82,3 +125,14 @@ class TransportError(SyncError):
     """The link to the peer failed; the operation can be retried."""
 
     code = "transport"
+
+
+def error_for_code(code: str | None) -> type[SyncError]:
+    """The error class a peer meant by a JSON error code (SyncError if unknown)."""
+    pending: list[type[SyncError]] = [SyncError]
+    while pending:
+        cls = pending.pop()
+        if cls.code == code:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return SyncError

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from peewee import CharField, Database, DateTimeField, Model
 from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_ops
 
 from .clock import utcnow
 from .db import database
@@ -41,8 +42,23 @@ def _initial(db: Database, migrator: SchemaMigrator) -> None:
     SyncSequence.insert(name="changes", value=0).on_conflict_ignore().execute()
 
 
+def _add_column_if_missing(
+    db: Database, migrator: SchemaMigrator, model: type[Model], name: str
+) -> None:
+    table = model._meta.table_name
+    if name not in {c.name for c in db.get_columns(table)}:
+        migrate_ops(migrator.add_column(table, name, model._meta.fields[name]))
+
+
+def _patient_field_stamps(db: Database, migrator: SchemaMigrator) -> None:
+    from .models import Patient
+
+    _add_column_if_missing(db, migrator, Patient, "field_stamps")
+
+
 REPLICATED_MIGRATIONS: list[Migration] = [
     Migration("sync.0001_initial", _initial),
+    Migration("sync.0002_patient_field_stamps", _patient_field_stamps),
 ]
 
 #: The replicated schema's version, compared by node and central at `hello`.

@@ -7,10 +7,16 @@ responses.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+import secrets
 import time
 from datetime import timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from peewee import IntegrityError
 
 from . import PROTOCOL_VERSION
@@ -19,13 +25,28 @@ from .blobs import BlobStore
 from .changes import collect_changes, latest_seq
 from .clock import utcnow
 from .db import database
-from .errors import N_, AuthError, RevokedError, ScopeError, ValidationError, VersionError
+from .errors import (
+    N_,
+    BadSignatureError,
+    EnrolmentError,
+    ReplayError,
+    RevokedError,
+    ScopeError,
+    StaleRequestError,
+    UnknownNodeError,
+    UnsignedError,
+    ValidationError,
+    VersionError,
+)
 from .migrations import SCHEMA_VERSION
 from .models import Attachment
 from .signing import HEADERS, check_signature
-from .state import KnownNode, SeenNonce
+from .state import EnrolmentToken, KnownNode, SeenNonce
 
 __all__ = [
+    "issue_token",
+    "enroll",
+    "enrolment_proof_message",
     "register_node",
     "authenticate",
     "hello",
@@ -40,6 +61,7 @@ __all__ = [
 #: A signed request older or newer than this (after clock correction) is refused.
 REPLAY_WINDOW = timedelta(minutes=5)
 MAX_PULL = 2000
+_NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 
 
 def register_node(node_id: str, organization_id: str, public_hex: str) -> KnownNode:
@@ -59,31 +81,98 @@ def register_node(node_id: str, organization_id: str, public_hex: str) -> KnownN
     return KnownNode.get_by_id(node_id)
 
 
+def issue_token(
+    organization_id: str, *, hours: float = 72, created_by: str = "", note: str = ""
+) -> str:
+    """A new one-time enrolment token for a post; only its hash is stored."""
+    token = secrets.token_urlsafe(18)
+    EnrolmentToken.create(
+        token_hash=_token_hash(token),
+        organization_id=organization_id,
+        expires_at=utcnow() + timedelta(hours=hours),
+        created_by=created_by,
+        note=note,
+    )
+    return token
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+def enrolment_proof_message(token: str, node_id: str) -> bytes:
+    return f"faplink-enroll\n{token.strip()}\n{node_id}".encode()
+
+
+def enroll(payload: dict[str, Any]) -> dict[str, Any]:
+    """Register a node with a one-time token; the node proves it holds the key it sends."""
+    token, node_id, public_hex = (
+        str(payload.get(k, "")) for k in ("token", "node_id", "public_key")
+    )
+    proof = str(payload.get("proof", ""))
+    if not token or not _NODE_ID.match(node_id):
+        raise ValidationError(N_("Запрос на регистрацию поста неполон"))
+    try:
+        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
+        public.verify(
+            base64.b64decode(proof, validate=True), enrolment_proof_message(token, node_id)
+        )
+    except (ValueError, InvalidSignature) as exc:
+        raise BadSignatureError(N_("Ключ поста не подтверждён подписью")) from exc
+    with database.atomic():
+        row = EnrolmentToken.get_or_none(EnrolmentToken.token_hash == _token_hash(token))
+        if row is None:
+            raise EnrolmentError(
+                N_("Код регистрации не найден: проверьте, что он введён без ошибок")
+            )
+        if row.revoked:
+            raise EnrolmentError(N_("Код регистрации отозван администратором"))
+        if row.used_at is not None:
+            raise EnrolmentError(
+                N_("Код регистрации уже использован: попросите у администратора новый")
+            )
+        if row.expires_at <= utcnow():
+            raise EnrolmentError(N_("Срок действия кода регистрации истёк: попросите новый"))
+        if KnownNode.get_or_none(KnownNode.node_id == node_id) is not None:
+            raise EnrolmentError(N_("Пост с таким идентификатором уже зарегистрирован"))
+        row.used_at, row.node_id = utcnow(), node_id
+        row.save()
+        register_node(node_id, row.organization_id, public_hex)
+    return {
+        "node_id": node_id,
+        "organization": row.organization_id,
+        "protocol": PROTOCOL_VERSION,
+        "schema": SCHEMA_VERSION,
+        "server_time_ms": int(time.time() * 1000),
+    }
+
+
 def authenticate(method: str, path: str, body: bytes, headers: dict[str, str]) -> KnownNode:
-    """The node that signed this request, or AuthError saying what is wrong with it."""
+    """The node that signed this request, or an AuthError saying what is wrong with it."""
     node_id = headers.get(HEADERS.NODE)
     if not node_id or not headers.get(HEADERS.SIGNATURE):
-        raise AuthError(N_("Запрос не подписан ключом узла"))
+        raise UnsignedError(N_("Запрос не подписан ключом узла"))
     node = KnownNode.get_or_none(KnownNode.node_id == node_id)
     if node is None:
-        raise AuthError(N_("Узел %(node)s не зарегистрирован в центре"), node=node_id)
+        raise UnknownNodeError(N_("Узел %(node)s не зарегистрирован в центре"), node=node_id)
     if node.revoked:
         raise RevokedError(N_("Доступ поста к центру отозван: позвоните в техническую поддержку"))
     check_signature(node.public_key, method, path, body, headers)
     try:
         sent_ms = int(headers.get(HEADERS.TIME, ""))
     except ValueError as exc:
-        raise AuthError(N_("В запросе нет времени подписи")) from exc
-    skew = abs(time.time() * 1000 - sent_ms)
-    if skew > REPLAY_WINDOW.total_seconds() * 1000:
-        raise AuthError(N_("Запрос устарел или часы узла сильно расходятся с центром"))
+        raise StaleRequestError(N_("В запросе нет времени подписи")) from exc
+    if abs(time.time() * 1000 - sent_ms) > REPLAY_WINDOW.total_seconds() * 1000:
+        raise StaleRequestError(
+            N_("Запрос устарел или часы поста сильно расходятся с центром: повторите синхронизацию")
+        )
     with database.atomic():
         SeenNonce.delete().where(SeenNonce.seen_at < utcnow() - 2 * REPLAY_WINDOW).execute()
         try:
             with database.atomic():
                 SeenNonce.create(node_id=node_id, nonce=headers.get(HEADERS.NONCE, ""))
         except IntegrityError as exc:
-            raise AuthError(N_("Повторный запрос отклонён")) from exc
+            raise ReplayError(N_("Повторно отправленный запрос отклонён")) from exc
         KnownNode.update(last_seen=utcnow()).where(KnownNode.node_id == node_id).execute()
     return node
 

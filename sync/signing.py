@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from .errors import N_, AuthError
+from .errors import N_, AuthError, BadSignatureError
 
 __all__ = ["NodeKey", "signed_headers", "check_signature", "HEADERS"]
 
@@ -102,4 +102,6 @@ def check_signature(
         data = _canonical(method, path, body, headers[HEADERS.TIME], headers[HEADERS.NONCE])
         public.verify(signature, data)
     except (KeyError, ValueError, InvalidSignature) as exc:
-        raise AuthError(N_("Подпись запроса неверна: запрос изменён или ключ не тот")) from exc
+        raise BadSignatureError(
+            N_("Подпись запроса неверна: запрос изменён в пути или подписан чужим ключом")
+        ) from exc

@@ -16,6 +16,7 @@ __all__ = [
     "Cursor",
     "KnownNode",
     "SeenNonce",
+    "EnrolmentToken",
     "SyncEvent",
     "NODE_MIGRATIONS",
     "CENTRAL_MIGRATIONS",
@@ -81,6 +82,20 @@ class SeenNonce(BaseModel):
         indexes = ((("node_id", "nonce"), True),)
 
 
+class EnrolmentToken(BaseModel):
+    """A one-time, expiring token an administrator issues for one post's kiosk."""
+
+    token_hash = CharField(primary_key=True, max_length=64)  # sha256 of the token
+    organization_id = CharField(max_length=36, index=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    created_by = CharField(max_length=36, default="")
+    note = CharField(max_length=200, default="")
+    revoked = BooleanField(default=False)
+    used_at = DateTimeField(null=True)
+    node_id = CharField(max_length=64, null=True)
+
+
 class SyncEvent(BaseModel):
     """An audit line of the sync: refused records, merges that kept the other side's value."""
 
@@ -97,7 +112,7 @@ def _node_tables(db, migrator) -> None:  # type: ignore[no-untyped-def]
 
 
 def _central_tables(db, migrator) -> None:  # type: ignore[no-untyped-def]
-    db.create_tables([PendingRecord, KnownNode, SeenNonce, SyncEvent], safe=True)
+    db.create_tables([PendingRecord, KnownNode, SeenNonce, SyncEvent, EnrolmentToken], safe=True)
 
 
 NODE_MIGRATIONS = [Migration("sync.node.0001_state", _node_tables)]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from typing import Any
 
 from flask import Response, current_app, request
@@ -43,6 +44,20 @@ def _json(data: Any, status: int = 200) -> Response:
 
 def _blobs() -> BlobStore:
     return current_app.extensions["blobs"]
+
+
+@bp.get("/ping")
+def ping() -> Any:
+    """Unsigned and cheap: lets an offline node notice the link is back."""
+    return _json({"ok": True, "server_time_ms": int(time.time() * 1000)})
+
+
+@bp.post("/enroll")
+def enroll() -> Any:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+    return _json(server.enroll(payload), 201)
 
 
 @bp.post("/hello")

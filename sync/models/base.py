@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
@@ -75,6 +76,9 @@ class SyncModel(BaseModel):
 
     #: Fields the sync engine manages itself; never part of the record's payload.
     SYNC_FIELDS: ClassVar[tuple[str, ...]] = ("id", "origin", "changed_by", "hlc", "deleted", "seq")
+    #: True for models whose fields several sides edit: merged field by field by HLC.
+    #: Such a model declares `field_stamps = TextField(default="{}")`.
+    PER_FIELD: ClassVar[bool] = False
 
     # -- local writes ----------------------------------------------------------
 
@@ -90,9 +94,62 @@ class SyncModel(BaseModel):
             self.changed_by = me.id
             self.hlc = me.clock.now()
             self.seq = next_seq()
+            if self.PER_FIELD:
+                self._stamp_fields(force_insert)
             if only is not None:
                 only = list(only) + [type(self).changed_by, type(self).hlc, type(self).seq]
             return super().save(force_insert=force_insert, only=only)
+
+    def _stamp_fields(self, new: bool) -> None:
+        """Give each field that this save changes the row's new stamp."""
+        names = self.merged_field_names()
+        stamps: dict[str, str] = json.loads(getattr(self, "field_stamps", None) or "{}")
+        if new:
+            changed = names
+        else:
+            stored = type(self).get_or_none(type(self).id == self.id)
+            changed = [
+                n for n in names if stored is None or stored.__data__.get(n) != self.__data__.get(n)
+            ]
+        for name in changed:
+            stamps[name] = self.hlc
+        self.field_stamps = json.dumps(stamps, sort_keys=True)  # type: ignore[attr-defined]
+
+    @classmethod
+    def merged_field_names(cls) -> list[str]:
+        return [f.name for f in cls.payload_fields() if f.name != "field_stamps"]
+
+    @classmethod
+    def merge_fields(
+        cls, local: SyncModel, incoming: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Per field, the value with the newer stamp; and the values that lost, for the audit."""
+        mine = json.loads(local.__data__.get("field_stamps") or "{}")
+        theirs = json.loads(incoming.get("field_stamps") or "{}")
+        merged: dict[str, Any] = {}
+        stamps: dict[str, str] = {}
+        lost: list[dict[str, Any]] = []
+        for name in cls.merged_field_names():
+            ours, other = mine.get(name, ""), theirs.get(name, "")
+            local_value, their_value = local.__data__.get(name), incoming.get(name)
+            if other > ours:
+                merged[name], stamps[name] = their_value, other
+                loser, loser_stamp = local_value, ours
+            else:
+                merged[name], stamps[name] = local_value, ours
+                loser, loser_stamp = their_value, other
+            if local_value != their_value:
+                lost.append(
+                    {
+                        "field": name,
+                        "lost": loser,
+                        "lost_stamp": loser_stamp,
+                        "kept": merged[name],
+                        "kept_stamp": stamps[name],
+                    }
+                )
+        merged["field_stamps"] = json.dumps({k: v for k, v in stamps.items() if v}, sort_keys=True)
+        return merged, lost
 
     def delete_instance(self, *args: Any, **kwargs: Any) -> int:
         """Replicated rows are never removed: they become tombstones peers learn of."""

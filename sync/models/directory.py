@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from peewee import BooleanField, CharField, Expression, ForeignKeyField
 
 from ..errors import N_, ValidationError
 from .base import SyncModel
 
-__all__ = ["Region", "Organization", "Specialty", "Staff", "StaffCredential", "Role", "OrgKind"]
+__all__ = [
+    "region_centres",
+    "Region",
+    "Organization",
+    "Specialty",
+    "Staff",
+    "StaffCredential",
+    "Role",
+    "OrgKind",
+]
 
 
 class OrgKind:
@@ -24,9 +35,25 @@ class Role:
     ALL = (CONSULTANT, FELDSHER, ADMIN, ENGINEER)
 
 
+def _post_region(organization_id: str) -> Any:
+    return Organization.select(Organization.region).where(Organization.id == organization_id)
+
+
+def region_centres(organization_id: str) -> Any:
+    """Ids of the consultation centres in the post's region: all a post may see of others."""
+    return Organization.select(Organization.id).where(
+        (Organization.kind == OrgKind.CENTRE)
+        & Organization.region.in_(_post_region(organization_id))
+    )
+
+
 class Region(SyncModel):
     name = CharField(max_length=200)
     timezone = CharField(max_length=64, default="Europe/Moscow")
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.id.in_(_post_region(organization_id))
 
 
 class Organization(SyncModel):
@@ -41,6 +68,10 @@ class Organization(SyncModel):
     def validate(self) -> None:
         if self.kind not in OrgKind.ALL:
             raise ValidationError(N_("Неизвестный тип организации"), field="kind")
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return (cls.id == organization_id) | cls.id.in_(region_centres(organization_id))
 
 
 class Specialty(SyncModel):
@@ -78,6 +109,12 @@ class Staff(SyncModel):
             raise ValidationError(N_("Неизвестная роль сотрудника"), field="role")
         if not (self.last_name or "").strip() or not (self.first_name or "").strip():
             raise ValidationError(N_("Укажите фамилию и имя сотрудника"), field="last_name")
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return (cls.organization == organization_id) | cls.organization.in_(
+            region_centres(organization_id)
+        )
 
 
 class StaffCredential(SyncModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from peewee import CharField, DateField, Expression, ForeignKeyField
+from peewee import CharField, DateField, Expression, ForeignKeyField, TextField
 
 from ..errors import N_, ValidationError
 from ..validators import format_snils, normalize_enp, normalize_phone, normalize_snils
@@ -32,6 +32,10 @@ class Patient(SyncModel):
     address = CharField(max_length=500, default="")
     organization = ForeignKeyField(Organization, backref="patients")
     representative = ForeignKeyField("self", null=True, backref="represented")
+    #: Demographics are edited at the post and at central: merged field by field.
+    field_stamps = TextField(default="{}")
+
+    PER_FIELD = True
 
     organization_id: str
     representative_id: str | None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from peewee import BooleanField, DateTimeField, ForeignKeyField
+from peewee import BooleanField, DateTimeField, Expression, ForeignKeyField
 
 from ..errors import N_, ValidationError
 from .base import SyncModel
-from .directory import Staff
+from .directory import Staff, region_centres
 
 __all__ = ["Slot"]
 
@@ -22,6 +22,12 @@ class Slot(SyncModel):
     active = BooleanField(default=True)
 
     consultant_id: str
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.consultant.in_(
+            Staff.select(Staff.id).where(Staff.organization.in_(region_centres(organization_id)))
+        )
 
     def validate(self) -> None:
         if self.ends_at <= self.starts_at:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date
 
@@ -154,3 +155,50 @@ def test_birth_date_round_trips_through_the_wire(seeded) -> None:  # type: ignor
     record = patient_record(post)
     push([record], post)
     assert Patient.get_by_id(record["id"]).birth_date == date(1961, 5, 7)
+
+
+def test_demographics_merge_field_by_field(seeded) -> None:  # type: ignore[no-untyped-def]
+    post = seeded.posts[0][0]
+    record = patient_record(post)
+    push([record], post)
+    # Central corrects the phone; meanwhile the post, offline, fixes the address.
+    at_central = Patient.get_by_id(record["id"])
+    at_central.phone = "+79169998877"
+    at_central.save()
+    import json as _json
+
+    edit = dict(record, hlc=clock.now())
+    stamps = _json.loads(at_central.field_stamps)
+    edit["fields"] = record["fields"] | {
+        "address": "д. Медное, ул. Лесная, 3",
+        "field_stamps": _json.dumps(
+            {k: record["hlc"] for k in stamps} | {"address": edit["hlc"]}
+        ),
+    }
+    result = push([edit], post)
+    assert result.applied == 1
+    merged = Patient.get_by_id(record["id"])
+    assert (merged.phone, merged.address) == ("+79169998877", "д. Медное, ул. Лесная, 3")
+    assert merged.changed_by == "central"  # both sides' fields: it must travel back
+
+
+def test_the_later_edit_of_one_field_wins_and_the_loser_is_audited(seeded) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+
+    post = seeded.posts[0][0]
+    record = patient_record(post)
+    push([record], post)
+    early = clock.now()
+    time.sleep(0.005)  # two clocks that never met: order them by wall time
+    at_central = Patient.get_by_id(record["id"])
+    at_central.last_name = "Морозова-Центр"
+    at_central.save()  # stamped after `early`
+    edit = dict(record, hlc=early)
+    edit["fields"] = record["fields"] | {
+        "last_name": "Морозова-Пост",
+        "field_stamps": _json.dumps({"last_name": early}),
+    }
+    push([edit], post)
+    assert Patient.get_by_id(record["id"]).last_name == "Морозова-Центр"
+    audit = SyncEvent.select().where(SyncEvent.record_id == record["id"]).get()
+    assert "Морозова-Пост" in audit.detail
