@@ -13,6 +13,7 @@ from faplink.web.settings import env_path, secret_key_for
 from sync.blobs import BlobStore
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, open_database_url
+from sync.errors import N_
 from sync.migrations import migrate
 from sync.models import configure_deadlines
 from sync.state import CENTRAL_MIGRATIONS
@@ -26,11 +27,11 @@ def _defaults() -> dict[str, Any]:
     data_dir = env_path("FAPLINK_CENTRAL_DATA", "var/central")
     return {
         "DATA_DIR": data_dir,
-        "DATABASE_URL": f"sqlite:///{data_dir / 'central.db'}",
+        "DATABASE_URL": None,  # default: SQLite in DATA_DIR
         "MESSAGE_QUEUE": None,  # redis://… when several central instances run
         "DEADLINE_MINUTES": {},
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
-        "APP_TITLE": "faplink · центр",
+        "APP_TITLE": N_("faplink · центр"),
     }
 
 
@@ -42,6 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{data_dir / 'central.db'}"
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key_for(data_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -146,10 +147,18 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
     node_id = node_id or f"kiosk-{secrets.token_hex(5)}"
     key = NodeKey.generate()
     try:
+        sent = time.time()
         answer = request_enrolment(central_url, token, key, node_id)
+        midpoint_ms = (sent + time.time()) / 2 * 1000
     except SyncError as exc:
         raise click.ClickException(exc.message) from exc
-    identity = NodeIdentity(node_id, answer["organization"], parse_url(central_url), data_dir)
+    identity = NodeIdentity(
+        node_id,
+        answer["organization"],
+        parse_url(central_url),
+        data_dir,
+        clock_offset_ms=int(answer["server_time_ms"] - midpoint_ms),
+    )
     key.save(identity.key_path)
     identity.save()
     click.echo(json.dumps({"node_id": node_id, "organization": answer["organization"]}))

@@ -14,6 +14,7 @@ from faplink.web.settings import env_path, secret_key_for
 from sync.blobs import BlobStore
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
+from sync.errors import N_
 from sync.migrations import migrate
 from sync.models import configure_deadlines
 from sync.state import NODE_MIGRATIONS
@@ -32,7 +33,7 @@ def _defaults() -> dict[str, Any]:
         "SYNC_INTERVAL": 15.0,
         "DEADLINE_MINUTES": {},
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
-        "APP_TITLE": "faplink · ФАП",
+        "APP_TITLE": N_("faplink · ФАП"),
         "SESSION_MINUTES": 30,
     }
 

@@ -23,6 +23,8 @@ class NodeIdentity:
     organization_id: str
     central_url: str
     data_dir: Path
+    #: Central's clock minus ours, measured at enrolment (before any sync round).
+    clock_offset_ms: int = 0
 
     @property
     def key_path(self) -> Path:
@@ -44,6 +46,7 @@ class NodeIdentity:
             organization_id=data["organization_id"],
             central_url=data["central_url"],
             data_dir=data_dir,
+            clock_offset_ms=int(data.get("clock_offset_ms", 0)),
         )
 
     def save(self) -> None:

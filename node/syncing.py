@@ -16,6 +16,8 @@ __all__ = ["start_sync", "sync_client", "sync_worker", "reached_centre"]
 
 def start_sync(app: Flask, identity: NodeIdentity) -> None:
     blobs: BlobStore = app.extensions["blobs"]
+    if not Cursor.read("clock_offset") and identity.clock_offset_ms:
+        Cursor.write("clock_offset", identity.clock_offset_ms)
     client = SyncClient(
         identity.central_url,
         identity.node_id,

@@ -120,7 +120,12 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
     probe.validate()
     merged = {name: probe.__data__.get(name) for name in merged}
     me = replica()
-    me.clock.observe(rec.hlc)
+    try:
+        me.clock.observe(rec.hlc)
+    except ValueError as exc:
+        raise ValidationError(
+            N_("Часы отправителя записи ушли далеко вперёд: проверьте дату и время на посту")
+        ) from exc
     row: dict[str, Any] = {
         **merged,
         "origin": local.origin if local is not None else rec.origin,

@@ -24,10 +24,10 @@ import requests
 
 from . import PROTOCOL_VERSION
 from .apply import apply_records
-from .blobs import BlobStore
+from .blobs import CHUNK_SIZE, BlobStore
 from .changes import collect_changes
 from .clock import utcnow
-from .db import database
+from .db import database, replica
 from .errors import (
     N_,
     RevokedError,
@@ -102,6 +102,7 @@ class SyncClient:
         status_file: Path | None = None,
         timeout: float = 30.0,
         batch_size: int = 200,
+        chunk_size: int = CHUNK_SIZE,
         session: requests.Session | None = None,
     ) -> None:
         self.base = central_url.rstrip("/")
@@ -110,11 +111,15 @@ class SyncClient:
         self.blobs = blobs
         self.timeout = timeout
         self.batch_size = batch_size
+        self.chunk_size = chunk_size
         self.session = session or requests.Session()
         self.status_file = status_file
         self.status = SyncStatus()
         self._lock = threading.Lock()
-        self._clock_offset_ms = 0
+        # A wrong kiosk clock stays corrected across restarts, even offline.
+        self._clock_offset_ms = Cursor.read("clock_offset")
+        replica().clock.offset_ms = self._clock_offset_ms
+        self.status.clock_offset_ms = self._clock_offset_ms or None
         self.listeners: list[Callable[[SyncStatus], None]] = []
 
     # -- transport -------------------------------------------------------------
@@ -177,6 +182,7 @@ class SyncClient:
             self._report = RoundReport()
             self.status.last_attempt = utcnow().isoformat()
             self.status.bytes_done = 0
+            self.status.bytes_total = 0
             self._set_state(SyncState.SYNCING)
             try:
                 self._hello()
@@ -205,6 +211,8 @@ class SyncClient:
         midpoint_ms = (started + finished) / 2 * 1000
         self._clock_offset_ms = int(answer["server_time_ms"] - midpoint_ms)
         self.status.clock_offset_ms = self._clock_offset_ms
+        replica().clock.offset_ms = self._clock_offset_ms
+        Cursor.write("clock_offset", self._clock_offset_ms)
 
     def _push(self) -> None:
         while True:
@@ -234,30 +242,58 @@ class SyncClient:
                 return
 
     def _upload_blobs(self) -> None:
-        mine = [
-            a.sha256
-            for a in Attachment.select(Attachment.sha256)
+        """Send the blobs of our attachments that central lacks, smallest first, resumable."""
+        mine = (
+            Attachment.select(Attachment.sha256, Attachment.size)
             .where(Attachment.origin == self.node_id)
             .distinct()
-        ]
-        for start in range(0, len(mine), 500):
-            chunk = [sha for sha in mine[start : start + 500] if self.blobs.has(sha)]
-            missing = self._json("POST", "/blobs/missing", {"sha256": chunk})["missing"]
-            for sha in missing:
-                self._request("PUT", f"/blobs/{sha}", raw=self.blobs.read(sha))
-                self._report.blobs_up += 1
+            .order_by(Attachment.size)
+        )
+        wanted = [(a.sha256, a.size) for a in mine if self.blobs.has(a.sha256)]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            missing = set(
+                self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})[
+                    "missing"
+                ]
+            )
+            for sha, size in chunk:
+                if sha in missing:
+                    self._upload(sha, size)
+                    self._report.blobs_up += 1
+
+    def _upload(self, sha: str, size: int) -> None:
+        offset = int(self._json("GET", f"/blobs/{sha}/upload")["offset"])
+        self.status.bytes_total += size - offset
+        while offset < size:
+            data = self.blobs.read_range(sha, offset, self.chunk_size)
+            answer = decode(
+                self._request("PUT", f"/blobs/{sha}/upload?offset={offset}", raw=data).content,
+                gzipped=False,
+            )
+            offset = int(answer["offset"])
 
     def _download_blobs(self) -> None:
-        for sha in self.blobs_wanted():
-            response = self._request("GET", f"/blobs/{sha}")
-            self.blobs.put(response.content, expected=sha)
+        """Fetch blobs of attachments we hold no copy of, smallest first, resumable."""
+        for sha, size in self.blobs_wanted():
+            held = self.blobs.staged(sha)
+            self.status.bytes_total += size - held
+            while held < size:
+                response = self._request(
+                    "GET", f"/blobs/{sha}?offset={held}&length={self.chunk_size}"
+                )
+                if not response.content:
+                    raise TransportError(N_("Центр прислал пустой фрагмент файла"))
+                held = self.blobs.append(sha, held, response.content, size)
             self._report.blobs_down += 1
 
     # -- status ----------------------------------------------------------------
 
-    def blobs_wanted(self) -> list[str]:
-        shas = {a.sha256 for a in Attachment.live().select(Attachment.sha256)}
-        return sorted(sha for sha in shas if not self.blobs.has(sha))
+    def blobs_wanted(self) -> list[tuple[str, int]]:
+        """(sha, size) of attachments whose bytes are not here yet, smallest first."""
+        rows = Attachment.live().select(Attachment.sha256, Attachment.size).distinct()
+        wanted = {a.sha256: a.size for a in rows if not self.blobs.has(a.sha256)}
+        return sorted(wanted.items(), key=lambda item: (item[1], item[0]))
 
     def refresh_queues(self) -> SyncStatus:
         after = Cursor.read("push")

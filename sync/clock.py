@@ -48,6 +48,9 @@ class HybridClock:
     def __init__(self, replica: str, last: str | None = None, now_ms=None) -> None:
         self.replica = replica
         self._now_ms = now_ms or (lambda: int(time.time() * 1000))
+        #: Correction to the local wall clock, measured against central's at `hello`:
+        #: a kiosk whose clock is days wrong still stamps in central's time.
+        self.offset_ms = 0
         self._lock = threading.Lock()
         self._wall, self._counter = 0, 0
         if last:
@@ -57,7 +60,7 @@ class HybridClock:
     def now(self) -> str:
         """A stamp for a local change, greater than every stamp seen so far."""
         with self._lock:
-            physical = self._now_ms()
+            physical = self._now_ms() + self.offset_ms
             if physical > self._wall:
                 self._wall, self._counter = physical, 0
             else:
@@ -68,7 +71,7 @@ class HybridClock:
         """Advance past a stamp received from a peer."""
         stamp = Stamp.decode(remote)
         with self._lock:
-            physical = self._now_ms()
+            physical = self._now_ms() + self.offset_ms
             if stamp.wall_ms - physical > self.MAX_DRIFT_MS:
                 raise ValueError(f"clock stamp too far in the future: {remote}")
             if stamp.wall_ms > self._wall or (

@@ -54,6 +54,7 @@ __all__ = [
     "changes_since",
     "missing_blobs",
     "blob_allowed",
+    "blob_size",
     "REPLAY_WINDOW",
     "MAX_PULL",
 ]
@@ -235,6 +236,15 @@ def missing_blobs(store: BlobStore, shas: list[Any]) -> list[str]:
     if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
         raise ValidationError(N_("Ожидался список контрольных сумм"))
     return [sha for sha in shas if not store.has(sha)]
+
+
+def blob_size(node: KnownNode, sha: str) -> int:
+    """The size the attachment's metadata declares for a blob (what an upload must reach)."""
+    scope = Attachment.scope_for_post(node.organization_id)
+    row = Attachment.select(Attachment.size).where((Attachment.sha256 == sha) & scope).first()
+    if row is None:
+        raise ScopeError(N_("Файл не относится к обращениям этого поста"))
+    return int(row.size)
 
 
 def blob_allowed(node: KnownNode, sha: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from sync import server
-from sync.blobs import BlobStore
+from sync.blobs import CHUNK_SIZE, BlobStore
 from sync.errors import N_, ValidationError
 from sync.state import KnownNode
 from sync.wire import decode
@@ -93,12 +93,34 @@ def blobs_missing() -> Any:
     return _json({"missing": server.missing_blobs(_blobs(), payload.get("sha256"))})
 
 
-@bp.put("/blobs/<sha>")
-def blob_put(sha: str) -> Any:
+def _int_arg(name: str, default: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None and default is not None:
+        return default
+    try:
+        return int(raw or "")
+    except ValueError as exc:
+        raise ValidationError(N_("Параметр %(name)s должен быть числом"), name=name) from exc
+
+
+@bp.get("/blobs/<sha>/upload")
+def blob_upload_state(sha: str) -> Any:
+    """How much of a blob central holds: the node resumes its upload from there."""
     node = _node()
     server.blob_allowed(node, sha)
-    _blobs().put(request.get_data(cache=True), expected=sha)
-    return _json({"stored": sha}, 201)
+    store = _blobs()
+    return _json({"offset": store.staged(sha), "complete": store.has(sha)})
+
+
+@bp.put("/blobs/<sha>/upload")
+def blob_upload(sha: str) -> Any:
+    node = _node()
+    server.blob_allowed(node, sha)
+    store = _blobs()
+    held = store.append(
+        sha, _int_arg("offset"), request.get_data(cache=True), server.blob_size(node, sha)
+    )
+    return _json({"offset": held, "complete": store.has(sha)})
 
 
 @bp.get("/blobs/<sha>")
@@ -108,4 +130,8 @@ def blob_get(sha: str) -> Any:
     store = _blobs()
     if not store.has(sha):
         return _json({"error": "not_found", "message": "blob not here yet"}, 404)
-    return Response(store.read(sha), mimetype="application/octet-stream")
+    offset = _int_arg("offset", 0)
+    length = min(_int_arg("length", CHUNK_SIZE), 4 * CHUNK_SIZE)
+    response = Response(store.read_range(sha, offset, length), mimetype="application/octet-stream")
+    response.headers["X-Blob-Size"] = str(store.size(sha))
+    return response

@@ -27,8 +27,10 @@ def select_locale() -> str:
 def translate_error(exc: SyncError) -> str:
     """The error's message in the user's language, with its parameters filled in."""
     text = gettext(exc.template)
+    # Parameters that are our own labels (marked with N_) translate too.
+    params = {k: gettext(v) if isinstance(v, str) else v for k, v in exc.params.items()}
     try:
-        return text % exc.params if exc.params else text
+        return text % params if params else text
     except (KeyError, ValueError, TypeError):
         return exc.message
 

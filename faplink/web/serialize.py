@@ -7,7 +7,15 @@ from typing import Any
 
 from sync.models import Appeal, Attachment, Patient, Protocol, Slot, Staff
 
-__all__ = ["appeal_json", "patient_json", "staff_json", "slot_json", "protocol_json", "iso"]
+__all__ = [
+    "appeal_json",
+    "attachment_json",
+    "patient_json",
+    "staff_json",
+    "slot_json",
+    "protocol_json",
+    "iso",
+]
 
 
 def iso(value: datetime | date | None) -> str | None:

@@ -7,7 +7,13 @@ from flask_babel import gettext as _
 
 from faplink.web.auth import csrf_token, login_required, login_user, logout_user
 from faplink.web.openapi import build_openapi
-from faplink.web.serialize import appeal_json, patient_json, slot_json, staff_json
+from faplink.web.serialize import (
+    appeal_json,
+    attachment_json,
+    patient_json,
+    slot_json,
+    staff_json,
+)
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
@@ -231,6 +237,29 @@ def appeal(appeal_id: str) -> Any:
         appeal_json(item, utcnow(), detail=True)
         | {"reached_centre": reached_centre(item.seq, item.changed_by)}
     )
+
+
+@bp.post("/appeals/<appeal_id>/attachments")
+@login_required(*NODE_ROLES)
+def attach(appeal_id: str) -> Any:
+    """Attach a file.
+    ---
+    post:
+      summary: Attach a file (PDF, DOC/DOCX, XLS/XLSX, TXT, JPEG/PNG up to 20 MB), checked by content
+      requestBody:
+        content:
+          multipart/form-data:
+            schema: {type: object, properties: {file: {type: string, format: binary}}}
+      responses:
+        201: {description: the attachment}
+        400: {description: "empty, too large, or not what its name says", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationError(N_("Выберите файл"), field="file")
+    item = appeals.post_appeal(appeal_id)
+    attachment = appeals.attach_file(g.staff, item, upload.filename or "", upload.read())
+    return jsonify(attachment_json(attachment)), 201
 
 
 @bp.get("/appeals/<appeal_id>/protocol.pdf")

@@ -8,12 +8,16 @@ from typing import Any
 
 from flask import abort, current_app
 
+from faplink.web.uploads import check_upload
+from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.models import (
     Appeal,
     AppealKind,
     AppealStatus,
+    Attachment,
+    AttachmentKind,
     ContactMode,
     FormOfCare,
     Organization,
@@ -34,6 +38,7 @@ __all__ = [
     "consultants",
     "free_slots",
     "create_appeal",
+    "attach_file",
 ]
 
 
@@ -154,4 +159,20 @@ def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
         anamnesis=str(data.get("anamnesis", "")),
         complaints=str(data.get("complaints", "")),
         exam_data=str(data.get("exam_data", "")),
+    )
+
+
+def attach_file(author: Staff, appeal: Appeal, filename: str, data: bytes) -> Attachment:
+    """Store a file with the appeal: checked by content, bytes first, then the record."""
+    kind = check_upload(data, filename)
+    blobs: BlobStore = current_app.extensions["blobs"]
+    sha = blobs.put(data)
+    return Attachment.create(
+        appeal=appeal,
+        kind=AttachmentKind.FILE,
+        filename=filename.strip()[:255],
+        content_type=kind.content_type,
+        size=len(data),
+        sha256=sha,
+        uploaded_by=author,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -46,6 +47,13 @@ class Cluster:
         if self.central_proc is not None:
             stop(self.central_proc, kill=kill)
             self.central_proc = None
+
+    def route_post_through(self, index: int, port: int) -> None:
+        """Point a post at another address for central (a relay that can cut the link)."""
+        path = Path(self.plan["posts"][index]["dir"]) / "node.json"  # type: ignore[index]
+        data = json.loads(path.read_text())
+        data["central_url"] = f"http://127.0.0.1:{port}"
+        path.write_text(json.dumps(data))
 
     def start_post(self, index: int = 0) -> None:
         post = self.plan["posts"][index]  # type: ignore[index]

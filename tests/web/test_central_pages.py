@@ -141,7 +141,12 @@ def test_english_is_available(central_app) -> None:  # type: ignore[no-untyped-d
     app, _ = central_app
     client = app.test_client()
     html = client.get("/login?lang=en").get_data(as_text=True)
-    assert 'lang="en"' in html
+    assert 'lang="en"' in html and "Sign in to your workspace" in html
+    assert "Вход в личный кабинет" not in html
+    wrong = client.post("/login", data={"login": "ivanova", "password": "x"})
+    assert "Incorrect login or password" in wrong.get_data(as_text=True)
+    back = client.get("/login?lang=ru").get_data(as_text=True)
+    assert "Вход в личный кабинет" in back
 
 
 def test_central_serves_its_openapi(central_app) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,174 @@
+"""A link cut in the middle of a file: the transfer resumes, re-sending at most one chunk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from faplink.processes import faplink_command, start, stop, wait_http
+from sync.blobs import CHUNK_SIZE
+from tests.conftest import free_port
+from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.e2e.relay import Relay
+
+pytestmark = pytest.mark.slow
+
+SIZE = 2 * 1024 * 1024
+OVERHEAD = 64 * 1024  # headers and JSON of the few requests around the chunks
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
+    cluster = Cluster(tmp_path, sync_interval=3600)
+    yield cluster
+    cluster.stop_all()
+
+
+def _book_with_file(post: str) -> tuple[str, str]:
+    feldsher = ApiClient(post, "fap1")
+    doctor = feldsher.get("/api/v1/consultants", params={"name": "Иванова"}).json()["consultants"][
+        0
+    ]
+    slot = feldsher.get(f"/api/v1/consultants/{doctor['id']}/slots").json()["slots"][0]
+    patient = feldsher.get("/api/v1/patients", params={"q": "+79151112233"}).json()["patients"][0]
+    appeal = feldsher.post(
+        "/api/v1/appeals",
+        json={
+            "patient": patient["id"],
+            "consultant": doctor["id"],
+            "slot": slot["id"],
+            "form_of_care": "planned",
+            "question": "ЭКГ во вложении: есть ли признаки ишемии?",
+        },
+    ).json()
+    data = b"%PDF-1.4\n" + os.urandom(SIZE - 9)
+    response = feldsher.post(
+        f"/api/v1/appeals/{appeal['id']}/attachments", files={"file": ("ecg.pdf", data)}
+    )
+    assert response.status_code == 201, response.text
+    return appeal["id"], response.json()["sha256"]
+
+
+def _central_has(cluster: Cluster, sha: str) -> bool:
+    return (Path(cluster.plan["central"]["dir"]) / "blobs" / sha[:2] / sha).is_file()  # type: ignore[index]
+
+
+def _state(client: ApiClient) -> str:
+    return str(client.get("/api/v1/sync/status").json()["state"])
+
+
+def test_upload_cut_mid_blob_resumes_without_resending(cluster: Cluster) -> None:
+    cluster.start_central()
+    relay = Relay(cluster.port)
+    cluster.route_post_through(0, relay.port)
+    cluster.start_post(0)
+    post = cluster.post_url(0)
+    eventually(lambda: login_works(post, "fap1"), what="the first sync")
+    appeal_id, sha = _book_with_file(post)
+    feldsher = ApiClient(post, "fap1")
+    before = relay.counters.up
+    relay.cut_up_after = 1_000_000  # the records go first, then about 1 MB into the file
+    feldsher.post("/api/v1/sync/now")
+    eventually(
+        lambda: relay.cuts == 1 and _state(feldsher) in ("offline", "error"),
+        what="the cut round to fail",
+    )
+    assert not _central_has(cluster, sha)
+    feldsher.post("/api/v1/sync/now")
+    eventually(lambda: _central_has(cluster, sha), what="the whole file at central")
+    sent = relay.counters.up - before
+    assert SIZE <= sent <= SIZE + CHUNK_SIZE + OVERHEAD, sent
+    consultant = ApiClient(cluster.central_url, "ivanova")
+    files = consultant.get(f"/api/v1/appeals/{appeal_id}").json()["attachments"]
+    assert [(f["filename"], f["sha256"]) for f in files] == [("ecg.pdf", sha)]
+    relay.close()
+
+
+def test_download_cut_mid_blob_resumes_on_a_second_kiosk(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.start_central()
+    cluster.start_post(0)
+    post = cluster.post_url(0)
+    eventually(lambda: login_works(post, "fap1"), what="the first sync")
+
+    # A second kiosk at the same post, enrolled with a one-time token, behind a relay.
+    central_dir = cluster.plan["central"]["dir"]  # type: ignore[index]
+    node_json = Path(cluster.plan["posts"][0]["dir"]) / "node.json"  # type: ignore[index]
+    post_id = json.loads(node_json.read_text())["organization_id"]
+    relay = Relay(cluster.port)
+    token = subprocess.run(
+        faplink_command("central", "issue-token", "--data", central_dir, "--organization", post_id),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    kiosk_dir = tmp_path / "kiosk-b"
+    subprocess.run(
+        faplink_command(
+            "node",
+            "enroll",
+            "--data",
+            str(kiosk_dir),
+            "--central",
+            f"http://127.0.0.1:{relay.port}",
+            "--token",
+            token,
+        ),
+        check=True,
+        capture_output=True,
+    )
+    again = subprocess.run(
+        faplink_command(
+            "node",
+            "enroll",
+            "--data",
+            str(tmp_path / "kiosk-c"),
+            "--central",
+            cluster.central_url,
+            "--token",
+            token,
+        ),
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode != 0 and "уже использован" in again.stderr
+    port = free_port()
+    kiosk = start(
+        faplink_command("node", "run", "--port", str(port), "--data", str(kiosk_dir)),
+        tmp_path / "kiosk-b.log",
+        env={"FAPLINK_SYNC_INTERVAL": "3600"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/login", process=kiosk)
+        client = eventually(lambda: _client_when_ready(base), what="kiosk B's first sync")
+        eventually(lambda: _state(client) == "idle", what="kiosk B idle")
+
+        _appeal_id, sha = _book_with_file(post)  # at kiosk A
+        ApiClient(post, "fap1").post("/api/v1/sync/now")
+        eventually(lambda: _central_has(cluster, sha), what="the file at central")
+
+        before = relay.counters.down
+        relay.cut_down_after = 1_000_000
+        client.post("/api/v1/sync/now")
+        eventually(
+            lambda: relay.cuts == 1 and _state(client) in ("offline", "error"),
+            what="the cut round to fail",
+        )
+        target = kiosk_dir / "blobs" / sha[:2] / sha
+        assert not target.is_file()
+        client.post("/api/v1/sync/now")
+        eventually(lambda: target.is_file(), what="the file at kiosk B")
+        received = relay.counters.down - before
+        assert SIZE <= received <= SIZE + CHUNK_SIZE + OVERHEAD, received
+        eventually(lambda: _state(client) == "idle", what="kiosk B idle again")
+    finally:
+        stop(kiosk)
+        relay.close()
+
+
+def _client_when_ready(base: str) -> ApiClient | None:
+    return ApiClient(base, "fap1") if login_works(base, "fap1") else None
