@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from .models import REPLICATED_MODELS, SyncModel, SyncSequence
+from .models import (
+    REPLICATED_MODELS,
+    Appeal,
+    AppealStatus,
+    Attachment,
+    FormOfCare,
+    Patient,
+    SyncModel,
+    SyncSequence,
+)
 
-__all__ = ["collect_changes", "latest_seq", "latest_stamp"]
+__all__ = ["collect_changes", "express_lane", "pending_counts", "latest_seq", "latest_stamp"]
 
 
 def collect_changes(
@@ -42,3 +51,62 @@ def latest_stamp() -> str | None:
     stamps = [m.select(m.hlc).order_by(m.hlc.desc()).limit(1).scalar() for m in REPLICATED_MODELS]
     found = [s for s in stamps if s]
     return max(found) if found else None
+
+
+def express_lane(after: int, only_by: str) -> list[SyncModel]:
+    """Unsent emergency appeals with the patients they need, parents first."""
+    appeals = list(
+        Appeal.select().where(
+            (Appeal.seq > after)
+            & (Appeal.changed_by == only_by)
+            & (Appeal.form_of_care == FormOfCare.EMERGENCY)
+            & (Appeal.status == AppealStatus.NEW)
+        )
+    )
+    if not appeals:
+        return []
+    patient_ids = {a.patient_id for a in appeals}
+    patients = list(
+        Patient.select().where(
+            Patient.id.in_(patient_ids) & (Patient.seq > after) & (Patient.changed_by == only_by)
+        )
+    )
+    representatives = {p.representative_id for p in patients if p.representative_id}
+    if representatives:
+        patients = list(
+            Patient.select().where(
+                Patient.id.in_(representatives)
+                & (Patient.seq > after)
+                & (Patient.changed_by == only_by)
+            )
+        ) + patients
+    return [*patients, *appeals]
+
+
+def pending_counts(after: int, only_by: str) -> dict[str, int]:
+    """Queue sizes by lane: emergency appeals, all records, and files not yet confirmed."""
+    records = sum(
+        m.select().where((m.seq > after) & (m.changed_by == only_by)).count()
+        for m in REPLICATED_MODELS
+    )
+    emergency = (
+        Appeal.select()
+        .where(
+            (Appeal.seq > after)
+            & (Appeal.changed_by == only_by)
+            & (Appeal.form_of_care == FormOfCare.EMERGENCY)
+        )
+        .count()
+    )
+    from .state import UploadedBlob
+
+    blobs_up = (
+        Attachment.select(Attachment.sha256)
+        .where(
+            (Attachment.origin == only_by)
+            & Attachment.sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
+        )
+        .distinct()
+        .count()
+    )
+    return {"emergency": emergency, "records": records, "blobs_up": blobs_up}

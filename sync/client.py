@@ -25,7 +25,7 @@ import requests
 from . import PROTOCOL_VERSION
 from .apply import apply_records
 from .blobs import CHUNK_SIZE, BlobStore
-from .changes import collect_changes
+from .changes import collect_changes, express_lane, pending_counts
 from .clock import utcnow
 from .db import database, replica
 from .errors import (
@@ -38,10 +38,14 @@ from .errors import (
     error_for_code,
 )
 from .migrations import SCHEMA_VERSION
-from .models import Attachment
+from .models import Attachment, SyncModel
 from .signing import NodeKey, signed_headers
-from .state import Cursor, PendingRecord
+from .state import Cursor, PendingRecord, UploadedBlob
 from .wire import decode, encode
+
+#: Aim for requests of about this long: long enough to fill the link, short enough to lose little.
+TARGET_REQUEST_S = 2.0
+MIN_BATCH, MAX_BATCH = 20, 2000
 
 __all__ = ["SyncClient", "SyncState", "SyncStatus", "RoundReport", "request_enrolment", "parse_url"]
 
@@ -76,6 +80,7 @@ class SyncStatus:
     last_attempt: str | None = None
     last_success: str | None = None
     last_error: str | None = None
+    queue_emergency: int = 0
     queue_records: int = 0
     queue_blobs_up: int = 0
     queue_blobs_down: int = 0
@@ -174,6 +179,13 @@ class SyncClient:
         self._report.bytes_received += received
         self.status.bytes_done += sent + received
 
+    def ping(self, timeout: float = 3.0) -> bool:
+        """Whether central answers at all (unsigned, a few bytes): the link is back."""
+        try:
+            return self.session.get(f"{self.base}/sync/v1/ping", timeout=timeout).ok
+        except requests.RequestException:
+            return False
+
     # -- one round -------------------------------------------------------------
 
     def run_round(self) -> RoundReport:
@@ -191,6 +203,8 @@ class SyncClient:
                 self._pull()
                 self._download_blobs()
             except SyncError as exc:
+                if isinstance(exc, TransportError):
+                    self.batch_size = max(MIN_BATCH, self.batch_size // 2)
                 self.status.last_error = exc.message
                 self._set_state(_state_for(exc))
                 raise
@@ -215,21 +229,43 @@ class SyncClient:
         Cursor.write("clock_offset", self._clock_offset_ms)
 
     def _push(self) -> None:
+        """Emergency appeals (with their patients) first, then everything in change order."""
+        after = Cursor.read("push")
+        express = express_lane(after, self.node_id)
+        sent: set[tuple[str, str, str]] = set()
+        if express:
+            self._send(express)
+            sent = {(r.__class__.__name__, r.id, r.hlc) for r in express}
         while True:
             after = Cursor.read("push")
             rows, _more = collect_changes(after, self.batch_size, only_by=self.node_id)
             if not rows:
                 return
-            result = self._json("POST", "/push", {"records": [row.to_wire() for row in rows]})
-            self._report.pushed += len(rows)
-            self._report.refused.extend(result.get("refused", []))
+            fresh = [r for r in rows if (r.__class__.__name__, r.id, r.hlc) not in sent]
+            if fresh:
+                self._send(fresh)
             Cursor.write("push", rows[-1].seq)
-            self.refresh_queues()
+
+    def _send(self, rows: list[SyncModel]) -> None:
+        started = time.monotonic()
+        result = self._json("POST", "/push", {"records": [row.to_wire() for row in rows]})
+        self._adapt(time.monotonic() - started)
+        self._report.pushed += len(rows)
+        self._report.refused.extend(result.get("refused", []))
+
+    def _adapt(self, seconds: float) -> None:
+        """Grow batches while requests are quick, shrink them when the link is slow."""
+        if seconds < TARGET_REQUEST_S / 2:
+            self.batch_size = min(MAX_BATCH, self.batch_size * 2)
+        elif seconds > TARGET_REQUEST_S * 2:
+            self.batch_size = max(MIN_BATCH, self.batch_size // 2)
 
     def _pull(self) -> None:
         while True:
             cursor = Cursor.read("pull")
+            started = time.monotonic()
             page = self._json("GET", f"/pull?cursor={cursor}&limit={self.batch_size}")
+            self._adapt(time.monotonic() - started)
             records = page.get("records", [])
             with database.atomic():
                 result = apply_records(records, peer="central", from_central=True)
@@ -245,7 +281,10 @@ class SyncClient:
         """Send the blobs of our attachments that central lacks, smallest first, resumable."""
         mine = (
             Attachment.select(Attachment.sha256, Attachment.size)
-            .where(Attachment.origin == self.node_id)
+            .where(
+                (Attachment.origin == self.node_id)
+                & Attachment.sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
+            )
             .distinct()
             .order_by(Attachment.size)
         )
@@ -261,6 +300,7 @@ class SyncClient:
                 if sha in missing:
                     self._upload(sha, size)
                     self._report.blobs_up += 1
+                UploadedBlob.insert(sha256=sha).on_conflict_ignore().execute()
 
     def _upload(self, sha: str, size: int) -> None:
         offset = int(self._json("GET", f"/blobs/{sha}/upload")["offset"])
@@ -297,9 +337,10 @@ class SyncClient:
 
     def refresh_queues(self) -> SyncStatus:
         after = Cursor.read("push")
-        self.status.queue_records = sum(
-            1 for _ in collect_changes(after, 100_000, only_by=self.node_id)[0]
-        )
+        counts = pending_counts(after, self.node_id)
+        self.status.queue_emergency = counts["emergency"]
+        self.status.queue_records = counts["records"]
+        self.status.queue_blobs_up = counts["blobs_up"]
         self.status.pending_parents = PendingRecord.select().count()
         self.status.queue_blobs_down = len(self.blobs_wanted())
         self._save_status()

@@ -14,6 +14,7 @@ from .models import BaseModel
 __all__ = [
     "PendingRecord",
     "Cursor",
+    "UploadedBlob",
     "KnownNode",
     "SeenNonce",
     "EnrolmentToken",
@@ -55,6 +56,13 @@ class Cursor(BaseModel):
         cls.insert(name=name, value=value).on_conflict(
             conflict_target=[cls.name], update={cls.value: value}
         ).execute()
+
+
+class UploadedBlob(BaseModel):
+    """A blob of ours that central has confirmed holding in full (node side)."""
+
+    sha256 = CharField(primary_key=True, max_length=64)
+    confirmed_at = DateTimeField(default=utcnow)
 
 
 class KnownNode(BaseModel):
@@ -115,5 +123,12 @@ def _central_tables(db, migrator) -> None:  # type: ignore[no-untyped-def]
     db.create_tables([PendingRecord, KnownNode, SeenNonce, SyncEvent, EnrolmentToken], safe=True)
 
 
-NODE_MIGRATIONS = [Migration("sync.node.0001_state", _node_tables)]
+def _uploaded_blobs(db, migrator) -> None:  # type: ignore[no-untyped-def]
+    db.create_tables([UploadedBlob], safe=True)
+
+
+NODE_MIGRATIONS = [
+    Migration("sync.node.0001_state", _node_tables),
+    Migration("sync.node.0002_uploaded_blobs", _uploaded_blobs),
+]
 CENTRAL_MIGRATIONS = [Migration("sync.central.0001_state", _central_tables)]

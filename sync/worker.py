@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 
 from .client import SyncClient
-from .errors import SyncError
+from .errors import SyncError, TransportError
 
 __all__ = ["SyncWorker"]
 
@@ -24,11 +25,14 @@ class SyncWorker:
         interval: float = 15.0,
         backoff_base: float = 2.0,
         backoff_cap: float = 300.0,
+        probe_interval: float = 5.0,
     ) -> None:
         self.client = client
         self.interval = interval
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.probe_interval = probe_interval
+        self.offline = False
         self.failures = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -59,12 +63,27 @@ class SyncWorker:
         while not self._stop.is_set():
             try:
                 self.client.run_round()
-                self.failures = 0
+                self.failures, self.offline = 0, False
             except SyncError as exc:
                 self.failures += 1
+                self.offline = isinstance(exc, TransportError)
                 log.info("sync round failed (%s): %s", exc.code, exc.message)
             except Exception:
                 self.failures += 1
                 log.exception("sync round crashed")
-            self._wake.wait(self.next_delay())
-            self._wake.clear()
+            self._wait(self.next_delay())
+
+    def _wait(self, delay: float) -> None:
+        """Sleep until the next round; while offline, start at once when central answers again."""
+        deadline = time.monotonic() + delay
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            step = min(left, self.probe_interval) if self.offline else left
+            if self._wake.wait(step):
+                break
+            if self.offline and self.client.ping():
+                log.info("central answers again: syncing now")
+                break
+        self._wake.clear()
