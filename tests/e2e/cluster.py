@@ -58,9 +58,7 @@ class Cluster:
     def start_post(self, index: int = 0) -> None:
         post = self.plan["posts"][index]  # type: ignore[index]
         self.posts[index] = start(
-            faplink_command(
-                "node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]
-            ),
+            faplink_command("node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]),
             self.root / "logs" / f"post{index + 1}.log",
             env=self.env,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -24,6 +25,8 @@ class Relay:
     cut_up_after: int | None = None
     cut_down_after: int | None = None
     cuts: int = 0
+    #: Bytes per second in each direction (None: as fast as loopback goes).
+    rate: float | None = None
 
     def __post_init__(self) -> None:
         self._server = socket.create_server(("127.0.0.1", self.port))
@@ -55,9 +58,7 @@ class Relay:
                 continue
             self._conns += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, "up"), daemon=True).start()
-            threading.Thread(
-                target=self._pump, args=(upstream, client, "down"), daemon=True
-            ).start()
+            threading.Thread(target=self._pump, args=(upstream, client, "down"), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, direction: str) -> None:
         try:
@@ -88,6 +89,8 @@ class Relay:
                         self.counters.down += len(data)
                 if data:
                     dst.sendall(data)
+                    if self.rate:
+                        time.sleep(len(data) / self.rate)
                 if cut:
                     break
         except OSError:

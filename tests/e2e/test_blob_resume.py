@@ -30,9 +30,7 @@ def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _book_with_file(post: str) -> tuple[str, str]:
     feldsher = ApiClient(post, "fap1")
-    doctor = feldsher.get("/api/v1/consultants", params={"name": "Иванова"}).json()["consultants"][
-        0
-    ]
+    doctor = feldsher.get("/api/v1/consultants", params={"name": "Иванова"}).json()["consultants"][0]
     slot = feldsher.get(f"/api/v1/consultants/{doctor['id']}/slots").json()["slots"][0]
     patient = feldsher.get("/api/v1/patients", params={"q": "+79151112233"}).json()["patients"][0]
     appeal = feldsher.post(
@@ -46,9 +44,7 @@ def _book_with_file(post: str) -> tuple[str, str]:
         },
     ).json()
     data = b"%PDF-1.4\n" + os.urandom(SIZE - 9)
-    response = feldsher.post(
-        f"/api/v1/appeals/{appeal['id']}/attachments", files={"file": ("ecg.pdf", data)}
-    )
+    response = feldsher.post(f"/api/v1/appeals/{appeal['id']}/attachments", files={"file": ("ecg.pdf", data)})
     assert response.status_code == 201, response.text
     return appeal["id"], response.json()["sha256"]
 

@@ -30,9 +30,7 @@ def _login(page: Page, base: str, login: str) -> None:
 
 
 def _pdf_text(path: Path) -> str:
-    return subprocess.run(
-        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_feldsher_books_offline_consultant_closes_post_reads_protocol(
@@ -86,9 +84,7 @@ def test_feldsher_books_offline_consultant_closes_post_reads_protocol(
         expect(doctor.get_by_text("Обращение взято в работу")).to_be_visible()
         doctor.get_by_role("link", name="Протокол").click()
         doctor.get_by_label("Анамнез").fill("ХСН, ИБС в анамнезе")
-        doctor.get_by_label("Рекомендации", exact=True).fill(
-            "Фуросемид 40 мг утром, контроль веса ежедневно"
-        )
+        doctor.get_by_label("Рекомендации", exact=True).fill("Фуросемид 40 мг утром, контроль веса ежедневно")
         doctor.get_by_label("Код МКБ-10").fill("I50.0")
         doctor.get_by_label("Заболевание").fill("Застойная сердечная недостаточность")
         doctor.get_by_role("button", name="Отправить протокол").click()

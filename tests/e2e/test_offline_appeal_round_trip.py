@@ -23,9 +23,7 @@ def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
 def _central_count(cluster: Cluster, appeal_id: str) -> int:
     db = Path(cluster.plan["central"]["dir"]) / "central.db"  # type: ignore[index]
     with sqlite3.connect(db) as conn:
-        return int(
-            conn.execute("SELECT count(*) FROM appeal WHERE id = ?", (appeal_id,)).fetchone()[0]
-        )
+        return int(conn.execute("SELECT count(*) FROM appeal WHERE id = ?", (appeal_id,)).fetchone()[0])
 
 
 def test_appeal_made_offline_reaches_the_consultant_once_and_the_protocol_returns(
@@ -51,9 +49,7 @@ def test_appeal_made_offline_reaches_the_consultant_once_and_the_protocol_return
         },
     )
     assert patient.status_code == 201, patient.text
-    consultants = feldsher.get("/api/v1/consultants", params={"name": "Иванова"}).json()[
-        "consultants"
-    ]
+    consultants = feldsher.get("/api/v1/consultants", params={"name": "Иванова"}).json()["consultants"]
     doctor = consultants[0]["id"]
     slot = feldsher.get(f"/api/v1/consultants/{doctor}/slots").json()["slots"][0]
     created = feldsher.post(
@@ -115,9 +111,7 @@ def test_appeal_made_offline_reaches_the_consultant_once_and_the_protocol_return
         ),
         what="the closed appeal with its protocol at the post",
     )
-    assert closed["protocol"]["diagnoses"] == [
-        {"code": "I11.9", "title": "Гипертензивная болезнь сердца"}
-    ]
+    assert closed["protocol"]["diagnoses"] == [{"code": "I11.9", "title": "Гипертензивная болезнь сердца"}]
     pdf = eventually(
         lambda: (lambda r: r if r.status_code == 200 else None)(
             feldsher.get(f"/api/v1/appeals/{appeal_id}/protocol.pdf")
@@ -126,9 +120,7 @@ def test_appeal_made_offline_reaches_the_consultant_once_and_the_protocol_return
     )
     path = Path(cluster.root) / "protocol.pdf"
     path.write_bytes(pdf.content)
-    text = subprocess.run(
-        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "Добавить амлодипин 5 мг вечером" in text
     assert "Громова Вера Ильинична" in text
     assert _central_count(cluster, appeal_id) == 1
