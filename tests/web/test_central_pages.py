@@ -56,9 +56,7 @@ def test_the_new_appeal_shows_in_the_queue_and_is_taken_and_closed(central_app, 
     card = client.get(f"/appeals/{appeal.id}").get_data(as_text=True)
     assert "Взять в работу" in card and "Повышение АД до 180/100" in card
     token = re.search(r'name="csrf-token" content="([^"]+)"', card).group(1)  # type: ignore[union-attr]
-    taken = client.post(
-        f"/appeals/{appeal.id}/take", data={"csrf_token": token}, follow_redirects=True
-    )
+    taken = client.post(f"/appeals/{appeal.id}/take", data={"csrf_token": token}, follow_redirects=True)
     assert "Обращение взято в работу" in taken.get_data(as_text=True)
     assert Appeal.get_by_id(appeal.id).status == AppealStatus.IN_WORK
     form = {
@@ -84,9 +82,7 @@ def test_the_new_appeal_shows_in_the_queue_and_is_taken_and_closed(central_app, 
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     path = tmp_path / "p.pdf"
     path.write_bytes(pdf.data)
-    text = subprocess.run(
-        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "Лозартан 50 мг утром" in text and "Кузьмин Пётр Васильевич" in text
 
 
@@ -108,10 +104,7 @@ def test_another_specialty_does_not_see_the_appeal(central_app) -> None:  # type
     token = login(client, "kuznetsova")
     assert client.get(f"/api/v1/appeals/{appeal.id}").status_code == 404
     assert (
-        client.post(
-            f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token}
-        ).status_code
-        == 404
+        client.post(f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token}).status_code == 404
     )
     listed = client.get("/api/v1/appeals?queue=new").get_json()["appeals"]
     assert appeal.id not in [a["id"] for a in listed]

@@ -66,17 +66,13 @@ def test_invalid_identity_numbers_are_refused_and_nothing_is_stored(node_app) ->
         "phone": ({"phone": "+1 202 555 0143"}, "не похож на российский"),
     }
     for field, (extra, message) in cases.items():
-        response = client.post(
-            "/api/v1/patients", json=base | extra, headers={"X-CSRF-Token": token}
-        )
+        response = client.post("/api/v1/patients", json=base | extra, headers={"X-CSRF-Token": token})
         body = response.get_json()
         assert response.status_code == 400, body
         assert body["field"] == field and message in body["message"]
     assert rows(Patient) == before
     page = client.get("/patients/new").get_data(as_text=True)
-    form = client.post(
-        "/patients/new", data={**base, "snils": "11223344596", "csrf_token": _csrf(page)}
-    )
+    form = client.post("/patients/new", data={**base, "snils": "11223344596", "csrf_token": _csrf(page)})
     assert form.status_code == 400
     assert "Контрольное число СНИЛС не сходится" in form.get_data(as_text=True)
     assert rows(Patient) == before
@@ -155,9 +151,7 @@ def test_the_wizard_creates_an_appeal_after_review(node_app) -> None:  # type: i
     consultant = data.consultants["kuznetsova"]
     doctors = client.get("/book/doctor", query_string={"patient": patient}).get_data(as_text=True)
     assert "Кузнецова Ольга Петровна" in doctors
-    slots_page = client.get(
-        "/book/slot", query_string={"patient": patient, "consultant": consultant}
-    )
+    slots_page = client.get("/book/slot", query_string={"patient": patient, "consultant": consultant})
     assert "Изменить дату и время" in slots_page.get_data(as_text=True)
     slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
     fields = {
@@ -175,9 +169,7 @@ def test_the_wizard_creates_an_appeal_after_review(node_app) -> None:  # type: i
     review = client.post("/book/details", data=fields | {"csrf_token": token})
     assert "Информация верна, создать обращение" in review.get_data(as_text=True)
     assert rows(Appeal) == 0  # the review stores nothing
-    created = client.post(
-        "/book/create", data=fields | {"csrf_token": token}, follow_redirects=True
-    )
+    created = client.post("/book/create", data=fields | {"csrf_token": token}, follow_redirects=True)
     html = created.get_data(as_text=True)
     assert "Обращение создано" in html and "ещё не отправлено" in html
     assert rows(Appeal) == 1
