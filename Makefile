@@ -36,13 +36,16 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PIP) install -q -e '.[test]'
 	touch $@
 
-# Debian packages the tests drive for real: chromium (Playwright's browser)
-# and poppler-utils (pdftotext, pdfsig). Installed only when missing and when
-# we may (root); otherwise the tests report what is missing.
+# Debian packages the tests drive for real: chromium (Playwright's browser),
+# poppler-utils (pdftotext, pdfsig), libnss3-tools (certutil, for pdfsig's
+# trust store) and faketime (a kiosk whose clock is wrong). Installed only
+# when missing and when we may (root); otherwise the tests say what is missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v certutil >/dev/null 2>&1 || missing="$$missing libnss3-tools"; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -37,9 +37,7 @@ class NodeIdentity:
     def load(cls, data_dir: Path) -> NodeIdentity:
         path = data_dir / "node.json"
         if not path.is_file():
-            raise NodeNotEnrolled(
-                f"{path} not found: enrol this kiosk first (faplink provision enroll …)"
-            )
+            raise NodeNotEnrolled(f"{path} not found: enrol this kiosk first (faplink provision enroll …)")
         data = json.loads(path.read_text())
         return cls(
             node_id=data["node_id"],

@@ -60,9 +60,7 @@ def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
         raise ValidationError(N_("Запись синхронизации должна быть объектом JSON"))
     model = MODELS_BY_TABLE.get(record.get("model"))  # type: ignore[arg-type]
     if model is None:
-        raise ValidationError(
-            N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model"))
-        )
+        raise ValidationError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
     rid = record.get("id")
     if not isinstance(rid, str) or not _UUID.match(rid):
         raise ValidationError(N_("Некорректный идентификатор записи"), field="id")
@@ -72,12 +70,7 @@ def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
     except ValueError as exc:
         raise ValidationError(N_("Некорректная отметка времени записи"), field="hlc") from exc
     origin, changed_by = record.get("origin"), record.get("changed_by")
-    if (
-        not isinstance(origin, str)
-        or not isinstance(changed_by, str)
-        or not origin
-        or not changed_by
-    ):
+    if not isinstance(origin, str) or not isinstance(changed_by, str) or not origin or not changed_by:
         raise ValidationError(N_("У записи не указан источник"), field="origin")
     if not from_central and changed_by != peer:
         raise ScopeError(N_("Узел может передавать только свои изменения"))
@@ -174,9 +167,7 @@ def _in_scope(model: type[SyncModel], rid: str, org: str) -> bool:
 
 def _stage(rec: _Incoming, from_central: bool, scope_org: str | None, error: str) -> None:
     table = rec.model._meta.table_name
-    existing = PendingRecord.get_or_none(
-        (PendingRecord.model == table) & (PendingRecord.record_id == rec.id)
-    )
+    existing = PendingRecord.get_or_none((PendingRecord.model == table) & (PendingRecord.record_id == rec.id))
     if existing is not None and existing.hlc >= rec.hlc:
         return
     payload = json.dumps(rec.raw, ensure_ascii=False)

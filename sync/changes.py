@@ -73,21 +73,21 @@ def express_lane(after: int, only_by: str) -> list[SyncModel]:
     )
     representatives = {p.representative_id for p in patients if p.representative_id}
     if representatives:
-        patients = list(
-            Patient.select().where(
-                Patient.id.in_(representatives)
-                & (Patient.seq > after)
-                & (Patient.changed_by == only_by)
+        patients = (
+            list(
+                Patient.select().where(
+                    Patient.id.in_(representatives) & (Patient.seq > after) & (Patient.changed_by == only_by)
+                )
             )
-        ) + patients
+            + patients
+        )
     return [*patients, *appeals]
 
 
 def pending_counts(after: int, only_by: str) -> dict[str, int]:
     """Queue sizes by lane: emergency appeals, all records, and files not yet confirmed."""
     records = sum(
-        m.select().where((m.seq > after) & (m.changed_by == only_by)).count()
-        for m in REPLICATED_MODELS
+        m.select().where((m.seq > after) & (m.changed_by == only_by)).count() for m in REPLICATED_MODELS
     )
     emergency = (
         Appeal.select()

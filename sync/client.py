@@ -88,6 +88,7 @@ class SyncStatus:
     bytes_done: int = 0
     bytes_total: int = 0
     clock_offset_ms: int | None = None
+    rounds_completed: int = 0
     refused: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -152,9 +153,7 @@ class SyncClient:
                 method, self.base + full, data=body, headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:
-            raise TransportError(
-                N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__
-            ) from exc
+            raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
         self._count(sent=len(body), received=len(response.content))
         if response.status_code >= 400:
             raise self._error(response)
@@ -166,9 +165,7 @@ class SyncClient:
             cls = error_for_code(data.get("error"))
             return cls(data.get("message") or response.reason)
         except ValueError:
-            return TransportError(
-                N_("Центр ответил ошибкой %(status)s"), status=response.status_code
-            )
+            return TransportError(N_("Центр ответил ошибкой %(status)s"), status=response.status_code)
 
     def _json(self, method: str, path: str, payload: Any = None) -> Any:
         response = self._request(method, path, payload)
@@ -209,24 +206,32 @@ class SyncClient:
                 self._set_state(_state_for(exc))
                 raise
             self.status.last_success = utcnow().isoformat()
+            self.status.rounds_completed += 1
             self.status.last_error = None
             self.status.refused = self._report.refused[-20:]
             self._set_state(SyncState.IDLE)
             return self._report
 
     def _hello(self) -> None:
+        """Measure central's clock (unsigned ping, so a wrong kiosk clock cannot lock us
+        out of signing), then negotiate versions with a signed hello."""
         started = time.time()
-        answer = self._json(
+        try:
+            pong = self.session.get(f"{self.base}/sync/v1/ping", timeout=self.timeout)
+            pong.raise_for_status()
+            server_ms = int(pong.json()["server_time_ms"])
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
+        midpoint_ms = (started + time.time()) / 2 * 1000
+        self._clock_offset_ms = int(server_ms - midpoint_ms)
+        self.status.clock_offset_ms = self._clock_offset_ms
+        replica().clock.offset_ms = self._clock_offset_ms
+        Cursor.write("clock_offset", self._clock_offset_ms)
+        self._json(
             "POST",
             "/hello",
             {"protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION, "software": _software()},
         )
-        finished = time.time()
-        midpoint_ms = (started + finished) / 2 * 1000
-        self._clock_offset_ms = int(answer["server_time_ms"] - midpoint_ms)
-        self.status.clock_offset_ms = self._clock_offset_ms
-        replica().clock.offset_ms = self._clock_offset_ms
-        Cursor.write("clock_offset", self._clock_offset_ms)
 
     def _push(self) -> None:
         """Emergency appeals (with their patients) first, then everything in change order."""
@@ -292,9 +297,7 @@ class SyncClient:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             missing = set(
-                self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})[
-                    "missing"
-                ]
+                self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})["missing"]
             )
             for sha, size in chunk:
                 if sha in missing:
@@ -319,9 +322,7 @@ class SyncClient:
             held = self.blobs.staged(sha)
             self.status.bytes_total += size - held
             while held < size:
-                response = self._request(
-                    "GET", f"/blobs/{sha}?offset={held}&length={self.chunk_size}"
-                )
+                response = self._request("GET", f"/blobs/{sha}?offset={held}&length={self.chunk_size}")
                 if not response.content:
                     raise TransportError(N_("Центр прислал пустой фрагмент файла"))
                 held = self.blobs.append(sha, held, response.content, size)
@@ -402,19 +403,13 @@ def request_enrolment(
     proof = base64.b64encode(key.sign(enrolment_proof_message(token, node_id))).decode()
     body = {"token": token, "node_id": node_id, "public_key": key.public_hex, "proof": proof}
     try:
-        response = requests.post(
-            f"{parse_url(central_url)}/sync/v1/enroll", json=body, timeout=timeout
-        )
+        response = requests.post(f"{parse_url(central_url)}/sync/v1/enroll", json=body, timeout=timeout)
     except requests.RequestException as exc:
-        raise TransportError(
-            N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__
-        ) from exc
+        raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
     try:
         data = response.json()
     except ValueError as exc:
-        raise TransportError(
-            N_("Центр ответил ошибкой %(status)s"), status=response.status_code
-        ) from exc
+        raise TransportError(N_("Центр ответил ошибкой %(status)s"), status=response.status_code) from exc
     if response.status_code >= 400:
         raise error_for_code(data.get("error"))(data.get("message") or response.reason)
     return dict(data)

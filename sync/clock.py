@@ -74,7 +74,5 @@ class HybridClock:
             physical = self._now_ms() + self.offset_ms
             if stamp.wall_ms - physical > self.MAX_DRIFT_MS:
                 raise ValueError(f"clock stamp too far in the future: {remote}")
-            if stamp.wall_ms > self._wall or (
-                stamp.wall_ms == self._wall and stamp.counter > self._counter
-            ):
+            if stamp.wall_ms > self._wall or (stamp.wall_ms == self._wall and stamp.counter > self._counter):
                 self._wall, self._counter = stamp.wall_ms, stamp.counter

@@ -42,9 +42,7 @@ def _initial(db: Database, migrator: SchemaMigrator) -> None:
     SyncSequence.insert(name="changes", value=0).on_conflict_ignore().execute()
 
 
-def _add_column_if_missing(
-    db: Database, migrator: SchemaMigrator, model: type[Model], name: str
-) -> None:
+def _add_column_if_missing(db: Database, migrator: SchemaMigrator, model: type[Model], name: str) -> None:
     table = model._meta.table_name
     if name not in {c.name for c in db.get_columns(table)}:
         migrate_ops(migrator.add_column(table, name, model._meta.fields[name]))

@@ -82,9 +82,7 @@ def register_node(node_id: str, organization_id: str, public_hex: str) -> KnownN
     return KnownNode.get_by_id(node_id)
 
 
-def issue_token(
-    organization_id: str, *, hours: float = 72, created_by: str = "", note: str = ""
-) -> str:
+def issue_token(organization_id: str, *, hours: float = 72, created_by: str = "", note: str = "") -> str:
     """A new one-time enrolment token for a post; only its hash is stored."""
     token = secrets.token_urlsafe(18)
     EnrolmentToken.create(
@@ -107,31 +105,23 @@ def enrolment_proof_message(token: str, node_id: str) -> bytes:
 
 def enroll(payload: dict[str, Any]) -> dict[str, Any]:
     """Register a node with a one-time token; the node proves it holds the key it sends."""
-    token, node_id, public_hex = (
-        str(payload.get(k, "")) for k in ("token", "node_id", "public_key")
-    )
+    token, node_id, public_hex = (str(payload.get(k, "")) for k in ("token", "node_id", "public_key"))
     proof = str(payload.get("proof", ""))
     if not token or not _NODE_ID.match(node_id):
         raise ValidationError(N_("Запрос на регистрацию поста неполон"))
     try:
         public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
-        public.verify(
-            base64.b64decode(proof, validate=True), enrolment_proof_message(token, node_id)
-        )
+        public.verify(base64.b64decode(proof, validate=True), enrolment_proof_message(token, node_id))
     except (ValueError, InvalidSignature) as exc:
         raise BadSignatureError(N_("Ключ поста не подтверждён подписью")) from exc
     with database.atomic():
         row = EnrolmentToken.get_or_none(EnrolmentToken.token_hash == _token_hash(token))
         if row is None:
-            raise EnrolmentError(
-                N_("Код регистрации не найден: проверьте, что он введён без ошибок")
-            )
+            raise EnrolmentError(N_("Код регистрации не найден: проверьте, что он введён без ошибок"))
         if row.revoked:
             raise EnrolmentError(N_("Код регистрации отозван администратором"))
         if row.used_at is not None:
-            raise EnrolmentError(
-                N_("Код регистрации уже использован: попросите у администратора новый")
-            )
+            raise EnrolmentError(N_("Код регистрации уже использован: попросите у администратора новый"))
         if row.expires_at <= utcnow():
             raise EnrolmentError(N_("Срок действия кода регистрации истёк: попросите новый"))
         if KnownNode.get_or_none(KnownNode.node_id == node_id) is not None:
@@ -190,9 +180,7 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     ).where(KnownNode.node_id == node.node_id).execute()
     if protocol != PROTOCOL_VERSION or schema < SCHEMA_VERSION:
         raise VersionError(
-            N_(
-                "Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"
-            ),
+            N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
             p=PROTOCOL_VERSION,
             s=SCHEMA_VERSION,
         )
@@ -208,9 +196,7 @@ def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     records = payload.get("records")
     if not isinstance(records, list):
         raise ValidationError(N_("В пакете нет списка записей"))
-    result = apply_records(
-        records, peer=node.node_id, from_central=False, scope_org=node.organization_id
-    )
+    result = apply_records(records, peer=node.node_id, from_central=False, scope_org=node.organization_id)
     return result.as_dict()
 
 
@@ -221,9 +207,7 @@ def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, A
         # On SQLite a change number commits with its row, so every change up to
         # `settled` is visible in this snapshot. (PostgreSQL needs another rule.)
         settled = max(cursor, latest_seq())
-        page, more = collect_changes(
-            cursor, limit, not_by=node.node_id, scope_org=node.organization_id
-        )
+        page, more = collect_changes(cursor, limit, not_by=node.node_id, scope_org=node.organization_id)
     if more:
         new_cursor = page[-1].seq
     else:

@@ -92,9 +92,7 @@ def signed_headers(
     }
 
 
-def check_signature(
-    public_hex: str, method: str, path: str, body: bytes, headers: dict[str, str]
-) -> None:
+def check_signature(public_hex: str, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
     """Raise AuthError unless the headers carry a valid signature of this request."""
     try:
         public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))

@@ -57,9 +57,7 @@ def normalize_snils(value: str) -> str:
 
 def format_snils(digits: str) -> str:
     """SNILS as printed on the card: 112-233-445 95."""
-    return (
-        f"{digits[0:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:11]}" if len(digits) == 11 else digits
-    )
+    return f"{digits[0:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:11]}" if len(digits) == 11 else digits
 
 
 def luhn_valid(digits: str) -> bool:

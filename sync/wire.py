@@ -30,9 +30,7 @@ def decode(body: bytes, gzipped: bool = True) -> Any:
             raise ValidationError(N_("Пакет синхронизации слишком велик"))
         return json.loads(raw.decode("utf-8"))
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(
-            N_("Пакет синхронизации повреждён: %(detail)s"), detail=str(exc)
-        ) from exc
+        raise ValidationError(N_("Пакет синхронизации повреждён: %(detail)s"), detail=str(exc)) from exc
 
 
 def _gunzip_bounded(body: bytes) -> bytes:

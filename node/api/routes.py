@@ -118,6 +118,35 @@ def create_patient() -> Any:
     return jsonify(patient_json(patients.register(_body()))), 201
 
 
+@bp.patch("/patients/<patient_id>")
+@login_required(*NODE_ROLES)
+def update_patient(patient_id: str) -> Any:
+    """Edit a patient's demographics.
+    ---
+    patch:
+      summary: Change some demographic fields; numbers are validated as at registration
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                last_name: {type: string}
+                first_name: {type: string}
+                middle_name: {type: string}
+                birth_date: {type: string, format: date}
+                sex: {type: string, enum: [male, female]}
+                phone: {type: string}
+                snils: {type: string}
+                enp: {type: string}
+                address: {type: string}
+      responses:
+        200: {description: the patient}
+        400: {description: invalid value, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+    """
+    return jsonify(patient_json(patients.update(patient_id, _body())))
+
+
 @bp.get("/specialties")
 @login_required(*NODE_ROLES)
 def specialties() -> Any:
@@ -176,16 +205,11 @@ def list_appeals() -> Any:
     name = request.args.get("queue", "new")
     lists = appeals.lists()
     if name not in ("new", "overdue", "in_work", "closed"):
-        raise ValidationError(
-            N_("Неизвестный список обращений: %(name)s"), field="queue", name=name
-        )
+        raise ValidationError(N_("Неизвестный список обращений: %(name)s"), field="queue", name=name)
     items = lists.overdue + lists.new if name == "new" else getattr(lists, name)
     now = utcnow()
     return jsonify(
-        appeals=[
-            appeal_json(a, now) | {"reached_centre": reached_centre(a.seq, a.changed_by)}
-            for a in items
-        ]
+        appeals=[appeal_json(a, now) | {"reached_centre": reached_centre(a.seq, a.changed_by)} for a in items]
     )
 
 
@@ -276,9 +300,7 @@ def protocol_pdf(appeal_id: str) -> Any:
     pdf = appeals.post_appeal(appeal_id).protocol_pdf()
     blobs: BlobStore = current_app.extensions["blobs"]
     if pdf is None or not blobs.has(pdf.sha256):
-        return jsonify(
-            error="not_found", message=_("PDF протокола придёт с ближайшей синхронизацией")
-        ), 404
+        return jsonify(error="not_found", message=_("PDF протокола придёт с ближайшей синхронизацией")), 404
     return Response(blobs.read(pdf.sha256), mimetype="application/pdf")
 
 

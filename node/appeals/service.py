@@ -105,9 +105,7 @@ def free_slots(consultant_id: str, now: datetime | None = None, days: int = 14) 
     """The consultant's active future slots with no live appeal on them."""
     now = now or utcnow()
     taken = Appeal.select(Appeal.slot).where(
-        Appeal.slot.is_null(False)
-        & (Appeal.status != AppealStatus.CANCELLED)
-        & (Appeal.deleted == False)  # noqa: E712
+        Appeal.slot.is_null(False) & (Appeal.status != AppealStatus.CANCELLED) & (Appeal.deleted == False)  # noqa: E712
     )
     return list(
         Slot.live()
@@ -141,9 +139,7 @@ def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
     if data.get("slot"):
         slot = Slot.get_or_none(Slot.id == str(data["slot"]))
         if slot is None:
-            raise ValidationError(
-                N_("Этот слот больше не доступен: выберите другое время"), field="slot"
-            )
+            raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
     if consultant.specialty is None:
         raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
     return Appeal.book(

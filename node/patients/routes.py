@@ -44,9 +44,7 @@ def new() -> Any:
             patient = service.register(request.form.to_dict())
             if pick == "book":
                 return redirect(url_for("appeals.book_doctor", patient=patient.id))
-            return redirect(
-                url_for("patients.search", q=patient.phone or patient.snils or patient.enp)
-            )
+            return redirect(url_for("patients.search", q=patient.phone or patient.snils or patient.enp))
         except SyncError as exc:
             error = translate_error(exc)
     return render_template(

@@ -13,7 +13,7 @@ from sync.errors import N_, ValidationError
 from sync.models import Patient, Sex
 from sync.validators import normalize_enp, normalize_phone
 
-__all__ = ["search", "register", "post_patient"]
+__all__ = ["search", "register", "update", "post_patient"]
 
 
 def _post() -> str:
@@ -31,9 +31,7 @@ def search(query: str) -> list[Patient]:
     digits = re.sub(r"\D", "", text)
     live = Patient.live().where(Patient.organization == _post())
     if not digits:
-        return list(
-            live.where(Patient.last_name.contains(text)).order_by(Patient.last_name).limit(50)
-        )
+        return list(live.where(Patient.last_name.contains(text)).order_by(Patient.last_name).limit(50))
     found: list[Patient] = []
     if len(digits) == 16:
         found.extend(live.where(Patient.enp == normalize_enp(digits)))
@@ -51,9 +49,7 @@ def search(query: str) -> list[Patient]:
             found.extend(owners)
             found.extend(represented)
     if not found and len(digits) not in (10, 11, 16):
-        raise ValidationError(
-            N_("Введите телефон, СНИЛС (11 цифр) или полис ОМС (16 цифр)"), field="q"
-        )
+        raise ValidationError(N_("Введите телефон, СНИЛС (11 цифр) или полис ОМС (16 цифр)"), field="q")
     unique = {p.id: p for p in found}
     return list(unique.values())
 
@@ -111,3 +107,42 @@ def register(data: dict[str, Any]) -> Patient:
             post_patient(str(fields["representative"]))
         fields.update(snils=probe.snils, enp=probe.enp, phone=probe.phone)
         return Patient.create(**fields)
+
+
+EDITABLE = (
+    "last_name",
+    "first_name",
+    "middle_name",
+    "birth_date",
+    "sex",
+    "snils",
+    "enp",
+    "phone",
+    "address",
+    "representative",
+)
+
+
+def update(patient_id: str, data: dict[str, Any]) -> Patient:
+    """Edit demographics; only the fields given change (and only those win a later merge)."""
+    unknown = set(data) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(
+            N_("Эти поля нельзя изменить: %(fields)s"),
+            field=sorted(unknown)[0],
+            fields=", ".join(sorted(unknown)),
+        )
+    with database.atomic():
+        patient = post_patient(patient_id)
+        for name, value in data.items():
+            if name == "birth_date":
+                value = _parse_date(value)
+            elif name in ("snils", "enp", "phone", "representative"):
+                value = str(value or "").strip() or None
+            else:
+                value = str(value or "").strip()
+            setattr(patient, name, value)
+        if patient.representative_id:
+            post_patient(patient.representative_id)
+        patient.save()
+    return patient

@@ -198,9 +198,7 @@ class Appeal(SyncModel):
                         N_("Этот слот больше не доступен: выберите другое время"), field="slot"
                     )
                 if slot.is_past(now):
-                    raise ValidationError(
-                        N_("Время этого слота уже прошло: выберите другое"), field="slot"
-                    )
+                    raise ValidationError(N_("Время этого слота уже прошло: выберите другое"), field="slot")
                 if cls.slot_taken(slot.id):
                     raise ValidationError(
                         N_("Это время уже занято другим обращением: выберите другой слот"),
@@ -257,9 +255,7 @@ class Appeal(SyncModel):
         earliest = self.can_take_from()
         if earliest is not None and now < earliest:
             raise LifecycleError(
-                N_(
-                    "Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"
-                ),
+                N_("Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"),
                 time=earliest.isoformat(sep=" ", timespec="minutes") + " UTC",
             )
         self.status = AppealStatus.IN_WORK
@@ -296,9 +292,7 @@ class Appeal(SyncModel):
         return cls.post == organization_id
 
     @classmethod
-    def merge_remote(
-        cls, local: Self | None, incoming: dict[str, Any], from_central: bool
-    ) -> dict[str, Any]:
+    def merge_remote(cls, local: Self | None, incoming: dict[str, Any], from_central: bool) -> dict[str, Any]:
         """Status only moves forward; a post may create and cancel, central decides the rest."""
         if local is None:
             if not from_central and incoming["status"] not in (

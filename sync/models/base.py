@@ -108,9 +108,7 @@ class SyncModel(BaseModel):
             changed = names
         else:
             stored = type(self).get_or_none(type(self).id == self.id)
-            changed = [
-                n for n in names if stored is None or stored.__data__.get(n) != self.__data__.get(n)
-            ]
+            changed = [n for n in names if stored is None or stored.__data__.get(n) != self.__data__.get(n)]
         for name in changed:
             stamps[name] = self.hlc
         self.field_stamps = json.dumps(stamps, sort_keys=True)  # type: ignore[attr-defined]
@@ -208,9 +206,7 @@ class SyncModel(BaseModel):
         return out
 
     @classmethod
-    def merge_remote(
-        cls, local: Self | None, incoming: dict[str, Any], from_central: bool
-    ) -> dict[str, Any]:
+    def merge_remote(cls, local: Self | None, incoming: dict[str, Any], from_central: bool) -> dict[str, Any]:
         """Decide the field values to store when a newer version arrives (override per model)."""
         return incoming
 
@@ -243,9 +239,7 @@ def _convert(model: type[SyncModel], field: Field, value: Any) -> Any:
                 raise TypeError
             max_length = getattr(field, "max_length", None)
             if isinstance(field, CharField) and max_length and len(value) > max_length:
-                raise ValidationError(
-                    f"{where}: longer than {max_length} characters", field=field.name
-                )
+                raise ValidationError(f"{where}: longer than {max_length} characters", field=field.name)
             return value
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{where}: bad value {value!r}", field=field.name) from exc

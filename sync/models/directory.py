@@ -42,8 +42,7 @@ def _post_region(organization_id: str) -> Any:
 def region_centres(organization_id: str) -> Any:
     """Ids of the consultation centres in the post's region: all a post may see of others."""
     return Organization.select(Organization.id).where(
-        (Organization.kind == OrgKind.CENTRE)
-        & Organization.region.in_(_post_region(organization_id))
+        (Organization.kind == OrgKind.CENTRE) & Organization.region.in_(_post_region(organization_id))
     )
 
 
@@ -112,9 +111,7 @@ class Staff(SyncModel):
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
-        return (cls.organization == organization_id) | cls.organization.in_(
-            region_centres(organization_id)
-        )
+        return (cls.organization == organization_id) | cls.organization.in_(region_centres(organization_id))
 
 
 class StaffCredential(SyncModel):

@@ -31,9 +31,7 @@ class Slot(SyncModel):
 
     def validate(self) -> None:
         if self.ends_at <= self.starts_at:
-            raise ValidationError(
-                N_("Слот должен заканчиваться позже, чем начинается"), field="ends_at"
-            )
+            raise ValidationError(N_("Слот должен заканчиваться позже, чем начинается"), field="ends_at")
 
     @property
     def duration(self) -> timedelta:

@@ -55,14 +55,43 @@ class Cluster:
         data["central_url"] = f"http://127.0.0.1:{port}"
         path.write_text(json.dumps(data))
 
-    def start_post(self, index: int = 0) -> None:
+    def start_post(self, index: int = 0, prefix: list[str] | None = None) -> None:
+        """Start post `index`'s node; `prefix` wraps the command (e.g. faketime)."""
         post = self.plan["posts"][index]  # type: ignore[index]
         self.posts[index] = start(
-            faplink_command("node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]),
+            [
+                *(prefix or []),
+                *faplink_command("node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]),
+            ],
             self.root / "logs" / f"post{index + 1}.log",
             env=self.env,
         )
         wait_http(f"{self.post_url(index)}/login", process=self.posts[index])
+
+    def add_kiosk(self, index: int = 0, prefix: list[str] | None = None) -> int:
+        """Enrol a second kiosk at post `index` with a one-time token and start it; its index."""
+        central_dir = self.plan["central"]["dir"]  # type: ignore[index]
+        node_json = Path(self.plan["posts"][index]["dir"]) / "node.json"  # type: ignore[index]
+        post_id = json.loads(node_json.read_text())["organization_id"]
+        token = subprocess.run(
+            faplink_command("central", "issue-token", "--data", central_dir, "--organization", post_id),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        new_index = len(self.plan["posts"])  # type: ignore[arg-type]
+        kiosk_dir = self.root / f"kiosk{new_index}"
+        subprocess.run(
+            faplink_command(
+                "node", "enroll", "--data", str(kiosk_dir), "--central", self.central_url, "--token", token
+            ),
+            check=True,
+            capture_output=True,
+        )
+        self.plan["posts"].append({"name": "kiosk", "dir": str(kiosk_dir)})  # type: ignore[attr-defined]
+        self.post_ports.append(free_port())
+        self.start_post(new_index, prefix)
+        return new_index
 
     def stop_all(self) -> None:
         for proc in self.posts.values():
@@ -87,6 +116,10 @@ class ApiClient:
         )
         response.raise_for_status()
         self.http.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        # A kiosk whose clock is days off sends cookies that look expired to us: keep it anyway.
+        cookie = response.headers.get("Set-Cookie", "")
+        if cookie.startswith("session="):
+            self.http.cookies.set("session", cookie.split(";", 1)[0].removeprefix("session="))
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         return self.http.get(self.base + path, timeout=15, **kw)

@@ -1,0 +1,144 @@
+"""Wrong kiosk clocks do not reorder edits; two kiosks and central converge field by field."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from sync.changes import latest_stamp
+from sync.db import CENTRAL, bind_replica, open_database
+from sync.models import Patient
+from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+
+pytestmark = pytest.mark.slow
+
+PHONE = "+79151112233"  # Кузьмин Пётр Васильевич, post 1
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
+    cluster = Cluster(tmp_path, sync_interval=3600)
+    yield cluster
+    cluster.stop_all()
+
+
+def _edit_at_central(cluster: Cluster, patient_id: str, **fields: str) -> None:
+    db = open_database(Path(cluster.plan["central"]["dir"]) / "central.db")  # type: ignore[index]
+    bind_replica(CENTRAL, latest_stamp())
+    patient = Patient.get_by_id(patient_id)
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    patient.save()
+    db.close()
+
+
+def _at_central(cluster: Cluster, patient_id: str, field: str) -> str:
+    db = Path(cluster.plan["central"]["dir"]) / "central.db"  # type: ignore[index]
+    with sqlite3.connect(db) as conn:
+        return str(conn.execute(f"SELECT {field} FROM patient WHERE id = ?", (patient_id,)).fetchone()[0])
+
+
+def _sync(client: ApiClient) -> None:
+    before = client.get("/api/v1/sync/status").json()["rounds_completed"]
+    client.post("/api/v1/sync/now")
+    eventually(
+        lambda: (lambda s: s["state"] == "idle" and s["rounds_completed"] > before)(
+            client.get("/api/v1/sync/status").json()
+        ),
+        what="a completed sync round",
+    )
+
+
+@pytest.mark.parametrize("skew", ["+7d", "-7d"])
+def test_a_kiosk_clock_seven_days_wrong_does_not_reorder_edits(cluster: Cluster, skew: str) -> None:
+    cluster.start_central()
+    cluster.start_post(0, prefix=["faketime", "-f", skew])
+    post = cluster.post_url(0)
+    eventually(lambda: login_works(post, "fap1"), what="the first sync (it measures the clock)")
+    feldsher = ApiClient(post, "fap1")
+    offset = feldsher.get("/api/v1/sync/status").json()["clock_offset_ms"]
+    seven_days = 7 * 24 * 3600 * 1000
+    assert abs(abs(offset) - seven_days) < 60_000, offset
+    patient = feldsher.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]["id"]
+
+    # Kiosk behind: its edit, made after central's, must still win.
+    _edit_at_central(cluster, patient, address="адрес из центра, раньше")
+    time.sleep(0.05)
+    assert (
+        feldsher.http.patch(
+            f"{post}/api/v1/patients/{patient}", json={"address": "адрес с поста, позже"}, timeout=10
+        ).status_code
+        == 200
+    )
+    _sync(feldsher)
+    assert _at_central(cluster, patient, "address") == "адрес с поста, позже"
+
+    # Kiosk ahead: central's edit, made after the kiosk's, must win.
+    assert (
+        feldsher.http.patch(
+            f"{post}/api/v1/patients/{patient}", json={"middle_name": "с поста, раньше"}, timeout=10
+        ).status_code
+        == 200
+    )
+    time.sleep(0.05)
+    _edit_at_central(cluster, patient, middle_name="из центра, позже")
+    _sync(feldsher)
+    assert _at_central(cluster, patient, "middle_name") == "из центра, позже"
+    shown = feldsher.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]
+    assert (shown["address"], shown["middle_name"]) == ("адрес с поста, позже", "из центра, позже")
+
+
+def test_two_kiosks_and_central_editing_one_patient_converge(cluster: Cluster) -> None:
+    cluster.start_central()
+    cluster.start_post(0)
+    second = cluster.add_kiosk(0)
+    a_url, b_url = cluster.post_url(0), cluster.post_url(second)
+    for url in (a_url, b_url):
+        eventually(lambda url=url: login_works(url, "fap1"), what="first sync of each kiosk")
+    a, b = ApiClient(a_url, "fap1"), ApiClient(b_url, "fap1")
+    patient = a.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]["id"]
+
+    # All three edit while none has synced: different fields, and one field twice.
+    assert (
+        a.http.patch(
+            f"{a_url}/api/v1/patients/{patient}",
+            timeout=10,
+            json={"phone": "+79157770001", "last_name": "Кузьмин-А"},
+        ).status_code
+        == 200
+    )
+    time.sleep(0.05)
+    assert (
+        b.http.patch(
+            f"{b_url}/api/v1/patients/{patient}",
+            timeout=10,
+            json={"address": "ул. Новая, 1", "last_name": "Кузьмин-Б"},
+        ).status_code
+        == 200
+    )
+    _edit_at_central(cluster, patient, middle_name="Васильевич-Ц")
+
+    for client in (a, b, a):
+        _sync(client)
+    expected = {
+        "phone": "+79157770001",
+        "address": "ул. Новая, 1",
+        "middle_name": "Васильевич-Ц",
+        "last_name": "Кузьмин-Б",  # the later of the two edits of one field
+    }
+    for client in (a, b):
+        shown = client.get("/api/v1/patients", params={"q": "+79157770001"}).json()["patients"][0]
+        assert {k: shown[k] for k in expected} == expected
+    assert {k: _at_central(cluster, patient, k) for k in expected} == expected
+    central = Path(cluster.plan["central"]["dir"]) / "central.db"  # type: ignore[index]
+    with sqlite3.connect(central) as conn:
+        audit = [
+            row[0]
+            for row in conn.execute(
+                "SELECT detail FROM sync_event WHERE record_id = ? AND kind = 'merged'", (patient,)
+            )
+        ]
+    assert any("Кузьмин-А" in detail for detail in audit), audit
