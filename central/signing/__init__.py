@@ -1,0 +1,27 @@
+"""Electronic signatures on consultation protocols («Подписание протокола»).
+
+The centre runs its own certification authority (:class:`CentreCA`) that issues each
+consultant a signing certificate, or accepts one imported as PKCS#12. A consultant
+signs a closed appeal's protocol with :func:`sign_protocol`: a PAdES signature with a
+visible stamp. A post checks it offline with :func:`verify_protocol`, trusting the
+centre's CA certificate and nothing else.
+
+The steps chain by type: ``CentreCA`` → :class:`SignerCredential` (→ PKCS#12 bytes at
+rest) → signed PDF bytes → :class:`VerificationResult`. Every failure a user can cause
+is a :class:`SigningError` with a Russian message.
+"""
+
+from .ca import CentreCA
+from .credentials import SignerCredential
+from .errors import SigningError
+from .pades import DEFAULT_REASON, VerificationResult, sign_protocol, verify_protocol
+
+__all__ = [
+    "DEFAULT_REASON",
+    "CentreCA",
+    "SignerCredential",
+    "SigningError",
+    "VerificationResult",
+    "sign_protocol",
+    "verify_protocol",
+]
