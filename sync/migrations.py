@@ -44,8 +44,9 @@ def _initial(db: Database, migrator: SchemaMigrator) -> None:
 
 def _add_column_if_missing(db: Database, migrator: SchemaMigrator, model: type[Model], name: str) -> None:
     table = model._meta.table_name
-    if name not in {c.name for c in db.get_columns(table)}:
-        migrate_ops(migrator.add_column(table, name, model._meta.fields[name]))
+    field = model._meta.fields[name]
+    if field.column_name not in {c.name for c in db.get_columns(table)}:
+        migrate_ops(migrator.add_column(table, field.column_name, field))
 
 
 def _patient_field_stamps(db: Database, migrator: SchemaMigrator) -> None:
@@ -54,9 +55,40 @@ def _patient_field_stamps(db: Database, migrator: SchemaMigrator) -> None:
     _add_column_if_missing(db, migrator, Patient, "field_stamps")
 
 
+def _consultation_records(db: Database, migrator: SchemaMigrator) -> None:
+    """Exams, chat, calls, referrals, support, schedule templates; CA certificates;
+    attachments of exams (so an attachment's appeal may now be empty)."""
+    from .models import (
+        Attachment,
+        CallLog,
+        ChatMessage,
+        Exam,
+        Observation,
+        Organization,
+        Referral,
+        ScheduleTemplate,
+        Slot,
+        Staff,
+        SupportRequest,
+    )
+
+    db.create_tables(
+        [ScheduleTemplate, Exam, Observation, ChatMessage, CallLog, Referral, SupportRequest],
+        safe=True,
+    )
+    _add_column_if_missing(db, migrator, Organization, "ca_certificate")
+    _add_column_if_missing(db, migrator, Staff, "visibility")
+    _add_column_if_missing(db, migrator, Slot, "template")
+    _add_column_if_missing(db, migrator, Attachment, "exam")
+    appeal = {c.name: c for c in db.get_columns("attachment")}["appeal_id"]
+    if not appeal.null:
+        migrate_ops(migrator.drop_not_null("attachment", "appeal_id"))
+
+
 REPLICATED_MIGRATIONS: list[Migration] = [
     Migration("sync.0001_initial", _initial),
     Migration("sync.0002_patient_field_stamps", _patient_field_stamps),
+    Migration("sync.0003_consultation_records", _consultation_records),
 ]
 
 #: The replicated schema's version, compared by node and central at `hello`.

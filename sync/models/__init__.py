@@ -17,9 +17,12 @@ from .appeals import (
     configure_deadlines,
 )
 from .base import BaseModel, SyncModel, SyncSequence, new_id, next_seq
+from .clinical import VITALS, Exam, Observation
+from .conversation import CallLog, CallMode, CallOutcome, ChatMessage
 from .directory import Organization, OrgKind, Region, Role, Specialty, Staff, StaffCredential
 from .patients import Patient, Sex
-from .schedule import Slot
+from .routing import Referral, ReferralStatus, SupportKind, SupportRequest
+from .schedule import ScheduleTemplate, Slot
 
 #: Dependency order: a row's parents come earlier in this list.
 REPLICATED_MODELS: list[type[SyncModel]] = [
@@ -28,16 +31,35 @@ REPLICATED_MODELS: list[type[SyncModel]] = [
     Specialty,
     Staff,
     StaffCredential,
+    ScheduleTemplate,
     Slot,
     Patient,
     Appeal,
+    Exam,
+    Observation,
     Protocol,
     Diagnosis,
     Attachment,
+    ChatMessage,
+    CallLog,
+    Referral,
+    SupportRequest,
 ]
 
 #: What a post may create or change; everything else is central's.
-WRITABLE_BY_POST: frozenset[type[SyncModel]] = frozenset({Patient, Appeal, Attachment})
+WRITABLE_BY_POST: frozenset[type[SyncModel]] = frozenset(
+    {
+        Patient,
+        Appeal,
+        Attachment,
+        Exam,
+        Observation,
+        ChatMessage,
+        CallLog,
+        Referral,
+        SupportRequest,
+    }
+)
 
 MODELS_BY_TABLE: dict[str, type[SyncModel]] = {m._meta.table_name: m for m in REPLICATED_MODELS}
 
@@ -58,6 +80,18 @@ __all__ = [
     "StaffCredential",
     "Role",
     "Slot",
+    "ScheduleTemplate",
+    "Exam",
+    "Observation",
+    "VITALS",
+    "ChatMessage",
+    "CallLog",
+    "CallMode",
+    "CallOutcome",
+    "Referral",
+    "ReferralStatus",
+    "SupportRequest",
+    "SupportKind",
     "Patient",
     "Sex",
     "Appeal",

@@ -14,6 +14,7 @@ from peewee import (
     BigIntegerField,
     CharField,
     DateTimeField,
+    DeferredForeignKey,
     Expression,
     ForeignKeyField,
     TextField,
@@ -408,14 +409,19 @@ class Diagnosis(SyncModel):
 
 class AttachmentKind:
     FILE = "file"
+    PHOTO = "photo"  # taken with the kiosk's webcam
     PROTOCOL_PDF = "protocol_pdf"
-    ALL = (FILE, PROTOCOL_PDF)
+    SIGNED_PROTOCOL = "signed_protocol"  # PAdES-signed PDF of the protocol
+    PROTOCOL_FILE = "protocol_file"  # a file the consultant adds to the protocol
+    ALL = (FILE, PHOTO, PROTOCOL_PDF, SIGNED_PROTOCOL, PROTOCOL_FILE)
 
 
 class Attachment(SyncModel):
     """A file's metadata; the bytes live in the content-addressed blob store."""
 
-    appeal = ForeignKeyField(Appeal, backref="attachments")
+    appeal = ForeignKeyField(Appeal, null=True, backref="attachments")
+    # Exams are defined after attachments (they need Appeal): resolved by name.
+    exam = DeferredForeignKey("Exam", null=True, backref="attachments")
     kind = CharField(max_length=16, default=AttachmentKind.FILE)
     filename = CharField(max_length=255)
     content_type = CharField(max_length=100)
@@ -424,7 +430,12 @@ class Attachment(SyncModel):
     uploaded_by = ForeignKeyField(Staff, null=True, backref="attachments")
     created_at = DateTimeField(default=utcnow)
 
+    appeal_id: str | None
+    exam_id: str | None
+
     def validate(self) -> None:
+        if not self.appeal_id and not self.exam_id:
+            raise ValidationError(N_("Файл должен относиться к обращению или обследованию"))
         if not re.fullmatch(r"[0-9a-f]{64}", self.sha256 or ""):
             raise ValidationError(N_("Некорректная контрольная сумма файла"), field="sha256")
         if self.kind not in AttachmentKind.ALL:
@@ -434,4 +445,8 @@ class Attachment(SyncModel):
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
+        from .clinical import Exam
+
+        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id)) | (
+            cls.exam.in_(Exam.select(Exam.id).where(Exam.post == organization_id))
+        )

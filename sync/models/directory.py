@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import BooleanField, CharField, Expression, ForeignKeyField
+from peewee import BooleanField, CharField, Expression, ForeignKeyField, TextField
 
 from ..errors import N_, ValidationError
 from .base import SyncModel
@@ -61,6 +61,8 @@ class Organization(SyncModel):
     region = ForeignKeyField(Region, backref="organizations")
     address = CharField(max_length=500, default="")
     phone = CharField(max_length=20, default="")
+    #: A centre's CA certificate (PEM): posts check signed protocols against it offline.
+    ca_certificate = TextField(default="")
 
     region_id: str
 
@@ -90,6 +92,8 @@ class Staff(SyncModel):
     position = CharField(max_length=200, default="")
     timezone = CharField(max_length=64, default="Europe/Moscow")
     active = BooleanField(default=True)
+    #: Who may book this consultant: region / organization / referred (see the manual).
+    visibility = CharField(max_length=16, default="region")
 
     organization_id: str
     specialty_id: str | None

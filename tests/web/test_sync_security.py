@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from sync.clock import utcnow
+from sync.migrations import SCHEMA_VERSION
 from sync.server import enrolment_proof_message, issue_token, register_node
 from sync.signing import HEADERS, NodeKey, signed_headers
 from sync.state import EnrolmentToken, KnownNode
@@ -34,7 +35,7 @@ def _post(client, key, path: str, payload, **kw):  # type: ignore[no-untyped-def
     return client.post(path, data=body, headers=headers), headers, body
 
 
-HELLO = {"protocol": 1, "schema": 2, "software": "test"}
+HELLO = {"protocol": 1, "schema": SCHEMA_VERSION, "software": "test"}
 
 
 def test_a_signed_hello_is_accepted(signed) -> None:  # type: ignore[no-untyped-def]

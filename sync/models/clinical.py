@@ -1,0 +1,85 @@
+"""What the feldsher records at the post: exams (обследования) and their observations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peewee import BooleanField, CharField, DateTimeField, Expression, FloatField, ForeignKeyField, TextField
+
+from ..clock import utcnow
+from ..errors import N_, ValidationError
+from .appeals import Appeal
+from .base import SyncModel
+from .directory import Organization, Staff
+from .patients import Patient
+
+__all__ = ["Exam", "Observation", "VITALS"]
+
+#: LOINC code → (Russian label, UCUM unit, plausible range). What a post measures.
+VITALS: dict[str, tuple[str, str, tuple[float, float]]] = {
+    "8480-6": (N_("Систолическое АД"), "mm[Hg]", (40, 300)),
+    "8462-4": (N_("Диастолическое АД"), "mm[Hg]", (20, 200)),
+    "8867-4": (N_("Пульс"), "/min", (20, 300)),
+    "59408-5": (N_("SpO2"), "%", (50, 100)),
+    "8310-5": (N_("Температура тела"), "Cel", (30, 45)),
+    "15074-8": (N_("Глюкоза крови"), "mmol/L", (0.5, 60)),
+    "29463-7": (N_("Масса тела"), "kg", (0.3, 400)),
+    "9279-1": (N_("Частота дыхания"), "/min", (4, 80)),
+}
+
+
+class Exam(SyncModel):
+    """An обследование: complaints, objective status and the vitals taken with it."""
+
+    patient = ForeignKeyField(Patient, backref="exams")
+    post = ForeignKeyField(Organization, backref="exams")
+    author = ForeignKeyField(Staff, backref="exams")
+    appeal = ForeignKeyField(Appeal, null=True, backref="exams")
+    complaints = TextField(default="")
+    objective_status = TextField(default="")
+    taken_at = DateTimeField(default=utcnow, index=True)
+
+    patient_id: str
+    post_id: str
+    appeal_id: str | None
+    observations: Any
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.post == organization_id
+
+
+class Observation(SyncModel):
+    """One vital sign: LOINC code, value, UCUM unit, when, and from which device or by hand."""
+
+    exam = ForeignKeyField(Exam, backref="observations")
+    loinc = CharField(max_length=16)
+    value = FloatField()
+    unit = CharField(max_length=16)
+    taken_at = DateTimeField(default=utcnow)
+    manual = BooleanField(default=True)
+    device = CharField(max_length=100, default="")
+    device_serial = CharField(max_length=64, default="")
+
+    exam_id: str
+
+    def validate(self) -> None:
+        known = VITALS.get(self.loinc)
+        if known is None:
+            raise ValidationError(N_("Неизвестный показатель: %(code)s"), field="loinc", code=self.loinc)
+        label, unit, (low, high) = known
+        if self.unit != unit:
+            raise ValidationError(N_("%(what)s измеряется в %(unit)s"), field="unit", what=label, unit=unit)
+        if not (low <= float(self.value) <= high):
+            raise ValidationError(
+                N_("%(what)s: значение %(value)s вне возможного диапазона %(low)s–%(high)s"),
+                field="value",
+                what=label,
+                value=self.value,
+                low=low,
+                high=high,
+            )
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.exam.in_(Exam.select(Exam.id).where(Exam.post == organization_id))

@@ -1,0 +1,77 @@
+"""Append-only records of a consultation: chat messages and call logs."""
+
+from __future__ import annotations
+
+from peewee import CharField, DateTimeField, Expression, ForeignKeyField, IntegerField, TextField
+
+from ..clock import utcnow
+from ..errors import N_, ValidationError
+from .appeals import Appeal, Attachment
+from .base import SyncModel
+from .directory import Staff
+
+__all__ = ["ChatMessage", "CallLog", "CallMode", "CallOutcome"]
+
+
+class ChatMessage(SyncModel):
+    """A message in an appeal's chat, from the consultant or the post; never edited."""
+
+    appeal = ForeignKeyField(Appeal, backref="messages")
+    author = ForeignKeyField(Staff, backref="messages")
+    text = TextField(default="")
+    attachment = ForeignKeyField(Attachment, null=True, backref="messages")
+    sent_at = DateTimeField(default=utcnow, index=True)
+
+    appeal_id: str
+    author_id: str
+    attachment_id: str | None
+
+    def validate(self) -> None:
+        if not (self.text or "").strip() and not self.attachment_id:
+            raise ValidationError(N_("Сообщение пустое"), field="text")
+        if len(self.text or "") > 10_000:
+            raise ValidationError(N_("Сообщение слишком длинное"), field="text")
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
+
+
+class CallMode:
+    VIDEO = "video"
+    AUDIO = "audio"
+    PHONE = "phone"
+    ALL = (VIDEO, AUDIO, PHONE)
+
+
+class CallOutcome:
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    MISSED = "missed"
+    FAILED = "failed"
+    ALL = (COMPLETED, DECLINED, MISSED, FAILED)
+
+
+class CallLog(SyncModel):
+    """Who called whom about an appeal, how, when, for how long, and how it ended."""
+
+    appeal = ForeignKeyField(Appeal, backref="calls")
+    caller = ForeignKeyField(Staff, backref="calls")
+    mode = CharField(max_length=8)
+    started_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+    duration_s = IntegerField(default=0)
+    outcome = CharField(max_length=16)
+    detail = TextField(default="")
+
+    appeal_id: str
+
+    def validate(self) -> None:
+        if self.mode not in CallMode.ALL:
+            raise ValidationError(N_("Неизвестный вид звонка"), field="mode")
+        if self.outcome not in CallOutcome.ALL:
+            raise ValidationError(N_("Неизвестный исход звонка"), field="outcome")
+
+    @classmethod
+    def scope_for_post(cls, organization_id: str) -> Expression:
+        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
