@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, redirect, url_for
 
 from faplink.web import init_web
+from faplink.web.features import register_features
 from faplink.web.settings import env_path, secret_key_for
 from sync.blobs import BlobStore
 from sync.changes import latest_stamp
@@ -64,12 +65,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
     init_web(app)
 
-    from . import api, appeals, auth, sync_api
+    from . import admin, api, appeals, auth, chat, profile, routing, schedules, support, sync_api
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(appeals.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(sync_api.bp)
+    register_features(app, *(auth, appeals, chat, routing, schedules, profile, support, admin, api, sync_api))
 
     @app.get("/")
     def index() -> Any:

@@ -35,9 +35,7 @@ def central() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory.")
-@click.option(
-    "--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data)."
-)
+@click.option("--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data).")
 def central_run(host: str, port: int, data_dir: Path | None, database_url: str | None) -> None:
     """Serve central's web, JSON API and sync API."""
     from central import create_app

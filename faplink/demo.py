@@ -74,9 +74,7 @@ def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
     assert isinstance(central, dict)
     children.append(
         start(
-            faplink_command(
-                "central", "run", "--port", str(central["port"]), "--data", central["dir"]
-            ),
+            faplink_command("central", "run", "--port", str(central["port"]), "--data", central["dir"]),
             logs / "central.log",
         )
     )

@@ -129,9 +129,7 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
             _credential(staff, login, password)
             _slots_for(staff, now, days)
             data.consultants[login] = staff.id
-            data.logins.append(
-                DemoLogin("консультант", login, password, f"{staff.full_name}, {spec_name}")
-            )
+            data.logins.append(DemoLogin("консультант", login, password, f"{staff.full_name}, {spec_name}"))
         admin = Staff.create(
             last_name="Орлова",
             first_name="Татьяна",
@@ -160,9 +158,7 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
                 timezone=REGION_TZ,
             )
             _credential(feldsher, login, password)
-            data.logins.append(
-                DemoLogin("фельдшер", login, password, f"{feldsher.full_name}, {post_name}")
-            )
+            data.logins.append(DemoLogin("фельдшер", login, password, f"{feldsher.full_name}, {post_name}"))
             _patients(post, index, data)
     return data
 

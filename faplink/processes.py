@@ -18,9 +18,7 @@ def faplink_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "faplink.cli", *args]
 
 
-def start(
-    args: list[str], log_path: Path, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
+def start(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start a child in its own process group, its output appended to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
@@ -34,9 +32,7 @@ def start(
     )
 
 
-def wait_http(
-    url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
-) -> None:
+def wait_http(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
     """Wait until `url` answers (any status below 500); fail early if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, redirect, url_for
 
 from faplink.web import init_web
+from faplink.web.features import register_features
 from faplink.web.settings import env_path, secret_key_for
 from sync.blobs import BlobStore
 from sync.changes import latest_stamp
@@ -67,13 +68,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
     init_web(app)
 
-    from . import api, appeals, auth, patients, sync_ui
+    from . import api, appeals, auth, chat, exams, patients, referrals, settings, support, sync_ui
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(patients.bp)
-    app.register_blueprint(appeals.bp)
-    app.register_blueprint(sync_ui.bp)
-    app.register_blueprint(api.bp)
+    register_features(
+        app, *(auth, patients, exams, appeals, chat, referrals, settings, support, sync_ui, api)
+    )
 
     @app.get("/")
     def index() -> Any:

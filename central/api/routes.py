@@ -49,9 +49,7 @@ def login() -> Any:
         401: {description: "wrong login or password", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """
     data = _body()
-    staff = check_login(
-        str(data.get("login", "")), str(data.get("password", "")), roles=CENTRAL_ROLES
-    )
+    staff = check_login(str(data.get("login", "")), str(data.get("password", "")), roles=CENTRAL_ROLES)
     if staff is None:
         return jsonify(error="unauthorized", message=_("Неверный логин или пароль")), 401
     login_user(staff)
@@ -85,9 +83,7 @@ def appeals() -> Any:
     """
     name = request.args.get("queue", "new")
     if name not in ("new", "overdue", "in_work", "closed"):
-        raise ValidationError(
-            N_("Неизвестный список обращений: %(name)s"), field="queue", name=name
-        )
+        raise ValidationError(N_("Неизвестный список обращений: %(name)s"), field="queue", name=name)
     now = utcnow()
     queues = service.queues(g.staff, now)
     items = getattr(queues, name)
@@ -153,9 +149,7 @@ def send_protocol(appeal_id: str) -> Any:
     data = _body()
     raw = data.get("diagnoses") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
-        raise ValidationError(
-            N_("Диагнозы должны быть списком объектов {code, title}"), field="diagnoses"
-        )
+        raise ValidationError(N_("Диагнозы должны быть списком объектов {code, title}"), field="diagnoses")
     protocol = service.send_protocol(
         g.staff,
         appeal_id,

@@ -116,9 +116,7 @@ def send_protocol(
     cleaned = [(c, t) for c, t in diagnoses if (c or "").strip() or (t or "").strip()]
     for code, _title in cleaned:
         if not (code or "").strip():
-            raise ValidationError(
-                N_("Укажите код МКБ-10 для каждого заболевания"), field="diagnoses"
-            )
+            raise ValidationError(N_("Укажите код МКБ-10 для каждого заболевания"), field="diagnoses")
     with database.atomic():
         appeal = visible_appeal(staff, appeal_id)
         protocol = Protocol.send(
@@ -180,8 +178,6 @@ def _document(appeal: Appeal, protocol: Protocol) -> ProtocolDocument:
         anamnesis=protocol.anamnesis,
         recommendations=protocol.recommendations,
         additional_recommendations=protocol.additional_recommendations,
-        diagnoses=[
-            (d.code, d.title) for d in Diagnosis.select().where(Diagnosis.protocol == protocol)
-        ],
+        diagnoses=[(d.code, d.title) for d in Diagnosis.select().where(Diagnosis.protocol == protocol)],
         timezone_label=str(zone),
     )

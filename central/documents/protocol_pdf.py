@@ -69,9 +69,7 @@ def _register_fonts() -> None:
     pdfmetrics.registerFont(TTFont(_FONT, str(FONT_DIR / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(_FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
     # Without a family, <b> inside a paragraph would fall back to Helvetica-Bold.
-    pdfmetrics.registerFontFamily(
-        _FONT, normal=_FONT, bold=_FONT_BOLD, italic=_FONT, boldItalic=_FONT_BOLD
-    )
+    pdfmetrics.registerFontFamily(_FONT, normal=_FONT, bold=_FONT_BOLD, italic=_FONT, boldItalic=_FONT_BOLD)
 
 
 _STYLES = {

@@ -172,9 +172,7 @@ class CentreCA:
         # Key first: a crash between the two writes leaves no ca.crt, so the next start
         # creates the CA afresh instead of loading half of one.
         _write_atomically(directory / KEY_FILE, key_pem, 0o600)
-        _write_atomically(
-            directory / CERT_FILE, certificate.public_bytes(serialization.Encoding.PEM), 0o644
-        )
+        _write_atomically(directory / CERT_FILE, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
         return cls(directory, certificate, key)
 
     @classmethod
@@ -186,9 +184,7 @@ class CentreCA:
                 f"Сертификат УЦ {directory / CERT_FILE} повреждён: восстановите его из копии."
             ) from error
         try:
-            key = serialization.load_pem_private_key(
-                (directory / KEY_FILE).read_bytes(), password=None
-            )
+            key = serialization.load_pem_private_key((directory / KEY_FILE).read_bytes(), password=None)
         except FileNotFoundError as error:
             raise SigningError(
                 f"Нет ключа УЦ {directory / KEY_FILE} при существующем сертификате: "
@@ -200,9 +196,7 @@ class CentreCA:
                 f"Ключ УЦ {directory / KEY_FILE} повреждён: восстановите его из копии."
             ) from error
         if not isinstance(key, rsa.RSAPrivateKey) or key.public_key() != certificate.public_key():
-            raise SigningError(
-                f"Ключ УЦ {directory / KEY_FILE} не соответствует сертификату {CERT_FILE}."
-            )
+            raise SigningError(f"Ключ УЦ {directory / KEY_FILE} не соответствует сертификату {CERT_FILE}.")
         return cls(directory, certificate, key)
 
     @property

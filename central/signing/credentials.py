@@ -102,9 +102,7 @@ class SignerCredential:
     def to_pkcs12(self, passphrase: str) -> bytes:
         """Key, certificate and chain as PKCS#12 bytes, encrypted with ``passphrase``."""
         if not passphrase:
-            raise SigningError(
-                "Задайте пароль для контейнера ключа: без пароля ключ подписи хранить нельзя."
-            )
+            raise SigningError("Задайте пароль для контейнера ключа: без пароля ключ подписи хранить нельзя.")
         encryption = (
             serialization.PrivateFormat.PKCS12.encryption_builder()
             .kdf_rounds(_PKCS12_KDF_ROUNDS)
@@ -132,8 +130,7 @@ def _looks_like_pkcs12(data: bytes) -> bool:
 def _unlock(data: bytes, passphrase: str) -> pkcs12.PKCS12KeyAndCertificates:
     if not _looks_like_pkcs12(data):
         raise SigningError(
-            "Файл не является контейнером PKCS#12 (.p12, .pfx): выберите файл сертификата "
-            "с закрытым ключом."
+            "Файл не является контейнером PKCS#12 (.p12, .pfx): выберите файл сертификата с закрытым ключом."
         )
     # A container saved "without a password" may use an empty one or none at all.
     candidates: list[bytes | None] = [passphrase.encode("utf-8")]
@@ -159,9 +156,7 @@ def read_pkcs12(
     issued it, and flagged otherwise."""
     bundle = _unlock(data, passphrase)
     if bundle.key is None:
-        raise SigningError(
-            "В контейнере нет закрытого ключа: экспортируйте сертификат вместе с ключом."
-        )
+        raise SigningError("В контейнере нет закрытого ключа: экспортируйте сертификат вместе с ключом.")
     if bundle.cert is None:
         raise SigningError("В контейнере нет сертификата владельца ключа.")
     key = bundle.key

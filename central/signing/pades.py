@@ -78,9 +78,7 @@ def _pyhanko_signer(
     return signers.SimpleSigner(
         signing_cert=_asn1_certificate(credential.certificate),
         signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs(
-            [_asn1_certificate(cert) for cert in chain.values()]
-        ),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1_certificate(cert) for cert in chain.values()]),
     )
 
 
@@ -199,9 +197,7 @@ def _status(
     signature: EmbeddedPdfSignature, ca: asn1_x509.Certificate, moment: datetime | None
 ) -> PdfSignatureStatus:
     context = ValidationContext(trust_roots=[ca], allow_fetching=False, moment=moment)
-    return validate_pdf_signature(
-        signature, signer_validation_context=context, key_usage_settings=_KEY_USAGE
-    )
+    return validate_pdf_signature(signature, signer_validation_context=context, key_usage_settings=_KEY_USAGE)
 
 
 def _check_one(
@@ -210,12 +206,7 @@ def _check_one(
     status = _status(signature, ca, at)
     signed_at = status.signer_reported_dt
     expired_since = False
-    if (
-        status.intact
-        and status.valid
-        and status.trust_problem_indic in _EXPIRED
-        and signed_at is not None
-    ):
+    if status.intact and status.valid and status.trust_problem_indic in _EXPIRED and signed_at is not None:
         as_signed = _status(signature, ca, signed_at)
         if as_signed.trusted:
             status, expired_since = as_signed, True
@@ -236,9 +227,7 @@ def _check_one(
     elif not status.trusted:
         summary = f"{_trust_problem(status, ca)} ({who})."
     elif not status.bottom_line:
-        summary = (
-            f"Документ изменён после подписания: в файл внесены недопустимые изменения ({who})."
-        )
+        summary = f"Документ изменён после подписания: в файл внесены недопустимые изменения ({who})."
     else:
         summary = f"Подпись действительна: {who}."
         if not whole:
@@ -272,15 +261,11 @@ def _trust_problem(status: PdfSignatureStatus, ca: asn1_x509.Certificate) -> str
         AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND,
         AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE,
     ):
-        return (
-            f"Сертификат не выдан удостоверяющим центром «{_ca_name(ca)}»: подписи нельзя доверять"
-        )
+        return f"Сертификат не выдан удостоверяющим центром «{_ca_name(ca)}»: подписи нельзя доверять"
     return "Сертификат подписанта не подходит для подписи документов"
 
 
-def verify_protocol(
-    pdf: bytes, ca_cert_pem: bytes, *, at: datetime | None = None
-) -> VerificationResult:
+def verify_protocol(pdf: bytes, ca_cert_pem: bytes, *, at: datetime | None = None) -> VerificationResult:
     """Check every signature in ``pdf`` against the centre's CA alone, offline, as of ``at``.
 
     The result describes the first signature that fails, else the latest one.
@@ -288,9 +273,7 @@ def verify_protocol(
     try:
         ca = _asn1_certificate(x509.load_pem_x509_certificate(ca_cert_pem))
     except ValueError:
-        return _unreadable(
-            "Сертификат удостоверяющего центра повреждён: синхронизируйте ФАП с центром."
-        )
+        return _unreadable("Сертификат удостоверяющего центра повреждён: синхронизируйте ФАП с центром.")
     # pyHanko raises a zoo of error types on broken input; to the user they mean one of
     # two things: the file is broken, or the signature in it is.
     try:
@@ -299,9 +282,7 @@ def verify_protocol(
     except Exception:
         log.info("unreadable PDF offered for verification", exc_info=True)
         return _unreadable("Файл повреждён или не является PDF: проверить подпись нельзя.")
-    damaged = _unreadable(
-        "Подпись повреждена или имеет неподдерживаемый формат: проверить её нельзя."
-    )
+    damaged = _unreadable("Подпись повреждена или имеет неподдерживаемый формат: проверить её нельзя.")
     try:
         signatures = list(reader.embedded_regular_signatures)
     except Exception:

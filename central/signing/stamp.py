@@ -71,9 +71,7 @@ def _stamp_font() -> bytes:
     options.notdef_outline = True
     options.drop_tables += ["FFTM", "MATH"]
     subsetter = subset.Subsetter(options)
-    subsetter.populate(
-        unicodes=[code for low, high in _UNICODE_RANGES for code in range(low, high)]
-    )
+    subsetter.populate(unicodes=[code for low, high in _UNICODE_RANGES for code in range(low, high)])
     subsetter.subset(font)
     scale_upem(font, 1000)
     buffer = io.BytesIO()
@@ -100,9 +98,7 @@ def text_width(text: str, size: float) -> float:
 class _StampFont(FontEngineFactory):
     """The stamp's font for pyHanko, from memory rather than from a file."""
 
-    def create_font_engine(
-        self, writer: BasePdfFileWriter, obj_stream: object = None
-    ) -> GlyphAccumulator:
+    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: object = None) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs:
             obj_stream = writer.prepare_object_stream()
         return GlyphAccumulator(
@@ -217,9 +213,7 @@ def _already_signed(writer: IncrementalPdfFileWriter) -> bool:
     return any(True for _ in enumerate_sig_fields(writer.prev, filled_status=True))
 
 
-def _append_blank_page(
-    writer: IncrementalPdfFileWriter, box: tuple[float, float, float, float]
-) -> None:
+def _append_blank_page(writer: IncrementalPdfFileWriter, box: tuple[float, float, float, float]) -> None:
     writer.insert_page(
         generic.DictionaryObject(
             {

@@ -117,9 +117,7 @@ def blob_upload(sha: str) -> Any:
     node = _node()
     server.blob_allowed(node, sha)
     store = _blobs()
-    held = store.append(
-        sha, _int_arg("offset"), request.get_data(cache=True), server.blob_size(node, sha)
-    )
+    held = store.append(sha, _int_arg("offset"), request.get_data(cache=True), server.blob_size(node, sha))
     return _json({"offset": held, "complete": store.has(sha)})
 
 

@@ -47,8 +47,7 @@ def check_login(
 ) -> Staff | None:
     """The active staff member with these credentials and one of `roles`, else None."""
     credential = StaffCredential.get_or_none(
-        (StaffCredential.login == (login or "").strip().lower())
-        & (StaffCredential.deleted == False)  # noqa: E712
+        (StaffCredential.login == (login or "").strip().lower()) & (StaffCredential.deleted == False)  # noqa: E712
     )
     if credential is None:
         _hasher.hash(password or "x")  # same cost whether or not the login exists

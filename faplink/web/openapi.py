@@ -37,9 +37,7 @@ def build_openapi(app: Flask, title: str, prefix: str = "/api/v1") -> dict[str, 
         servers=[{"url": "/"}],
     )
     spec.components.schema("Error", ERROR_SCHEMA)
-    spec.components.security_scheme(
-        "session", {"type": "apiKey", "in": "cookie", "name": "session"}
-    )
+    spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if not rule.rule.startswith(prefix) or rule.rule.endswith("openapi.json"):

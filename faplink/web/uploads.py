@@ -31,9 +31,7 @@ DOCX = FileKind(
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     (".docx",),
 )
-XLSX = FileKind(
-    "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)
-)
+XLSX = FileKind("XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",))
 TXT = FileKind("TXT", "text/plain; charset=utf-8", (".txt",))
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -95,9 +93,7 @@ def check_upload(data: bytes, filename: str) -> FileKind:
     kind = sniff(data, name)
     if kind is None:
         raise ValidationError(
-            N_(
-                "Файл «%(name)s» не поддерживается: прикрепите PDF, DOC, DOCX, XLS, XLSX, TXT, JPEG или PNG"
-            ),  # noqa: E501
+            N_("Файл «%(name)s» не поддерживается: прикрепите PDF, DOC, DOCX, XLS, XLSX, TXT, JPEG или PNG"),  # noqa: E501
             field="file",
             name=name,
         )
