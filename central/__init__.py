@@ -65,9 +65,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
     init_web(app)
 
-    from . import admin, api, appeals, auth, chat, profile, routing, schedules, support, sync_api
+    from . import (
+        admin,
+        api,
+        appeals,
+        auth,
+        chat,
+        fleet,
+        profile,
+        protocols,
+        routing,
+        schedules,
+        support,
+        sync_api,
+    )
 
-    register_features(app, *(auth, appeals, chat, routing, schedules, profile, support, admin, api, sync_api))
+    register_features(
+        app,
+        *(auth, appeals, chat, protocols, routing, schedules, profile, support, admin, fleet, api, sync_api),
+    )
 
     @app.get("/")
     def index() -> Any:

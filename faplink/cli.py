@@ -207,15 +207,19 @@ def demo(data_dir: Path, port: int, keep: bool) -> None:
     sys.exit(run_demo(data_dir.resolve(), port, keep=keep))
 
 
-def _register_devices() -> None:
-    try:
-        from hardware.cli import devices
-    except ImportError:  # hardware/ is optional on a central-only install
-        return
-    main.add_command(devices)
+def _register_subcommands() -> None:
+    """Groups that live with their package: devices (hardware/), provision (provisioning/)."""
+    import importlib
+
+    for module, name in (("hardware.cli", "devices"), ("provisioning.cli", "provision")):
+        try:
+            group = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue  # not built yet, or not installed on this machine
+        main.add_command(group)
 
 
-_register_devices()
+_register_subcommands()
 
 if __name__ == "__main__":
     main()
