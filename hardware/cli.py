@@ -46,9 +46,8 @@ def list_command(as_json: bool) -> None:
     rows += [(p.device, p.usb_id or "-", p.hint or "-", p.description) for p in ports]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
-        click.echo(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[3]
-        )
+        first = "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        click.echo(f"{first}  {row[3]}".rstrip())
 
 
 def _default_protocol(port: str) -> str:
@@ -67,9 +66,7 @@ def _default_protocol(port: str) -> str:
     help="Device protocol; detected when omitted.",
 )
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many readings.")
-@click.option(
-    "--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this long."
-)
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), help="Stop after this long.")
 @click.option(
     "--probe-seconds",
     type=click.FloatRange(min=0, min_open=True),
@@ -151,9 +148,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     default=0.0,
     help="Chance of a corrupted frame (checksum, or sync bits where there is none).",
 )
-@click.option(
-    "--partial", type=click.FloatRange(0, 1), default=0.0, help="Chance of a frame cut short."
-)
+@click.option("--partial", type=click.FloatRange(0, 1), default=0.0, help="Chance of a frame cut short.")
 @click.option(
     "--rate",
     type=click.FloatRange(min=0),
@@ -166,9 +161,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     default=None,
     help="Scale: a fixed weight in kg instead of people stepping on and off.",
 )
-@click.option(
-    "--interval", type=click.FloatRange(min=0), default=5.0, help="ASTM: seconds between results."
-)
+@click.option("--interval", type=click.FloatRange(min=0), default=5.0, help="ASTM: seconds between results.")
 @click.option(
     "--link",
     type=click.Path(dir_okay=False),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import queue
+import termios
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -127,6 +128,12 @@ def usb_locator(vid: int, pid: int, serial_number: str | None = None) -> PortLoc
 def open_error(path: str, exc: BaseException) -> HardwareError:
     """Turn pyserial's open failure into an error that says what to do."""
     code = getattr(exc, "errno", None)
+    if code is None and exc.__context__ is not None:
+        # pyserial reports termios failures without errno; the cause carries it.
+        args = exc.__context__.args
+        code = args[0] if args and isinstance(args[0], int) else None
+    if code == errno.ENOTTY:
+        return PortError(f"{path} is not a serial port", port=path)
     if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
         return PortNotFound(f"no serial port at {path}: is the device plugged in?", port=path)
     if code in (errno.EACCES, errno.EPERM):
@@ -142,13 +149,22 @@ def open_error(path: str, exc: BaseException) -> HardwareError:
 
 def open_port(path: str, line: LineSettings, *, timeout: float = 0.05) -> serial.Serial:
     """Open a serial port with the given line settings (never software flow control)."""
+    settings = {"timeout": timeout, "write_timeout": 2.0, **line.serial_kwargs()}
     try:
-        return serial.Serial(path, timeout=timeout, write_timeout=2.0, **line.serial_kwargs())
+        try:
+            return serial.Serial(path, **settings)
+        except termios.error as exc:
+            if exc.args[0] != errno.EINVAL or line.parity == serial.PARITY_NONE:
+                raise
+            # A pty keeps PARODD but drops PARENB, and then refuses (EINVAL) a request
+            # that would change nothing else. Going through no parity gets past that.
+            port = serial.Serial(path, **{**settings, "parity": serial.PARITY_NONE})
+            port.parity = line.parity
+            return port
     except serial.SerialException as exc:
         raise open_error(path, exc) from exc
-    except (OSError, ValueError) as exc:
-        # A path that exists but is no tty (a plain file) fails in termios, not in open.
-        raise PortError(f"{path} is not a serial port: {exc}", port=path) from exc
+    except (OSError, ValueError, termios.error) as exc:
+        raise PortError(f"cannot configure {path}: {exc}", port=path) from exc
 
 
 def _configure(ser: serial.Serial, line: LineSettings) -> None:
@@ -278,6 +294,10 @@ class PortReader(threading.Thread):
                     )
                 except HardwareError as exc:
                     error = exc
+                except Exception as exc:
+                    # Whatever went wrong, the reader thread must live to retry.
+                    log.exception("%s: unexpected error opening %s", self.port_name, path)
+                    error = PortError(f"cannot open {path}: {exc}", port=path)
                 else:
                     reported = None
                     useful = self._session(ser, path)
@@ -303,9 +323,7 @@ class PortReader(threading.Thread):
             driver = self._start_driver(ser)
             if driver is None:
                 tried = ", ".join(c.name for c in self._candidates)
-                self._status(
-                    LinkState.NOT_ANSWERING, f"no supported device answered (tried {tried})"
-                )
+                self._status(LinkState.NOT_ANSWERING, f"no supported device answered (tried {tried})")
                 return False
             self.driver = driver
             talked = driver.recognised
@@ -323,7 +341,7 @@ class PortReader(threading.Thread):
                 pass
             driver.connection_lost(None)
             return talked
-        except (serial.SerialException, OSError, _Stalled) as exc:
+        except (serial.SerialException, OSError, termios.error, _Stalled) as exc:
             log.info("%s: connection lost: %s", self.port_name, exc)
             if driver is not None:
                 driver.connection_lost(exc)
@@ -386,9 +404,7 @@ class DeviceHub:
         self._stop = threading.Event()
         self._scanner: threading.Thread | None = None
 
-    def open(
-        self, port: str | PortLocator, protocol: str = "auto", label: str | None = None
-    ) -> PortReader:
+    def open(self, port: str | PortLocator, protocol: str = "auto", label: str | None = None) -> PortReader:
         """Start reading a port (idempotent for a path already open)."""
         name = label or (port if isinstance(port, str) else repr(port))
         with self._lock:
@@ -424,9 +440,7 @@ class DeviceHub:
 
     def start(self) -> None:
         if self.scan and self._scanner is None:
-            self._scanner = threading.Thread(
-                target=self._scan_loop, name="device-scan", daemon=True
-            )
+            self._scanner = threading.Thread(target=self._scan_loop, name="device-scan", daemon=True)
             self._scanner.start()
 
     def _scan_loop(self) -> None:

@@ -70,9 +70,7 @@ def encode_frame(number: int, text: bytes, *, last: bool) -> bytes:
     return bytes((STX,)) + body + checksum(body) + b"\r\n"
 
 
-def encode_frames(
-    records: Sequence[str], *, first_number: int = 1, encoding: str = "latin-1"
-) -> list[bytes]:
+def encode_frames(records: Sequence[str], *, first_number: int = 1, encoding: str = "latin-1") -> list[bytes]:
     """Frames for a message, one record per frame, long records split with ETB."""
     frames: list[bytes] = []
     number = first_number
@@ -304,9 +302,7 @@ class AstmHost(DeviceProtocol):
     ) -> None:
         super().__init__(emit, **common)
         self.device_tz = device_tz
-        self.receiver = AstmReceiver(
-            receive_timeout=receive_timeout, probe_timeout=self.probe_seconds
-        )
+        self.receiver = AstmReceiver(receive_timeout=receive_timeout, probe_timeout=self.probe_seconds)
         self.messages = 0
         self.incomplete = 0
 

@@ -274,15 +274,11 @@ def message_events(
         try:
             value = float(result.value.replace(",", "."))
         except ValueError:
-            out.append(
-                replace(invalid, detail=f"{result.test_code}: not a number: {result.value!r}")
-            )
+            out.append(replace(invalid, detail=f"{result.test_code}: not a number: {result.value!r}"))
             continue
         try:
             out.append(
-                Reading(
-                    loinc, value, _ucum(result.unit, loinc), model, msg.serial, port, stamp, extra
-                )
+                Reading(loinc, value, _ucum(result.unit, loinc), model, msg.serial, port, stamp, extra)
             )
         except InvalidReading as exc:
             out.append(replace(invalid, detail=f"{result.test_code}: {exc}"))

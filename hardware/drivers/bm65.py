@@ -83,9 +83,7 @@ def parse_record(data: bytes) -> BpRecord:
     try:
         measured_at = datetime(2000 + year, month, day, hour, minute)
     except ValueError as exc:
-        raise ValueError(
-            f"no such time: 20{year:02d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}"
-        ) from exc
+        raise ValueError(f"no such time: 20{year:02d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}") from exc
     return BpRecord(header, systolic, diastolic, pulse, measured_at)
 
 
@@ -133,10 +131,14 @@ def record_events(
     }
     if index is not None:
         extra["index"] = index
+    values = (
+        (SYSTOLIC_BP, record.systolic, "mm[Hg]"),
+        (DIASTOLIC_BP, record.diastolic, "mm[Hg]"),
+        (PULSE_RATE, record.pulse, "/min"),
+    )
     return [
-        Reading(SYSTOLIC_BP, float(record.systolic), "mm[Hg]", model, serial, port, stamp, extra),
-        Reading(DIASTOLIC_BP, float(record.diastolic), "mm[Hg]", model, serial, port, stamp, extra),
-        Reading(PULSE_RATE, float(record.pulse), "/min", model, serial, port, stamp, extra),
+        Reading(loinc, float(value), unit, model, serial, port, stamp, dict(extra))
+        for loinc, value, unit in values
     ]
 
 

@@ -2,9 +2,11 @@
 
 The parsers (`LegacyStreamParser`, `V7StreamParser`) are pure and incremental:
 feed them any bytes, they return the packets that pass the sync rules and
-keep the rest. `sample_events` turns one decoded sample into readings or
-no-readings. The protocol classes add the line handling: V7 must be started
-with A1 and kept alive with AF; the legacy stream talks unasked.
+keep the rest. Neither family has a checksum, so `GlitchFilter` lets a sample
+through only when a neighbouring packet agrees with it, and `sample_events`
+turns a sample into readings or no-readings. The protocol classes add the
+line handling: V7 must be started with A1 and kept alive with AF; the legacy
+stream talks unasked.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "decode_v7_realtime",
     "encode_v7",
     "sample_events",
+    "GlitchFilter",
     "SPO2_RANGE",
     "PULSE_RANGE",
     "Cms50Legacy",
@@ -278,18 +281,63 @@ def sample_events(
             extra["pi_raw"] = sample.pi_raw
         out.append(Reading(SPO2, float(sample.spo2), "%", model, serial, port, now, extra))
     else:
-        out.append(
-            NoReading(NoReadingReason.INVALID, model, port, now, SPO2, f"SpO2 {sample.spo2}")
-        )
+        out.append(NoReading(NoReadingReason.INVALID, model, port, now, SPO2, f"SpO2 {sample.spo2}"))
     if PULSE_RANGE[0] <= sample.pulse_rate <= PULSE_RANGE[1]:
         out.append(Reading(PULSE_RATE, float(sample.pulse_rate), "/min", model, serial, port, now))
     else:
         out.append(
-            NoReading(
-                NoReadingReason.INVALID, model, port, now, PULSE_RATE, f"PR {sample.pulse_rate}"
-            )
+            NoReading(NoReadingReason.INVALID, model, port, now, PULSE_RATE, f"PR {sample.pulse_rate}")
         )
     return out
+
+
+class GlitchFilter:
+    """Passes a sample only if its values agree with the packet before or after it.
+
+    The oximeter refreshes SpO2 and PR about once a second and repeats them in
+    every packet, so a real value always has an identical neighbour; a packet
+    forged by line noise (neither family has a checksum) almost never does.
+    The price is one packet (1/60 s) of delay.
+    """
+
+    def __init__(self) -> None:
+        self._held: OximeterSample | None = None
+        self._held_agreed = False
+        self.rejected = 0
+
+    @staticmethod
+    def _key(sample: OximeterSample) -> tuple[int, int, bool, bool, bool]:
+        return (
+            sample.spo2,
+            sample.pulse_rate,
+            sample.finger_out,
+            sample.searching,
+            sample.probe_error,
+        )
+
+    def push(self, sample: OximeterSample) -> list[OximeterSample]:
+        """Take the next sample; return the held one if it is confirmed."""
+        out: list[OximeterSample] = []
+        held = self._held
+        agree = held is not None and self._key(held) == self._key(sample)
+        if held is not None:
+            if agree or self._held_agreed:
+                out.append(held)
+            else:
+                self.rejected += 1
+        self._held, self._held_agreed = sample, agree
+        return out
+
+    def flush(self) -> list[OximeterSample]:
+        """The stream paused: release the held sample if it was confirmed, else drop it."""
+        held, agreed = self._held, self._held_agreed
+        self._held, self._held_agreed = None, False
+        if held is None:
+            return []
+        if not agreed:
+            self.rejected += 1
+            return []
+        return [held]
 
 
 class _OximeterProtocol(DeviceProtocol):
@@ -301,16 +349,33 @@ class _OximeterProtocol(DeviceProtocol):
     #: Consecutive good packets before detection trusts the stream.
     packets_to_recognise = 3
 
+    parser: LegacyStreamParser | V7StreamParser
+
     def __init__(self, emit: Emit, **common: Any) -> None:
         super().__init__(emit, **common)
         self._absent: dict[str, NoReadingReason] = {}
         self._last_data = self.clock()
         self._last_packet = self._last_data
+        self.filter = GlitchFilter()
+        #: Packets decoded, and those that passed the glitch filter.
+        self.packets = 0
         self.samples = 0
+
+    def _packet(self, sample: OximeterSample) -> None:
+        self.packets += 1
+        self._last_packet = self.clock()
+        for confirmed in self.filter.push(sample):
+            self._sample(confirmed)
+
+    def _flush_if_quiet(self) -> None:
+        if self.clock() - self._last_data > self.partial_timeout:
+            if self.parser.pending:
+                self.parser.reset()
+            for confirmed in self.filter.flush():
+                self._sample(confirmed)
 
     def _sample(self, sample: OximeterSample) -> None:
         self.samples += 1
-        self._last_packet = self.clock()
         if self.samples >= self.packets_to_recognise:
             self.recognised = True
         for event in sample_events(
@@ -336,16 +401,15 @@ class Cms50Legacy(_OximeterProtocol):
 
     def __init__(self, emit: Emit, **common: Any) -> None:
         super().__init__(emit, **common)
-        self.parser = LegacyStreamParser()
+        self.parser: LegacyStreamParser = LegacyStreamParser()
 
     def data_received(self, data: bytes) -> None:
         self._last_data = self.clock()
         for sample in self.parser.feed(data):
-            self._sample(sample)
+            self._packet(sample)
 
     def tick(self) -> None:
-        if self.parser.pending and self.clock() - self._last_data > self.partial_timeout:
-            self.parser.reset()
+        self._flush_if_quiet()
 
 
 class Cms50Legacy4800(Cms50Legacy):
@@ -372,7 +436,7 @@ class Cms50V7(_OximeterProtocol):
         **common: Any,
     ) -> None:
         super().__init__(emit, **common)
-        self.parser = V7StreamParser()
+        self.parser: V7StreamParser = V7StreamParser()
         self.keepalive_interval = keepalive_interval
         self.restart_after = restart_after
         self._last_keepalive = self._last_start = self.clock()
@@ -394,15 +458,12 @@ class Cms50V7(_OximeterProtocol):
         self._last_data = self.clock()
         for packet in self.parser.feed(data):
             if packet.type == 0x01:
-                self._sample(decode_v7_realtime(packet))
+                self._packet(decode_v7_realtime(packet))
 
     def tick(self) -> None:
         now = self.clock()
-        if self.parser.pending and now - self._last_data > self.partial_timeout:
-            self.parser.reset()
-        if now - self._last_packet >= self.restart_after and now - self._last_start >= (
-            self.restart_after
-        ):
+        self._flush_if_quiet()
+        if now - self._last_packet >= self.restart_after and now - self._last_start >= (self.restart_after):
             # The stream stops by itself (after ~30 s on some firmware) or the
             # start command was lost: ask again rather than wait for a keep-alive.
             self._start()

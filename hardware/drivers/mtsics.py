@@ -107,6 +107,14 @@ def parse_weight(reply: SicsReply) -> Weight:
     return Weight(weight_to_kg(value, reply.args[1]), reply.status == "S")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class MtSics(DeviceProtocol):
     """Polls an MT-SICS scale and reports a body weight once per settled load."""
 
@@ -209,7 +217,12 @@ class MtSics(DeviceProtocol):
         try:
             weight = parse_weight(reply)
         except ValueError as exc:
-            self._change("invalid", 0.0, str(exc))
+            if len(reply.args) == 2 and _is_number(reply.args[0]):
+                # Well formed, in a unit we cannot convert: the scale's setup, not noise.
+                self._change("invalid", 0.0, str(exc))
+            else:
+                # A line cut short and glued to the next one: the next poll asks again.
+                log.info("%s: malformed weight reply ignored: %s", self.port, exc)
             return
         if not weight.stable:
             self._state = ("moving", 0.0)

@@ -76,6 +76,7 @@ class AstmSimulator(PtySimulator):
         busy_wait: float = 10.0,
         retry_wait: float = 1.0,
         lost_ack_rate: float = 0.0,
+        frame_gap: float = 0.0,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -87,10 +88,15 @@ class AstmSimulator(PtySimulator):
         self.retry_wait = retry_wait
         #: Chance that an ACK is misheard as NAK, making the sender repeat a frame.
         self.lost_ack_rate = lost_ack_rate
+        #: Pause between an ACK and the next frame, as a slow instrument takes.
+        self.frame_gap = frame_gap
+        self._frame_due: float | None = None
         self.phase = _Phase.IDLE
         self.delivered: list[list[str]] = []
         self.naks_received = 0
         self.aborted = 0
+        #: For each time the sender gave up: NAKs for the frame then (0: the reply timed out).
+        self.give_ups: list[int] = []
         self.frames_sent = 0
         self._frames: list[bytes] = []
         self._index = 0
@@ -105,6 +111,7 @@ class AstmSimulator(PtySimulator):
 
     def reset(self) -> None:
         self.phase = _Phase.IDLE
+        self._frame_due = None
         self._input.clear()
         self._next_try = 0.0
 
@@ -119,7 +126,10 @@ class AstmSimulator(PtySimulator):
         data, self._input = bytes(self._input), bytearray()
         for byte in data:
             self._byte(byte, now)
-        if self.phase in (_Phase.AWAIT_ENQ_REPLY, _Phase.AWAIT_FRAME_REPLY):
+        if self._frame_due is not None and now >= self._frame_due:
+            self._frame_due = None
+            self._send_frame(now)
+        elif self.phase in (_Phase.AWAIT_ENQ_REPLY, _Phase.AWAIT_FRAME_REPLY):
             if now >= self._deadline:
                 self._give_up(now)
         elif self.phase is _Phase.IDLE and self.queue and now >= self._next_try:
@@ -152,7 +162,11 @@ class AstmSimulator(PtySimulator):
                 self._index += 1
                 self._attempts = 0
                 if self._index < len(self._frames):
-                    self._send_frame(now)
+                    if self.frame_gap:
+                        self._frame_due = now + self.frame_gap
+                        self._deadline = self._frame_due + self.reply_timeout
+                    else:
+                        self._send_frame(now)
                 else:
                     self._write(bytes((EOT,)))
                     self.delivered.append(self.queue.popleft())
@@ -168,6 +182,7 @@ class AstmSimulator(PtySimulator):
                     self._send_frame(now)
 
     def _begin(self, now: float) -> None:
+        self._attempts = 0
         self._frames = encode_frames(self.queue[0])
         self.phase = _Phase.AWAIT_ENQ_REPLY
         self._deadline = now + self.reply_timeout
@@ -187,6 +202,7 @@ class AstmSimulator(PtySimulator):
     def _give_up(self, now: float) -> None:
         # The message stays queued: an instrument resends what was not acknowledged.
         self.aborted += 1
+        self.give_ups.append(self._attempts)
         self._write(bytes((EOT,)))
         self.phase = _Phase.IDLE
         self._next_try = now + self.retry_wait

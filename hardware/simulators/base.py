@@ -33,8 +33,7 @@ __all__ = ["PtySimulator"]
 log = logging.getLogger(__name__)
 
 _SPEEDS = {
-    rate: getattr(termios, f"B{rate}")
-    for rate in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+    rate: getattr(termios, f"B{rate}") for rate in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 }
 
 

@@ -58,9 +58,7 @@ class Bm65Simulator(PtySimulator):
         if records is None:
             records = sample_records(5, self.rng)
         #: Stored records as sent, index 1 first; raw bytes allow out-of-range content.
-        self.memory: list[bytes] = [
-            r if isinstance(r, bytes) else encode_record(r) for r in records
-        ]
+        self.memory: list[bytes] = [r if isinstance(r, bytes) else encode_record(r) for r in records]
         self.identity = identity.ljust(IDENTITY_LENGTH)[:IDENTITY_LENGTH]
         #: Indexes whose first reply is cut short, to exercise the host's retry.
         self.short_once = set(short_once)

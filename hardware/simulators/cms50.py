@@ -35,6 +35,8 @@ class OximeterSignal:
         self.pulse = self.rng.uniform(65.0, 80.0)
         self.phase = 0.0
         self.finger_in = True
+        self._shown = (int(round(self.spo2)), int(round(self.pulse)))
+        self._until_refresh = 0
 
     def _drift(self, value: float, low: float, high: float, step: float) -> float:
         value += self.rng.gauss(0.0, step)
@@ -47,9 +49,7 @@ class OximeterSignal:
 
     def next(self) -> OximeterSample:
         if not self.finger_in:
-            return OximeterSample(
-                spo2=127, pulse_rate=255, pleth=0, signal=0, bar=0, finger_out=True
-            )
+            return OximeterSample(spo2=127, pulse_rate=255, pleth=0, signal=0, bar=0, finger_out=True)
         per_second = 1.0 / self.rate
         self.spo2 = self._drift(self.spo2, 95.0, 99.0, 0.25 * math.sqrt(per_second))
         self.pulse = self._drift(self.pulse, 60.0, 90.0, 1.0 * math.sqrt(per_second))
@@ -58,9 +58,14 @@ class OximeterSignal:
             -(((self.phase - 0.5) / 0.1) ** 2)
         )
         pleth = int(round(10 + 80 * wave / 1.05))
+        # Like the device, show new SpO2 and PR once a second and repeat them in between.
+        if self._until_refresh <= 0:
+            self._until_refresh = int(self.rate)
+            self._shown = (int(round(self.spo2)), int(round(self.pulse)))
+        self._until_refresh -= 1
         return OximeterSample(
-            spo2=int(round(self.spo2)),
-            pulse_rate=int(round(self.pulse)),
+            spo2=self._shown[0],
+            pulse_rate=self._shown[1],
             pleth=max(0, min(pleth, 100)),
             signal=self.rng.choice((6, 7, 8)),
             bar=max(0, min(15, pleth // 7)),
@@ -69,13 +74,18 @@ class OximeterSignal:
 
 
 class _OximeterSimulator(PtySimulator):
-    def __init__(self, *, rate: float = 60.0, **options: Any) -> None:
+    packet_size = 0
+
+    def __init__(self, *, rate: float = 60.0, stream: bool = True, **options: Any) -> None:
         super().__init__(**options)
         #: Packets per second; 0 sends as fast as the host reads.
         self.rate = rate
+        #: False sends only what is injected: for exact byte sequences in tests.
+        self.stream = stream
         self.signal = OximeterSignal(rate or 60.0, self.rng)
         self.packets_sent = 0
         self._next_at = 0.0
+        self._replay = b""
 
     @property
     def finger_in(self) -> bool:
@@ -98,11 +108,11 @@ class _OximeterSimulator(PtySimulator):
         return packet[:i] + bytes((packet[i] ^ 0x80,)) + packet[i + 1 :]
 
     def step(self, now: float) -> None:
-        if not self.streaming():
+        if not (self.stream and self.streaming()):
             self._next_at = now
             return
         if self.rate <= 0:
-            burst = 64
+            burst = 600
         else:
             if self._next_at == 0.0 or now - self._next_at > 1.0:
                 self._next_at = now
@@ -110,6 +120,14 @@ class _OximeterSimulator(PtySimulator):
             while self._next_at <= now and burst < 16:
                 self._next_at += 1.0 / self.rate
                 burst += 1
+        if self.rate <= 0 and not (self.garbage_rate or self.partial_rate or self.bad_checksum_rate):
+            # Flat out, generating each packet would measure the simulator, not the host:
+            # replay ten seconds of signal in large writes instead.
+            if not self._replay:
+                self._replay = b"".join(self.encode(self.signal.next()) for _ in range(600))
+            if self._write(self._replay[: burst * self.packet_size]):
+                self.packets_sent += burst
+            return
         for _ in range(burst):
             packet = self.encode(self.signal.next())
             if self.chance(self.bad_checksum_rate):
@@ -123,6 +141,7 @@ class Cms50LegacySimulator(_OximeterSimulator):
 
     protocol = "cms50-legacy"
     line = LineSettings(19200, parity="O")
+    packet_size = 5
 
     def encode(self, sample: OximeterSample) -> bytes:
         return encode_legacy(sample)
@@ -133,6 +152,7 @@ class Cms50V7Simulator(_OximeterSimulator):
 
     protocol = "cms50-v7"
     line = LineSettings(115200)
+    packet_size = 9
 
     def __init__(self, *, stall_after: float = 30.0, **options: Any) -> None:
         super().__init__(**options)

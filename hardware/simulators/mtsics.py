@@ -33,6 +33,7 @@ class MtSicsSimulator(PtySimulator):
         unit: str = "kg",
         serial_number: str = "SIM0123456",
         model: str = "ICS425s-Sim",
+        supports_si: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -41,6 +42,8 @@ class MtSicsSimulator(PtySimulator):
         self.unit = unit
         self.serial_number = serial_number
         self.model = model
+        #: Older balances know S but not SI.
+        self.supports_si = supports_si
         #: Force the replies of an overloaded, underloaded or busy scale.
         self.overload = False
         self.underload = False
@@ -89,7 +92,7 @@ class MtSicsSimulator(PtySimulator):
             if stable:
                 self._zero = gross
             self.send(b"Z A\r\n" if stable else b"Z I\r\n")
-        elif command in ("S", "SI"):
+        elif command == "S" or (command == "SI" and self.supports_si):
             self._weigh(command, now)
         else:
             self.send(b"ES\r\n")
