@@ -57,6 +57,35 @@ def prepare(data_dir: Path, port: int, *, fresh: bool = True) -> dict[str, objec
     return plan
 
 
+#: The simulated devices each post gets: protocol, label.
+DEMO_DEVICES = [
+    ("cms50", "Пульсоксиметр Contec CMS50D+"),
+    ("bm65", "Тонометр Beurer BM65"),
+    ("mtsics", "Весы Mettler-Toledo"),
+]
+
+
+def _start_devices(
+    post_dir: Path, logs: Path, children: list[subprocess.Popen[bytes]]
+) -> list[dict[str, str]]:
+    """Simulated serial devices on pseudo-terminals, behind stable links in the post's dir."""
+    ports = []
+    for protocol, label in DEMO_DEVICES:
+        link = post_dir / "devices" / protocol
+        link.parent.mkdir(parents=True, exist_ok=True)
+        children.append(
+            start(
+                faplink_command("devices", "simulate", protocol, "--link", str(link)),
+                logs / f"{post_dir.name}-{protocol}.log",
+            )
+        )
+        ports.append({"port": str(link), "protocol": protocol, "label": label})
+    deadline = time.monotonic() + 10
+    while not all(Path(p["port"]).exists() for p in ports) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return ports
+
+
 def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
     plan = prepare(data_dir, port, fresh=not keep)
     logs = data_dir / "logs"
@@ -81,14 +110,17 @@ def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
     wait_http(f"{central['url']}/login", process=children[-1])
     urls = [f"central: {central['url']}/"]
     for post in plan["posts"]:  # type: ignore[attr-defined]
+        ports = _start_devices(Path(post["dir"]), logs, children)
         children.append(
             start(
                 faplink_command("node", "run", "--port", str(post["port"]), "--data", post["dir"]),
                 logs / f"{Path(post['dir']).name}.log",
+                env={"FAPLINK_DEVICE_PORTS": json.dumps(ports)},
             )
         )
         wait_http(f"http://127.0.0.1:{post['port']}/login", process=children[-1])
         urls.append(f"post {post['name']}: http://127.0.0.1:{post['port']}/")
+        urls.extend(f"  device {p['label']}: {p['port']} ({p['protocol']})" for p in ports)
     print("faplink demo is running; Ctrl+C stops it. Logs:", logs, flush=True)
     for line in urls:
         print(line, flush=True)
