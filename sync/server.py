@@ -204,8 +204,9 @@ def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, A
     """Central's records in the node's scope changed after `cursor`, oldest first."""
     limit = max(1, min(limit, MAX_PULL))
     with database.atomic():  # one snapshot for the sequence and the rows
-        # On SQLite a change number commits with its row, so every change up to
-        # `settled` is visible in this snapshot. (PostgreSQL needs another rule.)
+        # A change number is taken by updating one counter row, whose lock is held
+        # until the writer commits (SQLite: one writer at all; PostgreSQL: the row
+        # lock). So every number up to the committed counter is already visible.
         settled = max(cursor, latest_seq())
         page, more = collect_changes(cursor, limit, not_by=node.node_id, scope_org=node.organization_id)
     if more:
