@@ -11,12 +11,9 @@ from flask import Flask, redirect, url_for
 from faplink.web import init_web
 from faplink.web.features import register_features
 from faplink.web.settings import env_path, secret_key_for
-from sync.blobs import BlobStore
-from sync.changes import latest_stamp
-from sync.db import CENTRAL, bind_replica, open_database_url
+from faplink.web.storage import init_storage
+from sync.db import CENTRAL, open_database_url
 from sync.errors import N_
-from sync.migrations import migrate
-from sync.models import configure_deadlines
 from sync.state import CENTRAL_MIGRATIONS
 
 from .extensions import socketio
@@ -51,16 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key_for(data_dir)
 
     db = open_database_url(app.config["DATABASE_URL"])
-    migrate(db, CENTRAL_MIGRATIONS)
-    bind_replica(CENTRAL, latest_stamp())
-    if app.config["DEADLINE_MINUTES"]:
-        configure_deadlines(app.config["DEADLINE_MINUTES"])
-    app.extensions["blobs"] = BlobStore(data_dir / "blobs")
-
-    @app.teardown_appcontext
-    def _close_db(exc: BaseException | None) -> None:
-        if not db.is_closed():
-            db.close()
+    init_storage(app, db, replica_id=CENTRAL, side_migrations=CENTRAL_MIGRATIONS, data_dir=data_dir)
 
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
     init_web(app)

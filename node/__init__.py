@@ -12,12 +12,9 @@ from flask import Flask, redirect, url_for
 from faplink.web import init_web
 from faplink.web.features import register_features
 from faplink.web.settings import env_path, secret_key_for
-from sync.blobs import BlobStore
-from sync.changes import latest_stamp
-from sync.db import bind_replica, open_database
+from faplink.web.storage import init_storage
+from sync.db import open_database
 from sync.errors import N_
-from sync.migrations import migrate
-from sync.models import configure_deadlines
 from sync.state import NODE_MIGRATIONS
 
 from .extensions import socketio
@@ -54,16 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_MINUTES"])
 
     db = open_database(data_dir / "node.db")
-    migrate(db, NODE_MIGRATIONS)
-    bind_replica(identity.node_id, latest_stamp())
-    if app.config["DEADLINE_MINUTES"]:
-        configure_deadlines(app.config["DEADLINE_MINUTES"])
-    app.extensions["blobs"] = BlobStore(data_dir / "blobs")
-
-    @app.teardown_appcontext
-    def _close_db(exc: BaseException | None) -> None:
-        if not db.is_closed():
-            db.close()
+    init_storage(app, db, replica_id=identity.node_id, side_migrations=NODE_MIGRATIONS, data_dir=data_dir)
 
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
     init_web(app)

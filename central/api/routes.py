@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
-from flask_babel import gettext as _
 
 from central.appeals import service
 from central.auth.routes import CENTRAL_ROLES
-from faplink.web.auth import check_login, csrf_token, login_required, login_user, logout_user
+from faplink.web.auth import check_login, login_required
 from faplink.web.openapi import build_openapi
-from faplink.web.serialize import appeal_json, protocol_json, staff_json
+from faplink.web.serialize import appeal_json, protocol_json
+from faplink.web.session_api import add_session_routes, json_body
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.models import Role
@@ -19,54 +19,12 @@ from . import bp
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
-    return data
+add_session_routes(bp, lambda login, password: check_login(login, password, roles=CENTRAL_ROLES))
 
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
     return jsonify(build_openapi(current_app, "faplink central API"))
-
-
-@bp.post("/session")
-def login() -> Any:
-    """Log in with login and password.
-    ---
-    post:
-      summary: Log in (consultant, administrator, engineer)
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [login, password]
-              properties: {login: {type: string}, password: {type: string}}
-      responses:
-        200: {description: "the staff member and the CSRF token for later writes"}
-        401: {description: "wrong login or password", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
-    """
-    data = _body()
-    staff = check_login(str(data.get("login", "")), str(data.get("password", "")), roles=CENTRAL_ROLES)
-    if staff is None:
-        return jsonify(error="unauthorized", message=_("Неверный логин или пароль")), 401
-    login_user(staff)
-    return jsonify(staff=staff_json(staff), csrf_token=csrf_token())
-
-
-@bp.delete("/session")
-def logout() -> Any:
-    """Log out.
-    ---
-    delete:
-      summary: Log out
-      responses:
-        204: {description: logged out}
-    """
-    logout_user()
-    return "", 204
 
 
 @bp.get("/appeals")
@@ -146,7 +104,7 @@ def send_protocol(appeal_id: str) -> Any:
         400: {description: "invalid (e.g. no recommendations)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
         409: {description: "the appeal is not in work"}
     """
-    data = _body()
+    data = json_body()
     raw = data.get("diagnoses") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
         raise ValidationError(N_("Диагнозы должны быть списком объектов {code, title}"), field="diagnoses")

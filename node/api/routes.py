@@ -5,7 +5,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from faplink.web.auth import csrf_token, login_required, login_user, logout_user
+from faplink.web.auth import login_required
 from faplink.web.openapi import build_openapi
 from faplink.web.serialize import (
     appeal_json,
@@ -14,6 +14,7 @@ from faplink.web.serialize import (
     slot_json,
     staff_json,
 )
+from faplink.web.session_api import add_session_routes, json_body
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
@@ -24,52 +25,12 @@ from ..patients import service as patients
 from ..syncing import reached_centre, sync_client, sync_worker
 from . import bp
 
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
-    return data
+add_session_routes(bp, check_feldsher)
 
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
     return jsonify(build_openapi(current_app, "faplink node API"))
-
-
-@bp.post("/session")
-def login() -> Any:
-    """Feldsher login, checked offline.
-    ---
-    post:
-      summary: Log in as a feldsher of this post
-      requestBody:
-        content:
-          application/json:
-            schema: {type: object, required: [login, password], properties: {login: {type: string}, password: {type: string}}}
-      responses:
-        200: {description: "the feldsher and the CSRF token for later writes"}
-        401: {description: wrong login or password, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
-    """
-    data = _body()
-    staff = check_feldsher(str(data.get("login", "")), str(data.get("password", "")))
-    if staff is None:
-        return jsonify(error="unauthorized", message=_("Неверный логин или пароль")), 401
-    login_user(staff)
-    return jsonify(staff=staff_json(staff), csrf_token=csrf_token())
-
-
-@bp.delete("/session")
-def logout() -> Any:
-    """Log out.
-    ---
-    delete:
-      summary: Log out
-      responses:
-        204: {description: logged out}
-    """
-    logout_user()
-    return "", 204
 
 
 @bp.get("/patients")
@@ -115,7 +76,7 @@ def create_patient() -> Any:
         201: {description: the patient}
         400: {description: "invalid SNILS, ЕНП or phone, or a duplicate", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """
-    return jsonify(patient_json(patients.register(_body()))), 201
+    return jsonify(patient_json(patients.register(json_body()))), 201
 
 
 @bp.patch("/patients/<patient_id>")
@@ -144,7 +105,7 @@ def update_patient(patient_id: str) -> Any:
         200: {description: the patient}
         400: {description: invalid value, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """
-    return jsonify(patient_json(patients.update(patient_id, _body())))
+    return jsonify(patient_json(patients.update(patient_id, json_body())))
 
 
 @bp.get("/specialties")
@@ -241,7 +202,7 @@ def create_appeal() -> Any:
         201: {description: the appeal}
         400: {description: "invalid, or the slot is taken", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """
-    appeal = appeals.create_appeal(g.staff, _body())
+    appeal = appeals.create_appeal(g.staff, json_body())
     return jsonify(appeal_json(appeal, utcnow(), detail=True)), 201
 
 

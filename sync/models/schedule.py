@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from peewee import (
     BooleanField,
@@ -22,31 +23,9 @@ from .directory import Staff, region_centres
 __all__ = ["Slot", "ScheduleTemplate"]
 
 
-class ScheduleTemplate(SyncModel):
-    """A consultant's schedule template: days, hours and the slot cells switched on.
-
-    Times are local to `timezone`; the slots made from it are stored in UTC.
-    """
-
-    consultant = ForeignKeyField(Staff, backref="schedule_templates")
-    name = CharField(max_length=200)
-    date_from = DateField()
-    date_to = DateField()
-    weekdays = CharField(max_length=20)  # ISO weekdays, e.g. "1,2,3,4,5"
-    first_time = CharField(max_length=5)  # "09:00": the first appointment
-    last_time = CharField(max_length=5)  # "16:45": the last one, 15 min before the day ends
-    cells = TextField(default="[]")  # JSON list of "HH:MM" cells switched on
-    slot_minutes = IntegerField(default=30)
-    timezone = CharField(max_length=64, default="Europe/Moscow")
-    active = BooleanField(default=False)
-
-    consultant_id: str
-
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.consultant.in_(
-            Staff.select(Staff.id).where(Staff.organization.in_(region_centres(organization_id)))
-        )
+def centre_consultants(organization_id: str) -> Any:
+    """Staff of the consultation centres in the post's region: whose schedules it sees."""
+    return Staff.select(Staff.id).where(Staff.organization.in_(region_centres(organization_id)))
 
 
 class ScheduleTemplate(SyncModel):
@@ -71,9 +50,7 @@ class ScheduleTemplate(SyncModel):
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.consultant.in_(
-            Staff.select(Staff.id).where(Staff.organization.in_(region_centres(organization_id)))
-        )
+        return cls.consultant.in_(centre_consultants(organization_id))
 
 
 class Slot(SyncModel):
@@ -90,9 +67,7 @@ class Slot(SyncModel):
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.consultant.in_(
-            Staff.select(Staff.id).where(Staff.organization.in_(region_centres(organization_id)))
-        )
+        return cls.consultant.in_(centre_consultants(organization_id))
 
     def validate(self) -> None:
         if self.ends_at <= self.starts_at:
