@@ -70,7 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_features(
         app,
-        *(auth, appeals, chat, protocols, routing, schedules, profile, support, admin, fleet, api, sync_api),
+        *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, api, sync_api),
     )
 
     @app.get("/")

@@ -1,7 +1,13 @@
-"""Administration: regions, organisations, specialties, users and roles, enrolment."""
+"""Administration: regions, organisations, specialties, users and roles."""
 
 from flask import Blueprint
 
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="../templates")
 
-from . import routes  # noqa: E402,F401
+MENU = [MenuItem("admin.index", N_("Администрирование"), (Role.ADMIN,))]
+
+from . import routes, user_routes  # noqa: E402,F401

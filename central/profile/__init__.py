@@ -2,6 +2,12 @@
 
 from flask import Blueprint
 
+from faplink.web.features import MenuItem
+from sync.errors import N_
+
 bp = Blueprint("profile", __name__, url_prefix="/profile", template_folder="../templates")
+
+#: Every central user has a profile (the time zone matters to all of them).
+MENU = [MenuItem("profile.show", N_("Профиль"))]
 
 from . import routes  # noqa: E402,F401

@@ -1,0 +1,28 @@
+"""Russian labels (gettext msgids) of roles, organisation kinds and consultants' visibility."""
+
+from __future__ import annotations
+
+from sync.errors import N_
+from sync.models import OrgKind, Role
+
+__all__ = ["ROLE_LABELS", "KIND_LABELS", "VISIBILITY_LABELS", "VISIBILITY_CHOICES"]
+
+ROLE_LABELS: dict[str, str] = {
+    Role.CONSULTANT: N_("консультант"),
+    Role.FELDSHER: N_("фельдшер"),
+    Role.ADMIN: N_("администратор"),
+    Role.ENGINEER: N_("инженер"),
+}
+
+KIND_LABELS: dict[str, str] = {
+    OrgKind.POST: N_("ФАП"),
+    OrgKind.CENTRE: N_("Консультативный центр"),
+}
+
+#: Who may book a consultant (the manual's «варианты доступности для пациентов»).
+VISIBILITY_LABELS: dict[str, str] = {
+    "region": N_("Все пациенты региона"),
+    "organization": N_("Только пациенты, прикреплённые к медицинской организации врача"),
+    "referred": N_("Только пациенты, которым врач выдал направление"),
+}
+VISIBILITY_CHOICES = tuple(VISIBILITY_LABELS)
