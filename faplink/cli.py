@@ -101,8 +101,19 @@ def node_run(port: int, data_dir: Path) -> None:
     from node.extensions import socketio
 
     app = create_app({"DATA_DIR": data_dir.resolve()})
+    _report_health(app)
     click.echo(f"node: http://127.0.0.1:{port}/", err=True)
     socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+def _report_health(app: object) -> None:
+    """Send the fleet page this kiosk's health after sync rounds (provisioning's reporter)."""
+    try:
+        from provisioning.report import attach_reporter
+    except ImportError:
+        return
+    extensions = app.extensions  # type: ignore[attr-defined]
+    attach_reporter(extensions["sync_client"], extensions["identity"])
 
 
 @node.command("init")
@@ -217,6 +228,12 @@ def _register_subcommands() -> None:
         except (ImportError, AttributeError):
             continue  # not built yet, or not installed on this machine
         main.add_command(group)
+    try:
+        from provisioning.cli import export_bundle, node_check
+    except ImportError:
+        return
+    node.add_command(node_check, "check")  # `faplink node check`: the kiosk's self-test
+    central.add_command(export_bundle)  # `faplink central export-bundle`: offline enrolment
 
 
 _register_subcommands()

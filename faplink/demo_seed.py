@@ -140,6 +140,12 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
         )
         _credential(admin, "admin", password)
         data.logins.append(DemoLogin("администратор", "admin", password, admin.full_name))
+        engineer = Staff.create(
+            last_name="Ковалёв", first_name="Сергей", middle_name="Олегович", role=Role.ENGINEER,
+            organization=centre, position="инженер выездной службы", timezone=REGION_TZ,
+        )
+        _credential(engineer, "engineer", password)
+        data.logins.append(DemoLogin("инженер", "engineer", password, engineer.full_name))
         for index, (login, post_name, last, first, middle) in enumerate(POSTS, start=1):
             post = Organization.create(
                 name=post_name,

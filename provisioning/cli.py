@@ -1,0 +1,322 @@
+"""`faplink provision …`: the field engineer's commands (and `export-bundle` for central).
+
+faplink/cli.py adds the `provision` group by itself; `export_bundle` is meant
+to be added under `faplink central` too (it runs against central's data).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from sync.errors import SyncError
+
+from .console import ProgressBar, dump, print_checks, print_status, print_summary
+
+__all__ = ["provision", "export_bundle", "node_check"]
+
+DEFAULT_DATA = os.environ.get("FAPLINK_NODE_DATA", "/var/lib/faplink/node")
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA,
+    show_default=True,
+    help="The node's data directory.",
+)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Our errors as one clear line and exit code 1, never a stack trace."""
+    try:
+        yield
+    except SyncError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def _node_dir(data_dir: Path):  # type: ignore[no-untyped-def]
+    from .layout import NodeDir
+
+    return NodeDir(data_dir.resolve())
+
+
+@click.group()
+def provision() -> None:
+    """Field engineer's tools: enrol, check, back up, retire a kiosk."""
+
+
+# -- enrol ----------------------------------------------------------------------------
+
+
+@provision.command("enroll")
+@data_option
+@click.option("--central", "central_url", help="Central's address, http(s)://host:port.")
+@click.option("--token", help="One-time enrolment token from central.")
+@click.option(
+    "--bundle", "bundle_file", type=click.Path(path_type=Path, dir_okay=False), help="Offline bundle."
+)
+@click.option("--node-id", help="This kiosk's id (default: a new random one; token enrolment only).")
+@click.option("--force", is_flag=True, help="Re-enrol an enrolled kiosk with a new key.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--tls-ca",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="CA certificate of central's HTTPS, if not in the system's store.",
+)
+def enroll(
+    data_dir: Path,
+    central_url: str | None,
+    token: str | None,
+    bundle_file: Path | None,
+    node_id: str | None,
+    force: bool,
+    as_json: bool,
+    tls_ca: Path | None,
+) -> None:
+    """Enrol this kiosk: with --central and --token, or offline with --bundle."""
+    from .enrol import enrol_with_token
+    from .offline import enrol_from_bundle, read_bundle
+    from .selftest import run_checks
+
+    if tls_ca is not None:  # requests honours it for every HTTPS call of this process
+        os.environ["REQUESTS_CA_BUNDLE"] = str(tls_ca.resolve())
+    nd = _node_dir(data_dir)
+    if bundle_file is not None and (central_url or token):
+        raise click.UsageError("--bundle не сочетается с --central/--token")
+    if bundle_file is None and not (central_url and token):
+        raise click.UsageError("нужны --central и --token (или --bundle для поста без связи)")
+    with _errors():
+        if bundle_file is not None:
+            bundle = read_bundle(bundle_file)
+            summary = enrol_from_bundle(nd, bundle, force=force)
+        else:
+            assert central_url and token
+            bar = ProgressBar("Первая синхронизация")
+            try:
+                summary = enrol_with_token(nd, central_url, token, node_id=node_id, force=force, progress=bar)
+            finally:
+                bar.close()
+        check = run_checks(nd, online=summary.via == "token").as_dict()
+        summary.self_test = check
+    if as_json:
+        dump(asdict(summary))
+    else:
+        print_summary(summary, check)
+    if summary.via == "token" and not summary.synced:
+        sys.exit(1)
+
+
+# -- check and status -------------------------------------------------------------------
+
+
+@click.command("check")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--offline", is_flag=True, help="Do not try to reach central.")
+def node_check(data_dir: Path, as_json: bool, offline: bool) -> None:
+    """Self-test: data directory, database, key, disk, clock, central, serial ports."""
+    from .layout import NodeDir
+    from .report import report_now
+    from .selftest import run_checks
+
+    nd = NodeDir(data_dir.resolve())
+    result = run_checks(nd, online=not offline)
+    if not offline and nd.enrolled():
+        report_now(nd)
+    if as_json:
+        dump(result.as_dict())
+    else:
+        print_checks(result.as_dict())
+    if not result.ok:
+        sys.exit(1)
+
+
+provision.add_command(node_check)
+
+
+@provision.command("status")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def status(data_dir: Path, as_json: bool) -> None:
+    """Identity, central, last sync, queues, versions, last self-test."""
+    from .status import node_status
+
+    with _errors():
+        data = node_status(_node_dir(data_dir))
+    if as_json:
+        dump(data)
+        return
+    print_status(data)
+
+
+# -- operations ------------------------------------------------------------------------
+
+
+@provision.command("diagnose")
+@data_option
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Archive to write.")
+@click.option(
+    "--log", "logs", multiple=True, type=click.Path(path_type=Path, dir_okay=False), help="Extra log."
+)
+@click.option("--no-journal", is_flag=True, help="Do not read the systemd journal.")
+@click.option("--offline", is_flag=True, help="Do not try to reach central.")
+def diagnose_command(
+    data_dir: Path, out: Path | None, logs: tuple[Path, ...], no_journal: bool, offline: bool
+) -> None:
+    """An archive for support: status, self-test, settings, logs — no patient data."""
+    from sync.clock import utcnow
+
+    from .diagnose import diagnose
+
+    out = out or Path(f"faplink-diagnose-{utcnow():%Y%m%d-%H%M%S}.tar.gz")
+    with _errors():
+        names = diagnose(
+            _node_dir(data_dir),
+            out,
+            logs=logs,
+            journal_since=None if no_journal else "-3d",
+            online=not offline,
+        )
+    click.echo(f"Диагностика записана в {out} ({len(names)} файлов); данных пациентов в ней нет")
+
+
+@provision.command("rotate-key")
+@data_option
+def rotate_key_command(data_dir: Path) -> None:
+    """Replace the kiosk's key (central must be reachable)."""
+    from .bundle import fingerprint
+    from .keys import rotate_key
+
+    with _errors():
+        key = rotate_key(_node_dir(data_dir))
+    click.echo(f"Новый ключ киоска принят центром: {fingerprint(key.public_hex)}")
+    click.echo("Перезапустите службу киоска, чтобы она взяла новый ключ: systemctl restart faplink-node")
+
+
+@provision.command("backup")
+@data_option
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="tar.gz to write."
+)
+def backup_command(data_dir: Path, out: Path) -> None:
+    """Back up the database (consistent while the node runs), files, identity and key."""
+    from .backup import backup
+
+    with _errors():
+        info = backup(_node_dir(data_dir), out)
+    click.echo(
+        f"Резервная копия киоска {info.node_id}: {info.path} "
+        f"({info.size / 2**20:.1f} МБ, файлов {info.blobs}). "
+        "В ней ключ киоска и данные пациентов: храните её как сам киоск"
+    )
+
+
+@provision.command("restore")
+@click.option(
+    "--from", "archive", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
+@click.option(
+    "--data", "data_dir", required=True, type=click.Path(path_type=Path), help="A new, empty directory."
+)
+def restore_command(archive: Path, data_dir: Path) -> None:
+    """Restore a backup into a new, empty data directory."""
+    from .backup import restore
+
+    with _errors():
+        info = restore(archive, _node_dir(data_dir))
+    click.echo(f"Киоск {info.node_id} восстановлен в {data_dir}. Старый компьютер больше не включайте в сеть")
+
+
+@provision.command("decommission")
+@data_option
+@click.option("--yes", is_flag=True, help="Confirm: patient data on this kiosk will be erased.")
+@click.option("--force", is_flag=True, help="Erase even if the final sync or the revocation fails.")
+def decommission_command(data_dir: Path, yes: bool, force: bool) -> None:
+    """Final sync, key revoked at central, local patient data erased."""
+    from .decommission import decommission
+
+    if not yes:
+        raise click.UsageError("вывод из эксплуатации стирает данные пациентов на киоске: подтвердите --yes")
+    with _errors():
+        result = decommission(_node_dir(data_dir), force=force)
+    click.echo(f"Киоск {result.node_id} выведен из эксплуатации")
+    click.echo(
+        "  Последняя синхронизация: "
+        + ("выполнена" if result.synced else f"НЕ выполнена ({result.sync_error})")
+    )
+    click.echo("  Ключ в центре: " + ("отозван" if result.revoked else f"НЕ отозван ({result.revoke_error})"))
+    click.echo(f"  Удалено: {', '.join(result.removed)}")
+
+
+@provision.command("install-kiosk")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default="/", show_default=True)
+@click.option(
+    "--data", "data_dir", type=click.Path(path_type=Path), default="/var/lib/faplink/node", show_default=True
+)
+@click.option("--port", default=8701, show_default=True, type=int)
+@click.option("--user", default="faplink", show_default=True)
+@click.option("--faplink", "command", default="", help="The faplink command (default: this installation's).")
+@click.option("--enable", is_flag=True, help="Also run systemd-sysusers, tmpfiles and systemctl enable.")
+@click.option("--tls-ca", default="", help="CA certificate file of central's HTTPS, for the node service.")
+def install_kiosk_command(
+    root: Path, data_dir: Path, port: int, user: str, command: str, enable: bool, tls_ca: str
+) -> None:
+    """Write systemd units so that the kiosk PC boots straight into faplink."""
+    from .kiosk_units import KioskPlan, enable_commands, install_kiosk, run_enable
+
+    plan = KioskPlan(user=user, data_dir=data_dir, port=port, faplink=command, tls_ca=tls_ca)
+    for path in install_kiosk(root, plan):
+        click.echo(f"записан {path}")
+    steps = [" ".join(c) for c in enable_commands()]
+    if enable:
+        if root.resolve() != Path("/"):
+            raise click.UsageError("--enable только вместе с --root /")
+        run_enable()
+        click.echo("Службы включены: киоск запустится при следующей загрузке")
+    else:
+        click.echo("Чтобы включить (от root):\n  " + "\n  ".join(steps))
+
+
+# -- central side ----------------------------------------------------------------------
+
+
+@click.command("export-bundle")
+@click.option(
+    "--data", "data_dir", required=True, type=click.Path(path_type=Path), help="Central's data directory."
+)
+@click.option("--organization", required=True, help="Id of the post.")
+@click.option("--central", "central_url", required=True, help="Central's address as the kiosk will reach it.")
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--node-id", help="The kiosk's id (default: a new random one).")
+def export_bundle(
+    data_dir: Path, organization: str, central_url: str, out: Path, node_id: str | None
+) -> None:
+    """Export a signed enrolment bundle for a post with no link (a file for a USB stick)."""
+    from central import create_app
+    from central.fleet.bundles import export_bundle as export
+
+    data_dir = data_dir.resolve()
+    create_app({"DATA_DIR": data_dir})
+    with _errors():
+        exported = export(data_dir, organization, central_url, node_id=node_id, created_by="cli")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as target:
+        target.write(exported.data)
+    click.echo(
+        f"Пакет для {exported.post_name}: {out} (киоск {exported.node_id}, записей {exported.records})"
+    )
+    click.echo(f"Отпечаток ключа центра: {exported.centre_fingerprint}")
+    click.echo(
+        "Пакет содержит ключ киоска и данные поста: передавайте флешку из рук в руки и сотрите файл после."
+    )
+
+
+provision.add_command(export_bundle)

@@ -1,0 +1,31 @@
+"""One root error for provisioning; every message tells the engineer what to do."""
+
+from __future__ import annotations
+
+from sync.errors import N_, SyncError
+
+__all__ = ["N_", "ProvisioningError", "AlreadyEnrolledError", "BundleError", "BackupError"]
+
+
+class ProvisioningError(SyncError):
+    """Root of every error raised by `provisioning` (a SyncError, so pages can translate it)."""
+
+    code = "provisioning"
+
+
+class AlreadyEnrolledError(ProvisioningError):
+    """The data directory already holds an enrolled node."""
+
+    code = "already_enrolled"
+
+
+class BundleError(ProvisioningError):
+    """An enrolment bundle that is not ours, is damaged, or was changed on the way."""
+
+    code = "bad_bundle"
+
+
+class BackupError(ProvisioningError):
+    """A backup archive that cannot be made or restored."""
+
+    code = "bad_backup"

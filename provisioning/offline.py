@@ -1,0 +1,112 @@
+"""Enrolling a kiosk with no link, from a bundle central signed (see provisioning.bundle).
+
+Verify the bundle, check the centre's key against the one this kiosk pins,
+write the key and the records the bundle carries, and set the pull cursor
+to where the bundle stops, so the first real sync (whenever a link appears)
+repeats nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from node.identity import NodeIdentity
+from sync.apply import apply_records
+from sync.changes import latest_stamp
+from sync.clock import utcnow
+from sync.db import bind_replica, database, open_database
+from sync.migrations import migrate
+from sync.signing import NodeKey
+from sync.state import NODE_MIGRATIONS, Cursor
+
+from .bundle import Bundle, fingerprint, open_bundle
+from .enrol import EnrolmentSummary, describe_post, prepare_directory
+from .errors import N_, BundleError, ProvisioningError
+from .layout import NodeDir
+
+__all__ = ["read_bundle", "enrol_from_bundle"]
+
+
+def read_bundle(path: Path) -> Bundle:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(
+            N_("Не удалось прочитать файл пакета %(path)s: %(error)s"), path=str(path), error=str(exc)
+        ) from exc
+    return open_bundle(data)
+
+
+def enrol_from_bundle(nd: NodeDir, bundle: Bundle, *, force: bool = False) -> EnrolmentSummary:
+    """Enrol from a verified bundle with no link: the kiosk can be used at once."""
+    pinned = str(nd.record().get("centre_bundle_key", ""))
+    if pinned and pinned != bundle.centre_key:
+        raise BundleError(
+            N_(
+                "Пакет подписан другим ключом центра (%(theirs)s), а этот киоск доверяет ключу "
+                "%(ours)s. Проверьте, из какого центра пакет"
+            ),
+            theirs=fingerprint(bundle.centre_key),
+            ours=fingerprint(pinned),
+        )
+    replaced, _pinned, unsent = prepare_directory(nd, force)
+    nd.root.mkdir(parents=True, exist_ok=True)
+    identity = NodeIdentity(bundle.node_id, bundle.organization_id, bundle.central_url, nd.root)
+    try:
+        _write_key(nd.key_file, str(bundle.payload["node_key"]))
+        ca = str(bundle.payload.get("ca_certificate") or "")
+        if ca:
+            nd.ca_file.write_text(ca)
+        _load_records(nd, bundle)
+    except BaseException:
+        for leftover in (nd.key_file, nd.ca_file, *nd.root.glob("node.db*")):
+            leftover.unlink(missing_ok=True)
+        raise
+    key = NodeKey.load(nd.key_file)
+    identity.save()  # last: until node.json exists the directory does not count as enrolled
+    nd.update_record(
+        enrolled_via="bundle",
+        enrolled_at=utcnow().isoformat(),
+        bundle_id=bundle.payload.get("bundle_id", ""),
+        centre_bundle_key=bundle.centre_key,
+        rotate_pending=True,
+    )
+    nd.log("enrolled", via="bundle", node_id=bundle.node_id, bundle=bundle.payload.get("bundle_id", ""))
+    summary = EnrolmentSummary(
+        bundle.node_id,
+        bundle.organization_id,
+        str(bundle.payload.get("organization_name", "")),
+        bundle.central_url,
+        "bundle",
+        fingerprint(key.public_hex),
+        centre_key_fingerprint=fingerprint(bundle.centre_key),
+        replaced_dir=replaced,
+        unsent_left=unsent,
+    )
+    describe_post(nd, summary)
+    return summary
+
+
+def _write_key(path: Path, pem: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(pem)
+
+
+def _load_records(nd: NodeDir, bundle: Bundle) -> None:
+    """Apply the bundle's records as if pulled from central, and continue from its cursor."""
+    db = open_database(nd.database)
+    try:
+        migrate(db, NODE_MIGRATIONS)
+        bind_replica(bundle.node_id, latest_stamp())
+        with database.atomic():
+            result = apply_records(bundle.records, peer="central", from_central=True)
+            if result.refused or result.pending:
+                raise ProvisioningError(
+                    N_("Записи пакета не легли в базу киоска (%(n)s отклонено): выгрузите пакет заново"),
+                    n=len(result.refused) + result.pending,
+                )
+            Cursor.write("pull", bundle.cursor)
+    finally:
+        db.close()

@@ -1,0 +1,137 @@
+"""Telling central how this kiosk is: queues, free disk, self-test, versions, clock.
+
+Central shows the reports on its fleet page («Парк киосков»). The node's
+sync worker knows nothing of provisioning, so the report travels by a
+`Reporter` added to the SyncClient's listeners (see `attach_reporter`): after
+a round that reached central it sends a report (at most every few minutes,
+in the background) and, for a kiosk enrolled from a bundle, replaces the key
+that came on the USB stick with one made here.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from node.identity import NodeIdentity
+from sync import PROTOCOL_VERSION
+from sync.client import SyncClient, SyncStatus
+from sync.clock import utcnow
+from sync.errors import SyncError
+from sync.migrations import SCHEMA_VERSION
+from sync.signing import NodeKey
+
+from .keys import rotate_key
+from .layout import NodeDir
+from .link import FleetLink
+from .selftest import last_selftest
+
+__all__ = ["software_version", "build_report", "send_report", "report_now", "Reporter", "attach_reporter"]
+
+log = logging.getLogger(__name__)
+
+#: States after which central has just heard from us (a round got through hello).
+_REACHED = ("idle", "error", "update_required")
+
+
+def software_version() -> str:
+    try:
+        return version("faplink")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def build_report(nd: NodeDir, status: dict[str, Any]) -> dict[str, Any]:
+    """The report for central, from a sync status (SyncStatus.as_dict() or sync-status.json)."""
+    try:
+        free = shutil.disk_usage(nd.root).free
+    except OSError:
+        free = None
+    return {
+        "at": utcnow().isoformat(),
+        "software": software_version(),
+        "schema": SCHEMA_VERSION,
+        "protocol": PROTOCOL_VERSION,
+        "state": status.get("state"),
+        "last_success": status.get("last_success"),
+        "last_error": status.get("last_error"),
+        "queues": {
+            "emergency": status.get("queue_emergency", 0),
+            "records": status.get("queue_records", 0),
+            "blobs_up": status.get("queue_blobs_up", 0),
+            "blobs_down": status.get("queue_blobs_down", 0),
+            "pending_parents": status.get("pending_parents", 0),
+        },
+        "clock_offset_ms": status.get("clock_offset_ms"),
+        "free_disk_bytes": free,
+        "self_test": last_selftest(nd),
+    }
+
+
+def send_report(link: FleetLink, report: dict[str, Any]) -> None:
+    link.call("POST", "/report", report)
+
+
+def report_now(nd: NodeDir) -> bool:
+    """Send a report from the CLI (after a self-test) if central answers; whether it went."""
+    try:
+        identity = nd.identity()
+        link = FleetLink(identity.central_url, identity.node_id, NodeKey.load(nd.key_file), timeout=5)
+        send_report(link, build_report(nd, nd.sync_status()))
+    except Exception:  # offline or revoked: the self-test has already said so
+        return False
+    return True
+
+
+class Reporter:
+    """A SyncClient listener: after a round that reached central, report (and rotate a bundle key)."""
+
+    def __init__(self, identity: NodeIdentity, client: SyncClient, *, every: float = 600.0) -> None:
+        self.nd = NodeDir(identity.data_dir)
+        self.identity = identity
+        self.client = client
+        self.every = every
+        self._last: float | None = None
+        self._last_state = ""
+
+    def __call__(self, status: SyncStatus) -> None:
+        if status.state not in _REACHED:
+            return
+        try:
+            if status.state == "idle" and self.nd.record().get("rotate_pending"):
+                self._replace_bundle_key(status)
+            now = time.monotonic()
+            if self._last is not None and now - self._last < self.every and status.state == self._last_state:
+                return
+            self._last, self._last_state = now, status.state
+            report = build_report(self.nd, status.as_dict())
+            args = (report, self.client.key, status.clock_offset_ms)
+            threading.Thread(target=self._send, args=args, name="faplink-report", daemon=True).start()
+        except Exception:  # a report must never break the sync round that called us
+            log.exception("could not prepare the fleet report")
+
+    def _replace_bundle_key(self, status: SyncStatus) -> None:
+        """Runs inside the round (the sync lock is held), so the client switches keys between requests."""
+        try:
+            self.client.key = rotate_key(self.nd, clock_offset_ms=status.clock_offset_ms)
+            log.info("replaced the key that came with the enrolment bundle")
+        except SyncError as exc:
+            log.warning("could not replace the bundle's key yet: %s", exc.message)
+
+    def _send(self, report: dict[str, Any], key: NodeKey, offset: int | None) -> None:
+        link = FleetLink(self.identity.central_url, self.identity.node_id, key, clock_offset_ms=offset)
+        try:
+            send_report(link, report)
+        except SyncError as exc:
+            log.info("fleet report not sent: %s", exc.message)
+
+
+def attach_reporter(client: SyncClient, identity: NodeIdentity, *, every: float = 600.0) -> Reporter:
+    """What node/syncing.py's start_sync calls: `attach_reporter(client, identity)`."""
+    reporter = Reporter(identity, client, every=every)
+    client.listeners.append(reporter)
+    return reporter

@@ -1,0 +1,200 @@
+"""The kiosk's self-test (`faplink provision check`, alias `faplink node check`).
+
+Each check gives ok / warn / fail with a sentence an engineer can act on.
+Being offline is only a warning: a post often has no link, and works anyway.
+The last result is kept in selftest.json, for `status` and for central's fleet page.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sync.clock import utcnow
+from sync.errors import N_, RevokedError, SyncError, TransportError
+from sync.signing import NodeKey
+
+from .layout import NodeDir, read_json, write_json
+from .link import FleetLink
+
+__all__ = ["CheckStatus", "CheckResult", "SelfTest", "run_checks", "last_selftest", "DISK_WARN", "DISK_FAIL"]
+
+DISK_WARN = 2 * 1024**3
+DISK_FAIL = 500 * 1024**2
+#: A kiosk clock further off than this is worth fixing (the sync corrects for it anyway).
+CLOCK_WARN_MS = 2 * 60 * 1000
+
+
+class CheckStatus(enum.StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    title: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class SelfTest:
+    at: str
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status != CheckStatus.FAIL for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "ok": self.ok, "checks": [asdict(c) for c in self.checks]}
+
+
+class _Checks:
+    """One run: checks share what earlier ones found (the key, the link)."""
+
+    def __init__(self, nd: NodeDir, online: bool, timeout: float) -> None:
+        self.nd = nd
+        self.online = online
+        self.timeout = timeout
+        self.key: NodeKey | None = None
+        self.link: FleetLink | None = None
+        self.results: list[CheckResult] = []
+
+    def add(self, name: str, title: str, check: Callable[[], tuple[CheckStatus, str]]) -> None:
+        try:
+            status, detail = check()
+        except Exception as exc:  # a check that crashes is a failed check, not a crashed self-test
+            status, detail = CheckStatus.FAIL, f"{type(exc).__name__}: {exc}"
+        self.results.append(CheckResult(name, title, status.value, detail))
+
+    def data_dir(self) -> tuple[CheckStatus, str]:
+        root = self.nd.root
+        if not root.is_dir():
+            return CheckStatus.FAIL, f"каталог данных {root} не существует"
+        fd, path = tempfile.mkstemp(dir=root, prefix=".selftest")
+        try:
+            os.write(fd, b"faplink")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(path)
+        return CheckStatus.OK, str(root)
+
+    def identity(self) -> tuple[CheckStatus, str]:
+        identity = self.nd.identity()
+        return CheckStatus.OK, f"{identity.node_id}, центр {identity.central_url}"
+
+    def node_key(self) -> tuple[CheckStatus, str]:
+        from .bundle import fingerprint
+
+        self.key = NodeKey.load(self.nd.key_file)
+        mode = self.nd.key_file.stat().st_mode & 0o777
+        text = f"отпечаток {fingerprint(self.key.public_hex)}"
+        if mode & 0o077:
+            return CheckStatus.WARN, f"{text}; файл ключа доступен другим пользователям ({mode:o}), нужно 600"
+        return CheckStatus.OK, text
+
+    def database(self) -> tuple[CheckStatus, str]:
+        if not self.nd.database.is_file():
+            return CheckStatus.FAIL, "база данных киоска не создана: повторите регистрацию"
+        with sqlite3.connect(f"file:{self.nd.database}?mode=ro", uri=True, timeout=10) as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        conn.close()
+        if rows == ["ok"]:
+            return CheckStatus.OK, "integrity_check: ok"
+        return CheckStatus.FAIL, "база данных повреждена: " + "; ".join(rows[:3])
+
+    def disk(self) -> tuple[CheckStatus, str]:
+        free = shutil.disk_usage(self.nd.root).free
+        text = f"свободно {free / 1024**3:.1f} ГБ"
+        if free < DISK_FAIL:
+            return CheckStatus.FAIL, text + ": освободите место, иначе новые записи не сохранятся"
+        if free < DISK_WARN:
+            return CheckStatus.WARN, text
+        return CheckStatus.OK, text
+
+    def central(self) -> tuple[CheckStatus, str]:
+        if not self.online:
+            return CheckStatus.SKIP, "проверка связи не запрашивалась"
+        identity = self.nd.identity()
+        if self.key is None:
+            return CheckStatus.SKIP, "нет ключа киоска"
+        self.link = FleetLink(identity.central_url, identity.node_id, self.key, timeout=self.timeout)
+        try:
+            self.link.measure_clock()
+        except TransportError:
+            self.link = None
+            return CheckStatus.WARN, f"центр {identity.central_url} недоступен: киоск работает без связи"
+        try:
+            self.link.call("GET", "/whoami")
+        except RevokedError:
+            return CheckStatus.FAIL, "доступ киоска к центру отозван: позвоните в техническую поддержку"
+        except SyncError as exc:
+            return CheckStatus.FAIL, f"центр не принимает ключ киоска: {exc.message}"
+        return CheckStatus.OK, f"центр {identity.central_url} отвечает и принимает ключ киоска"
+
+    def clock(self) -> tuple[CheckStatus, str]:
+        if self.link is None or self.link.clock_offset_ms is None:
+            return CheckStatus.SKIP, "нет связи с центром"
+        offset = self.link.clock_offset_ms
+        if abs(offset) < 1000:
+            return CheckStatus.OK, "часы киоска идут вровень с центром"
+        text = f"часы киоска {'отстают' if offset > 0 else 'спешат'} на {abs(offset) / 1000:.1f} с"
+        if abs(offset) > CLOCK_WARN_MS:
+            return CheckStatus.WARN, text + ": синхронизация это учитывает, но исправьте время киоска"
+        return CheckStatus.OK, text
+
+    def serial_ports(self) -> tuple[CheckStatus, str]:
+        from serial.tools import list_ports
+
+        ports = sorted(p.device for p in list_ports.comports())
+        if not ports:
+            return CheckStatus.WARN, "последовательные порты не найдены: медицинские приборы не подключены?"
+        return CheckStatus.OK, ", ".join(ports)
+
+    def sync_state(self) -> tuple[CheckStatus, str]:
+        status = self.nd.sync_status()
+        state = status.get("state")
+        if not status:
+            return CheckStatus.WARN, "синхронизация ещё не запускалась"
+        if state == "revoked":
+            return CheckStatus.FAIL, "доступ отозван: позвоните в техническую поддержку"
+        if state == "update_required":
+            return CheckStatus.FAIL, "центр требует обновить программу киоска"
+        last = status.get("last_success") or "никогда"
+        if state == "error":
+            return CheckStatus.WARN, f"последняя ошибка: {status.get('last_error')}; успешная — {last}"
+        return CheckStatus.OK, f"последняя успешная синхронизация: {last}"
+
+
+def run_checks(nd: NodeDir, *, online: bool = True, timeout: float = 5.0, save: bool = True) -> SelfTest:
+    """Run every check; keep the result in selftest.json unless `save` is False."""
+    run = _Checks(nd, online, timeout)
+    run.add("data_dir", N_("Каталог данных доступен для записи"), run.data_dir)
+    run.add("identity", N_("Регистрация киоска (node.json)"), run.identity)
+    run.add("key", N_("Ключ киоска"), run.node_key)
+    run.add("database", N_("Целостность базы данных"), run.database)
+    run.add("disk", N_("Свободное место на диске"), run.disk)
+    run.add("central", N_("Связь с центром"), run.central)
+    run.add("clock", N_("Часы киоска"), run.clock)
+    run.add("serial_ports", N_("Последовательные порты приборов"), run.serial_ports)
+    run.add("sync", N_("Синхронизация"), run.sync_state)
+    result = SelfTest(at=utcnow().isoformat(), checks=run.results)
+    if save and nd.root.is_dir():
+        write_json(nd.selftest_file, result.as_dict())
+    return result
+
+
+def last_selftest(nd: NodeDir) -> dict[str, Any] | None:
+    data = read_json(nd.selftest_file)
+    return data if isinstance(data, dict) else None

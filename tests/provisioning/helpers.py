@@ -1,0 +1,55 @@
+"""Running `faplink` commands and peeking into a running central's database, for provisioning tests."""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from faplink.processes import faplink_command
+from tests.e2e.cluster import ApiClient, Cluster
+
+
+def faplink(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(faplink_command(*args), capture_output=True, text=True, timeout=timeout)
+
+
+def central_dir(cluster: Cluster) -> str:
+    return str(cluster.plan["central"]["dir"])  # type: ignore[index]
+
+
+def post_id(cluster: Cluster, index: int = 0) -> str:
+    node_json = Path(cluster.plan["posts"][index]["dir"]) / "node.json"  # type: ignore[index]
+    return str(json.loads(node_json.read_text())["organization_id"])
+
+
+def issue_token(cluster: Cluster, *extra: str) -> str:
+    done = faplink(
+        "central", "issue-token", "--data", central_dir(cluster), "--organization", post_id(cluster), *extra
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def central_rows(cluster: Cluster, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Read central's SQLite database directly (central keeps running)."""
+    conn = sqlite3.connect(f"file:{Path(central_dir(cluster)) / 'central.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def fleet_page(admin: ApiClient) -> str:
+    response = admin.get("/fleet/")
+    assert response.status_code == 200, response.text
+    return html.unescape(response.text)
+
+
+def sync_once(data_dir: Path) -> dict[str, Any]:
+    done = faplink("node", "sync", "--data", str(data_dir), "--once")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
