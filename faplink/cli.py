@@ -52,21 +52,6 @@ def central_run(host: str, port: int, data_dir: Path | None, database_url: str |
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
 
 
-@central.command("add-node")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--node-id", required=True)
-@click.option("--organization", required=True, help="Id of the post (organisation).")
-@click.option("--public-key", required=True, help="The node's Ed25519 public key (hex).")
-def central_add_node(data_dir: Path, node_id: str, organization: str, public_key: str) -> None:
-    """Register a node's key at central (until enrolment tokens arrive)."""
-    from central import create_app
-    from sync.server import register_node
-
-    create_app({"DATA_DIR": data_dir.resolve()})
-    register_node(node_id, organization, public_key)
-    click.echo(f"node {node_id} registered for {organization}")
-
-
 @central.command("issue-token")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--organization", required=True, help="Id of the post the kiosk belongs to.")
@@ -114,26 +99,6 @@ def _report_health(app: object) -> None:
         return
     extensions = app.extensions  # type: ignore[attr-defined]
     attach_reporter(extensions["sync_client"], extensions["identity"])
-
-
-@node.command("init")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--central", "central_url", required=True)
-@click.option("--organization", required=True)
-@click.option("--node-id", required=True)
-def node_init(data_dir: Path, central_url: str, organization: str, node_id: str) -> None:
-    """Create a node's identity and key; prints the public key to register at central."""
-    from node.identity import NodeIdentity
-    from sync.client import parse_url
-    from sync.signing import NodeKey
-
-    identity = NodeIdentity(node_id, organization, parse_url(central_url), data_dir.resolve())
-    if identity.key_path.exists():
-        raise click.ClickException(f"{identity.key_path} exists: this node is already set up")
-    key = NodeKey.generate()
-    key.save(identity.key_path)
-    identity.save()
-    click.echo(key.public_hex)
 
 
 @node.command("enroll")
