@@ -18,7 +18,7 @@ test-fast: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check faplink sync central node kiosk_ui hardware provisioning tests
-	$(BIN)/mypy faplink sync central node hardware provisioning
+	$(BIN)/mypy faplink sync central node hardware provisioning kiosk_ui
 
 # Re-extract the Russian msgids, merge them into the English catalog, compile.
 i18n: $(VENV)/.installed-test
@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,kiosk]'
 	touch $@
 
 # Debian packages the tests drive for real: chromium (Playwright's browser),

@@ -184,10 +184,14 @@ def demo(data_dir: Path, port: int, keep: bool) -> None:
 
 
 def _register_subcommands() -> None:
-    """Groups that live with their package: devices (hardware/), provision (provisioning/)."""
+    """Commands that live with their package: devices, provision, kiosk."""
     import importlib
 
-    for module, name in (("hardware.cli", "devices"), ("provisioning.cli", "provision")):
+    for module, name in (
+        ("hardware.cli", "devices"),
+        ("provisioning.cli", "provision"),
+        ("kiosk_ui.cli", "kiosk"),
+    ):
         try:
             group = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):

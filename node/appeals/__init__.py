@@ -2,6 +2,12 @@
 
 from flask import Blueprint
 
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
 bp = Blueprint("appeals", __name__, template_folder="../templates")
+
+MENU = [MenuItem("appeals.book", N_("Записать пациента"), (Role.FELDSHER,))]
 
 from . import booking, routes  # noqa: E402,F401

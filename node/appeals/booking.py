@@ -1,4 +1,10 @@
-"""«Записать пациента»: patient → consultant → date and time → details → review → create."""
+"""«Записать пациента»: patient → consultant → date and time → details and files → review → create.
+
+The details step takes the latest exam's data (and suggests a higher form of care
+when its vitals are red flags) and the files «результаты инструментальных и
+лабораторных исследований». Files are staged until the appeal is created; the
+appeal, its files and the exam's link to it are then stored in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,12 @@ from faplink.web.auth import login_required
 from faplink.web.i18n import to_local, translate_error
 from sync.db import database
 from sync.errors import SyncError
-from sync.models import Slot, Staff
+from sync.models import Appeal, Exam, Patient, Slot, Staff
 
 from ..auth.routes import NODE_ROLES
+from ..exams import files
+from ..exams import service as exams
+from ..exams.redflags import RedFlag, suggested_form
 from ..patients.service import post_patient
 from . import bp, service
 
@@ -29,7 +38,22 @@ DETAIL_FIELDS = (
     "anamnesis",
     "complaints",
     "exam_data",
+    "exam",
+    "files",
 )
+
+
+def _exam_for(patient: Patient, exam_id: str) -> Exam | None:
+    """The exam the details step offers: the one chosen, else the latest not yet sent."""
+    if exam_id:
+        exam = exams.post_exam(exam_id)
+        return exam if exam.patient_id == patient.id else None
+    return exams.latest_exam(patient, unlinked=True)
+
+
+def _flags(patient: Patient, exam_id: str = "") -> tuple[list[RedFlag], str | None]:
+    flags = exams.exam_flags(_exam_for(patient, exam_id))
+    return flags, suggested_form(flags)
 
 
 @bp.get("/book")
@@ -44,6 +68,7 @@ def book_doctor() -> Any:
     patient = post_patient(request.args.get("patient", ""))
     specialty = request.args.get("specialty") or None
     name = request.args.get("name", "")
+    flags, suggested = _flags(patient)
     return render_template(
         "node/book_doctor.html",
         title=_("Выбор консультанта"),
@@ -52,6 +77,8 @@ def book_doctor() -> Any:
         specialty=specialty,
         name=name,
         consultants=service.consultants(specialty, name),
+        flags=flags,
+        suggested=suggested,
     )
 
 
@@ -65,13 +92,48 @@ def book_slot() -> Any:
         (day, list(items))
         for day, items in groupby(slots, key=lambda s: to_local(s.starts_at).date())  # type: ignore[union-attr]
     ]
+    flags, suggested = _flags(patient)
     return render_template(
         "node/book_slot.html",
         title=_("Изменить дату и время"),
         patient=patient,
         consultant=consultant,
         days=days,
+        flags=flags,
+        suggested=suggested,
+        carried={
+            k: request.args.get(k, "") for k in DETAIL_FIELDS if k not in ("patient", "consultant", "slot")
+        },
     )
+
+
+def _prefill(data: dict[str, str], patient: Patient) -> Exam | None:
+    """First arrival at the details step: take the latest exam's complaints and findings."""
+    exam = _exam_for(patient, data["exam"])
+    if exam is None:
+        return None
+    if not data["exam"] and not (data["complaints"] or data["exam_data"]):
+        data["exam"] = exam.id
+        data["complaints"] = exam.complaints
+        data["exam_data"] = exams.exam_summary(exam)
+    if not data["form_of_care"]:
+        data["form_of_care"] = suggested_form(exams.exam_flags(exam)) or ""
+    return exam
+
+
+def _take_uploads(data: dict[str, str]) -> list[files.StagedFile]:
+    """Files sent with the form (pages without scripts) join those already staged."""
+    staged = files.parse_staged(data["files"])
+    for upload in request.files.getlist("upload"):
+        if upload.filename:
+            item = files.stage(upload.read(), upload.filename)
+            if item.sha256 not in {f.sha256 for f in staged}:
+                staged.append(item)
+    removed = request.form.get("remove")
+    if removed:
+        staged = [f for f in staged if f.sha256 != removed]
+    data["files"] = files.dump_staged(staged)
+    return staged
 
 
 @bp.route("/book/details", methods=["GET", "POST"])
@@ -82,8 +144,12 @@ def book_details() -> Any:
     consultant = Staff.get_by_id(data["consultant"])
     slot = Slot.get_or_none(Slot.id == data["slot"]) if data["slot"] else None
     error = None
-    if request.method == "POST":
-        try:
+    staged: list[files.StagedFile] = []
+    exam = None
+    try:
+        exam = _prefill(data, patient)
+        staged = _take_uploads(data) if request.method == "POST" else files.parse_staged(data["files"])
+        if request.method == "POST" and not request.form.get("remove"):
             _dry_run(data)
             return render_template(
                 "node/book_review.html",
@@ -92,9 +158,14 @@ def book_details() -> Any:
                 patient=patient,
                 consultant=consultant,
                 slot=slot,
+                staged=staged,
+                exam=exam if data["exam"] else None,
+                exam_files=_exam_files(exam if data["exam"] else None),
             )
-        except SyncError as exc:
-            error = translate_error(exc)
+    except SyncError as exc:
+        error = translate_error(exc)
+        staged = _staged_or_none(data["files"])
+    flags = exams.exam_flags(exam) if exam is not None and data["exam"] else []
     return render_template(
         "node/book_details.html",
         title=_("Текст обращения"),
@@ -103,7 +174,41 @@ def book_details() -> Any:
         consultant=consultant,
         slot=slot,
         error=error,
+        staged=staged,
+        exam=exam if data["exam"] else None,
+        exam_files=_exam_files(exam if data["exam"] else None),
+        flags=flags,
+        suggested=suggested_form(flags),
     ), (400 if error else 200)
+
+
+def _staged_or_none(text: str) -> list[files.StagedFile]:
+    try:
+        return files.parse_staged(text)
+    except SyncError:
+        return []
+
+
+def _exam_files(exam: Exam | None) -> list[Any]:
+    return files.exam_attachments(exam) if exam is not None else []
+
+
+def _store(data: dict[str, Any]) -> Appeal:
+    """The appeal, its files and the exam's link, all or nothing."""
+    staged = files.parse_staged(str(data.get("files") or ""))
+    with database.atomic():
+        appeal = service.create_appeal(g.staff, data)
+        if data.get("exam"):
+            exam = _exam_for(appeal.patient, str(data["exam"]))
+            if exam is not None:
+                exam.appeal = appeal
+                exam.save()
+                for attachment in _exam_files(exam):
+                    # The consultant sees the exam's photos and files with the appeal.
+                    files.attach(g.staff, files.restage(attachment.__data__), appeal=appeal)
+        for item in staged:
+            files.attach(g.staff, item, appeal=appeal)
+    return appeal
 
 
 @bp.post("/book/create")
@@ -111,7 +216,7 @@ def book_details() -> Any:
 def book_create() -> Any:
     data = {name: request.form.get(name, "") for name in DETAIL_FIELDS}
     try:
-        appeal = service.create_appeal(g.staff, data)
+        appeal = _store(data)
     except SyncError as exc:
         flash(translate_error(exc), "error")
         target = "appeals.book_slot" if exc.field == "slot" else "appeals.book_details"
@@ -124,5 +229,5 @@ def book_create() -> Any:
 def _dry_run(data: dict[str, Any]) -> None:
     """Check the appeal with exactly the rules that creating it applies, then roll back."""
     with database.atomic() as txn:
-        service.create_appeal(g.staff, data)
+        _store(data)
         txn.rollback()

@@ -2,36 +2,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
-from faplink.web.auth import check_login, login_user, logout_user
+from faplink.web.auth import check_login, login_required, login_user, logout_user
+from faplink.web.i18n import translate_error
 from sync.models import Role, Staff
 
-from . import bp
+from . import bp, lockout
 
 NODE_ROLES = (Role.FELDSHER,)
 
 
+@bp.record_once
+def _side_tables(state: BlueprintSetupState) -> None:
+    lockout.create_tables()
+
+
 def check_feldsher(login: str, password: str) -> Staff | None:
-    """A feldsher of this post with these credentials (checked locally, no link needed)."""
+    """A feldsher of this post with these credentials (checked locally, no link needed).
+
+    Raises `LoginLocked` after repeated failures for this login, without checking the password.
+    Only logins this kiosk knows count: an unknown name has no account to guess (and before
+    the first sync every name is unknown).
+    """
+    lockout.check_not_locked(login)
     post = current_app.extensions["identity"].organization_id
-    return check_login(login, password, roles=NODE_ROLES, organization_id=post)
+    staff = check_login(login, password, roles=NODE_ROLES, organization_id=post)
+    if staff is None and lockout.known_login(login):
+        lockout.record_failure(login)
+    else:
+        lockout.clear(login)
+    return staff
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error = None
     login_name = request.form.get("login", "")
+    if request.method == "GET" and request.args.get("reason") == "idle":
+        flash(_("Сеанс завершён из-за бездействия: войдите снова"), "info")
     if request.method == "POST":
-        staff = check_feldsher(login_name, request.form.get("password", ""))
+        try:
+            staff = check_feldsher(login_name, request.form.get("password", ""))
+        except lockout.LoginLocked as exc:
+            staff, error = None, translate_error(exc)
         if staff is not None:
             login_user(staff)
             target = request.args.get("next") or ""
             if not target.startswith("/") or target.startswith("//"):
                 target = url_for("appeals.queue")
             return redirect(target)
-        error = _("Неверный логин или пароль")
+        error = error or _("Неверный логин или пароль")
     return render_template(
         "web/login.html",
         title=_("Вход"),
@@ -45,3 +68,10 @@ def login() -> Any:
 def logout() -> Any:
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/keepalive")
+@login_required(*NODE_ROLES)
+def keepalive() -> Any:
+    """The page's idle timer calls this while the feldsher works, so the session stays alive."""
+    return "", 204

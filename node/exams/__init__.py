@@ -1,7 +1,20 @@
-"""«Обследование»: complaints, objective status, vitals by hand or from devices."""
+"""«Обследование»: complaints, objective status, vitals by hand or from devices; files and photos."""
 
 from flask import Blueprint
 
-bp = Blueprint("exams", __name__, url_prefix="", template_folder="../templates")
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
+bp = Blueprint(
+    "exams",
+    __name__,
+    url_prefix="",
+    template_folder="../templates",
+    static_folder="static",
+    static_url_path="/static/exams",
+)
+
+MENU = [MenuItem("exams.start", N_("Обследование"), (Role.FELDSHER,))]
 
 from . import routes  # noqa: E402,F401

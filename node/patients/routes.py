@@ -2,15 +2,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
 from faplink.web.i18n import translate_error
 from sync.errors import SyncError
+from sync.models import Patient
 
 from ..auth.routes import NODE_ROLES
 from . import bp, service
+
+#: Wizards that start with finding a patient: where «Выбрать пациента» leads.
+PICK_TARGETS = {
+    "book": ("appeals.book_doctor", "patient"),
+    "exam": ("exams.new", "patient_id"),
+    "referral": ("referrals.new", "patient"),
+}
+
+
+def pick_url(pick: str | None, patient_id: str) -> str | None:
+    target = PICK_TARGETS.get(pick or "")
+    if target is None:
+        return None
+    endpoint, param = target
+    params: dict[str, Any] = {param: patient_id}
+    return url_for(endpoint, **params)
+
+
+@bp.app_template_global()
+def patient_pick_url(pick: str | None, patient_id: str) -> str | None:
+    return pick_url(pick, patient_id)
 
 
 @bp.get("/patients")
@@ -42,8 +64,9 @@ def new() -> Any:
     if request.method == "POST":
         try:
             patient = service.register(request.form.to_dict())
-            if pick == "book":
-                return redirect(url_for("appeals.book_doctor", patient=patient.id))
+            target = pick_url(pick, patient.id)
+            if target:
+                return redirect(target)
             return redirect(url_for("patients.search", q=patient.phone or patient.snils or patient.enp))
         except SyncError as exc:
             error = translate_error(exc)
@@ -53,4 +76,77 @@ def new() -> Any:
         form=request.form,
         error=error,
         pick=pick,
+        patient=None,
+    ), (400 if error else 200)
+
+
+@bp.get("/patients/<patient_id>")
+@login_required(*NODE_ROLES)
+def card(patient_id: str) -> Any:
+    """The patient's card: demographics, exams with the vitals chart, files, referrals."""
+    from ..exams import service as exams
+    from ..exams.chart import vital_chart
+    from ..exams.vitals import UNIT_LABELS, vital
+    from ..referrals import service as referrals
+
+    patient = service.post_patient(patient_id)
+    from ..exams.redflags import suggested_form
+
+    history = exams.patient_exams(patient)
+    flags = exams.exam_flags(history[0]) if history else []
+    charts = [
+        (vital(code), vital_chart(points, _(vital(code).label), _(UNIT_LABELS.get(vital(code).unit, ""))))
+        for code, points in exams.series(patient).items()
+    ]
+    return render_template(
+        "node/patient_card.html",
+        title=patient.full_name,
+        patient=patient,
+        exams=history,
+        values={e.id: exams.observations(e) for e in history[:10]},
+        flags=flags,
+        suggested=suggested_form(flags),
+        charts=charts,
+        referrals=referrals.for_patient(patient),
+        represented=list(Patient.live().where(Patient.representative == patient.id)),
+    )
+
+
+@bp.route("/patients/<patient_id>/edit", methods=["GET", "POST"])
+@login_required(*NODE_ROLES)
+def edit(patient_id: str) -> Any:
+    """«Изменить данные пациента»: only the fields that changed are sent, so only they win a merge."""
+    patient = service.post_patient(patient_id)
+    error = None
+    form: Any = request.form
+    if request.method == "POST":
+        try:
+            changes = service.changed_fields(patient, request.form.to_dict())
+            if changes:
+                service.update(patient.id, changes)
+                flash(_("Данные пациента сохранены"), "success")
+            else:
+                flash(_("Изменений нет"), "info")
+            return redirect(url_for("patients.card", patient_id=patient.id))
+        except SyncError as exc:
+            error = translate_error(exc)
+    else:
+        form = {
+            "last_name": patient.last_name,
+            "first_name": patient.first_name,
+            "middle_name": patient.middle_name,
+            "birth_date": patient.birth_date.isoformat(),
+            "sex": patient.sex,
+            "phone": patient.phone or "",
+            "snils": patient.snils_display,
+            "enp": patient.enp or "",
+            "address": patient.address,
+        }
+    return render_template(
+        "node/patient_form.html",
+        title=_("Изменить данные пациента"),
+        form=form,
+        error=error,
+        pick=None,
+        patient=patient,
     ), (400 if error else 200)

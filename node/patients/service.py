@@ -13,7 +13,7 @@ from sync.errors import N_, ValidationError
 from sync.models import Patient, Sex
 from sync.validators import normalize_enp, normalize_phone
 
-__all__ = ["search", "register", "update", "post_patient"]
+__all__ = ["search", "register", "update", "post_patient", "changed_fields", "EDITABLE"]
 
 
 def _post() -> str:
@@ -72,6 +72,23 @@ def _parse_date(value: Any) -> date:
         ) from exc
 
 
+def _refuse_duplicates(probe: Patient, exclude: str | None = None) -> None:
+    """One card per SNILS and per ЕНП (a phone may be shared by a family)."""
+    for name, label in (("snils", N_("СНИЛС")), ("enp", N_("полисом ОМС"))):
+        value = getattr(probe, name)
+        if not value:
+            continue
+        query = Patient.live().where(getattr(Patient, name) == value)
+        if exclude:
+            query = query.where(Patient.id != exclude)
+        if query.exists():
+            raise ValidationError(
+                N_("Пациент с таким номером (%(what)s) уже зарегистрирован: найдите его в поиске"),
+                field=name,
+                what=label,
+            )
+
+
 def register(data: dict[str, Any]) -> Patient:
     """Create a patient with validated identity numbers; refuse a duplicate SNILS or ЕНП."""
     sex = data.get("sex")
@@ -93,16 +110,7 @@ def register(data: dict[str, Any]) -> Patient:
     probe = Patient(**fields)
     probe.validate()  # normalises the numbers before the duplicate check
     with database.atomic():
-        for name, label in (("snils", N_("СНИЛС")), ("enp", N_("полисом ОМС"))):
-            value = getattr(probe, name)
-            if value and Patient.live().where(getattr(Patient, name) == value).exists():
-                raise ValidationError(
-                    N_(
-                        "Пациент с таким номером (%(what)s) уже зарегистрирован: найдите его в поиске"  # noqa: E501
-                    ),
-                    field=name,
-                    what=label,
-                )
+        _refuse_duplicates(probe)
         if fields["representative"]:
             post_patient(str(fields["representative"]))
         fields.update(snils=probe.snils, enp=probe.enp, phone=probe.phone)
@@ -144,5 +152,28 @@ def update(patient_id: str, data: dict[str, Any]) -> Patient:
             setattr(patient, name, value)
         if patient.representative_id:
             post_patient(patient.representative_id)
+        patient.validate()  # normalises the numbers before the duplicate check
+        _refuse_duplicates(patient, exclude=patient.id)
         patient.save()
     return patient
+
+
+def changed_fields(patient: Patient, form: dict[str, Any]) -> dict[str, Any]:
+    """The editable fields whose submitted value differs from the card.
+
+    A number retyped in another format counts as sent, but the save stamps only
+    the fields whose stored value really changes, so only those win a later merge.
+    """
+    out: dict[str, Any] = {}
+    for name in EDITABLE:
+        if name not in form or name == "representative":
+            continue
+        sent = str(form[name] or "").strip()
+        current = getattr(patient, name)
+        if name == "birth_date":
+            current_text = current.isoformat() if current else ""
+        else:
+            current_text = str(current or "")
+        if sent != current_text:
+            out[name] = sent
+    return out

@@ -1,7 +1,13 @@
-"""«Направления»: referrals issued at this post."""
+"""«Направления»: referrals issued at this post, and a new one (patient → specialty → doctor → term)."""
 
 from flask import Blueprint
 
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
 bp = Blueprint("referrals", __name__, url_prefix="", template_folder="../templates")
+
+MENU = [MenuItem("referrals.index", N_("Направления"), (Role.FELDSHER,))]
 
 from . import routes  # noqa: E402,F401

@@ -1,7 +1,16 @@
-"""Profile (time zone) and «Настройки» with the device checks."""
+"""«Профиль» (time zone) and «Настройки» (devices present, the entry to the device checks)."""
 
 from flask import Blueprint
 
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
 bp = Blueprint("settings", __name__, url_prefix="", template_folder="../templates")
+
+MENU = [
+    MenuItem("settings.profile", N_("Профиль"), (Role.FELDSHER,)),
+    MenuItem("settings.index", N_("Настройки"), (Role.FELDSHER,)),
+]
 
 from . import routes  # noqa: E402,F401

@@ -2,6 +2,15 @@
 
 from flask import Blueprint
 
-bp = Blueprint("support", __name__, url_prefix="/support", template_folder="../templates")
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
+bp = Blueprint("support", __name__, url_prefix="", template_folder="../templates")
+
+MENU = [MenuItem("support.index", N_("Нужна помощь"), (Role.FELDSHER,))]
+
+#: The support line from the users' manual.
+SUPPORT_PHONE = "8 (800) 500-02-99"
 
 from . import routes  # noqa: E402,F401

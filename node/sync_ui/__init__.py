@@ -2,6 +2,12 @@
 
 from flask import Blueprint
 
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
 bp = Blueprint("sync_ui", __name__, template_folder="../templates")
+
+MENU = [MenuItem("sync_ui.status", N_("Синхронизация"), (Role.FELDSHER,))]
 
 from . import routes  # noqa: E402,F401
