@@ -55,5 +55,21 @@ system-deps:
 	  fi; \
 	fi
 
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	npm --prefix bench ci --no-audit --no-fund
+	touch $@
+
+bench/.venv-morango/.installed: bench/requirements-morango.txt
+	$(PYTHON) -m venv bench/.venv-morango
+	bench/.venv-morango/bin/python -m pip install -q -r bench/requirements-morango.txt
+	touch $@
+
+# Sync benchmarks against pouchdb-server and morango (bench/README.md); the
+# shaped link needs root, network namespaces and iptables.
+bench: $(VENV)/.installed bench/node_modules/.installed bench/.venv-morango/.installed
+	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; } || true
+	bash bench/run_all.sh
+
 clean:
 	rm -rf $(VENV) var demo-data

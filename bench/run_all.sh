@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Both sync benchmarks, then the summary lines of both. `make bench` calls this.
+#   RUNS=3 (default) runs per engine; COMPARE_ARGS / SHAPED_ARGS: more options for each
+#   (e.g. SHAPED_ARGS="--records 200 --files 1" for a quick try). Root is needed for the
+#   shaped link.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+RUNS=${RUNS:-3}
+
+if [ ! -d bench/node_modules/pouchdb-server ]; then
+  npm --prefix bench ci --no-audit --no-fund || echo "npm peers could not be installed: pouchdb will fail"
+fi
+if [ ! -x bench/.venv-morango/bin/python ]; then
+  { python3 -m venv bench/.venv-morango \
+    && bench/.venv-morango/bin/python -m pip install -q -r bench/requirements-morango.txt; } \
+    || echo "the morango venv could not be set up: morango will be reported as not measured"
+fi
+
+logs=$(mktemp -d)
+"$PY" bench/sync_compare.py --runs "$RUNS" ${COMPARE_ARGS:-} | tee "$logs/sync_compare.log"
+rc_compare=${PIPESTATUS[0]}
+"$PY" bench/shaped_link.py --runs "$RUNS" ${SHAPED_ARGS:-} | tee "$logs/shaped_link.log"
+rc_shaped=${PIPESTATUS[0]}
+
+echo
+echo "summary:"
+for log in "$logs/sync_compare.log" "$logs/shaped_link.log"; do
+  sed -n '/^summary:$/,$p' "$log" | sed '1d'
+done
+rm -rf "$logs"
+[ "$rc_compare" -eq 0 ] && [ "$rc_shaped" -eq 0 ]
