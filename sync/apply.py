@@ -19,6 +19,7 @@ from .clock import Stamp
 from .db import database, replica
 from .errors import N_, ScopeError, SyncError, ValidationError
 from .models import MODELS_BY_TABLE, REPLICATED_MODELS, WRITABLE_BY_POST, SyncModel, next_seq
+from .models.base import reserve_seqs
 from .state import PendingRecord, SyncEvent
 
 __all__ = ["ApplyResult", "apply_records", "retry_pending"]
@@ -84,17 +85,38 @@ def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
     return _Incoming(model, rid, origin, changed_by, hlc, deleted, values, record)  # type: ignore[arg-type]
 
 
-def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
-    """Write one record inside the caller's transaction; returns applied/stale."""
+_FETCH = object()  # "look the stored row up yourself"
+
+
+def _write(
+    rec: _Incoming,
+    from_central: bool,
+    scope_org: str | None,
+    local: Any = _FETCH,
+    seq: Any = None,
+    batch: _Batch | None = None,
+) -> str:
+    """Write one record inside the caller's transaction; returns applied/stale.
+
+    With `batch`, scope checks use what the batch read up front, and the check
+    after writing is left to the batch (one query per model instead of one per record).
+    """
     model = rec.model
-    local = model.get_or_none(model.id == rec.id)
+    if local is _FETCH:
+        local = model.get_or_none(model.id == rec.id)
     if scope_org is not None:
         if model not in WRITABLE_BY_POST:
             raise ScopeError(
                 N_("Пост не может изменять записи типа «%(model)s»"), model=model._meta.table_name
             )
-        if local is not None and not _in_scope(model, rec.id, scope_org):
-            raise ScopeError(N_("Запись принадлежит другой организации"))
+        if local is not None:
+            in_scope = (
+                (model._meta.table_name, rec.id) in batch.in_scope
+                if batch is not None
+                else _in_scope(model, rec.id, scope_org)
+            )
+            if not in_scope:
+                raise ScopeError(N_("Запись принадлежит другой организации"))
     lost: list[dict[str, Any]] = []
     if model.PER_FIELD and local is not None:
         merged, lost = model.merge_fields(local, rec.fields)
@@ -125,7 +147,7 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
         "changed_by": rec.changed_by,
         "hlc": max(rec.hlc, local.hlc) if local is not None else rec.hlc,
         "deleted": rec.deleted or bool(local is not None and local.deleted and not from_central),
-        "seq": next_seq(),
+        "seq": next(seq) if seq is not None else next_seq(),
     }
     if merged != rec.fields:
         # We kept some of our own values: that is a new change of ours, so it
@@ -141,7 +163,9 @@ def _write(rec: _Incoming, from_central: bool, scope_org: str | None) -> str:
         model.insert(columns | {model.id: rec.id}).execute()
     else:
         model.update(columns).where(model.id == rec.id).execute()
-    if scope_org is not None and not _in_scope(model, rec.id, scope_org):
+    if batch is not None:
+        batch.written.append(rec)
+    elif scope_org is not None and not _in_scope(model, rec.id, scope_org):
         raise ScopeError(N_("Запись вне области видимости поста"))
     return "applied"
 
@@ -186,11 +210,19 @@ def _stage(rec: _Incoming, from_central: bool, scope_org: str | None, error: str
         existing.save()
 
 
-def _try(rec: _Incoming, from_central: bool, scope_org: str | None, result: ApplyResult) -> bool:
+def _try(
+    rec: _Incoming,
+    from_central: bool,
+    scope_org: str | None,
+    result: ApplyResult,
+    local: Any = _FETCH,
+    seq: Any = None,
+    batch: _Batch | None = None,
+) -> bool:
     """Apply one record in a savepoint; False if a parent is missing (record parked)."""
     try:
         with database.atomic():
-            outcome = _write(rec, from_central, scope_org)
+            outcome = _write(rec, from_central, scope_org, local, seq, batch)
     except IntegrityError as exc:
         text = str(exc).lower()
         if "foreign key" not in text:
@@ -206,6 +238,22 @@ def _try(rec: _Incoming, from_central: bool, scope_org: str | None, result: Appl
     return True
 
 
+@dataclass
+class _Batch:
+    """What one batch read up front and what it wrote (for the scope check at the end)."""
+
+    in_scope: set[tuple[str, str]] = field(default_factory=set)
+    written: list[_Incoming] = field(default_factory=list)
+
+
+class _Redo(Exception):
+    """Some written records turned out to be out of scope: undo the batch, refuse them."""
+
+    def __init__(self, refused: set[tuple[str, str]]) -> None:
+        super().__init__(f"{len(refused)} records out of scope")
+        self.refused = refused
+
+
 def apply_records(
     records: list[Any], *, peer: str, from_central: bool, scope_org: str | None = None
 ) -> ApplyResult:
@@ -217,11 +265,42 @@ def apply_records(
             parsed.append(_parse(record, from_central, peer))
         except SyncError as exc:
             result.refused.append(_refusal(record, exc))
-    parsed.sort(key=lambda r: _ORDER[r.model._meta.table_name])
+    # A record sent twice in one batch: only its newest version matters.
+    newest: dict[tuple[str, str], _Incoming] = {}
+    for rec in parsed:
+        key = (rec.model._meta.table_name, rec.id)
+        if key not in newest or rec.hlc > newest[key].hlc:
+            newest[key] = rec
+    parsed = sorted(newest.values(), key=lambda r: _ORDER[r.model._meta.table_name])
+    out_of_scope: set[tuple[str, str]] = set()
+    while True:
+        attempt = ApplyResult(refused=list(result.refused))
+        try:
+            _apply_parsed(parsed, attempt, peer, from_central, scope_org, out_of_scope)
+        except _Redo as redo:
+            out_of_scope |= redo.refused
+            continue
+        return attempt
+
+
+def _apply_parsed(
+    parsed: list[_Incoming],
+    result: ApplyResult,
+    peer: str,
+    from_central: bool,
+    scope_org: str | None,
+    out_of_scope: set[tuple[str, str]],
+) -> None:
     with database.atomic():
+        stored = _stored_rows(parsed)
+        batch = _Batch(in_scope=_in_scope_keys(stored, scope_org)) if scope_org else None
+        seq = iter(reserve_seqs(len(parsed))) if parsed else None
         for rec in parsed:
+            key = (rec.model._meta.table_name, rec.id)
             try:
-                if not _try(rec, from_central, scope_org, result):
+                if key in out_of_scope:
+                    raise ScopeError(N_("Запись вне области видимости поста"))
+                if not _try(rec, from_central, scope_org, result, stored.get(key), seq, batch):
                     result.pending += 1
             except SyncError as exc:
                 result.refused.append(_refusal(rec.raw, exc))
@@ -232,9 +311,55 @@ def apply_records(
                     record_id=rec.id,
                     detail=exc.message,
                 )
+        if batch is not None and scope_org is not None:
+            escaped = _written_out_of_scope(batch.written, scope_org)
+            if escaped:
+                raise _Redo(escaped)  # rolls the whole batch back; it is applied again without them
         if result.applied:
             result.pending = max(0, result.pending - retry_pending())
-    return result
+
+
+def _in_scope_keys(stored: dict[tuple[str, str], SyncModel], scope_org: str | None) -> set[tuple[str, str]]:
+    """Which of the stored rows the post may change (one query per model)."""
+    if scope_org is None:
+        return set()
+    by_model: dict[type[SyncModel], list[str]] = {}
+    for row in stored.values():
+        by_model.setdefault(type(row), []).append(row.id)
+    return _scope_filter(by_model, scope_org)
+
+
+def _written_out_of_scope(written: list[_Incoming], scope_org: str) -> set[tuple[str, str]]:
+    by_model: dict[type[SyncModel], list[str]] = {}
+    for rec in written:
+        by_model.setdefault(rec.model, []).append(rec.id)
+    inside = _scope_filter(by_model, scope_org)
+    return {(rec.model._meta.table_name, rec.id) for rec in written} - inside
+
+
+def _scope_filter(by_model: dict[type[SyncModel], list[str]], scope_org: str) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for model, ids in by_model.items():
+        condition = model.scope_for_post(scope_org)
+        for start in range(0, len(ids), 500):
+            query = model.select(model.id).where(model.id.in_(ids[start : start + 500]))
+            if condition is not None:
+                query = query.where(condition)
+            found.update((model._meta.table_name, row.id) for row in query)
+    return found
+
+
+def _stored_rows(records: list[_Incoming]) -> dict[tuple[str, str], SyncModel]:
+    """The stored versions of a batch's records, read with one query per model and 500 ids."""
+    by_model: dict[type[SyncModel], list[str]] = {}
+    for rec in records:
+        by_model.setdefault(rec.model, []).append(rec.id)
+    found: dict[tuple[str, str], SyncModel] = {}
+    for model, ids in by_model.items():
+        for start in range(0, len(ids), 500):
+            for row in model.select().where(model.id.in_(ids[start : start + 500])):
+                found[(model._meta.table_name, row.id)] = row
+    return found
 
 
 def retry_pending() -> int:

@@ -25,7 +25,7 @@ from peewee import (
 from ..db import database, replica
 from ..errors import ValidationError
 
-__all__ = ["BaseModel", "SyncModel", "SyncSequence", "new_id", "next_seq"]
+__all__ = ["BaseModel", "SyncModel", "SyncSequence", "new_id", "next_seq", "reserve_seqs"]
 
 
 def new_id() -> str:
@@ -56,6 +56,18 @@ def next_seq() -> int:
     )
     for row in query.execute():
         return int(row.value)
+    raise RuntimeError("database not migrated: the change sequence is missing")
+
+
+def reserve_seqs(count: int) -> range:
+    """Take `count` consecutive change numbers at once (for a batch from a peer)."""
+    query = (
+        SyncSequence.update(value=SyncSequence.value + count)
+        .where(SyncSequence.name == "changes")
+        .returning(SyncSequence.value)
+    )
+    for row in query.execute():
+        return range(int(row.value) - count + 1, int(row.value) + 1)
     raise RuntimeError("database not migrated: the change sequence is missing")
 
 

@@ -42,6 +42,7 @@ class Referral(SyncModel):
     post_id: str
     consultant_id: str | None
     specialty_id: str
+    source_appeal_id: str | None
 
     def validate(self) -> None:
         if self.status not in ReferralStatus.ALL:
