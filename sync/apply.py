@@ -82,6 +82,8 @@ def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
     if not isinstance(fields, dict):
         raise ValidationError(N_("У записи нет полей"), field="fields")
     values = model.fields_from_wire(fields)
+    if model.PER_FIELD:
+        model.expand_stamps(values, hlc)  # type: ignore[arg-type]
     return _Incoming(model, rid, origin, changed_by, hlc, deleted, values, record)  # type: ignore[arg-type]
 
 

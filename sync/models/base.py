@@ -126,6 +126,14 @@ class SyncModel(BaseModel):
         self.field_stamps = json.dumps(stamps, sort_keys=True)  # type: ignore[attr-defined]
 
     @classmethod
+    def expand_stamps(cls, fields: dict[str, Any], hlc: str) -> None:
+        """Restore the stamps `to_wire` left out: a field without one was stamped at `hlc`."""
+        stamps = json.loads(fields.get("field_stamps") or "{}")
+        for name in cls.merged_field_names():
+            stamps.setdefault(name, hlc)
+        fields["field_stamps"] = json.dumps(stamps, sort_keys=True)
+
+    @classmethod
     def merged_field_names(cls) -> list[str]:
         return [f.name for f in cls.payload_fields() if f.name != "field_stamps"]
 
@@ -192,6 +200,13 @@ class SyncModel(BaseModel):
             if isinstance(value, datetime | date):
                 value = value.isoformat()
             fields[field.name] = value
+        if self.PER_FIELD:
+            # Most fields carry the row's own stamp: send only those that differ
+            # (the receiver restores the rest); it halves a new patient on the wire.
+            stamps = json.loads(fields.get("field_stamps") or "{}")
+            fields["field_stamps"] = json.dumps(
+                {k: v for k, v in stamps.items() if v != self.hlc}, sort_keys=True
+            )
         return {
             "model": self._meta.table_name,
             "id": self.id,
