@@ -56,10 +56,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
     init_web(app)
 
-    from . import api, appeals, auth, chat, exams, patients, referrals, settings, support, sync_ui
+    from . import (
+        api,
+        appeals,
+        auth,
+        chat,
+        exams,
+        patients,
+        referrals,
+        settings,
+        signatures,
+        support,
+        sync_ui,
+    )
 
     register_features(
-        app, *(auth, patients, exams, appeals, chat, referrals, settings, support, sync_ui, api)
+        app, *(auth, patients, exams, appeals, chat, signatures, referrals, settings, support, sync_ui, api)
     )
 
     @app.get("/")

@@ -31,6 +31,9 @@ def start_sync(app: Flask, identity: NodeIdentity) -> None:
     client.refresh_queues()
     if app.config["SYNC_ENABLED"]:
         worker.start()
+    from .chat.routes import connect_sync  # the kiosk's live pages and the link to central
+
+    connect_sync(app, identity, client, worker)
 
 
 def sync_client() -> SyncClient:

@@ -123,3 +123,18 @@ def login(client, login_name: str, password: str = "demo1234") -> str:  # type: 
     response = client.post("/api/v1/session", json={"login": login_name, "password": password})
     assert response.status_code == 200, response.get_json()
     return str(response.get_json()["csrf_token"])
+
+
+def future_slot(consultant):  # type: ignore[no-untyped-def]
+    """The consultant's first slot that is still ahead (the seed is made once per session)."""
+    from datetime import timedelta
+
+    from sync.clock import utcnow
+    from sync.models import Slot
+
+    return (
+        Slot.select()
+        .where((Slot.consultant == consultant) & (Slot.starts_at > utcnow() + timedelta(minutes=1)))
+        .order_by(Slot.starts_at)
+        .first()
+    )

@@ -6,12 +6,13 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
-from faplink.web.i18n import to_local, translate_error
+from faplink.web.i18n import to_local, translate_error, user_timezone
 from sync.clock import utcnow
 from sync.errors import SyncError
-from sync.models import AppealStatus, Role
+from sync.models import AppealStatus, FormOfCare, Role
 
 from . import bp, service
+from .filters import QueueFilter, post_choices, specialty_choices
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 
@@ -22,7 +23,12 @@ def queue() -> Any:
     name = request.args.get("queue", "new")
     if name not in service.QUEUE_NAMES:
         name = "new"
-    queues = service.queues(g.staff)
+    try:
+        filters = QueueFilter.from_args(request.args, user_timezone())
+    except SyncError as exc:
+        flash(translate_error(exc), "error")
+        filters = QueueFilter(zone=user_timezone())
+    queues = service.queues(g.staff, filters=filters)
     return render_template(
         "central/queue.html",
         title=_queue_title(name),
@@ -30,6 +36,10 @@ def queue() -> Any:
         queues=queues,
         counts=queues.counts(),
         now=utcnow(),
+        filters=filters,
+        forms_of_care=FormOfCare.ALL,
+        specialties=specialty_choices(),
+        posts=post_choices(),
     )
 
 

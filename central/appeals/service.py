@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app
+from flask import abort, current_app, has_request_context, request
 from peewee import JOIN
+from werkzeug.datastructures import FileStorage
 
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
+from central.protocols.files import attach_protocol_files, check_protocol_files
+from central.protocols.icd10 import check_diagnoses
+from faplink.web.i18n import user_timezone
 from faplink.web.labels import LABELS
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, ValidationError
 from sync.models import (
     Appeal,
     AppealStatus,
@@ -28,10 +32,13 @@ from sync.models import (
     Staff,
 )
 
+from .filters import QueueFilter
+
 __all__ = [
     "Queues",
     "queues",
     "visible_appeal",
+    "can_see",
     "take",
     "send_protocol",
     "protocol_pdf_bytes",
@@ -57,16 +64,24 @@ class Queues:
 
 
 def _visible_to(staff: Staff):  # type: ignore[no-untyped-def]
-    """Appeals a consultant may see: addressed to them, or to their specialty with no one named."""
+    """Appeals a consultant may see: addressed to them, or to their specialty with no one named
+    from a post of their centre's region."""
     if staff.role == Role.ADMIN:
         return Appeal.deleted == False  # noqa: E712
     mine = (Appeal.consultant == staff.id) | (Appeal.taken_by == staff.id)
-    open_to_specialty = Appeal.consultant.is_null() & (Appeal.specialty == staff.specialty_id)
+    own_region = Organization.select(Organization.region).where(Organization.id == staff.organization_id)
+    region_posts = Organization.select(Organization.id).where(Organization.region.in_(own_region))
+    open_to_specialty = (
+        Appeal.consultant.is_null() & (Appeal.specialty == staff.specialty_id) & Appeal.post.in_(region_posts)
+    )
     return (Appeal.deleted == False) & (mine | open_to_specialty)  # noqa: E712
 
 
-def queues(staff: Staff, now: datetime | None = None) -> Queues:
+def queues(staff: Staff, now: datetime | None = None, filters: QueueFilter | None = None) -> Queues:
+    """The consultant's lists; without `filters`, those of the request's GET parameters, if any."""
     now = now or utcnow()
+    if filters is None and has_request_context():
+        filters = QueueFilter.from_args(request.args, user_timezone())
     rows = (
         Appeal.select(Appeal, Patient, Organization)
         .join(Patient, on=(Appeal.patient == Patient.id))
@@ -75,6 +90,9 @@ def queues(staff: Staff, now: datetime | None = None) -> Queues:
         .where(_visible_to(staff) & (Appeal.status != AppealStatus.CANCELLED))
         .order_by(Appeal.due_at)
     )
+    narrowed = filters.where() if filters is not None else None
+    if narrowed is not None:
+        rows = rows.where(narrowed)
     out = Queues()
     for appeal in rows:
         if appeal.status == AppealStatus.NEW:
@@ -94,6 +112,11 @@ def visible_appeal(staff: Staff, appeal_id: str) -> Appeal:
     return appeal
 
 
+def can_see(staff: Staff, appeal_id: str) -> bool:
+    """Whether the appeal (and so its chat) is one this staff member may open."""
+    return bool(Appeal.select(Appeal.id).where((Appeal.id == appeal_id) & _visible_to(staff)).exists())
+
+
 def take(staff: Staff, appeal_id: str) -> Appeal:
     """«Взять в работу», re-reading the appeal inside the transaction."""
     with database.atomic():
@@ -110,13 +133,18 @@ def send_protocol(
     recommendations: str,
     additional_recommendations: str,
     diagnoses: list[tuple[str, str]],
+    files: Sequence[FileStorage] | None = None,
 ) -> Protocol:
-    """«Отправить протокол»: protocol, diagnoses, the closed status and the PDF, all or nothing."""
+    """«Отправить протокол»: protocol, diagnoses, files, the closed status and the PDF, all or nothing.
+
+    Without ``files``, the files come from the page's «protocol_files» input, if any.
+    """
     blobs: BlobStore = current_app.extensions["blobs"]
-    cleaned = [(c, t) for c, t in diagnoses if (c or "").strip() or (t or "").strip()]
-    for code, _title in cleaned:
-        if not (code or "").strip():
-            raise ValidationError(N_("Укажите код МКБ-10 для каждого заболевания"), field="diagnoses")
+    # Codes are checked against the shipped ICD-10; an unknown one refuses the protocol.
+    cleaned = check_diagnoses(diagnoses)
+    if files is None and has_request_context():
+        files = request.files.getlist("protocol_files")
+    checked_files = check_protocol_files(files or [])
     with database.atomic():
         appeal = visible_appeal(staff, appeal_id)
         protocol = Protocol.send(
@@ -138,6 +166,7 @@ def send_protocol(
             sha256=sha,
             uploaded_by=staff,
         )
+        attach_protocol_files(appeal, staff, checked_files)
     return protocol
 
 

@@ -1,1 +1,188 @@
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.sansio.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+
+from faplink.web.auth import login_required
+from faplink.web.i18n import translate_error
+from faplink.web.serialize import chat_message_json
+from sync.blobs import BlobStore
+from sync.errors import N_, SyncError, ValidationError
+from sync.models import Appeal, Attachment, ChatMessage, Role
+
+from ..appeals.service import visible_appeal
+from ..extensions import socketio
+from . import bp, service
+from .live import ChangeFeed
+
+CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
+
+
+# -- live updates ---------------------------------------------------------------
+
+
+@bp.record_once
+def _start_feed(state: BlueprintSetupState) -> None:
+    state.app.extensions["chat_feed"] = ChangeFeed(socketio)
+
+
+@bp.after_app_request
+def _announce_changes(response: Response) -> Response:
+    """Every write (pages, API, a node's push) is announced as soon as it is committed."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        feed: ChangeFeed | None = current_app.extensions.get("chat_feed")
+        if feed is not None:
+            feed.flush()
+    return response
+
+
+# -- what the appeal page shows ---------------------------------------------------
+
+
+@bp.app_template_global()
+def chat_shown(appeal: Appeal) -> bool:
+    return service.chat_shown(appeal)
+
+
+@bp.app_template_global()
+def chat_may_write(appeal: Appeal) -> bool:
+    return service.may_write(g.get("staff"), appeal)
+
+
+@bp.app_template_global()
+def chat_messages(appeal: Appeal) -> list[ChatMessage]:
+    return service.messages(appeal)
+
+
+@bp.app_template_global()
+def chat_appeal_files(appeal: Appeal) -> list[Attachment]:
+    return service.appeal_files(appeal)
+
+
+@bp.app_template_global()
+def chat_file_here(attachment: Attachment) -> bool:
+    """Whether the file's bytes have arrived (a post sends the record before the file)."""
+    blobs: BlobStore = current_app.extensions["blobs"]
+    return blobs.has(attachment.sha256)
+
+
+def _upload() -> service.Upload | None:
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return None
+    return service.Upload(file.filename, file.read())
+
+
+# -- pages ------------------------------------------------------------------------
+
+
+@bp.post("/appeals/<appeal_id>/chat")
+@login_required(*CONSULTANT)
+def send(appeal_id: str) -> Any:
+    """The chat form without JavaScript: store, then back to the appeal."""
+    try:
+        service.post_message(g.staff, appeal_id, request.form.get("text", ""), _upload())
+    except SyncError as exc:
+        flash(translate_error(exc), "error")
+    return redirect(url_for("appeals.detail", appeal_id=appeal_id) + "#chat")
+
+
+@bp.get("/appeals/<appeal_id>/chat")
+@login_required(*CONSULTANT)
+def messages_fragment(appeal_id: str) -> Any:
+    """The message list alone, for the page to refresh when the chat changes."""
+    appeal = visible_appeal(g.staff, appeal_id)
+    return render_template("central/_appeal_chat.html", appeal=appeal, chat_fragment=service.messages(appeal))
+
+
+@bp.get("/appeals/<appeal_id>/files/<attachment_id>")
+@login_required(*CONSULTANT)
+def file(appeal_id: str, attachment_id: str) -> Any:
+    attachment = service.appeal_file(g.staff, appeal_id, attachment_id)
+    blobs: BlobStore = current_app.extensions["blobs"]
+    if not blobs.has(attachment.sha256):
+        return render_template(
+            "web/error.html",
+            title=_("Файл ещё не получен"),
+            message=_("Файл придёт с ближайшей синхронизацией поста"),
+        ), 404
+    return Response(
+        blobs.read(attachment.sha256),
+        mimetype=attachment.content_type,
+        headers={"Content-Disposition": _disposition(attachment.filename)},
+    )
+
+
+def _disposition(filename: str) -> str:
+    return f"attachment; filename*=UTF-8''{quote(filename)}"
+
+
+# -- JSON API -----------------------------------------------------------------------
+
+
+@bp.get("/api/v1/appeals/<appeal_id>/messages")
+@login_required(*CONSULTANT)
+def api_messages(appeal_id: str) -> Any:
+    """The appeal's chat.
+    ---
+    get:
+      summary: Messages of an appeal's chat, oldest first (for whoever may open the appeal)
+      responses:
+        200: {description: "messages, and whether this consultant may write"}
+        404: {description: not found or not visible to this consultant}
+    """
+    appeal = visible_appeal(g.staff, appeal_id)
+    return jsonify(
+        messages=[chat_message_json(m) for m in service.messages(appeal)],
+        may_write=service.may_write(g.staff, appeal),
+    )
+
+
+@bp.post("/api/v1/appeals/<appeal_id>/messages")
+@login_required(*CONSULTANT)
+def api_post_message(appeal_id: str) -> Any:
+    """Write in the appeal's chat.
+    ---
+    post:
+      summary: "A message (text, a file, or both) from the consultant who took the appeal in work"
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, required: [text], properties: {text: {type: string}}}
+          multipart/form-data:
+            schema:
+              type: object
+              properties: {text: {type: string}, file: {type: string, format: binary}}
+      responses:
+        201: {description: the message}
+        400:
+          description: "empty, or the file is refused"
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        404: {description: not found or not visible to this consultant}
+        409:
+          description: "the appeal is not in work, or another consultant took it"
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    """
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+        text, upload = str(data.get("text", "")), None
+    else:
+        text, upload = request.form.get("text", ""), _upload()
+    message = service.post_message(g.staff, appeal_id, text, upload)
+    return jsonify(chat_message_json(message)), 201

@@ -1,1 +1,252 @@
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from central.appeals import service as appeals
+from central.signing import MIN_PASSPHRASE, SigningError, StoredSigner
+from faplink.web.auth import login_required
+from sync.blobs import BlobStore
+from sync.models import Appeal, Attachment, AttachmentKind, Role
+
+from . import bp, icd10, signing
+from .files import protocol_files
+
+CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
+
+
+# --- ICD-10 --------------------------------------------------------------------------
+
+
+@bp.get("/api/v1/icd10")
+@login_required(*CONSULTANT)
+def icd10_search() -> Any:
+    """Search the ICD-10 classification («Добавьте заболевания»).
+    ---
+    get:
+      summary: ICD-10 codes by code prefix or by words of the title (Russian or English), top 20
+      parameters:
+        - name: q
+          in: query
+          required: true
+          schema: {type: string}
+          description: "code prefix or words, e.g. «I1», «гиперт», «ХОБЛ», «asthma»"
+      responses:
+        200:
+          description: "matching codes, Russian title where known, else the WHO's English title"
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  items:
+                    type: array
+                    items:
+                      type: object
+                      properties: {code: {type: string}, title: {type: string}, title_en: {type: string}}
+        401: {description: not logged in}
+    """
+    found = icd10.search(request.args.get("q", ""))
+    return jsonify(items=[disease.as_json() for disease in found])
+
+
+# --- the protocol's pieces on the appeal page ------------------------------------------
+
+
+@bp.app_context_processor
+def _appeal_extras() -> dict[str, Any]:
+    """What the appeal page's protocol partials ask for, computed only when they do."""
+    return {
+        "protocol_files_of": protocol_files,
+        "protocol_signature_of": signing.signed_status,
+    }
+
+
+def _blob_response(attachment: Attachment) -> Response:
+    """The file as a download under its own name (Cyrillic names too, per RFC 6266)."""
+    blobs: BlobStore = current_app.extensions["blobs"]
+    if not blobs.has(attachment.sha256):
+        abort(404)
+    fallback = attachment.filename.encode("ascii", "replace").decode("ascii").replace('"', "_")
+    disposition = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(attachment.filename, safe='')}"
+    )
+    return Response(
+        blobs.read(attachment.sha256),
+        mimetype=attachment.content_type.split(";")[0],
+        headers={"Content-Disposition": disposition},
+    )
+
+
+@bp.get("/appeals/<appeal_id>/protocol-files/<attachment_id>")
+@login_required(*CONSULTANT)
+def protocol_file(appeal_id: str, attachment_id: str) -> Any:
+    appeal = appeals.visible_appeal(g.staff, appeal_id)
+    attachment = Attachment.get_or_none(
+        (Attachment.id == attachment_id)
+        & (Attachment.appeal == appeal.id)
+        & (Attachment.kind == AttachmentKind.PROTOCOL_FILE)
+        & (Attachment.deleted == False)  # noqa: E712
+    )
+    if attachment is None:
+        abort(404)
+    return _blob_response(attachment)
+
+
+# --- «Подписание протокола» ----------------------------------------------------------------
+
+
+def _signature_page(appeal: Appeal, status: int = 200) -> Any:
+    return render_template(
+        "central/protocols/signature.html",
+        title=_("Подписание протокола"),
+        appeal=appeal,
+        signers=signing.signers(g.staff),
+        signature=signing.signed_status(appeal),
+        min_passphrase=MIN_PASSPHRASE,
+    ), status
+
+
+@bp.get("/appeals/<appeal_id>/signature")
+@login_required(Role.CONSULTANT)
+def signature(appeal_id: str) -> Any:
+    appeal, _protocol = signing.signable_appeal(g.staff, appeal_id)
+    try:
+        return _signature_page(appeal)
+    except SigningError as error:
+        flash(str(error), "error")
+        return redirect(url_for("appeals.detail", appeal_id=appeal.id))
+
+
+@bp.post("/appeals/<appeal_id>/signature")
+@login_required(Role.CONSULTANT)
+def sign(appeal_id: str) -> Any:
+    appeal, _protocol = signing.signable_appeal(g.staff, appeal_id)
+    try:
+        signing.sign_appeal(
+            g.staff, appeal, request.form.get("signer", ""), request.form.get("passphrase", "")
+        )
+    except SigningError as error:
+        flash(str(error), "error")
+        return _signature_page(appeal, 400)
+    flash(_("Протокол подписан: подписанный протокол будет отправлен на ФАП"), "success")
+    return redirect(url_for("protocols.signature", appeal_id=appeal.id))
+
+
+@bp.post("/appeals/<appeal_id>/signature/new")
+@login_required(Role.CONSULTANT)
+def new_signer(appeal_id: str) -> Any:
+    appeal, _protocol = signing.signable_appeal(g.staff, appeal_id)
+    try:
+        created = signing.create_signer(
+            g.staff, request.form.get("new_passphrase", ""), request.form.get("new_passphrase_again", "")
+        )
+    except SigningError as error:
+        flash(str(error), "error")
+        return _signature_page(appeal, 400)
+    flash(_("Подпись создана: сертификат %(serial)s", serial=created.serial), "success")
+    return redirect(url_for("protocols.signature", appeal_id=appeal.id))
+
+
+@bp.post("/appeals/<appeal_id>/signature/import")
+@login_required(Role.CONSULTANT)
+def import_signer(appeal_id: str) -> Any:
+    appeal, _protocol = signing.signable_appeal(g.staff, appeal_id)
+    upload = request.files.get("pkcs12")
+    data = upload.read(signing.MAX_PKCS12 + 1) if upload else b""
+    try:
+        imported = signing.import_signer(g.staff, data, request.form.get("import_passphrase", ""))
+    except SigningError as error:
+        flash(str(error), "error")
+        return _signature_page(appeal, 400)
+    flash(_("Подпись импортирована: сертификат %(serial)s", serial=imported.serial), "success")
+    if not imported.trusted:
+        warning = _("Сертификат выдан не удостоверяющим центром faplink: на ФАП подпись будет недоверенной")
+        flash(warning, "error")
+    return redirect(url_for("protocols.signature", appeal_id=appeal.id))
+
+
+@bp.get("/appeals/<appeal_id>/signed-protocol.pdf")
+@login_required(*CONSULTANT)
+def signed_protocol_pdf(appeal_id: str) -> Any:
+    appeal = appeals.visible_appeal(g.staff, appeal_id)
+    attachment = signing.signed_protocol(appeal)
+    if attachment is None:
+        abort(404, description=_("Протокол ещё не подписан"))
+    return _blob_response(attachment)
+
+
+# --- signing as JSON -------------------------------------------------------------------
+
+
+def _signer_json(signer: StoredSigner) -> dict[str, Any]:
+    return {
+        "serial": signer.serial,
+        "holder": signer.holder,
+        "issuer": signer.issuer,
+        "not_before": signer.not_before.isoformat(),
+        "not_after": signer.not_after.isoformat(),
+        "trusted": signer.trusted,
+    }
+
+
+@bp.get("/api/v1/signers")
+@login_required(Role.CONSULTANT)
+def api_signers() -> Any:
+    """«Выберите подпись»: the consultant's stored signatures.
+    ---
+    get:
+      summary: The logged-in consultant's signing certificates (keys stay at central)
+      responses:
+        200: {description: "serial, holder, issuer, validity and whether the centre's CA issued it"}
+    """
+    try:
+        return jsonify(signers=[_signer_json(s) for s in signing.signers(g.staff)])
+    except SigningError as error:
+        return jsonify(error="signing", message=str(error)), 400
+
+
+@bp.post("/api/v1/appeals/<appeal_id>/signature")
+@login_required(Role.CONSULTANT)
+def api_sign(appeal_id: str) -> Any:
+    """«Подписать протокол».
+    ---
+    post:
+      summary: Sign the closed appeal's protocol PDF (PAdES) with one of the consultant's signatures
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [signer, passphrase]
+              properties:
+                signer: {type: string, description: the certificate's serial (from /api/v1/signers)}
+                passphrase: {type: string}
+      responses:
+        201: {description: "the signed PDF's record and its check; the file goes to the post"}
+        400:
+          description: wrong passphrase, unusable certificate
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        403: {description: the protocol is someone else's}
+        404: {description: not found, not visible, or not closed}
+    """
+    appeal, _protocol = signing.signable_appeal(g.staff, appeal_id)
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    try:
+        attachment = signing.sign_appeal(
+            g.staff, appeal, str(body.get("signer", "")), str(body.get("passphrase", ""))
+        )
+    except SigningError as error:
+        return jsonify(error="signing", message=str(error)), 400
+    status = signing.signed_status(appeal)
+    return jsonify(
+        id=attachment.id,
+        filename=attachment.filename,
+        sha256=attachment.sha256,
+        size=attachment.size,
+        summary=status.result.summary if status and status.result else None,
+    ), 201

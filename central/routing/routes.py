@@ -1,1 +1,213 @@
 from __future__ import annotations
+
+from datetime import date
+from itertools import groupby
+from typing import Any
+
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from faplink.web.auth import login_required
+from faplink.web.i18n import to_local, translate_error
+from faplink.web.serialize import appeal_json, iso, staff_json
+from sync.clock import utcnow
+from sync.errors import N_, SyncError, ValidationError
+from sync.models import Appeal, Referral, Role, Slot
+
+from . import bp, service
+
+# Each step shows the form again with the user's input and the reason, or the review.
+_REVIEW, _CREATE = "review", "create"
+
+
+@bp.get("/appeals/<appeal_id>/routing")
+@login_required(Role.CONSULTANT)
+def routing(appeal_id: str) -> Any:
+    appeal = service.routable_appeal(g.staff, appeal_id)
+    return render_template(
+        "central/routing/index.html",
+        title=_("Маршрутизация"),
+        appeal=appeal,
+        referrals=service.issued_from(appeal),
+    )
+
+
+def _referral_form(appeal: Appeal, form: Any, error: str | None = None) -> Any:
+    return render_template(
+        "central/routing/referral_form.html",
+        title=_("Создание направления"),
+        appeal=appeal,
+        form=form,
+        specialties=service.specialties(appeal),
+        doctors=service.doctors(appeal),
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.route("/appeals/<appeal_id>/routing/referral", methods=["GET", "POST"])
+@login_required(Role.CONSULTANT)
+def referral(appeal_id: str) -> Any:
+    appeal = service.routable_appeal(g.staff, appeal_id)
+    form = request.form
+    step = form.get("step")
+    if request.method == "GET" or step not in (_REVIEW, _CREATE):
+        return _referral_form(appeal, form)
+    try:
+        draft = service.read_referral(appeal, form)
+        if step == _REVIEW:
+            return render_template(
+                "central/routing/referral_review.html",
+                title=_("Создание направления"),
+                appeal=appeal,
+                form=form,
+                draft=draft,
+            )
+        service.create_referral(g.staff, appeal, draft)
+    except SyncError as exc:
+        return _referral_form(appeal, form, translate_error(exc))
+    flash(_("Направление создано: оно будет доступно на ФАП после синхронизации"), "success")
+    return redirect(url_for("routing.routing", appeal_id=appeal.id))
+
+
+def _local_day(slot: Slot) -> date:
+    local = to_local(slot.starts_at)
+    return local.date() if local else slot.starts_at.date()
+
+
+def _booking_form(appeal: Appeal, form: Any, error: str | None = None) -> Any:
+    doctors = service.doctors(appeal)
+    chosen = form.get("consultant") or request.args.get("consultant") or g.staff.id
+    consultant = next((d for d in doctors if d.id == chosen), None)
+    slots = service.free_slots(consultant.id) if consultant else []
+    days = [(day, list(day_slots)) for day, day_slots in groupby(slots, key=_local_day)]
+    return render_template(
+        "central/routing/booking_form.html",
+        title=_("Запись на консультацию"),
+        appeal=appeal,
+        form=form,
+        doctors=doctors,
+        consultant=consultant,
+        days=days,
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.route("/appeals/<appeal_id>/routing/booking", methods=["GET", "POST"])
+@login_required(Role.CONSULTANT)
+def booking(appeal_id: str) -> Any:
+    appeal = service.routable_appeal(g.staff, appeal_id)
+    form = request.form
+    step = form.get("step")
+    if request.method == "GET" or step not in (_REVIEW, _CREATE):
+        return _booking_form(appeal, form)
+    try:
+        draft = service.read_booking(appeal, form)
+        if step == _REVIEW:
+            return render_template(
+                "central/routing/booking_review.html",
+                title=_("Запись на консультацию"),
+                appeal=appeal,
+                form=form,
+                draft=draft,
+            )
+        service.book(g.staff, appeal, draft)
+    except SyncError as exc:
+        return _booking_form(appeal, form, translate_error(exc))
+    when = to_local(draft.slot.starts_at)
+    flash(
+        _(
+            "Обращение создано: %(doctor)s, %(time)s; оно будет доступно на ФАП после синхронизации",
+            doctor=draft.consultant.full_name,
+            time=when.strftime("%d.%m.%Y %H:%M") if when else "",
+        ),
+        "success",
+    )
+    return redirect(url_for("routing.routing", appeal_id=appeal.id))
+
+
+# --- the same operations as JSON ---------------------------------------------------------
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+    return body
+
+
+def _referral_json(referral: Referral) -> dict[str, Any]:
+    return {
+        "id": referral.id,
+        "patient": referral.patient_id,
+        "post": referral.post_id,
+        "specialty": referral.specialty_id,
+        "consultant": staff_json(referral.consultant) if referral.consultant_id else None,
+        "valid_until": iso(referral.valid_until),
+        "diagnoses": referral.diagnoses,
+        "justification": referral.justification,
+        "source_appeal": referral.source_appeal_id,  # type: ignore[attr-defined]  # not annotated in sync
+        "status": referral.status,
+    }
+
+
+@bp.post("/api/v1/appeals/<appeal_id>/referrals")
+@login_required(Role.CONSULTANT)
+def api_referral(appeal_id: str) -> Any:
+    """«Создание направления».
+    ---
+    post:
+      summary: Issue a referral from an appeal in work or closed (to a specialty or a chosen doctor)
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [specialty, justification]
+              properties:
+                specialty: {type: string, description: specialty id}
+                consultant: {type: string, description: "a doctor of that specialty (optional)"}
+                valid_until: {type: string, format: date}
+                indefinite: {type: boolean, description: "«Бессрочно» instead of valid_until"}
+                diagnoses: {type: string, description: possible diseases}
+                justification: {type: string}
+      responses:
+        201: {description: the referral; it reaches the post with its next sync}
+        400:
+          description: invalid
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        403: {description: not this consultant's appeal}
+        404: {description: not found, not visible, or not in work/closed}
+    """
+    appeal = service.routable_appeal(g.staff, appeal_id)
+    referral = service.create_referral(g.staff, appeal, service.read_referral(appeal, _json_body()))
+    return jsonify(_referral_json(referral)), 201
+
+
+@bp.post("/api/v1/appeals/<appeal_id>/bookings")
+@login_required(Role.CONSULTANT)
+def api_booking(appeal_id: str) -> Any:
+    """«Запись на консультацию».
+    ---
+    post:
+      summary: Book the patient into a free slot of this or another consultant (creates a new appeal)
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [consultant, slot, question]
+              properties:
+                consultant: {type: string}
+                slot: {type: string}
+                question: {type: string, description: the text of the new appeal}
+      responses:
+        201: {description: the new appeal; it reaches the post with its next sync}
+        400:
+          description: invalid, or the slot is taken
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        403: {description: not this consultant's appeal}
+        404: {description: not found, not visible, or not in work/closed}
+    """
+    appeal = service.routable_appeal(g.staff, appeal_id)
+    created = service.book(g.staff, appeal, service.read_booking(appeal, _json_body()))
+    return jsonify(appeal_json(created, utcnow())), 201

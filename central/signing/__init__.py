@@ -8,20 +8,26 @@ centre's CA certificate and nothing else.
 
 The steps chain by type: ``CentreCA`` → :class:`SignerCredential` (→ PKCS#12 bytes at
 rest) → signed PDF bytes → :class:`VerificationResult`. Every failure a user can cause
-is a :class:`SigningError` with a Russian message.
+is a :class:`SigningError` with a Russian message. :class:`SignerStore` keeps each
+consultant's credentials at rest, encrypted under their own passphrase.
 """
 
 from .ca import CentreCA
 from .credentials import SignerCredential
 from .errors import SigningError
 from .pades import DEFAULT_REASON, VerificationResult, sign_protocol, verify_protocol
+from .store import MIN_PASSPHRASE, SignerStore, StoredSigner, check_new_passphrase
 
 __all__ = [
     "DEFAULT_REASON",
+    "MIN_PASSPHRASE",
     "CentreCA",
     "SignerCredential",
+    "SignerStore",
     "SigningError",
+    "StoredSigner",
     "VerificationResult",
+    "check_new_passphrase",
     "sign_protocol",
     "verify_protocol",
 ]

@@ -13,7 +13,6 @@ from sync.errors import N_, ValidationError
 from sync.state import KnownNode
 from sync.wire import decode
 
-from ..extensions import socketio
 from . import bp
 
 
@@ -69,10 +68,9 @@ def hello() -> Any:
 @bp.post("/push")
 def push() -> Any:
     node = _node()
-    result = server.accept_push(node, _payload())
-    if result["applied"]:
-        socketio.emit("appeals_changed", {"post": node.organization_id})
-    return _json(result)
+    # What the push changed is announced to the consultants and posts concerned by
+    # central.chat's change feed, which runs after every write request.
+    return _json(server.accept_push(node, _payload()))
 
 
 @bp.get("/pull")

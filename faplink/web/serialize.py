@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sync.models import Appeal, Attachment, Patient, Protocol, Slot, Staff
+from sync.models import Appeal, Attachment, ChatMessage, Patient, Protocol, Role, Slot, Staff
 
 __all__ = [
     "appeal_json",
     "attachment_json",
+    "chat_message_json",
     "patient_json",
     "staff_json",
     "slot_json",
@@ -120,3 +121,18 @@ def appeal_json(appeal: Appeal, now: datetime, *, detail: bool = False) -> dict[
             attachments=[attachment_json(a) for a in appeal.attachments if not a.deleted],
         )
     return out
+
+
+def chat_message_json(message: ChatMessage) -> dict[str, Any]:
+    """A chat message as both apps' API return it (the side tells who wrote it)."""
+    author = message.author
+    attachment = message.attachment if message.attachment_id else None
+    return {
+        "id": message.id,
+        "appeal": message.appeal_id,
+        "author": {"id": author.id, "full_name": author.full_name, "role": author.role},
+        "side": "post" if author.role == Role.FELDSHER else "centre",
+        "text": message.text,
+        "sent_at": iso(message.sent_at),
+        "attachment": attachment_json(attachment) if attachment is not None else None,
+    }

@@ -186,10 +186,11 @@ def create_appeal() -> Any:
           application/json:
             schema:
               type: object
-              required: [patient, consultant, question]
+              required: [patient, question]
               properties:
                 patient: {type: string}
-                consultant: {type: string}
+                consultant: {type: string, description: "a named consultant, or:"}
+                specialty: {type: string, description: "for emergency/urgent care: any consultant of it"}
                 slot: {type: string, description: "required for planned care"}
                 kind: {type: string, enum: [primary, repeat, monitoring]}
                 form_of_care: {type: string, enum: [emergency, urgent, planned]}

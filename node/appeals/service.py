@@ -130,22 +130,30 @@ def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], default: 
 def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
     """«Информация верна, создать обращение»: validate everything, then store it at once."""
     patient = post_patient(str(data.get("patient", "")))
-    consultant = Staff.get_or_none(
-        (Staff.id == str(data.get("consultant", ""))) & (Staff.role == Role.CONSULTANT)
-    )
-    if consultant is None:
-        raise ValidationError(N_("Выберите консультанта"), field="consultant")
+    consultant = None
+    if data.get("consultant"):
+        consultant = Staff.get_or_none(
+            (Staff.id == str(data["consultant"])) & (Staff.role == Role.CONSULTANT)
+        )
+        if consultant is None:
+            raise ValidationError(N_("Выберите консультанта"), field="consultant")
+        specialty = consultant.specialty
+        if specialty is None:
+            raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
+    else:
+        # An emergency or urgent appeal may go to a specialty: whoever is on duty takes it.
+        specialty = Specialty.get_or_none(Specialty.id == str(data.get("specialty", "")))
+        if specialty is None:
+            raise ValidationError(N_("Выберите консультанта или специальность"), field="consultant")
     slot = None
     if data.get("slot"):
         slot = Slot.get_or_none(Slot.id == str(data["slot"]))
         if slot is None:
             raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
-    if consultant.specialty is None:
-        raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
     return Appeal.book(
         patient=patient,
         author=author,
-        specialty=consultant.specialty,
+        specialty=specialty,
         consultant=consultant,
         slot=slot,
         form_of_care=_choice(data, "form_of_care", FormOfCare.ALL, FormOfCare.PLANNED),

@@ -1,1 +1,224 @@
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.sansio.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+from faplink.web.auth import login_required
+from faplink.web.i18n import translate_error
+from faplink.web.serialize import chat_message_json
+from sync.blobs import BlobStore
+from sync.client import SyncClient
+from sync.errors import N_, SyncError, ValidationError
+from sync.models import Appeal, Attachment, ChatMessage
+from sync.worker import SyncWorker
+
+from ..appeals.service import post_appeal
+from ..auth.routes import NODE_ROLES
+from ..extensions import socketio
+from ..identity import NodeIdentity
+from ..syncing import reached_centre
+from . import bp, service
+from .link import CentralLink
+from .live import NodeFeed, on_sync_status
+
+# -- live updates ---------------------------------------------------------------
+
+
+@bp.record_once
+def _start_feed(state: BlueprintSetupState) -> None:
+    state.app.extensions["chat_feed"] = NodeFeed(socketio)
+
+
+def connect_sync(app: Flask, identity: NodeIdentity, client: SyncClient, worker: SyncWorker) -> None:
+    """Announce each sync round to the kiosk; while syncing runs, listen to central for changes."""
+    feed: NodeFeed = app.extensions["chat_feed"]
+    client.listeners.append(on_sync_status(feed, socketio))
+    if app.config["SYNC_ENABLED"] and app.config.get("CENTRAL_LINK", True):
+        link = CentralLink(identity.central_url, identity.node_id, identity.key(), worker.trigger)
+        app.extensions["central_link"] = link
+        link.start()
+
+
+@bp.after_app_request
+def _announce_changes(response: Response) -> Response:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        feed: NodeFeed | None = current_app.extensions.get("chat_feed")
+        if feed is not None:
+            feed.flush()
+    return response
+
+
+def _send_soon() -> None:
+    worker = current_app.extensions.get("sync_worker")
+    if worker is not None:
+        worker.trigger()
+
+
+# -- what the appeal page shows -------------------------------------------------------
+
+
+@bp.app_template_global()
+def chat_shown(appeal: Appeal) -> bool:
+    return service.chat_shown(appeal)
+
+
+@bp.app_template_global()
+def chat_may_write(appeal: Appeal) -> bool:
+    return service.may_write(appeal)
+
+
+@bp.app_template_global()
+def chat_messages(appeal: Appeal) -> list[ChatMessage]:
+    return service.messages(appeal)
+
+
+@bp.app_template_global()
+def chat_appeal_files(appeal: Appeal) -> list[Attachment]:
+    return service.appeal_files(appeal)
+
+
+@bp.app_template_global()
+def chat_delivered(message: ChatMessage) -> bool:
+    """Whether the message has reached the centre (messages from the centre always have)."""
+    return reached_centre(message.seq, message.changed_by)
+
+
+@bp.app_template_global()
+def chat_file_here(attachment: Attachment) -> bool:
+    blobs: BlobStore = current_app.extensions["blobs"]
+    return blobs.has(attachment.sha256)
+
+
+@bp.app_template_global()
+def chat_preview_url(attachment: Attachment) -> str | None:
+    """The kiosk's own viewer for a file (no program needed), where the node has one."""
+    try:
+        return url_for("exams.attachment_preview", attachment_id=attachment.id)
+    except BuildError:
+        return None
+
+
+def _upload() -> service.Upload | None:
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return None
+    return service.Upload(file.filename, file.read())
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+@bp.post("/appeals/<appeal_id>/chat")
+@login_required(*NODE_ROLES)
+def send(appeal_id: str) -> Any:
+    """The chat form without JavaScript: store here, send with the next sync, back to the appeal."""
+    try:
+        service.post_message(g.staff, appeal_id, request.form.get("text", ""), _upload())
+        _send_soon()
+    except SyncError as exc:
+        flash(translate_error(exc), "error")
+    return redirect(url_for("appeals.detail", appeal_id=appeal_id) + "#chat")
+
+
+@bp.get("/appeals/<appeal_id>/chat")
+@login_required(*NODE_ROLES)
+def messages_fragment(appeal_id: str) -> Any:
+    appeal = post_appeal(appeal_id)
+    return render_template("node/_appeal_chat.html", appeal=appeal, chat_fragment=service.messages(appeal))
+
+
+@bp.get("/appeals/<appeal_id>/files/<attachment_id>")
+@login_required(*NODE_ROLES)
+def file(appeal_id: str, attachment_id: str) -> Any:
+    attachment = service.appeal_file(appeal_id, attachment_id)
+    blobs: BlobStore = current_app.extensions["blobs"]
+    if not blobs.has(attachment.sha256):
+        return render_template(
+            "web/error.html",
+            title=_("Файл ещё не получен"),
+            message=_("Файл придёт с ближайшей синхронизацией"),
+        ), 404
+    return Response(
+        blobs.read(attachment.sha256),
+        mimetype=attachment.content_type,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}"},
+    )
+
+
+# -- JSON API ---------------------------------------------------------------------------
+
+
+def _message_json(message: ChatMessage) -> dict[str, Any]:
+    return chat_message_json(message) | {"delivered": chat_delivered(message)}
+
+
+@bp.get("/api/v1/appeals/<appeal_id>/messages")
+@login_required(*NODE_ROLES)
+def api_messages(appeal_id: str) -> Any:
+    """The appeal's chat.
+    ---
+    get:
+      summary: "Messages of the appeal's chat, oldest first; `delivered` is false until a message
+        written here has reached the centre"
+      responses:
+        200: {description: "messages, and whether the post may write now"}
+        404: {description: not an appeal of this post}
+    """
+    appeal = post_appeal(appeal_id)
+    return jsonify(
+        messages=[_message_json(m) for m in service.messages(appeal)],
+        may_write=service.may_write(appeal),
+    )
+
+
+@bp.post("/api/v1/appeals/<appeal_id>/messages")
+@login_required(*NODE_ROLES)
+def api_post_message(appeal_id: str) -> Any:
+    """Write in the appeal's chat.
+    ---
+    post:
+      summary: "A message (text, a file, or both), stored at once and sent with the next sync"
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, required: [text], properties: {text: {type: string}}}
+          multipart/form-data:
+            schema:
+              type: object
+              properties: {text: {type: string}, file: {type: string, format: binary}}
+      responses:
+        201: {description: the message}
+        400:
+          description: "empty, or the file is refused"
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        404: {description: not an appeal of this post}
+        409:
+          description: "the appeal is not in work"
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    """
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+        text, upload = str(data.get("text", "")), None
+    else:
+        text, upload = request.form.get("text", ""), _upload()
+    message = service.post_message(g.staff, appeal_id, text, upload)
+    _send_soon()
+    return jsonify(_message_json(message)), 201

@@ -8,14 +8,14 @@ import json
 import re
 
 from node.exams.routes import appeal_files
-from sync.models import Appeal, Attachment, Exam, Slot
-from tests.conftest import rows
+from sync.models import Appeal, Attachment, Exam
+from tests.conftest import future_slot, rows
 from tests.kiosk import samples
 
 
 def _fields(data, patient, **extra):  # type: ignore[no-untyped-def]
     consultant = data.consultants["ivanova"]
-    slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
+    slot = future_slot(consultant)
     return {
         "patient": patient,
         "consultant": consultant,

@@ -20,7 +20,7 @@ from sync.models import (
     Staff,
     configure_deadlines,
 )
-from tests.conftest import rows
+from tests.conftest import future_slot, rows
 
 
 def _people(seeded):  # type: ignore[no-untyped-def]
@@ -33,7 +33,7 @@ def _people(seeded):  # type: ignore[no-untyped-def]
 def _book(seeded, slot: Slot | None = None, form: str = FormOfCare.PLANNED, **kw):  # type: ignore[no-untyped-def]
     consultant, feldsher, patient = _people(seeded)
     if slot is None and form == FormOfCare.PLANNED:
-        slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
+        slot = future_slot(consultant)
     return Appeal.book(
         patient=patient,
         author=feldsher,

@@ -8,9 +8,9 @@ from datetime import date
 
 from sync.apply import apply_records
 from sync.clock import HybridClock
-from sync.models import Appeal, AppealStatus, Patient, Slot, Staff
+from sync.models import Appeal, AppealStatus, Patient, Staff
 from sync.state import PendingRecord, SyncEvent
-from tests.conftest import rows
+from tests.conftest import future_slot, rows
 
 NODE = "post-node-1"
 clock = HybridClock(NODE)
@@ -106,7 +106,7 @@ def test_central_keeps_its_decision_when_a_post_edits_an_appeal(seeded) -> None:
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     feldsher = Staff.get(Staff.organization == post)
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
-    slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
+    slot = future_slot(consultant)
     appeal = Appeal.book(
         patient=patient,
         author=feldsher,
@@ -134,7 +134,7 @@ def test_a_post_may_cancel_while_the_appeal_is_new(seeded) -> None:  # type: ign
     post = seeded.posts[0][0]
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
-    slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
+    slot = future_slot(consultant)
     appeal = Appeal.book(
         patient=patient,
         author=Staff.get(Staff.organization == post),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from sync.models import Appeal, Patient, Slot
-from tests.conftest import login, rows
+from sync.models import Appeal, Patient
+from tests.conftest import future_slot, login, rows
 
 
 def _csrf(html: str) -> str:
@@ -153,7 +153,7 @@ def test_the_wizard_creates_an_appeal_after_review(node_app) -> None:  # type: i
     assert "Кузнецова Ольга Петровна" in doctors
     slots_page = client.get("/book/slot", query_string={"patient": patient, "consultant": consultant})
     assert "Изменить дату и время" in slots_page.get_data(as_text=True)
-    slot = Slot.select().where(Slot.consultant == consultant).order_by(Slot.starts_at).first()
+    slot = future_slot(consultant)
     fields = {
         "patient": patient,
         "consultant": consultant,

@@ -1,0 +1,113 @@
+"""Filters of the consultant's queues: form of care, specialty, post and date.
+
+The same GET parameters drive the queue page and the JSON API
+(`form_of_care`, `specialty`, `post`, `date` as YYYY-MM-DD in the user's zone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from peewee import Expression
+
+from sync.errors import N_, ValidationError
+from sync.models import Appeal, FormOfCare, Organization, OrgKind, Slot, Specialty
+
+__all__ = ["QueueFilter", "post_choices", "specialty_choices"]
+
+_UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a consultant narrowed the queues to; empty fields mean «all»."""
+
+    form_of_care: str = ""
+    specialty: str = ""
+    post: str = ""
+    day: date | None = None
+    zone: ZoneInfo = ZoneInfo("Europe/Moscow")
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any], zone: ZoneInfo | None = None) -> QueueFilter:
+        """Read the filters from GET parameters; an impossible value is refused with a message."""
+        form = str(args.get("form_of_care") or "").strip()
+        if form and form not in FormOfCare.ALL:
+            raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
+        raw_day = str(args.get("date") or "").strip()
+        day = None
+        if raw_day:
+            try:
+                day = date.fromisoformat(raw_day)
+            except ValueError as exc:
+                raise ValidationError(N_("Дата указана неверно: ожидается ГГГГ-ММ-ДД"), field="date") from exc
+        return cls(
+            form_of_care=form,
+            specialty=str(args.get("specialty") or "").strip(),
+            post=str(args.get("post") or "").strip(),
+            day=day,
+            zone=zone or cls.zone,
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.form_of_care or self.specialty or self.post or self.day)
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as GET parameters (only those that are set)."""
+        out = {
+            "form_of_care": self.form_of_care,
+            "specialty": self.specialty,
+            "post": self.post,
+            "date": self.day.isoformat() if self.day else "",
+        }
+        return {k: v for k, v in out.items() if v}
+
+    def day_range(self) -> tuple[datetime, datetime] | None:
+        """The chosen local day as a naive-UTC half-open range."""
+        if self.day is None:
+            return None
+        start = datetime.combine(self.day, time(0), self.zone).astimezone(_UTC).replace(tzinfo=None)
+        end = (
+            datetime.combine(self.day + timedelta(days=1), time(0), self.zone)
+            .astimezone(_UTC)
+            .replace(tzinfo=None)
+        )
+        return start, end
+
+    def where(self) -> Expression | None:
+        """The SQL condition on Appeal; None when nothing is filtered."""
+        conditions: list[Expression] = []
+        if self.form_of_care:
+            conditions.append(Appeal.form_of_care == self.form_of_care)
+        if self.specialty:
+            conditions.append(Appeal.specialty == self.specialty)
+        if self.post:
+            conditions.append(Appeal.post == self.post)
+        span = self.day_range()
+        if span is not None:
+            start, end = span
+            # The appeal's date is its reception time, or when it was made if it has no slot.
+            slots_that_day = Slot.select(Slot.id).where((Slot.starts_at >= start) & (Slot.starts_at < end))
+            conditions.append(
+                Appeal.slot.in_(slots_that_day)
+                | (Appeal.slot.is_null() & (Appeal.created_at >= start) & (Appeal.created_at < end))
+            )
+        if not conditions:
+            return None
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined = combined & condition
+        return combined
+
+
+def specialty_choices() -> list[Specialty]:
+    return list(Specialty.live().order_by(Specialty.name))
+
+
+def post_choices() -> list[Organization]:
+    return list(Organization.live().where(Organization.kind == OrgKind.POST).order_by(Organization.name))

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, render_template
+from flask_babel import gettext as _
+
+from faplink.signatures import SignedProtocol, check_signed_protocol, signed_protocol
+from faplink.web.auth import login_required
+from sync.blobs import BlobStore
+from sync.models import Appeal, AppealStatus
+
+from ..appeals.service import post_appeal
+from ..auth.routes import NODE_ROLES
+from . import bp
+
+
+def _blobs() -> BlobStore:
+    blobs: BlobStore = current_app.extensions["blobs"]
+    return blobs
+
+
+def appeal_signature(appeal: Appeal) -> SignedProtocol | None:
+    """A closed appeal's signed protocol, checked here against the centre's synced CA certificate."""
+    if appeal.status != AppealStatus.CLOSED:
+        return None
+    return check_signed_protocol(appeal, _blobs())
+
+
+@bp.app_context_processor
+def _signature_helpers() -> dict[str, Any]:
+    return {"appeal_signature": appeal_signature}
+
+
+@bp.get("/appeals/<appeal_id>/signed-protocol.pdf")
+@login_required(*NODE_ROLES)
+def signed_protocol_pdf(appeal_id: str) -> Any:
+    appeal = post_appeal(appeal_id)
+    attachment = signed_protocol(appeal)
+    if attachment is None:
+        abort(404, description=_("Протокол ещё не подписан"))
+    if not _blobs().has(attachment.sha256):
+        return render_template(
+            "web/error.html",
+            title=_("Подписанный протокол ещё не получен"),
+            message=_("Подписанный протокол придёт с ближайшей синхронизацией"),
+        ), 404
+    return Response(
+        _blobs().read(attachment.sha256),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{attachment.filename}"'},
+    )

@@ -1,0 +1,87 @@
+"""In Debian chromium, by the visible labels: a protocol with an ICD-10 suggestion, signed, downloaded."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from werkzeug.serving import make_server
+
+from faplink.signatures import verify_protocol
+from sync.models import Organization
+from tests.e2e.browser import chromium
+
+from .helpers import PASSPHRASE, new_appeal
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture
+def served(central) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
+    """central's app on a local port, in this process (its database stays inspectable)."""
+    app, data = central
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", data
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def _login(page: Page, base: str, login: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Логин").fill(login)
+    page.get_by_label("Пароль").fill("demo1234")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_role("heading", name="Новые обращения", level=1)).to_be_visible()
+
+
+def test_consultant_signs_the_protocol_and_downloads_it(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base, data = served
+    appeal = new_appeal(data)
+    with chromium() as browser:
+        page = browser.new_context(locale="ru-RU", accept_downloads=True).new_page()
+        page.set_default_timeout(20_000)
+        _login(page, base, "ivanova")
+        page.get_by_text("Кузьмин Пётр Васильевич").first.click()
+        page.get_by_role("button", name="Взять в работу").click()
+        expect(page.get_by_text("Обращение взято в работу")).to_be_visible()
+        page.get_by_role("link", name="Протокол").click()
+        page.get_by_label("Анамнез").fill("Гипертоническая болезнь 10 лет")
+        page.get_by_label("Рекомендации", exact=True).fill("Лозартан 50 мг утром")
+        page.get_by_label("Заболевание").press_sequentially("гипертоническая", delay=20)
+        page.get_by_role("option", name="I10").click()
+        expect(page.get_by_label("Код МКБ-10")).to_have_value("I10")
+        expect(page.get_by_label("Заболевание")).to_have_value("Эссенциальная [первичная] гипертензия")
+        page.get_by_role("button", name="Отправить протокол").click()
+        expect(page.get_by_text("Протокол отправлен, обращение закрыто")).to_be_visible()
+
+        page.get_by_role("link", name="Подписание протокола").click()
+        expect(page.get_by_role("heading", name="Выберите подпись")).to_be_visible()
+        page.get_by_label("Новый пароль подписи").fill(PASSPHRASE)
+        page.get_by_label("Повторите пароль").fill(PASSPHRASE)
+        page.get_by_role("button", name="Создать подпись").click()
+        expect(page.get_by_text("Подпись создана")).to_be_visible()
+        page.get_by_label("Иванова Мария Сергеевна").check()
+        page.get_by_label("Пароль подписи", exact=True).fill(PASSPHRASE)
+        page.get_by_role("button", name="Подписать протокол").click()
+        expect(page.get_by_text("Протокол подписан")).to_be_visible()
+        expect(page.get_by_text("Подпись действительна: Иванова Мария Сергеевна")).to_be_visible()
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Скачать подписанный протокол").click()
+        path = tmp_path / "signed.pdf"
+        download.value.save_as(path)
+
+    signed = path.read_bytes()
+    centre = Organization.get_by_id(data.centre_id)
+    result = verify_protocol(signed, centre.ca_certificate.encode())
+    assert result.valid and result.signer_name == "Иванова Мария Сергеевна", result.summary
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Лозартан 50 мг утром" in text and "I10" in text and appeal.id[:8] in text
