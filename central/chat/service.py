@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, current_app
+from flask import abort
 
 from central.appeals.service import visible_appeal
-from faplink.web.uploads import check_upload
-from sync.blobs import BlobStore
+from faplink.web.uploads import check_upload, store_file
 from sync.db import database
 from sync.errors import N_, LifecycleError, ValidationError
 from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
@@ -71,16 +70,7 @@ def post_message(staff: Staff, appeal_id: str, text: str, upload: Upload | None 
             raise LifecycleError(N_("Писать в чат может консультант, взявший обращение в работу"))
         attachment = None
         if upload is not None and kind is not None:
-            blobs: BlobStore = current_app.extensions["blobs"]
-            attachment = Attachment.create(
-                appeal=appeal,
-                kind=AttachmentKind.FILE,
-                filename=upload.filename.strip()[:255],
-                content_type=kind.content_type,
-                size=len(upload.data),
-                sha256=blobs.put(upload.data),
-                uploaded_by=staff,
-            )
+            attachment = store_file(appeal, staff, upload.filename, upload.data, kind)
         return ChatMessage.create(appeal=appeal, author=staff, text=text, attachment=attachment)
 
 

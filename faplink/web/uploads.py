@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 from sync.errors import N_, ValidationError
 
-__all__ = ["FileKind", "sniff", "check_upload", "MAX_UPLOAD"]
+__all__ = ["FileKind", "sniff", "check_upload", "store_file", "MAX_UPLOAD"]
 
 #: The largest file a post may attach (it has to cross a 2G link).
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -105,3 +106,22 @@ def check_upload(data: bytes, filename: str) -> FileKind:
             kind=kind.label,
         )
     return kind
+
+
+def store_file(appeal: Any, author: Any, filename: str, data: bytes, kind: FileKind | None = None) -> Any:
+    """Keep a file with an appeal: checked by content (unless `kind` is known), bytes first."""
+    from flask import current_app
+
+    from sync.models import Attachment, AttachmentKind
+
+    kind = kind or check_upload(data, filename)
+    sha = current_app.extensions["blobs"].put(data)
+    return Attachment.create(
+        appeal=appeal,
+        kind=AttachmentKind.FILE,
+        filename=filename.strip()[:255],
+        content_type=kind.content_type,
+        size=len(data),
+        sha256=sha,
+        uploaded_by=author,
+    )

@@ -8,8 +8,7 @@ from typing import Any
 
 from flask import abort, current_app
 
-from faplink.web.uploads import check_upload
-from sync.blobs import BlobStore
+from faplink.web.uploads import store_file
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.models import (
@@ -17,7 +16,6 @@ from sync.models import (
     AppealKind,
     AppealStatus,
     Attachment,
-    AttachmentKind,
     ContactMode,
     FormOfCare,
     Organization,
@@ -168,15 +166,4 @@ def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
 
 def attach_file(author: Staff, appeal: Appeal, filename: str, data: bytes) -> Attachment:
     """Store a file with the appeal: checked by content, bytes first, then the record."""
-    kind = check_upload(data, filename)
-    blobs: BlobStore = current_app.extensions["blobs"]
-    sha = blobs.put(data)
-    return Attachment.create(
-        appeal=appeal,
-        kind=AttachmentKind.FILE,
-        filename=filename.strip()[:255],
-        content_type=kind.content_type,
-        size=len(data),
-        sha256=sha,
-        uploaded_by=author,
-    )
+    return store_file(appeal, author, filename, data)

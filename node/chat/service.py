@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, current_app
+from flask import abort
 
-from faplink.web.uploads import check_upload
-from sync.blobs import BlobStore
+from faplink.web.uploads import check_upload, store_file
 from sync.db import database
 from sync.errors import N_, LifecycleError, ValidationError
 from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
@@ -68,16 +67,7 @@ def post_message(author: Staff, appeal_id: str, text: str, upload: Upload | None
             raise LifecycleError(N_("Писать в чат можно, пока обращение в работе"))
         attachment = None
         if upload is not None and kind is not None:
-            blobs: BlobStore = current_app.extensions["blobs"]
-            attachment = Attachment.create(
-                appeal=appeal,
-                kind=AttachmentKind.FILE,
-                filename=upload.filename.strip()[:255],
-                content_type=kind.content_type,
-                size=len(upload.data),
-                sha256=blobs.put(upload.data),
-                uploaded_by=author,
-            )
+            attachment = store_file(appeal, author, upload.filename, upload.data, kind)
         return ChatMessage.create(appeal=appeal, author=author, text=text, attachment=attachment)
 
 
