@@ -38,7 +38,9 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 # Debian packages the tests drive for real: chromium (Playwright's browser),
 # poppler-utils (pdftotext, pdfsig), libnss3-tools (certutil, for pdfsig's
-# trust store) and faketime (a kiosk whose clock is wrong). Installed only
+# trust store), faketime (a kiosk whose clock is wrong), ffmpeg (test video
+# for the loopback call check), sip-tester (sipp, the SIP peer of the phone
+# gateway) and iptables (packet loss on a shaped link). Installed only
 # when missing and when we may (root); otherwise the tests say what is missing.
 system-deps:
 	@missing=""; \
@@ -46,6 +48,9 @@ system-deps:
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v certutil >/dev/null 2>&1 || missing="$$missing libnss3-tools"; \
 	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
+	command -v ffmpeg >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
+	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	command -v iptables >/dev/null 2>&1 || missing="$$missing iptables"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \
