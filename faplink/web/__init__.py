@@ -11,6 +11,8 @@ from .auth import init_auth
 from .errors import init_errors
 from .i18n import init_i18n
 from .labels import init_labels
+from .previews import init_previews
+from .vitals import init_vitals
 
 __all__ = ["init_web", "bp"]
 
@@ -28,5 +30,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(bp)
     init_i18n(app)
     init_labels(app)
+    init_vitals(app)
+    init_previews(app)
     init_auth(app)
     init_errors(app)

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response, render_template, request, url_for
 
 from faplink.web.auth import login_required
+from faplink.web.previews import PREVIEW_CSP, file_response, preview
 from sync.models import Attachment
 
 from ..auth.routes import NODE_ROLES
 from . import bp, files
-from .preview import preview
-
-#: Converted documents may carry markup, never scripts; the kiosk's own scripts come from 'self'.
-PREVIEW_CSP = "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 
 
 def _file_response(sha: str, filename: str) -> Response:
     data, kind = files.read_blob(sha, filename)
-    download = request.args.get("download") == "1" or kind is None
-    content_type = kind.content_type if kind else "application/octet-stream"
-    disposition = "attachment" if download else "inline"
-    return Response(
-        data,
-        mimetype=content_type.split(";")[0],
-        content_type=content_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return file_response(data, filename, kind, download=request.args.get("download") == "1")
 
 
 def _preview_page(sha: str, filename: str, raw_url: str, attachment: Attachment | None = None) -> Any:

@@ -9,8 +9,8 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
+from faplink.web.charts import vital_charts
 from faplink.web.i18n import to_local, translate_error
-from faplink.web.uploads import DOC, DOCX, JPEG, PDF, PNG, TXT, XLS, XLSX
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, SyncError, ValidationError
@@ -19,29 +19,14 @@ from sync.models import Appeal, Attachment, AttachmentKind
 from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient
 from . import api, bp, file_routes, files, service  # noqa: E402,F401,I001  (their routes join this blueprint)
-from .chart import vital_chart
 from .devices import device_feed, start_devices
 from .redflags import red_flags, suggested_form
-from .vitals import FORM_ORDER, UNIT_LABELS, vital
+from .vitals import FORM_ORDER, vital
 
 
 @bp.record_once
 def _devices(state: BlueprintSetupState) -> None:
     start_devices(cast(Flask, state.app))
-
-
-@bp.app_template_global()
-def unit_label(unit: str) -> str:
-    return _(UNIT_LABELS.get(unit, unit))
-
-
-@bp.app_template_filter("file_label")
-def file_label(content_type: str) -> str:
-    """PDF, DOCX, JPEG… rather than a MIME type."""
-    for kind in (PDF, JPEG, PNG, DOC, XLS, DOCX, XLSX, TXT):
-        if kind.content_type.split(";")[0] == (content_type or "").split(";")[0]:
-            return kind.label
-    return content_type
 
 
 @bp.app_template_global()
@@ -55,17 +40,6 @@ def appeal_files(appeal: Appeal) -> list[Attachment]:
         )
         .order_by(Attachment.created_at)
     )
-
-
-@bp.app_template_filter("num")
-def num(value: float) -> str:
-    """A measured value as people write it: 93, 36,6."""
-    return f"{float(value):g}".replace(".", ",")
-
-
-@bp.app_template_global()
-def vital_label(code: str) -> str:
-    return vital(code).label if code in FORM_ORDER else code
 
 
 @bp.get("/exams")
@@ -152,10 +126,6 @@ def new(patient_id: str) -> Any:
 def detail(exam_id: str) -> Any:
     exam = service.post_exam(exam_id)
     flags = red_flags(service.exam_values(exam))
-    charts = [
-        (vital(code), vital_chart(points, _(vital(code).label), _(UNIT_LABELS.get(vital(code).unit, ""))))
-        for code, points in service.series(exam.patient).items()
-    ]
     return render_template(
         "node/exams/detail.html",
         title=_("Обследование"),
@@ -165,7 +135,7 @@ def detail(exam_id: str) -> Any:
         flags=flags,
         suggested=suggested_form(flags),
         attachments=files.exam_attachments(exam),
-        charts=charts,
+        charts=vital_charts(exam.patient),
     )
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from faplink.web.i18n import to_local, user_timezone
+from faplink.web.vitals import observations, series
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, ValidationError
@@ -208,12 +209,6 @@ def latest_exam(patient: Patient, *, unlinked: bool = False) -> Exam | None:
     return query.order_by(Exam.taken_at.desc(), Exam.seq.desc()).first()
 
 
-def observations(exam: Exam) -> list[Observation]:
-    rows = list(exam.observations.where(Observation.deleted == False))  # noqa: E712
-    order = {code: i for i, code in enumerate(FORM_ORDER)}
-    return sorted(rows, key=lambda o: order.get(o.loinc, 99))
-
-
 def exam_values(exam: Exam) -> dict[str, float]:
     return {o.loinc: o.value for o in observations(exam)}
 
@@ -255,23 +250,3 @@ def exam_summary(exam: Exam) -> str:
 
 def _source(obs: Observation) -> str:
     return f" ({obs.device})" if obs.device else ""
-
-
-def series(patient: Patient, days: int = 365) -> dict[str, list[tuple[datetime, float]]]:
-    """Each vital's values over time for the patient's chart, oldest first."""
-    since = utcnow() - timedelta(days=days)
-    rows = (
-        Observation.select(Observation.loinc, Observation.value, Observation.taken_at)
-        .join(Exam)
-        .where(
-            (Exam.patient == patient.id)
-            & (Exam.deleted == False)  # noqa: E712
-            & (Observation.deleted == False)  # noqa: E712
-            & (Observation.taken_at >= since)
-        )
-        .order_by(Observation.taken_at)
-    )
-    out: dict[str, list[tuple[datetime, float]]] = {}
-    for row in rows:
-        out.setdefault(row.loinc, []).append((row.taken_at, row.value))
-    return {code: out[code] for code in FORM_ORDER if code in out}

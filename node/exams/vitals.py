@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from faplink.web.vitals import UNIT_LABELS
 from sync.errors import N_, ValidationError
 from sync.models import VITALS
 
@@ -37,19 +38,6 @@ RESPIRATION = "9279-1"
 
 #: The order of the rows on the exam form.
 FORM_ORDER = (SYSTOLIC, DIASTOLIC, PULSE, SPO2, TEMPERATURE, GLUCOSE, WEIGHT, RESPIRATION)
-
-UNIT_LABELS: dict[str, str] = {
-    "mm[Hg]": N_("мм рт. ст."),
-    "/min": N_("в мин"),
-    "%": "%",
-    "Cel": "°C",
-    "[degF]": "°F",
-    "mmol/L": N_("ммоль/л"),
-    "mg/dL": N_("мг/дл"),
-    "kg": N_("кг"),
-    "g": N_("г"),
-    "[lb_av]": N_("фунт"),
-}
 
 _GLUCOSE_MGDL_PER_MMOLL = 18.016
 

@@ -84,9 +84,9 @@ def new() -> Any:
 @login_required(*NODE_ROLES)
 def card(patient_id: str) -> Any:
     """The patient's card: demographics, exams with the vitals chart, files, referrals."""
+    from faplink.web.charts import vital_charts
+
     from ..exams import service as exams
-    from ..exams.chart import vital_chart
-    from ..exams.vitals import UNIT_LABELS, vital
     from ..referrals import service as referrals
 
     patient = service.post_patient(patient_id)
@@ -94,10 +94,7 @@ def card(patient_id: str) -> Any:
 
     history = exams.patient_exams(patient)
     flags = exams.exam_flags(history[0]) if history else []
-    charts = [
-        (vital(code), vital_chart(points, _(vital(code).label), _(UNIT_LABELS.get(vital(code).unit, ""))))
-        for code, points in exams.series(patient).items()
-    ]
+    charts = vital_charts(patient)
     return render_template(
         "node/patient_card.html",
         title=patient.full_name,

@@ -39,7 +39,7 @@ def _send(client, token, url, name, data, kind="file"):  # type: ignore[no-untyp
         ("УЗИ.txt", samples.txt(), "Заключение УЗИ: без патологии"),
         ("анализ.docx", samples.docx(), "<p>Общий анализ крови: гемоглобин 128 г/л</p>"),
         ("глюкоза.xlsx", samples.xlsx(), "<td>7.4</td>"),
-        ("старый.doc", samples.doc(), "Предпросмотр файлов DOC в киоске недоступен"),
+        ("старый.doc", samples.doc(), "Предпросмотр файлов DOC недоступен"),
     ],
 )
 def test_every_type_is_previewed_inside_the_kiosk(feldsher, name, data, expected) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,9 @@
-"""Previews inside the kiosk: images and PDF as they are, TXT as text, DOCX and XLSX as HTML.
+"""Previews in the browser: images and PDF as they are, TXT as text, DOCX and XLSX as HTML.
 
-DOC and XLS (old binary Office formats) have no converter here: the page offers
-the download with a note. Converted HTML keeps no scripts or active links.
+Both the kiosk and central show attached files with these. DOC and XLS (old
+binary Office formats) have no converter here: the page offers the download
+with a note. Converted HTML keeps no scripts or active links, and preview
+pages carry `PREVIEW_CSP` so that none would run anyway.
 """
 
 from __future__ import annotations
@@ -9,16 +11,24 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from flask import Flask, Response
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from faplink.web.uploads import DOC, DOCX, JPEG, PDF, PNG, TXT, XLS, XLSX, FileKind
+from .uploads import DOC, DOCX, JPEG, PDF, PNG, TXT, XLS, XLSX, FileKind
 
-__all__ = ["Preview", "preview"]
+__all__ = ["Preview", "preview", "file_response", "file_label", "PREVIEW_CSP", "init_previews"]
 
 MAX_TEXT = 200_000
 MAX_ROWS, MAX_COLS = 500, 50
+
+#: Converted documents may carry markup, never scripts; the app's own scripts come from 'self'.
+PREVIEW_CSP = "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+
+#: Kinds a browser shows by itself (an <img> or the PDF viewer), so they may be served inline.
+_INLINE = (JPEG, PNG, PDF, TXT)
 
 
 @dataclass
@@ -71,7 +81,7 @@ def _xlsx(data: bytes) -> Markup:
 
 
 def preview(data: bytes, kind: FileKind | None) -> Preview:
-    """How to show these bytes in the kiosk."""
+    """How to show these bytes in a page."""
     if kind in (JPEG, PNG):
         return Preview("image")
     if kind == PDF:
@@ -92,8 +102,36 @@ def preview(data: bytes, kind: FileKind | None) -> Preview:
         return Preview(
             "download",
             note=gettext(
-                "Предпросмотр файлов %(kind)s в киоске недоступен: скачайте файл, чтобы открыть его",
+                "Предпросмотр файлов %(kind)s недоступен: скачайте файл, чтобы открыть его",
                 kind=kind.label,
             ),
         )
     return Preview("download", note=gettext("Этот тип файла нельзя показать: скачайте его"))
+
+
+def file_response(data: bytes, filename: str, kind: FileKind | None, *, download: bool) -> Response:
+    """The file's bytes typed by their content; inline only for what a browser shows by itself."""
+    disposition = "inline" if not download and kind in _INLINE else "attachment"
+    content_type = kind.content_type if kind else "application/octet-stream"
+    return Response(
+        data,
+        mimetype=content_type.split(";")[0],
+        content_type=content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def file_label(content_type: str) -> str:
+    """PDF, DOCX, JPEG… rather than a MIME type."""
+    for kind in (PDF, JPEG, PNG, DOC, XLS, DOCX, XLSX, TXT):
+        if kind.content_type.split(";")[0] == (content_type or "").split(";")[0]:
+            return kind.label
+    return content_type
+
+
+def init_previews(app: Flask) -> None:
+    """The template filter `file_label`."""
+    app.jinja_env.filters["file_label"] = file_label

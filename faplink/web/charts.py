@@ -1,14 +1,22 @@
-"""A small inline SVG chart of one vital over time, drawn on the server (no scripts, no CDN)."""
+"""Small inline SVG charts of vitals over time, drawn on the server (no scripts, no CDN).
+
+The kiosk's exam and patient pages and central's appeal page show the same charts.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from faplink.web.i18n import to_local
+from sync.models import VITALS, Patient
 
-__all__ = ["vital_chart"]
+from .i18n import to_local
+from .vitals import series, unit_label
+
+__all__ = ["VitalChart", "vital_chart", "vital_charts"]
 
 WIDTH, HEIGHT = 360, 130
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 12, 24
@@ -70,3 +78,21 @@ def vital_chart(points: list[tuple[datetime, float]], title: str, unit: str) -> 
 def _when(moment: datetime, fmt: str = "%d.%m.%Y %H:%M") -> str:
     local = to_local(moment)
     return local.strftime(fmt) if local else ""
+
+
+@dataclass(frozen=True)
+class VitalChart:
+    """One vital's chart with its caption in the user's language."""
+
+    loinc: str
+    label: str
+    svg: Markup
+
+
+def vital_charts(patient: Patient | str, days: int = 365) -> list[VitalChart]:
+    """A chart for every vital the patient has values of, in the usual order."""
+    charts = []
+    for code, points in series(patient, days).items():
+        label = gettext(VITALS[code][0])
+        charts.append(VitalChart(code, label, vital_chart(points, label, unit_label(VITALS[code][1]))))
+    return charts

@@ -1,0 +1,94 @@
+"""How both apps show an exam's vitals: order, Russian units, the values over time.
+
+The kiosk records exams; central shows them on the appeal page. Both read them
+through these helpers, so a vital looks the same on either side.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Flask
+from flask_babel import gettext
+
+from sync.clock import utcnow
+from sync.errors import N_
+from sync.models import VITALS, Exam, Observation, Patient
+
+__all__ = [
+    "UNIT_LABELS",
+    "VITAL_ORDER",
+    "number",
+    "unit_label",
+    "vital_label",
+    "observations",
+    "series",
+    "init_vitals",
+]
+
+#: The order in which vitals are listed: the order of `sync.models.VITALS`.
+VITAL_ORDER: tuple[str, ...] = tuple(VITALS)
+
+UNIT_LABELS: dict[str, str] = {
+    "mm[Hg]": N_("мм рт. ст."),
+    "/min": N_("в мин"),
+    "%": "%",
+    "Cel": "°C",
+    "[degF]": "°F",
+    "mmol/L": N_("ммоль/л"),
+    "mg/dL": N_("мг/дл"),
+    "kg": N_("кг"),
+    "g": N_("г"),
+    "[lb_av]": N_("фунт"),
+}
+
+
+def number(value: float) -> str:
+    """A measured value as people write it: 93, 36,6."""
+    return f"{float(value):g}".replace(".", ",")
+
+
+def unit_label(unit: str) -> str:
+    """The user-language name of a UCUM unit."""
+    return gettext(UNIT_LABELS.get(unit, unit))
+
+
+def vital_label(code: str) -> str:
+    """The Russian msgid of a LOINC code we measure (the code itself if unknown)."""
+    known = VITALS.get(code)
+    return known[0] if known else code
+
+
+def observations(exam: Exam) -> list[Observation]:
+    """The exam's live observations in the usual order."""
+    rows = list(exam.observations.where(Observation.deleted == False))  # noqa: E712
+    order = {code: i for i, code in enumerate(VITAL_ORDER)}
+    return sorted(rows, key=lambda o: order.get(o.loinc, 99))
+
+
+def series(patient: Patient | str, days: int = 365) -> dict[str, list[tuple[datetime, float]]]:
+    """Each vital's values over time for the patient's chart, oldest first."""
+    patient_id = patient if isinstance(patient, str) else patient.id
+    since = utcnow() - timedelta(days=days)
+    rows = (
+        Observation.select(Observation.loinc, Observation.value, Observation.taken_at)
+        .join(Exam)
+        .where(
+            (Exam.patient == patient_id)
+            & (Exam.deleted == False)  # noqa: E712
+            & (Observation.deleted == False)  # noqa: E712
+            & (Observation.taken_at >= since)
+        )
+        .order_by(Observation.taken_at)
+    )
+    out: dict[str, list[tuple[datetime, float]]] = {}
+    for row in rows:
+        out.setdefault(row.loinc, []).append((row.taken_at, row.value))
+    return {code: out[code] for code in VITAL_ORDER if code in out}
+
+
+def init_vitals(app: Flask) -> None:
+    """The template helpers `num`, `unit_label(unit)` and `vital_label(code)`."""
+    app.jinja_env.filters["num"] = number
+    app.jinja_env.globals["unit_label"] = unit_label
+    app.jinja_env.globals["vital_label"] = vital_label
