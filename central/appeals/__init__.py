@@ -1,7 +1,8 @@
-"""The consultant's appeals: queues, the appeal card, «Взять в работу», «Протокол», PDF."""
+"""The consultant's appeals: queues, the appeal card with the exam and file previews, «Взять в работу»,
+«Протокол», PDF."""
 
 from flask import Blueprint
 
 bp = Blueprint("appeals", __name__, template_folder="../templates")
 
-from . import routes  # noqa: E402,F401
+from . import examination, routes  # noqa: E402,F401
