@@ -14,11 +14,12 @@ from werkzeug.datastructures import FileStorage
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
 from central.protocols.files import attach_protocol_files, check_protocol_files
 from central.protocols.icd10 import check_diagnoses
-from faplink.web.i18n import user_timezone
+from faplink.web.i18n import to_local, user_timezone
 from faplink.web.labels import LABELS
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.db import database
+from sync.errors import N_, LifecycleError
 from sync.models import (
     Appeal,
     AppealStatus,
@@ -117,11 +118,20 @@ def can_see(staff: Staff, appeal_id: str) -> bool:
     return bool(Appeal.select(Appeal.id).where((Appeal.id == appeal_id) & _visible_to(staff)).exists())
 
 
-def take(staff: Staff, appeal_id: str) -> Appeal:
+def take(staff: Staff, appeal_id: str, now: datetime | None = None) -> Appeal:
     """«Взять в работу», re-reading the appeal inside the transaction."""
+    now = now or utcnow()
     with database.atomic():
         appeal = visible_appeal(staff, appeal_id)
-        appeal.take_in_work(staff)
+        earliest = appeal.can_take_from()
+        if appeal.status == AppealStatus.NEW and earliest is not None and now < earliest:
+            # The model's refusal names the time in UTC; the consultant reads it in their own zone.
+            local = to_local(earliest)
+            raise LifecycleError(
+                N_("Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"),
+                time=f"{local:%d.%m.%Y %H:%M} ({user_timezone()})" if local else "",
+            )
+        appeal.take_in_work(staff, now)
     return appeal
 
 
