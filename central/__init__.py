@@ -60,17 +60,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth,
         chat,
         fleet,
+        linkcheck,
         profile,
         protocols,
         routing,
         schedules,
         support,
         sync_api,
+        telephony,
     )
 
     register_features(
         app,
-        *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, api, sync_api),
+        *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, linkcheck),
+        telephony,
+        *(api, sync_api),
     )
 
     @app.get("/")

@@ -1,0 +1,534 @@
+"""How good this post's link to central is, and which consultation mode it can sustain.
+
+`measure_link` probes central for a few seconds; `offered_mode` turns the
+figures into a mode by the thresholds in `NEEDS` — the one place they live.
+
+What is measured, against central itself (the path a call's signalling and a
+TURN relay at the centre take):
+
+- **round trip**: a few unsigned pings (`/sync/v1/ping`) on one kept-alive
+  connection; the median, the first (connection set-up) left out when others
+  answered. The pings also give central's clock, so the signed probes below
+  work on a kiosk whose clock is wrong.
+- **throughput** down and up: central serves / swallows N random bytes
+  (`/sync/link/v1/down`, `/sync/link/v1/up`, signed like every node request,
+  bounded in size and rate by central). N grows ×4 from 2 KiB while a transfer
+  takes under 0.3 s and the next one fits the budget, so a satellite link is
+  not filled with megabytes just to learn it is slow; the rate is that of the
+  last transfer (first to last byte down; request to answer less one round
+  trip up).
+- **loss**: the share of bytes TCP had to retransmit (Linux TCP_INFO), on a
+  transfer *paced at half the measured rate* each way: a bulk transfer fills
+  the bottleneck's queue and loses packets to congestion that a call, which
+  paces itself below capacity, would not see. The download's counters are
+  read by central on its socket and fetched afterwards (`/sync/link/v1/sent/…`);
+  the upload's on ours. The probes use 536-byte segments to get enough packets
+  on a slow link; with fewer than 20 segments in a direction its loss is left
+  unknown (None), and an unknown loss is not held against the link — on such
+  links bandwidth decides anyway. The worse direction counts.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from faplink.tcpinfo import TcpCounters, tcp_counters
+from sync.errors import N_, SyncError
+from sync.signing import NodeKey, signed_headers
+
+from .identity import NodeIdentity
+
+__all__ = [
+    "LinkQuality",
+    "ModeNeeds",
+    "NEEDS",
+    "MODES",
+    "VIDEO",
+    "AUDIO",
+    "CHAT",
+    "DEFERRED",
+    "MODE_LABELS",
+    "measure_link",
+    "offered_mode",
+    "save_latest",
+    "load_latest",
+    "LINK_PATH",
+    "MAX_PROBE_BYTES",
+]
+
+#: Where central serves the probes (central/linkcheck); the ping is the sync API's.
+LINK_PATH = "/sync/link/v1"
+PING_PATH = "/sync/v1/ping"
+#: The largest transfer the node asks for (central refuses anything above 1 MiB).
+MAX_PROBE_BYTES = 512 * 1024
+FIRST_PROBE_BYTES = 2 * 1024
+#: A transfer at least this long gives a rate worth keeping.
+ENOUGH_S = 0.3
+#: Segment size asked for on the loss probes, and the fewest segments that make a figure.
+LOSS_MSS = 536
+LOSS_MIN_SEGMENTS = 20
+LATEST_FILE = "link-quality.json"
+
+VIDEO, AUDIO, CHAT, DEFERRED = "video", "audio", "chat", "deferred"
+MODES = (VIDEO, AUDIO, CHAT, DEFERRED)
+MODE_LABELS = {
+    VIDEO: N_("видео"),
+    AUDIO: N_("только звук"),
+    CHAT: N_("только чат"),
+    DEFERRED: N_("отложенная консультация"),
+}
+
+
+@dataclass(frozen=True)
+class ModeNeeds:
+    """What a mode needs of the link: throughput both ways, round trip, loss."""
+
+    min_kbps: float
+    max_rtt_ms: float
+    max_loss_pct: float
+
+
+#: Best mode first; a link that meets none gets DEFERRED (store-and-forward: the
+#: appeal goes on asynchronously with its attachments).
+#:
+#: - video: a 640×360 VP8/H.264 stream needs 300–500 kbit/s, plus ~50 for audio
+#:   and RTP/RTCP; WebRTC's congestion control keeps 15–20 % headroom, and the
+#:   post sends video too (the patient), so ≥ 600 kbit/s *both* ways. Above 5 %
+#:   loss NACK and FEC no longer keep the picture usable. Beyond 800 ms round trip
+#:   (ITU-T G.114 puts the limit of acceptable one-way delay at 400 ms) a video
+#:   call is more frustrating than an audio one.
+#: - audio: Opus speech at 24–32 kbit/s plus IP/UDP/RTP/SRTP headers at 50 packets
+#:   a second is ~50–56 kbit/s: ≥ 64 kbit/s both ways; Opus's concealment and
+#:   in-band FEC carry up to ~10 % loss; past a 1 s round trip people talk over
+#:   each other.
+#: - chat: a message is a few hundred bytes plus HTTP/Socket.IO framing (~1–2 kB):
+#:   ≥ 8 kbit/s brings it across in a second or two; up to a 5 s round trip and
+#:   30 % loss a conversation by text still works. A throughput that could not be
+#:   measured (an older central without the probes) does not fail chat: the pings
+#:   got through.
+NEEDS: dict[str, ModeNeeds] = {
+    VIDEO: ModeNeeds(min_kbps=600, max_rtt_ms=800, max_loss_pct=5),
+    AUDIO: ModeNeeds(min_kbps=64, max_rtt_ms=1000, max_loss_pct=10),
+    CHAT: ModeNeeds(min_kbps=8, max_rtt_ms=5000, max_loss_pct=30),
+}
+
+
+@dataclass
+class LinkQuality:
+    """One measurement of the link to central; None where a figure could not be had."""
+
+    rtt_ms: float | None
+    down_kbps: float | None
+    up_kbps: float | None
+    loss_pct: float | None
+    measured_at: datetime
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["measured_at"] = self.measured_at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinkQuality:
+        """The inverse of `as_dict` (ValueError/KeyError/TypeError on anything else)."""
+
+        def figure(name: str) -> float | None:
+            value = data.get(name)
+            return None if value is None else float(value)
+
+        at = datetime.fromisoformat(str(data["measured_at"]))
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        error = data.get("error")
+        return cls(
+            rtt_ms=figure("rtt_ms"),
+            down_kbps=figure("down_kbps"),
+            up_kbps=figure("up_kbps"),
+            loss_pct=figure("loss_pct"),
+            measured_at=at,
+            error=None if error is None else str(error),
+        )
+
+
+def offered_mode(q: LinkQuality | None) -> str:
+    """The best mode the measured link sustains: "video", "audio", "chat" or "deferred"."""
+    if q is None or q.rtt_ms is None:
+        return DEFERRED
+    for mode, needs in NEEDS.items():
+        if q.rtt_ms > needs.max_rtt_ms:
+            continue
+        if q.loss_pct is not None and q.loss_pct > needs.max_loss_pct:
+            continue
+        rates = (q.down_kbps, q.up_kbps)
+        if mode == CHAT:
+            if any(rate is not None and rate < needs.min_kbps for rate in rates):
+                continue
+        elif any(rate is None or rate < needs.min_kbps for rate in rates):
+            continue
+        return mode
+    return DEFERRED
+
+
+# -- the latest result, kept in the data directory -----------------------------------
+
+
+def save_latest(data_dir: Path, q: LinkQuality) -> None:
+    """Keep `q` as this node's latest measurement (atomically replaced)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".link")
+    with os.fdopen(fd, "w") as out:
+        json.dump(q.as_dict(), out, ensure_ascii=False)
+    os.replace(tmp, data_dir / LATEST_FILE)
+
+
+def load_latest(data_dir: Path) -> LinkQuality | None:
+    """The latest measurement kept, or None if there is none (or it is unreadable)."""
+    try:
+        return LinkQuality.from_dict(json.loads((data_dir / LATEST_FILE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# -- measuring ------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """Central answered a probe with an error (message from its JSON body)."""
+
+
+def measure_link(identity: NodeIdentity, *, budget_s: float = 6.0) -> LinkQuality:
+    """Measure round trip, throughput both ways and loss to central within about `budget_s`."""
+    at = datetime.now(UTC)
+    try:
+        probe = _Probe(identity.central_url, identity.node_id, identity.key(), budget_s)
+    except (OSError, ValueError, SyncError) as exc:
+        error = f"{N_('Ключ или адрес центра не читаются')}: {exc}"
+        return LinkQuality(None, None, None, None, at, error=error)
+    try:
+        return probe.run(at)
+    finally:
+        probe.close()
+
+
+class _Probe:
+    """One measurement: phases in order, each with its share of the budget."""
+
+    def __init__(self, central_url: str, node_id: str, key: NodeKey, budget_s: float) -> None:
+        parts = urlsplit(central_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {central_url!r}")
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.https else 80)
+        self.prefix = parts.path.rstrip("/")
+        self.node_id = node_id
+        self.key = key
+        self.budget_s = budget_s
+        self.started = time.monotonic()
+        self.deadline = self.started + budget_s
+        self.clock_offset_ms = 0
+        self.rtt_min_s = 0.0
+        self.notes: list[str] = []
+        self._conns: list[http.client.HTTPConnection] = []
+
+    # -- plumbing --------------------------------------------------------------
+
+    def _connection(self, timeout: float, small_segments: bool = False) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection
+        if self.https:
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        if small_segments:
+            conn._create_connection = _small_segment_connect  # type: ignore[attr-defined]
+        self._conns.append(conn)
+        return conn
+
+    def close(self) -> None:
+        for conn in self._conns:
+            conn.close()
+
+    def left(self, until: float | None = None) -> float:
+        return min(until or self.deadline, self.deadline) - time.monotonic()
+
+    def share(self, fraction: float) -> float:
+        """A phase deadline: `fraction` of the whole budget from now, within the budget."""
+        return min(time.monotonic() + fraction * self.budget_s, self.deadline)
+
+    def _signed(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        return signed_headers(
+            self.key, self.node_id, method, path, body, clock_offset_ms=self.clock_offset_ms
+        )
+
+    @staticmethod
+    def _check(response: http.client.HTTPResponse) -> bytes:
+        body = response.read()
+        if response.status >= 400:
+            try:
+                message = str(json.loads(body).get("message") or response.reason)
+            except (ValueError, AttributeError):
+                message = f"HTTP {response.status}"
+            raise _Refused(message)
+        return body
+
+    # -- the phases --------------------------------------------------------------
+
+    def run(self, at: datetime) -> LinkQuality:
+        try:
+            rtt_ms = self.pings(self.share(0.2))
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            return LinkQuality(
+                None, None, None, None, at, error=f"{N_('Центр не отвечает')}: {type(exc).__name__}"
+            )
+        down = self._phase(N_("приём"), lambda: self.download_rate(self.share(0.3)))
+        up = self._phase(N_("передача"), lambda: self.upload_rate(self.share(0.3)))
+        loss = self._phase(N_("потери"), lambda: self.loss(down, up))
+        return LinkQuality(
+            rtt_ms=round(rtt_ms, 1),
+            down_kbps=None if down is None else round(down * 8 / 1000, 1),
+            up_kbps=None if up is None else round(up * 8 / 1000, 1),
+            loss_pct=None if loss is None else round(loss, 2),
+            measured_at=at,
+            error="; ".join(self.notes) or None,
+        )
+
+    def _phase(self, name: str, step: Callable[[], float | None]) -> float | None:
+        """Run one phase; a refusal or a broken connection is noted, not raised."""
+        try:
+            return step()
+        except _Refused as exc:
+            self.notes.append(f"{name}: {exc}")
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            self.notes.append(f"{name}: {type(exc).__name__}")
+        return None
+
+    def pings(self, until: float) -> float:
+        """Median round trip in ms (≥ 1 answer, up to 5); sets central's clock offset."""
+        conn = self._connection(timeout=max(0.5, self.left() / 2))
+        rtts: list[float] = []
+        offsets: list[float] = []
+        for i in range(5):
+            if i > 0 and self.left(until) <= 0:
+                break
+            if conn.sock is not None:
+                conn.sock.settimeout(max(0.2, self.left() if i == 0 else self.left(until)))
+            sent = time.monotonic()
+            wall = time.time()
+            try:
+                conn.request("GET", self.prefix + PING_PATH)
+                body = self._check(conn.getresponse())
+            except (OSError, http.client.HTTPException):
+                if not rtts:
+                    raise
+                break  # a late answer: the ones we have will do
+            rtts.append(time.monotonic() - sent)
+            server_ms = float(json.loads(body)["server_time_ms"])
+            offsets.append(server_ms - (wall + rtts[-1] / 2) * 1000)
+        # The first ping also paid for the connection (and TLS) set-up.
+        steady = rtts[1:] or rtts
+        self.rtt_min_s = min(steady)
+        self.clock_offset_ms = int(statistics.median(offsets))
+        return statistics.median(steady) * 1000
+
+    def download_rate(self, until: float) -> float:
+        """Bytes per second down, growing the transfer while it is quick."""
+        conn = self._connection(timeout=max(0.2, self.left(until)))
+        size, rate = FIRST_PROBE_BYTES, 0.0
+        while True:
+            got, seconds, complete = self._download(conn, size, until)
+            rate = got / seconds
+            if not complete:
+                conn.close()
+                return rate
+            if seconds >= ENOUGH_S or size >= MAX_PROBE_BYTES:
+                return rate
+            if self.rtt_min_s + 4 * seconds + 0.05 > self.left(until):
+                return rate
+            size = min(size * 4, MAX_PROBE_BYTES)
+
+    def _download(
+        self, conn: http.client.HTTPConnection, size: int, until: float, *, query: str = ""
+    ) -> tuple[int, float, bool]:
+        """(bytes received, transfer seconds, whether all came before `until`)."""
+        path = f"{self.prefix}{LINK_PATH}/down?bytes={size}{query}"
+        if conn.sock is not None:
+            conn.sock.settimeout(max(0.05, self.left(until)))
+        sent = time.monotonic()
+        conn.request("GET", path, headers=self._signed("GET", path))
+        response = conn.getresponse()
+        if response.status >= 400:
+            self._check(response)
+        got = first_len = 0
+        first = last = sent
+        complete = True
+        try:
+            while got < size:
+                if self.left(until) <= 0:
+                    complete = False
+                    break
+                if conn.sock is not None:
+                    conn.sock.settimeout(max(0.05, self.left(until)))
+                chunk = response.read1(65536)
+                if not chunk:
+                    complete = False
+                    break
+                last = time.monotonic()
+                if got == 0:
+                    first, first_len = last, len(chunk)
+                got += len(chunk)
+        except TimeoutError:
+            complete = False
+        if not complete:
+            conn.close()  # the rest is still on its way
+        if got - first_len >= 2 * 1460 and last > first:
+            return got - first_len, last - first, complete
+        return max(got, 1), max(last - sent - self.rtt_min_s, 0.001), complete
+
+    def upload_rate(self, until: float) -> float:
+        """Bytes per second up, growing the transfer while it is quick."""
+        conn = self._connection(timeout=max(0.2, self.left(until)))
+        size, rate = FIRST_PROBE_BYTES, None
+        while True:
+            started = time.monotonic()
+            try:
+                seconds, _ = self._upload(conn, size, until)
+            except TimeoutError:
+                conn.close()
+                if rate is not None:
+                    return rate
+                # Not even the first transfer arrived in time: all we know is a bound.
+                self.notes.append(N_("передача не уложилась в отведённое время (скорость не выше указанной)"))
+                return size / (time.monotonic() - started)
+            rate = size / seconds
+            if seconds >= ENOUGH_S or size >= MAX_PROBE_BYTES:
+                return rate
+            if self.rtt_min_s + 4 * seconds + 0.05 > self.left(until):
+                return rate
+            size = min(size * 4, MAX_PROBE_BYTES)
+
+    def _upload(
+        self, conn: http.client.HTTPConnection, size: int, until: float, *, pace: float | None = None
+    ) -> tuple[float, TcpCounters | None]:
+        """(transfer seconds, our TCP counters over it); TimeoutError if it does not finish in time."""
+        body = os.urandom(size)
+        path = f"{self.prefix}{LINK_PATH}/up"
+        headers = self._signed("POST", path, body)
+        headers |= {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        sent = time.monotonic()
+        conn.putrequest("POST", path, skip_accept_encoding=True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        assert conn.sock is not None
+        before = tcp_counters(conn.sock)
+        step = 4096 if pace else 65536
+        for offset in range(0, size, step):
+            left = self.left(until)
+            if left <= 0:
+                conn.close()
+                raise TimeoutError("upload did not finish in time")
+            conn.sock.settimeout(left)
+            conn.send(body[offset : offset + step])
+            if pace:
+                wait = sent + (offset + step) / pace - time.monotonic()
+                if wait > 0:
+                    time.sleep(min(wait, max(0.0, self.left(until))))
+        conn.sock.settimeout(max(0.05, self.left(until)))
+        try:
+            self._check(conn.getresponse())
+        except TimeoutError:
+            conn.close()
+            raise
+        after = tcp_counters(conn.sock) if conn.sock is not None else None
+        delta = after - before if after is not None and before is not None else None
+        return max(time.monotonic() - sent - self.rtt_min_s, 0.001), delta
+
+    def loss(self, down_rate: float | None, up_rate: float | None) -> float | None:
+        """Retransmitted share (%) of paced transfers, the worse direction; None if unknown."""
+        halfway = time.monotonic() + self.left() / 2
+        figures = [
+            self._phase(N_("потери при приёме"), lambda: self._loss_down(down_rate, halfway))
+            if down_rate
+            else None,
+            self._phase(N_("потери при передаче"), lambda: self._loss_up(up_rate, self.deadline))
+            if up_rate
+            else None,
+        ]
+        known = [f for f in figures if f is not None]
+        return max(known) if known else None
+
+    def _paced_size(self, rate: float, seconds: float) -> tuple[float, int]:
+        pace = max(2000.0, min(rate / 2, 250_000.0))
+        return pace, int(pace * seconds)
+
+    def _loss_down(self, rate: float, until: float) -> float | None:
+        seconds = min(1.0, self.left(until) - 3 * self.rtt_min_s - 0.1)
+        pace, size = self._paced_size(rate, seconds)
+        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * LOSS_MSS:
+            return None
+        conn = self._connection(timeout=max(0.2, self.left(until)), small_segments=True)
+        probe_id = secrets.token_hex(8)
+        _, _, complete = self._download(conn, size, until, query=f"&pace={int(pace)}&probe={probe_id}")
+        if not complete:
+            return None
+        path = f"{self.prefix}{LINK_PATH}/sent/{probe_id}"
+        if conn.sock is not None:
+            conn.sock.settimeout(max(0.2, self.left() + 1.0))
+        conn.request("GET", path, headers=self._signed("GET", path))
+        counted = json.loads(self._check(conn.getresponse()))
+        if not counted.get("bytes_sent"):
+            return None  # central cannot read its socket's counters (a proxy in between?)
+        return _loss_pct(int(counted["bytes_sent"]), int(counted["bytes_retrans"]))
+
+    def _loss_up(self, rate: float, until: float) -> float | None:
+        seconds = min(1.0, self.left(until) - 2 * self.rtt_min_s - 0.1)
+        pace, size = self._paced_size(rate, seconds)
+        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * LOSS_MSS:
+            return None
+        conn = self._connection(timeout=max(0.2, self.left(until)), small_segments=True)
+        _, delta = self._upload(conn, size, until, pace=pace)
+        if delta is None:
+            return None
+        return _loss_pct(delta.bytes_sent, delta.bytes_retrans)
+
+
+def _loss_pct(sent: int, retransmitted: int) -> float | None:
+    if sent < LOSS_MIN_SEGMENTS * LOSS_MSS:
+        return None
+    return 100.0 * retransmitted / sent
+
+
+def _small_segment_connect(
+    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, **_: Any
+) -> socket.socket:
+    """Like socket.create_connection, asking both ends for LOSS_MSS-byte segments."""
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _name, target in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, LOSS_MSS)
+            if timeout is not None:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(target)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error or OSError(f"cannot resolve {host}")
