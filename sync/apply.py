@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +92,15 @@ def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
 _FETCH = object()  # "look the stored row up yourself"
 
 
+@dataclass
+class _Planned:
+    """A record checked, merged and stamped, ready to be written (nothing written yet)."""
+
+    rec: _Incoming
+    row: dict[str, Any]
+    audit: dict[str, Any] | None = None
+
+
 def _write(
     rec: _Incoming,
     from_central: bool,
@@ -103,9 +114,28 @@ def _write(
     With `batch`, scope checks use what the batch read up front, and the check
     after writing is left to the batch (one query per model instead of one per record).
     """
-    model = rec.model
     if local is _FETCH:
-        local = model.get_or_none(model.id == rec.id)
+        local = rec.model.get_or_none(rec.model.id == rec.id)
+    planned = _plan(rec, from_central, scope_org, local, seq, batch)
+    if planned is None:
+        return "stale"
+    _store(planned, local, scope_org, batch)
+    return "applied"
+
+
+def _plan(
+    rec: _Incoming,
+    from_central: bool,
+    scope_org: str | None,
+    local: SyncModel | None,
+    seq: Any = None,
+    batch: _Batch | None = None,
+) -> _Planned | None:
+    """Check scope, merge with the stored row, validate and stamp; None if nothing changes.
+
+    Writes nothing but the audit of a stale record's lost values (stored rows only).
+    """
+    model = rec.model
     if scope_org is not None:
         if model not in WRITABLE_BY_POST:
             raise ScopeError(
@@ -127,10 +157,10 @@ def _write(
         ):
             if lost:
                 _audit(rec, {"lost": lost})
-            return "stale"
+            return None
     else:
         if local is not None and local.hlc >= rec.hlc:
-            return "stale"
+            return None
         merged = model.merge_remote(local, rec.fields, from_central)
     # Validate the merged values as a whole row (checksums, required fields).
     probe = model(id=rec.id, **merged)
@@ -151,25 +181,33 @@ def _write(
         "deleted": rec.deleted or bool(local is not None and local.deleted and not from_central),
         "seq": next(seq) if seq is not None else next_seq(),
     }
+    audit: dict[str, Any] | None = None
     if merged != rec.fields:
         # We kept some of our own values: that is a new change of ours, so it
         # must travel back to the peer with a stamp newer than the peer's.
         row["changed_by"], row["hlc"] = me.id, me.clock.now()
         kept = {k: [rec.fields.get(k), merged[k]] for k in merged if merged[k] != rec.fields.get(k)}
         kept.pop("field_stamps", None)
-        _audit(rec, {"kept_ours": kept, "lost": lost})
+        audit = {"kept_ours": kept, "lost": lost}
     elif lost:
-        _audit(rec, {"lost": lost})
-    columns = {model._meta.fields[k]: v for k, v in row.items()}
+        audit = {"lost": lost}
+    return _Planned(rec, row, audit)
+
+
+def _store(planned: _Planned, local: SyncModel | None, scope_org: str | None, batch: _Batch | None) -> None:
+    """Write a planned record (insert or update) and its audit, in the caller's transaction."""
+    rec, model = planned.rec, planned.rec.model
+    columns = {model._meta.fields[k]: v for k, v in planned.row.items()}
     if local is None:
         model.insert(columns | {model.id: rec.id}).execute()
     else:
         model.update(columns).where(model.id == rec.id).execute()
+    if planned.audit is not None:
+        _audit(rec, planned.audit)
     if batch is not None:
         batch.written.append(rec)
     elif scope_org is not None and not _in_scope(model, rec.id, scope_org):
         raise ScopeError(N_("Запись вне области видимости поста"))
-    return "applied"
 
 
 def _audit(rec: _Incoming, detail: dict[str, Any]) -> None:
@@ -222,9 +260,28 @@ def _try(
     batch: _Batch | None = None,
 ) -> bool:
     """Apply one record in a savepoint; False if a parent is missing (record parked)."""
+    outcome = _guarded(
+        rec, from_central, scope_org, lambda: _write(rec, from_central, scope_org, local, seq, batch)
+    )
+    if outcome is None:
+        return False
+    if outcome == "applied":
+        result.applied += 1
+    else:
+        result.stale += 1
+    return True
+
+
+def _guarded(
+    rec: _Incoming, from_central: bool, scope_org: str | None, write: Callable[[], str]
+) -> str | None:
+    """Run one record's write in a savepoint; None if a parent is missing (record parked).
+
+    Any other conflict with stored data refuses the record.
+    """
     try:
         with database.atomic():
-            outcome = _write(rec, from_central, scope_org, local, seq, batch)
+            return write()
     except IntegrityError as exc:
         text = str(exc).lower()
         if "foreign key" not in text:
@@ -232,12 +289,7 @@ def _try(
                 N_("Запись противоречит уже сохранённым данным: %(detail)s"), detail=str(exc)
             ) from exc
         _stage(rec, from_central, scope_org, str(exc))
-        return False
-    if outcome == "applied":
-        result.applied += 1
-    else:
-        result.stale += 1
-    return True
+        return None
 
 
 @dataclass
@@ -293,32 +345,114 @@ def _apply_parsed(
     scope_org: str | None,
     out_of_scope: set[tuple[str, str]],
 ) -> None:
+    def refuse(rec: _Incoming, exc: SyncError) -> None:
+        result.refused.append(_refusal(rec.raw, exc))
+        SyncEvent.create(
+            peer=peer, kind="refused", model=rec.model._meta.table_name, record_id=rec.id, detail=exc.message
+        )
+
     with database.atomic():
         stored = _stored_rows(parsed)
-        batch = _Batch(in_scope=_in_scope_keys(stored, scope_org)) if scope_org else None
+        batch = _Batch(in_scope=_in_scope_keys(stored, scope_org)) if scope_org is not None else None
         seq = iter(reserve_seqs(len(parsed))) if parsed else None
+        # New rows of one model are planned one by one and inserted together; anything
+        # else (an update, another model) first writes what is queued, so the order of
+        # writes stays the order of the batch.
+        fresh: list[_Planned] = []
         for rec in parsed:
             key = (rec.model._meta.table_name, rec.id)
+            local = stored.get(key)
             try:
                 if key in out_of_scope:
                     raise ScopeError(N_("Запись вне области видимости поста"))
-                if not _try(rec, from_central, scope_org, result, stored.get(key), seq, batch):
+                if local is None:
+                    if fresh and fresh[0].rec.model is not rec.model:
+                        _insert_fresh(fresh, from_central, scope_org, result, batch, refuse)
+                    planned = _plan(rec, from_central, scope_org, None, seq, batch)
+                    if planned is not None:
+                        fresh.append(planned)
+                    continue
+                _insert_fresh(fresh, from_central, scope_org, result, batch, refuse)
+                if not _try(rec, from_central, scope_org, result, local, seq, batch):
                     result.pending += 1
             except SyncError as exc:
-                result.refused.append(_refusal(rec.raw, exc))
-                SyncEvent.create(
-                    peer=peer,
-                    kind="refused",
-                    model=rec.model._meta.table_name,
-                    record_id=rec.id,
-                    detail=exc.message,
-                )
+                refuse(rec, exc)
+        _insert_fresh(fresh, from_central, scope_org, result, batch, refuse)
         if batch is not None and scope_org is not None:
             escaped = _written_out_of_scope(batch.written, scope_org)
             if escaped:
                 raise _Redo(escaped)  # rolls the whole batch back; it is applied again without them
         if result.applied:
             result.pending = max(0, result.pending - retry_pending())
+
+
+#: New rows inserted together; if the statement fails, this many are retried one by one.
+_INSERT_ROWS = 500
+#: Bound parameters per statement: SQLite before 3.32 allowed 999, later 32,766.
+_MAX_PARAMS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+def _insert_fresh(
+    fresh: list[_Planned],
+    from_central: bool,
+    scope_org: str | None,
+    result: ApplyResult,
+    batch: _Batch | None,
+    refuse: Callable[[_Incoming, SyncError], None],
+) -> None:
+    """Insert queued new rows of one model, many per statement; empties the queue.
+
+    A statement that fails (a parent not here yet, a conflict) is undone and its
+    rows are written one by one, as `_try` would have: parked, refused or applied.
+    """
+    if not fresh:
+        return
+    model = fresh[0].rec.model
+    for start in range(0, len(fresh), _INSERT_ROWS):
+        chunk = fresh[start : start + _INSERT_ROWS]
+        try:
+            with database.atomic():
+                _insert_many(model, [p.row | {"id": p.rec.id} for p in chunk])
+                audits = [p for p in chunk if p.audit is not None]
+                for planned in audits:
+                    _audit(planned.rec, planned.audit or {})
+        except IntegrityError:
+            for planned in chunk:
+
+                def write(planned: _Planned = planned) -> str:
+                    _store(planned, None, scope_org, batch)
+                    return "applied"
+
+                try:
+                    if _guarded(planned.rec, from_central, scope_org, write) is None:
+                        result.pending += 1
+                    else:
+                        result.applied += 1
+                except SyncError as exc:
+                    refuse(planned.rec, exc)
+            continue
+        result.applied += len(chunk)
+        if batch is not None:  # the batch checks the scope of what it wrote at its end
+            batch.written.extend(p.rec for p in chunk)
+    fresh.clear()
+
+
+def _insert_many(model: type[SyncModel], rows: list[dict[str, Any]]) -> None:
+    """One multi-row INSERT per set of columns, values converted as peewee would."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(row), []).append(row)
+    quote = database.quote
+    for names, group in by_columns.items():
+        fields = [model._meta.fields[name] for name in names]
+        columns = ", ".join(f"{quote[0]}{f.column_name}{quote[1]}" for f in fields)
+        one = "(" + ", ".join([database.param] * len(fields)) + ")"
+        sql = f"INSERT INTO {quote[0]}{model._meta.table_name}{quote[1]} ({columns}) VALUES "
+        step = max(1, _MAX_PARAMS // len(fields))
+        for start in range(0, len(group), step):
+            part = group[start : start + step]
+            params = [f.db_value(row[f.name]) for row in part for f in fields]
+            database.execute_sql(sql + ", ".join([one] * len(part)), params)
 
 
 def _in_scope_keys(stored: dict[tuple[str, str], SyncModel], scope_org: str | None) -> set[tuple[str, str]]:
