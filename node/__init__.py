@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth,
         chat,
         exams,
+        linkcheck,
         patients,
         referrals,
         settings,
@@ -71,7 +72,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     register_features(
-        app, *(auth, patients, exams, appeals, chat, signatures, referrals, settings, support, sync_ui, api)
+        app,
+        *(auth, patients, exams, appeals, chat, signatures, referrals, settings, support, sync_ui, api),
+        linkcheck,
     )
 
     @app.get("/")
@@ -80,5 +83,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=[])
     start_sync(app, identity)
+    linkcheck.start_link_monitor(app, identity)
     logging.getLogger(__name__).info("node %s ready in %s", identity.node_id, data_dir)
     return app

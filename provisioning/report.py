@@ -18,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from node.identity import NodeIdentity
+from node.linkquality import load_latest, offered_mode
 from sync import PROTOCOL_VERSION
 from sync.client import SyncClient, SyncStatus
 from sync.clock import utcnow
@@ -69,7 +70,14 @@ def build_report(nd: NodeDir, status: dict[str, Any]) -> dict[str, Any]:
         "clock_offset_ms": status.get("clock_offset_ms"),
         "free_disk_bytes": free,
         "self_test": last_selftest(nd),
+        "link": link_section(nd),  # the latest link measurement (node/linkquality.py)
     }
+
+
+def link_section(nd: NodeDir) -> dict[str, Any] | None:
+    """The kiosk's latest link measurement and the mode it offers."""
+    quality = load_latest(nd.root)
+    return None if quality is None else {**quality.as_dict(), "mode": offered_mode(quality)}
 
 
 def send_report(link: FleetLink, report: dict[str, Any]) -> None:
