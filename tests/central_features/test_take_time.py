@@ -15,6 +15,7 @@ def test_too_early_names_the_time_in_the_consultants_zone(central_app) -> None: 
     doctor.timezone = "Asia/Yekaterinburg"
     doctor.save()
     appeal = new_appeal(data, minutes_ahead=120)
+    assert appeal.slot is not None
     earliest = (appeal.slot.starts_at - timedelta(minutes=15)).replace(tzinfo=ZoneInfo("UTC"))
     local = earliest.astimezone(ZoneInfo("Asia/Yekaterinburg")).strftime("%d.%m.%Y %H:%M")
     client = app.test_client()
