@@ -1,0 +1,153 @@
+"""What any telephony gateway does for «Аудиозвонок на телефон», whatever engine is behind it.
+
+The consultant's phone rings first; once the consultant answers, the gateway
+calls the patient's number showing the centre's caller ID (never the
+consultant's own number) and joins the two. A `PhoneCall` is followed while it
+lasts; when it ends, its outcome says how.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from sync.clock import utcnow
+from sync.errors import N_, LifecycleError, SyncError
+from sync.models import CallOutcome
+
+__all__ = [
+    "CallState",
+    "PhoneCall",
+    "TelephonyGateway",
+    "TelephonyError",
+    "PhoneCallUnavailable",
+]
+
+log = logging.getLogger(__name__)
+
+
+class TelephonyError(SyncError):
+    """A phone call that did not take place, or ended badly; `outcome` goes to the call log."""
+
+    code = "telephony_failed"
+
+    def __init__(
+        self, template: str, *, outcome: str = CallOutcome.FAILED, field: str | None = None, **params: object
+    ) -> None:
+        super().__init__(template, field=field, **params)
+        self.outcome = outcome
+
+
+class PhoneCallUnavailable(LifecycleError):
+    """The button is off: no gateway for the centre, no number, or not the consultant's appeal."""
+
+    code = "phone_call_unavailable"
+
+
+class CallState(enum.Enum):
+    STARTING = "starting"
+    CALLING_CONSULTANT = "calling_consultant"  # the consultant's own phone rings
+    CALLING_PATIENT = "calling_patient"  # the consultant answered; the patient's phone rings
+    CONNECTED = "connected"  # both talk
+    ENDED = "ended"
+
+
+#: What the consultant's page says in each state.
+STATE_LABELS = {
+    CallState.STARTING: N_("Соединение с телефонией…"),
+    CallState.CALLING_CONSULTANT: N_("Звоним на ваш телефон: ответьте на звонок"),
+    CallState.CALLING_PATIENT: N_("Вызываем пациента…"),
+    CallState.CONNECTED: N_("Идёт разговор"),
+    CallState.ENDED: N_("Звонок завершён"),
+}
+
+
+class PhoneCall:
+    """One click-to-call as the consultant follows it: its state, and at the end its outcome."""
+
+    def __init__(self, consultant_phone: str, patient_phone: str, caller_id: str) -> None:
+        self.id = str(uuid.uuid4())
+        self.consultant_phone = consultant_phone
+        self.patient_phone = patient_phone
+        self.caller_id = caller_id
+        self.state = CallState.STARTING
+        self.outcome: str | None = None
+        self.error: TelephonyError | None = None
+        self.started_at: datetime = utcnow()
+        self.answered_at: datetime | None = None
+        self.ended_at: datetime | None = None
+        self.ringing = False  # the consultant's phone has said it rings
+        self.hangup_requested = threading.Event()
+        self._changed = threading.Condition()
+
+    def _set_state(self, state: CallState) -> None:
+        with self._changed:
+            if self.state is CallState.ENDED:
+                return
+            log.info("phone call %s: %s → %s", self.id, self.state.value, state.value)
+            self.state = state
+            if state is CallState.CONNECTED:
+                self.answered_at = utcnow()
+            self._changed.notify_all()
+
+    def consultant_rings(self) -> None:
+        with self._changed:
+            if not self.ringing:
+                self.ringing = True
+                self._changed.notify_all()
+
+    def connected(self) -> None:
+        self._set_state(CallState.CONNECTED)
+
+    def finish(self, outcome: str, error: TelephonyError | None = None) -> None:
+        """Record how the call ended (the state moves to ENDED after `on_end` has run)."""
+        self.outcome = outcome
+        self.error = error
+        self.ended_at = utcnow()
+
+    def ended(self) -> None:
+        self._set_state(CallState.ENDED)
+
+    @property
+    def duration_s(self) -> int:
+        """Seconds of conversation: from the patient's answer to the first hang-up."""
+        if self.answered_at is None:
+            return 0
+        end = self.ended_at or utcnow()
+        return max(0, round((end - self.answered_at).total_seconds()))
+
+    def wait_past(self, *states: CallState, timeout: float) -> CallState:
+        """Wait until the call has left `states` (or `timeout` passes); returns the state then."""
+        return self.wait_until(lambda: self.state not in states, timeout=timeout)
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float) -> CallState:
+        with self._changed:
+            self._changed.wait_for(ready, timeout=timeout)
+            return self.state
+
+
+class TelephonyGateway(Protocol):
+    """A telephony engine that joins the consultant's phone and the patient's, configured per centre."""
+
+    def call(
+        self,
+        consultant_phone: str,
+        patient_phone: str,
+        *,
+        caller_id: str,
+        timeout: float,
+        on_end: Callable[[PhoneCall], None] | None = None,
+    ) -> PhoneCall:
+        """Start calling (in the background); `timeout` is how long each phone may ring."""
+        ...
+
+    def hang_up(self, call: PhoneCall) -> None:
+        """End the call on both phones (or stop the ringing)."""
+        ...
+
+    def status(self, call: PhoneCall) -> CallState: ...
