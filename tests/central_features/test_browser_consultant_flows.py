@@ -87,7 +87,9 @@ def test_the_consultant_reads_the_exam_previews_files_and_sends_a_protocol_with_
     )
     page.get_by_role("button", name="Отправить протокол").click()
     expect(page.get_by_text("Протокол отправлен, обращение закрыто")).to_be_visible()
-    expect(page.locator("#protocol-extras").get_by_role("link", name="назначения.xlsx")).to_be_visible()
+    page.locator("#protocol-extras").get_by_role("link", name="назначения.xlsx", exact=True).click()
+    expect(page.get_by_role("heading", name="назначения.xlsx", level=1)).to_be_visible()
+    expect(page.get_by_role("cell", name="01.11.2026")).to_be_visible()
 
     closed = Appeal.get_by_id(appeal.id)
     assert closed.status == AppealStatus.CLOSED
