@@ -95,6 +95,12 @@ class PhoneCall:
                 self.answered_at = utcnow()
             self._changed.notify_all()
 
+    def calling_consultant(self) -> None:
+        self._set_state(CallState.CALLING_CONSULTANT)
+
+    def calling_patient(self) -> None:
+        self._set_state(CallState.CALLING_PATIENT)
+
     def consultant_rings(self) -> None:
         with self._changed:
             if not self.ringing:

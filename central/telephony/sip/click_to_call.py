@@ -143,6 +143,10 @@ CANCELLED = N_("Звонок отменён")
 NO_OFFER = N_("Ваш телефон ответил без описания звука (SDP): такой телефон не подходит для звонков пациентам")
 NO_ANSWER_SDP = N_("Телефонная сеть пациента ответила без описания звука (SDP): звонок прерван")
 
+#: The consultant's phone gives up on its 200 OK after 64·T1 (T1 = 0.5 s) without an ACK: the
+#: patient's phone may ring only a little less than that.
+ACK_PATIENCE = 30.0
+
 #: How long to wait for the phones to confirm the final BYEs before letting go.
 BYE_WAIT = 4.0
 
@@ -182,10 +186,10 @@ class ClickToCall:
                 leg.close()
 
     def _run(self) -> None:
-        call, timers = self.call, self.trunk.timers
+        call = self.call
         centre = SipUri(call.caller_id, self.trunk.host, self.trunk.port)
         consultant = self._leg("consultant", call.consultant_phone, str(centre), "faplink", ())
-        call._set_state(CallState.CALLING_CONSULTANT)
+        call.calling_consultant()
         answered = self._invite(
             consultant, b"", self.timeout, CONSULTANT_FAILURES, CONSULTANT_NO_ANSWER, CONSULTANT_OTHER
         )
@@ -195,14 +199,13 @@ class ClickToCall:
             self._hang_up([consultant])
             raise TelephonyError(NO_OFFER)
 
-        call._set_state(CallState.CALLING_PATIENT)
+        call.calling_patient()
         identity = f"<{centre}>"
         try:
             patient = self._leg(
                 "patient", call.patient_phone, str(centre), "", (("P-Asserted-Identity", identity),)
             )
-            # The consultant's phone gives up on its 200 OK after 64·T1 without an ACK.
-            ring = min(self.timeout, timers.give_up - 4 * timers.t1)
+            ring = min(self.timeout, ACK_PATIENCE)
             reply = self._invite(
                 patient,
                 offer,

@@ -390,7 +390,7 @@ class Leg:
             ("CSeq", request.header("CSeq") or ""),
             ("User-Agent", USER_AGENT),
         ]
-        self._send(build_message(f"SIP/2.0 {status} {reason}", headers), _reply_address(request, source))
+        self._send(build_message(f"SIP/2.0 {status} {reason}", headers), source)
 
     # -- timers ----------------------------------------------------------------
 
@@ -417,8 +417,3 @@ class Leg:
 def _hostport(uri: str) -> tuple[str, int]:
     parsed = SipUri.parse(uri)
     return parsed.host, parsed.port
-
-
-def _reply_address(request: SipMessage, source: tuple[str, int]) -> tuple[str, int]:
-    """Responses go back where the request came from (RFC 3581 symmetric response)."""
-    return source
