@@ -79,6 +79,8 @@ class Phone:
         self.port = free_udp_port()
         self.trace = workdir / f"{name}_messages.log"
         self.errors = workdir / f"{name}_errors.log"
+        self.stderr = workdir / f"{name}_stderr.log"
+        stderr = self.stderr.open("wb")  # a file, not a pipe: sipp must never block on it
         self.process = subprocess.Popen(
             [
                 sipp_path(),
@@ -108,8 +110,9 @@ class Phone:
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
         )
+        stderr.close()  # sipp has its own copy
 
     def wait_ready(self, timeout: float = 5) -> Phone:
         """Wait until sipp listens (a datagram sent before would meet a closed port)."""
@@ -140,7 +143,7 @@ class Phone:
             raise AssertionError(f"sipp ({self.name}) did not finish: {self.problems()}") from None
 
     def problems(self) -> str:
-        stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+        stderr = self.stderr.read_text(errors="replace") if self.stderr.exists() else ""
         logged = self.errors.read_text(errors="replace") if self.errors.exists() else ""
         return (stderr + logged).strip()
 
