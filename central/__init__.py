@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api,
         appeals,
         auth,
+        calls,
         chat,
         fleet,
         linkcheck,
@@ -74,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app,
         *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, linkcheck),
         telephony,
+        calls,
         *(api, sync_api),
     )
 

@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api,
         appeals,
         auth,
+        calls,
         chat,
         exams,
         linkcheck,
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app,
         *(auth, patients, exams, appeals, chat, signatures, referrals, settings, support, sync_ui, api),
         linkcheck,
+        calls,
     )
 
     @app.get("/")

@@ -5,6 +5,10 @@ a take in work, a protocol); the node then starts a sync round at once instead
 of waiting for its timer. The connection is authenticated like every sync
 request: Ed25519-signed headers (fresh timestamp and nonce on every attempt)
 on the HTTP handshake. Without a link nothing breaks: the timer still syncs.
+
+Other features may use the same connection: `on` adds a handler for an event
+from central, `emit` and `call` send one, `on_drop` hears that the link went
+down (the calls feature relays its signalling this way).
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ class CentralLink:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._client: socketio.Client | None = None
+        self._handlers: dict[str, Callable[[Any], Any]] = {}
+        self._drop_listeners: list[Callable[[], None]] = []
+        self._send_lock = threading.Lock()
 
     def start(self) -> None:
         if self._thread is None:
@@ -68,6 +75,50 @@ class CentralLink:
                 pass
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def on(self, event: str, handler: Callable[[Any], Any]) -> None:
+        """Also handle `event` from central, on this connection and every later one."""
+        self._handlers[event] = handler
+        client = self._client
+        if client is not None:
+            client.on(event, handler, namespace=NODE_NAMESPACE)
+
+    def on_drop(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (cheaply) whenever a live link goes down."""
+        self._drop_listeners.append(listener)
+
+    def emit(self, event: str, data: Any) -> bool:
+        """Send an event to central if the link is up; whether it was sent."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return False
+        try:
+            with self._send_lock:  # the client is not safe for concurrent sends
+                client.emit(event, data, namespace=NODE_NAMESPACE)
+            return True
+        except Exception as exc:
+            log.debug("could not send %s to central: %s", event, exc)
+            return False
+
+    def call(self, event: str, data: Any, timeout: float = 10.0) -> Any | None:
+        """Send an event and wait for central's answer; None if the link is down or central is silent."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return None
+        answered = threading.Event()
+        reply: list[Any] = []
+
+        def callback(*args: Any) -> None:
+            reply.append(args[0] if args else None)
+            answered.set()
+
+        try:
+            with self._send_lock:
+                client.emit(event, data, namespace=NODE_NAMESPACE, callback=callback)
+        except Exception as exc:
+            log.debug("could not send %s to central: %s", event, exc)
+            return None
+        return reply[0] if answered.wait(timeout) else None
 
     def headers(self) -> dict[str, str]:
         """Signed afresh for each connection attempt, so that a nonce is never reused."""
@@ -87,12 +138,21 @@ class CentralLink:
         self.connected.set()
         self.on_changes()  # catch up on what changed while we were not listening
 
+    def _dropped(self) -> None:
+        for listener in list(self._drop_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("a link-drop listener failed")
+
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
             client = socketio.Client(reconnection=False, logger=False, engineio_logger=False)
             client.on("changes", self._changes, namespace=NODE_NAMESPACE)
             client.on("connect", self._connected, namespace=NODE_NAMESPACE)
+            for event, handler in list(self._handlers.items()):
+                client.on(event, handler, namespace=NODE_NAMESPACE)
             self._client = client
             try:
                 client.connect(
@@ -107,7 +167,10 @@ class CentralLink:
                 failures += 1
                 log.debug("central link not up: %s", exc)
             finally:
+                was_up = self.connected.is_set()
                 self.connected.clear()
+                if was_up:
+                    self._dropped()
                 try:
                     client.disconnect()
                 except Exception:

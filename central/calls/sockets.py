@@ -1,0 +1,298 @@
+"""Call signalling at central: the consultant's pages ("/") and the posts' nodes ("/node").
+
+Who may call is decided here, from the database, on every event: the consultant
+who took the appeal in work, and the feldshers of the appeal's post (as vouched
+for by that post's node, which signed its link). Anything else is refused with
+``{"ok": False, "message": …}``; the call's state is then checked by `registry`.
+
+Events from a page or a node: ``call:join`` (pages only), ``call:place``,
+``call:answer``, ``call:decline``, ``call:hangup``, ``call:signal``. Events to
+them: ``call:incoming``, ``call:accepted``, ``call:taken``, ``call:signal``,
+``call:ended``.
+
+A node's messages carry the feldsher's id and the node's own call ids; central
+answers it in Russian msgids (the node translates them for its page).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import join_room, rooms
+
+from faplink.web.calls import CALL_MODES, CallRefused
+from faplink.web.i18n import translate_error
+from sync.errors import N_
+from sync.models import Appeal, AppealStatus, Role, Staff
+
+from ..appeals.service import can_see
+from ..chat.live import NODE_NS, STAFF_NS, post_room
+from ..chat.sockets import session_staff
+from ..extensions import socketio
+from .registry import Call, CentralCalls, Side, call_room
+
+__all__ = ["calls", "may_call", "MAX_SIGNAL_BYTES"]
+
+log = logging.getLogger(__name__)
+
+#: An SDP with many candidates is a few kilobytes; anything much larger is not a signal.
+MAX_SIGNAL_BYTES = 64 * 1024
+
+
+def calls() -> CentralCalls:
+    return current_app.extensions["calls"]  # type: ignore[no-any-return]
+
+
+def may_call(staff: Staff | None, appeal: Appeal) -> bool:
+    """The consultant who took the appeal, while it is in work."""
+    return staff is not None and appeal.status == AppealStatus.IN_WORK and appeal.taken_by_id == staff.id
+
+
+def _field(data: Any, name: str) -> str:
+    return str(data.get(name, "")) if isinstance(data, dict) else ""
+
+
+def _signal_data(data: Any) -> dict[str, Any]:
+    payload = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(payload, dict) or len(json.dumps(payload)) > MAX_SIGNAL_BYTES:
+        raise CallRefused(N_("Неверный сигнал звонка"))
+    return payload
+
+
+# -- the consultant's pages ("/") ----------------------------------------------------------
+
+
+def _consultant_appeal(appeal_id: str) -> tuple[Staff, Appeal]:
+    staff = session_staff()
+    if staff is None or not appeal_id or not can_see(staff, appeal_id):
+        raise CallRefused(N_("Нет доступа к этому обращению"))
+    appeal = Appeal.get_by_id(appeal_id)
+    if appeal.status != AppealStatus.IN_WORK:
+        raise CallRefused(N_("Звонить можно, пока обращение в работе"))
+    if appeal.taken_by_id != staff.id:
+        raise CallRefused(N_("Звонить по обращению может консультант, взявший его в работу"))
+    return staff, appeal
+
+
+def _consultant_call(data: Any) -> Call:
+    staff = session_staff()
+    call = calls().get(_field(data, "call"))
+    if call is None:
+        raise CallRefused(N_("Звонок уже завершён"))
+    if staff is None or staff.id != call.consultant_id:
+        raise CallRefused(N_("Это не ваш звонок"))
+    return call
+
+
+def _answering(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """Refusals become the page's acknowledgement, in the page's language."""
+
+    def wrapped(data: Any = None) -> dict[str, Any]:
+        try:
+            return handler(data)
+        except CallRefused as exc:
+            return {"ok": False, "message": translate_error(exc)}
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+@socketio.on("call:join", namespace=STAFF_NS)
+@_answering
+def consultant_join(data: Any = None) -> dict[str, Any]:
+    """Hear this appeal's incoming calls: only the consultant who took it in work."""
+    appeal_id = _field(data, "appeal")
+    _consultant_appeal(appeal_id)
+    join_room(call_room(appeal_id))
+    return {"ok": True}
+
+
+@socketio.on("call:place", namespace=STAFF_NS)
+@_answering
+def consultant_place(data: Any = None) -> dict[str, Any]:
+    mode = _field(data, "mode")
+    if mode not in CALL_MODES:
+        raise CallRefused(N_("Неизвестный вид звонка"))
+    staff, appeal = _consultant_appeal(_field(data, "appeal"))
+    if not any(socketio.server.manager.get_participants(NODE_NS, post_room(appeal.post_id))):
+        raise CallRefused(N_("Пост сейчас не на связи: напишите в чат"))
+    join_room(call_room(appeal.id))
+    call = calls().place(
+        Call(
+            appeal_id=appeal.id,
+            post_id=appeal.post_id,
+            mode=mode,
+            placed_by=Side.CONSULTANT,
+            caller_id=staff.id,
+            caller_name=staff.full_name,
+            consultant_id=staff.id,
+            consultant_sid=request.sid,  # type: ignore[attr-defined]
+        )
+    )
+    return {"ok": True, "call": call.id}
+
+
+@socketio.on("call:answer", namespace=STAFF_NS)
+@_answering
+def consultant_answer(data: Any = None) -> dict[str, Any]:
+    call = _consultant_call(data)
+    _consultant_appeal(call.appeal_id)
+    calls().answer(call.id, Side.CONSULTANT, request.sid)  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("call:decline", namespace=STAFF_NS)
+@_answering
+def consultant_decline(data: Any = None) -> dict[str, Any]:
+    call = _consultant_call(data)
+    calls().decline(call.id, Side.CONSULTANT, request.sid)  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("call:hangup", namespace=STAFF_NS)
+@_answering
+def consultant_hangup(data: Any = None) -> dict[str, Any]:
+    call = _consultant_call(data)
+    failed = bool(data.get("failed")) if isinstance(data, dict) else False
+    calls().hangup(call.id, Side.CONSULTANT, request.sid, failed=failed)  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("call:signal", namespace=STAFF_NS)
+@_answering
+def consultant_signal(data: Any = None) -> dict[str, Any]:
+    call = _consultant_call(data)
+    calls().signal(call.id, Side.CONSULTANT, request.sid, _signal_data(data))  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("disconnect", namespace=STAFF_NS)
+def consultant_gone(reason: Any = None) -> None:
+    """A consultant's page closed or lost its connection: its call ends."""
+    calls().dropped(request.sid)  # type: ignore[attr-defined]
+
+
+# -- the posts' nodes ("/node") ----------------------------------------------------------
+
+
+def _linked_post() -> str | None:
+    """The post whose node this connection is (it joined its post's room on connect)."""
+    for room in rooms(namespace=NODE_NS):
+        if room.startswith("post:") and room == post_room(room.removeprefix("post:")):
+            return room.removeprefix("post:")
+    return None
+
+
+def _node_feldsher(data: Any) -> tuple[str, Staff]:
+    post = _linked_post()
+    staff = Staff.get_or_none(Staff.id == _field(data, "staff"))
+    if (
+        post is None
+        or staff is None
+        or staff.deleted
+        or not staff.active
+        or staff.role != Role.FELDSHER
+        or staff.organization_id != post
+    ):
+        raise CallRefused(N_("Звонить может фельдшер поста, которому адресовано обращение"))
+    return post, staff
+
+
+def _node_call(data: Any) -> tuple[Call, Staff]:
+    post, staff = _node_feldsher(data)
+    call = calls().get(_field(data, "call"))
+    if call is None:
+        raise CallRefused(N_("Звонок уже завершён"))
+    if call.post_id != post:
+        raise CallRefused(N_("Это звонок другого поста"))
+    return call, staff
+
+
+def _from_node(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """Refusals go back to the node as msgids (the node's page translates them)."""
+
+    def wrapped(data: Any = None) -> dict[str, Any]:
+        try:
+            return handler(data)
+        except CallRefused as exc:
+            log.info("node %s: call event refused: %s", request.sid, exc.message)  # type: ignore[attr-defined]
+            return {"ok": False, "message": exc.template, "params": exc.params}
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+@socketio.on("call:place", namespace=NODE_NS)
+@_from_node
+def node_place(data: Any = None) -> dict[str, Any]:
+    post, staff = _node_feldsher(data)
+    mode = _field(data, "mode")
+    if mode not in CALL_MODES:
+        raise CallRefused(N_("Неизвестный вид звонка"))
+    appeal = Appeal.get_or_none(
+        (Appeal.id == _field(data, "appeal")) & (Appeal.post == post) & (Appeal.deleted == False)  # noqa: E712
+    )
+    if appeal is None:
+        raise CallRefused(N_("Обращение не найдено в центре: дождитесь синхронизации"))
+    if appeal.status != AppealStatus.IN_WORK or not appeal.taken_by_id:
+        raise CallRefused(N_("Звонить можно, пока обращение в работе"))
+    call_id = _field(data, "call")
+    call = Call(
+        appeal_id=appeal.id,
+        post_id=post,
+        mode=mode,
+        placed_by=Side.POST,
+        caller_id=staff.id,
+        caller_name=f"{staff.full_name}, {appeal.post.name}",
+        consultant_id=appeal.taken_by_id,
+        node_sid=request.sid,  # type: ignore[attr-defined]
+    )
+    if call_id:
+        call.id = call_id
+    calls().place(call)
+    return {"ok": True, "call": call.id}
+
+
+@socketio.on("call:answer", namespace=NODE_NS)
+@_from_node
+def node_answer(data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(data)
+    calls().answer(call.id, Side.POST, request.sid)  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("call:decline", namespace=NODE_NS)
+@_from_node
+def node_decline(data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(data)
+    calls().decline(call.id, Side.POST, request.sid)  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("call:hangup", namespace=NODE_NS)
+@_from_node
+def node_hangup(data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(data)
+    failed = bool(data.get("failed")) if isinstance(data, dict) else False
+    calls().hangup(call.id, Side.POST, request.sid, failed=failed)  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("call:signal", namespace=NODE_NS)
+@_from_node
+def node_signal(data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(data)
+    calls().signal(call.id, Side.POST, request.sid, _signal_data(data))  # type: ignore[attr-defined]
+    return {"ok": True}
+
+
+@socketio.on("disconnect", namespace=NODE_NS)
+def node_gone(reason: Any = None) -> None:
+    """A post's link dropped: the calls it was a party to end."""
+    calls().dropped(request.sid)  # type: ignore[attr-defined]

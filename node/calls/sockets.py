@@ -1,0 +1,160 @@
+"""The kiosk page's call events (this node's Socket.IO, namespace "/"), relayed to central.
+
+Only a feldsher of this post, logged in on the kiosk, about an appeal of this
+post that is in work (as far as this node knows; central checks again).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request, session
+from flask_socketio import join_room
+
+from faplink.web.calls import CALL_MODES, CallRefused
+from faplink.web.i18n import translate_error
+from sync.errors import N_
+from sync.models import Appeal, AppealStatus, Role, Staff
+
+from ..extensions import socketio
+from .relay import KioskCalls, Link, call_room
+
+__all__ = ["kiosk_calls", "may_call", "kiosk_feldsher", "MAX_SIGNAL_BYTES"]
+
+MAX_SIGNAL_BYTES = 64 * 1024
+
+
+def kiosk_calls() -> KioskCalls:
+    return current_app.extensions["calls"]  # type: ignore[no-any-return]
+
+
+def _link() -> Link:
+    """The link to central, with the calls' handlers on it (attached on first use)."""
+    return kiosk_calls().attach(current_app.extensions.get("central_link"))
+
+
+def may_call(appeal: Appeal) -> bool:
+    """The post calls about its appeal while it is in work (as far as this node knows)."""
+    return appeal.status == AppealStatus.IN_WORK
+
+
+def kiosk_feldsher() -> Staff | None:
+    """The feldsher of this post logged in on this connection's session, if any."""
+    staff_id = session.get("staff_id")
+    staff = Staff.get_or_none(Staff.id == staff_id) if staff_id else None
+    post = current_app.extensions["identity"].organization_id
+    if staff is None or not staff.active or staff.deleted or staff.role != Role.FELDSHER:
+        return None
+    return staff if staff.organization_id == post else None
+
+
+def _feldsher() -> Staff:
+    staff = kiosk_feldsher()
+    if staff is None:
+        raise CallRefused(N_("Войдите в систему"))
+    return staff
+
+
+def _appeal(appeal_id: str) -> Appeal:
+    post = current_app.extensions["identity"].organization_id
+    appeal = Appeal.get_or_none(
+        (Appeal.id == appeal_id) & (Appeal.post == post) & (Appeal.deleted == False)  # noqa: E712
+    )
+    if appeal is None:
+        raise CallRefused(N_("Обращение не найдено"))
+    if not may_call(appeal):
+        raise CallRefused(N_("Звонить можно, пока обращение в работе"))
+    return appeal
+
+
+def _field(data: Any, name: str) -> str:
+    return str(data.get(name, "")) if isinstance(data, dict) else ""
+
+
+def _sid() -> str:
+    return str(request.sid)  # type: ignore[attr-defined]
+
+
+def _answering(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """Refusals (here or from central) become the page's acknowledgement, in its language."""
+
+    def wrapped(data: Any = None) -> dict[str, Any]:
+        try:
+            return handler(data)
+        except CallRefused as exc:
+            return {"ok": False, "message": translate_error(exc)}
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+@socketio.on("call:join")
+@_answering
+def join(data: Any = None) -> dict[str, Any]:
+    """Hear this appeal's incoming calls; also says whether the node can reach central now."""
+    _feldsher()
+    appeal = _appeal(_field(data, "appeal"))
+    join_room(call_room(appeal.id))
+    link = current_app.extensions.get("central_link")
+    if link is not None:
+        kiosk_calls().attach(link)
+    return {"ok": True, "linked": bool(link is not None and link.connected.is_set())}
+
+
+@socketio.on("call:place")
+@_answering
+def place(data: Any = None) -> dict[str, Any]:
+    feldsher = _feldsher()
+    mode = _field(data, "mode")
+    if mode not in CALL_MODES:
+        raise CallRefused(N_("Неизвестный вид звонка"))
+    appeal = _appeal(_field(data, "appeal"))
+    link = _link()
+    join_room(call_room(appeal.id))
+    call = kiosk_calls().place(link, feldsher, appeal.id, mode, _sid())
+    return {"ok": True, "call": call.id}
+
+
+@socketio.on("call:answer")
+@_answering
+def answer(data: Any = None) -> dict[str, Any]:
+    feldsher = _feldsher()
+    link = _link()
+    call = kiosk_calls().answer(link, feldsher, _field(data, "call"), _sid())
+    join_room(call_room(call.appeal_id))
+    return {"ok": True}
+
+
+@socketio.on("call:decline")
+@_answering
+def decline(data: Any = None) -> dict[str, Any]:
+    kiosk_calls().decline(_link(), _feldsher(), _field(data, "call"))
+    return {"ok": True}
+
+
+@socketio.on("call:hangup")
+@_answering
+def hangup(data: Any = None) -> dict[str, Any]:
+    failed = bool(data.get("failed")) if isinstance(data, dict) else False
+    link = current_app.extensions.get("central_link")
+    kiosk_calls().hangup(link, _feldsher(), _field(data, "call"), _sid(), failed=failed)
+    return {"ok": True}
+
+
+@socketio.on("call:signal")
+@_answering
+def signal(data: Any = None) -> dict[str, Any]:
+    payload = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(payload, dict) or len(json.dumps(payload)) > MAX_SIGNAL_BYTES:
+        raise CallRefused(N_("Неверный сигнал звонка"))
+    kiosk_calls().signal(_link(), _feldsher(), _field(data, "call"), _sid(), payload)
+    return {"ok": True}
+
+
+@socketio.on("disconnect")
+def page_gone(reason: Any = None) -> None:
+    """A kiosk page closed or lost its node: its call ends."""
+    kiosk_calls().page_gone(current_app.extensions.get("central_link"), _sid())

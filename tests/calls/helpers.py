@@ -1,0 +1,39 @@
+"""Socket.IO clients as the calls' parties use them: a consultant's page and a post's node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_socketio import SocketIOTestClient
+
+from central.extensions import socketio
+from node.chat.link import CentralLink
+from sync import server
+from sync.signing import NodeKey
+from tests.conftest import login
+
+NODE = "/node"
+
+
+def events(client: SocketIOTestClient, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    return [e["args"][0] for e in client.get_received(namespace) if e["name"] == name]
+
+
+def consultant_socket(app: Flask, login_name: str) -> SocketIOTestClient:
+    """A consultant's appeal page: logged in, its Socket.IO connected."""
+    http = app.test_client()
+    login(http, login_name)
+    sock = socketio.test_client(app, flask_test_client=http)
+    assert sock.is_connected()
+    return sock
+
+
+def node_socket(app: Flask, post_id: str, node_id: str) -> SocketIOTestClient:
+    """A post's node linked to central with its enrolled key (signed handshake)."""
+    key = NodeKey.generate()
+    server.register_node(node_id, post_id, key.public_hex)
+    headers = CentralLink("http://127.0.0.1:9", node_id, key, lambda: None).headers()
+    sock = socketio.test_client(app, namespace=NODE, headers=headers)
+    assert sock.is_connected(NODE)
+    return sock
