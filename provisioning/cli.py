@@ -121,14 +121,21 @@ def enroll(
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--offline", is_flag=True, help="Do not try to reach central.")
-def node_check(data_dir: Path, as_json: bool, offline: bool) -> None:
-    """Self-test: data directory, database, key, disk, clock, central, serial ports."""
+@click.option(
+    "--devices/--no-devices",
+    default=True,
+    show_default=True,
+    help="Check the camera, sound, a loopback call and the link to central too.",
+)
+@click.option("--call-seconds", type=click.FloatRange(1, 30), default=3.0, show_default=True)
+def node_check(data_dir: Path, as_json: bool, offline: bool, devices: bool, call_seconds: float) -> None:
+    """Self-test: data, database, key, disk, clock, central, serial ports; camera, sound, a call, the link."""
     from .layout import NodeDir
     from .report import report_now
     from .selftest import run_checks
 
     nd = NodeDir(data_dir.resolve())
-    result = run_checks(nd, online=not offline)
+    result = run_checks(nd, online=not offline, devices=devices, call_seconds=call_seconds)
     if not offline and nd.enrolled():
         report_now(nd)
     if as_json:

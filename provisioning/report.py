@@ -17,6 +17,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from node.devicecheck.results import latest_result
 from node.identity import NodeIdentity
 from node.linkquality import load_latest, offered_mode
 from sync import PROTOCOL_VERSION
@@ -70,6 +71,7 @@ def build_report(nd: NodeDir, status: dict[str, Any]) -> dict[str, Any]:
         "clock_offset_ms": status.get("clock_offset_ms"),
         "free_disk_bytes": free,
         "self_test": last_selftest(nd),
+        "device_check": latest_result(nd.root),  # the kiosk page's «Проверка оборудования»
         "link": link_section(nd),  # the latest link measurement (node/linkquality.py)
     }
 
@@ -105,6 +107,7 @@ class Reporter:
         self.every = every
         self._last: float | None = None
         self._last_state = ""
+        self._last_device_check: object = None
 
     def __call__(self, status: SyncStatus) -> None:
         if status.state not in _REACHED:
@@ -113,9 +116,15 @@ class Reporter:
             if status.state == "idle" and self.nd.record().get("rotate_pending"):
                 self._replace_bundle_key(status)
             now = time.monotonic()
-            if self._last is not None and now - self._last < self.every and status.state == self._last_state:
+            checked = (latest_result(self.nd.root) or {}).get("at")  # a new device check goes out at once
+            if (
+                self._last is not None
+                and now - self._last < self.every
+                and status.state == self._last_state
+                and checked == self._last_device_check
+            ):
                 return
-            self._last, self._last_state = now, status.state
+            self._last, self._last_state, self._last_device_check = now, status.state, checked
             report = build_report(self.nd, status.as_dict())
             args = (report, self.client.key, status.clock_offset_ms)
             threading.Thread(target=self._send, args=args, name="faplink-report", daemon=True).start()

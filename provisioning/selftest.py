@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from node.devicecheck import checks as device_checks
 from sync.clock import utcnow
 from sync.errors import N_, RevokedError, SyncError, TransportError
 from sync.signing import NodeKey
@@ -25,10 +26,12 @@ from .link import FleetLink
 
 __all__ = ["CheckStatus", "CheckResult", "SelfTest", "run_checks", "last_selftest", "DISK_WARN", "DISK_FAIL"]
 
-DISK_WARN = 2 * 1024**3
-DISK_FAIL = 500 * 1024**2
-#: A kiosk clock further off than this is worth fixing (the sync corrects for it anyway).
-CLOCK_WARN_MS = 2 * 60 * 1000
+# The same limits as the kiosk's «Проверка оборудования» page.
+DISK_WARN = device_checks.DISK_WARN
+DISK_FAIL = device_checks.DISK_FAIL
+CLOCK_WARN_MS = device_checks.CLOCK_WARN_MS
+#: How long the self-test's loopback call lasts (the kiosk page's lasts longer).
+CALL_SECONDS = 3.0
 
 
 class CheckStatus(enum.StrEnum):
@@ -44,6 +47,7 @@ class CheckResult:
     title: str
     status: str
     detail: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)  # measurements (device checks only)
 
 
 @dataclass
@@ -76,6 +80,21 @@ class _Checks:
         except Exception as exc:  # a check that crashes is a failed check, not a crashed self-test
             status, detail = CheckStatus.FAIL, f"{type(exc).__name__}: {exc}"
         self.results.append(CheckResult(name, title, status.value, detail))
+
+    def add_device(self, name: str, measure: Callable[[], device_checks.Finding]) -> None:
+        """A check from node/devicecheck (camera, sound, loopback call, link): its verdict and figures."""
+        try:
+            found = measure()
+        except Exception as exc:  # as in add(): a crashed check is a failed one
+            detail = f"{type(exc).__name__}: {exc}"
+            self.results.append(CheckResult(name, device_checks.TITLES[name], CheckStatus.FAIL.value, detail))
+            return
+        self.results.append(CheckResult(name, found.title, found.status, found.text(), found.figures))
+
+    def link_quality(self) -> device_checks.Finding:
+        if not self.online:
+            return device_checks.Finding("link", CheckStatus.SKIP.value, "проверка связи не запрашивалась")
+        return device_checks.link_finding(self.nd.identity())
 
     def data_dir(self) -> tuple[CheckStatus, str]:
         root = self.nd.root
@@ -177,8 +196,17 @@ class _Checks:
         return CheckStatus.OK, f"последняя успешная синхронизация: {last}"
 
 
-def run_checks(nd: NodeDir, *, online: bool = True, timeout: float = 5.0, save: bool = True) -> SelfTest:
-    """Run every check; keep the result in selftest.json unless `save` is False."""
+def run_checks(
+    nd: NodeDir,
+    *,
+    online: bool = True,
+    timeout: float = 5.0,
+    save: bool = True,
+    devices: bool = False,
+    call_seconds: float = CALL_SECONDS,
+) -> SelfTest:
+    """Run every check (with `devices`, the camera, sound, a loopback call and the link too);
+    keep the result in selftest.json unless `save` is False."""
     run = _Checks(nd, online, timeout)
     run.add("data_dir", N_("Каталог данных доступен для записи"), run.data_dir)
     run.add("identity", N_("Регистрация киоска (node.json)"), run.identity)
@@ -189,6 +217,12 @@ def run_checks(nd: NodeDir, *, online: bool = True, timeout: float = 5.0, save: 
     run.add("clock", N_("Часы киоска"), run.clock)
     run.add("serial_ports", N_("Последовательные порты приборов"), run.serial_ports)
     run.add("sync", N_("Синхронизация"), run.sync_state)
+    if devices:
+        run.add_device("camera", device_checks.camera_finding)
+        run.add_device("microphone", device_checks.microphone_finding)
+        run.add_device("speakers", device_checks.speakers_finding)
+        run.add_device("loopback", lambda: device_checks.loopback_finding(call_seconds))
+        run.add_device("link", run.link_quality)
     result = SelfTest(at=utcnow().isoformat(), checks=run.results)
     if save and nd.root.is_dir():
         write_json(nd.selftest_file, result.as_dict())

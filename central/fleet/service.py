@@ -17,6 +17,7 @@ from .store import NodeReport, queued_items
 
 __all__ = [
     "Alert",
+    "DeviceCheckView",
     "NodeView",
     "TokenView",
     "AlertRules",
@@ -33,7 +34,7 @@ GIB = 1024**3
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # not_seen, queue, self_test, disk, clock, update, sync_error
+    kind: str  # not_seen, queue, self_test, device_check, disk, clock, update, sync_error
     template: str  # Russian msgid (N_), translated on the page
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -47,6 +48,28 @@ class AlertRules:
     queue_minutes: float = 30.0  # …spanning at least this long
     low_disk_bytes: int = GIB
     clock_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class DeviceCheckLine:
+    """One check of a kiosk's «Проверка оборудования», in the engineer's language."""
+
+    name: str
+    title: str
+    status: str  # ok, warn, fail, skip
+    detail: str
+    advice: str
+
+
+@dataclass(frozen=True)
+class DeviceCheckView:
+    at: datetime | None
+    ok: bool
+    checks: list[DeviceCheckLine]
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.title for c in self.checks if c.status == "fail"]
 
 
 @dataclass
@@ -69,6 +92,7 @@ class NodeView:
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    device_check: DeviceCheckView | None = None
 
 
 def _when(value: Any) -> datetime | None:
@@ -111,6 +135,44 @@ def _apply_report(view: NodeView, row: NodeReport) -> None:
             view.checks_failed.append(title)
         elif check.get("status") == "warn":
             view.checks_warned.append(title)
+    view.device_check = _device_check(data.get("device_check"))
+
+
+def _say(template: Any, params: Any = None) -> str:
+    """A node's msgid in the user's language with its parameters; as sent when that is not possible."""
+    text = str(template or "")
+    params = params if isinstance(params, dict) else {}
+    try:
+        from flask_babel import gettext
+
+        translated = gettext(text) if text else ""
+    except Exception:  # no request here: the Russian as the node sent it
+        translated = text
+    for candidate in (translated, text):
+        try:
+            return candidate % params if params else candidate
+        except (KeyError, ValueError, TypeError):
+            continue
+    return text
+
+
+def _device_check(data: Any) -> DeviceCheckView | None:
+    """The kiosk's last «Проверка оборудования», from its report (a peer's data: nothing trusted)."""
+    if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+        return None
+    lines = [
+        DeviceCheckLine(
+            name=str(c.get("name") or ""),
+            title=_say(c.get("title") or c.get("name")),
+            status=str(c.get("status") or ""),
+            detail=_say(c.get("detail"), c.get("params")),
+            advice=_say(c.get("advice"), c.get("params")),
+        )
+        for c in data["checks"]
+        if isinstance(c, dict)
+    ]
+    ok = all(line.status != "fail" for line in lines)
+    return DeviceCheckView(at=_when(data.get("at")), ok=ok, checks=lines)
 
 
 def _growing(history: list[tuple[datetime, int]], rules: AlertRules) -> bool:
@@ -144,6 +206,14 @@ def _alerts(view: NodeView, history: list[tuple[datetime, int]], rules: AlertRul
                 "self_test",
                 N_("Самопроверка не пройдена: %(checks)s"),
                 {"checks": ", ".join(view.checks_failed)},
+            )
+        )
+    if view.device_check is not None and view.device_check.failed:
+        view.alerts.append(
+            Alert(
+                "device_check",
+                N_("Проверка оборудования не пройдена: %(checks)s"),
+                {"checks": ", ".join(view.device_check.failed)},
             )
         )
     if view.free_disk is not None and view.free_disk < rules.low_disk_bytes:

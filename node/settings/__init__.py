@@ -13,4 +13,4 @@ MENU = [
     MenuItem("settings.index", N_("Настройки"), (Role.FELDSHER,)),
 ]
 
-from . import routes  # noqa: E402,F401
+from . import device_check, routes  # noqa: E402,F401  (device_check: the endpoint settings.device_check)
