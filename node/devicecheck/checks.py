@@ -285,6 +285,12 @@ def loopback_finding(
             "если не помогло — звонки пойдут с меньшим качеством, сообщите в техподдержку"
         )
         return Finding("loopback", FAIL, detail, params, advice, figures)
+    if any(note.startswith(("camera ", "microphone ")) for note in result.notes):
+        advice = N_(
+            "Камера или микрофон не открылись для звонка (звонок прошёл на проверочной картинке): "
+            "закройте другие программы, которые их используют, переподключите и проверьте снова"
+        )
+        return Finding("loopback", WARN, detail, params, advice, figures)
     return Finding("loopback", OK, detail, params, figures=figures)
 
 

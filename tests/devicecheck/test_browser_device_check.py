@@ -1,4 +1,4 @@
-"""In chromium with fake media devices: the feldsher checks the kiosk's equipment; the engineer sees it at central.
+"""In chromium with fake media devices: the feldsher checks the kiosk's equipment; the engineer sees it.
 
 Real central and node processes; chromium's fake camera and microphone stand in
 for the kiosk's; the loopback call runs in the node's child process on FFmpeg's

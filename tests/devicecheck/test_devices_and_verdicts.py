@@ -100,6 +100,9 @@ def test_the_loopback_verdict_follows_frames_size_and_rate() -> None:
     assert "закройте другие программы" in checks.loopback_finding(result=slow).text()
     small = LoopbackResult(seconds=3, frames_sent=90, frames_received=90, fps=30, width=640, height=480)
     assert checks.loopback_finding(result=small).status == "fail"
+    busy = LoopbackResult(seconds=3, frames_sent=90, frames_received=90, fps=30, width=1280, height=720)
+    busy.notes.append("camera /dev/video0: [Errno 16] Device or resource busy")
+    assert checks.loopback_finding(result=busy).status == "warn"
     crashed = checks.loopback_finding(result=LoopbackResult(error="the call ended without a result"))
     assert crashed.status == "fail" and "техподдержку" in crashed.text()
 

@@ -125,6 +125,8 @@ def test_the_device_check_api_needs_a_logged_in_feldsher(node_app) -> None:  # t
     client = app.test_client()
     assert client.get("/api/v1/device-check").status_code == 401
     assert client.get("/settings/device-check").status_code == 302
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert all("post" in paths[f"/api/v1/device-check/{p}"] for p in ("results", "loopback", "link", "judge"))
 
 
 @pytest.mark.slow
