@@ -264,6 +264,7 @@ class CentralCalls:
     def _record(self, call: Call, outcome: str, duration: int, detail: str) -> None:
         def write() -> None:
             record_call(
+                call.id,
                 call.appeal_id,
                 call.caller_id,
                 call.mode,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: An SDP with many candidates is a few kilobytes; anything much larger is not a signal.
 MAX_SIGNAL_BYTES = 64 * 1024
+#: A node numbers the calls its kiosk places (UUIDs), so that it can record them under the same id.
+_CALL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def calls() -> CentralCalls:
@@ -243,6 +246,8 @@ def node_place(data: Any = None) -> dict[str, Any]:
     if appeal.status != AppealStatus.IN_WORK or not appeal.taken_by_id:
         raise CallRefused(N_("Звонить можно, пока обращение в работе"))
     call_id = _field(data, "call")
+    if call_id and not _CALL_ID.fullmatch(call_id):
+        raise CallRefused(N_("Неверный номер звонка"))
     call = Call(
         appeal_id=appeal.id,
         post_id=post,

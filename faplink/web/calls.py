@@ -127,6 +127,7 @@ def outcome_for_hangup(answered: bool, failed: bool) -> str:
 
 
 def record_call(
+    call_id: str,
     appeal_id: str,
     caller_id: str,
     mode: str,
@@ -136,9 +137,10 @@ def record_call(
     duration_s: int | None = None,
     detail: str = "",
 ) -> CallLog:
-    """The call's one log row, written by the server of the side that placed it."""
+    """The call's one log row (under the call's own id), written by the server of the side that placed it."""
     with database.atomic():
         return CallLog.create(
+            id=call_id,
             appeal=appeal_id,
             caller=caller_id,
             mode=mode,

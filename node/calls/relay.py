@@ -268,6 +268,7 @@ class KioskCalls:
     def _record(self, call: KioskCall, outcome: str, detail: str, duration_s: int | None) -> None:
         def write() -> None:
             record_call(
+                call.id,
                 call.appeal_id,
                 call.caller_id,
                 call.mode,
