@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,14 +137,18 @@ class SyncClient:
         path: str,
         payload: Any = None,
         raw: bytes | None = None,
-        gzipped: bool = True,
+        *,
+        encoded: bytes | None = None,
     ) -> requests.Response:
-        body = raw if raw is not None else (encode(payload) if payload is not None else b"")
+        """A signed request: `payload` (JSON, gzipped here), `encoded` (already gzipped JSON) or `raw`."""
+        if payload is not None:
+            encoded = encode(payload)
+        body = encoded if encoded is not None else (raw if raw is not None else b"")
         full = f"/sync/v1{path}"
         headers = signed_headers(
             self.key, self.node_id, method, full, body, clock_offset_ms=self._clock_offset_ms
         )
-        if payload is not None:
+        if encoded is not None:
             headers["Content-Type"] = "application/json"
             headers["Content-Encoding"] = "gzip"
         elif raw is not None:
@@ -167,9 +172,15 @@ class SyncClient:
         except ValueError:
             return TransportError(N_("Центр ответил ошибкой %(status)s"), status=response.status_code)
 
-    def _json(self, method: str, path: str, payload: Any = None) -> Any:
-        response = self._request(method, path, payload)
+    def _json(self, method: str, path: str, payload: Any = None, *, encoded: bytes | None = None) -> Any:
+        response = self._request(method, path, payload, encoded=encoded)
         return decode(response.content, gzipped=False)
+
+    def _timed_json(self, method: str, path: str, encoded: bytes) -> tuple[Any, float]:
+        """`_json` with an encoded body, and how long the request took (for the sender thread)."""
+        started = time.monotonic()
+        answer = self._json(method, path, encoded=encoded)
+        return answer, time.monotonic() - started
 
     def _count(self, sent: int, received: int) -> None:
         self._report.bytes_sent += sent
@@ -234,27 +245,45 @@ class SyncClient:
         )
 
     def _push(self) -> None:
-        """Emergency appeals (with their patients) first, then everything in change order."""
+        """Emergency appeals (with their patients) first, then everything in change order.
+
+        While central applies one batch, the next is read and encoded here (one
+        request in flight at a time); the cursor moves past a batch only once
+        central has answered for it.
+        """
         after = Cursor.read("push")
         express = express_lane(after, self.node_id)
         sent: set[tuple[str, str, str]] = set()
         if express:
-            self._send(express)
+            self._sent(express, *self._timed_json("POST", "/push", self._batch_body(express)))
             sent = {(r.__class__.__name__, r.id, r.hlc) for r in express}
-        while True:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="faplink-push") as sender:
+            inflight: tuple[Future[tuple[Any, float]], list[SyncModel], int] | None = None
             after = Cursor.read("push")
-            rows, _more = collect_changes(after, self.batch_size, only_by=self.node_id)
-            if not rows:
-                return
-            fresh = [r for r in rows if (r.__class__.__name__, r.id, r.hlc) not in sent]
-            if fresh:
-                self._send(fresh)
-            Cursor.write("push", rows[-1].seq)
+            while True:
+                rows, _more = collect_changes(after, self.batch_size, only_by=self.node_id)
+                fresh = [r for r in rows if (r.__class__.__name__, r.id, r.hlc) not in sent]
+                body = self._batch_body(fresh) if fresh else None
+                if inflight is not None:
+                    future, batch, last_seq = inflight
+                    self._sent(batch, *future.result())
+                    Cursor.write("push", last_seq)
+                    inflight = None
+                if not rows:
+                    return
+                after = rows[-1].seq
+                if body is None:
+                    Cursor.write("push", after)
+                    continue
+                inflight = (sender.submit(self._timed_json, "POST", "/push", body), fresh, after)
 
-    def _send(self, rows: list[SyncModel]) -> None:
-        started = time.monotonic()
-        result = self._json("POST", "/push", {"records": [row.to_wire() for row in rows]})
-        self._adapt(time.monotonic() - started)
+    @staticmethod
+    def _batch_body(rows: list[SyncModel]) -> bytes:
+        return encode({"records": [row.to_wire() for row in rows]})
+
+    def _sent(self, rows: list[SyncModel], result: Any, seconds: float) -> None:
+        """Central answered for a pushed batch."""
+        self._adapt(seconds)
         self._report.pushed += len(rows)
         self._report.refused.extend(result.get("refused", []))
 
