@@ -1,4 +1,4 @@
-"""The node's side of the sync: one round is hello → push → blobs up → pull → blobs down.
+"""The node's side of the sync: one round is hello → push → pull → blobs up → blobs down.
 
 Every step commits its cursor together with the data it covers, so a round
 cut at any point resumes where it stopped and repeats nothing harmful.
@@ -206,9 +206,9 @@ class SyncClient:
             self._set_state(SyncState.SYNCING)
             try:
                 self._hello()
-                self._push()
+                first_page = self._push()
+                self._pull(first_page)
                 self._upload_blobs()
-                self._pull()
                 self._download_blobs()
             except SyncError as exc:
                 if isinstance(exc, TransportError):
@@ -244,12 +244,14 @@ class SyncClient:
             {"protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION, "software": _software()},
         )
 
-    def _push(self) -> None:
+    def _push(self) -> dict[str, Any] | None:
         """Emergency appeals (with their patients) first, then everything in change order.
 
         While central applies one batch, the next is read and encoded here (one
         request in flight at a time); the cursor moves past a batch only once
-        central has answered for it.
+        central has answered for it. The last batch asks for the first page of
+        the pull too, which saves a round trip; returns that page if central sent
+        one (a central that does not know the field ignores it).
         """
         after = Cursor.read("push")
         express = express_lane(after, self.node_id)
@@ -257,29 +259,34 @@ class SyncClient:
         if express:
             self._sent(express, *self._timed_json("POST", "/push", self._batch_body(express)))
             sent = {(r.__class__.__name__, r.id, r.hlc) for r in express}
+        page: dict[str, Any] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="faplink-push") as sender:
             inflight: tuple[Future[tuple[Any, float]], list[SyncModel], int] | None = None
             after = Cursor.read("push")
             while True:
-                rows, _more = collect_changes(after, self.batch_size, only_by=self.node_id)
+                rows, more = collect_changes(after, self.batch_size, only_by=self.node_id)
                 fresh = [r for r in rows if (r.__class__.__name__, r.id, r.hlc) not in sent]
-                body = self._batch_body(fresh) if fresh else None
+                body = self._batch_body(fresh, with_pull=not more) if fresh else None
                 if inflight is not None:
                     future, batch, last_seq = inflight
-                    self._sent(batch, *future.result())
+                    result, seconds = future.result()
+                    self._sent(batch, result, seconds)
                     Cursor.write("push", last_seq)
+                    page = result.get("pull") if isinstance(result.get("pull"), dict) else None
                     inflight = None
                 if not rows:
-                    return
+                    return page
                 after = rows[-1].seq
                 if body is None:
                     Cursor.write("push", after)
                     continue
                 inflight = (sender.submit(self._timed_json, "POST", "/push", body), fresh, after)
 
-    @staticmethod
-    def _batch_body(rows: list[SyncModel]) -> bytes:
-        return encode({"records": [row.to_wire() for row in rows]})
+    def _batch_body(self, rows: list[SyncModel], with_pull: bool = False) -> bytes:
+        payload: dict[str, Any] = {"records": [row.to_wire() for row in rows]}
+        if with_pull:
+            payload["pull"] = {"cursor": Cursor.read("pull"), "limit": self.batch_size}
+        return encode(payload)
 
     def _sent(self, rows: list[SyncModel], result: Any, seconds: float) -> None:
         """Central answered for a pushed batch."""
@@ -294,12 +301,14 @@ class SyncClient:
         elif seconds > TARGET_REQUEST_S * 2:
             self.batch_size = max(MIN_BATCH, self.batch_size // 2)
 
-    def _pull(self) -> None:
+    def _pull(self, page: dict[str, Any] | None = None) -> None:
+        """Apply central's changes page by page, starting with `page` if the push brought one."""
         while True:
-            cursor = Cursor.read("pull")
-            started = time.monotonic()
-            page = self._json("GET", f"/pull?cursor={cursor}&limit={self.batch_size}")
-            self._adapt(time.monotonic() - started)
+            if page is None:
+                cursor = Cursor.read("pull")
+                started = time.monotonic()
+                page = self._json("GET", f"/pull?cursor={cursor}&limit={self.batch_size}")
+                self._adapt(time.monotonic() - started)
             records = page.get("records", [])
             with database.atomic():
                 result = apply_records(records, peer="central", from_central=True)
@@ -310,6 +319,7 @@ class SyncClient:
             self._report.pulled += len(records)
             if not page.get("more"):
                 return
+            page = None
 
     def _upload_blobs(self) -> None:
         """Send the blobs of our attachments that central lacks, smallest first, resumable."""

@@ -193,11 +193,27 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
+    """Apply a pushed batch; with `pull: {cursor, limit}`, answer with the first pull page too."""
     records = payload.get("records")
     if not isinstance(records, list):
         raise ValidationError(N_("В пакете нет списка записей"))
+    pull = _pull_request(payload.get("pull"))
     result = apply_records(records, peer=node.node_id, from_central=False, scope_org=node.organization_id)
-    return result.as_dict()
+    answer = result.as_dict()
+    if pull is not None:
+        answer["pull"] = changes_since(node, *pull)
+    return answer
+
+
+def _pull_request(pull: Any) -> tuple[int, int] | None:
+    """(cursor, limit) of a pull asked for along with a push, checked before anything is applied."""
+    if pull is None:
+        return None
+    if isinstance(pull, dict):
+        cursor, limit = pull.get("cursor"), pull.get("limit")
+        if type(cursor) is int and type(limit) is int:
+            return cursor, limit
+    raise ValidationError(N_("Курсор и размер пакета должны быть числами"))
 
 
 def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:
