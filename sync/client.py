@@ -360,17 +360,20 @@ class SyncClient:
         wanted = [(a.sha256, a.size) for a in mine if self.blobs.has(a.sha256)]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            missing = set(
-                self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})["missing"]
-            )
+            answer = self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})
+            missing = set(answer["missing"])
+            # How much of each central already holds (a central that does not say is asked per file).
+            offsets = answer.get("offsets")
             for sha, size in chunk:
                 if sha in missing:
-                    self._upload(sha, size)
+                    held = offsets.get(sha, 0) if isinstance(offsets, dict) else None
+                    self._upload(sha, size, held)
                     self._report.blobs_up += 1
                 UploadedBlob.insert(sha256=sha).on_conflict_ignore().execute()
 
-    def _upload(self, sha: str, size: int) -> None:
-        offset = int(self._json("GET", f"/blobs/{sha}/upload")["offset"])
+    def _upload(self, sha: str, size: int, offset: int | None = None) -> None:
+        if offset is None:
+            offset = int(self._json("GET", f"/blobs/{sha}/upload")["offset"])
         self.status.bytes_total += size - offset
         while offset < size:
             data = self.blobs.read_range(sha, offset, self.chunk_size)

@@ -53,6 +53,7 @@ __all__ = [
     "accept_push",
     "changes_since",
     "missing_blobs",
+    "upload_offsets",
     "blob_allowed",
     "blob_size",
     "REPLAY_WINDOW",
@@ -237,6 +238,17 @@ def missing_blobs(store: BlobStore, shas: list[Any]) -> list[str]:
     if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
         raise ValidationError(N_("Ожидался список контрольных сумм"))
     return [sha for sha in shas if not store.has(sha)]
+
+
+def upload_offsets(node: KnownNode, store: BlobStore, shas: list[str]) -> dict[str, int]:
+    """How much of each blob central holds already, for the node's files with a partial upload."""
+    staged = {sha: store.staged(sha) for sha in shas}
+    partial = [sha for sha, held in staged.items() if held > 0]
+    if not partial:
+        return {}
+    scope = Attachment.scope_for_post(node.organization_id)
+    query = Attachment.select(Attachment.sha256).where(Attachment.sha256.in_(partial) & scope)
+    return {row.sha256: staged[row.sha256] for row in query}
 
 
 def blob_size(node: KnownNode, sha: str) -> int:

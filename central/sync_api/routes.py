@@ -86,9 +86,11 @@ def pull() -> Any:
 
 @bp.post("/blobs/missing")
 def blobs_missing() -> Any:
-    _node()
+    """Which blobs central lacks, and how much of each it holds already (where to resume)."""
+    node = _node()
     payload = _payload()
-    return _json({"missing": server.missing_blobs(_blobs(), payload.get("sha256"))})
+    missing = server.missing_blobs(_blobs(), payload.get("sha256"))
+    return _json({"missing": missing, "offsets": server.upload_offsets(node, _blobs(), missing)})
 
 
 def _int_arg(name: str, default: int | None = None) -> int:
