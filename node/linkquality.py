@@ -6,7 +6,7 @@ figures into a mode by the thresholds in `NEEDS` — the one place they live.
 What is measured, against central itself (the path a call's signalling and a
 TURN relay at the centre take):
 
-- **round trip**: a few unsigned pings (`/sync/v1/ping`) on one kept-alive
+- **round trip**: up to seven unsigned pings (`/sync/v1/ping`) on one
   connection; the median, the first (connection set-up) left out when others
   answered. The pings also give central's clock, so the signed probes below
   work on a kiosk whose clock is wrong.
@@ -14,18 +14,26 @@ TURN relay at the centre take):
   (`/sync/link/v1/down`, `/sync/link/v1/up`, signed like every node request,
   bounded in size and rate by central). N grows ×4 from 2 KiB while a transfer
   takes under 0.3 s and the next one fits the budget, so a satellite link is
-  not filled with megabytes just to learn it is slow; the rate is that of the
-  last transfer (first to last byte down; request to answer less one round
-  trip up).
-- **loss**: the share of bytes TCP had to retransmit (Linux TCP_INFO), on a
-  transfer *paced at half the measured rate* each way: a bulk transfer fills
-  the bottleneck's queue and loses packets to congestion that a call, which
-  paces itself below capacity, would not see. The download's counters are
-  read by central on its socket and fetched afterwards (`/sync/link/v1/sent/…`);
-  the upload's on ours. The probes use 536-byte segments to get enough packets
-  on a slow link; with fewer than 20 segments in a direction its loss is left
-  unknown (None), and an unknown loss is not held against the link — on such
-  links bandwidth decides anyway. The worse direction counts.
+  not filled with megabytes just to learn it is slow; the rate is the last
+  transfer's, timed from its first byte to its last (down: as read here; up:
+  as central read it, for all but the small ones), so that neither the round
+  trip nor a stalled connection set-up (a lost SYN costs a second) counts; a
+  transfer that stalled is tried once more.
+- **loss**: the share of segments TCP had to retransmit (Linux TCP_INFO), less
+  those the receiver reported as duplicates (D-SACK: a retransmission after a
+  late, not a lost, acknowledgement), on a transfer *paced at half the measured
+  rate*, a kilobyte at a time, each way: a bulk transfer fills the bottleneck's
+  queue and loses packets to congestion that a call, which paces itself below
+  capacity, would not see. The download's counters are read by central on its
+  socket and fetched afterwards (`/sync/link/v1/sent/…`); the upload's on ours.
+  With fewer than 30 segments in a direction (in the default budget: links
+  below ~2 Mbit/s) its loss is left unknown, and an unknown loss is not held
+  against the link — there bandwidth and round trip decide. The worse direction
+  counts. Behind a proxy central sees only its own hop, so the download's loss
+  is then unknown.
+
+All phases use one connection for as long as the server keeps it open
+(werkzeug's closes it after every answer: each request then sets up anew).
 """
 
 from __future__ import annotations
@@ -34,7 +42,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import statistics
 import tempfile
 import time
@@ -77,9 +84,11 @@ MAX_PROBE_BYTES = 512 * 1024
 FIRST_PROBE_BYTES = 2 * 1024
 #: A transfer at least this long gives a rate worth keeping.
 ENOUGH_S = 0.3
-#: Segment size asked for on the loss probes, and the fewest segments that make a figure.
-LOSS_MSS = 536
-LOSS_MIN_SEGMENTS = 20
+#: The fewest segments that make a loss figure, and the size of a full one (Ethernet MTU).
+LOSS_MIN_SEGMENTS = 30
+SEGMENT = 1448
+#: The share of a loss probe's time its data may take: the rest is for retransmissions.
+LOSS_FILL = 0.7
 LATEST_FILE = "link-quality.json"
 
 VIDEO, AUDIO, CHAT, DEFERRED = "video", "audio", "chat", "deferred"
@@ -210,6 +219,15 @@ class _Refused(Exception):
     """Central answered a probe with an error (message from its JSON body)."""
 
 
+class _UploadCut(TimeoutError):
+    """An upload did not finish in time: how much of it the network acknowledged, in how long."""
+
+    def __init__(self, acked: int, seconds: float) -> None:
+        super().__init__(f"{acked} bytes acknowledged in {seconds:.2f} s")
+        self.acked = acked
+        self.seconds = seconds
+
+
 def measure_link(identity: NodeIdentity, *, budget_s: float = 6.0) -> LinkQuality:
     """Measure round trip, throughput both ways and loss to central within about `budget_s`."""
     at = datetime.now(UTC)
@@ -243,24 +261,25 @@ class _Probe:
         self.clock_offset_ms = 0
         self.rtt_min_s = 0.0
         self.notes: list[str] = []
-        self._conns: list[http.client.HTTPConnection] = []
+        # One kept-alive connection for every phase: a new one costs a round trip, and on
+        # a lossy link a lost SYN costs a whole second. (It reconnects if a phase cut it.)
+        self._conn: http.client.HTTPConnection | None = None
 
     # -- plumbing --------------------------------------------------------------
 
-    def _connection(self, timeout: float, small_segments: bool = False) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection
-        if self.https:
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        if small_segments:
-            conn._create_connection = _small_segment_connect  # type: ignore[attr-defined]
-        self._conns.append(conn)
-        return conn
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        """The measurement's connection (opened on first use with this connect timeout)."""
+        if self._conn is None:
+            if self.https:
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        self._conn.timeout = timeout
+        return self._conn
 
     def close(self) -> None:
-        for conn in self._conns:
-            conn.close()
+        if self._conn is not None:
+            self._conn.close()
 
     def left(self, until: float | None = None) -> float:
         return min(until or self.deadline, self.deadline) - time.monotonic()
@@ -289,14 +308,19 @@ class _Probe:
 
     def run(self, at: datetime) -> LinkQuality:
         try:
-            rtt_ms = self.pings(self.share(0.2))
+            rtt_ms = self.pings(self.share(0.15))
         except (OSError, http.client.HTTPException, ValueError) as exc:
             return LinkQuality(
                 None, None, None, None, at, error=f"{N_('Центр не отвечает')}: {type(exc).__name__}"
             )
-        down = self._phase(N_("приём"), lambda: self.download_rate(self.share(0.3)))
-        up = self._phase(N_("передача"), lambda: self.upload_rate(self.share(0.3)))
-        loss = self._phase(N_("потери"), lambda: self.loss(down, up))
+        # Each direction: its rate, then its loss at half that rate (the loss is what tells a
+        # fast but lossy link, so it must not be the phase that the budget runs out before).
+        down = self._phase(N_("приём"), lambda: self.download_rate(self.share(0.25)))
+        losses = [self._phase(N_("потери при приёме"), lambda: self._loss_down(down, self.share(0.15)))]
+        up = self._phase(N_("передача"), lambda: self.upload_rate(self.share(0.2)))
+        losses.append(self._phase(N_("потери при передаче"), lambda: self._loss_up(up, self.deadline)))
+        known = [figure for figure in losses if figure is not None]
+        loss = max(known) if known else None  # the worse direction limits a call
         return LinkQuality(
             rtt_ms=round(rtt_ms, 1),
             down_kbps=None if down is None else round(down * 8 / 1000, 1),
@@ -314,14 +338,16 @@ class _Probe:
             self.notes.append(f"{name}: {exc}")
         except (OSError, http.client.HTTPException, ValueError) as exc:
             self.notes.append(f"{name}: {type(exc).__name__}")
+        if self._conn is not None:
+            self._conn.close()  # whatever state the failure left it in: the next phase reconnects
         return None
 
     def pings(self, until: float) -> float:
-        """Median round trip in ms (≥ 1 answer, up to 5); sets central's clock offset."""
+        """Median round trip in ms (≥ 1 answer, up to 7); sets central's clock offset."""
         conn = self._connection(timeout=max(0.5, self.left() / 2))
         rtts: list[float] = []
         offsets: list[float] = []
-        for i in range(5):
+        for i in range(7):
             if i > 0 and self.left(until) <= 0:
                 break
             if conn.sock is not None:
@@ -345,31 +371,53 @@ class _Probe:
         return statistics.median(steady) * 1000
 
     def download_rate(self, until: float) -> float:
-        """Bytes per second down, growing the transfer while it is quick."""
+        """Bytes per second down, growing the transfer (×4 from 2 KiB) while it is quick.
+
+        Each transfer is timed from its first byte to its last, so the round trip does not
+        count. One whose first byte came late (a lost SYN costs a second) and then arrived
+        all at once says only that the link is fast: the next, larger one is tried. On a
+        slow link the transfer is cut when the time is up; what came until then gives the
+        rate. The first transfer may take 2.2 s, whatever the phase's share: long enough
+        to get past one stalled connection set-up."""
         conn = self._connection(timeout=max(0.2, self.left(until)))
-        size, rate = FIRST_PROBE_BYTES, 0.0
+        size, best = FIRST_PROBE_BYTES, 0.0
+        first_until = min(max(until, time.monotonic() + 2.2), self.deadline)
         while True:
-            got, seconds, complete = self._download(conn, size, until)
+            got, seconds, complete, waited, timed = self._download(
+                conn, size, first_until if size == FIRST_PROBE_BYTES else until
+            )
             rate = got / seconds
             if not complete:
-                conn.close()
-                return rate
-            if seconds >= ENOUGH_S or size >= MAX_PROBE_BYTES:
-                return rate
-            if self.rtt_min_s + 4 * seconds + 0.05 > self.left(until):
-                return rate
+                return max(best, rate)
+            if timed or waited <= 2 * self.rtt_min_s + 0.3:
+                best, took = rate, size / rate
+                if took >= ENOUGH_S:
+                    return best
+            else:
+                best, took = max(best, got / (seconds + waited)), 0.0  # fast, by how much unknown
+            if size >= MAX_PROBE_BYTES or self.rtt_min_s + 4 * took + 0.05 > self.left(until):
+                return best
             size = min(size * 4, MAX_PROBE_BYTES)
 
     def _download(
         self, conn: http.client.HTTPConnection, size: int, until: float, *, query: str = ""
-    ) -> tuple[int, float, bool]:
-        """(bytes received, transfer seconds, whether all came before `until`)."""
+    ) -> tuple[int, float, bool, float, bool]:
+        """(bytes to count, their seconds, whether all came before `until`, seconds to the
+        first byte, whether timed from first byte to last)."""
         path = f"{self.prefix}{LINK_PATH}/down?bytes={size}{query}"
-        if conn.sock is not None:
-            conn.sock.settimeout(max(0.05, self.left(until)))
+        if conn.sock is None:
+            conn.connect()
+        assert conn.sock is not None
+        conn.sock.settimeout(max(0.05, self.left(until)))  # for the request and its answer
         sent = time.monotonic()
         conn.request("GET", path, headers=self._signed("GET", path))
-        response = conn.getresponse()
+        try:
+            response = conn.getresponse()
+        except TimeoutError:
+            # Not even the first bytes in the time there was: as good as nothing got through.
+            conn.close()
+            waited = max(time.monotonic() - sent, 0.001)
+            return 1, waited, False, waited, False
         if response.status >= 400:
             self._check(response)
         got = first_len = 0
@@ -394,141 +442,141 @@ class _Probe:
             complete = False
         if not complete:
             conn.close()  # the rest is still on its way
-        if got - first_len >= 2 * 1460 and last > first:
-            return got - first_len, last - first, complete
-        return max(got, 1), max(last - sent - self.rtt_min_s, 0.001), complete
+            last = time.monotonic()  # we waited this long for more: it counts
+        if got == 0:
+            return 1, max(last - sent, 0.001), complete, last - sent, False
+        # First byte to last, without the first read: it may hold what a shaper let through
+        # in a burst, and the time before it is the round trip, not the link's rate.
+        if got > first_len and last > first:
+            return got - first_len, last - first, complete, first - sent, True
+        return got, _transfer_time(last - sent, self.rtt_min_s), complete, first - sent, False
 
     def upload_rate(self, until: float) -> float:
-        """Bytes per second up, growing the transfer while it is quick."""
+        """Bytes per second up, growing the transfer (×4 from 2 KiB) while it is quick.
+
+        Central times each upload from the first byte it reads to the last, so that a stall
+        setting up the connection does not count; a transfer that arrived in one read (a
+        small one on a fast link) is timed here, from request to answer less a round trip."""
         conn = self._connection(timeout=max(0.2, self.left(until)))
-        size, rate = FIRST_PROBE_BYTES, None
+        size, rate, retried = FIRST_PROBE_BYTES, None, False
         while True:
-            started = time.monotonic()
             try:
-                seconds, _ = self._upload(conn, size, until)
-            except TimeoutError:
-                conn.close()
+                rate, timed_by_central = self._upload_rate_once(conn, size, until)
+            except _UploadCut as cut:
                 if rate is not None:
                     return rate
-                # Not even the first transfer arrived in time: all we know is a bound.
-                self.notes.append(N_("передача не уложилась в отведённое время (скорость не выше указанной)"))
-                return size / (time.monotonic() - started)
-            rate = size / seconds
-            if seconds >= ENOUGH_S or size >= MAX_PROBE_BYTES:
+                # Not even the first transfer arrived in time: what the network took of it.
+                self.notes.append(N_("передача не уложилась в отведённое время"))
+                return cut.acked / cut.seconds
+            took = size / rate
+            if size >= MAX_PROBE_BYTES or (took >= ENOUGH_S and (timed_by_central or retried)):
                 return rate
-            if self.rtt_min_s + 4 * seconds + 0.05 > self.left(until):
+            if self.rtt_min_s + 4 * took + 0.05 > self.left(until):
                 return rate
-            size = min(size * 4, MAX_PROBE_BYTES)
+            if took >= ENOUGH_S:
+                retried = True  # slow, or a stall we cannot see from here: once more to know
+            else:
+                size = min(size * 4, MAX_PROBE_BYTES)
+
+    def _upload_rate_once(
+        self, conn: http.client.HTTPConnection, size: int, until: float
+    ) -> tuple[float, bool]:
+        """(bytes per second, whether central timed it) of one upload of `size` bytes."""
+        seconds, _, answer = self._upload(conn, size, until)
+        after_first, read_s = int(answer.get("after_first", 0)), float(answer.get("seconds", 0.0))
+        if after_first >= 16 * 1024 and read_s > 0.005:
+            return after_first / read_s, True
+        return size / seconds, False
 
     def _upload(
         self, conn: http.client.HTTPConnection, size: int, until: float, *, pace: float | None = None
-    ) -> tuple[float, TcpCounters | None]:
-        """(transfer seconds, our TCP counters over it); TimeoutError if it does not finish in time."""
+    ) -> tuple[float, TcpCounters | None, dict[str, Any]]:
+        """(transfer seconds seen here, our TCP counters over it, central's answer);
+        _UploadCut if it does not finish in time."""
         body = os.urandom(size)
         path = f"{self.prefix}{LINK_PATH}/up"
         headers = self._signed("POST", path, body)
         headers |= {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        if conn.sock is None:
+            conn.connect()
+        assert conn.sock is not None
+        sock = conn.sock
+        sock.settimeout(max(0.05, self.left(until)))
         sent = time.monotonic()
         conn.putrequest("POST", path, skip_accept_encoding=True)
         for name, value in headers.items():
             conn.putheader(name, value)
         conn.endheaders()
-        assert conn.sock is not None
-        before = tcp_counters(conn.sock)
-        step = 4096 if pace else 65536
-        for offset in range(0, size, step):
-            left = self.left(until)
-            if left <= 0:
-                conn.close()
-                raise TimeoutError("upload did not finish in time")
-            conn.sock.settimeout(left)
-            conn.send(body[offset : offset + step])
-            if pace:
-                wait = sent + (offset + step) / pace - time.monotonic()
-                if wait > 0:
-                    time.sleep(min(wait, max(0.0, self.left(until))))
-        conn.sock.settimeout(max(0.05, self.left(until)))
+        before = tcp_counters(sock)
+        step = 1024 if pace else 65536  # paced: no burst to queue up at a shaper
         try:
-            self._check(conn.getresponse())
-        except TimeoutError:
+            for offset in range(0, size, step):
+                left = self.left(until)
+                if left <= 0:
+                    raise TimeoutError("upload did not finish in time")
+                sock.settimeout(left)
+                conn.send(body[offset : offset + step])
+                if pace:
+                    wait = sent + (offset + step) / pace - time.monotonic()
+                    if wait > 0:
+                        time.sleep(min(wait, max(0.0, self.left(until))))
+            sock.settimeout(max(0.05, self.left(until)))
+            answer = json.loads(self._check(conn.getresponse()))
+        except TimeoutError as exc:
+            now = tcp_counters(sock)
             conn.close()
-            raise
-        after = tcp_counters(conn.sock) if conn.sock is not None else None
+            acked = (now - before).acked_bytes if now is not None and before is not None else 0
+            raise _UploadCut(max(acked, 1), max(time.monotonic() - sent, 0.001)) from exc
+        after = tcp_counters(sock)
         delta = after - before if after is not None and before is not None else None
-        return max(time.monotonic() - sent - self.rtt_min_s, 0.001), delta
-
-    def loss(self, down_rate: float | None, up_rate: float | None) -> float | None:
-        """Retransmitted share (%) of paced transfers, the worse direction; None if unknown."""
-        halfway = time.monotonic() + self.left() / 2
-        figures = [
-            self._phase(N_("потери при приёме"), lambda: self._loss_down(down_rate, halfway))
-            if down_rate
-            else None,
-            self._phase(N_("потери при передаче"), lambda: self._loss_up(up_rate, self.deadline))
-            if up_rate
-            else None,
-        ]
-        known = [f for f in figures if f is not None]
-        return max(known) if known else None
+        seconds = _transfer_time(time.monotonic() - sent, self.rtt_min_s)
+        return seconds, delta, answer if isinstance(answer, dict) else {}
 
     def _paced_size(self, rate: float, seconds: float) -> tuple[float, int]:
         pace = max(2000.0, min(rate / 2, 250_000.0))
         return pace, int(pace * seconds)
 
-    def _loss_down(self, rate: float, until: float) -> float | None:
+    def _loss_down(self, rate: float | None, until: float) -> float | None:
+        """Lost share (%) of a paced download, as central counted it; None if not measurable."""
+        if not rate:
+            return None
         seconds = min(1.0, self.left(until) - 3 * self.rtt_min_s - 0.1)
-        pace, size = self._paced_size(rate, seconds)
-        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * LOSS_MSS:
+        pace, size = self._paced_size(rate, seconds * LOSS_FILL)
+        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * SEGMENT:
             return None
-        conn = self._connection(timeout=max(0.2, self.left(until)), small_segments=True)
+        conn = self._connection(timeout=max(0.2, self.left(until)))
         probe_id = secrets.token_hex(8)
-        _, _, complete = self._download(conn, size, until, query=f"&pace={int(pace)}&probe={probe_id}")
-        if not complete:
-            return None
+        self._download(conn, size, until, query=f"&pace={int(pace)}&probe={probe_id}")
+        # Cut short or not, central counted what it sent.
         path = f"{self.prefix}{LINK_PATH}/sent/{probe_id}"
-        if conn.sock is not None:
-            conn.sock.settimeout(max(0.2, self.left() + 1.0))
+        if conn.sock is None:
+            conn.connect()
+        assert conn.sock is not None
+        conn.sock.settimeout(max(0.2, self.left() + 1.0))
         conn.request("GET", path, headers=self._signed("GET", path))
         counted = json.loads(self._check(conn.getresponse()))
-        if not counted.get("bytes_sent"):
-            return None  # central cannot read its socket's counters (a proxy in between?)
-        return _loss_pct(int(counted["bytes_sent"]), int(counted["bytes_retrans"]))
+        cost = TcpCounters(
+            segments=int(counted["segments"]),
+            retransmitted=int(counted["retransmitted"]),
+            spurious=int(counted["spurious"]),
+        )
+        # All 0 when central cannot read its socket's counters (a proxy in between?).
+        return cost.lost_pct(LOSS_MIN_SEGMENTS)
 
-    def _loss_up(self, rate: float, until: float) -> float | None:
+    def _loss_up(self, rate: float | None, until: float) -> float | None:
+        """Lost share (%) of a paced upload, as our socket counted it; None if not measurable."""
+        if not rate:
+            return None
         seconds = min(1.0, self.left(until) - 2 * self.rtt_min_s - 0.1)
-        pace, size = self._paced_size(rate, seconds)
-        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * LOSS_MSS:
+        pace, size = self._paced_size(rate, seconds * LOSS_FILL)
+        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * SEGMENT:
             return None
-        conn = self._connection(timeout=max(0.2, self.left(until)), small_segments=True)
-        _, delta = self._upload(conn, size, until, pace=pace)
-        if delta is None:
-            return None
-        return _loss_pct(delta.bytes_sent, delta.bytes_retrans)
+        conn = self._connection(timeout=max(0.2, self.left(until)))
+        _, delta, _ = self._upload(conn, size, until, pace=pace)
+        return None if delta is None else delta.lost_pct(LOSS_MIN_SEGMENTS)
 
 
-def _loss_pct(sent: int, retransmitted: int) -> float | None:
-    if sent < LOSS_MIN_SEGMENTS * LOSS_MSS:
-        return None
-    return 100.0 * retransmitted / sent
-
-
-def _small_segment_connect(
-    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, **_: Any
-) -> socket.socket:
-    """Like socket.create_connection, asking both ends for LOSS_MSS-byte segments."""
-    host, port = address
-    error: OSError | None = None
-    for family, kind, proto, _name, target in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, LOSS_MSS)
-            if timeout is not None:
-                sock.settimeout(timeout)
-            if source_address:
-                sock.bind(source_address)
-            sock.connect(target)
-            return sock
-        except OSError as exc:
-            error = exc
-            sock.close()
-    raise error or OSError(f"cannot resolve {host}")
+def _transfer_time(elapsed: float, rtt: float) -> float:
+    """A transfer's own time from request to answer: less one round trip, but never taken as
+    under a quarter of the whole (the round trip varies; a tiny transfer must not look infinite)."""
+    return max(elapsed - rtt, elapsed / 4, 0.001)

@@ -95,10 +95,15 @@ _allowance = _Allowance()
 _ledger = _SentLedger()
 
 
-def _node() -> KnownNode:
+def _signed_path() -> str:
     query = request.query_string.decode()
-    path = request.path + (f"?{query}" if query else "")
-    return server.authenticate(request.method, path, request.get_data(cache=True), dict(request.headers))
+    return request.path + (f"?{query}" if query else "")
+
+
+def _node() -> KnownNode:
+    return server.authenticate(
+        request.method, _signed_path(), request.get_data(cache=True), dict(request.headers)
+    )
 
 
 def _limit() -> int:
@@ -152,23 +157,34 @@ def down() -> Any:
     def body() -> Iterator[bytes]:
         started = time.monotonic()
         sent = 0
-        step = 4096 if pace else 64 * 1024
-        while sent < size:
-            n = min(step, size - sent)
-            start = sent % (len(_NOISE) - step)
-            yield _NOISE[start : start + n]
-            sent += n
-            if pace:
-                wait = started + sent / pace - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-        if key is not None:
-            _ledger.put(key, _settled_cost(sock, before))
+        # Paced: a kilobyte at a time, so that no burst queues up at a shaper on the way.
+        step = 1024 if pace else 64 * 1024
+        complete = False
+        try:
+            while sent < size:
+                n = min(step, size - sent)
+                start = sent % (len(_NOISE) - step)
+                yield _NOISE[start : start + n]
+                sent += n
+                if pace:
+                    wait = started + sent / pace - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+            complete = True
+        finally:
+            # Cut short by the node (its time was up) or not: what it cost so far counts.
+            if key is not None:
+                _ledger.put(key, _settled_cost(sock, before) if complete else _cost(sock, before))
 
     response = Response(body(), mimetype="application/octet-stream")
     response.headers["Content-Length"] = str(size)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _cost(sock: socket.socket | None, before: TcpCounters | None) -> TcpCounters | None:
+    now = tcp_counters(sock)
+    return None if now is None or before is None else now - before
 
 
 def _settled_cost(sock: socket.socket | None, before: TcpCounters | None) -> TcpCounters | None:
@@ -187,7 +203,8 @@ def _settled_cost(sock: socket.socket | None, before: TcpCounters | None) -> Tcp
 
 @node_bp.get("/sent/<probe>")
 def sent(probe: str) -> Any:
-    """What the paced download `probe` cost: bytes sent and retransmitted (0/0: not known here)."""
+    """What the paced download `probe` cost: segments sent, retransmitted, and of those spurious
+    (all 0: this server cannot read its sockets' counters)."""
     node = _node()
     if not _PROBE_ID.match(probe):
         raise ValidationError(N_("Неверный номер пробы"), field="probe")
@@ -195,13 +212,17 @@ def sent(probe: str) -> Any:
     if not found:
         raise NotFound(description=N_("Такой пробы этот центр не отправлял"))
     if counters is None:
-        return jsonify(bytes_sent=0, bytes_retrans=0)
-    return jsonify(bytes_sent=counters.bytes_sent, bytes_retrans=counters.bytes_retrans)
+        counters = TcpCounters(segments=0, retransmitted=0, spurious=0)
+    counted = counters.as_dict()
+    for local in ("unacked", "acked_bytes"):
+        counted.pop(local)
+    return jsonify(counted)
 
 
 @node_bp.post("/up")
 def up() -> Any:
-    """Swallow the request body (random bytes); say how many arrived."""
+    """Swallow the request body (random bytes); say how many arrived, and how long they took
+    from the first read to the last (the node's rate without its connection set-up)."""
     if not request.headers.get(HEADERS.NODE) or not request.headers.get(HEADERS.SIGNATURE):
         raise UnsignedError(N_("Запрос не подписан ключом узла"))
     length = request.content_length
@@ -211,9 +232,21 @@ def up() -> Any:
         raise RequestEntityTooLarge(
             description=N_("Проба больше %(limit)s байт не допускается") % {"limit": MAX_PROBE_BYTES}
         )
-    node = _node()  # reads the (bounded) body: the signature covers it
-    _allowance.charge(node.node_id, length, _limit())
-    return jsonify(received=len(request.get_data(cache=True)))
+    chunks: list[bytes] = []
+    first_at = last_at = 0.0
+    while chunk := request.stream.read(64 * 1024):
+        last_at = time.monotonic()
+        if not chunks:
+            first_at = last_at
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    node = server.authenticate(request.method, _signed_path(), body, dict(request.headers))
+    _allowance.charge(node.node_id, len(body), _limit())
+    return jsonify(
+        received=len(body),
+        after_first=len(body) - (len(chunks[0]) if chunks else 0),
+        seconds=round(last_at - first_at, 6),
+    )
 
 
 @node_bp.post("/report")
