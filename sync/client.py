@@ -47,7 +47,7 @@ from .wire import decode, encode
 
 #: Aim for requests of about this long: long enough to fill the link, short enough to lose little.
 TARGET_REQUEST_S = 2.0
-MIN_BATCH, MAX_BATCH = 20, 2000
+MIN_BATCH, MAX_BATCH, FIRST_BATCH = 20, 2000, 200
 
 __all__ = ["SyncClient", "SyncState", "SyncStatus", "RoundReport", "request_enrolment", "parse_url"]
 
@@ -109,7 +109,7 @@ class SyncClient:
         *,
         status_file: Path | None = None,
         timeout: float = 30.0,
-        batch_size: int = 200,
+        batch_size: int | None = None,
         chunk_size: int = CHUNK_SIZE,
         session: requests.Session | None = None,
     ) -> None:
@@ -118,7 +118,9 @@ class SyncClient:
         self.key = key
         self.blobs = blobs
         self.timeout = timeout
-        self.batch_size = batch_size
+        # The batch size this node's link allowed last time (it adapts every request).
+        learned = Cursor.read("batch_size")
+        self.batch_size = batch_size or (min(MAX_BATCH, max(MIN_BATCH, learned)) if learned else FIRST_BATCH)
         self.chunk_size = chunk_size
         self.session = session or requests.Session()
         self.status_file = status_file
@@ -214,15 +216,23 @@ class SyncClient:
             except SyncError as exc:
                 if isinstance(exc, TransportError):
                     self.batch_size = max(MIN_BATCH, self.batch_size // 2)
+                    self._keep_batch_size()
                 self.status.last_error = exc.message
                 self._set_state(_state_for(exc))
                 raise
+            self._keep_batch_size()
             self.status.last_success = utcnow().isoformat()
             self.status.rounds_completed += 1
             self.status.last_error = None
             self.status.refused = self._report.refused[-20:]
             self._set_state(SyncState.IDLE)
             return self._report
+
+    def _keep_batch_size(self) -> None:
+        try:
+            Cursor.write("batch_size", self.batch_size)
+        except Exception:  # a hint for the next start only: never the reason a round fails
+            log.exception("could not store the batch size")
 
     def _hello(self) -> None:
         """Negotiate versions with a signed hello, and measure central's clock by its answer.
