@@ -283,6 +283,7 @@ class Relay:
             self.counters = Counters()
             self.ledger = {}
             self.first_byte = self.last_byte = None
+            self.connections = 0
 
     def close(self) -> None:
         self._stop.set()
@@ -431,6 +432,7 @@ class Relay:
                 f"{prefix}{label:<44} n={stat.count:<5} up={stat.up:>10,} down={stat.down:>10,}"
                 f"  time={stat.seconds:7.2f}s"
             )
+        out.append(f"{prefix}(TCP connections opened through the relay: {self.connections})")
         return out
 
 
