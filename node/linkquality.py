@@ -13,8 +13,9 @@ TURN relay at the centre take):
 - **throughput** down and up: central serves / swallows N random bytes
   (`/sync/link/v1/down`, `/sync/link/v1/up`, signed like every node request,
   bounded in size and rate by central). N grows ×4 from 2 KiB while a transfer
-  takes under 0.3 s and the next one fits the budget, so a satellite link is
-  not filled with megabytes just to learn it is slow; the rate is the last
+  takes under 0.3 s, the next one fits the budget, and the rate is not yet shown
+  to be twice what video needs over 32 KiB or more: neither a slow link nor a
+  fast (maybe metered) one is filled just to measure it; the rate is the last
   transfer's, timed from its first byte to its last (down: as read here; up:
   as central read it, for all but the small ones), so that neither the round
   trip nor a stalled connection set-up (a lost SYN costs a second) counts; a
@@ -26,10 +27,11 @@ TURN relay at the centre take):
   queue and loses packets to congestion that a call, which paces itself below
   capacity, would not see. The download's counters are read by central on its
   socket and fetched afterwards (`/sync/link/v1/sent/…`); the upload's on ours.
-  With fewer than 30 segments in a direction (in the default budget: links
-  below ~2 Mbit/s) its loss is left unknown, and an unknown loss is not held
-  against the link — there bandwidth and round trip decide. The worse direction
-  counts. Behind a proxy central sees only its own hop, so the download's loss
+  The probes ask for 536-byte segments (more of them for the same bytes); with
+  fewer than 30 in a direction (in the default budget: links below ~400
+  kbit/s, where video is out anyway) its loss is left unknown, and an unknown
+  loss is not held against the link — there bandwidth and round trip decide.
+  The worse direction counts. Behind a proxy central sees only its own hop, so the download's loss
   is then unknown.
 
 All phases use one connection for as long as the server keeps it open
@@ -42,6 +44,7 @@ import http.client
 import json
 import os
 import secrets
+import socket
 import statistics
 import tempfile
 import time
@@ -84,9 +87,16 @@ MAX_PROBE_BYTES = 512 * 1024
 FIRST_PROBE_BYTES = 2 * 1024
 #: A transfer at least this long gives a rate worth keeping.
 ENOUGH_S = 0.3
-#: The fewest segments that make a loss figure, and the size of a full one (Ethernet MTU).
+#: Past twice what video needs no mode is better: a transfer of SURE_BYTES at this rate
+#: ends the growing (a fast link is not filled for nothing: it may be metered).
+ENOUGH_KBPS = 1200.0
+SURE_BYTES = 32 * 1024
+#: The largest loss probe, about 90 full segments: fewer cannot tell 3 % from 6 %.
+MAX_LOSS_PROBE_BYTES = 128 * 1024
+#: The fewest segments that make a loss figure, and the segment size the loss probes ask
+#: for (small, so that a link of under a megabit still sends enough of them in the time).
 LOSS_MIN_SEGMENTS = 30
-SEGMENT = 1448
+LOSS_MSS = 536
 #: The share of a loss probe's time its data may take: the rest is for retransmissions.
 LOSS_FILL = 0.7
 LATEST_FILE = "link-quality.json"
@@ -264,22 +274,30 @@ class _Probe:
         # One kept-alive connection for every phase: a new one costs a round trip, and on
         # a lossy link a lost SYN costs a whole second. (It reconnects if a phase cut it.)
         self._conn: http.client.HTTPConnection | None = None
+        self._small: http.client.HTTPConnection | None = None  # LOSS_MSS-byte segments
 
     # -- plumbing --------------------------------------------------------------
 
-    def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        """The measurement's connection (opened on first use with this connect timeout)."""
-        if self._conn is None:
+    def _connection(self, timeout: float, small_segments: bool = False) -> http.client.HTTPConnection:
+        """The measurement's connection, or the loss probes' (opened on first use)."""
+        conn = self._small if small_segments else self._conn
+        if conn is None:
             if self.https:
-                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
+                conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
             else:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        self._conn.timeout = timeout
-        return self._conn
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            if small_segments:
+                conn._create_connection = _small_segment_connect  # type: ignore[attr-defined]
+                self._small = conn
+            else:
+                self._conn = conn
+        conn.timeout = timeout
+        return conn
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        for conn in (self._conn, self._small):
+            if conn is not None:
+                conn.close()
 
     def left(self, until: float | None = None) -> float:
         return min(until or self.deadline, self.deadline) - time.monotonic()
@@ -315,8 +333,8 @@ class _Probe:
             )
         # Each direction: its rate, then its loss at half that rate (the loss is what tells a
         # fast but lossy link, so it must not be the phase that the budget runs out before).
-        down = self._phase(N_("приём"), lambda: self.download_rate(self.share(0.25)))
-        losses = [self._phase(N_("потери при приёме"), lambda: self._loss_down(down, self.share(0.15)))]
+        down = self._phase(N_("приём"), lambda: self.download_rate(self.share(0.2)))
+        losses = [self._phase(N_("потери при приёме"), lambda: self._loss_down(down, self.share(0.25)))]
         up = self._phase(N_("передача"), lambda: self.upload_rate(self.share(0.2)))
         losses.append(self._phase(N_("потери при передаче"), lambda: self._loss_up(up, self.deadline)))
         known = [figure for figure in losses if figure is not None]
@@ -338,8 +356,7 @@ class _Probe:
             self.notes.append(f"{name}: {exc}")
         except (OSError, http.client.HTTPException, ValueError) as exc:
             self.notes.append(f"{name}: {type(exc).__name__}")
-        if self._conn is not None:
-            self._conn.close()  # whatever state the failure left it in: the next phase reconnects
+        self.close()  # whatever state the failure left them in: the next phase reconnects
         return None
 
     def pings(self, until: float) -> float:
@@ -358,6 +375,7 @@ class _Probe:
                 conn.request("GET", self.prefix + PING_PATH)
                 body = self._check(conn.getresponse())
             except (OSError, http.client.HTTPException):
+                conn.close()  # mid-request: the next phase starts afresh
                 if not rtts:
                     raise
                 break  # a late answer: the ones we have will do
@@ -391,7 +409,7 @@ class _Probe:
                 return max(best, rate)
             if timed or waited <= 2 * self.rtt_min_s + 0.3:
                 best, took = rate, size / rate
-                if took >= ENOUGH_S:
+                if _enough(size, rate, took):
                     return best
             else:
                 best, took = max(best, got / (seconds + waited)), 0.0  # fast, by how much unknown
@@ -469,8 +487,10 @@ class _Probe:
                 self.notes.append(N_("передача не уложилась в отведённое время"))
                 return cut.acked / cut.seconds
             took = size / rate
-            if size >= MAX_PROBE_BYTES or (took >= ENOUGH_S and (timed_by_central or retried)):
+            if size >= MAX_PROBE_BYTES or (_enough(size, rate, took) and (timed_by_central or retried)):
                 return rate
+            if size >= SURE_BYTES and rate * 8 / 1000 >= ENOUGH_KBPS:
+                return rate  # fast enough for anything: no need to fill the link
             if self.rtt_min_s + 4 * took + 0.05 > self.left(until):
                 return rate
             if took >= ENOUGH_S:
@@ -534,7 +554,7 @@ class _Probe:
 
     def _paced_size(self, rate: float, seconds: float) -> tuple[float, int]:
         pace = max(2000.0, min(rate / 2, 250_000.0))
-        return pace, int(pace * seconds)
+        return pace, min(int(pace * seconds), MAX_LOSS_PROBE_BYTES)
 
     def _loss_down(self, rate: float | None, until: float) -> float | None:
         """Lost share (%) of a paced download, as central counted it; None if not measurable."""
@@ -542,9 +562,9 @@ class _Probe:
             return None
         seconds = min(1.0, self.left(until) - 3 * self.rtt_min_s - 0.1)
         pace, size = self._paced_size(rate, seconds * LOSS_FILL)
-        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * SEGMENT:
+        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * LOSS_MSS:
             return None
-        conn = self._connection(timeout=max(0.2, self.left(until)))
+        conn = self._connection(timeout=max(0.2, self.left(until)), small_segments=True)
         probe_id = secrets.token_hex(8)
         self._download(conn, size, until, query=f"&pace={int(pace)}&probe={probe_id}")
         # Cut short or not, central counted what it sent.
@@ -569,9 +589,9 @@ class _Probe:
             return None
         seconds = min(1.0, self.left(until) - 2 * self.rtt_min_s - 0.1)
         pace, size = self._paced_size(rate, seconds * LOSS_FILL)
-        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * SEGMENT:
+        if seconds <= 0 or size < LOSS_MIN_SEGMENTS * LOSS_MSS:
             return None
-        conn = self._connection(timeout=max(0.2, self.left(until)))
+        conn = self._connection(timeout=max(0.2, self.left(until)), small_segments=True)
         _, delta, _ = self._upload(conn, size, until, pace=pace)
         return None if delta is None else delta.lost_pct(LOSS_MIN_SEGMENTS)
 
@@ -580,3 +600,30 @@ def _transfer_time(elapsed: float, rtt: float) -> float:
     """A transfer's own time from request to answer: less one round trip, but never taken as
     under a quarter of the whole (the round trip varies; a tiny transfer must not look infinite)."""
     return max(elapsed - rtt, elapsed / 4, 0.001)
+
+
+def _enough(size: int, rate: float, took: float) -> bool:
+    """Whether a transfer of `size` bytes at `rate` (bytes/s) over `took` s ends the growing."""
+    return took >= ENOUGH_S or (size >= SURE_BYTES and rate * 8 / 1000 >= ENOUGH_KBPS)
+
+
+def _small_segment_connect(
+    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, *_: Any
+) -> socket.socket:
+    """socket.create_connection, asking the peer for LOSS_MSS-byte segments (in the SYN)."""
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _name, target in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, LOSS_MSS)
+            if timeout is not None:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(target)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error or OSError(f"cannot resolve {host}")

@@ -19,8 +19,9 @@ def start_link_monitor(app: Flask, identity: NodeIdentity) -> LinkMonitor:
     either way."""
     monitor = LinkMonitor(
         identity,
-        interval=float(app.config.get("LINK_CHECK_INTERVAL", 300.0)),
+        interval=float(app.config.get("LINK_CHECK_INTERVAL", 900.0)),
         budget_s=float(app.config.get("LINK_CHECK_BUDGET", 6.0)),
+        first_delay=float(app.config.get("LINK_CHECK_FIRST_DELAY", 60.0)),
         client=app.extensions.get("sync_client"),
     )
     app.extensions["link_monitor"] = monitor

@@ -1,11 +1,15 @@
-"""Measuring the link in the background: every few minutes, after sync rounds, and on demand.
+"""Measuring the link in the background: every 15 minutes, after sync rounds, and on demand.
 
 The measurement runs on the monitor's own thread (or the thread of whoever asks
 for one now), never on the sync worker's or a page's: a listener on the
-SyncClient only wakes the monitor. Each result is kept in the data directory
-(node/linkquality.py `save_latest`) and pushed to central at once
-(/sync/link/v1/report), so the consultant sees a change of mode before calling;
-the fleet health report carries it too (provisioning/report.py).
+SyncClient only wakes the monitor. The first one waits a minute after start, and
+a due one waits while the sync has records or files queued: the kiosk's own
+traffic would distort the figures, and the measurement would slow that traffic
+down (one costs up to ~350 kB on a fast link, a few kB on a slow one). Each
+result is kept in the data directory (node/linkquality.py `save_latest`) and
+pushed to central at once (/sync/link/v1/report), so the consultant sees a change
+of mode before calling; the fleet health report carries it too
+(provisioning/report.py).
 """
 
 from __future__ import annotations
@@ -48,12 +52,14 @@ class LinkMonitor:
         self,
         identity: NodeIdentity,
         *,
-        interval: float = 300.0,
+        interval: float = 900.0,
         budget_s: float = 6.0,
+        first_delay: float = 60.0,
         client: SyncClient | None = None,
     ) -> None:
         self.identity = identity
         self.interval = interval
+        self.first_delay = first_delay
         self.budget_s = budget_s
         self.client = client
         self.latest: LinkQuality | None = load_latest(identity.data_dir)
@@ -161,19 +167,33 @@ class LinkMonitor:
         return response.ok
 
     def _run(self) -> None:
+        started = time.monotonic()
+        while not (self._stop.is_set() or self._forced) and time.monotonic() - started < self.first_delay:
+            # Start-up and the first sync go first; only «Проверить связь» cuts this short.
+            self._wake.wait(self.first_delay - (time.monotonic() - started))
+            self._wake.clear()
         while not self._stop.is_set():
-            if self._forced or self.due():
+            if self._forced or (self.due() and not self._sync_busy()):
                 self._forced = False
                 self._wait_for_quiet_link()
                 if self._stop.is_set():
                     return
                 self._measure_logged()
-            self._wake.wait(self._next_delay())
             self._wake.clear()
+            self._wake.wait(self._next_delay())
+
+    def _sync_busy(self) -> bool:
+        """Records or files still to go, unless that has kept the measurement off too long."""
+        if self.client is None:
+            return False
+        status = self.client.status
+        queued = status.queue_records + status.queue_blobs_up + status.queue_blobs_down
+        age = self.age_s()
+        return queued > 0 and (age is None or age < 2 * self.interval)
 
     def _next_delay(self) -> float:
         age = self.age_s()
-        if age is None:
+        if age is None or self._sync_busy():
             return RETRY_AFTER_DEFERRED_S
         return max(1.0, self.interval - age)
 

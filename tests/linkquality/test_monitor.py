@@ -1,0 +1,57 @@
+"""When the kiosk measures on its own: not in its first minute, not twice in 15 minutes — sooner
+after a «отложенная» result — and at once when asked («Проверить связь»)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from node.identity import NodeIdentity
+from node.linkcheck.monitor import LinkMonitor
+from node.linkquality import LinkQuality, load_latest
+from sync.client import SyncStatus
+from sync.signing import NodeKey
+
+
+def kiosk(tmp_path: Path) -> NodeIdentity:
+    """A kiosk whose central (127.0.0.1:9) never answers."""
+    identity = NodeIdentity("kiosk-monitor", "post-1", "http://127.0.0.1:9", tmp_path)
+    NodeKey.generate().save(identity.key_path)
+    identity.save()
+    return identity
+
+
+def measured(minutes_ago: float, rtt: float | None) -> LinkQuality:
+    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return LinkQuality(rtt, 2000 if rtt else None, 900 if rtt else None, 0.5 if rtt else None, at)
+
+
+def test_a_measurement_is_due_every_interval_and_sooner_after_deferred(tmp_path: Path) -> None:
+    monitor = LinkMonitor(kiosk(tmp_path), interval=900)
+    assert monitor.due()  # never measured
+    monitor.latest = measured(2, rtt=90)
+    assert not monitor.due()
+    monitor.latest = measured(16, rtt=90)
+    assert monitor.due()
+    monitor.latest = measured(0.5, rtt=None)  # «отложенная»: the link may come back any time
+    assert not monitor.due()
+    monitor.latest = measured(2, rtt=None)
+    assert monitor.due()
+
+
+def test_the_first_minute_is_left_to_the_kiosk_but_a_request_is_served_at_once(tmp_path: Path) -> None:
+    monitor = LinkMonitor(kiosk(tmp_path), first_delay=60, budget_s=1.0)
+    monitor.start()
+    try:
+        monitor.after_round(SyncStatus(state="idle"))  # the first sync round ends
+        time.sleep(1.5)
+        assert monitor.latest is None and load_latest(tmp_path) is None
+        monitor.wake()  # «Проверить связь»
+        deadline = time.monotonic() + 10
+        while monitor.latest is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert monitor.latest is not None and monitor.mode == "deferred"
+        assert load_latest(tmp_path) == monitor.latest
+    finally:
+        monitor.stop()
