@@ -17,7 +17,7 @@ from sync.clock import utcnow
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.state import KnownNode
-from tests.protocols.helpers import login_page, new_appeal
+from tests.protocols.helpers import in_work, login_page, new_appeal
 
 DOWN = "/sync/link/v1/down"
 UP = "/sync/link/v1/up"
@@ -210,3 +210,27 @@ def test_a_report_that_is_not_a_measurement_is_refused(kiosk, change, field) -> 
     app, _, node_id, key = kiosk
     answer = push(app.test_client(), key, node_id, {**measurement("video"), **change})
     assert answer.status_code == 400 and answer.get_json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("mode", "advice", "primary"),
+    [
+        ("video", None, "video"),
+        ("audio", "Связь тянет только звук: лучше аудиозвонок", "audio"),
+        ("deferred", "Связи сейчас нет: консультация пойдёт в отложенном режиме", None),
+    ],
+)
+def test_the_call_buttons_advise_the_mode_the_post_sustains(kiosk, mode, advice, primary) -> None:  # type: ignore[no-untyped-def]
+    app, data, node_id, key = kiosk
+    client = app.test_client()
+    login_page(client, "ivanova")
+    appeal, _token = in_work(client, data)
+    html = client.get(f"/appeals/{appeal.id}").get_data(as_text=True)
+    assert 'data-call-mode="video"' in html and "call-advice" not in html  # never measured: no advice
+
+    assert push(app.test_client(), key, node_id, measurement(mode)).status_code == 200
+    html = client.get(f"/appeals/{appeal.id}").get_data(as_text=True)
+    assert (advice in html) if advice else ("call-advice" not in html)
+    for button in ("video", "audio"):
+        marked = f'call-button primary" data-call-mode="{button}"' in html
+        assert marked == (button == primary), button
