@@ -126,7 +126,8 @@ def test_a_consultant_sets_the_time_zone_and_asks_support_which_staff_handle(
     expect(doctor.get_by_text("Иванова Мария Сергеевна")).to_be_visible()
     expect(doctor.get_by_text("Все пациенты региона")).to_be_visible()
     doctor.get_by_label("Часовой пояс").select_option("Asia/Yekaterinburg")
-    doctor.get_by_role("button", name="Сохранить").click()
+    zone_form = doctor.locator("form", has=doctor.get_by_label("Часовой пояс"))
+    zone_form.get_by_role("button", name="Сохранить").click()
     expect(doctor.get_by_text("Часовой пояс сохранён: Asia/Yekaterinburg")).to_be_visible()
     assert Staff.get(Staff.last_name == "Иванова").timezone == "Asia/Yekaterinburg"
 

@@ -54,7 +54,7 @@ def test_install_kiosk_writes_units_that_boot_into_faplink(tmp_path: Path) -> No
 
 def test_the_self_test_prints_json_and_passes_offline(node_app) -> None:  # type: ignore[no-untyped-def]
     nd = _node_dir(node_app)
-    result = CliRunner().invoke(provision, ["check", "--data", str(nd.root), "--json", "--offline"])
+    result = CliRunner().invoke(provision, ["check", "--data", str(nd.root), "--json", "--offline", "--no-devices"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     statuses = {c["name"]: c["status"] for c in report["checks"]}
@@ -76,7 +76,7 @@ def test_the_self_test_fails_on_a_broken_database(node_app, tmp_path: Path) -> N
     for name in ("node.json", "node.key"):
         (broken.root / name).write_bytes((source.root / name).read_bytes())
     broken.database.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
-    result = CliRunner().invoke(provision, ["check", "--data", str(broken.root), "--offline"])
+    result = CliRunner().invoke(provision, ["check", "--data", str(broken.root), "--offline", "--no-devices"])
     assert result.exit_code == 1
     assert "XX  Целостность базы данных" in result.output and "Самопроверка НЕ пройдена" in result.output
 
