@@ -93,6 +93,8 @@ class NodeView:
     checks_warned: list[str] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     device_check: DeviceCheckView | None = None
+    #: The link as the kiosk last reported it: mode, down_kbps, up_kbps, rtt_ms, measured_at.
+    link: dict[str, Any] | None = None
 
 
 def _when(value: Any) -> datetime | None:
@@ -136,6 +138,8 @@ def _apply_report(view: NodeView, row: NodeReport) -> None:
         elif check.get("status") == "warn":
             view.checks_warned.append(title)
     view.device_check = _device_check(data.get("device_check"))
+    link = data.get("link")
+    view.link = link if isinstance(link, dict) and isinstance(link.get("mode"), str) else None
 
 
 def _say(template: Any, params: Any = None) -> str:
