@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flask import Flask, has_app_context
+from flask import Flask
 
-from faplink.web.calls import CallRefused, CallTimes, outcome_for_hangup, record_call
+from faplink.web.calls import CallRefused, CallTimes, outcome_for_hangup, record_call_from
 from sync.errors import N_
 from sync.models import CallOutcome
 
@@ -262,28 +262,10 @@ class CentralCalls:
         return call
 
     def _record(self, call: Call, outcome: str, duration: int, detail: str) -> None:
-        def write() -> None:
-            record_call(
-                call.id,
-                call.appeal_id,
-                call.caller_id,
-                call.mode,
-                outcome,
-                call.times,
-                duration_s=duration,
-                detail=detail,
-            )
-            if self.on_recorded is not None:
-                self.on_recorded()
-
-        try:
-            if has_app_context():
-                write()
-            else:
-                with self.app.app_context():
-                    write()
-        except Exception:
-            log.exception("could not record call %s", call.id)
+        record_call_from(
+            self.app, call.id, call.appeal_id, call.caller_id, call.mode, outcome, call.times,
+            duration_s=duration, detail=detail, then=self.on_recorded,
+        )
 
     def _callee_room(self, call: Call) -> tuple[str, str]:
         if call.placed_by is Side.CONSULTANT:

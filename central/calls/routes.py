@@ -4,13 +4,13 @@ import logging
 import threading
 from typing import Any, cast
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request, url_for
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask.sansio.blueprints import BlueprintSetupState
 
 from faplink.web.auth import login_required
-from faplink.web.calls import call_log, call_log_json, init_calls
+from faplink.web.calls import call_log, call_log_json, init_calls, register_call_globals
 from sync.changes import latest_seq
-from sync.models import Appeal, CallLog, Role
+from sync.models import CallLog, Role
 
 from ..appeals.service import visible_appeal
 from ..chat.live import appeal_room
@@ -74,25 +74,7 @@ def _announce_call_logs(response: Response) -> Response:
 # -- what the appeal page shows ---------------------------------------------------------
 
 
-@bp.app_template_global()
-def calls_may_call(appeal: Appeal) -> bool:
-    return may_call(g.get("staff"), appeal)
-
-
-@bp.app_template_global()
-def calls_log(appeal: Appeal) -> list[CallLog]:
-    return call_log(appeal)
-
-
-@bp.app_template_global()
-def calls_panel(appeal: Appeal) -> dict[str, Any]:
-    """What the page's call script needs: the appeal, ICE servers, where to reload the log."""
-    return {
-        "appeal": appeal.id,
-        "ice_servers": current_app.config["ICE_SERVERS"],
-        "log_url": url_for("calls.log_fragment", appeal_id=appeal.id),
-        "may_call": calls_may_call(appeal),
-    }
+register_call_globals(bp, lambda appeal: may_call(g.get("staff"), appeal), "calls.log_fragment")
 
 
 @bp.get("/appeals/<appeal_id>/calls")

@@ -16,12 +16,14 @@ Settings (both apps, from `FAPLINK_*` environment variables like the others):
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask, current_app, has_app_context, url_for
 
 from sync.clock import utcnow
 from sync.db import database
@@ -29,6 +31,8 @@ from sync.errors import N_, LifecycleError
 from sync.models import Appeal, CallLog, CallMode, CallOutcome
 
 from .serialize import iso
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CALL_MODES",
@@ -152,6 +156,38 @@ def record_call(
         )
 
 
+def record_call_from(
+    app: Flask,
+    call_id: str,
+    appeal_id: str,
+    caller_id: str,
+    mode: str,
+    outcome: str,
+    times: CallTimes,
+    *,
+    duration_s: int | None = None,
+    detail: str = "",
+    then: Callable[[], None] | None = None,
+) -> None:
+    """`record_call` from a socket handler or a timer thread (with or without an app context);
+    `then` runs after the row is stored (e.g. to announce it). Logs instead of raising: a call
+    that ended must not take its caller down because its log row could not be written."""
+
+    def write() -> None:
+        record_call(call_id, appeal_id, caller_id, mode, outcome, times, duration_s=duration_s, detail=detail)
+        if then is not None:
+            then()
+
+    try:
+        if has_app_context():
+            write()
+        else:
+            with app.app_context():
+                write()
+    except Exception:
+        log.exception("could not record call %s", call_id)
+
+
 def call_log(appeal: Appeal) -> list[CallLog]:
     """The appeal's calls, latest first."""
     return list(
@@ -179,3 +215,25 @@ END_REASONS = {
     CallOutcome.MISSED: N_("Нет ответа"),
     CallOutcome.FAILED: N_("Звонок не удался"),
 }
+
+
+def register_call_globals(bp: Blueprint, may_call: Callable[[Appeal], bool], endpoint: str) -> None:
+    """The appeal page's template globals, the same at both ends: whether this user may call,
+    «Звонки», and what the call script needs (appeal, ICE servers, where to reload the log)."""
+
+    def calls_may_call(appeal: Appeal) -> bool:
+        return may_call(appeal)
+
+    def calls_log(appeal: Appeal) -> list[CallLog]:
+        return call_log(appeal)
+
+    def calls_panel(appeal: Appeal) -> dict[str, Any]:
+        return {
+            "appeal": appeal.id,
+            "ice_servers": current_app.config["ICE_SERVERS"],
+            "log_url": url_for(endpoint, appeal_id=appeal.id),
+            "may_call": may_call(appeal),
+        }
+
+    for function in (calls_may_call, calls_log, calls_panel):
+        bp.add_app_template_global(function)

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flask import Flask, has_app_context
+from flask import Flask
 
-from faplink.web.calls import CallRefused, CallTimes, record_call
+from faplink.web.calls import CallRefused, CallTimes, record_call_from
 from sync.errors import N_
 from sync.models import CallOutcome, Staff
 
@@ -266,25 +266,7 @@ class KioskCalls:
         self.pages.emit("call:ended", dict(call.public(), outcome=outcome), to=call_room(call.appeal_id))
 
     def _record(self, call: KioskCall, outcome: str, detail: str, duration_s: int | None) -> None:
-        def write() -> None:
-            record_call(
-                call.id,
-                call.appeal_id,
-                call.caller_id,
-                call.mode,
-                outcome,
-                call.times,
-                duration_s=duration_s,
-                detail=detail,
-            )
-            if self.on_recorded is not None:
-                self.on_recorded()
-
-        try:
-            if has_app_context():
-                write()
-            else:
-                with self.app.app_context():
-                    write()
-        except Exception:
-            log.exception("could not record call %s", call.id)
+        record_call_from(
+            self.app, call.id, call.appeal_id, call.caller_id, call.mode, outcome, call.times,
+            duration_s=duration_s, detail=detail, then=self.on_recorded,
+        )

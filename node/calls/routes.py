@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Flask, current_app, jsonify, render_template, url_for
+from flask import Flask, current_app, jsonify, render_template
 from flask.sansio.blueprints import BlueprintSetupState
 
 from faplink.web.auth import login_required
-from faplink.web.calls import call_log, call_log_json, init_calls
-from sync.models import Appeal, CallLog
+from faplink.web.calls import call_log, call_log_json, init_calls, register_call_globals
 
 from ..appeals.service import post_appeal
 from ..auth.routes import NODE_ROLES
@@ -37,25 +36,7 @@ def _start(state: BlueprintSetupState) -> None:
 # -- what the appeal page shows ---------------------------------------------------------
 
 
-@bp.app_template_global()
-def calls_may_call(appeal: Appeal) -> bool:
-    return may_call(appeal)
-
-
-@bp.app_template_global()
-def calls_log(appeal: Appeal) -> list[CallLog]:
-    return call_log(appeal)
-
-
-@bp.app_template_global()
-def calls_panel(appeal: Appeal) -> dict[str, Any]:
-    """What the page's call script needs: the appeal, ICE servers, where to reload the log."""
-    return {
-        "appeal": appeal.id,
-        "ice_servers": current_app.config["ICE_SERVERS"],
-        "log_url": url_for("calls.log_fragment", appeal_id=appeal.id),
-        "may_call": may_call(appeal),
-    }
+register_call_globals(bp, may_call, "calls.log_fragment")
 
 
 @bp.get("/appeals/<appeal_id>/calls")
