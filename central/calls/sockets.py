@@ -25,8 +25,7 @@ from typing import Any
 from flask import current_app, request
 from flask_socketio import join_room, rooms
 
-from faplink.web.calls import CALL_MODES, CallRefused
-from faplink.web.i18n import translate_error
+from faplink.web.calls import CALL_MODES, CallRefused, answering, data_field
 from sync.errors import N_
 from sync.models import Appeal, AppealStatus, Role, Staff
 
@@ -55,9 +54,6 @@ def may_call(staff: Staff | None, appeal: Appeal) -> bool:
     return staff is not None and appeal.status == AppealStatus.IN_WORK and appeal.taken_by_id == staff.id
 
 
-def _field(data: Any, name: str) -> str:
-    return str(data.get(name, "")) if isinstance(data, dict) else ""
-
 
 def _signal_data(data: Any) -> dict[str, Any]:
     payload = data.get("data") if isinstance(data, dict) else None
@@ -83,7 +79,7 @@ def _consultant_appeal(appeal_id: str) -> tuple[Staff, Appeal]:
 
 def _consultant_call(data: Any) -> Call:
     staff = session_staff()
-    call = calls().get(_field(data, "call"))
+    call = calls().get(data_field(data, "call"))
     if call is None:
         raise CallRefused(N_("Звонок уже завершён"))
     if staff is None or staff.id != call.consultant_id:
@@ -91,37 +87,23 @@ def _consultant_call(data: Any) -> Call:
     return call
 
 
-def _answering(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    """Refusals become the page's acknowledgement, in the page's language."""
-
-    def wrapped(data: Any = None) -> dict[str, Any]:
-        try:
-            return handler(data)
-        except CallRefused as exc:
-            return {"ok": False, "message": translate_error(exc)}
-
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return wrapped
-
-
 @socketio.on("call:join", namespace=STAFF_NS)
-@_answering
+@answering
 def consultant_join(data: Any = None) -> dict[str, Any]:
     """Hear this appeal's incoming calls: only the consultant who took it in work."""
-    appeal_id = _field(data, "appeal")
+    appeal_id = data_field(data, "appeal")
     _consultant_appeal(appeal_id)
     join_room(call_room(appeal_id))
     return {"ok": True}
 
 
 @socketio.on("call:place", namespace=STAFF_NS)
-@_answering
+@answering
 def consultant_place(data: Any = None) -> dict[str, Any]:
-    mode = _field(data, "mode")
+    mode = data_field(data, "mode")
     if mode not in CALL_MODES:
         raise CallRefused(N_("Неизвестный вид звонка"))
-    staff, appeal = _consultant_appeal(_field(data, "appeal"))
+    staff, appeal = _consultant_appeal(data_field(data, "appeal"))
     if not any(socketio.server.manager.get_participants(NODE_NS, post_room(appeal.post_id))):
         raise CallRefused(N_("Пост сейчас не на связи: напишите в чат"))
     join_room(call_room(appeal.id))
@@ -141,7 +123,7 @@ def consultant_place(data: Any = None) -> dict[str, Any]:
 
 
 @socketio.on("call:answer", namespace=STAFF_NS)
-@_answering
+@answering
 def consultant_answer(data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
     _consultant_appeal(call.appeal_id)
@@ -150,7 +132,7 @@ def consultant_answer(data: Any = None) -> dict[str, Any]:
 
 
 @socketio.on("call:decline", namespace=STAFF_NS)
-@_answering
+@answering
 def consultant_decline(data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
     calls().decline(call.id, Side.CONSULTANT, request.sid)  # type: ignore[attr-defined]
@@ -158,7 +140,7 @@ def consultant_decline(data: Any = None) -> dict[str, Any]:
 
 
 @socketio.on("call:hangup", namespace=STAFF_NS)
-@_answering
+@answering
 def consultant_hangup(data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
     failed = bool(data.get("failed")) if isinstance(data, dict) else False
@@ -167,7 +149,7 @@ def consultant_hangup(data: Any = None) -> dict[str, Any]:
 
 
 @socketio.on("call:signal", namespace=STAFF_NS)
-@_answering
+@answering
 def consultant_signal(data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
     calls().signal(call.id, Side.CONSULTANT, request.sid, _signal_data(data))  # type: ignore[attr-defined]
@@ -193,7 +175,7 @@ def _linked_post() -> str | None:
 
 def _node_feldsher(data: Any) -> tuple[str, Staff]:
     post = _linked_post()
-    staff = Staff.get_or_none(Staff.id == _field(data, "staff"))
+    staff = Staff.get_or_none(Staff.id == data_field(data, "staff"))
     if (
         post is None
         or staff is None
@@ -208,7 +190,7 @@ def _node_feldsher(data: Any) -> tuple[str, Staff]:
 
 def _node_call(data: Any) -> tuple[Call, Staff]:
     post, staff = _node_feldsher(data)
-    call = calls().get(_field(data, "call"))
+    call = calls().get(data_field(data, "call"))
     if call is None:
         raise CallRefused(N_("Звонок уже завершён"))
     if call.post_id != post:
@@ -235,17 +217,17 @@ def _from_node(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict
 @_from_node
 def node_place(data: Any = None) -> dict[str, Any]:
     post, staff = _node_feldsher(data)
-    mode = _field(data, "mode")
+    mode = data_field(data, "mode")
     if mode not in CALL_MODES:
         raise CallRefused(N_("Неизвестный вид звонка"))
     appeal = Appeal.get_or_none(
-        (Appeal.id == _field(data, "appeal")) & (Appeal.post == post) & (Appeal.deleted == False)  # noqa: E712
+        (Appeal.id == data_field(data, "appeal")) & (Appeal.post == post) & (Appeal.deleted == False)  # noqa: E712
     )
     if appeal is None:
         raise CallRefused(N_("Обращение не найдено в центре: дождитесь синхронизации"))
     if appeal.status != AppealStatus.IN_WORK or not appeal.taken_by_id:
         raise CallRefused(N_("Звонить можно, пока обращение в работе"))
-    call_id = _field(data, "call")
+    call_id = data_field(data, "call")
     if call_id and not _CALL_ID.fullmatch(call_id):
         raise CallRefused(N_("Неверный номер звонка"))
     call = Call(

@@ -30,6 +30,7 @@ from sync.db import database
 from sync.errors import N_, LifecycleError
 from sync.models import Appeal, CallLog, CallMode, CallOutcome
 
+from .i18n import translate_error
 from .serialize import iso
 
 log = logging.getLogger(__name__)
@@ -237,3 +238,22 @@ def register_call_globals(bp: Blueprint, may_call: Callable[[Appeal], bool], end
 
     for function in (calls_may_call, calls_log, calls_panel):
         bp.add_app_template_global(function)
+
+
+def data_field(data: Any, name: str) -> str:
+    """A string field of a socket event's payload ("" when absent or not a dict)."""
+    return str(data.get(name, "")) if isinstance(data, dict) else ""
+
+
+def answering(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """A call event handler whose refusals become the page's acknowledgement, in its language."""
+
+    def wrapped(data: Any = None) -> dict[str, Any]:
+        try:
+            return handler(data)
+        except CallRefused as exc:
+            return {"ok": False, "message": translate_error(exc)}
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped

@@ -7,14 +7,12 @@ post that is in work (as far as this node knows; central checks again).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request, session
 from flask_socketio import join_room
 
-from faplink.web.calls import CALL_MODES, CallRefused
-from faplink.web.i18n import translate_error
+from faplink.web.calls import CALL_MODES, CallRefused, answering, data_field
 from sync.errors import N_
 from sync.models import Appeal, AppealStatus, Role, Staff
 
@@ -69,34 +67,17 @@ def _appeal(appeal_id: str) -> Appeal:
     return appeal
 
 
-def _field(data: Any, name: str) -> str:
-    return str(data.get(name, "")) if isinstance(data, dict) else ""
-
 
 def _sid() -> str:
     return str(request.sid)  # type: ignore[attr-defined]
 
 
-def _answering(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    """Refusals (here or from central) become the page's acknowledgement, in its language."""
-
-    def wrapped(data: Any = None) -> dict[str, Any]:
-        try:
-            return handler(data)
-        except CallRefused as exc:
-            return {"ok": False, "message": translate_error(exc)}
-
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return wrapped
-
-
 @socketio.on("call:join")
-@_answering
+@answering
 def join(data: Any = None) -> dict[str, Any]:
     """Hear this appeal's incoming calls; also says whether the node can reach central now."""
     _feldsher()
-    appeal = _appeal(_field(data, "appeal"))
+    appeal = _appeal(data_field(data, "appeal"))
     join_room(call_room(appeal.id))
     link = current_app.extensions.get("central_link")
     if link is not None:
@@ -105,13 +86,13 @@ def join(data: Any = None) -> dict[str, Any]:
 
 
 @socketio.on("call:place")
-@_answering
+@answering
 def place(data: Any = None) -> dict[str, Any]:
     feldsher = _feldsher()
-    mode = _field(data, "mode")
+    mode = data_field(data, "mode")
     if mode not in CALL_MODES:
         raise CallRefused(N_("Неизвестный вид звонка"))
-    appeal = _appeal(_field(data, "appeal"))
+    appeal = _appeal(data_field(data, "appeal"))
     link = _link()
     join_room(call_room(appeal.id))
     call = kiosk_calls().place(link, feldsher, appeal.id, mode, _sid())
@@ -119,38 +100,38 @@ def place(data: Any = None) -> dict[str, Any]:
 
 
 @socketio.on("call:answer")
-@_answering
+@answering
 def answer(data: Any = None) -> dict[str, Any]:
     feldsher = _feldsher()
     link = _link()
-    call = kiosk_calls().answer(link, feldsher, _field(data, "call"), _sid())
+    call = kiosk_calls().answer(link, feldsher, data_field(data, "call"), _sid())
     join_room(call_room(call.appeal_id))
     return {"ok": True}
 
 
 @socketio.on("call:decline")
-@_answering
+@answering
 def decline(data: Any = None) -> dict[str, Any]:
-    kiosk_calls().decline(_link(), _feldsher(), _field(data, "call"))
+    kiosk_calls().decline(_link(), _feldsher(), data_field(data, "call"))
     return {"ok": True}
 
 
 @socketio.on("call:hangup")
-@_answering
+@answering
 def hangup(data: Any = None) -> dict[str, Any]:
     failed = bool(data.get("failed")) if isinstance(data, dict) else False
     link = current_app.extensions.get("central_link")
-    kiosk_calls().hangup(link, _feldsher(), _field(data, "call"), _sid(), failed=failed)
+    kiosk_calls().hangup(link, _feldsher(), data_field(data, "call"), _sid(), failed=failed)
     return {"ok": True}
 
 
 @socketio.on("call:signal")
-@_answering
+@answering
 def signal(data: Any = None) -> dict[str, Any]:
     payload = data.get("data") if isinstance(data, dict) else None
     if not isinstance(payload, dict) or len(json.dumps(payload)) > MAX_SIGNAL_BYTES:
         raise CallRefused(N_("Неверный сигнал звонка"))
-    kiosk_calls().signal(_link(), _feldsher(), _field(data, "call"), _sid(), payload)
+    kiosk_calls().signal(_link(), _feldsher(), data_field(data, "call"), _sid(), payload)
     return {"ok": True}
 
 
