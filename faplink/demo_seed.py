@@ -152,6 +152,7 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
                 kind=OrgKind.POST,
                 region=region,
                 address=f"{post_name}, Тверская обл.",
+                parent=centre,  # «Головная организация»: the posts are units of the centre
             )
             data.posts.append((post.id, post_name))
             feldsher = Staff.create(

@@ -85,10 +85,19 @@ def _consultation_records(db: Database, migrator: SchemaMigrator) -> None:
         migrate_ops(migrator.drop_not_null("attachment", "appeal_id"))
 
 
+def _organization_parent(db: Database, migrator: SchemaMigrator) -> None:
+    """«Головная организация»: the medical organisation a post is a unit of (consultants'
+    visibility «только прикреплённые к медицинской организации» needs it)."""
+    from .models import Organization
+
+    _add_column_if_missing(db, migrator, Organization, "parent")
+
+
 REPLICATED_MIGRATIONS: list[Migration] = [
     Migration("sync.0001_initial", _initial),
     Migration("sync.0002_patient_field_stamps", _patient_field_stamps),
     Migration("sync.0003_consultation_records", _consultation_records),
+    Migration("sync.0004_organization_parent", _organization_parent),
 ]
 
 #: The replicated schema's version, compared by node and central at `hello`.

@@ -73,6 +73,20 @@ def _live(model: Any, row_id: str, message: str, field: str) -> Any:
     return row
 
 
+def _parent(organization: Organization | None, region: Region, parent_id: str) -> Organization | None:
+    """«Головная организация»: none, or another organisation of the same region."""
+    if not parent_id:
+        return None
+    parent: Organization = _live(
+        Organization, parent_id, N_("Выберите головную организацию из списка"), "parent"
+    )
+    if organization is not None and parent.id == organization.id:
+        raise ValidationError(N_("Организация не может быть головной для самой себя"), field="parent")
+    if parent.region_id != region.id:
+        raise ValidationError(N_("Головная организация должна быть в том же регионе"), field="parent")
+    return parent
+
+
 def save_organization(organization: Organization | None, form: Any) -> Organization:
     """Add a post or a centre, or change one."""
     name = _text(form, "name")
@@ -89,6 +103,7 @@ def save_organization(organization: Organization | None, form: Any) -> Organizat
         "region": region,
         "address": _text(form, "address"),
         "phone": normalize_phone(phone) if phone else "",
+        "parent": _parent(organization, region, _text(form, "parent")),
     }
     with database.atomic():
         if organization is None:
@@ -139,6 +154,14 @@ def delete_region(region: Region) -> None:
 
 def delete_organization(organization: Organization) -> None:
     with database.atomic():
+        units = Organization.live().where(Organization.parent == organization.id).count()
+        if units:
+            raise ValidationError(
+                N_("Организацию «%(name)s» нельзя удалить: она головная для других организаций (%(count)s)"),
+                field="id",
+                name=organization.name,
+                count=units,
+            )
         used = _staff_of(organization).count()
         if used:
             raise ValidationError(

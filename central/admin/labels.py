@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sync.errors import N_
 from sync.models import OrgKind, Role
+from sync.models.directory import Visibility
 
 __all__ = ["ROLE_LABELS", "KIND_LABELS", "VISIBILITY_LABELS", "VISIBILITY_CHOICES"]
 
@@ -21,8 +22,8 @@ KIND_LABELS: dict[str, str] = {
 
 #: Who may book a consultant (the manual's «варианты доступности для пациентов»).
 VISIBILITY_LABELS: dict[str, str] = {
-    "region": N_("Все пациенты региона"),
-    "organization": N_("Только пациенты, прикреплённые к медицинской организации врача"),
-    "referred": N_("Только пациенты, которым врач выдал направление"),
+    Visibility.REGION: N_("Все пациенты региона"),
+    Visibility.ORGANIZATION: N_("Только пациенты, прикреплённые к медицинской организации врача"),
+    Visibility.REFERRED: N_("Только пациенты, которым врач выдал направление"),
 }
 VISIBILITY_CHOICES = tuple(VISIBILITY_LABELS)

@@ -75,7 +75,7 @@ def _local_day(slot: Slot) -> date:
 
 
 def _booking_form(appeal: Appeal, form: Any, error: str | None = None) -> Any:
-    doctors = service.doctors(appeal)
+    doctors = service.bookable_doctors(appeal)
     chosen = form.get("consultant") or request.args.get("consultant") or g.staff.id
     consultant = next((d for d in doctors if d.id == chosen), None)
     slots = service.free_slots(consultant.id) if consultant else []

@@ -31,10 +31,12 @@ from sync.models import (
     Staff,
 )
 from sync.models.directory import region_centres
+from sync.models.visibility import bookable, check_may_book
 
 __all__ = [
     "routable_appeal",
     "doctors",
+    "bookable_doctors",
     "specialties",
     "free_slots",
     "ReferralDraft",
@@ -73,6 +75,11 @@ def doctors(appeal: Appeal) -> list[Staff]:
         )
         .order_by(Staff.last_name, Staff.first_name)
     )
+
+
+def bookable_doctors(appeal: Appeal) -> list[Staff]:
+    """«Запись на консультацию»: the region's consultants this patient may be booked to."""
+    return bookable(doctors(appeal), appeal.patient)
 
 
 def specialties(appeal: Appeal) -> list[Specialty]:
@@ -199,6 +206,7 @@ class BookingDraft:
 def read_booking(appeal: Appeal, form: Any, now: datetime | None = None) -> BookingDraft:
     """The booking the form describes, or a clear refusal; nothing is stored."""
     consultant = _doctor(appeal, _text(form, "consultant"))
+    check_may_book(consultant, appeal.patient)
     slot_id = _text(form, "slot")
     slot = next((s for s in free_slots(consultant.id, now) if s.id == slot_id), None) if slot_id else None
     if slot is None:

@@ -18,10 +18,13 @@ from faplink.web.session_api import add_session_routes, json_body
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
+from sync.models import Staff
+from sync.models.visibility import check_may_book
 
 from ..appeals import service as appeals
 from ..auth.routes import NODE_ROLES, check_feldsher
 from ..patients import service as patients
+from ..patients.service import post_patient
 from ..syncing import reached_centre, sync_client, sync_worker
 from . import bp
 
@@ -131,10 +134,13 @@ def consultants() -> Any:
       parameters:
         - {name: specialty, in: query, schema: {type: string}}
         - {name: name, in: query, schema: {type: string}}
+        - {name: patient, in: query, schema: {type: string}, description: "only those this patient may be booked to"}
       responses:
         200: {description: consultants}
     """
-    found = appeals.consultants(request.args.get("specialty"), request.args.get("name", ""))
+    patient_id = request.args.get("patient")
+    patient = post_patient(patient_id) if patient_id else None
+    found = appeals.consultants(request.args.get("specialty"), request.args.get("name", ""), patient)
     return jsonify(consultants=[staff_json(c) for c in found])
 
 
@@ -145,9 +151,17 @@ def slots(consultant_id: str) -> Any:
     ---
     get:
       summary: A consultant's free slots for the coming two weeks (from the synced schedule)
+      parameters:
+        - {name: patient, in: query, schema: {type: string}, description: "refuse if this patient may not be booked"}
       responses:
         200: {description: slots}
+        400: {description: "the patient may not be booked to this consultant"}
     """
+    patient_id = request.args.get("patient")
+    if patient_id:
+        consultant = Staff.get_or_none(Staff.id == consultant_id)
+        if consultant is not None:
+            check_may_book(consultant, post_patient(patient_id))
     return jsonify(slots=[slot_json(s) for s in appeals.free_slots(consultant_id)])
 
 

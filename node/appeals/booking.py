@@ -19,6 +19,7 @@ from faplink.web.i18n import to_local, translate_error
 from sync.db import database
 from sync.errors import SyncError
 from sync.models import Appeal, Exam, Patient, Slot, Staff
+from sync.models.visibility import check_may_book
 
 from ..auth.routes import NODE_ROLES
 from ..exams import files
@@ -76,7 +77,7 @@ def book_doctor() -> Any:
         specialties=service.specialties(),
         specialty=specialty,
         name=name,
-        consultants=service.consultants(specialty, name),
+        consultants=service.consultants(specialty, name, patient),
         flags=flags,
         suggested=suggested,
     )
@@ -87,6 +88,11 @@ def book_doctor() -> Any:
 def book_slot() -> Any:
     patient = post_patient(request.args.get("patient", ""))
     consultant = Staff.get_by_id(request.args.get("consultant", ""))
+    try:
+        check_may_book(consultant, patient)
+    except SyncError as exc:
+        flash(translate_error(exc), "error")
+        return redirect(url_for("appeals.book_doctor", patient=patient.id))
     slots = service.free_slots(consultant.id)
     days = [
         (day, list(items))

@@ -20,11 +20,13 @@ from sync.models import (
     FormOfCare,
     Organization,
     OrgKind,
+    Patient,
     Role,
     Slot,
     Specialty,
     Staff,
 )
+from sync.models.visibility import bookable
 
 from ..patients.service import post_patient
 
@@ -80,8 +82,11 @@ def specialties() -> list[Specialty]:
     return list(Specialty.live().order_by(Specialty.name))
 
 
-def consultants(specialty_id: str | None = None, name: str = "") -> list[Staff]:
-    """Consultants of the centres (as synced), filtered by specialty and by name."""
+def consultants(
+    specialty_id: str | None = None, name: str = "", patient: Patient | None = None
+) -> list[Staff]:
+    """Consultants of the centres (as synced), filtered by specialty and by name; with a
+    patient, only those the patient may be booked to (the consultant's visibility)."""
     query = (
         Staff.live()
         .join(Organization, on=(Staff.organization == Organization.id))
@@ -96,7 +101,7 @@ def consultants(specialty_id: str | None = None, name: str = "") -> list[Staff]:
         query = query.where(Staff.specialty == specialty_id)
     if name.strip():
         query = query.where(Staff.last_name.contains(name.strip()))
-    return list(query)
+    return list(query) if patient is None else bookable(query, patient)
 
 
 def free_slots(consultant_id: str, now: datetime | None = None, days: int = 14) -> list[Slot]:

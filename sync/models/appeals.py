@@ -217,6 +217,10 @@ class Appeal(SyncModel):
                 raise ValidationError(
                     N_("Консультант не ведёт приём по этой специальности"), field="consultant"
                 )
+            if consultant is not None:
+                from .visibility import check_may_book  # routing imports this module
+
+                check_may_book(consultant, patient, now.date())
             if form_of_care not in FormOfCare.ALL:
                 raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
             return cls.create(
@@ -293,6 +297,22 @@ class Appeal(SyncModel):
         return cls.post == organization_id
 
     @classmethod
+    def _check_visibility(cls, incoming: dict[str, Any]) -> None:
+        """A new appeal from a post: its consultant (named or the slot's) must accept the patient."""
+        from .visibility import check_may_book  # routing imports this module
+
+        consultant_id = incoming.get("consultant")
+        if not consultant_id and incoming.get("slot"):
+            slot = Slot.get_or_none(Slot.id == incoming["slot"])
+            consultant_id = slot.consultant_id if slot is not None else None
+        consultant = Staff.get_or_none(Staff.id == consultant_id) if consultant_id else None
+        patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
+        if consultant is None or patient is None:
+            return  # a missing parent: the record is parked until it arrives
+        created = incoming.get("created_at")
+        check_may_book(consultant, patient, created.date() if isinstance(created, datetime) else None)
+
+    @classmethod
     def merge_remote(cls, local: Self | None, incoming: dict[str, Any], from_central: bool) -> dict[str, Any]:
         """Status only moves forward; a post may create and cancel, central decides the rest."""
         if local is None:
@@ -301,6 +321,8 @@ class Appeal(SyncModel):
                 AppealStatus.CANCELLED,
             ):
                 incoming = {**incoming, "status": AppealStatus.NEW}
+            if not from_central:
+                cls._check_visibility(incoming)
             return incoming
         merged = dict(incoming)
         if not from_central:

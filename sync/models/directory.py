@@ -18,6 +18,7 @@ __all__ = [
     "StaffCredential",
     "Role",
     "OrgKind",
+    "Visibility",
 ]
 
 
@@ -25,6 +26,15 @@ class OrgKind:
     POST = "post"  # ФАП
     CENTRE = "centre"  # консультативный центр
     ALL = (POST, CENTRE)
+
+
+class Visibility:
+    """Who may book a consultant (the manual's «варианты доступности для пациентов»)."""
+
+    REGION = "region"  # all patients of the region's posts
+    ORGANIZATION = "organization"  # patients of posts attached to the consultant's organisation
+    REFERRED = "referred"  # patients the consultant referred (or named in a referral)
+    ALL = (REGION, ORGANIZATION, REFERRED)
 
 
 class Role:
@@ -63,16 +73,26 @@ class Organization(SyncModel):
     phone = CharField(max_length=20, default="")
     #: A centre's CA certificate (PEM): posts check signed protocols against it offline.
     ca_certificate = TextField(default="")
+    #: «Головная организация»: the medical organisation a post (ФАП) is a unit of.
+    parent = ForeignKeyField("self", null=True, backref="units")
 
     region_id: str
+    parent_id: str | None
 
     def validate(self) -> None:
         if self.kind not in OrgKind.ALL:
             raise ValidationError(N_("Неизвестный тип организации"), field="kind")
+        if self.parent_id is not None and self.parent_id == self.id:
+            raise ValidationError(N_("Организация не может быть головной для самой себя"), field="parent")
+
+    def attached_to(self, organization_id: str) -> bool:
+        """Is this post attached to the medical organisation: the organisation itself or its unit."""
+        return organization_id in (self.id, self.parent_id)
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
-        return (cls.id == organization_id) | cls.id.in_(region_centres(organization_id))
+        parent = cls.select(cls.parent).where(cls.id == organization_id)
+        return (cls.id == organization_id) | cls.id.in_(region_centres(organization_id)) | cls.id.in_(parent)
 
 
 class Specialty(SyncModel):
@@ -93,7 +113,7 @@ class Staff(SyncModel):
     timezone = CharField(max_length=64, default="Europe/Moscow")
     active = BooleanField(default=True)
     #: Who may book this consultant: region / organization / referred (see the manual).
-    visibility = CharField(max_length=16, default="region")
+    visibility = CharField(max_length=16, default=Visibility.REGION)
 
     organization_id: str
     specialty_id: str | None
@@ -112,6 +132,8 @@ class Staff(SyncModel):
             raise ValidationError(N_("Неизвестная роль сотрудника"), field="role")
         if not (self.last_name or "").strip() or not (self.first_name or "").strip():
             raise ValidationError(N_("Укажите фамилию и имя сотрудника"), field="last_name")
+        if self.visibility not in Visibility.ALL:
+            raise ValidationError(N_("Выберите, кто может записываться к врачу"), field="visibility")
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
