@@ -5,7 +5,10 @@
   posts attached to the consultant's organisation (the organisation itself or a
   post whose «Головная организация» it is);
 - «только пациенты, которым врач выдал направление» (referred): patients with a
-  valid referral issued by this consultant or naming them as the doctor.
+  valid referral issued by this consultant, or issued by another consultant and
+  naming this one as the doctor. A feldsher's referral does not open the door:
+  access is the doctors' to give (and a post's referral could arrive at central
+  only after the appeal that relies on it).
 
 One rule for every place a patient gets booked: the post's wizard and API,
 central's «Запись на консультацию», and an appeal arriving at central by sync.
@@ -18,7 +21,7 @@ from datetime import date
 
 from ..clock import utcnow
 from ..errors import N_, ValidationError
-from .directory import Organization, Staff, Visibility
+from .directory import Organization, Role, Staff, Visibility
 from .patients import Patient
 from .routing import Referral, ReferralStatus
 
@@ -32,7 +35,13 @@ def _referred(consultant: Staff, patient: Patient, day: date) -> bool:
             (Referral.patient == patient.id)
             & (Referral.status == ReferralStatus.ACTIVE)
             & (Referral.valid_until.is_null() | (Referral.valid_until >= day))
-            & ((Referral.author == consultant.id) | (Referral.consultant == consultant.id))
+            & (
+                (Referral.author == consultant.id)
+                | (
+                    (Referral.consultant == consultant.id)
+                    & Referral.author.in_(Staff.select(Staff.id).where(Staff.role == Role.CONSULTANT))
+                )
+            )
         )
         .exists()
     )

@@ -17,7 +17,7 @@ from sync.apply import apply_records
 from sync.clock import HybridClock
 from sync.db import open_database
 from sync.migrations import applied, migrate
-from sync.models import Appeal, Organization, Patient, Referral, Region, Staff
+from sync.models import Appeal, Organization, Patient, Referral, Region, Role, Staff
 from sync.models.directory import Visibility
 from sync.state import CENTRAL_MIGRATIONS
 from tests.conftest import future_slot, login, rows
@@ -133,6 +133,11 @@ def test_node_referred_visibility_needs_a_valid_referral(node_app) -> None:  # t
     assert refused.status_code == 400
     assert "по своему направлению" in refused.get_json()["message"]
     assert rows(Appeal) == 0
+
+    # A feldsher's referral naming her does not: access is the doctors' to give.
+    feldsher = Staff.get(Staff.role == Role.FELDSHER).id
+    _refer(patient, feldsher, consultant_id=doctor.id, valid_until=date.today() + timedelta(days=10))
+    assert not _node_offers(client, patient, doctor)
 
     # A referral of another doctor naming her as the doctor opens the booking.
     _refer(patient, other, consultant_id=doctor.id, valid_until=date.today() + timedelta(days=10))
