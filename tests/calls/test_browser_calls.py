@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.calls.browser import call_browser, call_stats
+from tests.e2e.browser import sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -40,10 +41,7 @@ class Call:
 
 
 def _login(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill("demo1234")
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, login)
     expect(page.get_by_role("heading", name="Новые обращения", level=1)).to_be_visible()
 
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.models import Appeal, Patient, Specialty, Staff
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -30,10 +30,7 @@ def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _login(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill("demo1234")
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, login)
     expect(page.get_by_role("heading", name="Новые обращения", level=1)).to_be_visible()
 
 

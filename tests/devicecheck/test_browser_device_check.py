@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import Cluster, eventually, login_works
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -28,13 +28,6 @@ def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
     cluster.stop_all()
 
 
-def _login(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill("demo1234")
-    page.get_by_role("button", name="Войти").click()
-
-
 def test_the_feldsher_checks_the_equipment_and_the_engineer_sees_it_at_central(cluster: Cluster) -> None:
     cluster.start_central()
     cluster.start_post(0)
@@ -43,7 +36,7 @@ def test_the_feldsher_checks_the_equipment_and_the_engineer_sees_it_at_central(c
 
     with chromium() as browser:
         kiosk = browser.new_context(locale="ru-RU").new_page()
-        _login(kiosk, post, "fap1")
+        sign_in(kiosk, post, "fap1")
         kiosk.locator("summary").click()  # the user menu
         kiosk.get_by_role("link", name="Настройки").click()
         kiosk.get_by_role("link", name="Проверить оборудование").click()
@@ -103,7 +96,7 @@ def test_the_feldsher_checks_the_equipment_and_the_engineer_sees_it_at_central(c
 
         # The next sync round carries it to central's fleet page.
         engineer = browser.new_context(locale="ru-RU").new_page()
-        _login(engineer, cluster.central_url, "admin")
+        sign_in(engineer, cluster.central_url, "admin")
         engineer.goto(f"{cluster.central_url}/fleet/")
         row = engineer.get_by_role("row").filter(has_text="demo-post-1")
 

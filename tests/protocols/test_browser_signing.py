@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from faplink.signatures import verify_protocol
 from sync.models import Organization
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, sign_in
 
 from .helpers import PASSPHRASE, new_appeal
 
@@ -36,10 +36,7 @@ def served(central) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def
 
 
 def _login(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill("demo1234")
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, login)
     expect(page.get_by_role("heading", name="Новые обращения", level=1)).to_be_visible()
 
 

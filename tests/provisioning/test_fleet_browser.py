@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import Cluster, eventually, login_works
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -20,13 +20,6 @@ def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
     cluster.stop_all()
 
 
-def _login(page: Page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill("demo1234")
-    page.get_by_role("button", name="Войти").click()
-
-
 def test_engineer_revokes_a_kiosk_and_the_feldsher_sees_call_support(cluster: Cluster) -> None:
     cluster.start_central()
     cluster.start_post(0)
@@ -35,7 +28,7 @@ def test_engineer_revokes_a_kiosk_and_the_feldsher_sees_call_support(cluster: Cl
 
     with chromium() as browser:
         engineer = browser.new_context(locale="ru-RU").new_page()
-        _login(engineer, cluster.central_url, "admin")
+        sign_in(engineer, cluster.central_url, "admin")
         engineer.locator("summary").click()  # the user menu
         engineer.get_by_role("link", name="Парк киосков").click()
         expect(engineer.get_by_role("heading", name="Парк киосков")).to_be_visible()
@@ -51,7 +44,7 @@ def test_engineer_revokes_a_kiosk_and_the_feldsher_sees_call_support(cluster: Cl
         ).to_be_visible()
 
         kiosk = browser.new_context(locale="ru-RU").new_page()
-        _login(kiosk, post, "fap1")  # the feldsher still works locally
+        sign_in(kiosk, post, "fap1")  # the feldsher still works locally
         kiosk.get_by_role("button", name="Синхронизировать сейчас").click()
 
         def told_to_call() -> bool:

@@ -54,7 +54,9 @@ def test_install_kiosk_writes_units_that_boot_into_faplink(tmp_path: Path) -> No
 
 def test_the_self_test_prints_json_and_passes_offline(node_app) -> None:  # type: ignore[no-untyped-def]
     nd = _node_dir(node_app)
-    result = CliRunner().invoke(provision, ["check", "--data", str(nd.root), "--json", "--offline", "--no-devices"])
+    result = CliRunner().invoke(
+        provision, ["check", "--data", str(nd.root), "--json", "--offline", "--no-devices"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     statuses = {c["name"]: c["status"] for c in report["checks"]}

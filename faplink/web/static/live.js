@@ -61,7 +61,13 @@
     io.on("connect", function () {
       io.emit("join", {appeal: options.appeal}, function () { refreshChat(); });
     });
+    // A form of this page that is being sent (say «Взять в работу») already brings the new page,
+    // with its message: reloading now would race it and lose the message.
+    let leaving = false;
+    document.addEventListener("submit", function (event) { if (!event.defaultPrevented) { leaving = true; } });
+    window.addEventListener("pagehide", function () { leaving = true; });
     io.on("appeal", function (event) {
+      if (leaving) { return; }
       if (event.id === options.appeal && event.status !== options.status) { window.location.reload(); }
     });
     io.on("chat", function (event) { if (event.appeal === options.appeal) { refreshChat(); } });
