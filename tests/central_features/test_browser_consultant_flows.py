@@ -74,16 +74,15 @@ def test_the_consultant_reads_the_exam_previews_files_and_sends_a_protocol_with_
     page.get_by_role("link", name="Назад").click()
 
     page.get_by_role("button", name="Взять в работу").click()
-    # (The page may reload itself on the live status change, so the flash is not awaited.)
+    expect(page.get_by_text("Обращение взято в работу")).to_be_visible()
     page.get_by_role("link", name="Протокол").click()
     page.get_by_label("Рекомендации", exact=True).fill("Амлодипин 5 мг вечером; контроль АД")
     page.get_by_label("Заболевание").press_sequentially("гипертоническая", delay=20)
     page.get_by_role("option", name="I10").click()
     expect(page.get_by_label("Код МКБ-10")).to_have_value("I10")
+    prescriptions = samples.xlsx()  # a zip with its own timestamps: made once, compared below
     page.get_by_label("Файлы (PDF, DOC, XLSX)").set_input_files(
-        files=[
-            FilePayload(name="назначения.xlsx", mimeType="application/octet-stream", buffer=samples.xlsx())
-        ]
+        files=[FilePayload(name="назначения.xlsx", mimeType="application/octet-stream", buffer=prescriptions)]
     )
     page.get_by_role("button", name="Отправить протокол").click()
     expect(page.get_by_text("Протокол отправлен, обращение закрыто")).to_be_visible()
@@ -98,7 +97,7 @@ def test_the_consultant_reads_the_exam_previews_files_and_sends_a_protocol_with_
     stored = Attachment.get(
         (Attachment.appeal == appeal.id) & (Attachment.kind == AttachmentKind.PROTOCOL_FILE)
     )
-    assert stored.filename == "назначения.xlsx" and stored.size == len(samples.xlsx())
+    assert stored.filename == "назначения.xlsx" and stored.size == len(prescriptions)
 
 
 def test_routing_issues_referrals_and_books_a_free_slot_of_another_consultant(
