@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Blueprint, Response, current_app, request
 
+from central.sync_api.nodes import request_node
 from provisioning.protocol import FLEET_PATH, rotation_proof_message
 from sync import server
 from sync.errors import N_, BadSignatureError, ValidationError
@@ -35,11 +36,6 @@ node_bp = Blueprint("fleet_nodes", __name__, url_prefix=FLEET_PATH)
 #: A report larger than this is not a report.
 _MAX_REPORT = 256 * 1024
 
-
-def _node() -> KnownNode:
-    query = request.query_string.decode()
-    path = request.path + (f"?{query}" if query else "")
-    return server.authenticate(request.method, path, request.get_data(cache=True), dict(request.headers))
 
 
 def _payload() -> dict[str, Any]:
@@ -62,13 +58,13 @@ def _describe(node: KnownNode) -> dict[str, Any]:
 @node_bp.get("/whoami")
 def whoami() -> Any:
     """How central knows this node (a signed probe: the key works and is not revoked)."""
-    return _json(_describe(_node()))
+    return _json(_describe(request_node()))
 
 
 @node_bp.post("/report")
 def report() -> Any:
     """A node's health report: queues, free disk, self-test, versions, clock."""
-    node = _node()
+    node = request_node()
     if len(request.get_data(cache=True)) > _MAX_REPORT:
         raise ValidationError(N_("Отчёт киоска слишком велик"))
     store_report(node.node_id, _payload())
@@ -78,7 +74,7 @@ def report() -> Any:
 @node_bp.post("/rotate-key")
 def rotate_key() -> Any:
     """Replace the node's key: signed by the old key, with proof of holding the new one."""
-    node = _node()
+    node = request_node()
     payload = _payload()
     new_hex, proof = str(payload.get("public_key", "")), str(payload.get("proof", ""))
     try:
@@ -95,7 +91,7 @@ def rotate_key() -> Any:
 @node_bp.post("/decommission")
 def decommission() -> Any:
     """The node retires itself: its key is revoked, so nothing can sync with it again."""
-    node = _node()
+    node = request_node()
     KnownNode.update(revoked=True).where(KnownNode.node_id == node.node_id).execute()
     current_app.logger.info("node %s decommissioned itself", node.node_id)
     return _json({"node_id": node.node_id, "revoked": True})
@@ -104,7 +100,7 @@ def decommission() -> Any:
 @node_bp.get("/backlog")
 def backlog() -> Any:
     """How many records central holds for this node's post: the size of a first sync."""
-    node = _node()
+    node = request_node()
     total = 0
     for model in REPLICATED_MODELS:
         query = model.select()
@@ -118,5 +114,5 @@ def backlog() -> Any:
 @node_bp.get("/ca-certificate")
 def ca_certificate() -> Any:
     """The certificate of the CA that signs protocols for this post ("" if none yet)."""
-    node = _node()
+    node = request_node()
     return _json({"pem": centre_ca_pem(Path(current_app.config["DATA_DIR"]), node.organization_id)})

@@ -24,12 +24,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 
 from faplink.tcpinfo import TcpCounters, tcp_counters
-from sync import server
 from sync.errors import N_, UnsignedError, ValidationError
 from sync.signing import HEADERS
-from sync.state import KnownNode
 from sync.wire import decode
 
+from ..sync_api.nodes import request_node
 from .store import parse_measurement, save_measurement
 
 __all__ = ["node_bp", "MAX_PROBE_BYTES", "BYTES_PER_MINUTE", "MAX_PACED_S", "LINK_PATH"]
@@ -95,16 +94,6 @@ _allowance = _Allowance()
 _ledger = _SentLedger()
 
 
-def _signed_path() -> str:
-    query = request.query_string.decode()
-    return request.path + (f"?{query}" if query else "")
-
-
-def _node() -> KnownNode:
-    return server.authenticate(
-        request.method, _signed_path(), request.get_data(cache=True), dict(request.headers)
-    )
-
 
 def _limit() -> int:
     return int(current_app.config.get("LINK_PROBE_BYTES_PER_MINUTE", BYTES_PER_MINUTE))
@@ -134,7 +123,7 @@ def _connection_socket() -> socket.socket | None:
 def down() -> Any:
     """N random bytes (`bytes`); `pace` (bytes/s) sends them at that rate, and `probe` keeps
     what sending them cost (TCP retransmissions) for `/sent/<probe>`."""
-    node = _node()
+    node = request_node()
     size = _size(request.args.get("bytes"))
     pace: float | None = None
     if request.args.get("pace"):
@@ -205,7 +194,7 @@ def _settled_cost(sock: socket.socket | None, before: TcpCounters | None) -> Tcp
 def sent(probe: str) -> Any:
     """What the paced download `probe` cost: segments sent, retransmitted, and of those spurious
     (all 0: this server cannot read its sockets' counters)."""
-    node = _node()
+    node = request_node()
     if not _PROBE_ID.match(probe):
         raise ValidationError(N_("Неверный номер пробы"), field="probe")
     found, counters = _ledger.wait((node.node_id, probe), timeout=3.0)
@@ -240,7 +229,7 @@ def up() -> Any:
             first_at = last_at
         chunks.append(chunk)
     body = b"".join(chunks)
-    node = server.authenticate(request.method, _signed_path(), body, dict(request.headers))
+    node = request_node(body)
     _allowance.charge(node.node_id, len(body), _limit())
     return jsonify(
         received=len(body),
@@ -252,7 +241,7 @@ def up() -> Any:
 @node_bp.post("/report")
 def report() -> Any:
     """A kiosk's latest measurement and the mode it offers (pushed when it measures)."""
-    node = _node()
+    node = request_node()
     body = request.get_data(cache=True)
     if len(body) > _MAX_REPORT:
         raise RequestEntityTooLarge(description=N_("Отчёт о связи слишком велик"))

@@ -10,21 +10,10 @@ from flask import Response, current_app, request
 from sync import server
 from sync.blobs import CHUNK_SIZE, BlobStore
 from sync.errors import N_, ValidationError
-from sync.state import KnownNode
 from sync.wire import decode
 
 from . import bp
-
-
-def _signed_path() -> str:
-    query = request.query_string.decode()
-    return request.path + (f"?{query}" if query else "")
-
-
-def _node() -> KnownNode:
-    return server.authenticate(
-        request.method, _signed_path(), request.get_data(cache=True), dict(request.headers)
-    )
+from .nodes import request_node
 
 
 def _payload() -> Any:
@@ -61,13 +50,13 @@ def enroll() -> Any:
 
 @bp.post("/hello")
 def hello() -> Any:
-    node = _node()
+    node = request_node()
     return _json(server.hello(node, _payload()))
 
 
 @bp.post("/push")
 def push() -> Any:
-    node = _node()
+    node = request_node()
     # What the push changed is announced to the consultants and posts concerned by
     # central.chat's change feed, which runs after every write request.
     return _json(server.accept_push(node, _payload()))
@@ -75,7 +64,7 @@ def push() -> Any:
 
 @bp.get("/pull")
 def pull() -> Any:
-    node = _node()
+    node = request_node()
     try:
         cursor = int(request.args.get("cursor", "0"))
         limit = int(request.args.get("limit", "500"))
@@ -87,7 +76,7 @@ def pull() -> Any:
 @bp.post("/blobs/missing")
 def blobs_missing() -> Any:
     """Which blobs central lacks, and how much of each it holds already (where to resume)."""
-    node = _node()
+    node = request_node()
     payload = _payload()
     missing = server.missing_blobs(_blobs(), payload.get("sha256"))
     return _json({"missing": missing, "offsets": server.upload_offsets(node, _blobs(), missing)})
@@ -106,7 +95,7 @@ def _int_arg(name: str, default: int | None = None) -> int:
 @bp.get("/blobs/<sha>/upload")
 def blob_upload_state(sha: str) -> Any:
     """How much of a blob central holds: the node resumes its upload from there."""
-    node = _node()
+    node = request_node()
     server.blob_allowed(node, sha)
     store = _blobs()
     return _json({"offset": store.staged(sha), "complete": store.has(sha)})
@@ -114,7 +103,7 @@ def blob_upload_state(sha: str) -> Any:
 
 @bp.put("/blobs/<sha>/upload")
 def blob_upload(sha: str) -> Any:
-    node = _node()
+    node = request_node()
     server.blob_allowed(node, sha)
     store = _blobs()
     held = store.append(sha, _int_arg("offset"), request.get_data(cache=True), server.blob_size(node, sha))
@@ -123,7 +112,7 @@ def blob_upload(sha: str) -> Any:
 
 @bp.get("/blobs/<sha>")
 def blob_get(sha: str) -> Any:
-    node = _node()
+    node = request_node()
     server.blob_allowed(node, sha)
     store = _blobs()
     if not store.has(sha):

@@ -1,0 +1,27 @@
+"""Which enrolled node sent this request: its Ed25519 signature over method, path and body.
+
+One place for every blueprint that nodes call (the sync API, the fleet's node
+routes, the link probes), so that they all check a request the same way.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from sync import server
+from sync.state import KnownNode
+
+__all__ = ["signed_path", "request_node"]
+
+
+def signed_path() -> str:
+    """The path the node signed: the request's path with its query string, if any."""
+    query = request.query_string.decode()
+    return request.path + (f"?{query}" if query else "")
+
+
+def request_node(body: bytes | None = None) -> KnownNode:
+    """The node that signed this request (raises a SyncError with its own code if none did).
+    `body`: what was read from the stream already, when the caller had to read it itself."""
+    data = request.get_data(cache=True) if body is None else body
+    return server.authenticate(request.method, signed_path(), data, dict(request.headers))
