@@ -8,10 +8,11 @@ then calls `bind_replica` to say who it is.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from peewee import Database, DatabaseProxy, SqliteDatabase
+from peewee import Database, DatabaseError, DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import connect
 
 from .clock import HybridClock
@@ -90,3 +91,15 @@ def replica() -> Replica:
     if _replica is None:
         raise RuntimeError("no replica bound: call sync.db.bind_replica() at start-up")
     return _replica
+
+
+def create_side_tables(models: Sequence[type[Model]]) -> None:
+    """Create a feature's own (unreplicated) tables if missing. Several central instances
+    may start at once: PostgreSQL may refuse a concurrent CREATE TABLE IF NOT EXISTS, and
+    then the other instance has made the table, which is all that matters."""
+    try:
+        with database.atomic():
+            database.create_tables(list(models), safe=True)
+    except DatabaseError:
+        if not all(model.table_exists() for model in models):
+            raise

@@ -11,10 +11,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from peewee import CharField, DatabaseError, DateTimeField, TextField
+from peewee import CharField, DateTimeField, TextField
 
 from sync.clock import utcnow
-from sync.db import database
+from sync.db import create_side_tables, database
 from sync.models import BaseModel
 
 __all__ = ["NodeReport", "ensure_tables", "store_report", "queued_items", "HISTORY"]
@@ -47,13 +47,7 @@ class NodeReport(BaseModel):
 
 def ensure_tables() -> None:
     """Create the reports table if missing (several central instances may start at once)."""
-    try:
-        with database.atomic():
-            database.create_tables([NodeReport], safe=True)
-    except DatabaseError:
-        # PostgreSQL may refuse a concurrent CREATE TABLE IF NOT EXISTS; the other one won.
-        if not NodeReport.table_exists():
-            raise
+    create_side_tables([NodeReport])
 
 
 def queued_items(report: dict[str, Any]) -> int:

@@ -18,7 +18,7 @@ from peewee import CharField, DatabaseError, DateTimeField, TextField
 
 from faplink.web.serialize import iso
 from sync.clock import utcnow
-from sync.db import database
+from sync.db import create_side_tables, database
 from sync.errors import N_, ValidationError
 from sync.models import BaseModel
 from sync.state import KnownNode
@@ -60,12 +60,7 @@ class PostLink(BaseModel):
 
 def ensure_tables() -> None:
     """Create the table if missing (several central instances may start at once)."""
-    try:
-        with database.atomic():
-            database.create_tables([PostLink], safe=True)
-    except DatabaseError:
-        if not PostLink.table_exists():
-            raise
+    create_side_tables([PostLink])
 
 
 def _naive_utc(value: datetime) -> datetime:

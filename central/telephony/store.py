@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from peewee import CharField, DatabaseError, DateTimeField, IntegerField
+from peewee import CharField, DateTimeField, IntegerField
 
 from sync.clock import utcnow
-from sync.db import database
+from sync.db import create_side_tables, database
 from sync.errors import N_, ValidationError
 from sync.models import BaseModel
 from sync.validators import normalize_phone
@@ -65,13 +65,7 @@ class ConsultantPhone(BaseModel):
 
 def ensure_tables() -> None:
     """Create the tables if missing (several central instances may start at once)."""
-    try:
-        with database.atomic():
-            database.create_tables([TelephonySettings, ConsultantPhone], safe=True)
-    except DatabaseError:
-        # PostgreSQL may refuse a concurrent CREATE TABLE IF NOT EXISTS; the other one won.
-        if not (TelephonySettings.table_exists() and ConsultantPhone.table_exists()):
-            raise
+    create_side_tables([TelephonySettings, ConsultantPhone])
 
 
 def settings_for(centre_id: str | None) -> TelephonySettings | None:
