@@ -40,7 +40,7 @@ class Relay:
         self._stop.set()
         self._server.close()
         for conn in list(self._conns):
-            _close(conn)
+            abort_socket(conn)
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -49,12 +49,12 @@ class Relay:
             except OSError:
                 return
             if self.refuse:
-                _close(client)
+                abort_socket(client)
                 continue
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
             except OSError:
-                _close(client)
+                abort_socket(client)
                 continue
             self._conns += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, "up"), daemon=True).start()
@@ -96,11 +96,11 @@ class Relay:
         except OSError:
             pass
         finally:
-            _close(src)
-            _close(dst)
+            abort_socket(src)
+            abort_socket(dst)
 
 
-def _close(sock: socket.socket) -> None:
+def abort_socket(sock: socket.socket) -> None:
     """Abort the connection: RST to the peer, and wake the thread reading the other way."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

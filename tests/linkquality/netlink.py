@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.e2e.relay import abort_socket
+
 __all__ = ["ShapedLink", "DelayRelay", "in_netns", "why_not_here"]
 
 T = TypeVar("T")
@@ -162,7 +164,7 @@ class DelayRelay:
     def close(self) -> None:
         self._stop.set()
         for sock in [self._server, *self._socks]:
-            _abort(sock)
+            abort_socket(sock)
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -179,7 +181,7 @@ class DelayRelay:
         try:
             upstream = socket.create_connection(self.target, timeout=10)
         except OSError:
-            _abort(client)
+            abort_socket(client)
             return
         upstream.settimeout(None)
         for sock in (client, upstream):
@@ -212,17 +214,5 @@ class DelayRelay:
                 dst.sendall(data)
             dst.shutdown(socket.SHUT_WR)  # a clean end travels on, after what was held
         except OSError:
-            _abort(src)
-            _abort(dst)
-
-
-def _abort(sock: socket.socket) -> None:
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
+            abort_socket(src)
+            abort_socket(dst)

@@ -9,38 +9,22 @@ from sync.clock import HybridClock
 from sync.models import Appeal, Patient, Protocol, Staff
 from sync.state import PendingRecord, SyncEvent
 from tests.conftest import future_slot, rows
-
-NODE = "post-node-batch"
-clock = HybridClock(NODE)
+from tests.unit.test_sync_apply import NODE, push
+from tests.unit.test_sync_apply import patient_record as one_patient
 
 
 def patient_record(post_id: str, n: int, **fields):  # type: ignore[no-untyped-def]
-    values = {
+    """The n-th patient of a batch: a name and a phone of its own."""
+    own = {
         "last_name": f"Петрова-{n}",
         "first_name": "Анна",
         "middle_name": "Ильинична",
         "birth_date": "1954-11-30",
-        "sex": "female",
         "snils": None,
-        "enp": None,
         "phone": f"+7916{n:07d}",
         "address": "д. Заречье, ул. Лесная, 3",
-        "organization": post_id,
-        "representative": None,
-    } | fields
-    return {
-        "model": "patient",
-        "id": str(uuid.uuid4()),
-        "origin": NODE,
-        "changed_by": NODE,
-        "hlc": clock.now(),
-        "deleted": False,
-        "fields": values,
     }
-
-
-def push(records, post_id):  # type: ignore[no-untyped-def]
-    return apply_records(records, peer=NODE, from_central=False, scope_org=post_id)
+    return one_patient(post_id, **(own | fields))
 
 
 def test_new_rows_of_a_batch_are_stored_as_sent(seeded) -> None:  # type: ignore[no-untyped-def]
