@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from peewee import Database, DatabaseError, DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import connect
@@ -21,6 +22,7 @@ __all__ = [
     "database",
     "open_database",
     "open_database_url",
+    "read_snapshot",
     "Replica",
     "bind_replica",
     "replica",
@@ -50,6 +52,11 @@ def open_database(path: str | Path) -> SqliteDatabase:
         pragmas=SQLITE_PRAGMAS,
         check_same_thread=False,
         timeout=10,
+        # Every transaction that may write takes the write lock when it begins. A
+        # deferred one that read first fails at once with «database is locked» if
+        # another connection committed meanwhile: SQLite cannot upgrade a stale
+        # snapshot, and the busy timeout does not apply to that refusal.
+        lock_type="IMMEDIATE",
     )
     database.initialize(db)
     db.connect(reuse_if_open=True)
@@ -64,6 +71,15 @@ def open_database_url(url: str) -> Database:
     database.initialize(db)
     db.connect(reuse_if_open=True)
     return db
+
+
+def read_snapshot() -> Any:
+    """A transaction that only reads: one consistent snapshot, without holding writers
+    back (on SQLite a deferred transaction; elsewhere the default one)."""
+    db = database.obj
+    if isinstance(db, SqliteDatabase):
+        return db.atomic(lock_type="DEFERRED")
+    return database.atomic()
 
 
 @dataclass

@@ -24,7 +24,7 @@ from .apply import apply_records
 from .blobs import BlobStore
 from .changes import collect_changes, latest_seq
 from .clock import utcnow
-from .db import database
+from .db import database, read_snapshot
 from .errors import (
     N_,
     BadSignatureError,
@@ -220,7 +220,7 @@ def _pull_request(pull: Any) -> tuple[int, int] | None:
 def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:
     """Central's records in the node's scope changed after `cursor`, oldest first."""
     limit = max(1, min(limit, MAX_PULL))
-    with database.atomic():  # one snapshot for the sequence and the rows
+    with read_snapshot():  # one snapshot for the sequence and the rows
         # A change number is taken by updating one counter row, whose lock is held
         # until the writer commits (SQLite: one writer at all; PostgreSQL: the row
         # lock). So every number up to the committed counter is already visible.

@@ -1,0 +1,74 @@
+"""Write transactions on SQLite take the write lock when they begin.
+
+A deferred transaction that reads and then writes fails at once with «database
+is locked» if another connection committed in between (SQLite cannot upgrade a
+stale read snapshot, and does not wait). That is what a consultant met as a 500
+on «Взять в работу» while a post was syncing.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sync.db import database, read_snapshot
+from sync.models import Appeal, AppealStatus, Patient, Staff
+from tests.unit.test_appeal_lifecycle import _book
+
+
+def test_a_read_then_write_transaction_survives_a_concurrent_commit(seeded) -> None:  # type: ignore[no-untyped-def]
+    appeal = _book(seeded)
+    consultant = Staff.get_by_id(seeded.consultants["ivanova"])
+    patient_id = appeal.patient_id
+    read_done = threading.Event()
+    other_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        # Another connection (a sync apply, say) commits while the first one is between
+        # its read and its write.
+        try:
+            read_done.wait(10)
+            with database.atomic():
+                Patient.update(address="с. Берёзовка, ул. Новая, 1").where(
+                    Patient.id == patient_id
+                ).execute()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+        finally:
+            other_done.set()
+            database.close()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    with database.atomic():
+        fresh = Appeal.get_by_id(appeal.id)
+        read_done.set()
+        # Give the other writer its chance to commit first (it cannot while we hold the lock).
+        other_done.wait(0.5)
+        fresh.take_in_work(consultant, fresh.due_at)
+    writer.join(15)
+
+    assert errors == []
+    assert Appeal.get_by_id(appeal.id).status == AppealStatus.IN_WORK
+    assert Patient.get_by_id(patient_id).address == "с. Берёзовка, ул. Новая, 1"
+
+
+def test_a_read_snapshot_does_not_hold_back_writers(seeded) -> None:  # type: ignore[no-untyped-def]
+    appeal = _book(seeded)
+    wrote = threading.Event()
+
+    def writer() -> None:
+        with database.atomic():
+            Patient.update(address="д. Ключи").where(Patient.id == appeal.patient_id).execute()
+        wrote.set()
+        database.close()
+
+    with read_snapshot():
+        before = Patient.get_by_id(appeal.patient_id).address
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert wrote.wait(5), "a writer waited for a reader"
+        # Still the snapshot taken at the first read.
+        assert Patient.get_by_id(appeal.patient_id).address == before
+    thread.join(5)
+    assert Patient.get_by_id(appeal.patient_id).address == "д. Ключи"
