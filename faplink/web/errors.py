@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from peewee import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from sync.errors import AuthError, LifecycleError, ScopeError, SyncError, VersionError
 
@@ -44,6 +45,16 @@ def init_errors(app: Flask) -> None:
             status_for(exc),
         )
 
+    @app.errorhandler(OperationalError)
+    def database_error(exc: OperationalError) -> Any:
+        if "locked" in str(exc) or "busy" in str(exc):
+            # Locked past the busy timeout: the transaction was rolled back, so nothing
+            # was half-written, and a retry is the user's whole remedy.
+            app.logger.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            return http_error(ServiceUnavailable())
+        app.logger.exception("database error on %s %s", request.method, request.path)
+        return http_error(InternalServerError())
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         messages = {
@@ -52,8 +63,15 @@ def init_errors(app: Flask) -> None:
             404: _("Страница не найдена"),
             405: _("Действие недоступно"),
             413: _("Файл слишком большой"),
+            500: _(
+                "Действие не выполнено из-за ошибки сервера. Повторите попытку; "
+                "если ошибка повторится, сообщите в техподдержку."
+            ),
+            503: _("Сервер занят. Повторите попытку через несколько секунд."),
         }
         message = messages.get(exc.code or 500, exc.description or "")
+        if isinstance(exc, InternalServerError):
+            message = messages[500]  # never the exception's own words
         if exc.description and exc.description != type(exc).description:
             message = exc.description  # a specific reason given with abort()
         if request.path.startswith(("/api/", "/sync/")):

@@ -151,3 +151,33 @@ def test_central_serves_its_openapi(central_app) -> None:  # type: ignore[no-unt
         "/api/v1/appeals/{appeal_id}/protocol",
     } <= set(spec["paths"])
     assert spec["components"]["schemas"]["Error"]["required"] == ["error", "message"]
+
+
+def test_a_locked_database_is_a_clear_retry_and_nothing_changes(central_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from sync.db import database
+
+    app, data = central_app
+    appeal = _appeal(data)
+    client = app.test_client()
+    token = login(client, "ivanova")
+    # Wait 0.2 s for the lock instead of 10 s, so that the test is quick.
+    pragmas = [(k, 200 if k == "busy_timeout" else v) for k, v in database.obj._pragmas]
+    monkeypatch.setattr(database.obj, "_pragmas", pragmas)
+    holder = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holding the lock, e.g. a long sync apply
+    try:
+        busy = client.post(f"/appeals/{appeal.id}/take", data={"csrf_token": token})
+        page = busy.get_data(as_text=True)
+        assert busy.status_code == 503
+        assert "Сервер занят. Повторите попытку через несколько секунд." in page
+        api = client.post(f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token})
+        assert api.status_code == 503 and "Сервер занят" in api.get_json()["message"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert Appeal.get_by_id(appeal.id).status == AppealStatus.NEW
+    retried = client.post(f"/appeals/{appeal.id}/take", data={"csrf_token": token}, follow_redirects=True)
+    assert "Обращение взято в работу" in retried.get_data(as_text=True)
+    assert Appeal.get_by_id(appeal.id).status == AppealStatus.IN_WORK
