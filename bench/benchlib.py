@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import math
 import os
 import queue
 import random
@@ -527,6 +528,25 @@ class Workload:
         return path
 
 
+def _ecg_text(rng: random.Random, size: int) -> bytes:
+    """12 leads at 500 Hz in microvolts, one sample row per line: a beat every 830 ms
+    over a slow wander, with noise."""
+    header = "t_ms;I;II;III;aVR;aVL;aVF;V1;V2;V3;V4;V5;V6\n"
+    out = [header]
+    total = len(header)
+    t = rng.randrange(1000)
+    while total < size:
+        beat = 1200.0 * math.exp(-(((t % 830) - 200) ** 2) / 300.0)
+        values = (
+            beat * (0.4 + lead / 12) + 80 * math.sin(t / 97 + lead) + rng.gauss(0, 12) for lead in range(12)
+        )
+        line = f"{t};" + ";".join(str(int(v)) for v in values) + "\n"
+        out.append(line)
+        total += len(line)
+        t += 2
+    return "".join(out).encode()[:size]
+
+
 def make_workload(
     root: Path,
     *,
@@ -535,14 +555,22 @@ def make_workload(
     file_size: int,
     organization: str,
     seed: int = 20261128,
+    file_kind: str = "pdf",
 ) -> Workload:
-    """`records` patients of ~230 bytes of JSON each and `files` PDFs of `file_size` bytes."""
+    """`records` patients of ~230 bytes of JSON each and `files` files of `file_size` bytes:
+    "pdf", random bytes after a PDF header (as incompressible as a scan or a photo), or
+    "ecg", a 12-lead ECG exported as text (what gzip shrinks)."""
     rng = random.Random(seed)
     (root / "blobs").mkdir(parents=True, exist_ok=True)
     patients = [_patient(rng, n, organization) for n in range(records)]
     work = Workload(root, patients)
     for n in range(files):
-        data = b"%PDF-1.4\n" + rng.randbytes(file_size - 9)
+        if file_kind == "ecg":
+            data = _ecg_text(rng, file_size)
+            filename, content_type = f"ecg-{n + 1:02d}.txt", "text/plain"
+        else:
+            data = b"%PDF-1.4\n" + rng.randbytes(file_size - 9)
+            filename, content_type = f"ecg-{n + 1:02d}.pdf", "application/pdf"
         sha = hashlib.sha256(data).hexdigest()
         work.blob_path(sha).write_bytes(data)
         work.files.append(
@@ -550,8 +578,8 @@ def make_workload(
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "appeal": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "patient": patients[n % len(patients)]["id"],
-                "filename": f"ecg-{n + 1:02d}.pdf",
-                "content_type": "application/pdf",
+                "filename": filename,
+                "content_type": content_type,
                 "size": len(data),
                 "sha256": sha,
             }

@@ -20,13 +20,17 @@ fi
 logs=$(mktemp -d)
 "$PY" bench/sync_compare.py --runs "$RUNS" ${COMPARE_ARGS:-} | tee "$logs/sync_compare.log"
 rc_compare=${PIPESTATUS[0]}
+# The same against PouchDB with text files (ECG exports), which faplink sends gzipped.
+"$PY" bench/sync_compare.py --runs "$RUNS" --file-kind ecg --engines faplink,pouchdb ${COMPARE_ARGS:-} \
+  | tee "$logs/sync_compare_ecg.log"
+rc_ecg=${PIPESTATUS[0]}
 "$PY" bench/shaped_link.py --runs "$RUNS" ${SHAPED_ARGS:-} | tee "$logs/shaped_link.log"
 rc_shaped=${PIPESTATUS[0]}
 
 echo
 echo "summary:"
-for log in "$logs/sync_compare.log" "$logs/shaped_link.log"; do
+for log in "$logs/sync_compare.log" "$logs/sync_compare_ecg.log" "$logs/shaped_link.log"; do
   sed -n '/^summary:$/,$p' "$log" | sed '1d'
 done
 rm -rf "$logs"
-[ "$rc_compare" -eq 0 ] && [ "$rc_shaped" -eq 0 ]
+[ "$rc_compare" -eq 0 ] && [ "$rc_ecg" -eq 0 ] && [ "$rc_shaped" -eq 0 ]

@@ -3,7 +3,8 @@
 Workload (the same data for every engine, made from a seed):
   - 10,000 patients of ~250 bytes of application JSON each (names, birth date,
     sex, phone, post); each engine adds its own metadata to that;
-  - 20 files of 1 MiB (random bytes after `%PDF-1.4\\n`), each on its own appeal
+  - 20 files of 1 MiB (random bytes after `%PDF-1.4\\n`; with --file-kind ecg, 12-lead
+    ECG exports as text), each on its own appeal
     (faplink) or its own document (PouchDB, as an inline attachment).
 Each engine's data is created at the post first (not measured); then one
 replication runs through a counting TCP relay on 127.0.0.1, which gives the
@@ -135,7 +136,13 @@ def start_central(
 
 
 def faplink_template(
-    root: Path, work_dir: Path | None, records: int, files: int, file_size: int, log: Callable[[str], None]
+    root: Path,
+    work_dir: Path | None,
+    records: int,
+    files: int,
+    file_size: int,
+    log: Callable[[str], None],
+    file_kind: str = "pdf",
 ) -> tuple[Path, Workload, dict[str, Any]]:
     """Seed central and post 1, sync the fresh node once, then write the workload at the post."""
     from faplink.demo import prepare
@@ -175,6 +182,7 @@ def faplink_template(
         files=files,
         file_size=file_size,
         organization=identity["organization_id"],
+        file_kind=file_kind,
     )
     written = subprocess.run(
         [
@@ -480,6 +488,13 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--file-size", type=int, default=MIB)
     parser.add_argument(
+        "--file-kind",
+        choices=("pdf", "ecg"),
+        default="pdf",
+        help="pdf: random bytes after a PDF header (incompressible, the default); "
+        "ecg: 12-lead ECG exports as text (compressible); summary keys then start with ecg_",
+    )
+    parser.add_argument(
         "--engines",
         default="faplink,pouchdb,morango",
         help="comma-separated subset of faplink,pouchdb,morango",
@@ -503,13 +518,19 @@ def main() -> int:
     try:
         log(
             f"sync_compare: {args.records:,} records + {args.files} files of "
-            f"{fmt_bytes(args.file_size)}, {args.runs} runs per engine, loopback through a "
-            f"counting relay (data in {root})"
+            f"{fmt_bytes(args.file_size)} ({args.file_kind}), {args.runs} runs per engine, "
+            f"loopback through a counting relay (data in {root})"
         )
         log("preparing faplink's central and post (seed, first sync, workload at the post) …")
         try:
             full_t, work, info = faplink_template(
-                root / "faplink-full", root / "workload", args.records, args.files, args.file_size, log
+                root / "faplink-full",
+                root / "workload",
+                args.records,
+                args.files,
+                args.file_size,
+                log,
+                args.file_kind,
             )
         except Exception as exc:  # noqa: BLE001 - reported as the summary
             traceback.print_exc(file=sys.stdout)
@@ -534,6 +555,7 @@ def main() -> int:
         summary["workload_record_faplink_wire_bytes"] = str(info["wire_record_bytes"])
         summary["workload_files"] = str(len(work.files))
         summary["workload_file_bytes"] = str(work.blob_bytes)
+        summary["workload_file_kind"] = args.file_kind
 
         records_t = None
         if "morango" in engines:
@@ -659,8 +681,9 @@ def main() -> int:
         log("")
         summary["host_load_1m_at_end"] = f"{os.getloadavg()[0]:.2f}"
         log("summary:")
+        prefix = "" if args.file_kind == "pdf" else f"{args.file_kind}_"
         for key, value in summary.items():
-            print(f"{key}: {value}", flush=True)
+            print(f"{prefix}{key}: {value}", flush=True)
         return 0 if not failures or set(failures) == {"morango"} else 1
     finally:
         if args.keep:

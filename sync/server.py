@@ -21,7 +21,7 @@ from peewee import IntegrityError
 
 from . import PROTOCOL_VERSION
 from .apply import apply_records
-from .blobs import BlobStore
+from .blobs import CHUNK_SIZE, BlobStore
 from .changes import collect_changes, latest_seq
 from .clock import utcnow
 from .db import database, read_snapshot
@@ -63,6 +63,12 @@ __all__ = [
 #: A signed request older or newer than this (after clock correction) is refused.
 REPLAY_WINDOW = timedelta(minutes=5)
 MAX_PULL = 2000
+#: The largest blob chunk central sends or accepts (unpacked).
+MAX_CHUNK = 4 * CHUNK_SIZE
+#: What this central understands beyond the protocol version; a node uses a feature
+#: only when the hello names it, so an older central is never sent what it cannot read.
+#: "blob-gzip": blob chunks may be uploaded gzipped (Content-Encoding: gzip).
+FEATURES = ("blob-gzip",)
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 
 
@@ -190,6 +196,7 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "server_time_ms": int(time.time() * 1000),
         "organization": node.organization_id,
+        "features": list(FEATURES),
     }
 
 

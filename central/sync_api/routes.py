@@ -10,7 +10,7 @@ from flask import Response, current_app, request
 from sync import server
 from sync.blobs import CHUNK_SIZE, BlobStore
 from sync.errors import N_, ValidationError
-from sync.wire import decode
+from sync.wire import decode, pack_chunk, unpack_chunk
 
 from . import bp
 from .nodes import request_node
@@ -106,7 +106,10 @@ def blob_upload(sha: str) -> Any:
     node = request_node()
     server.blob_allowed(node, sha)
     store = _blobs()
-    held = store.append(sha, _int_arg("offset"), request.get_data(cache=True), server.blob_size(node, sha))
+    data = request.get_data(cache=True)
+    if request.headers.get("Content-Encoding") == "gzip":
+        data = unpack_chunk(data, server.MAX_CHUNK)
+    held = store.append(sha, _int_arg("offset"), data, server.blob_size(node, sha))
     return _json({"offset": held, "complete": store.has(sha)})
 
 
@@ -118,7 +121,11 @@ def blob_get(sha: str) -> Any:
     if not store.has(sha):
         return _json({"error": "not_found", "message": "blob not here yet"}, 404)
     offset = _int_arg("offset", 0)
-    length = min(_int_arg("length", CHUNK_SIZE), 4 * CHUNK_SIZE)
-    response = Response(store.read_range(sha, offset, length), mimetype="application/octet-stream")
+    length = min(_int_arg("length", CHUNK_SIZE), server.MAX_CHUNK)
+    data = store.read_range(sha, offset, length)
+    packed = pack_chunk(data) if "gzip" in request.headers.get("Accept-Encoding", "") else None
+    response = Response(packed or data, mimetype="application/octet-stream")
+    if packed is not None:
+        response.headers["Content-Encoding"] = "gzip"
     response.headers["X-Blob-Size"] = str(store.size(sha))
     return response

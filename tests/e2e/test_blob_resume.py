@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,7 +32,7 @@ def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
     cluster.stop_all()
 
 
-def _book_with_file(post: str) -> tuple[str, str]:
+def _book_with_file(post: str, data: bytes | None = None, filename: str = "ecg.pdf") -> tuple[str, str]:
     feldsher = ApiClient(post, "fap1")
     doctor = feldsher.get("/api/v1/consultants", params={"name": "Иванова"}).json()["consultants"][0]
     slot = feldsher.get(f"/api/v1/consultants/{doctor['id']}/slots").json()["slots"][0]
@@ -43,8 +47,9 @@ def _book_with_file(post: str) -> tuple[str, str]:
             "question": "ЭКГ во вложении: есть ли признаки ишемии?",
         },
     ).json()
-    data = b"%PDF-1.4\n" + os.urandom(SIZE - 9)
-    response = feldsher.post(f"/api/v1/appeals/{appeal['id']}/attachments", files={"file": ("ecg.pdf", data)})
+    if data is None:
+        data = b"%PDF-1.4\n" + os.urandom(SIZE - 9)  # as good as incompressible
+    response = feldsher.post(f"/api/v1/appeals/{appeal['id']}/attachments", files={"file": (filename, data)})
     assert response.status_code == 201, response.text
     return appeal["id"], response.json()["sha256"]
 
@@ -90,11 +95,94 @@ def test_download_cut_mid_blob_resumes_on_a_second_kiosk(cluster: Cluster, tmp_p
     post = cluster.post_url(0)
     eventually(lambda: login_works(post, "fap1"), what="the first sync")
 
-    # A second kiosk at the same post, enrolled with a one-time token, behind a relay.
+    relay = Relay(cluster.port)
+    with _second_kiosk(cluster, tmp_path, relay) as (kiosk_dir, client):
+        _appeal_id, sha = _book_with_file(post)  # at kiosk A
+        ApiClient(post, "fap1").post("/api/v1/sync/now")
+        eventually(lambda: _central_has(cluster, sha), what="the file at central")
+
+        before = relay.counters.down
+        relay.cut_down_after = 1_000_000
+        client.post("/api/v1/sync/now")
+        eventually(
+            lambda: relay.cuts == 1 and _state(client) in ("offline", "error"),
+            what="the cut round to fail",
+        )
+        target = kiosk_dir / "blobs" / sha[:2] / sha
+        assert not target.is_file()
+        client.post("/api/v1/sync/now")
+        eventually(lambda: target.is_file(), what="the file at kiosk B")
+        received = relay.counters.down - before
+        assert SIZE <= received <= SIZE + CHUNK_SIZE + OVERHEAD, received
+        eventually(lambda: _state(client) == "idle", what="kiosk B idle again")
+    relay.close()
+
+
+def _ecg_export(size: int) -> bytes:
+    """A 12-lead ECG exported as CSV (500 Hz, microvolts), as an electrocardiograph writes it."""
+    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    rng = random.Random(12)
+    lines = ["t_ms;" + ";".join(leads)]
+    total = len(lines[0]) + 1
+    t = 0
+    while total < size:
+        beat = math.exp(-(((t % 830) - 200) ** 2) / 300.0) * 1200
+        row = ";".join(
+            str(int(beat * (0.4 + i / 12) + 80 * math.sin(t / 97 + i) + rng.gauss(0, 12))) for i in range(12)
+        )
+        line = f"{t};{row}"
+        lines.append(line)
+        total += len(line) + 1
+        t += 2
+    return ("\n".join(lines) + "\n").encode()[:size]
+
+
+def test_a_text_file_travels_gzipped_both_ways_and_still_resumes(cluster: Cluster, tmp_path: Path) -> None:
+    """An ECG export (text) crosses the link in well under half its size, up and down, and a
+    cut in the middle still resumes from the byte central holds."""
+    cluster.start_central()
+    up_relay = Relay(cluster.port)
+    cluster.route_post_through(0, up_relay.port)
+    cluster.start_post(0)
+    post = cluster.post_url(0)
+    eventually(lambda: login_works(post, "fap1"), what="the first sync")
+    down_relay = Relay(cluster.port)
+    with _second_kiosk(cluster, tmp_path, down_relay) as (kiosk_dir, client):
+        data = _ecg_export(SIZE)
+        appeal_id, sha = _book_with_file(post, data, "ecg-12.txt")
+        feldsher = ApiClient(post, "fap1")
+        before = up_relay.counters.up
+        up_relay.cut_up_after = 300_000
+        feldsher.post("/api/v1/sync/now")
+        eventually(lambda: up_relay.cuts == 1, what="the cut")
+        eventually(lambda: _state(feldsher) in ("offline", "error"), what="the cut round to fail")
+        assert not _central_has(cluster, sha)
+        feldsher.post("/api/v1/sync/now")
+        eventually(lambda: _central_has(cluster, sha), what="the whole file at central")
+        sent = up_relay.counters.up - before
+        assert sent < SIZE // 2, sent
+        stored = Path(cluster.plan["central"]["dir"]) / "blobs" / sha[:2] / sha  # type: ignore[index]
+        assert stored.read_bytes() == data
+
+        before = down_relay.counters.down
+        client.post("/api/v1/sync/now")
+        target = kiosk_dir / "blobs" / sha[:2] / sha
+        eventually(lambda: target.is_file(), what="the file at kiosk B")
+        assert target.read_bytes() == data
+        received = down_relay.counters.down - before
+        assert received < SIZE // 2, received
+        files = client.get(f"/api/v1/appeals/{appeal_id}").json()["attachments"]
+        assert [(f["filename"], f["sha256"]) for f in files] == [("ecg-12.txt", sha)]
+    up_relay.close()
+    down_relay.close()
+
+
+@contextmanager
+def _second_kiosk(cluster: Cluster, tmp_path: Path, relay: Relay) -> Iterator[tuple[Path, ApiClient]]:
+    """A second kiosk at post 1, enrolled with a one-time token, syncing through `relay`."""
     central_dir = cluster.plan["central"]["dir"]  # type: ignore[index]
     node_json = Path(cluster.plan["posts"][0]["dir"]) / "node.json"  # type: ignore[index]
     post_id = json.loads(node_json.read_text())["organization_id"]
-    relay = Relay(cluster.port)
     token = subprocess.run(
         faplink_command("central", "issue-token", "--data", central_dir, "--organization", post_id),
         capture_output=True,
@@ -142,28 +230,9 @@ def test_download_cut_mid_blob_resumes_on_a_second_kiosk(cluster: Cluster, tmp_p
         wait_http(f"{base}/login", process=kiosk)
         client = eventually(lambda: _client_when_ready(base), what="kiosk B's first sync")
         eventually(lambda: _state(client) == "idle", what="kiosk B idle")
-
-        _appeal_id, sha = _book_with_file(post)  # at kiosk A
-        ApiClient(post, "fap1").post("/api/v1/sync/now")
-        eventually(lambda: _central_has(cluster, sha), what="the file at central")
-
-        before = relay.counters.down
-        relay.cut_down_after = 1_000_000
-        client.post("/api/v1/sync/now")
-        eventually(
-            lambda: relay.cuts == 1 and _state(client) in ("offline", "error"),
-            what="the cut round to fail",
-        )
-        target = kiosk_dir / "blobs" / sha[:2] / sha
-        assert not target.is_file()
-        client.post("/api/v1/sync/now")
-        eventually(lambda: target.is_file(), what="the file at kiosk B")
-        received = relay.counters.down - before
-        assert SIZE <= received <= SIZE + CHUNK_SIZE + OVERHEAD, received
-        eventually(lambda: _state(client) == "idle", what="kiosk B idle again")
+        yield kiosk_dir, client
     finally:
         stop(kiosk)
-        relay.close()
 
 
 def _client_when_ready(base: str) -> ApiClient | None:

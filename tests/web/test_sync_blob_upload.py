@@ -92,3 +92,58 @@ def test_missing_blobs_say_where_to_resume_for_the_posts_own_files(signed) -> No
         assert put(client, key, mine_sha, offset, mine[offset : offset + CHUNK]).status_code == 200
     answer = missing(client, key, [mine_sha, untouched_sha])
     assert answer["missing"] == [untouched_sha] and answer["offsets"] == {}
+
+
+def put_gzipped(client, key, sha: str, offset: int, body: bytes):  # type: ignore[no-untyped-def]
+    path = f"/sync/v1/blobs/{sha}/upload?offset={offset}"
+    headers = signed_headers(key, NODE, "PUT", path, body) | {
+        "Content-Type": "application/octet-stream",
+        "Content-Encoding": "gzip",
+    }
+    return client.put(path, data=body, headers=headers)
+
+
+def test_gzipped_chunks_are_unpacked_and_bad_ones_refused_keeping_what_is_held(signed) -> None:  # type: ignore[no-untyped-def]
+    from sync.server import MAX_CHUNK
+
+    app, client, key, data = signed
+    blob, sha = attached_file(data, 0)
+    store = app.extensions["blobs"]
+    assert put(client, key, sha, 0, blob[:CHUNK]).status_code == 200
+
+    corrupt = put_gzipped(client, key, sha, CHUNK, b"\x1f\x8b\x08\x00garbage")
+    assert corrupt.status_code == 400
+    assert "Фрагмент файла повреждён" in _json(corrupt)["message"]
+    # A small body that unpacks to more than any chunk may be: refused before it is stored.
+    bomb = put_gzipped(client, key, sha, CHUNK, gzip.compress(b"\0" * (MAX_CHUNK + 1)))
+    assert bomb.status_code == 400
+    assert "Фрагмент файла слишком велик" in _json(bomb)["message"]
+    assert store.staged(sha) == CHUNK  # what was held is still held, nothing half-written
+
+    for offset in range(CHUNK, len(blob), CHUNK):
+        answer = put_gzipped(client, key, sha, offset, gzip.compress(blob[offset : offset + CHUNK]))
+        assert answer.status_code == 200
+    assert store.has(sha) and store.read_range(sha, 0, len(blob)) == blob
+
+
+def test_a_text_chunk_is_sent_gzipped_and_an_incompressible_one_raw(signed) -> None:  # type: ignore[no-untyped-def]
+    from sync.wire import pack_chunk
+
+    app, client, key, data = signed
+    text = (
+        "t_ms;I;II;III\n" + "".join(f"{t};{t % 97};{t % 89 - 40};{t % 83}\n" for t in range(0, 40000, 2))
+    ).encode()
+    packed = pack_chunk(text)
+    assert packed is not None and len(packed) < len(text) // 2
+    assert gzip.decompress(packed) == text
+    assert pack_chunk(os.urandom(CHUNK)) is None
+    assert pack_chunk(b"short text " * 10) is None  # too short to be worth it
+
+    blob, sha = attached_file(data, 0)
+    path = f"/sync/v1/blobs/{sha}?offset=0&length={CHUNK}"
+    app.extensions["blobs"].append(sha, 0, blob, len(blob))
+    response = client.get(
+        path, headers=signed_headers(key, NODE, "GET", path, b"") | {"Accept-Encoding": "gzip"}
+    )
+    assert response.status_code == 200 and "Content-Encoding" not in response.headers
+    assert response.data == blob[:CHUNK]
