@@ -9,8 +9,8 @@ because a party's connection went away. Until it is active, signals are refused;
 afterwards they go only between the two parties that placed and answered it.
 
 Who may call is checked before a call gets here (see `sockets`); this module
-checks what the call's state allows. Calls live in this process's memory: a
-scaled central must route an appeal's calls to one instance (sticky sessions).
+checks what the call's state allows. The calls are kept in a `CallBook`: this
+process's memory, or Redis when several central instances share it (`book`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sync.errors import N_
 from sync.models import CallOutcome
 
 from ..chat.live import NODE_NS, STAFF_NS, post_room
+from .book import LEASE_SECONDS, CallBook, MemoryCallBook
 
 __all__ = ["Side", "CallState", "Call", "CentralCalls", "call_room", "Emitter"]
 
@@ -76,7 +77,6 @@ class Call:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     times: CallTimes = field(default_factory=CallTimes)
     state: CallState = CallState.RINGING
-    timer: threading.Timer | None = field(default=None, repr=False)
 
     def sid(self, side: Side) -> str | None:
         return self.consultant_sid if side is Side.CONSULTANT else self.node_sid
@@ -90,6 +90,39 @@ class Call:
     def public(self) -> dict[str, Any]:
         return {"call": self.id, "appeal": self.appeal_id, "mode": self.mode}
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "appeal_id": self.appeal_id,
+            "post_id": self.post_id,
+            "mode": self.mode,
+            "placed_by": self.placed_by.value,
+            "caller_id": self.caller_id,
+            "caller_name": self.caller_name,
+            "consultant_id": self.consultant_id,
+            "consultant_sid": self.consultant_sid,
+            "node_sid": self.node_sid,
+            "state": self.state.value,
+            "times": self.times.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Call:
+        return cls(
+            id=data["id"],
+            appeal_id=data["appeal_id"],
+            post_id=data["post_id"],
+            mode=data["mode"],
+            placed_by=Side(data["placed_by"]),
+            caller_id=data["caller_id"],
+            caller_name=data["caller_name"],
+            consultant_id=data["consultant_id"],
+            consultant_sid=data.get("consultant_sid"),
+            node_sid=data.get("node_sid"),
+            state=CallState(data["state"]),
+            times=CallTimes.from_json(data["times"]),
+        )
+
 
 @dataclass(frozen=True)
 class _Out:
@@ -101,7 +134,7 @@ class _Out:
 
 
 class CentralCalls:
-    """Every call under way at this central process; thread-safe."""
+    """Every call under way at central (this process, or all instances through Redis); thread-safe."""
 
     def __init__(
         self,
@@ -109,37 +142,51 @@ class CentralCalls:
         emitter: Emitter,
         ring_seconds: float,
         on_recorded: Callable[[], None] | None = None,
+        book: CallBook | None = None,
     ) -> None:
         self.app = app
         self.emitter = emitter
         self.ring_seconds = ring_seconds
         self.on_recorded = on_recorded
-        self._calls: dict[str, Call] = {}
-        self._lock = threading.Lock()
+        self.book: CallBook = book or MemoryCallBook()
+        # What only this process holds: the ring timers it started, and the calls one of
+        # whose parties is connected here (their leases are renewed from here).
+        self._timers: dict[str, threading.Timer] = {}
+        self._mine: set[str] = set()
+        self._local = threading.Lock()
+        self._stop = threading.Event()
+        if not isinstance(self.book, MemoryCallBook):  # memory holds no leases
+            threading.Thread(target=self._renew_leases, name="faplink-call-leases", daemon=True).start()
+
+    def close(self) -> None:
+        self._stop.set()
 
     # -- reading -----------------------------------------------------------------
 
     def get(self, call_id: str) -> Call | None:
-        with self._lock:
-            return self._calls.get(call_id)
+        with self.book.locked():
+            return self.book.get(call_id)
 
     def under_way(self, appeal_id: str) -> Call | None:
-        with self._lock:
-            return next((c for c in self._calls.values() if c.appeal_id == appeal_id), None)
+        with self.book.locked():
+            return next((c for c in self.book.calls() if c.appeal_id == appeal_id), None)
 
     # -- transitions ---------------------------------------------------------------
 
     def place(self, call: Call) -> Call:
         """Ring the other side; refused while another call of the appeal is under way."""
-        with self._lock:
-            if any(c.appeal_id == call.appeal_id for c in self._calls.values()):
+        with self.book.locked():
+            if any(c.appeal_id == call.appeal_id for c in self.book.calls()):
                 raise CallRefused(N_("По этому обращению уже идёт звонок"))
-            if call.id in self._calls:
+            if self.book.get(call.id) is not None:
                 raise CallRefused(N_("Звонок с таким номером уже есть"))
-            self._calls[call.id] = call
-            call.timer = threading.Timer(self.ring_seconds, self.expire, args=(call.id,))
-            call.timer.daemon = True
-            call.timer.start()
+            self.book.put(call)
+        timer = threading.Timer(self.ring_seconds, self.expire, args=(call.id,))
+        timer.daemon = True
+        with self._local:
+            self._timers[call.id] = timer
+            self._mine.add(call.id)
+        timer.start()
         log.info(
             "call %s (%s) placed by the %s about appeal %s",
             call.id,
@@ -156,15 +203,17 @@ class CentralCalls:
 
     def answer(self, call_id: str, side: Side, sid: str) -> Call:
         """The callee's page takes the call; the caller is told to start the media."""
-        with self._lock:
+        with self.book.locked():
             call = self._party_call(call_id, side, sid, ringing=True)
             if side is call.placed_by:
                 raise CallRefused(N_("Свой звонок нельзя принять"))
             call.set_sid(side, sid)
             call.state = CallState.ACTIVE
             call.times.answered()
-            if call.timer is not None:
-                call.timer.cancel()
+            self.book.put(call)
+        self._cancel_timer(call.id)
+        with self._local:
+            self._mine.add(call.id)
         caller_sid = call.sid(call.placed_by)
         out = [_Out("call:taken", call.public(), *self._callee_room(call), skip_sid=sid)]
         if caller_sid is not None:
@@ -173,7 +222,7 @@ class CentralCalls:
         return call
 
     def decline(self, call_id: str, side: Side, sid: str) -> Call:
-        with self._lock:
+        with self.book.locked():
             call = self._party_call(call_id, side, sid, ringing=True)
             if side is call.placed_by:
                 raise CallRefused(N_("Свой звонок нельзя отклонить: завершите его"))
@@ -182,7 +231,7 @@ class CentralCalls:
 
     def hangup(self, call_id: str, side: Side, sid: str, *, failed: bool = False) -> Call:
         """«Завершить»; the callee hanging up a ringing call declines it."""
-        with self._lock:
+        with self.book.locked():
             call = self._party_call(call_id, side, sid)
             answered = call.state is CallState.ACTIVE
             self._pop(call)
@@ -196,7 +245,7 @@ class CentralCalls:
 
     def signal(self, call_id: str, side: Side, sid: str, data: dict[str, Any]) -> None:
         """Pass an offer, an answer, an ICE candidate or a media notice to the other party."""
-        with self._lock:
+        with self.book.locked():
             call = self._party_call(call_id, side, sid)
             if call.state is not CallState.ACTIVE:
                 raise CallRefused(N_("Звонок ещё не принят"))
@@ -208,17 +257,18 @@ class CentralCalls:
 
     def expire(self, call_id: str) -> None:
         """Nobody answered in time."""
-        with self._lock:
-            call = self._calls.get(call_id)
+        with self.book.locked():
+            call = self.book.get(call_id)
             if call is None or call.state is not CallState.RINGING:
+                self._cancel_timer(call_id)  # answered (perhaps on another instance) or ended
                 return
             self._pop(call)
         self._finish(call, CallOutcome.MISSED)
 
     def dropped(self, sid: str) -> None:
         """A party's connection is gone: its calls end (a talk that took place still counts)."""
-        with self._lock:
-            gone = [c for c in self._calls.values() if sid in (c.consultant_sid, c.node_sid)]
+        with self.book.locked():
+            gone = [c for c in self.book.calls() if sid in (c.consultant_sid, c.node_sid)]
             for call in gone:
                 self._pop(call)
         for call in gone:
@@ -229,7 +279,7 @@ class CentralCalls:
 
     def _party_call(self, call_id: str, side: Side, sid: str, *, ringing: bool = False) -> Call:
         """The call, if this connection is (or, while it rings, may become) a party to it."""
-        call = self._calls.get(call_id)
+        call = self.book.get(call_id)
         if call is None:
             raise CallRefused(N_("Звонок уже завершён"))
         if ringing and call.state is not CallState.RINGING:
@@ -240,11 +290,31 @@ class CentralCalls:
         return call
 
     def _pop(self, call: Call) -> None:
-        """Take the call off the list (with the lock held): from here on it is ending."""
-        self._calls.pop(call.id, None)
+        """Take the call off the book (with its lock held): from here on it is ending."""
+        self.book.remove(call.id)
         call.state = CallState.ENDED
-        if call.timer is not None:
-            call.timer.cancel()
+        self._cancel_timer(call.id)
+        with self._local:
+            self._mine.discard(call.id)
+
+    def _cancel_timer(self, call_id: str) -> None:
+        with self._local:
+            timer = self._timers.pop(call_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _renew_leases(self) -> None:
+        """Keep the entries of calls with a party here alive; drop those that ended elsewhere."""
+        while not self._stop.wait(LEASE_SECONDS / 3):
+            with self._local:
+                mine = set(self._mine)
+            try:
+                alive = self.book.renew(mine)
+            except Exception:
+                log.exception("could not renew the calls' leases")
+                continue
+            with self._local:
+                self._mine -= mine - alive
 
     def _finish(self, call: Call, outcome: str, detail: str = "") -> Call:
         """Record a call that was taken off the list, and tell both sides how it ended."""

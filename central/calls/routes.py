@@ -14,8 +14,9 @@ from sync.models import CallLog, Role
 
 from ..appeals.service import visible_appeal
 from ..chat.live import appeal_room
-from ..extensions import socketio
+from ..extensions import shared_redis, socketio
 from . import bp
+from .book import call_book_for
 from .registry import CentralCalls
 from .sockets import may_call
 
@@ -59,7 +60,13 @@ def _start(state: BlueprintSetupState) -> None:
         if changes is not None:
             changes.flush()
 
-    app.extensions["calls"] = CentralCalls(app, socketio, app.config["CALL_RING_SECONDS"], recorded)
+    app.extensions["calls"] = CentralCalls(
+        app,
+        socketio,
+        app.config["CALL_RING_SECONDS"],
+        recorded,
+        book=call_book_for(shared_redis(app.config.get("MESSAGE_QUEUE"))),
+    )
 
 
 @bp.after_app_request

@@ -31,7 +31,7 @@ from sync.models import Appeal, AppealStatus, Role, Staff
 
 from ..appeals.service import can_see
 from ..chat.live import NODE_NS, STAFF_NS, post_room
-from ..chat.sockets import session_staff
+from ..chat.sockets import linked_posts, session_staff
 from ..extensions import socketio
 from .registry import Call, CentralCalls, Side, call_room
 
@@ -104,7 +104,7 @@ def consultant_place(data: Any = None) -> dict[str, Any]:
     if mode not in CALL_MODES:
         raise CallRefused(N_("Неизвестный вид звонка"))
     staff, appeal = _consultant_appeal(data_field(data, "appeal"))
-    if not any(socketio.server.manager.get_participants(NODE_NS, post_room(appeal.post_id))):
+    if not linked_posts().linked(appeal.post_id):
         raise CallRefused(N_("Пост сейчас не на связи: напишите в чат"))
     join_room(call_room(appeal.id))
     call = calls().place(
@@ -282,4 +282,5 @@ def node_signal(data: Any = None) -> dict[str, Any]:
 @socketio.on("disconnect", namespace=NODE_NS)
 def node_gone(reason: Any = None) -> None:
     """A post's link dropped: the calls it was a party to end."""
+    linked_posts().unlink(request.sid)  # type: ignore[attr-defined]
     calls().dropped(request.sid)  # type: ignore[attr-defined]

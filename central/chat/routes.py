@@ -25,9 +25,10 @@ from sync.errors import N_, SyncError, ValidationError
 from sync.models import Appeal, Attachment, ChatMessage, Role
 
 from ..appeals.service import visible_appeal
-from ..extensions import socketio
+from ..extensions import shared_redis, socketio
 from . import bp, service
 from .live import ChangeFeed
+from .presence import linked_posts_for
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 
@@ -38,6 +39,8 @@ CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 @bp.record_once
 def _start_feed(state: BlueprintSetupState) -> None:
     state.app.extensions["chat_feed"] = ChangeFeed(socketio)
+    redis = shared_redis(state.app.config.get("MESSAGE_QUEUE"))
+    state.app.extensions["linked_posts"] = linked_posts_for(redis)
 
 
 @bp.after_app_request

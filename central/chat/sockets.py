@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_babel import gettext as _
 from flask_socketio import join_room
 
@@ -22,6 +22,7 @@ from sync.models import Role, Staff
 
 from ..extensions import socketio
 from .live import ADMINS, NODE_NS, STAFF_NS, appeal_room, post_room, specialty_room, staff_room
+from .presence import LinkedPosts
 
 __all__ = ["session_staff", "LINK_PATH"]
 
@@ -67,6 +68,10 @@ def join_appeal(data: Any = None) -> dict[str, Any]:
     return {"ok": True}
 
 
+def linked_posts() -> LinkedPosts:
+    return current_app.extensions["linked_posts"]  # type: ignore[no-any-return]
+
+
 @socketio.on("connect", namespace=NODE_NS)
 def node_connect(auth: Any = None) -> None:
     try:
@@ -75,4 +80,5 @@ def node_connect(auth: Any = None) -> None:
         log.info("node link refused: %s", exc.message)
         raise ConnectionRefusedError(exc.code) from exc
     join_room(post_room(node.organization_id))
+    linked_posts().link(node.organization_id, request.sid)  # type: ignore[attr-defined]
     log.info("node %s linked for live changes", node.node_id)

@@ -119,9 +119,25 @@ class CallTimes:
 
     def talk_seconds(self) -> int:
         """Seconds of conversation (0 if nobody answered)."""
-        if self._answered_mono is None:
-            return 0
-        return max(0, round(time.monotonic() - self._answered_mono))
+        if self._answered_mono is not None:
+            return max(0, round(time.monotonic() - self._answered_mono))
+        if self.answered_at is not None:  # answered in another process: only its wall clock is known
+            return max(0, round((utcnow() - self.answered_at).total_seconds()))
+        return 0
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "placed_at": self.placed_at.isoformat(),
+            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallTimes:
+        answered = data.get("answered_at")
+        return cls(
+            placed_at=datetime.fromisoformat(data["placed_at"]),
+            answered_at=datetime.fromisoformat(answered) if answered else None,
+        )
 
 
 def outcome_for_hangup(answered: bool, failed: bool) -> str:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
+
+from sync.signing import NodeKey
 
 PG_ADMIN = os.environ.get("FAPLINK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("FAPLINK_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -34,3 +39,62 @@ def pg_url() -> Iterator[str]:
         cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
     conn.close()
+
+
+@dataclass
+class TwoCentrals:
+    """Two central instances on one PostgreSQL database and one Redis, seeded like the demo."""
+
+    urls: list[str]
+    data: Any  # faplink.demo_seed's Seeded
+    pg_url: str
+    root: Path
+
+    def register_node(self, node_id: str, post: int = 0) -> NodeKey:
+        """Enrol a node for post `post` (its key is returned) straight in the database."""
+        from sync.db import database, open_database_url
+        from sync.server import register_node
+
+        key = NodeKey.generate()
+        open_database_url(self.pg_url)
+        register_node(node_id, self.data.posts[post][0], key.public_hex)
+        database.close()
+        return key
+
+
+@pytest.fixture
+def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
+    """Seed PostgreSQL, then run two `faplink central run` processes sharing it and Redis."""
+    from faplink.demo_seed import seed
+    from faplink.processes import faplink_command, start, stop, wait_http
+    from sync.db import CENTRAL, bind_replica, database, open_database_url
+    from sync.migrations import migrate
+    from sync.state import CENTRAL_MIGRATIONS
+    from tests.conftest import free_port
+
+    db = open_database_url(pg_url)
+    migrate(db, CENTRAL_MIGRATIONS)
+    bind_replica(CENTRAL)
+    data = seed(days=2)
+    database.close()
+
+    shared = tmp_path / "central"  # blobs and the session key: shared storage in production
+    env = {"FAPLINK_MESSAGE_QUEUE": REDIS_URL}
+    ports = [free_port(), free_port()]
+    procs = [
+        start(
+            faplink_command(
+                "central", "run", "--port", str(p), "--data", str(shared), "--database-url", pg_url
+            ),
+            tmp_path / f"central-{p}.log",
+            env=env,
+        )
+        for p in ports
+    ]
+    try:
+        for p, proc in zip(ports, procs, strict=True):
+            wait_http(f"http://127.0.0.1:{p}/login", process=proc)
+        yield TwoCentrals([f"http://127.0.0.1:{p}" for p in ports], data, pg_url, tmp_path)
+    finally:
+        for proc in procs:
+            stop(proc)

@@ -1,0 +1,73 @@
+"""What a central instance that died leaves in Redis goes away with its leases."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import redis
+
+from central.calls.book import RedisCallBook
+from central.calls.registry import Call, CallState, Side
+from central.chat.presence import RedisLinkedPosts
+from tests.scaled.conftest import REDIS_URL
+
+
+@pytest.fixture
+def client() -> redis.Redis:
+    return redis.Redis.from_url(REDIS_URL)
+
+
+def _call(appeal: str) -> Call:
+    return Call(
+        appeal_id=appeal,
+        post_id="post-1",
+        mode="audio",
+        placed_by=Side.CONSULTANT,
+        caller_id="staff-1",
+        caller_name="Иванова М.С.",
+        consultant_id="staff-1",
+        consultant_sid="sid-a",
+    )
+
+
+def test_a_call_round_trips_through_redis_and_vanishes_when_its_lease_runs_out(client: redis.Redis) -> None:
+    prefix = f"faplink-test:{uuid.uuid4().hex}:"
+    book = RedisCallBook(client, prefix=prefix)
+    kept, orphan = _call("appeal-kept"), _call("appeal-orphan")
+    with book.locked():
+        book.put(kept)
+        book.put(orphan)
+    kept.state = CallState.ACTIVE
+    kept.times.answered()
+    book.put(kept)
+    again = book.get(kept.id)
+    assert again is not None and again.state is CallState.ACTIVE and again.times.answered_at is not None
+    assert again.to_json() == kept.to_json()
+    assert {c.appeal_id for c in book.calls()} == {"appeal-kept", "appeal-orphan"}
+
+    client.pexpire(f"{prefix}call:{orphan.id}", 50)  # as if its instance stopped renewing it
+    time.sleep(0.2)
+    assert book.renew([kept.id, orphan.id]) == {kept.id}
+    assert [c.appeal_id for c in book.calls()] == ["appeal-kept"]
+    assert client.smembers(f"{prefix}ids") == {kept.id.encode()}
+    book.remove(kept.id)
+    assert book.calls() == [] and book.get(kept.id) is None
+
+
+def test_a_posts_link_is_seen_by_every_instance_until_unlinked_or_its_lease_ends(client: redis.Redis) -> None:
+    prefix = f"faplink-test:{uuid.uuid4().hex}:"
+    here, there = RedisLinkedPosts(client, prefix=prefix), RedisLinkedPosts(client, prefix=prefix)
+    try:
+        here.link("post-1", "sid-1")
+        here.link("post-2", "sid-2")
+        assert there.linked("post-1") and there.linked("post-2") and not there.linked("post-3")
+        here.unlink("sid-1")
+        assert not there.linked("post-1")
+        client.zadd(f"{prefix}post-2", {"sid-2": time.time() - 1})  # its lease ran out
+        assert not there.linked("post-2")
+    finally:
+        here.close()
+        there.close()
+        client.delete(f"{prefix}post-1", f"{prefix}post-2")
