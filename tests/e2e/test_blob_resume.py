@@ -62,13 +62,19 @@ def _state(client: ApiClient) -> str:
     return str(client.get("/api/v1/sync/status").json()["state"])
 
 
-def test_upload_cut_mid_blob_resumes_without_resending(cluster: Cluster) -> None:
+def _post_behind_relay(cluster: Cluster) -> tuple[Relay, str]:
+    """Central, and post 1 syncing through a relay that can cut its link; after its first sync."""
     cluster.start_central()
     relay = Relay(cluster.port)
     cluster.route_post_through(0, relay.port)
     cluster.start_post(0)
     post = cluster.post_url(0)
     eventually(lambda: login_works(post, "fap1"), what="the first sync")
+    return relay, post
+
+
+def test_upload_cut_mid_blob_resumes_without_resending(cluster: Cluster) -> None:
+    relay, post = _post_behind_relay(cluster)
     appeal_id, sha = _book_with_file(post)
     feldsher = ApiClient(post, "fap1")
     before = relay.counters.up
@@ -140,12 +146,7 @@ def _ecg_export(size: int) -> bytes:
 def test_a_text_file_travels_gzipped_both_ways_and_still_resumes(cluster: Cluster, tmp_path: Path) -> None:
     """An ECG export (text) crosses the link in well under half its size, up and down, and a
     cut in the middle still resumes from the byte central holds."""
-    cluster.start_central()
-    up_relay = Relay(cluster.port)
-    cluster.route_post_through(0, up_relay.port)
-    cluster.start_post(0)
-    post = cluster.post_url(0)
-    eventually(lambda: login_works(post, "fap1"), what="the first sync")
+    up_relay, post = _post_behind_relay(cluster)
     down_relay = Relay(cluster.port)
     with _second_kiosk(cluster, tmp_path, down_relay) as (kiosk_dir, client):
         data = _ecg_export(SIZE)
