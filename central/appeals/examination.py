@@ -18,6 +18,7 @@ from central.chat.service import appeal_file
 from faplink.web.auth import login_required
 from faplink.web.charts import VitalChart, vital_charts
 from faplink.web.previews import PREVIEW_CSP, file_response, preview
+from faplink.web.redflags import RedFlag, red_flags
 from faplink.web.uploads import sniff
 from faplink.web.vitals import observations
 from sync.blobs import BlobStore
@@ -37,6 +38,11 @@ class ExamShown:
     exam: Exam
     observations: list[Observation]
     sent_with_appeal: bool  # False: the patient's latest exam, taken apart from this appeal
+
+    @property
+    def flags(self) -> list[RedFlag]:
+        """The vitals past the thresholds the kiosk warned the feldsher about."""
+        return red_flags({o.loinc: o.value for o in self.observations})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,15 @@ from sync.errors import N_
 from sync.models import VITALS, Exam, Observation, Patient
 
 __all__ = [
+    "SYSTOLIC",
+    "DIASTOLIC",
+    "PULSE",
+    "SPO2",
+    "TEMPERATURE",
+    "GLUCOSE",
+    "GLUCOSE_MASS",
+    "WEIGHT",
+    "RESPIRATION",
     "UNIT_LABELS",
     "VITAL_ORDER",
     "number",
@@ -25,6 +34,17 @@ __all__ = [
     "series",
     "init_vitals",
 ]
+
+# The LOINC codes of the vitals a post measures.
+SYSTOLIC = "8480-6"
+DIASTOLIC = "8462-4"
+PULSE = "8867-4"
+SPO2 = "59408-5"
+TEMPERATURE = "8310-5"
+GLUCOSE = "15074-8"  # mmol/L: what we store
+GLUCOSE_MASS = "2339-0"  # mg/dL: what some meters send
+WEIGHT = "29463-7"
+RESPIRATION = "9279-1"
 
 #: The order in which vitals are listed: the order of `sync.models.VITALS`.
 VITAL_ORDER: tuple[str, ...] = tuple(VITALS)

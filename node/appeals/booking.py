@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
 from faplink.web.i18n import to_local, translate_error
+from faplink.web.redflags import RedFlag, suggested_form
 from sync.db import database
 from sync.errors import SyncError
 from sync.models import Appeal, Exam, Patient, Slot, Staff
@@ -24,7 +25,6 @@ from sync.models.visibility import check_may_book
 from ..auth.routes import NODE_ROLES
 from ..exams import files
 from ..exams import service as exams
-from ..exams.redflags import RedFlag, suggested_form
 from ..patients.service import post_patient
 from . import bp, service
 

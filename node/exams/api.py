@@ -7,6 +7,7 @@ from typing import Any
 from flask import g, jsonify, request, url_for
 
 from faplink.web.auth import login_required
+from faplink.web.redflags import red_flags, suggested_form
 from faplink.web.serialize import attachment_json, iso
 from faplink.web.session_api import json_body
 from sync.db import database
@@ -17,7 +18,6 @@ from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient
 from . import bp, files, service
 from .devices import device_feed
-from .redflags import red_flags, suggested_form
 
 
 def exam_json(exam: Exam) -> dict[str, Any]:

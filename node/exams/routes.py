@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from faplink.web.auth import login_required
 from faplink.web.charts import vital_charts
 from faplink.web.i18n import to_local, translate_error
+from faplink.web.redflags import red_flags, suggested_form
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, SyncError, ValidationError
@@ -20,7 +21,6 @@ from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient
 from . import api, bp, file_routes, files, service  # noqa: E402,F401,I001  (their routes join this blueprint)
 from .devices import device_feed, start_devices
-from .redflags import red_flags, suggested_form
 from .vitals import FORM_ORDER, vital
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from faplink.web.i18n import to_local, user_timezone
+from faplink.web.redflags import RedFlag, red_flags
 from faplink.web.vitals import observations, series
 from sync.clock import utcnow
 from sync.db import database
@@ -17,7 +18,6 @@ from sync.errors import N_, ValidationError
 from sync.models import Exam, Observation, Patient, Staff
 
 from ..patients.service import post_patient
-from .redflags import RedFlag, red_flags
 from .vitals import DIASTOLIC, FORM_ORDER, SYSTOLIC, UNIT_LABELS, parse_number, to_ucum, vital
 
 __all__ = [

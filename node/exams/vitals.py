@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from faplink.web.vitals import UNIT_LABELS
+from faplink.web.vitals import (
+    DIASTOLIC,
+    GLUCOSE,
+    GLUCOSE_MASS,
+    PULSE,
+    RESPIRATION,
+    SPO2,
+    SYSTOLIC,
+    TEMPERATURE,
+    UNIT_LABELS,
+    WEIGHT,
+)
 from sync.errors import N_, ValidationError
 from sync.models import VITALS
 
@@ -26,15 +37,6 @@ __all__ = [
     "parse_number",
 ]
 
-SYSTOLIC = "8480-6"
-DIASTOLIC = "8462-4"
-PULSE = "8867-4"
-SPO2 = "59408-5"
-TEMPERATURE = "8310-5"
-GLUCOSE = "15074-8"  # mmol/L: what we store
-GLUCOSE_MASS = "2339-0"  # mg/dL: what some meters send
-WEIGHT = "29463-7"
-RESPIRATION = "9279-1"
 
 #: The order of the rows on the exam form.
 FORM_ORDER = (SYSTOLIC, DIASTOLIC, PULSE, SPO2, TEMPERATURE, GLUCOSE, WEIGHT, RESPIRATION)

@@ -90,7 +90,7 @@ def card(patient_id: str) -> Any:
     from ..referrals import service as referrals
 
     patient = service.post_patient(patient_id)
-    from ..exams.redflags import suggested_form
+    from faplink.web.redflags import suggested_form
 
     history = exams.patient_exams(patient)
     flags = exams.exam_flags(history[0]) if history else []

@@ -26,6 +26,11 @@ def test_the_consultant_sees_the_exam_sent_with_the_appeal_and_the_vitals_over_t
     assert "Головная боль, мушки перед глазами" in section and "Состояние средней тяжести" in section
     assert re.search(r"Систолическое АД</td><td>182 мм рт. ст.", section)
     assert re.search(r"SpO2</td><td>95 %", section)
+    # 182 is past the threshold the kiosk warned about: the consultant sees the same flag.
+    flags = re.search(r'<div class="red-flags" role="alert">(.*?)</div>', section, re.S)
+    assert flags and "Опасные значения показателей" in flags.group(1)
+    assert "Систолическое АД 182 мм рт. ст. — 180 и выше" in flags.group(1)
+    assert "SpO2" not in flags.group(1)
     assert "Петрова Анна Ивановна" in section and "ФАП д. Медное" in section
     # The month-old exam is not listed, but its values are in the chart.
     assert "Плановый осмотр" not in section
@@ -45,6 +50,8 @@ def test_a_later_exam_of_the_patient_is_shown_above_the_one_sent(central_app) ->
     section = client.get(f"/appeals/{appeal.id}").get_data(as_text=True).split('id="exam"', 1)[1]
     assert section.index("последнее обследование пациента") < section.index("отправлено с обращением")
     assert "Сердцебиение" in section and "Плановый осмотр" not in section
+    later = section.split("последнее обследование пациента", 1)[1].split("<article", 1)[0]
+    assert "red-flags" not in later  # pulse 120 is not past «чаще 120»
 
 
 def test_without_an_exam_the_section_says_so(central_app) -> None:  # type: ignore[no-untyped-def]

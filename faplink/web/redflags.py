@@ -1,4 +1,7 @@
-"""Red-flag vital values that suggest raising the form of care to «неотложная» or «экстренная»."""
+"""Red-flag vital values that suggest raising the form of care to «неотложная» or «экстренная».
+
+The kiosk warns the feldsher while booking; central shows the same flags to the consultant.
+"""
 
 from __future__ import annotations
 
