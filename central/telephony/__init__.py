@@ -6,8 +6,12 @@ adapter (`gateway.TelephonyGateway`); the one implemented speaks SIP over UDP
 (`sip`), third-party call control so the patient sees only the centre's number.
 """
 
+from pathlib import Path
+
 from flask import Blueprint
 from flask.sansio.blueprints import BlueprintSetupState
+
+from faplink.web.settings import sealing_key_for
 
 bp = Blueprint("telephony", __name__, url_prefix="", template_folder="../templates")
 
@@ -17,5 +21,7 @@ from .store import ensure_tables  # noqa: E402
 
 @bp.record_once
 def _create_tables(state: BlueprintSetupState) -> None:
-    """The settings tables are central-only, created here rather than by sync's migrations."""
+    """The settings tables are central-only, created here rather than by sync's migrations;
+    the SIP password is sealed in them with the data directory's sealing key."""
     ensure_tables()
+    state.app.extensions["sealing_key"] = sealing_key_for(Path(state.app.config["DATA_DIR"]))

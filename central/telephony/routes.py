@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
@@ -88,7 +88,7 @@ def settings() -> Any:
     error = None
     if request.method == "POST" and centre is not None:
         try:
-            store.save_settings(centre.id, request.form, g.staff.id)
+            store.save_settings(centre.id, request.form, g.staff.id, current_app.extensions["sealing_key"])
             flash(_("Телефония центра «%(name)s» сохранена", name=centre.name), "success")
             return redirect(url_for("telephony.settings", centre=centre.id))
         except SyncError as exc:

@@ -19,6 +19,7 @@ from sync.db import database
 from sync.errors import N_
 from sync.models import Appeal, AppealStatus, CallLog, CallMode, OrgKind, Staff
 
+from . import store
 from .gateway import CallState, PhoneCall, PhoneCallUnavailable, TelephonyError, TelephonyGateway
 from .sip import SipGateway, SipTrunk, Timers
 from .store import TelephonySettings, consultant_phone, settings_for
@@ -139,7 +140,13 @@ def gateway_for(settings: TelephonySettings) -> TelephonyGateway:
     if settings.kind == "sip":
         timers = Timers(t1=float(current_app.config.get("TELEPHONY_SIP_T1", 0.5)))
         return SipGateway(
-            SipTrunk(settings.host, settings.port, settings.username, settings.password, timers)
+            SipTrunk(
+                settings.host,
+                settings.port,
+                settings.username,
+                store.open_password(current_app.extensions["sealing_key"], settings.password),
+                timers,
+            )
         )
     raise TelephonyError(N_("Неизвестный вид телефонии: %(kind)s"), kind=settings.kind)
 

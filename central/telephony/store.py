@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from peewee import CharField, DateTimeField, IntegerField
 
 from sync.clock import utcnow
@@ -26,6 +27,8 @@ __all__ = [
     "TRANSPORTS",
     "settings_for",
     "save_settings",
+    "seal_password",
+    "open_password",
     "delete_settings",
     "consultant_phone",
     "save_consultant_phone",
@@ -48,7 +51,9 @@ class TelephonySettings(BaseModel):
     port = IntegerField(default=5060)
     transport = CharField(max_length=8, default="udp")
     username = CharField(max_length=128, default="")
-    password = CharField(max_length=255, default="")  # needed in clear for digest auth; never shown
+    # Sealed with the data directory's key (`seal_password`): digest auth needs it in
+    # clear, but a copy of the database alone must not give it away; never shown.
+    password = CharField(max_length=255, default="")  # a sealed password of up to 100 characters fits
     caller_id = CharField(max_length=16)  # E.164: the number patients see
     ring_timeout = IntegerField(default=RING_DEFAULT)  # seconds each phone may ring
     updated_at = DateTimeField(default=utcnow)
@@ -88,8 +93,30 @@ def _number(form: Any, name: str, low: int, high: int, message: str) -> int:
     return int(text)
 
 
-def save_settings(centre_id: str, form: Any, admin_id: str) -> TelephonySettings:
-    """Store a centre's gateway from the «Телефония» form; a blank password keeps the stored one."""
+_SEALED = "fernet:"
+#: Sealed, this fits the column's 255 characters.
+PASSWORD_MAX = 100
+
+
+def seal_password(key: bytes, password: str) -> str:
+    return _SEALED + Fernet(key).encrypt(password.encode()).decode() if password else ""
+
+
+def open_password(key: bytes, stored: str) -> str:
+    """The password in clear; one stored before sealing existed is returned as it is."""
+    if not stored.startswith(_SEALED):
+        return stored
+    try:
+        return Fernet(key).decrypt(stored.removeprefix(_SEALED).encode()).decode()
+    except InvalidToken as exc:
+        raise ValidationError(
+            N_("Пароль SIP-сервера не расшифровать ключом этого центра: введите его заново в «Телефонии»")
+        ) from exc
+
+
+def save_settings(centre_id: str, form: Any, admin_id: str, key: bytes) -> TelephonySettings:
+    """Store a centre's gateway from the «Телефония» form; a blank password keeps the stored one.
+    The password is sealed with `key` (`faplink.web.settings.sealing_key_for`)."""
     kind = _text(form, "kind") or "sip"
     if kind not in KINDS:
         raise ValidationError(N_("Неизвестный вид телефонии: %(kind)s"), field="kind", kind=kind)
@@ -105,6 +132,10 @@ def save_settings(centre_id: str, form: Any, admin_id: str) -> TelephonySettings
         raise ValidationError(N_("Поддерживается только транспорт UDP"), field="transport")
     username = _text(form, "username")
     password = str(form.get("password", "") or "")
+    if len(password) > PASSWORD_MAX:
+        raise ValidationError(
+            N_("Пароль SIP-сервера — не длиннее %(max)s символов"), field="password", max=PASSWORD_MAX
+        )
     caller_id = normalize_phone(_text(form, "caller_id"))
     ring = _number(
         form, "ring_timeout", RING_MIN, RING_MAX, N_("Время вызова — от %(low)s до %(high)s секунд")
@@ -123,7 +154,7 @@ def save_settings(centre_id: str, form: Any, admin_id: str) -> TelephonySettings
     with database.atomic():
         current = settings_for(centre_id)
         if password or not username:
-            values["password"] = password if username else ""
+            values["password"] = seal_password(key, password) if username else ""
         if current is None:
             TelephonySettings.create(centre_id=centre_id, **values)
         else:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["secret_key_for", "env_path"]
+from cryptography.fernet import Fernet
+
+__all__ = ["secret_key_for", "sealing_key_for", "env_path"]
 
 
 def env_path(name: str, default: str) -> Path:
@@ -14,18 +17,28 @@ def env_path(name: str, default: str) -> Path:
 
 
 def secret_key_for(data_dir: Path) -> str:
-    """The app's session key, made once and kept (0600) so logins survive restarts.
+    """The app's session key, made once and kept (0600) so logins survive restarts."""
+    return _kept_secret(data_dir / "secret_key", lambda: secrets.token_hex(32))
+
+
+def sealing_key_for(data_dir: Path) -> bytes:
+    """The key (Fernet) that seals the secrets central must keep in its database, such as
+    a SIP trunk's password: a copy of the database alone does not give them away."""
+    return _kept_secret(data_dir / "sealing_key", lambda: Fernet.generate_key().decode()).encode()
+
+
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret made once and kept in `path` (0600).
 
     Several central instances may start at once on one shared data directory: the key
     is written whole to a file of its own, then published with a hard link, which
     fails if another instance published first; then that instance's key is the key.
     """
-    path = data_dir / "secret_key"
     if path.is_file():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    draft = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = make()
+    draft = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as out:

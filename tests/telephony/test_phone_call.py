@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
-from central.telephony.store import ConsultantPhone, TelephonySettings
+from central.telephony.store import ConsultantPhone, TelephonySettings, open_password
 from sync.changes import collect_changes
+from sync.errors import ValidationError
 from sync.models import Appeal, CallLog, CallOutcome, Patient
 from tests.chat.helpers import in_work
 from tests.conftest import login
@@ -331,7 +333,27 @@ def test_the_sip_password_is_never_shown_back(central_app) -> None:  # type: ign
     assert 'value="5062"' in page and 'value="+74822000000"' in page
     # Saved again with the password left blank: the stored one stays.
     configure(app, data, port=5062, username="centre", password="")
-    assert TelephonySettings.get_by_id(data.centre_id).password == "s3cret-word"
+    stored = TelephonySettings.get_by_id(data.centre_id).password
+    # Sealed with the data directory's key: the database alone does not give it away.
+    assert stored.startswith("fernet:") and "s3cret" not in stored
+    key_file = Path(app.config["DATA_DIR"]) / "sealing_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert open_password(key_file.read_bytes().strip(), stored) == "s3cret-word"
+    with pytest.raises(ValidationError, match="введите его заново"):
+        open_password(Fernet.generate_key(), stored)  # another centre's key, or a lost one
+    long = admin.post(
+        f"/admin/telephony?centre={data.centre_id}",
+        data={
+            "csrf_token": token,
+            "host": "127.0.0.1",
+            "port": "5062",
+            "caller_id": "+74822000000",
+            "username": "centre",
+            "password": "x" * 101,
+        },
+    )
+    assert long.status_code == 400 and "не длиннее 100 символов" in long.get_data(as_text=True)
+    assert TelephonySettings.get_by_id(data.centre_id).password == stored
     bad = admin.post(
         f"/admin/telephony?centre={data.centre_id}",
         data={"csrf_token": token, "host": "sip:bad host", "port": "5060", "caller_id": "+74822000000"},
