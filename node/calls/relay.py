@@ -263,7 +263,8 @@ class KioskCalls:
             outcome = CallOutcome.COMPLETED if call.times.answered_at else CallOutcome.FAILED
         if call.placed_here:
             self._record(call, outcome, detail, duration_s)
-        self.pages.emit("call:ended", dict(call.public(), outcome=outcome), to=call_room(call.appeal_id))
+        ended = dict(call.public(), outcome=outcome, detail=detail)
+        self.pages.emit("call:ended", ended, to=call_room(call.appeal_id))
 
     def _record(self, call: KioskCall, outcome: str, detail: str, duration_s: int | None) -> None:
         record_call_from(

@@ -242,3 +242,34 @@ def test_a_declined_call_is_logged_declined(call: Call) -> None:
     assert call.kiosk_requests and not [u for u in call.kiosk_requests if central_port in u], (
         "the kiosk page must talk to its own node only"
     )
+
+
+def test_central_going_down_mid_call_ends_it_on_both_sides_and_the_post_still_logs_it(call: Call) -> None:
+    """Last in the module: central is killed in the middle of a call, then started again."""
+    consultant, kiosk = call.consultant, call.kiosk
+    _ready(kiosk)
+    before = {c["id"] for c in call.central_calls()}
+    _button(kiosk, "Аудиозвонок").click()
+    expect(consultant.locator("#call-panel")).to_contain_text("Входящий аудиозвонок", timeout=LIVE_MS)
+    _button(consultant, "Принять").click()
+    _receiving(kiosk, "audio")
+    kiosk.wait_for_timeout(1500)
+
+    call.cluster.stop_central(kill=True)
+    # The kiosk's page talks to its node, which lost its link to central: the call ends there.
+    expect(kiosk.locator("#call-message")).to_have_text("Связь прервалась: звонок завершён", timeout=LIVE_MS)
+    expect(kiosk.locator("#call-panel")).to_be_hidden()
+    expect(consultant.locator("#call-message")).to_have_text(
+        "Связь с сервером прервалась: звонок завершён", timeout=LIVE_MS
+    )
+    expect(consultant.locator("#call-panel")).to_be_hidden()
+
+    # The kiosk placed the call: its node logged it, and the row reaches central once it is back.
+    call.cluster.start_central()
+
+    def lost_call_at_central() -> dict[str, Any] | None:
+        return next((c for c in call.central_calls() if c["id"] not in before), None)
+
+    logged = eventually(lost_call_at_central, timeout=60, what="the interrupted call's log at central")
+    assert (logged["mode"], logged["outcome"]) == ("audio", "completed")
+    assert logged["duration_s"] >= 1

@@ -368,7 +368,8 @@
     function onEnded(event) {
       if (event.appeal === appeal) { refreshLog(); }
       if (!call || event.call !== call.id) { return; }
-      finish(text[event.outcome] || text.completed);
+      // A detail says a connection went down (the other side's, or the post's link to central).
+      finish(event.detail ? text.peer_lost : (text[event.outcome] || text.completed));
     }
 
     function onTaken(event) {
