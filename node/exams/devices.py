@@ -18,12 +18,13 @@ from typing import Any
 
 from flask import Flask, current_app, session
 
+from faplink.web.vitals import UNIT_LABELS
 from hardware import DeviceHub, DeviceStatus, Reading
 from sync.clock import utcnow
 from sync.errors import SyncError
 
 from ..extensions import socketio
-from .vitals import UNIT_LABELS, to_ucum
+from .vitals import to_ucum
 
 __all__ = ["DeviceValue", "DeviceFeed", "start_devices", "device_feed", "NAMESPACE"]
 

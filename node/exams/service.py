@@ -11,14 +11,14 @@ from flask_babel import gettext
 
 from faplink.web.i18n import to_local, user_timezone
 from faplink.web.redflags import RedFlag, red_flags
-from faplink.web.vitals import observations, series
+from faplink.web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import Exam, Observation, Patient, Staff
 
 from ..patients.service import post_patient
-from .vitals import DIASTOLIC, FORM_ORDER, SYSTOLIC, UNIT_LABELS, parse_number, to_ucum, vital
+from .vitals import FORM_ORDER, parse_number, to_ucum, vital
 
 __all__ = [
     "VitalInput",

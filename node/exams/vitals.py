@@ -19,18 +19,9 @@ from faplink.web.vitals import (
 from sync.errors import N_, ValidationError
 from sync.models import VITALS
 
+# The LOINC codes live in faplink.web.vitals, shared with central.
 __all__ = [
-    "SYSTOLIC",
-    "DIASTOLIC",
-    "PULSE",
-    "SPO2",
-    "TEMPERATURE",
-    "GLUCOSE",
-    "WEIGHT",
-    "RESPIRATION",
-    "GLUCOSE_MASS",
     "FORM_ORDER",
-    "UNIT_LABELS",
     "Vital",
     "vital",
     "to_ucum",

@@ -39,6 +39,14 @@ class Call:
         response.raise_for_status()
         return response.json()["calls"]  # type: ignore[no-any-return]
 
+    def new_call_at_central(self, before: set[str], what: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait for a call not among `before` to be in central's log (it may come by sync)."""
+
+        def new_call() -> dict[str, Any] | None:
+            return next((c for c in self.central_calls() if c["id"] not in before), None)
+
+        return eventually(new_call, timeout=timeout, what=f"{what} to reach central's log")  # type: ignore[no-any-return]
+
 
 def _login(page: Page, base: str, login: str) -> None:
     sign_in(page, base, login)
@@ -231,10 +239,7 @@ def test_a_declined_call_is_logged_declined(call: Call) -> None:
     expect(kiosk.locator("#call-panel")).to_be_hidden()
     expect(consultant.locator("#call-panel")).to_be_hidden()
 
-    def declined_at_central() -> dict[str, Any] | None:
-        return next((c for c in call.central_calls() if c["id"] not in before), None)
-
-    logged = eventually(declined_at_central, what="the declined call to reach central")
+    logged = call.new_call_at_central(before, "the declined call")
     assert (logged["mode"], logged["outcome"], logged["duration_s"]) == ("video", "declined", 0)
     expect(kiosk.locator(f'[data-call-log="{logged["id"]}"]')).to_contain_text("Отклонён", timeout=LIVE_MS)
 
@@ -267,9 +272,6 @@ def test_central_going_down_mid_call_ends_it_on_both_sides_and_the_post_still_lo
     # The kiosk placed the call: its node logged it, and the row reaches central once it is back.
     call.cluster.start_central()
 
-    def lost_call_at_central() -> dict[str, Any] | None:
-        return next((c for c in call.central_calls() if c["id"] not in before), None)
-
-    logged = eventually(lost_call_at_central, timeout=60, what="the interrupted call's log at central")
+    logged = call.new_call_at_central(before, "the interrupted call", timeout=60)
     assert (logged["mode"], logged["outcome"]) == ("audio", "completed")
     assert logged["duration_s"] >= 1
