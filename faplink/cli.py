@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from .serving import SERVERS, serve_gunicorn
+
 __all__ = ["main"]
 
 
@@ -36,7 +38,15 @@ def central() -> None:
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory.")
 @click.option("--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data).")
-def central_run(host: str, port: int, data_dir: Path | None, database_url: str | None) -> None:
+@click.option(
+    "--server",
+    type=click.Choice(SERVERS),
+    default="werkzeug",
+    show_default=True,
+    envvar="FAPLINK_CENTRAL_SERVER",
+    help="gunicorn (one threaded worker) keeps connections alive: use it in production.",
+)
+def central_run(host: str, port: int, data_dir: Path | None, database_url: str | None, server: str) -> None:
     """Serve central's web, JSON API and sync API."""
     from central import create_app
     from central.extensions import socketio
@@ -47,8 +57,11 @@ def central_run(host: str, port: int, data_dir: Path | None, database_url: str |
         config["DATABASE_URL"] = f"sqlite:///{data_dir.resolve() / 'central.db'}"
     if database_url:
         config["DATABASE_URL"] = database_url
+    click.echo(f"central: http://{host}:{port}/ ({server})", err=True)
+    if server == "gunicorn":
+        serve_gunicorn(lambda: create_app(config), host, port)
+        return
     app = create_app(config)
-    click.echo(f"central: http://{host}:{port}/", err=True)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
 
 

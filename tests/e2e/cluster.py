@@ -19,8 +19,9 @@ from tests.conftest import free_port
 class Cluster:
     """A seeded central and its posts, each a separate process on its own port."""
 
-    def __init__(self, root: Path, sync_interval: float = 1.0) -> None:
+    def __init__(self, root: Path, sync_interval: float = 1.0, central_server: str = "werkzeug") -> None:
         self.root = root
+        self.central_server = central_server
         self.port = free_port()
         self.plan = prepare(root / "data", self.port)
         self.post_ports = [free_port() for _ in self.plan["posts"]]  # type: ignore[arg-type]
@@ -38,7 +39,16 @@ class Cluster:
     def start_central(self) -> None:
         central = self.plan["central"]
         self.central_proc = start(
-            faplink_command("central", "run", "--port", str(self.port), "--data", central["dir"]),  # type: ignore[index]
+            faplink_command(
+                "central",
+                "run",
+                "--port",
+                str(self.port),
+                "--data",
+                central["dir"],  # type: ignore[index]
+                "--server",
+                self.central_server,
+            ),
             self.root / "logs" / "central.log",
         )
         wait_http(f"{self.central_url}/login", process=self.central_proc)

@@ -14,9 +14,10 @@ from tests.e2e.cluster import Cluster, eventually, login_works
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-@pytest.fixture
-def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
-    cluster = Cluster(tmp_path)
+# Both ways central is served: Werkzeug (the demo's) and gunicorn (production's).
+@pytest.fixture(params=["werkzeug", "gunicorn"])
+def cluster(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    cluster = Cluster(tmp_path, central_server=request.param)
     yield cluster
     cluster.stop_all()
 

@@ -64,7 +64,8 @@ class TwoCentrals:
 
 @pytest.fixture
 def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
-    """Seed PostgreSQL, then run two `faplink central run` processes sharing it and Redis."""
+    """Seed PostgreSQL, then run two `faplink central run --server gunicorn` processes sharing
+    it and Redis, as a scaled central runs in production."""
     from faplink.demo_seed import seed
     from faplink.processes import faplink_command, start, stop, wait_http
     from sync.db import CENTRAL, bind_replica, database, open_database_url
@@ -84,7 +85,16 @@ def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
     procs = [
         start(
             faplink_command(
-                "central", "run", "--port", str(p), "--data", str(shared), "--database-url", pg_url
+                "central",
+                "run",
+                "--server",
+                "gunicorn",
+                "--port",
+                str(p),
+                "--data",
+                str(shared),
+                "--database-url",
+                pg_url,
             ),
             tmp_path / f"central-{p}.log",
             env=env,
