@@ -39,6 +39,17 @@ class Call:
         response.raise_for_status()
         return response.json()["calls"]  # type: ignore[no-any-return]
 
+    def kiosk_rings(self, mode: str) -> set[str]:
+        """The kiosk places a call («Видеозвонок» / «Аудиозвонок»), and it rings at the consultant's
+        page; returns the calls central had logged before."""
+        _ready(self.kiosk)
+        before = {c["id"] for c in self.central_calls()}
+        _button(self.kiosk, f"{mode}звонок").click()
+        expect(self.consultant.locator("#call-panel")).to_contain_text(
+            f"Входящий {mode.lower()}звонок", timeout=LIVE_MS
+        )
+        return before
+
     def new_call_at_central(self, before: set[str], what: str, timeout: float = 30.0) -> dict[str, Any]:
         """Wait for a call not among `before` to be in central's log (it may come by sync)."""
 
@@ -230,10 +241,7 @@ def test_an_audio_call_from_the_kiosk_has_no_video_and_reaches_centrals_log(call
 
 def test_a_declined_call_is_logged_declined(call: Call) -> None:
     consultant, kiosk = call.consultant, call.kiosk
-    _ready(kiosk)
-    before = {c["id"] for c in call.central_calls()}
-    _button(kiosk, "Видеозвонок").click()
-    expect(consultant.locator("#call-panel")).to_contain_text("Входящий видеозвонок", timeout=LIVE_MS)
+    before = call.kiosk_rings("Видео")
     _button(consultant, "Отклонить").click()
     expect(kiosk.locator("#call-message")).to_have_text("Звонок отклонён", timeout=LIVE_MS)
     expect(kiosk.locator("#call-panel")).to_be_hidden()
@@ -252,10 +260,7 @@ def test_a_declined_call_is_logged_declined(call: Call) -> None:
 def test_central_going_down_mid_call_ends_it_on_both_sides_and_the_post_still_logs_it(call: Call) -> None:
     """Last in the module: central is killed in the middle of a call, then started again."""
     consultant, kiosk = call.consultant, call.kiosk
-    _ready(kiosk)
-    before = {c["id"] for c in call.central_calls()}
-    _button(kiosk, "Аудиозвонок").click()
-    expect(consultant.locator("#call-panel")).to_contain_text("Входящий аудиозвонок", timeout=LIVE_MS)
+    before = call.kiosk_rings("Аудио")
     _button(consultant, "Принять").click()
     _receiving(kiosk, "audio")
     kiosk.wait_for_timeout(1500)

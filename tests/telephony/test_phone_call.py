@@ -39,23 +39,29 @@ def phones(tmp_path: Path) -> Iterator[Callable[[str, str], Phone]]:
         phone.stop()
 
 
+def telephony_form(
+    token: str, *, port: int, username: str, password: str, host: str = "127.0.0.1"
+) -> dict[str, str]:
+    return {
+        "csrf_token": token,
+        "kind": "sip",
+        "transport": "udp",
+        "host": host,
+        "port": str(port),
+        "username": username,
+        "password": password,
+        "caller_id": "+7 (4822) 00-00-00",
+        "ring_timeout": "15",
+    }
+
+
 def configure(app, data, *, port: int, username: str = "", password: str = "", host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
     """The administrator fills in «Телефония» for the demo centre."""
     admin = app.test_client()
     token = login(admin, "admin")
     saved = admin.post(
         f"/admin/telephony?centre={data.centre_id}",
-        data={
-            "csrf_token": token,
-            "kind": "sip",
-            "transport": "udp",
-            "host": host,
-            "port": str(port),
-            "username": username,
-            "password": password,
-            "caller_id": "+7 (4822) 00-00-00",
-            "ring_timeout": "15",
-        },
+        data=telephony_form(token, port=port, username=username, password=password, host=host),
         follow_redirects=True,
     )
     assert saved.status_code == 200, saved.get_data(as_text=True)
@@ -343,14 +349,7 @@ def test_the_sip_password_is_never_shown_back(central_app) -> None:  # type: ign
         open_password(Fernet.generate_key(), stored)  # another centre's key, or a lost one
     long = admin.post(
         f"/admin/telephony?centre={data.centre_id}",
-        data={
-            "csrf_token": token,
-            "host": "127.0.0.1",
-            "port": "5062",
-            "caller_id": "+74822000000",
-            "username": "centre",
-            "password": "x" * 101,
-        },
+        data=telephony_form(token, port=5062, username="centre", password="x" * 101),
     )
     assert long.status_code == 400 and "не длиннее 100 символов" in long.get_data(as_text=True)
     assert TelephonySettings.get_by_id(data.centre_id).password == stored
