@@ -7,6 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 RUNS=${RUNS:-3}
+# Central as production serves it (kept-alive connections); FAPLINK_CENTRAL_SERVER=werkzeug for the demo's.
+export FAPLINK_CENTRAL_SERVER=${FAPLINK_CENTRAL_SERVER:-gunicorn}
 
 if [ ! -d bench/node_modules/pouchdb-server ]; then
   npm --prefix bench ci --no-audit --no-fund || echo "npm peers could not be installed: pouchdb will fail"
