@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from flask_socketio import SocketIO
 
 if TYPE_CHECKING:
+    from flask.sansio.app import App
     from redis import Redis
 
 __all__ = ["socketio", "shared_redis"]
@@ -14,11 +15,16 @@ __all__ = ["socketio", "shared_redis"]
 socketio = SocketIO()
 
 
-def shared_redis(message_queue: str | None) -> Redis | None:
+def shared_redis(app: App) -> Redis | None:
     """The Redis that several central instances share as Socket.IO's message queue (MESSAGE_QUEUE),
-    where they also keep what all of them must see alike; None for a single instance."""
-    if message_queue and message_queue.startswith(("redis://", "rediss://", "unix://")):
-        from redis import Redis
+    where they also keep what all of them must see alike; None for a single instance.
+    One client (and connection pool) per app, whichever feature asks first."""
+    if "shared_redis" not in app.extensions:
+        url = app.config.get("MESSAGE_QUEUE")
+        client = None
+        if url and url.startswith(("redis://", "rediss://", "unix://")):
+            from redis import Redis
 
-        return Redis.from_url(message_queue)
-    return None
+            client = Redis.from_url(url)
+        app.extensions["shared_redis"] = client
+    return app.extensions["shared_redis"]  # type: ignore[no-any-return]

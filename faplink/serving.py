@@ -15,9 +15,10 @@ serves it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # `faplink` loads this for every command: no Flask import on the way
+    from flask import Flask
 
 __all__ = ["SERVERS", "serve_gunicorn"]
 

@@ -34,9 +34,10 @@ def decode(body: bytes, gzipped: bool = True) -> Any:
         raise ValidationError(N_("Пакет синхронизации повреждён: %(detail)s"), detail=str(exc)) from exc
 
 
-def _gunzip_bounded(body: bytes) -> bytes:
+def _gunzip_bounded(body: bytes, limit: int = MAX_BODY) -> bytes:
+    """At most `limit` + 1 bytes of the unpacked body: enough to tell it is too large."""
     decompressor = gzip.GzipFile(fileobj=io.BytesIO(body))
-    return decompressor.read(MAX_BODY + 1)
+    return decompressor.read(limit + 1)
 
 
 #: Shorter chunks go as they are: gzip would save too little to matter.
@@ -66,7 +67,7 @@ def pack_chunk(data: bytes, level: int = 6) -> bytes | None:
 def unpack_chunk(body: bytes, limit: int) -> bytes:
     """A gzipped blob chunk unpacked; corrupt or over `limit` bytes is a ValidationError."""
     try:
-        raw = gzip.GzipFile(fileobj=io.BytesIO(body)).read(limit + 1)
+        raw = _gunzip_bounded(body, limit)
     except (OSError, EOFError, zlib.error) as exc:
         raise ValidationError(N_("Фрагмент файла повреждён: %(detail)s"), detail=str(exc)) from exc
     if len(raw) > limit:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,12 +155,8 @@ class CentralCalls:
         self._timers: dict[str, threading.Timer] = {}
         self._mine: set[str] = set()
         self._local = threading.Lock()
-        self._stop = threading.Event()
         if not isinstance(self.book, MemoryCallBook):  # memory holds no leases
             threading.Thread(target=self._renew_leases, name="faplink-call-leases", daemon=True).start()
-
-    def close(self) -> None:
-        self._stop.set()
 
     # -- reading -----------------------------------------------------------------
 
@@ -305,7 +302,8 @@ class CentralCalls:
 
     def _renew_leases(self) -> None:
         """Keep the entries of calls with a party here alive; drop those that ended elsewhere."""
-        while not self._stop.wait(LEASE_SECONDS / 3):
+        while True:  # a daemon thread, for as long as the process serves
+            time.sleep(LEASE_SECONDS / 3)
             with self._local:
                 mine = set(self._mine)
             try:

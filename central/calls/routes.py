@@ -65,7 +65,7 @@ def _start(state: BlueprintSetupState) -> None:
         socketio,
         app.config["CALL_RING_SECONDS"],
         recorded,
-        book=call_book_for(shared_redis(app.config.get("MESSAGE_QUEUE"))),
+        book=call_book_for(shared_redis(app)),
     )
 
 

@@ -39,8 +39,7 @@ CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 @bp.record_once
 def _start_feed(state: BlueprintSetupState) -> None:
     state.app.extensions["chat_feed"] = ChangeFeed(socketio)
-    redis = shared_redis(state.app.config.get("MESSAGE_QUEUE"))
-    state.app.extensions["linked_posts"] = linked_posts_for(redis)
+    state.app.extensions["linked_posts"] = linked_posts_for(shared_redis(state.app))
 
 
 @bp.after_app_request
