@@ -20,7 +20,7 @@ from faplink.web.charts import VitalChart, vital_charts
 from faplink.web.previews import PREVIEW_CSP, file_response, preview
 from faplink.web.redflags import RedFlag, red_flags
 from faplink.web.uploads import sniff
-from faplink.web.vitals import observations
+from faplink.web.vitals import observations, values_of
 from sync.blobs import BlobStore
 from sync.models import Appeal, Attachment, AttachmentKind, Exam, Observation
 
@@ -42,7 +42,7 @@ class ExamShown:
     @property
     def flags(self) -> list[RedFlag]:
         """The vitals past the thresholds the kiosk warned the feldsher about."""
-        return red_flags({o.loinc: o.value for o in self.observations})
+        return red_flags(values_of(self.observations))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ through these helpers, so a vital looks the same on either side.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -31,6 +32,7 @@ __all__ = [
     "unit_label",
     "vital_label",
     "observations",
+    "values_of",
     "series",
     "init_vitals",
 ]
@@ -84,6 +86,11 @@ def observations(exam: Exam) -> list[Observation]:
     rows = list(exam.observations.where(Observation.deleted == False))  # noqa: E712
     order = {code: i for i, code in enumerate(VITAL_ORDER)}
     return sorted(rows, key=lambda o: order.get(o.loinc, 99))
+
+
+def values_of(shown: Iterable[Observation]) -> dict[str, float]:
+    """An exam's values by LOINC code, in the stored units (what the red flags read)."""
+    return {o.loinc: o.value for o in shown}
 
 
 def series(patient: Patient | str, days: int = 365) -> dict[str, list[tuple[datetime, float]]]:

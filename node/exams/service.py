@@ -11,7 +11,7 @@ from flask_babel import gettext
 
 from faplink.web.i18n import to_local, user_timezone
 from faplink.web.redflags import RedFlag, red_flags
-from faplink.web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series
+from faplink.web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series, values_of
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, ValidationError
@@ -210,7 +210,7 @@ def latest_exam(patient: Patient, *, unlinked: bool = False) -> Exam | None:
 
 
 def exam_values(exam: Exam) -> dict[str, float]:
-    return {o.loinc: o.value for o in observations(exam)}
+    return values_of(observations(exam))
 
 
 def exam_flags(exam: Exam | None) -> list[RedFlag]:
