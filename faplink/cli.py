@@ -191,9 +191,13 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
 @click.option("--keep", is_flag=True, help="Keep existing demo data instead of starting afresh.")
 def demo(data_dir: Path, port: int, keep: bool) -> None:
     """Central, two posts and simulated devices, seeded, on embedded SQLite."""
-    from .demo import run_demo
+    from .demo import DemoError, run_demo
 
-    sys.exit(run_demo(data_dir.resolve(), port, keep=keep))
+    try:
+        code = run_demo(data_dir.resolve(), port, keep=keep)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(code)
 
 
 def _register_subcommands() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,27 @@ from sync.state import CENTRAL_MIGRATIONS
 from .demo_seed import DemoLogin, seed
 from .processes import faplink_command, start, stop, wait_http
 
-__all__ = ["prepare", "run_demo"]
+__all__ = ["DemoError", "prepare", "run_demo"]
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message says why and what to do."""
+
+
+def _check_ports_free(ports: list[int]) -> None:
+    """Refuse to start over a port another program holds (its server would answer for ours)."""
+    busy = []
+    for port in ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(port)
+    if busy:
+        raise DemoError(
+            f"port {', '.join(map(str, busy))} is already in use; "
+            f"the demo needs {ports[0]}–{ports[-1]}: choose another with --port"
+        )
 
 
 def prepare(data_dir: Path, port: int, *, fresh: bool = True) -> dict[str, object]:
@@ -88,6 +109,8 @@ def _start_devices(
 
 def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
     plan = prepare(data_dir, port, fresh=not keep)
+    central_port = plan["central"]["port"]  # type: ignore[index]
+    _check_ports_free([central_port + index for index in range(1 + len(plan["posts"]))])  # type: ignore[arg-type]
     logs = data_dir / "logs"
     children: list[subprocess.Popen[bytes]] = []
 
@@ -99,6 +122,28 @@ def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
+    try:
+        urls = _start_all(plan, logs, children)
+    except (RuntimeError, TimeoutError) as exc:
+        for child in reversed(children):
+            stop(child)
+        raise DemoError(f"{exc}; see the logs in {logs}") from exc
+    print("faplink demo is running; Ctrl+C stops it. Logs:", logs, flush=True)
+    for line in urls:
+        print(line, flush=True)
+    for raw in plan["logins"]:  # type: ignore[attr-defined]
+        login = DemoLogin(**raw)
+        print(f"login {login.role}: {login.login} / {login.password}  ({login.who})", flush=True)
+    while True:
+        for child in children:
+            if child.poll() is not None:
+                print(f"a demo process exited with code {child.returncode}; see {logs}", flush=True)
+                shutdown()
+        time.sleep(1)
+
+
+def _start_all(plan: dict[str, object], logs: Path, children: list[subprocess.Popen[bytes]]) -> list[str]:
+    """Start central, then each post with its devices; returns the lines to print."""
     central = plan["central"]
     assert isinstance(central, dict)
     children.append(
@@ -121,15 +166,4 @@ def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
         wait_http(f"http://127.0.0.1:{post['port']}/login", process=children[-1])
         urls.append(f"post {post['name']}: http://127.0.0.1:{post['port']}/")
         urls.extend(f"  device {p['label']}: {p['port']} ({p['protocol']})" for p in ports)
-    print("faplink demo is running; Ctrl+C stops it. Logs:", logs, flush=True)
-    for line in urls:
-        print(line, flush=True)
-    for raw in plan["logins"]:  # type: ignore[attr-defined]
-        login = DemoLogin(**raw)
-        print(f"login {login.role}: {login.login} / {login.password}  ({login.who})", flush=True)
-    while True:
-        for child in children:
-            if child.poll() is not None:
-                print(f"a demo process exited with code {child.returncode}; see {logs}", flush=True)
-                shutdown()
-        time.sleep(1)
+    return urls

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,14 +13,13 @@ import pytest
 import requests
 
 from faplink.processes import faplink_command
-from tests.conftest import free_port
+from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.slow
 
 
 def test_demo_starts_prints_and_stops(tmp_path: Path) -> None:
-    port = free_port()
-    # The posts take the next two ports; make sure they are free too.
+    port = free_port_block(3)  # central's port, and the next two for the posts
     proc = subprocess.Popen(
         faplink_command("demo", "--data", str(tmp_path / "demo"), "--port", str(port)),
         stdout=subprocess.PIPE,
@@ -62,5 +62,24 @@ def test_demo_starts_prints_and_stops(tmp_path: Path) -> None:
         code = proc.wait(timeout=30)
     assert code == 0
     assert "faplink demo stopped" in (proc.stdout.read() if proc.stdout else "")  # type: ignore[union-attr]
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "demo")], capture_output=True, text=True).stdout
+    assert leftovers.strip() == "", leftovers
+
+
+def test_demo_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
+    """Another program on a post's port would answer for the post: the demo says so and stops."""
+    port = free_port_block(3)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port + 2))
+        squatter.listen()
+        result = subprocess.run(
+            faplink_command("demo", "--data", str(tmp_path / "demo"), "--port", str(port)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"port {port + 2} is already in use" in result.stderr
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "demo")], capture_output=True, text=True).stdout
     assert leftovers.strip() == "", leftovers
