@@ -23,7 +23,7 @@ __all__ = [
     "locked_until",
     "record_failure",
     "clear",
-    "known_login",
+    "holds_credentials",
 ]
 
 MAX_FAILURES = 5
@@ -55,13 +55,9 @@ def _name(login: str) -> str:
     return (login or "").strip().lower()[:64]
 
 
-def known_login(login: str) -> bool:
-    """Whether this kiosk holds credentials under this login name."""
-    return bool(
-        StaffCredential.select()
-        .where((StaffCredential.login == _name(login)) & (StaffCredential.deleted == False))  # noqa: E712
-        .exists()
-    )
+def holds_credentials() -> bool:
+    """Whether this kiosk holds any credentials yet (it has none before its first sync)."""
+    return bool(StaffCredential.select().where(StaffCredential.deleted == False).exists())  # noqa: E712
 
 
 def locked_until(login: str, now: datetime | None = None) -> datetime | None:

@@ -24,16 +24,17 @@ def check_feldsher(login: str, password: str) -> Staff | None:
     """A feldsher of this post with these credentials (checked locally, no link needed).
 
     Raises `LoginLocked` after repeated failures for this login, without checking the password.
-    Only logins this kiosk knows count: an unknown name has no account to guess (and before
-    the first sync every name is unknown).
+    Every name counts, known or not, so the lock-out does not tell which names have an
+    account; only before the first sync, when the kiosk holds no credentials at all and no
+    password can be right, failures are not counted.
     """
     lockout.check_not_locked(login)
     post = current_app.extensions["identity"].organization_id
     staff = check_login(login, password, roles=NODE_ROLES, organization_id=post)
-    if staff is None and lockout.known_login(login):
-        lockout.record_failure(login)
-    else:
+    if staff is not None:
         lockout.clear(login)
+    elif lockout.holds_credentials():
+        lockout.record_failure(login)
     return staff
 
 
