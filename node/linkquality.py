@@ -474,29 +474,39 @@ class _Probe:
 
         Central times each upload from the first byte it reads to the last, so that a stall
         setting up the connection does not count; a transfer that arrived in one read (a
-        small one on a fast link) is timed here, from request to answer less a round trip."""
+        small one on a fast link) is timed here, from request to answer less a round trip.
+        Such a transfer that took long may have been slow or may have stalled where we cannot
+        see it (a lost SYN between a proxy and central costs a second): it is sent once more,
+        the phase lengthened for it, and the faster of the two counts."""
         conn = self._connection(timeout=max(0.2, self.left(until)))
-        size, rate, retried = FIRST_PROBE_BYTES, None, False
+        size, rate, retried, slow_once = FIRST_PROBE_BYTES, None, False, 0.0
         while True:
             try:
                 rate, timed_by_central = self._upload_rate_once(conn, size, until)
             except _UploadCut as cut:
                 if rate is not None:
-                    return rate
+                    return max(rate, slow_once)
                 # Not even the first transfer arrived in time: what the network took of it.
                 self.notes.append(N_("передача не уложилась в отведённое время"))
                 return cut.acked / cut.seconds
-            took = size / rate
+            rate = max(rate, slow_once)  # the same size sent twice: a stall only slows one down
+            slow_once, took = 0.0, size / rate
             if size >= MAX_PROBE_BYTES or (_enough(size, rate, took) and (timed_by_central or retried)):
                 return rate
             if size >= SURE_BYTES and rate * 8 / 1000 >= ENOUGH_KBPS:
                 return rate  # fast enough for anything: no need to fill the link
+            if took >= ENOUGH_S:
+                # Slow, or a stall we cannot see from here: the same size once more.
+                # It gets twice its time: if it was a stall, the growing goes on after it.
+                retried, slow_once = True, rate
+                need = self.rtt_min_s + took + 0.05
+                until = min(max(until, time.monotonic() + 2 * need), self.deadline)
+                if need > self.left(until):
+                    return rate
+                continue
             if self.rtt_min_s + 4 * took + 0.05 > self.left(until):
                 return rate
-            if took >= ENOUGH_S:
-                retried = True  # slow, or a stall we cannot see from here: once more to know
-            else:
-                size = min(size * 4, MAX_PROBE_BYTES)
+            size = min(size * 4, MAX_PROBE_BYTES)
 
     def _upload_rate_once(
         self, conn: http.client.HTTPConnection, size: int, until: float

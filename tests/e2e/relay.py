@@ -27,6 +27,10 @@ class Relay:
     cuts: int = 0
     #: Bytes per second in each direction (None: as fast as loopback goes).
     rate: float | None = None
+    #: Hold the next connection whose request starts with these bytes this long before
+    #: connecting it on (as a SYN lost between a proxy and central would), once.
+    stall_request: bytes | None = None
+    stall_s: float = 1.0
 
     def __post_init__(self) -> None:
         self._server = socket.create_server(("127.0.0.1", self.port))
@@ -51,14 +55,38 @@ class Relay:
             if self.refuse:
                 abort_socket(client)
                 continue
+            if self.stall_request is not None:
+                threading.Thread(target=self._connect_on, args=(client,), daemon=True).start()
+            else:
+                self._connect_on(client)
+
+    def _connect_on(self, client: socket.socket) -> None:
+        first = b""
+        if self.stall_request is not None:
+            client.settimeout(5)
             try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+                first = client.recv(16384)
             except OSError:
                 abort_socket(client)
-                continue
-            self._conns += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, "up"), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, "down"), daemon=True).start()
+                return
+            client.settimeout(None)
+            with self._lock:
+                stall = self.stall_request is not None and first.startswith(self.stall_request)
+                if stall:
+                    self.stall_request = None
+            if stall:
+                time.sleep(self.stall_s)
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            if first:
+                upstream.sendall(first)
+                self.counters.up += len(first)
+        except OSError:
+            abort_socket(client)
+            return
+        self._conns += [client, upstream]
+        threading.Thread(target=self._pump, args=(client, upstream, "up"), daemon=True).start()
+        threading.Thread(target=self._pump, args=(upstream, client, "down"), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, direction: str) -> None:
         try:
