@@ -97,8 +97,14 @@ def node_run(port: int, data_dir: Path) -> None:
     """Serve the post's pages and API on 127.0.0.1, with the sync worker."""
     from node import create_app
     from node.extensions import socketio
+    from node.running import NodeAlreadyRunning, hold_data_dir
 
+    try:
+        lock = hold_data_dir(data_dir.resolve())  # held until this process ends
+    except NodeAlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from exc
     app = create_app({"DATA_DIR": data_dir.resolve()})
+    app.extensions["data_dir_lock"] = lock
     _report_health(app)
     click.echo(f"node: http://127.0.0.1:{port}/", err=True)
     socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False)

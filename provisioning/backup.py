@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from node.running import LOCK_FILE
 from sync.clock import utcnow
 from sync.migrations import SCHEMA_VERSION
 
@@ -145,7 +146,9 @@ def _copy_checked(source: IO[bytes], target: Path, expected: str, name: str) -> 
 
 def restore(archive: Path, nd: NodeDir) -> BackupInfo:
     """Restore a backup into an empty (or new) directory; checks every file against the manifest."""
-    if nd.root.exists() and any(nd.root.iterdir()):
+    # A node service started on the empty directory leaves only its lock file there.
+    nd.refuse_if_running()
+    if nd.root.exists() and any(child.name != LOCK_FILE for child in nd.root.iterdir()):
         raise BackupError(
             N_("Каталог %(dir)s не пуст: восстанавливайте только в новый пустой каталог"), dir=str(nd.root)
         )

@@ -23,7 +23,7 @@ __all__ = ["DecommissionResult", "decommission", "final_sync"]
 #: Everything that may hold patient data or the kiosk's secrets.
 _WIPED = (
     *("node.db", "node.db-wal", "node.db-shm", "node.key", "node.key.new", "secret_key"),
-    *("sync-status.json", "selftest.json", "centre-ca.crt"),
+    *("sync-status.json", "selftest.json", "centre-ca.crt", "node.lock"),
 )
 
 
@@ -56,6 +56,7 @@ def final_sync(nd: NodeDir) -> tuple[bool, str, int]:
 def decommission(nd: NodeDir, *, force: bool = False) -> DecommissionResult:
     """Final sync and revocation must succeed unless `force` (then unsent records are lost)."""
     identity = nd.identity()
+    nd.refuse_if_running()
     synced, sync_error, unsent = final_sync(nd)
     if not synced and not force:
         raise ProvisioningError(

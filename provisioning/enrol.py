@@ -93,6 +93,7 @@ def prepare_directory(nd: NodeDir, force: bool) -> tuple[str, str, int]:
             node=identity.node_id,
             dir=str(nd.root),
         )
+    nd.refuse_if_running()
     unsent = _last_round(nd)
     _retire_old_key(nd)
     stamp = utcnow().strftime("%Y%m%d-%H%M%S")

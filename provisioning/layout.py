@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from node.identity import NodeIdentity, NodeNotEnrolled
+from node.running import running_pid
 from sync.clock import utcnow
 
 from .bundle import fingerprint
@@ -94,6 +95,19 @@ class NodeDir:
                 N_("В каталоге %(dir)s нет зарегистрированного киоска: сначала faplink provision enroll"),
                 dir=str(self.root),
             ) from exc
+
+    def refuse_if_running(self) -> None:
+        """Refuse to wipe or move the files of a node that is serving them right now."""
+        pid = running_pid(self.root)
+        if pid is not None:
+            raise ProvisioningError(
+                N_(
+                    "Служба киоска работает (процесс %(pid)s) с каталогом %(dir)s: остановите её "
+                    "(systemctl stop faplink-node faplink-kiosk) и повторите"
+                ),
+                pid=pid or "?",
+                dir=str(self.root),
+            )
 
     def record(self) -> dict[str, Any]:
         """provision.json: how this kiosk was enrolled and what it pins (empty if never)."""

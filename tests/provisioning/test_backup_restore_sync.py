@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from faplink.processes import stop
+from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 from tests.provisioning.helpers import central_rows, faplink, sync_once
 
@@ -54,6 +55,13 @@ def test_backup_of_a_running_kiosk_restored_elsewhere_syncs_without_duplicates(
     archive = tmp_path / "usb" / "kiosk.tar.gz"
     made = faplink("provision", "backup", "--data", cluster.plan["posts"][0]["dir"], "--out", str(archive))  # type: ignore[index]
     assert made.returncode == 0, made.stderr  # taken while the node runs
+    # While its service runs the kiosk is neither retired under it nor served a second time.
+    running = str(cluster.plan["posts"][0]["dir"])  # type: ignore[index]
+    refused = faplink("provision", "decommission", "--data", running, "--yes")
+    assert refused.returncode == 1 and "Служба киоска работает" in refused.stderr, refused.stderr
+    twice = faplink("node", "run", "--port", str(free_port()), "--data", running, timeout=60)
+    assert twice.returncode == 1 and "Служба киоска уже работает" in twice.stderr, twice.stderr
+    assert (Path(running) / "node.db").is_file() and (Path(running) / "node.key").is_file()
     stop(cluster.posts.pop(0))  # the old machine is gone
 
     fresh = tmp_path / "new-machine"
