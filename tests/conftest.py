@@ -16,32 +16,39 @@ from sync.db import CENTRAL, bind_replica, database, open_database
 from sync.migrations import migrate
 from sync.state import CENTRAL_MIGRATIONS
 
+#: Ports handed out in this session: a port two servers were given would be refused to one.
+_HANDED_OUT: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port for a server a test starts (see `free_port_block`)."""
+    return free_port_block(1)
 
 
 def free_port_block(count: int) -> int:
     """The first of `count` consecutive free ports, below the kernel's ephemeral range.
 
-    A port next to one the kernel handed out may be taken by any outgoing connection
-    a moment later; ports below the ephemeral range are only taken by listeners.
+    A port the kernel hands out for bind(0) (or one next to it) may be taken by any
+    outgoing connection before the server that is meant to bind it starts; ports below
+    the ephemeral range are only ever taken by listeners. None is handed out twice.
     """
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(200):
+    for _ in range(500):
         base = random.randrange(20000, low - count)
+        block = set(range(base, base + count))
+        if block & _HANDED_OUT:
+            continue
         socks = [socket.socket() for _ in range(count)]
         try:
             for offset, sock in enumerate(socks):
                 sock.bind(("127.0.0.1", base + offset))
-            return base
         except OSError:
             continue
         finally:
             for sock in socks:
                 sock.close()
+        _HANDED_OUT.update(block)
+        return base
     raise RuntimeError("no block of free ports found")
 
 
