@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask import (
     Response,
@@ -18,10 +17,10 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
+from faplink.web.chat import file_download, message_from_request, messages
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import chat_message_json
-from sync.blobs import BlobStore
-from sync.errors import N_, SyncError, ValidationError
+from sync.errors import SyncError
 from sync.models import Appeal, Attachment, ChatMessage, Role
 
 from ..appeals.service import visible_appeal
@@ -56,18 +55,8 @@ def _announce_changes(response: Response) -> Response:
 
 
 @bp.app_template_global()
-def chat_shown(appeal: Appeal) -> bool:
-    return service.chat_shown(appeal)
-
-
-@bp.app_template_global()
 def chat_may_write(appeal: Appeal) -> bool:
     return service.may_write(g.get("staff"), appeal)
-
-
-@bp.app_template_global()
-def chat_messages(appeal: Appeal) -> list[ChatMessage]:
-    return service.messages(appeal)
 
 
 @bp.app_template_global()
@@ -76,17 +65,20 @@ def chat_appeal_files(appeal: Appeal) -> list[Attachment]:
 
 
 @bp.app_template_global()
-def chat_file_here(attachment: Attachment) -> bool:
-    """Whether the file's bytes have arrived (a post sends the record before the file)."""
-    blobs: BlobStore = current_app.extensions["blobs"]
-    return blobs.has(attachment.sha256)
+def chat_delivered(message: ChatMessage) -> bool:
+    """Everything central holds has reached the centre."""
+    return True
 
 
-def _upload() -> service.Upload | None:
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        return None
-    return service.Upload(file.filename, file.read())
+@bp.app_template_global()
+def chat_preview_url(attachment: Attachment) -> str:
+    """The file inside the page (PDF, documents, tables, text, pictures)."""
+    return url_for("appeals.file_preview", appeal_id=attachment.appeal_id, attachment_id=attachment.id)
+
+
+@bp.app_template_global()
+def chat_side() -> str:
+    return "centre"
 
 
 # -- pages ------------------------------------------------------------------------
@@ -97,7 +89,7 @@ def _upload() -> service.Upload | None:
 def send(appeal_id: str) -> Any:
     """The chat form without JavaScript: store, then back to the appeal."""
     try:
-        service.post_message(g.staff, appeal_id, request.form.get("text", ""), _upload())
+        service.post_message(g.staff, appeal_id, *message_from_request())
     except SyncError as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("appeals.detail", appeal_id=appeal_id) + "#chat")
@@ -108,29 +100,14 @@ def send(appeal_id: str) -> Any:
 def messages_fragment(appeal_id: str) -> Any:
     """The message list alone, for the page to refresh when the chat changes."""
     appeal = visible_appeal(g.staff, appeal_id)
-    return render_template("central/_appeal_chat.html", appeal=appeal, chat_fragment=service.messages(appeal))
+    return render_template("web/_appeal_chat.html", appeal=appeal, chat_fragment=messages(appeal))
 
 
 @bp.get("/appeals/<appeal_id>/files/<attachment_id>")
 @login_required(*CONSULTANT)
 def file(appeal_id: str, attachment_id: str) -> Any:
     attachment = service.appeal_file(g.staff, appeal_id, attachment_id)
-    blobs: BlobStore = current_app.extensions["blobs"]
-    if not blobs.has(attachment.sha256):
-        return render_template(
-            "web/error.html",
-            title=_("Файл ещё не получен"),
-            message=_("Файл придёт с ближайшей синхронизацией поста"),
-        ), 404
-    return Response(
-        blobs.read(attachment.sha256),
-        mimetype=attachment.content_type,
-        headers={"Content-Disposition": _disposition(attachment.filename)},
-    )
-
-
-def _disposition(filename: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(filename)}"
+    return file_download(attachment, _("Файл придёт с ближайшей синхронизацией поста"))
 
 
 # -- JSON API -----------------------------------------------------------------------
@@ -149,7 +126,7 @@ def api_messages(appeal_id: str) -> Any:
     """
     appeal = visible_appeal(g.staff, appeal_id)
     return jsonify(
-        messages=[chat_message_json(m) for m in service.messages(appeal)],
+        messages=[chat_message_json(m) for m in messages(appeal)],
         may_write=service.may_write(g.staff, appeal),
     )
 
@@ -179,12 +156,5 @@ def api_post_message(appeal_id: str) -> Any:
           description: "the appeal is not in work, or another consultant took it"
           content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
     """
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
-        text, upload = str(data.get("text", "")), None
-    else:
-        text, upload = request.form.get("text", ""), _upload()
-    message = service.post_message(g.staff, appeal_id, text, upload)
+    message = service.post_message(g.staff, appeal_id, *message_from_request())
     return jsonify(chat_message_json(message)), 201

@@ -1,4 +1,4 @@
-"""What both web apps (central and node) share: i18n, login, layout, errors, OpenAPI.
+"""What both web apps (central and node) share: i18n, login, layout, errors, OpenAPI, the chat.
 
 `init_web(app)` binds it all to an app made by either app factory.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from .auth import init_auth
+from .chat import init_chat
 from .errors import init_errors
 from .i18n import init_i18n
 from .labels import init_labels
@@ -32,5 +33,6 @@ def init_web(app: Flask) -> None:
     init_labels(app)
     init_vitals(app)
     init_previews(app)
+    init_chat(app)
     init_auth(app)
     init_errors(app)

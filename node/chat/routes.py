@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask import (
     Flask,
@@ -20,11 +19,11 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from faplink.web.auth import login_required
+from faplink.web.chat import file_download, message_from_request, messages
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import chat_message_json
-from sync.blobs import BlobStore
 from sync.client import SyncClient
-from sync.errors import N_, SyncError, ValidationError
+from sync.errors import SyncError
 from sync.models import Appeal, Attachment, ChatMessage
 from sync.worker import SyncWorker
 
@@ -74,18 +73,8 @@ def _send_soon() -> None:
 
 
 @bp.app_template_global()
-def chat_shown(appeal: Appeal) -> bool:
-    return service.chat_shown(appeal)
-
-
-@bp.app_template_global()
 def chat_may_write(appeal: Appeal) -> bool:
     return service.may_write(appeal)
-
-
-@bp.app_template_global()
-def chat_messages(appeal: Appeal) -> list[ChatMessage]:
-    return service.messages(appeal)
 
 
 @bp.app_template_global()
@@ -100,12 +89,6 @@ def chat_delivered(message: ChatMessage) -> bool:
 
 
 @bp.app_template_global()
-def chat_file_here(attachment: Attachment) -> bool:
-    blobs: BlobStore = current_app.extensions["blobs"]
-    return blobs.has(attachment.sha256)
-
-
-@bp.app_template_global()
 def chat_preview_url(attachment: Attachment) -> str | None:
     """The kiosk's own viewer for a file (no program needed), where the node has one."""
     try:
@@ -114,11 +97,9 @@ def chat_preview_url(attachment: Attachment) -> str | None:
         return None
 
 
-def _upload() -> service.Upload | None:
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        return None
-    return service.Upload(file.filename, file.read())
+@bp.app_template_global()
+def chat_side() -> str:
+    return "post"
 
 
 # -- pages ------------------------------------------------------------------------------
@@ -129,7 +110,7 @@ def _upload() -> service.Upload | None:
 def send(appeal_id: str) -> Any:
     """The chat form without JavaScript: store here, send with the next sync, back to the appeal."""
     try:
-        service.post_message(g.staff, appeal_id, request.form.get("text", ""), _upload())
+        service.post_message(g.staff, appeal_id, *message_from_request())
         _send_soon()
     except SyncError as exc:
         flash(translate_error(exc), "error")
@@ -140,25 +121,14 @@ def send(appeal_id: str) -> Any:
 @login_required(*NODE_ROLES)
 def messages_fragment(appeal_id: str) -> Any:
     appeal = post_appeal(appeal_id)
-    return render_template("node/_appeal_chat.html", appeal=appeal, chat_fragment=service.messages(appeal))
+    return render_template("web/_appeal_chat.html", appeal=appeal, chat_fragment=messages(appeal))
 
 
 @bp.get("/appeals/<appeal_id>/files/<attachment_id>")
 @login_required(*NODE_ROLES)
 def file(appeal_id: str, attachment_id: str) -> Any:
     attachment = service.appeal_file(appeal_id, attachment_id)
-    blobs: BlobStore = current_app.extensions["blobs"]
-    if not blobs.has(attachment.sha256):
-        return render_template(
-            "web/error.html",
-            title=_("Файл ещё не получен"),
-            message=_("Файл придёт с ближайшей синхронизацией"),
-        ), 404
-    return Response(
-        blobs.read(attachment.sha256),
-        mimetype=attachment.content_type,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.filename)}"},
-    )
+    return file_download(attachment, _("Файл придёт с ближайшей синхронизацией"))
 
 
 # -- JSON API ---------------------------------------------------------------------------
@@ -182,7 +152,7 @@ def api_messages(appeal_id: str) -> Any:
     """
     appeal = post_appeal(appeal_id)
     return jsonify(
-        messages=[_message_json(m) for m in service.messages(appeal)],
+        messages=[_message_json(m) for m in messages(appeal)],
         may_write=service.may_write(appeal),
     )
 
@@ -212,13 +182,6 @@ def api_post_message(appeal_id: str) -> Any:
           description: "the appeal is not in work"
           content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
     """
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
-        text, upload = str(data.get("text", "")), None
-    else:
-        text, upload = request.form.get("text", ""), _upload()
-    message = service.post_message(g.staff, appeal_id, text, upload)
+    message = service.post_message(g.staff, appeal_id, *message_from_request())
     _send_soon()
     return jsonify(_message_json(message)), 201
