@@ -86,8 +86,15 @@ def test_the_engineer_finds_the_fleet_in_the_menu_and_sees_each_kiosk(fleet) -> 
     assert "Предупреждение" not in row and "badge overdue" not in row
     assert '<td class="fleet-link">—</td>' in row  # no link measurement reported yet
 
-    link = {"mode": "audio", "measured_at": utcnow().isoformat(), "rtt_ms": 420.0, "down_kbps": 180.4,
-            "up_kbps": 95.6, "loss_pct": 2.0, "error": None}
+    link = {
+        "mode": "audio",
+        "measured_at": utcnow().isoformat(),
+        "rtt_ms": 420.0,
+        "down_kbps": 180.4,
+        "up_kbps": 95.6,
+        "loss_pct": 2.0,
+        "error": None,
+    }
     assert _signed(client, key, "POST", "/sync/fleet/report", _report() | {"link": link}).status_code == 200
     page = _page(client)
     row = page[page.index(f'id="node-{NODE}"') :]
