@@ -51,6 +51,11 @@ def test_the_consultant_who_took_the_appeal_writes_and_the_post_reads_it_in_the_
     page = http.get(f"/appeals/{appeal.id}").get_data(as_text=True)
     assert "Чат" in page and "Пришлите, пожалуйста, ЭКГ" in page and "памятка.txt" in page
     assert "Отправить" in page
+    # The chat's file opens in the page's viewer, like the appeal's other files.
+    viewer = f"/appeals/{appeal.id}/files/{attachment['id']}/preview"
+    assert f'href="{viewer}">памятка.txt</a>' in page
+    shown = http.get(viewer)
+    assert shown.status_code == 200 and "ритм синусовый, ЧСС 96" in shown.get_data(as_text=True)
 
     # After «Отправить протокол» the chat is history: shown, no longer writable.
     Appeal.update(status="closed").where(Appeal.id == appeal.id).execute()
