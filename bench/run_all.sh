@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Both sync benchmarks, then the summary lines of both. `make bench` calls this.
+# The sync benchmarks and the loopback call's CPU, then the summary lines of all. `make bench` calls this.
 #   RUNS=3 (default) runs per engine; COMPARE_ARGS / SHAPED_ARGS: more options for each
 #   (e.g. SHAPED_ARGS="--records 200 --files 1" for a quick try). Root is needed for the
 #   shaped link.
@@ -28,11 +28,14 @@ rc_compare=${PIPESTATUS[0]}
 rc_ecg=${PIPESTATUS[0]}
 "$PY" bench/shaped_link.py --runs "$RUNS" ${SHAPED_ARGS:-} | tee "$logs/shaped_link.log"
 rc_shaped=${PIPESTATUS[0]}
+# The kiosk's loopback call (aiortc, FFmpeg test source): CPU per second at 640×480 and 1280×720.
+"$PY" bench/call_cpu.py --runs "$RUNS" | tee "$logs/call_cpu.log"
+rc_call=${PIPESTATUS[0]}
 
 echo
 echo "summary:"
-for log in "$logs/sync_compare.log" "$logs/sync_compare_ecg.log" "$logs/shaped_link.log"; do
+for log in "$logs/sync_compare.log" "$logs/sync_compare_ecg.log" "$logs/shaped_link.log" "$logs/call_cpu.log"; do
   sed -n '/^summary:$/,$p' "$log" | sed '1d'
 done
 rm -rf "$logs"
-[ "$rc_compare" -eq 0 ] && [ "$rc_ecg" -eq 0 ] && [ "$rc_shaped" -eq 0 ]
+[ "$rc_compare" -eq 0 ] && [ "$rc_ecg" -eq 0 ] && [ "$rc_shaped" -eq 0 ] && [ "$rc_call" -eq 0 ]
