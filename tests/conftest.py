@@ -5,11 +5,15 @@ from __future__ import annotations
 import random
 import shutil
 import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from peewee import Database
+from werkzeug.serving import make_server
 
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database
@@ -89,11 +93,24 @@ def seeded(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
     handle.close()
 
 
+@contextmanager
+def served_in_thread(app: Flask) -> Iterator[int]:
+    """`app` over real HTTP in this process (its database stays inspectable); yields the port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
 def rows(model) -> int:  # type: ignore[no-untyped-def]
     return int(model.select().count())
 
 
-__all__ = ["free_port", "rows", "database"]
+__all__ = ["free_port", "free_port_block", "served_in_thread", "rows", "database"]
 
 
 @pytest.fixture

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
 from faplink.web.auth import verify_password
 from sync.models import ScheduleTemplate, Slot, Staff, StaffCredential, SupportRequest
+from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -28,12 +27,8 @@ def browser() -> Iterator[Browser]:
 def central(central_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """central's app served in this process on a free port (a browser needs real HTTP)."""
     app, _ = central_app
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served_in_thread(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _login(browser: Browser, base: str, login: str) -> Page:

@@ -8,18 +8,17 @@ test_shaped_link.py this happens now and then at 0.5 % loss).
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from node.identity import NodeIdentity
 from node.linkquality import measure_link, offered_mode
 from sync.server import register_node
 from sync.signing import NodeKey
+from tests.conftest import served_in_thread
 from tests.e2e.relay import Relay
 
 
@@ -27,12 +26,8 @@ from tests.e2e.relay import Relay
 def central(central_app) -> Iterator[tuple[int, str]]:  # type: ignore[no-untyped-def]
     """(central's port, post 1's id): central's app served over HTTP on a free port."""
     app, data = central_app
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port, data.posts[0][0]
-    server.shutdown()
-    thread.join(timeout=5)
+    with served_in_thread(app) as port:
+        yield port, data.posts[0][0]
 
 
 def _kiosk(tmp_path: Path, post_id: str, central_url: str) -> NodeIdentity:

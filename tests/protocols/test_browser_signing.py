@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from faplink.signatures import verify_protocol
 from sync.models import Organization
+from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium, sign_in
 
 from .helpers import PASSPHRASE, new_appeal
@@ -25,14 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 def served(central) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
     """central's app on a local port, in this process (its database stays inspectable)."""
     app, data = central
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", data
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with served_in_thread(app) as port:
+        yield f"http://127.0.0.1:{port}", data
 
 
 def _login(page: Page, base: str, login: str) -> None:
