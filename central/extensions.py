@@ -10,9 +10,13 @@ if TYPE_CHECKING:
     from flask.sansio.app import App
     from redis import Redis
 
-__all__ = ["socketio", "shared_redis"]
+__all__ = ["socketio", "shared_redis", "LEASE_SECONDS"]
 
 socketio = SocketIO()
+
+#: How long an entry one instance keeps in the shared Redis (a call under way, a post's
+#: link) outlives its last renewal: an instance that died leaves nothing behind for longer.
+LEASE_SECONDS = 90
 
 
 def shared_redis(app: App) -> Redis | None:

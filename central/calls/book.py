@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..extensions import LEASE_SECONDS
+
 if TYPE_CHECKING:
     from redis import Redis
 
@@ -26,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CallBook", "MemoryCallBook", "RedisCallBook", "LEASE_SECONDS", "call_book_for"]
 
-#: How long a call's entry outlives the last renewal by an instance holding a party.
-LEASE_SECONDS = 90
 #: The Redis lock is given up after this long even if its holder died holding it.
 _LOCK_SECONDS = 10
 

@@ -15,14 +15,14 @@ import threading
 import time
 from typing import TYPE_CHECKING, Protocol
 
+from ..extensions import LEASE_SECONDS
+
 if TYPE_CHECKING:
     from redis import Redis
 
 __all__ = ["LinkedPosts", "MemoryLinkedPosts", "RedisLinkedPosts", "linked_posts_for", "LEASE_SECONDS"]
 
 log = logging.getLogger(__name__)
-
-LEASE_SECONDS = 90
 
 
 class LinkedPosts(Protocol):
