@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 
+from node.running import LOCK_FILE
 from sync.db import database
 from sync.errors import SyncError
 from sync.signing import NodeKey
@@ -23,7 +24,7 @@ __all__ = ["DecommissionResult", "decommission", "final_sync"]
 #: Everything that may hold patient data or the kiosk's secrets.
 _WIPED = (
     *("node.db", "node.db-wal", "node.db-shm", "node.key", "node.key.new", "secret_key"),
-    *("sync-status.json", "selftest.json", "centre-ca.crt", "node.lock"),
+    *("sync-status.json", "selftest.json", "centre-ca.crt", LOCK_FILE),
 )
 
 

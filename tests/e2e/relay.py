@@ -80,7 +80,8 @@ class Relay:
             upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
             if first:
                 upstream.sendall(first)
-                self.counters.up += len(first)
+                with self._lock:
+                    self.counters.up += len(first)
         except OSError:
             abort_socket(client)
             return
