@@ -485,7 +485,7 @@ class _Probe:
                 rate, timed_by_central = self._upload_rate_once(conn, size, until)
             except _UploadCut as cut:
                 if rate is not None:
-                    return max(rate, slow_once)
+                    return rate  # the last that arrived (a cut retry leaves the first's)
                 # Not even the first transfer arrived in time: what the network took of it.
                 self.notes.append(N_("передача не уложилась в отведённое время"))
                 return cut.acked / cut.seconds
