@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import socketio
 
 from faplink.demo import prepare
 from faplink.processes import faplink_command, start, stop, wait_http
@@ -158,3 +159,9 @@ def login_works(base: str, login: str) -> bool:
         f"{base}/api/v1/session", json={"login": login, "password": "demo1234"}, timeout=5
     )
     return response.status_code == 200
+
+
+def connect_live(client: socketio.Client, base: str, http: requests.Session) -> None:
+    """Connect `client` to the app's Socket.IO over WebSocket as the user `http` is logged in as."""
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    client.connect(base, headers={"Cookie": cookie}, transports=["websocket"])

@@ -10,7 +10,7 @@ import pytest
 import requests
 import socketio
 
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, connect_live
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,7 @@ def test_gunicorn_keeps_connections_alive_serves_websockets_and_stops_cleanly(tm
         login = web.post(f"{cluster.central_url}/api/v1/session", json=credentials, timeout=10)
         assert login.status_code == 200
         client = socketio.Client(reconnection=False)
-        cookie = "; ".join(f"{c.name}={c.value}" for c in web.cookies)
-        client.connect(cluster.central_url, headers={"Cookie": cookie}, transports=["websocket"])
+        connect_live(client, cluster.central_url, web)
         assert client.transport() == "websocket"
         client.disconnect()
     finally:

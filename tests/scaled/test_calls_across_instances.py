@@ -21,6 +21,7 @@ from sync.db import CENTRAL, bind_replica, database, open_database_url
 from sync.models import CallLog
 from sync.signing import signed_headers
 from tests.chat.helpers import feldsher, in_work
+from tests.e2e.cluster import connect_live
 from tests.scaled.conftest import REDIS_URL, TwoCentrals
 
 pytestmark = pytest.mark.slow
@@ -63,8 +64,7 @@ def test_a_call_rings_is_answered_relayed_and_logged_across_two_instances(two_ce
     login = http.post(f"{a}/api/v1/session", json={"login": "ivanova", "password": "demo1234"}, timeout=10)
     assert login.status_code == 200
     consultant = Party()
-    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-    consultant.client.connect(a, headers={"Cookie": cookie}, transports=["websocket"])
+    connect_live(consultant.client, a, http)
     # … and the post's node is linked to instance B.
     node = Party(NODE_NAMESPACE)
     node.client.connect(

@@ -13,6 +13,7 @@ from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.migrations import migrate
 from sync.state import NODE_MIGRATIONS
+from tests.e2e.cluster import connect_live
 from tests.scaled.conftest import TwoCentrals
 
 pytestmark = pytest.mark.slow
@@ -42,8 +43,7 @@ def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentr
         seen.append((event, payload))
         got.set()
 
-    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-    client.connect(b, headers={"Cookie": cookie}, transports=["websocket"])
+    connect_live(client, b, http)
 
     # The post syncs with instance A only.
     node_dir = tmp_path / "post"
