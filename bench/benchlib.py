@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
-import math
 import os
 import queue
 import random
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+
+from hardware.simulators.ecg_export import ecg_export
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -551,25 +552,6 @@ class Workload:
         return path
 
 
-def _ecg_text(rng: random.Random, size: int) -> bytes:
-    """12 leads at 500 Hz in microvolts, one sample row per line: a beat every 830 ms
-    over a slow wander, with noise."""
-    header = "t_ms;I;II;III;aVR;aVL;aVF;V1;V2;V3;V4;V5;V6\n"
-    out = [header]
-    total = len(header)
-    t = rng.randrange(1000)
-    while total < size:
-        beat = 1200.0 * math.exp(-(((t % 830) - 200) ** 2) / 300.0)
-        values = (
-            beat * (0.4 + lead / 12) + 80 * math.sin(t / 97 + lead) + rng.gauss(0, 12) for lead in range(12)
-        )
-        line = f"{t};" + ";".join(str(int(v)) for v in values) + "\n"
-        out.append(line)
-        total += len(line)
-        t += 2
-    return "".join(out).encode()[:size]
-
-
 def make_workload(
     root: Path,
     *,
@@ -589,7 +571,7 @@ def make_workload(
     work = Workload(root, patients)
     for n in range(files):
         if file_kind == "ecg":
-            data = _ecg_text(rng, file_size)
+            data = ecg_export(rng, file_size)
             filename, content_type = f"ecg-{n + 1:02d}.txt", "text/plain"
         else:
             data = b"%PDF-1.4\n" + rng.randbytes(file_size - 9)

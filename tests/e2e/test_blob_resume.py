@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from faplink.processes import faplink_command, start, stop, wait_http
+from hardware.simulators.ecg_export import ecg_export
 from sync.blobs import CHUNK_SIZE
 from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
@@ -129,32 +129,13 @@ def test_download_cut_mid_blob_resumes_on_a_second_kiosk(cluster: Cluster, tmp_p
     relay.close()
 
 
-def _ecg_export(size: int) -> bytes:
-    """A 12-lead ECG exported as CSV (500 Hz, microvolts), as an electrocardiograph writes it."""
-    leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-    rng = random.Random(12)
-    lines = ["t_ms;" + ";".join(leads)]
-    total = len(lines[0]) + 1
-    t = 0
-    while total < size:
-        beat = math.exp(-(((t % 830) - 200) ** 2) / 300.0) * 1200
-        row = ";".join(
-            str(int(beat * (0.4 + i / 12) + 80 * math.sin(t / 97 + i) + rng.gauss(0, 12))) for i in range(12)
-        )
-        line = f"{t};{row}"
-        lines.append(line)
-        total += len(line) + 1
-        t += 2
-    return ("\n".join(lines) + "\n").encode()[:size]
-
-
 def test_a_text_file_travels_gzipped_both_ways_and_still_resumes(cluster: Cluster, tmp_path: Path) -> None:
     """An ECG export (text) crosses the link in well under half its size, up and down, and a
     cut in the middle still resumes from the byte central holds."""
     up_relay, post = _post_behind_relay(cluster)
     down_relay = Relay(cluster.port)
     with _second_kiosk(cluster, tmp_path, down_relay) as (kiosk_dir, client):
-        data = _ecg_export(SIZE)
+        data = ecg_export(random.Random(12), SIZE)
         appeal_id, sha = _book_with_file(post, data, "ecg-12.txt")
         feldsher = ApiClient(post, "fap1")
         before = up_relay.counters.up
