@@ -60,9 +60,12 @@ def attached_file(data, post_index: int, size: int = 3 * CHUNK + 1000) -> tuple[
     return blob, sha
 
 
-def put(client, key, sha: str, offset: int, chunk: bytes):  # type: ignore[no-untyped-def]
+def put(client, key, sha: str, offset: int, chunk: bytes, *, gzipped: bool = False):  # type: ignore[no-untyped-def]
+    """Upload one chunk as a node does (`gzipped`: the body is the chunk packed)."""
     path = f"/sync/v1/blobs/{sha}/upload?offset={offset}"
     headers = signed_headers(key, NODE, "PUT", path, chunk) | {"Content-Type": "application/octet-stream"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
     return client.put(path, data=chunk, headers=headers)
 
 
@@ -94,15 +97,6 @@ def test_missing_blobs_say_where_to_resume_for_the_posts_own_files(signed) -> No
     assert answer["missing"] == [untouched_sha] and answer["offsets"] == {}
 
 
-def put_gzipped(client, key, sha: str, offset: int, body: bytes):  # type: ignore[no-untyped-def]
-    path = f"/sync/v1/blobs/{sha}/upload?offset={offset}"
-    headers = signed_headers(key, NODE, "PUT", path, body) | {
-        "Content-Type": "application/octet-stream",
-        "Content-Encoding": "gzip",
-    }
-    return client.put(path, data=body, headers=headers)
-
-
 def test_gzipped_chunks_are_unpacked_and_bad_ones_refused_keeping_what_is_held(signed) -> None:  # type: ignore[no-untyped-def]
     from sync.server import MAX_CHUNK
 
@@ -111,17 +105,17 @@ def test_gzipped_chunks_are_unpacked_and_bad_ones_refused_keeping_what_is_held(s
     store = app.extensions["blobs"]
     assert put(client, key, sha, 0, blob[:CHUNK]).status_code == 200
 
-    corrupt = put_gzipped(client, key, sha, CHUNK, b"\x1f\x8b\x08\x00garbage")
+    corrupt = put(client, key, sha, CHUNK, b"\x1f\x8b\x08\x00garbage", gzipped=True)
     assert corrupt.status_code == 400
     assert "Фрагмент файла повреждён" in _json(corrupt)["message"]
     # A small body that unpacks to more than any chunk may be: refused before it is stored.
-    bomb = put_gzipped(client, key, sha, CHUNK, gzip.compress(b"\0" * (MAX_CHUNK + 1)))
+    bomb = put(client, key, sha, CHUNK, gzip.compress(b"\0" * (MAX_CHUNK + 1)), gzipped=True)
     assert bomb.status_code == 400
     assert "Фрагмент файла слишком велик" in _json(bomb)["message"]
     assert store.staged(sha) == CHUNK  # what was held is still held, nothing half-written
 
     for offset in range(CHUNK, len(blob), CHUNK):
-        answer = put_gzipped(client, key, sha, offset, gzip.compress(blob[offset : offset + CHUNK]))
+        answer = put(client, key, sha, offset, gzip.compress(blob[offset : offset + CHUNK]), gzipped=True)
         assert answer.status_code == 200
     assert store.has(sha) and store.read_range(sha, 0, len(blob)) == blob
 
