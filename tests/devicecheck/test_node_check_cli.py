@@ -69,7 +69,15 @@ def test_node_check_measures_the_link_to_a_running_centre_and_reports_to_the_fle
         page = fleet_page(ApiClient(cluster.central_url, "admin"))
         row = page[page.index('id="node-demo-post-1"') :]
         row = row[: row.index("</tr>")]
-        assert "замечания" in row and "Камера" in row  # the self-test's warnings reached the fleet page
+        # The self-test's verdict reached the fleet page. Which checks fail depends on the machine's
+        # load (a loopback call on two busy cores may miss its frame rate): compare with the report.
+        failed = [str(c["title"]) for c in checks.values() if c["status"] == "fail"]
+        warned = [str(c["title"]) for c in checks.values() if c["status"] == "warn"]
+        assert "Камера" in warned
+        if failed:
+            assert "не пройдена" in row and all(title in row for title in failed), (failed, row)
+        else:
+            assert "замечания" in row and all(title in row for title in warned), (warned, row)
         assert report["ok"] is (done.returncode == 0)
     finally:
         cluster.stop_all()
