@@ -93,11 +93,29 @@ def _organization_parent(db: Database, migrator: SchemaMigrator) -> None:
     _add_column_if_missing(db, migrator, Organization, "parent")
 
 
+def _clinical_correctness(db: Database, migrator: SchemaMigrator) -> None:
+    """Legal representatives' details, specialties' age ranges, the ИДС and the proposed
+    form of care on appeals, ACVPU and oxygen on exams, diagnoses' roles."""
+    from .models import Appeal, Diagnosis, Exam, Patient, Specialty
+
+    for name in ("representative_relation", "representative_name", "representative_document"):
+        _add_column_if_missing(db, migrator, Patient, name)
+    _add_column_if_missing(db, migrator, Patient, "representative_phone")
+    _add_column_if_missing(db, migrator, Specialty, "age_from")
+    _add_column_if_missing(db, migrator, Specialty, "age_under")
+    for name in ("consent_by", "consent_name", "consent_at", "proposed_form", "form_reason"):
+        _add_column_if_missing(db, migrator, Appeal, name)
+    _add_column_if_missing(db, migrator, Exam, "consciousness")
+    _add_column_if_missing(db, migrator, Exam, "on_oxygen")
+    _add_column_if_missing(db, migrator, Diagnosis, "role")
+
+
 REPLICATED_MIGRATIONS: list[Migration] = [
     Migration("sync.0001_initial", _initial),
     Migration("sync.0002_patient_field_stamps", _patient_field_stamps),
     Migration("sync.0003_consultation_records", _consultation_records),
     Migration("sync.0004_organization_parent", _organization_parent),
+    Migration("sync.0005_clinical_correctness", _clinical_correctness),
 ]
 
 #: The replicated schema's version, compared by node and central at `hello`.

@@ -10,8 +10,10 @@ from .appeals import (
     AppealStatus,
     Attachment,
     AttachmentKind,
+    ConsentGiver,
     ContactMode,
     Diagnosis,
+    DiagnosisRole,
     FormOfCare,
     Protocol,
     configure_deadlines,
@@ -20,7 +22,7 @@ from .base import BaseModel, SyncModel, SyncSequence, new_id, next_seq
 from .clinical import VITALS, Exam, Observation
 from .conversation import CallLog, CallMode, CallOutcome, ChatMessage
 from .directory import Organization, OrgKind, Region, Role, Specialty, Staff, StaffCredential
-from .patients import Patient, Sex
+from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient, Relation, Sex
 from .routing import Referral, ReferralStatus, SupportKind, SupportRequest
 from .schedule import ScheduleTemplate, Slot
 
@@ -94,6 +96,8 @@ __all__ = [
     "SupportKind",
     "Patient",
     "Sex",
+    "Relation",
+    "REPRESENTATIVE_REQUIRED_UNDER",
     "Appeal",
     "AppealStatus",
     "AppealKind",
@@ -101,6 +105,8 @@ __all__ = [
     "FormOfCare",
     "Protocol",
     "Diagnosis",
+    "DiagnosisRole",
+    "ConsentGiver",
     "Attachment",
     "AttachmentKind",
     "TAKE_IN_WORK_LEAD",

@@ -35,6 +35,8 @@ __all__ = [
     "ContactMode",
     "Protocol",
     "Diagnosis",
+    "DiagnosisRole",
+    "ConsentGiver",
     "Attachment",
     "AttachmentKind",
     "TAKE_IN_WORK_LEAD",
@@ -75,6 +77,14 @@ class ContactMode:
     AUDIO = "audio"
     CHAT = "chat"
     ALL = (VIDEO, AUDIO, CHAT)
+
+
+class ConsentGiver:
+    """Who gave the informed voluntary consent (ИДС) to the telemedicine consultation."""
+
+    PATIENT = "patient"  # the patient
+    REPRESENTATIVE = "representative"  # the legal representative
+    ALL = (PATIENT, REPRESENTATIVE)
 
 
 #: How long a consultant has to take an appeal in work, by form of care.
@@ -121,6 +131,15 @@ class Appeal(SyncModel):
     taken_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
     cancelled_at = DateTimeField(null=True)
+    #: ИДС to the telemedicine consultation: who gave it (`ConsentGiver`), the
+    #: representative's name when not the patient, and when (a scan is an attachment).
+    consent_by = CharField(max_length=16, default="")
+    consent_name = CharField(max_length=300, default="")
+    consent_at = DateTimeField(null=True)
+    #: The form of care the vitals' early-warning score proposed when the appeal was made,
+    #: and the feldsher's reason for choosing a less urgent one (the consultant sees it).
+    proposed_form = CharField(max_length=16, default="")
+    form_reason = TextField(default="")
 
     patient_id: str
     post_id: str
@@ -401,12 +420,22 @@ class Protocol(SyncModel):
         return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
 
 
+class DiagnosisRole:
+    """A diagnosis's place in the conclusion: exactly one main, any others."""
+
+    MAIN = "main"  # основной
+    CONCOMITANT = "concomitant"  # сопутствующий
+    COMPLICATION = "complication"  # осложнение основного
+    ALL = (MAIN, CONCOMITANT, COMPLICATION)
+
+
 class Diagnosis(SyncModel):
     """An ICD-10 diagnosis in a protocol («Добавьте заболевания»)."""
 
     protocol = ForeignKeyField(Protocol, backref="diagnoses")
     code = CharField(max_length=8)
     title = CharField(max_length=500, default="")
+    role = CharField(max_length=16, default=DiagnosisRole.MAIN)
 
     @staticmethod
     def check(code: str, title: str) -> tuple[str, str]:
@@ -435,7 +464,8 @@ class AttachmentKind:
     PROTOCOL_PDF = "protocol_pdf"
     SIGNED_PROTOCOL = "signed_protocol"  # PAdES-signed PDF of the protocol
     PROTOCOL_FILE = "protocol_file"  # a file the consultant adds to the protocol
-    ALL = (FILE, PHOTO, PROTOCOL_PDF, SIGNED_PROTOCOL, PROTOCOL_FILE)
+    CONSENT = "consent"  # a photo or scan of the signed ИДС form
+    ALL = (FILE, PHOTO, PROTOCOL_PDF, SIGNED_PROTOCOL, PROTOCOL_FILE, CONSENT)
 
 
 class Attachment(SyncModel):

@@ -38,6 +38,10 @@ class Exam(SyncModel):
     complaints = TextField(default="")
     objective_status = TextField(default="")
     taken_at = DateTimeField(default=utcnow, index=True)
+    #: Consciousness on the ACVPU scale ("A", "C", "V", "P", "U"; "" not assessed) and
+    #: whether the patient breathes supplemental oxygen (None: not recorded): NEWS2 reads both.
+    consciousness = CharField(max_length=1, default="")
+    on_oxygen = BooleanField(null=True)
 
     patient_id: str
     post_id: str

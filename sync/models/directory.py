@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import BooleanField, CharField, Expression, ForeignKeyField, TextField
+from peewee import BooleanField, CharField, Expression, ForeignKeyField, IntegerField, TextField
 
 from ..errors import N_, ValidationError
 from .base import SyncModel
@@ -98,6 +98,10 @@ class Organization(SyncModel):
 class Specialty(SyncModel):
     name = CharField(max_length=200)
     code = CharField(max_length=32, default="")
+    #: The patients' ages (full years) it accepts: from `age_from`, under `age_under`
+    #: (Pediatrics: under 18; adult specialties: from 18). None: no bound.
+    age_from = IntegerField(null=True)
+    age_under = IntegerField(null=True)
 
 
 class Staff(SyncModel):

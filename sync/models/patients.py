@@ -11,13 +11,29 @@ from ..validators import format_snils, normalize_enp, normalize_phone, normalize
 from .base import SyncModel
 from .directory import Organization
 
-__all__ = ["Patient", "Sex"]
+__all__ = ["Patient", "Sex", "Relation", "REPRESENTATIVE_REQUIRED_UNDER"]
+
+#: Under this age (full years) a legal representative consents for the patient
+#: (Federal Law 323-ФЗ, art. 20 part 2 and art. 54 part 2).
+REPRESENTATIVE_REQUIRED_UNDER = 15
 
 
 class Sex:
     MALE = "male"
     FEMALE = "female"
     ALL = (MALE, FEMALE)
+
+
+class Relation:
+    """Who the legal representative is to the patient (законный представитель)."""
+
+    MOTHER = "mother"  # мать
+    FATHER = "father"  # отец
+    GUARDIAN = "guardian"  # опекун
+    TRUSTEE = "trustee"  # попечитель
+    ADOPTIVE_PARENT = "adoptive"  # усыновитель
+    OTHER = "other"  # иной законный представитель
+    ALL = (MOTHER, FATHER, GUARDIAN, TRUSTEE, ADOPTIVE_PARENT, OTHER)
 
 
 class Patient(SyncModel):
@@ -32,6 +48,12 @@ class Patient(SyncModel):
     address = CharField(max_length=500, default="")
     organization = ForeignKeyField(Organization, backref="patients")
     representative = ForeignKeyField("self", null=True, backref="represented")
+    #: The representative's relation to the patient (a `Relation` value), with either
+    #: `representative` (an adult patient of the post) or the name, document and phone below.
+    representative_relation = CharField(max_length=16, default="")
+    representative_name = CharField(max_length=300, default="")
+    representative_document = CharField(max_length=200, default="")
+    representative_phone = CharField(max_length=24, null=True)
     #: Demographics are edited at the post and at central: merged field by field.
     field_stamps = TextField(default="{}")
 

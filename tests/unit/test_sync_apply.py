@@ -29,6 +29,10 @@ def patient_record(post_id: str, **fields):  # type: ignore[no-untyped-def]
         "address": "",
         "organization": post_id,
         "representative": None,
+        "representative_relation": "",
+        "representative_name": "",
+        "representative_document": "",
+        "representative_phone": None,
     } | fields
     return {
         "model": "patient",
