@@ -8,14 +8,27 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["utcnow", "HybridClock", "Stamp"]
+__all__ = ["utcnow", "local_date", "HybridClock", "Stamp"]
 
 
 def utcnow() -> datetime:
     """Current time as a naive UTC datetime (how every time is stored)."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def local_date(zone: str, now: datetime | None = None) -> date:
+    """The calendar date in the IANA time zone `zone` at `now` (naive UTC; default: now).
+
+    An unknown zone counts as Moscow's, the directories' default.
+    """
+    try:
+        tz = ZoneInfo(zone or "Europe/Moscow")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("Europe/Moscow")
+    return (now or utcnow()).replace(tzinfo=UTC).astimezone(tz).date()
 
 
 @dataclass(frozen=True, order=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from peewee import BooleanField, CharField, Expression, ForeignKeyField, IntegerField, TextField
 
+from ..clock import local_date
 from ..errors import N_, ValidationError
 from .base import SyncModel
 
 __all__ = [
     "region_centres",
+    "today_at",
     "Region",
     "Organization",
     "Specialty",
@@ -54,6 +57,23 @@ def region_centres(organization_id: str) -> Any:
     return Organization.select(Organization.id).where(
         (Organization.kind == OrgKind.CENTRE) & Organization.region.in_(_post_region(organization_id))
     )
+
+
+def today_at(organization_id: str | None, now: datetime | None = None) -> date:
+    """Today's date at an organisation (a post's "today"), in its region's time zone.
+
+    Ages and "not in the future" checks use it on both sides, so that central near
+    midnight UTC agrees with a post eight hours east. Unknown organisation: Moscow.
+    """
+    zone = (
+        Region.select(Region.timezone)
+        .join(Organization, on=(Organization.region == Region.id))
+        .where(Organization.id == organization_id)
+        .scalar()
+        if organization_id
+        else None
+    )
+    return local_date(zone or "", now)
 
 
 class Region(SyncModel):
