@@ -40,7 +40,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 # poppler-utils (pdftotext, pdfsig), libnss3-tools (certutil, for pdfsig's
 # trust store), faketime (a kiosk whose clock is wrong), ffmpeg (test video
 # for the loopback call check), sip-tester (sipp, the SIP peer of the phone
-# gateway) and iptables (packet loss on a shaped link). Installed only
+# gateway), iptables (packet loss on a shaped link), and systemd and cage
+# (`systemd-analyze verify` of the kiosk's units, whose window runs in cage). Installed only
 # when missing and when we may (root); otherwise the tests say what is missing.
 system-deps:
 	@missing=""; \
@@ -51,6 +52,8 @@ system-deps:
 	command -v ffmpeg >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
 	command -v iptables >/dev/null 2>&1 || missing="$$missing iptables"; \
+	command -v cage >/dev/null 2>&1 || missing="$$missing cage"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \

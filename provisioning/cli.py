@@ -7,6 +7,7 @@ to be added under `faplink central` too (it runs against central's data).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -277,15 +278,40 @@ def install_kiosk_command(
     root: Path, data_dir: Path, port: int, user: str, command: str, enable: bool, tls_ca: str
 ) -> None:
     """Write systemd units so that the kiosk PC boots straight into faplink."""
-    from .kiosk_units import KioskPlan, enable_commands, install_kiosk, run_enable
+    from .kiosk_units import (
+        KioskPlan,
+        enable_commands,
+        install_kiosk,
+        install_packages,
+        missing_packages,
+        run_enable,
+    )
 
+    if enable and root.resolve() != Path("/"):
+        raise click.UsageError("--enable только вместе с --root /")
+    if enable and os.geteuid() != 0:
+        raise click.UsageError("--enable нужно запускать от root (sudo)")
     plan = KioskPlan(user=user, data_dir=data_dir, port=port, faplink=command, tls_ca=tls_ca)
     for path in install_kiosk(root, plan):
         click.echo(f"записан {path}")
     steps = [" ".join(c) for c in enable_commands()]
+    missing = missing_packages(root)
+    if missing and enable:
+        click.echo(f"Устанавливаю пакеты Debian: {' '.join(missing)}")
+        try:
+            install_packages(missing)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise click.ClickException(
+                f"Не удалось установить {' '.join(missing)} ({exc}): без них киоск загрузится "
+                f"без окна. Установите вручную: apt-get install {' '.join(missing)}"
+            ) from exc
+    elif missing:
+        click.echo(
+            f"Внимание: не установлен {', '.join(missing)} (пакет Debian): без него киоск загрузится "
+            f"без окна. Установите от root: apt-get install {' '.join(missing)}"
+        )
+        steps.insert(0, f"apt-get install {' '.join(missing)}")
     if enable:
-        if root.resolve() != Path("/"):
-            raise click.UsageError("--enable только вместе с --root /")
         run_enable()
         click.echo("Службы включены: киоск запустится при следующей загрузке")
     else:

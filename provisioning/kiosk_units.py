@@ -14,6 +14,7 @@ The kiosk unit follows cage's own recipe for starting on boot with systemd
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -21,7 +22,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["KioskPlan", "unit_files", "install_kiosk", "enable_commands"]
+__all__ = [
+    "KioskPlan",
+    "unit_files",
+    "install_kiosk",
+    "enable_commands",
+    "REQUIRED_PROGRAMS",
+    "missing_packages",
+    "install_packages",
+]
+
+#: Programs the units start that faplink's own installation does not bring, with the
+#: Debian package of each: without cage a freshly installed kiosk boots to a blank screen.
+REQUIRED_PROGRAMS: dict[str, str] = {"usr/bin/cage": "cage"}
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,17 @@ def install_kiosk(root: Path, plan: KioskPlan) -> list[Path]:
         path.chmod(0o644)
         written.append(path)
     return written
+
+
+def missing_packages(root: Path) -> list[str]:
+    """The Debian packages whose programs the units start but `root` lacks."""
+    return [package for program, package in REQUIRED_PROGRAMS.items() if not (root / program).exists()]
+
+
+def install_packages(packages: list[str]) -> None:
+    """apt-get install the packages (as root, on the kiosk itself)."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True, env=env)
 
 
 def enable_commands() -> list[list[str]]:
