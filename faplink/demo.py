@@ -35,6 +35,8 @@ def _check_ports_free(ports: list[int]) -> None:
     busy = []
     for port in ports:
         with socket.socket() as sock:
+            # As our servers bind: a stopped demo's connections in TIME_WAIT leave the port free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:

@@ -83,3 +83,19 @@ def test_demo_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
     assert "--port" in result.stderr and "Traceback" not in result.stderr
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "demo")], capture_output=True, text=True).stdout
     assert leftovers.strip() == "", leftovers
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_demo_counts_as_free() -> None:
+    """Restarting the demo right after stopping it: its old connections linger in TIME_WAIT."""
+    from faplink.demo import _check_ports_free
+
+    port = free_port_block(1)
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its end of the connection waits
+        client.close()
+    _check_ports_free([port])  # no DemoError
