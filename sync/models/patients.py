@@ -9,7 +9,7 @@ from peewee import CharField, DateField, Expression, ForeignKeyField, TextField
 from ..errors import N_, ValidationError
 from ..validators import format_snils, normalize_enp, normalize_phone, normalize_snils
 from .base import SyncModel
-from .directory import Organization
+from .directory import Organization, today_at
 
 __all__ = ["Patient", "Sex", "Relation", "REPRESENTATIVE_REQUIRED_UNDER"]
 
@@ -82,7 +82,9 @@ class Patient(SyncModel):
             setattr(self, name, value)
         if not isinstance(self.birth_date, date):
             raise ValidationError(N_("Укажите дату рождения пациента"), field="birth_date")
-        if self.birth_date > date.today():
+        # The post's own date: a newborn registered after midnight in Kamchatka is
+        # not "born tomorrow" for central, still on yesterday in Moscow.
+        if self.birth_date > today_at(self.organization_id):
             raise ValidationError(N_("Дата рождения не может быть в будущем"), field="birth_date")
         if self.birth_date.year < 1900:
             raise ValidationError(N_("Проверьте год рождения пациента"), field="birth_date")
