@@ -65,6 +65,7 @@ def main() -> int:
     with db.atomic():
         for f in files:
             appeal = Appeal.book(
+                consent_by="patient",  # the ИДС to the consultation
                 patient=Patient.get_by_id(f["patient"]),
                 author=feldsher,
                 specialty=doctor.specialty,

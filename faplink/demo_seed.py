@@ -14,6 +14,7 @@ from sync.models import (
     OrgKind,
     Patient,
     Region,
+    Relation,
     Role,
     Slot,
     Specialty,
@@ -66,6 +67,11 @@ CONSULTANTS = [
     ("lebedev", "Лебедев", "Игорь", "Николаевич", "Пульмонология"),
 ]
 
+#: The patients' ages each specialty accepts (age_from, age_under): children go to
+#: Pediatrics, adults to the others.
+SPECIALTY_AGES: dict[str, tuple[int | None, int | None]] = {"Педиатрия": (None, 18)}
+ADULT_AGES: tuple[int | None, int | None] = (18, None)
+
 POSTS = [
     ("fap1", "ФАП д. Медное", "Петрова", "Анна", "Ивановна"),
     ("fap2", "ФАП с. Кушалино", "Васильев", "Николай", "Петрович"),
@@ -114,7 +120,10 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
         data = DemoData(region_id=region.id, centre_id=centre.id)
         specialties: dict[str, Specialty] = {}
         for login, last, first, middle, spec_name in CONSULTANTS:
-            specialty = specialties.get(spec_name) or Specialty.create(name=spec_name)
+            age_from, age_under = SPECIALTY_AGES.get(spec_name, ADULT_AGES)
+            specialty = specialties.get(spec_name) or Specialty.create(
+                name=spec_name, age_from=age_from, age_under=age_under
+            )
             specialties[spec_name] = specialty
             staff = Staff.create(
                 last_name=last,
@@ -196,6 +205,7 @@ def _patients(post: Organization, index: int, data: DemoData) -> None:
             sex=sex,
             organization=post,
             representative=mother,
+            representative_relation=Relation.MOTHER,
             phone=mother.phone,
         )
         data.patients[f"{child.full_name}@{index}"] = child.id

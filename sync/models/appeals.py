@@ -24,7 +24,7 @@ from ..clock import utcnow
 from ..errors import N_, LifecycleError, ValidationError
 from .base import SyncModel
 from .directory import Organization, Specialty, Staff
-from .patients import Patient
+from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient
 from .schedule import Slot
 
 __all__ = [
@@ -48,6 +48,8 @@ __all__ = [
 TAKE_IN_WORK_LEAD = timedelta(minutes=15)
 
 
+#: How far ahead of the clock an ИДС time may be (a kiosk's clock a little fast).
+CONSENT_CLOCK_SLACK = timedelta(minutes=10)
 class AppealStatus:
     NEW = "new"
     IN_WORK = "in_work"
@@ -208,10 +210,17 @@ class Appeal(SyncModel):
         exam_data: str = "",
         now: datetime | None = None,
     ) -> Self:
-        """Create an appeal, refusing a slot that is past, inactive or already taken."""
+        consent_by: str = "",
+        consent_name: str = "",
+        consent_at: datetime | None = None,
+        """Create an appeal, refusing a slot that is past, inactive or already taken, an
+        appeal without the ИДС, and a specialty for another age."""
         now = now or utcnow()
         with cls._meta.database.atomic():
             if slot is not None:
+        consent_by, consent_name, consent_at = cls.check_consent(
+            patient, consent_by, consent_name, consent_at or now, now
+        )
                 slot = Slot.get_by_id(slot.id)  # re-read inside the transaction
                 if slot.deleted or not slot.active:
                     raise ValidationError(
@@ -236,11 +245,12 @@ class Appeal(SyncModel):
                 raise ValidationError(
                     N_("Консультант не ведёт приём по этой специальности"), field="consultant"
                 )
-            if consultant is not None:
-                from .visibility import check_may_book  # routing imports this module
+            from .visibility import check_age_fits, check_may_book  # routing imports this module
 
                 check_may_book(consultant, patient, now.date())
             if form_of_care not in FormOfCare.ALL:
+            check_age_fits(specialty, patient)
+            if consultant is not None:
                 raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
             return cls.create(
                 patient=patient,
@@ -258,10 +268,52 @@ class Appeal(SyncModel):
                 exam_data=exam_data.strip(),
                 created_at=now,
                 due_at=cls.compute_due_at(now, form_of_care, slot),
+                consent_by=consent_by,
+                consent_name=consent_name,
+                consent_at=consent_at,
             )
 
     def can_take_from(self) -> datetime | None:
         """The earliest moment «Взять в работу» is allowed (None: any time)."""
+    @staticmethod
+    def check_consent(
+        patient: Patient | None, by: str, name: str, at: datetime | None, now: datetime | None = None
+    ) -> tuple[str, str, datetime]:
+        """The ИДС to the telemedicine consultation, checked: (who, the representative's name, when).
+
+        Under 15 the legal representative gives it (323-ФЗ art. 20 and 54); the
+        representative is named, by default the one on the patient's card.
+        """
+        now = now or utcnow()
+        if by not in ConsentGiver.ALL:
+            raise ValidationError(
+                N_(
+                    "Без информированного добровольного согласия (ИДС) на телемедицинскую "
+                    "консультацию обращение не отправить: отметьте, кто дал согласие"
+                ),
+                field="consent_by",
+            )
+        if not isinstance(at, datetime):
+            raise ValidationError(N_("Укажите, когда получено ИДС"), field="consent_at")
+        if at > now + CONSENT_CLOCK_SLACK:
+            raise ValidationError(N_("Время получения ИДС не может быть в будущем"), field="consent_at")
+        name = (name or "").strip()
+        if by == ConsentGiver.PATIENT:
+            if patient is not None and patient.needs_representative():
+                raise ValidationError(
+                    N_("Пациенту нет %(age)s лет: ИДС даёт законный представитель"),
+                    field="consent_by",
+                    age=REPRESENTATIVE_REQUIRED_UNDER,
+                )
+            return by, "", at
+        if not name and patient is not None:
+            name = patient.representative_display
+        if not name:
+            raise ValidationError(
+                N_("Укажите ФИО законного представителя, давшего ИДС"), field="consent_name"
+            )
+        return by, name[:300], at
+
         slot = self.slot if self.slot_id else None
         if slot is None:
             return None
@@ -317,8 +369,28 @@ class Appeal(SyncModel):
 
     @classmethod
     def _check_visibility(cls, incoming: dict[str, Any]) -> None:
-        """A new appeal from a post: its consultant (named or the slot's) must accept the patient."""
-        from .visibility import check_may_book  # routing imports this module
+    @classmethod
+    def _check_consent(cls, incoming: dict[str, Any]) -> None:
+        """A new appeal from a post carries the ИДС, given as the rules require."""
+        patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
+        created = incoming.get("created_at")
+        # Checked against the appeal's own creation time: it may arrive days later.
+        cls.check_consent(
+            patient,
+            str(incoming.get("consent_by") or ""),
+            str(incoming.get("consent_name") or ""),
+            incoming.get("consent_at"),
+            created if isinstance(created, datetime) else None,
+        )
+
+        """A new appeal from a post: its consultant (named or the slot's) must accept the
+        patient, and the patient's age must fit the specialty."""
+        from .visibility import check_age_fits, check_may_book  # routing imports this module
+
+        patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
+        specialty = Specialty.get_or_none(Specialty.id == incoming.get("specialty"))
+        if patient is not None:
+            check_age_fits(specialty, patient)
 
         consultant_id = incoming.get("consultant")
         if not consultant_id and incoming.get("slot"):
@@ -343,6 +415,7 @@ class Appeal(SyncModel):
             if not from_central:
                 cls._check_visibility(incoming)
             return incoming
+                cls._check_consent(incoming)
         merged = dict(incoming)
         if not from_central:
             # The post owns the request; central's decisions stay as they are,

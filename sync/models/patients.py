@@ -11,11 +11,13 @@ from ..validators import format_snils, normalize_enp, normalize_phone, normalize
 from .base import SyncModel
 from .directory import Organization, today_at
 
-__all__ = ["Patient", "Sex", "Relation", "REPRESENTATIVE_REQUIRED_UNDER"]
+__all__ = ["Patient", "Sex", "Relation", "REPRESENTATIVE_REQUIRED_UNDER", "ADULT_AGE"]
 
 #: Under this age (full years) a legal representative consents for the patient
 #: (Federal Law 323-ФЗ, art. 20 part 2 and art. 54 part 2).
 REPRESENTATIVE_REQUIRED_UNDER = 15
+#: A legal representative is an adult (Civil Code art. 21: full capacity at 18).
+ADULT_AGE = 18
 
 
 class Sex:
@@ -97,8 +99,114 @@ class Patient(SyncModel):
             raise ValidationError(
                 N_("Укажите хотя бы один из номеров: телефон, СНИЛС или полис ОМС"), field="phone"
             )
-        if self.representative_id and self.representative_id == self.id:
-            raise ValidationError(N_("Пациент не может быть своим законным представителем"))
+        self._check_representative()
+
+    @property
+    def has_representative(self) -> bool:
+        return bool(self.representative_id or (self.representative_name or "").strip())
+
+    @property
+    def representative_display(self) -> str:
+        """The representative's name: the linked patient's, or the one written on the card."""
+        if self.representative_id:
+            linked = Patient.get_or_none(Patient.id == self.representative_id)
+            return linked.full_name if linked is not None else ""
+        return self.representative_name or ""
+
+    def age_today(self) -> int:
+        """Full years today at the patient's post (its region's time zone)."""
+        return self.age(today_at(self.organization_id))
+
+    def needs_representative(self) -> bool:
+        """Under 15 full years: a legal representative consents for the patient."""
+        return self.age_today() < REPRESENTATIVE_REQUIRED_UNDER
+
+    def _check_representative(self) -> None:
+        """The legal representative: an adult other than the patient, with the relation.
+
+        A row stored before these rules (a child without one, a link without the
+        relation) stays loadable and editable until its birth date or representative changes.
+        """
+        self.representative_name = (self.representative_name or "").strip()
+        self.representative_document = (self.representative_document or "").strip()
+        self.representative_relation = (self.representative_relation or "").strip()
+        if self.representative_phone:
+            try:
+                self.representative_phone = normalize_phone(self.representative_phone)
+            except ValidationError as exc:
+                raise ValidationError(exc.template, field="representative_phone", **exc.params) from None
+        else:
+            self.representative_phone = None
+        relation = self.representative_relation
+        if relation and relation not in Relation.ALL:
+            raise ValidationError(
+                N_("Выберите, кем представитель приходится пациенту"), field="representative_relation"
+            )
+        linked = self.representative_id
+        if linked and linked == self.id:
+            raise ValidationError(
+                N_("Пациент не может быть своим законным представителем"), field="representative"
+            )
+        today = today_at(self.organization_id)
+        if not self.has_representative:
+            if relation or self.representative_document or self.representative_phone:
+                raise ValidationError(
+                    N_("Укажите ФИО законного представителя или выберите его среди пациентов поста"),
+                    field="representative_name",
+                )
+            if self.age(today) < REPRESENTATIVE_REQUIRED_UNDER and not self._stored_as_is():
+                raise ValidationError(
+                    N_(
+                        "Пациенту нет %(age)s лет: укажите законного представителя "
+                        "(ст. 20 и 54 Федерального закона № 323-ФЗ)"
+                    ),
+                    field="representative",
+                    age=REPRESENTATIVE_REQUIRED_UNDER,
+                )
+            return
+        if not relation and not self._stored_as_is():
+            raise ValidationError(
+                N_("Выберите, кем представитель приходится пациенту"), field="representative_relation"
+            )
+        if linked:
+            other = Patient.get_or_none(Patient.id == linked)
+            # Not here yet (a record from a peer before its parent): checked when it arrives here.
+            if other is not None and other.age(today) < ADULT_AGE:
+                raise ValidationError(
+                    N_(
+                        "Законным представителем может быть только совершеннолетний "
+                        "(18 лет и старше): %(name)s нет 18 лет"
+                    ),
+                    field="representative",
+                    name=other.full_name,
+                )
+            return
+        if self.representative_name.casefold() == self.full_name.casefold():
+            raise ValidationError(
+                N_("Пациент не может быть своим законным представителем"), field="representative_name"
+            )
+        if not self.representative_document and not self._stored_as_is():
+            raise ValidationError(
+                N_(
+                    "Укажите документ, подтверждающий полномочия представителя "
+                    "(например, свидетельство о рождении)"
+                ),
+                field="representative_document",
+            )
+
+    def _stored_as_is(self) -> bool:
+        """Is this row already stored with the same birth date and representative?"""
+        stored = Patient.get_or_none(Patient.id == self.id) if self.id else None
+        return stored is not None and all(
+            stored.__data__.get(name) == self.__data__.get(name)
+            for name in (
+                "birth_date",
+                "representative",
+                "representative_name",
+                "representative_relation",
+                "representative_document",
+            )
+        )
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:

@@ -67,6 +67,7 @@ def test_a_consultant_creates_activates_and_sees_the_day_schedule(central_app) -
     )
 
     Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),
         specialty=template.consultant.specialty,

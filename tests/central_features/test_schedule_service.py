@@ -152,6 +152,7 @@ def test_templates_that_overlap_an_active_one_are_refused(seeded) -> None:  # ty
 def _book(data, slot: Slot) -> Appeal:  # type: ignore[no-untyped-def]
     doctor = slot.consultant
     return Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),
         specialty=doctor.specialty,

@@ -33,6 +33,7 @@ def appeal_to(
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
     post = 0 if patient.endswith("@1") else 1
     return Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[patient]),
         author=feldsher(data, post),
         specialty=doctor.specialty,
@@ -46,6 +47,7 @@ def appeal_to(
 def appeal_to_specialty(data, specialty: str = "Кардиология", form: str = "urgent") -> Appeal:  # type: ignore[no-untyped-def]
     """An appeal from post 1 open to every consultant of a specialty (no one named, no slot)."""
     return Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=feldsher(data),
         specialty=Specialty.get(Specialty.name == specialty),

@@ -54,6 +54,7 @@ def _appeal_to_cardiology_written_at_post(cluster: Cluster, patient_id: str) -> 
     try:
         bind_replica(node["node_id"], latest_stamp())
         appeal = Appeal.book(
+            consent_by="patient",  # the ИДС to the consultation
             patient=Patient.get_by_id(patient_id),
             author=Staff.get((Staff.organization == node["organization_id"]) & (Staff.role == "feldsher")),
             specialty=Specialty.get(Specialty.name == "Кардиология"),

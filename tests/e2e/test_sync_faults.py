@@ -63,6 +63,7 @@ def _write_at_post(node_dir: Path, node_id: str, run: int, rng: random.Random) -
             )
             if n % 4 == 0:
                 appeal = Appeal.book(
+                    consent_by="patient",  # the ИДС to the consultation
                     patient=patient,
                     author=feldsher,
                     specialty=doctor.specialty,

@@ -25,6 +25,7 @@ def new_appeal(data: Any, consultant: str = "ivanova", minutes_ahead: int = 5) -
     starts = utcnow() + timedelta(minutes=minutes_ahead)
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
     return Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[PATIENT]),
         author=Staff.get(Staff.organization == data.posts[0][0]),
         specialty=doctor.specialty,

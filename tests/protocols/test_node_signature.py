@@ -37,6 +37,7 @@ def _closed_appeal(data: Any) -> Appeal:
     """A closed appeal with its protocol, as the post has it after a pull."""
     doctor = Staff.get_by_id(data.consultants["ivanova"])
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[PATIENT]),
         author=Staff.get(Staff.organization == data.posts[0][0]),
         specialty=doctor.specialty,

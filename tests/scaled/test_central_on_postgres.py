@@ -36,6 +36,7 @@ def test_consultant_closes_an_appeal_on_postgresql(pg_central) -> None:  # type:
     starts = utcnow() + timedelta(minutes=5)
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),
         specialty=doctor.specialty,

@@ -28,7 +28,9 @@ def pg_seeded(tmp_path: Path, pg_url: str):  # type: ignore[no-untyped-def]
 def test_a_big_push_with_a_waiting_child_and_bad_records_on_postgresql(pg_seeded) -> None:  # type: ignore[no-untyped-def]
     post, theirs = pg_seeded.posts[0][0], pg_seeded.posts[1][0]
     parent = patient_record(post, 1)
-    child = patient_record(post, 2, representative=parent["id"], first_name="Маша")
+    child = patient_record(
+        post, 2, representative=parent["id"], representative_relation="mother", first_name="Маша"
+    )
     good = [patient_record(post, n) for n in range(10, 1210)]
     bad_phone = patient_record(post, 3, phone="12")
     foreign = patient_record(theirs, 4)

@@ -72,6 +72,7 @@ def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentr
     )
     doctor = Staff.get_by_id(data.consultants["ivanova"])
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=Staff.get(Staff.organization == post),
         specialty=doctor.specialty,

@@ -35,6 +35,7 @@ def _book(seeded, slot: Slot | None = None, form: str = FormOfCare.PLANNED, **kw
     if slot is None and form == FormOfCare.PLANNED:
         slot = future_slot(consultant)
     return Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=feldsher,
         specialty=consultant.specialty,
@@ -72,6 +73,7 @@ def test_planned_care_needs_a_slot(seeded) -> None:  # type: ignore[no-untyped-d
     consultant, feldsher, patient = _people(seeded)
     with pytest.raises(ValidationError) as err:
         Appeal.book(
+            consent_by="patient",  # the ИДС to the consultation
             patient=patient,
             author=feldsher,
             specialty=consultant.specialty,

@@ -97,7 +97,9 @@ def test_unknown_fields_and_models_are_refused(seeded) -> None:  # type: ignore[
 def test_a_child_before_its_parent_waits_then_goes_in(seeded) -> None:  # type: ignore[no-untyped-def]
     post = seeded.posts[0][0]
     parent = patient_record(post)
-    child = patient_record(post, snils=None, representative=parent["id"], first_name="Ваня")
+    child = patient_record(
+        post, snils=None, representative=parent["id"], representative_relation="mother", first_name="Ваня"
+    )
     first = push([child], post)
     assert first.pending == 1 and rows(PendingRecord) == 1
     second = push([parent], post)
@@ -112,6 +114,7 @@ def test_central_keeps_its_decision_when_a_post_edits_an_appeal(seeded) -> None:
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
     slot = future_slot(consultant)
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=feldsher,
         specialty=consultant.specialty,
@@ -140,6 +143,7 @@ def test_a_post_may_cancel_while_the_appeal_is_new(seeded) -> None:  # type: ign
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
     slot = future_slot(consultant)
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=Staff.get(Staff.organization == post),
         specialty=consultant.specialty,

@@ -50,7 +50,9 @@ def test_new_rows_of_a_batch_are_stored_as_sent(seeded) -> None:  # type: ignore
 def test_a_child_whose_parent_is_missing_waits_and_the_rest_go_in(seeded) -> None:  # type: ignore[no-untyped-def]
     post = seeded.posts[0][0]
     parent = patient_record(post, 1)
-    child = patient_record(post, 2, representative=parent["id"], first_name="Маша")
+    child = patient_record(
+        post, 2, representative=parent["id"], representative_relation="mother", first_name="Маша"
+    )
     others = [patient_record(post, n) for n in range(3, 40)]
     first = push([*others[:10], child, *others[10:]], post)
     assert (first.applied, first.pending, first.refused) == (37, 1, [])
@@ -64,7 +66,9 @@ def test_a_child_whose_parent_is_missing_waits_and_the_rest_go_in(seeded) -> Non
 def test_a_child_ahead_of_its_parent_in_one_batch_goes_in(seeded) -> None:  # type: ignore[no-untyped-def]
     post = seeded.posts[0][0]
     parent = patient_record(post, 1)
-    child = patient_record(post, 2, representative=parent["id"], first_name="Маша")
+    child = patient_record(
+        post, 2, representative=parent["id"], representative_relation="mother", first_name="Маша"
+    )
     result = push([child, patient_record(post, 3), parent], post)
     assert (result.pending, result.refused, rows(PendingRecord)) == (0, [], 0)
     assert Patient.get_by_id(child["id"]).representative_id == parent["id"]
@@ -90,6 +94,7 @@ def test_a_row_that_conflicts_with_another_is_refused_the_rest_stored(seeded) ->
     feldsher = Staff.get(Staff.organization == post)
     patient = Patient.select().where(Patient.organization == post).first()
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=feldsher,
         specialty=consultant.specialty,

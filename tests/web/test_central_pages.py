@@ -17,6 +17,7 @@ def _appeal(data, minutes_ahead: int = 5, consultant: str = "ivanova") -> Appeal
     starts = utcnow() + timedelta(minutes=minutes_ahead)
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
     return Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),
         specialty=doctor.specialty,

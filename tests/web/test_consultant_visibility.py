@@ -229,6 +229,7 @@ def _wire_appeal(data: Any, doctor: Staff) -> dict[str, Any]:
     """An appeal as a post would push it (made with the rules, then removed from central)."""
     post = data.posts[0][0]
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[PATIENT]),
         author=Staff.get(Staff.organization == post),
         specialty=doctor.specialty,

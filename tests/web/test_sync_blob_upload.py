@@ -39,6 +39,7 @@ def attached_file(data, post_index: int, size: int = 3 * CHUNK + 1000) -> tuple[
     consultant = Staff.get_by_id(data.consultants["ivanova"])
     feldsher = Staff.get(Staff.organization == post)
     appeal = Appeal.book(
+        consent_by="patient",  # the ИДС to the consultation
         patient=Patient.select().where(Patient.organization == post).first(),
         author=feldsher,
         specialty=consultant.specialty,
