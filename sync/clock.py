@@ -47,9 +47,13 @@ class Stamp:
     def decode(cls, text: str) -> Stamp:
         try:
             wall, counter, replica = text.split(".", 2)
+            if not (len(wall) == 13 and len(counter) == 6 and wall.isdigit() and counter.isdigit()):
+                raise ValueError
+            if not 0 < len(replica) <= 64:
+                raise ValueError
             return cls(int(wall), int(counter), replica)
         except (ValueError, AttributeError) as exc:
-            raise ValueError(f"not a clock stamp: {text!r}") from exc
+            raise ValueError(f"not a clock stamp: {str(text)[:80]!r}") from exc
 
 
 class HybridClock:

@@ -56,6 +56,7 @@ __all__ = [
     "upload_offsets",
     "blob_allowed",
     "blob_size",
+    "pull_bounds",
     "REPLAY_WINDOW",
     "MAX_PULL",
 ]
@@ -70,6 +71,8 @@ MAX_CHUNK = 4 * CHUNK_SIZE
 #: "blob-gzip": blob chunks may be uploaded gzipped (Content-Encoding: gzip).
 FEATURES = ("blob-gzip",)
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+#: Protocol and schema versions are small counters; anything larger is not a version.
+_MAX_VERSION = 1_000_000
 
 
 def register_node(node_id: str, organization_id: str, public_hex: str) -> KnownNode:
@@ -177,9 +180,10 @@ def authenticate(method: str, path: str, body: bytes, headers: dict[str, str]) -
 
 def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     """Negotiate versions; a node whose schema is older than central's must update first."""
-    protocol = payload.get("protocol")
-    schema = payload.get("schema")
-    if not isinstance(protocol, int) or not isinstance(schema, int):
+    protocol, schema = payload.get("protocol"), payload.get("schema")
+    if not (isinstance(protocol, int) and isinstance(schema, int)) or not all(
+        type(v) is int and 0 <= v < _MAX_VERSION for v in (protocol, schema)
+    ):
         raise ValidationError(N_("В приветствии нет версий протокола и схемы"))
     KnownNode.update(
         schema_version=schema,
@@ -220,8 +224,25 @@ def _pull_request(pull: Any) -> tuple[int, int] | None:
     if isinstance(pull, dict):
         cursor, limit = pull.get("cursor"), pull.get("limit")
         if type(cursor) is int and type(limit) is int:
-            return cursor, limit
+            return pull_bounds(cursor, limit)
     raise ValidationError(N_("Курсор и размер пакета должны быть числами"))
+
+
+#: A change number fits a signed 64-bit column; a page is at most this many records asked.
+_MAX_CURSOR = 2**63 - 1
+_MAX_LIMIT = 1_000_000
+
+
+def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
+    """A pull's cursor and page size as whole numbers in range (query strings or JSON)."""
+    try:
+        values = [int(v) if type(v) is int else int(str(v), 10) for v in (cursor, limit)]
+    except ValueError as exc:
+        raise ValidationError(N_("Курсор и размер пакета должны быть числами")) from exc
+    cursor, limit = values
+    if not (0 <= cursor <= _MAX_CURSOR and 0 <= limit <= _MAX_LIMIT):
+        raise ValidationError(N_("Курсор или размер пакета вне допустимых пределов"))
+    return cursor, limit
 
 
 def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:
@@ -241,7 +262,7 @@ def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, A
     return {"records": [row.to_wire() for row in page], "cursor": new_cursor, "more": more}
 
 
-def missing_blobs(store: BlobStore, shas: list[Any]) -> list[str]:
+def missing_blobs(store: BlobStore, shas: Any) -> list[str]:
     if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
         raise ValidationError(N_("Ожидался список контрольных сумм"))
     return [sha for sha in shas if not store.has(sha)]

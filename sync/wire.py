@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import N_, ValidationError
 
-__all__ = ["encode", "decode", "pack_chunk", "unpack_chunk", "CONTENT_TYPE", "MAX_BODY"]
+__all__ = ["encode", "decode", "decode_object", "pack_chunk", "unpack_chunk", "CONTENT_TYPE", "MAX_BODY"]
 
 CONTENT_TYPE = "application/json"
 #: A batch body larger than this (uncompressed) is refused: it cannot be a real batch.
@@ -23,15 +23,65 @@ def encode(payload: Any) -> bytes:
     return gzip.compress(raw, compresslevel=6, mtime=0)
 
 
+#: Deeper nesting than a record's fields ever need is refused before anything reads it.
+MAX_DEPTH = 32
+#: Integers longer than a signed 64-bit one are refused (no database column holds them).
+MAX_INT_DIGITS = 19
+
+
 def decode(body: bytes, gzipped: bool = True) -> Any:
-    """Parse a body; a corrupt or oversized one is a ValidationError, never a crash."""
+    """Parse a body; a corrupt, oversized, too deep or out-of-range one is a ValidationError."""
     try:
         raw = _gunzip_bounded(body) if gzipped else body
         if len(raw) > MAX_BODY:
             raise ValidationError(N_("Пакет синхронизации слишком велик"))
-        return json.loads(raw.decode("utf-8"))
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(N_("Пакет синхронизации повреждён: %(detail)s"), detail=str(exc)) from exc
+        text = raw.decode("utf-8")
+        payload = json.loads(text, parse_int=_bounded_int, parse_float=_finite, parse_constant=_no_constant)
+        if isinstance(payload, dict | list):
+            _check_depth(payload)
+        return payload
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValidationError(N_("Пакет синхронизации повреждён: %(detail)s"), detail=str(exc)[:200]) from exc
+
+
+def decode_object(body: bytes, gzipped: bool = True) -> dict[str, Any]:
+    """A body that must be a JSON object (every request a node sends)."""
+    payload = decode(body, gzipped)
+    if not isinstance(payload, dict):
+        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+    return payload
+
+
+def _check_depth(payload: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH (the parser itself stops near Python's recursion limit)."""
+    level: list[Any] = [payload]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    raise ValidationError(N_("Пакет синхронизации слишком глубоко вложен"))
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValidationError(N_("Число в пакете синхронизации слишком велико"))
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValidationError(N_("Число в пакете синхронизации слишком велико"))
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValidationError(N_("Пакет синхронизации содержит %(value)s вместо числа"), value=text)
 
 
 def _gunzip_bounded(body: bytes, limit: int = MAX_BODY) -> bytes:

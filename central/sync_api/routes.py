@@ -10,15 +10,15 @@ from flask import Response, current_app, request
 from sync import server
 from sync.blobs import CHUNK_SIZE, BlobStore
 from sync.errors import N_, ValidationError
-from sync.wire import decode, pack_chunk, unpack_chunk
+from sync.wire import decode_object, pack_chunk, unpack_chunk
 
 from . import bp
 from .nodes import request_node
 
 
-def _payload() -> Any:
+def _payload() -> dict[str, Any]:
     gzipped = request.headers.get("Content-Encoding") == "gzip"
-    return decode(request.get_data(cache=True), gzipped=gzipped)
+    return decode_object(request.get_data(cache=True), gzipped=gzipped)
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -65,11 +65,7 @@ def push() -> Any:
 @bp.get("/pull")
 def pull() -> Any:
     node = request_node()
-    try:
-        cursor = int(request.args.get("cursor", "0"))
-        limit = int(request.args.get("limit", "500"))
-    except ValueError as exc:
-        raise ValidationError(N_("Курсор и размер пакета должны быть числами")) from exc
+    cursor, limit = server.pull_bounds(request.args.get("cursor", "0"), request.args.get("limit", "500"))
     return _json(server.changes_since(node, cursor, limit))
 
 

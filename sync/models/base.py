@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
@@ -254,11 +255,11 @@ def _convert(model: type[SyncModel], field: Field, value: Any) -> Any:
                 raise TypeError
             return value
         if isinstance(field, IntegerField | BigIntegerField):
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
                 raise TypeError
             return value
         if isinstance(field, FloatField):
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise TypeError
             return float(value)
         if isinstance(field, CharField | TextField | ForeignKeyField):

@@ -1,0 +1,81 @@
+"""A post's node key at central's test client: signed pushes, pulls, blob requests as a kiosk sends them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from sync.clock import HybridClock
+from sync.signing import NodeKey, signed_headers
+from sync.wire import encode
+
+__all__ = ["Kiosk", "record"]
+
+
+def record(model: str, node: str, clock: HybridClock, fields: dict[str, Any], rid: str | None = None) -> dict:  # type: ignore[type-arg]
+    """A record as a node pushes it."""
+    return {
+        "model": model,
+        "id": rid or str(uuid.uuid4()),
+        "origin": node,
+        "changed_by": node,
+        "hlc": clock.now(),
+        "deleted": False,
+        "fields": fields,
+    }
+
+
+@dataclass
+class Kiosk:
+    """One enrolled node of a post, talking to central's test client with its own key."""
+
+    client: FlaskClient
+    key: NodeKey
+    node_id: str
+    post_id: str
+
+    def __post_init__(self) -> None:
+        self.clock = HybridClock(self.node_id)
+
+    def record(self, model: str, fields: dict[str, Any], rid: str | None = None) -> dict:  # type: ignore[type-arg]
+        return record(model, self.node_id, self.clock, fields, rid)
+
+    def send(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
+        signed = signed_headers(self.key, self.node_id, method, path, body) | (headers or {})
+        return self.client.open(path, method=method, data=body, headers=signed)
+
+    def post_json(self, path: str, payload: Any) -> Any:
+        return self.send("POST", path, encode(payload), {"Content-Encoding": "gzip"})
+
+    def push(self, *records: dict) -> dict:  # type: ignore[type-arg]
+        response = self.post_json("/sync/v1/push", {"records": list(records)})
+        assert response.status_code == 200, response.data
+        return json_of(response)
+
+    def pull_all(self) -> list[dict]:  # type: ignore[type-arg]
+        cursor, out = 0, []
+        while True:
+            path = f"/sync/v1/pull?cursor={cursor}&limit=2000"
+            page = json_of(self.send("GET", path))
+            out += page["records"]
+            cursor = page["cursor"]
+            if not page["more"]:
+                return out
+
+    def upload(self, sha: str, data: bytes) -> Any:
+        return self.send("PUT", f"/sync/v1/blobs/{sha}/upload?offset=0", data)
+
+    def fetch(self, sha: str) -> Any:
+        return self.send("GET", f"/sync/v1/blobs/{sha}")
+
+
+def json_of(response: Any) -> Any:
+    raw = response.data
+    if response.headers.get("Content-Encoding") == "gzip":
+        raw = gzip.decompress(raw)
+    return json.loads(raw)
