@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from peewee import CharField, Database, DateTimeField, Model
+from peewee import CharField, Database, DateTimeField, Model, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_ops
 
@@ -110,12 +110,46 @@ def _clinical_correctness(db: Database, migrator: SchemaMigrator) -> None:
     _add_column_if_missing(db, migrator, Diagnosis, "role")
 
 
+def _widen_if_narrower(db: Database, migrator: SchemaMigrator, model: type[Model], name: str) -> None:
+    """Give a VARCHAR column its model's length, if it is narrower (PostgreSQL).
+
+    SQLite does not enforce VARCHAR lengths, and altering a type there rebuilds the
+    whole table: on SQLite there is nothing to do.
+    """
+    if isinstance(db, SqliteDatabase):
+        return
+    table = model._meta.table_name
+    field = model._meta.fields[name]
+    width = db.execute_sql(
+        "SELECT character_maximum_length FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = %s AND column_name = %s",
+        (table, field.column_name),
+    ).fetchone()
+    if width is not None and width[0] is not None and width[0] < field.max_length:
+        migrate_ops(migrator.alter_column_type(table, field.column_name, field))
+
+
+def _phone_extensions(db: Database, migrator: SchemaMigrator) -> None:
+    """Phones keep their extension («доб. 123» stored as ";ext=123"): every column
+    holding a normalised phone takes `sync.validators.PHONE_MAX_LENGTH`."""
+    from .models import Organization, Patient, SupportRequest
+
+    for model, name in (
+        (Patient, "phone"),
+        (Patient, "representative_phone"),
+        (Organization, "phone"),
+        (SupportRequest, "phone"),
+    ):
+        _widen_if_narrower(db, migrator, model, name)
+
+
 REPLICATED_MIGRATIONS: list[Migration] = [
     Migration("sync.0001_initial", _initial),
     Migration("sync.0002_patient_field_stamps", _patient_field_stamps),
     Migration("sync.0003_consultation_records", _consultation_records),
     Migration("sync.0004_organization_parent", _organization_parent),
     Migration("sync.0005_clinical_correctness", _clinical_correctness),
+    Migration("sync.0006_phone_extensions", _phone_extensions),
 ]
 
 #: The replicated schema's version, compared by node and central at `hello`.

@@ -12,7 +12,15 @@ import phonenumbers
 
 from .errors import N_, ValidationError
 
-__all__ = ["normalize_snils", "normalize_enp", "normalize_phone", "format_snils"]
+__all__ = [
+    "normalize_snils",
+    "normalize_enp",
+    "normalize_phone",
+    "format_phone",
+    "format_snils",
+    "PHONE_MAX_LENGTH",
+    "PHONE_EXTENSION",
+]
 
 _NOT_DIGITS = re.compile(r"[\s\-()]+")
 
@@ -88,11 +96,24 @@ def normalize_enp(value: str) -> str:
     return digits
 
 
-def normalize_phone(value: str) -> str:
-    """A Russian phone number in E.164 (+7XXXXXXXXXX); 8-prefixed and local forms accepted."""
+#: The stored phone's longest form: a Russian E.164 number (12 characters) with an
+#: extension as RFC 3966 writes it (";ext=" and up to 15 digits). Every column that
+#: stores a normalised phone is this wide.
+PHONE_MAX_LENGTH = 32
+
+#: How an extension is written after the E.164 number (RFC 3966's parameter).
+PHONE_EXTENSION = ";ext="
+
+
+def normalize_phone(value: str, field: str = "phone") -> str:
+    """A Russian phone number in E.164 (+7XXXXXXXXXX), with ";ext=123" if it has an extension.
+
+    8-prefixed and local forms are accepted, and so are extensions as people write them
+    («доб. 123», «ext. 123»). +7 is also Kazakhstan's code: only numbers of Russia pass.
+    """
     text = (value or "").strip()
     if not text:
-        raise ValidationError(N_("Укажите номер телефона"), field="phone")
+        raise ValidationError(N_("Укажите номер телефона"), field=field)
     try:
         number = phonenumbers.parse(text, "RU")
     except phonenumbers.NumberParseException as exc:
@@ -100,15 +121,44 @@ def normalize_phone(value: str) -> str:
             N_(
                 "Не удалось распознать номер телефона «%(value)s»: введите, например, +7 912 345-67-89"  # noqa: E501
             ),
-            field="phone",
+            field=field,
             value=text,
         ) from exc
-    if number.country_code != 7 or not phonenumbers.is_valid_number(number):
+    region = phonenumbers.region_code_for_number(number)
+    if number.country_code == 7 and region == "KZ":
+        raise ValidationError(
+            N_(
+                "Номер телефона «%(value)s» — казахстанский (+7 6… и +7 7…): укажите российский номер, например +7 912 345-67-89"  # noqa: E501
+            ),
+            field=field,
+            value=text,
+        )
+    if region != "RU" or not phonenumbers.is_valid_number(number):
         raise ValidationError(
             N_(
                 "Номер телефона «%(value)s» не похож на российский: введите, например, +7 912 345-67-89"  # noqa: E501
             ),
-            field="phone",
+            field=field,
             value=text,
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    stored = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.extension:
+        stored += PHONE_EXTENSION + number.extension
+    if len(stored) > PHONE_MAX_LENGTH:
+        raise ValidationError(
+            N_("Добавочный номер «%(extension)s» слишком длинный: проверьте номер телефона"),
+            field=field,
+            extension=number.extension,
+        )
+    return stored
+
+
+def format_phone(stored: str) -> str:
+    """A stored phone as people write it: +7 495 123-45-67 доб. 123 (anything else as it is)."""
+    try:
+        number = phonenumbers.parse(stored, "RU")
+    except phonenumbers.NumberParseException:
+        return stored
+    shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    # The library writes "ext." after the number: the Russian form is «доб.».
+    return shown.replace(" ext. ", " доб. ")

@@ -11,7 +11,7 @@ from flask import current_app
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import Patient, Sex
-from sync.validators import normalize_enp, normalize_phone
+from sync.validators import PHONE_EXTENSION, normalize_enp, normalize_phone
 
 __all__ = ["search", "register", "update", "post_patient", "changed_fields", "EDITABLE"]
 
@@ -33,25 +33,36 @@ def search(query: str) -> list[Patient]:
     if not digits:
         return list(live.where(Patient.last_name.contains(text)).order_by(Patient.last_name).limit(50))
     found: list[Patient] = []
+    a_phone = False
     if len(digits) == 16:
         found.extend(live.where(Patient.enp == normalize_enp(digits)))
     if len(digits) == 11:
         found.extend(live.where(Patient.snils == digits))
-    if len(digits) in (10, 11) or text.startswith("+"):
+    # Digits with letters are a phone with its extension («… доб. 123»).
+    if len(digits) in (10, 11) or text.startswith("+") or re.search(r"[^\d\s\-()]", text):
         try:
             phone = normalize_phone(text)
         except ValidationError:
             if not found and len(digits) != 11:
                 raise
         else:
-            owners = list(live.where(Patient.phone == phone))
+            a_phone = True
+            owners = list(live.where(_same_phone(phone)))
             represented = live.where(Patient.representative.in_([p.id for p in owners]))
             found.extend(owners)
             found.extend(represented)
-    if not found and len(digits) not in (10, 11, 16):
+    if not found and not a_phone and len(digits) not in (10, 11, 16):
         raise ValidationError(N_("Введите телефон, СНИЛС (11 цифр) или полис ОМС (16 цифр)"), field="q")
     unique = {p.id: p for p in found}
     return list(unique.values())
+
+
+def _same_phone(phone: str) -> Any:
+    """Patients with this (normalised) phone: a number typed without its extension finds
+    the cards that have one («доб. 123» is stored as ";ext=123" after the number)."""
+    if PHONE_EXTENSION in phone:
+        return Patient.phone == phone
+    return (Patient.phone == phone) | Patient.phone.startswith(phone + PHONE_EXTENSION)
 
 
 def post_patient(patient_id: str) -> Patient:

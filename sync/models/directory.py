@@ -9,6 +9,7 @@ from peewee import BooleanField, CharField, Expression, ForeignKeyField, Integer
 
 from ..clock import local_date
 from ..errors import N_, ValidationError
+from ..validators import PHONE_MAX_LENGTH
 from .base import SyncModel
 
 __all__ = [
@@ -90,7 +91,7 @@ class Organization(SyncModel):
     kind = CharField(max_length=16)
     region = ForeignKeyField(Region, backref="organizations")
     address = CharField(max_length=500, default="")
-    phone = CharField(max_length=20, default="")
+    phone = CharField(max_length=PHONE_MAX_LENGTH, default="")
     #: A centre's CA certificate (PEM): posts check signed protocols against it offline.
     ca_certificate = TextField(default="")
     #: «Головная организация»: the medical organisation a post (ФАП) is a unit of.

@@ -7,7 +7,7 @@ from datetime import date
 from peewee import CharField, DateField, Expression, ForeignKeyField, TextField
 
 from ..errors import N_, ValidationError
-from ..validators import format_snils, normalize_enp, normalize_phone, normalize_snils
+from ..validators import PHONE_MAX_LENGTH, format_snils, normalize_enp, normalize_phone, normalize_snils
 from .base import SyncModel
 from .directory import Organization, today_at
 
@@ -46,7 +46,7 @@ class Patient(SyncModel):
     sex = CharField(max_length=8)
     snils = CharField(max_length=11, null=True, index=True)
     enp = CharField(max_length=16, null=True, index=True)
-    phone = CharField(max_length=16, null=True, index=True)
+    phone = CharField(max_length=PHONE_MAX_LENGTH, null=True, index=True)
     address = CharField(max_length=500, default="")
     organization = ForeignKeyField(Organization, backref="patients")
     representative = ForeignKeyField("self", null=True, backref="represented")
@@ -55,7 +55,7 @@ class Patient(SyncModel):
     representative_relation = CharField(max_length=16, default="")
     representative_name = CharField(max_length=300, default="")
     representative_document = CharField(max_length=200, default="")
-    representative_phone = CharField(max_length=24, null=True)
+    representative_phone = CharField(max_length=PHONE_MAX_LENGTH, null=True)
     #: Demographics are edited at the post and at central: merged field by field.
     field_stamps = TextField(default="{}")
 

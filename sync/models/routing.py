@@ -8,6 +8,7 @@ from peewee import CharField, DateField, DateTimeField, Expression, ForeignKeyFi
 
 from ..clock import utcnow
 from ..errors import N_, ValidationError
+from ..validators import PHONE_MAX_LENGTH
 from .appeals import Appeal
 from .base import SyncModel
 from .directory import Organization, Specialty, Staff
@@ -70,7 +71,7 @@ class SupportRequest(SyncModel):
     kind = CharField(max_length=16)
     author = ForeignKeyField(Staff, backref="support_requests")
     organization = ForeignKeyField(Organization, backref="support_requests")
-    phone = CharField(max_length=16, default="")
+    phone = CharField(max_length=PHONE_MAX_LENGTH, default="")
     text = TextField(default="")
     created_at = DateTimeField(default=utcnow)
     status = CharField(max_length=16, default="new")  # new → done (by support staff)

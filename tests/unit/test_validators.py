@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sync.errors import ValidationError
-from sync.validators import format_snils, normalize_enp, normalize_phone, normalize_snils
+from sync.validators import (
+    PHONE_MAX_LENGTH,
+    format_phone,
+    format_snils,
+    normalize_enp,
+    normalize_phone,
+    normalize_snils,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,14 +66,59 @@ def test_invalid_enp_says_why(typed: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["8 912 345-67-89", "+7 (912) 345-67-89", "9123456789", "7 912 345 67 89"]
+    "typed",
+    [
+        "8 912 345-67-89",
+        "8-912-345-67-89",
+        "+7 (912) 345-67-89",
+        "+7 912 345-67-89",
+        "9123456789",
+        "7 912 345 67 89",
+    ],
 )
 def test_russian_phone_forms_normalise_to_e164(typed: str) -> None:
     assert normalize_phone(typed) == "+79123456789"
 
 
-@pytest.mark.parametrize("typed", ["+1 202 555 0143", "12345", "8 000 000 00 00", "телефон"])
+@pytest.mark.parametrize(
+    "typed", ["+1 202 555 0143", "+375 29 123-45-67", "12345", "8 000 000 00 00", "телефон"]
+)
 def test_non_russian_or_broken_phone_is_refused(typed: str) -> None:
     with pytest.raises(ValidationError) as err:
         normalize_phone(typed)
     assert "+7 912 345-67-89" in err.value.message
+
+
+@pytest.mark.parametrize("typed", ["+77012345678", "+7 701 234-56-78", "8 701 234 56 78", "+7 727 250-00-00"])
+def test_a_kazakh_number_is_refused_though_it_starts_with_7(typed: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        normalize_phone(typed)
+    assert err.value.field == "phone"
+    assert "казахстанский" in err.value.message and "укажите российский номер" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "+7 495 123-45-67 доб. 123",
+        "8 (495) 123-45-67 доб 123",
+        "+7 495 123-45-67 ext. 123",
+        "+7 495 123-45-67 x123",
+        "tel:+7-495-123-45-67;ext=123",
+    ],
+)
+def test_an_extension_is_kept_after_the_number(typed: str) -> None:
+    stored = normalize_phone(typed)
+    assert stored == "+74951234567;ext=123"
+    assert normalize_phone(stored) == stored  # validating a stored row changes nothing
+    assert len(stored) <= PHONE_MAX_LENGTH
+    assert format_phone(stored) == "+7 495 123-45-67 доб. 123"
+
+
+def test_an_extension_too_long_for_the_column_is_refused() -> None:
+    with pytest.raises(ValidationError, match="Добавочный номер .* слишком длинный"):
+        normalize_phone("+7 495 123-45-67 доб. 1234567890123456")
+
+
+def test_a_stored_phone_without_extension_is_shown_as_people_write_it() -> None:
+    assert format_phone("+79123456789") == "+7 912 345-67-89"
