@@ -24,6 +24,15 @@ __all__ = [
     "GLUCOSE_MOLES",
     "BODY_WEIGHT",
     "BODY_TEMPERATURE",
+    "HEMOGLOBIN",
+    "HBA1C",
+    "HBA1C_IFCC",
+    "CHOLESTEROL_MASS",
+    "CHOLESTEROL_MOLES",
+    "TRIGLYCERIDES_MASS",
+    "TRIGLYCERIDES_MOLES",
+    "CREATININE_MASS",
+    "CREATININE_MOLES",
     "MEASUREMENTS",
     "Measurement",
     "Reading",
@@ -36,6 +45,8 @@ __all__ = [
     "glucose_mgdl_to_mmoll",
     "glucose_mmoll_to_mgdl",
     "glucose_code_for_unit",
+    "fold_unit",
+    "code_for_unit",
     "weight_to_kg",
     "utcnow",
 ]
@@ -48,6 +59,17 @@ GLUCOSE_MASS = "2339-0"
 GLUCOSE_MOLES = "15074-8"
 BODY_WEIGHT = "29463-7"
 BODY_TEMPERATURE = "8310-5"
+# Laboratory analytes: a mass-concentration code (what US instruments send) and a
+# molar one (what Russian laboratories report), told apart by the result's unit.
+HEMOGLOBIN = "718-7"
+HBA1C = "4548-4"  # % of total haemoglobin (NGSP/DCCT)
+HBA1C_IFCC = "59261-8"  # mmol/mol (IFCC)
+CHOLESTEROL_MASS = "2093-3"
+CHOLESTEROL_MOLES = "14647-2"
+TRIGLYCERIDES_MASS = "2571-8"
+TRIGLYCERIDES_MOLES = "14927-8"
+CREATININE_MASS = "2160-0"
+CREATININE_MOLES = "14682-9"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +103,15 @@ MEASUREMENTS: dict[str, Measurement] = {
         Measurement(GLUCOSE_MOLES, "Glucose in blood", "mmol/L", 0.05, 111),
         Measurement(BODY_WEIGHT, "Body weight", "kg", 0.1, 650),
         Measurement(BODY_TEMPERATURE, "Body temperature", "Cel", 25, 45),
-        Measurement("718-7", "Hemoglobin in blood", "g/dL", 1, 30),
-        Measurement("4548-4", "Hemoglobin A1c/Hemoglobin.total in blood", "%", 2, 25),
-        Measurement("2093-3", "Cholesterol in serum or plasma", "mg/dL", 10, 2000),
-        Measurement("2571-8", "Triglyceride in serum or plasma", "mg/dL", 5, 10000),
-        Measurement("2160-0", "Creatinine in serum or plasma", "mg/dL", 0.05, 50),
+        Measurement(HEMOGLOBIN, "Hemoglobin in blood", "g/dL", 1, 30),
+        Measurement(HBA1C, "Hemoglobin A1c/Hemoglobin.total in blood", "%", 2, 25),
+        Measurement(HBA1C_IFCC, "Hemoglobin A1c/Hemoglobin.total in blood (IFCC)", "mmol/mol", 1, 250),
+        Measurement(CHOLESTEROL_MASS, "Cholesterol in serum or plasma", "mg/dL", 10, 2000),
+        Measurement(CHOLESTEROL_MOLES, "Cholesterol in serum or plasma", "mmol/L", 0.25, 52),
+        Measurement(TRIGLYCERIDES_MASS, "Triglyceride in serum or plasma", "mg/dL", 5, 10000),
+        Measurement(TRIGLYCERIDES_MOLES, "Triglyceride in serum or plasma", "mmol/L", 0.05, 113),
+        Measurement(CREATININE_MASS, "Creatinine in serum or plasma", "mg/dL", 0.05, 50),
+        Measurement(CREATININE_MOLES, "Creatinine in serum or plasma", "umol/L", 4, 4420),
     )
 }
 
@@ -110,6 +136,21 @@ def glucose_code_for_unit(unit: str) -> str | None:
     if folded in ("mmol/l", "mmol/dm3"):
         return GLUCOSE_MOLES
     return None
+
+
+def fold_unit(unit: str) -> str:
+    """A unit as instruments write it, folded for comparison: µmol/L, mcmol/l and umol/L are one."""
+    folded = unit.strip().lower().replace("\u00b5", "u").replace("\u03bc", "u")
+    for micro in ("mc", "mk"):
+        if folded.startswith(micro) and not folded.startswith(micro + "/"):
+            folded = "u" + folded[len(micro) :]
+    return folded
+
+
+def code_for_unit(codes: tuple[str, ...], unit: str) -> str | None:
+    """The one of `codes` (one analyte, several properties) whose unit `unit` is; None if none."""
+    folded = fold_unit(unit)
+    return next((code for code in codes if fold_unit(MEASUREMENTS[code].unit) == folded), None)
 
 
 _KG_PER_UNIT = {"kg": 1.0, "g": 0.001, "lb": 0.45359237, "oz": 0.028349523125}

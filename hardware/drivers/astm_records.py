@@ -2,8 +2,9 @@
 
 Delimiters come from the H record, never from assumptions. `parse_message`
 reads what it understands and skips what it does not; `message_events` turns
-the results into readings, mapping a few common test codes to LOINC and
-reporting the others under their own code.
+the results into readings, mapping a few common test codes to LOINC (the
+result's unit picks the mass or the molar code: CHOL in mmol/L is 14647-2, in
+mg/dL 2093-3) and reporting the others under their own code.
 """
 
 from __future__ import annotations
@@ -15,10 +16,21 @@ from typing import Any
 
 from hardware.errors import InvalidReading
 from hardware.readings import (
+    CHOLESTEROL_MASS,
+    CHOLESTEROL_MOLES,
+    CREATININE_MASS,
+    CREATININE_MOLES,
+    HBA1C,
+    HBA1C_IFCC,
+    HEMOGLOBIN,
     MEASUREMENTS,
+    TRIGLYCERIDES_MASS,
+    TRIGLYCERIDES_MOLES,
     NoReading,
     NoReadingReason,
     Reading,
+    code_for_unit,
+    fold_unit,
     glucose_code_for_unit,
     utcnow,
 )
@@ -210,10 +222,15 @@ def _glucose(unit: str) -> str | None:
     return glucose_code_for_unit(unit)
 
 
-def _fixed(loinc: str) -> Callable[[str], str | None]:
-    expected = MEASUREMENTS[loinc].unit.lower()
-    return lambda unit: loinc if unit.strip().lower() == expected else None
+def _by_unit(*codes: str) -> Callable[[str], str | None]:
+    """One analyte's codes (mass or molar concentration, % or mmol/mol): the unit decides."""
+    return lambda unit: code_for_unit(codes, unit)
 
+
+_HBA1C = _by_unit(HBA1C, HBA1C_IFCC)
+_CHOLESTEROL = _by_unit(CHOLESTEROL_MASS, CHOLESTEROL_MOLES)
+_TRIGLYCERIDES = _by_unit(TRIGLYCERIDES_MASS, TRIGLYCERIDES_MOLES)
+_CREATININE = _by_unit(CREATININE_MASS, CREATININE_MOLES)
 
 #: Test codes instruments commonly send, to a LOINC code given the result's unit
 #: (None when the unit does not match, and the result is reported unmapped).
@@ -221,20 +238,25 @@ TEST_CODES: dict[str, Callable[[str], str | None]] = {
     "GLU": _glucose,
     "GLUC": _glucose,
     "GLUCOSE": _glucose,
-    "HGB": _fixed("718-7"),
-    "HB": _fixed("718-7"),
-    "HBA1C": _fixed("4548-4"),
-    "A1C": _fixed("4548-4"),
-    "CHOL": _fixed("2093-3"),
-    "TRIG": _fixed("2571-8"),
-    "TG": _fixed("2571-8"),
-    "CREA": _fixed("2160-0"),
+    "HGB": _by_unit(HEMOGLOBIN),
+    "HB": _by_unit(HEMOGLOBIN),
+    "HBA1C": _HBA1C,
+    "A1C": _HBA1C,
+    "GHB": _HBA1C,
+    "CHOL": _CHOLESTEROL,
+    "TC": _CHOLESTEROL,
+    "TCHO": _CHOLESTEROL,
+    "TRIG": _TRIGLYCERIDES,
+    "TG": _TRIGLYCERIDES,
+    "CREA": _CREATININE,
+    "CRE": _CREATININE,
+    "CREAT": _CREATININE,
 }
 
 
 def _ucum(unit: str, loinc: str) -> str:
     known = MEASUREMENTS.get(loinc)
-    if known is not None and unit.strip().lower() == known.unit.lower():
+    if known is not None and fold_unit(unit) == fold_unit(known.unit):
         return known.unit
     return unit
 

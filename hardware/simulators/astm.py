@@ -19,7 +19,7 @@ from hardware.drivers.astm import ACK, ENQ, EOT, LF, NAK, encode_frames
 from hardware.drivers.base import LineSettings
 from hardware.simulators.base import PtySimulator
 
-__all__ = ["AstmSimulator", "glucose_message", "WORKED_SESSION"]
+__all__ = ["AstmSimulator", "glucose_message", "analyser_message", "WORKED_SESSION"]
 
 #: The session of the protocol reference, record by record.
 WORKED_SESSION: tuple[str, ...] = (
@@ -50,6 +50,30 @@ def glucose_message(
         f"P|1||{patient}||||||",
         f"O|1|{specimen}||^^^GLU|R|{stamp}|||||||||BLD",
         f"R|1|^^^GLU|{value_mmol:.1f}|mmol/L|3.9-5.5|{flag}||F||||{stamp}|GM01",
+        "L|1|N",
+    ]
+
+
+def analyser_message(
+    results: Sequence[tuple[str, float | str, str]],
+    when: datetime,
+    *,
+    patient: str = "PAT001",
+    specimen: str = "S001",
+    model: str = "LabKiosk",
+    serial: str = "LK0042",
+) -> list[str]:
+    """One specimen's results from a chemistry analyser: (test code, value, unit) per R record."""
+    stamp = when.strftime("%Y%m%d%H%M%S")
+    tests = "\\".join(f"^^^{code}" for code, _, _ in results)
+    return [
+        rf"H|\^&|||{model}^2.1^{serial}|||||||P|LIS2-A2|{stamp}",
+        f"P|1||{patient}||||||",
+        f"O|1|{specimen}||{tests}|R|{stamp}|||||||||SER",
+        *(
+            f"R|{n}|^^^{code}|{value}|{unit}||N||F||||{stamp}|{model}"
+            for n, (code, value, unit) in enumerate(results, start=1)
+        ),
         "L|1|N",
     ]
 
