@@ -46,10 +46,10 @@ __all__ = [
 
 #: «Обращение можно взять в работу за 15 минут до времени приёма пациента».
 TAKE_IN_WORK_LEAD = timedelta(minutes=15)
-
-
 #: How far ahead of the clock an ИДС time may be (a kiosk's clock a little fast).
 CONSENT_CLOCK_SLACK = timedelta(minutes=10)
+
+
 class AppealStatus:
     NEW = "new"
     IN_WORK = "in_work"
@@ -208,19 +208,19 @@ class Appeal(SyncModel):
         anamnesis: str = "",
         complaints: str = "",
         exam_data: str = "",
-        now: datetime | None = None,
-    ) -> Self:
         consent_by: str = "",
         consent_name: str = "",
         consent_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> Self:
         """Create an appeal, refusing a slot that is past, inactive or already taken, an
         appeal without the ИДС, and a specialty for another age."""
         now = now or utcnow()
-        with cls._meta.database.atomic():
-            if slot is not None:
         consent_by, consent_name, consent_at = cls.check_consent(
             patient, consent_by, consent_name, consent_at or now, now
         )
+        with cls._meta.database.atomic():
+            if slot is not None:
                 slot = Slot.get_by_id(slot.id)  # re-read inside the transaction
                 if slot.deleted or not slot.active:
                     raise ValidationError(
@@ -247,10 +247,10 @@ class Appeal(SyncModel):
                 )
             from .visibility import check_age_fits, check_may_book  # routing imports this module
 
-                check_may_book(consultant, patient, now.date())
-            if form_of_care not in FormOfCare.ALL:
             check_age_fits(specialty, patient)
             if consultant is not None:
+                check_may_book(consultant, patient, now.date())
+            if form_of_care not in FormOfCare.ALL:
                 raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
             return cls.create(
                 patient=patient,
@@ -266,15 +266,13 @@ class Appeal(SyncModel):
                 anamnesis=anamnesis.strip(),
                 complaints=complaints.strip(),
                 exam_data=exam_data.strip(),
-                created_at=now,
-                due_at=cls.compute_due_at(now, form_of_care, slot),
                 consent_by=consent_by,
                 consent_name=consent_name,
                 consent_at=consent_at,
+                created_at=now,
+                due_at=cls.compute_due_at(now, form_of_care, slot),
             )
 
-    def can_take_from(self) -> datetime | None:
-        """The earliest moment «Взять в работу» is allowed (None: any time)."""
     @staticmethod
     def check_consent(
         patient: Patient | None, by: str, name: str, at: datetime | None, now: datetime | None = None
@@ -314,6 +312,8 @@ class Appeal(SyncModel):
             )
         return by, name[:300], at
 
+    def can_take_from(self) -> datetime | None:
+        """The earliest moment «Взять в работу» is allowed (None: any time)."""
         slot = self.slot if self.slot_id else None
         if slot is None:
             return None
@@ -368,8 +368,6 @@ class Appeal(SyncModel):
         return cls.post == organization_id
 
     @classmethod
-    def _check_visibility(cls, incoming: dict[str, Any]) -> None:
-    @classmethod
     def _check_consent(cls, incoming: dict[str, Any]) -> None:
         """A new appeal from a post carries the ИДС, given as the rules require."""
         patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
@@ -383,6 +381,8 @@ class Appeal(SyncModel):
             created if isinstance(created, datetime) else None,
         )
 
+    @classmethod
+    def _check_visibility(cls, incoming: dict[str, Any]) -> None:
         """A new appeal from a post: its consultant (named or the slot's) must accept the
         patient, and the patient's age must fit the specialty."""
         from .visibility import check_age_fits, check_may_book  # routing imports this module
@@ -413,9 +413,9 @@ class Appeal(SyncModel):
             ):
                 incoming = {**incoming, "status": AppealStatus.NEW}
             if not from_central:
+                cls._check_consent(incoming)
                 cls._check_visibility(incoming)
             return incoming
-                cls._check_consent(incoming)
         merged = dict(incoming)
         if not from_central:
             # The post owns the request; central's decisions stay as they are,
