@@ -28,6 +28,15 @@ LABELS: dict[str, dict[str, str]] = {
         "cancelled": N_("Отменено"),
     },
     "sex": {"male": N_("мужской"), "female": N_("женский")},
+    "relation": {
+        "mother": N_("мать"),
+        "father": N_("отец"),
+        "guardian": N_("опекун"),
+        "trustee": N_("попечитель"),
+        "adoptive": N_("усыновитель"),
+        "other": N_("иной законный представитель"),
+    },
+    "consent_by": {"patient": N_("пациент"), "representative": N_("законный представитель")},
     "sync_state": {
         "idle": N_("на связи"),
         "syncing": N_("синхронизация…"),

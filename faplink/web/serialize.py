@@ -55,6 +55,10 @@ def patient_json(patient: Patient) -> dict[str, Any]:
         "address": patient.address,
         "organization": patient.organization_id,
         "representative": patient.representative_id,
+        "representative_relation": patient.representative_relation,
+        "representative_name": patient.representative_display,
+        "representative_document": patient.representative_document,
+        "representative_phone": patient.representative_phone,
     }
 
 
@@ -107,6 +111,7 @@ def appeal_json(appeal: Appeal, now: datetime, *, detail: bool = False) -> dict[
         "due_at": iso(appeal.due_at),
         "taken_at": iso(appeal.taken_at),
         "closed_at": iso(appeal.closed_at),
+        "consent": {"by": appeal.consent_by, "name": appeal.consent_name, "at": iso(appeal.consent_at)},
     }
     if detail:
         protocol = appeal.current_protocol()

@@ -108,17 +108,28 @@ def check_upload(data: bytes, filename: str) -> FileKind:
     return kind
 
 
-def store_file(appeal: Any, author: Any, filename: str, data: bytes, kind: FileKind | None = None) -> Any:
-    """Keep a file with an appeal: checked by content (unless `kind` is known), bytes first."""
+def store_file(
+    appeal: Any,
+    author: Any,
+    filename: str,
+    data: bytes,
+    kind: FileKind | None = None,
+    attachment_kind: str = "file",
+) -> Any:
+    """Keep a file with an appeal: checked by content (unless `kind` is known), bytes first.
+
+    `attachment_kind` files it as something else than a plain file (`AttachmentKind`), e.g.
+    the scan of a signed ИДС form.
+    """
     from flask import current_app
 
-    from sync.models import Attachment, AttachmentKind
+    from sync.models import Attachment
 
     kind = kind or check_upload(data, filename)
     sha = current_app.extensions["blobs"].put(data)
     return Attachment.create(
         appeal=appeal,
-        kind=AttachmentKind.FILE,
+        kind=attachment_kind,
         filename=filename.strip()[:255],
         content_type=kind.content_type,
         size=len(data),

@@ -74,7 +74,11 @@ def create_patient() -> Any:
                 snils: {type: string}
                 enp: {type: string}
                 address: {type: string}
-                representative: {type: string, description: id of the legal representative}
+                representative: {type: string, description: "id of the legal representative: an adult patient of this post"}
+                representative_relation: {type: string, enum: [mother, father, guardian, trustee, adoptive, other], description: "required with a representative"}
+                representative_name: {type: string, description: "or the representative's full name (not a patient of the post)"}
+                representative_document: {type: string, description: "with representative_name: the document of authority"}
+                representative_phone: {type: string}
       responses:
         201: {description: the patient}
         400: {description: "invalid SNILS, ЕНП or phone, or a duplicate", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
@@ -104,6 +108,11 @@ def update_patient(patient_id: str) -> Any:
                 snils: {type: string}
                 enp: {type: string}
                 address: {type: string}
+                representative: {type: string}
+                representative_relation: {type: string, enum: [mother, father, guardian, trustee, adoptive, other]}
+                representative_name: {type: string}
+                representative_document: {type: string}
+                representative_phone: {type: string}
       responses:
         200: {description: the patient}
         400: {description: invalid value, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
@@ -117,11 +126,20 @@ def specialties() -> Any:
     """Specialties.
     ---
     get:
-      summary: Specialties of the region's consultation centres
+      summary: Specialties of the region's consultation centres, with the ages they accept
+      parameters:
+        - {name: patient, in: query, schema: {type: string}, description: "only those whose age range this patient fits"}
       responses:
         200: {description: specialties}
     """
-    return jsonify(specialties=[{"id": s.id, "name": s.name} for s in appeals.specialties()])
+    patient_id = request.args.get("patient")
+    patient = post_patient(patient_id) if patient_id else None
+    return jsonify(
+        specialties=[
+            {"id": s.id, "name": s.name, "age_from": s.age_from, "age_under": s.age_under}
+            for s in appeals.specialties(patient)
+        ]
+    )
 
 
 @bp.get("/consultants")
@@ -213,9 +231,12 @@ def create_appeal() -> Any:
                 anamnesis: {type: string}
                 complaints: {type: string}
                 exam_data: {type: string}
+                consent_by: {type: string, enum: [patient, representative], description: "who gave the ИДС to the telemedicine consultation (required; under 15: representative)"}
+                consent_name: {type: string, description: "the representative who gave it (default: the one on the patient's card)"}
+                consent_at: {type: string, format: date-time, description: "when it was given (default: now); the scan goes to /appeals/{id}/attachments with kind=consent"}
       responses:
         201: {description: the appeal}
-        400: {description: "invalid, or the slot is taken", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+        400: {description: "invalid, no ИДС, an age the specialty does not accept, or the slot is taken", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """
     appeal = appeals.create_appeal(g.staff, json_body())
     return jsonify(appeal_json(appeal, utcnow(), detail=True)), 201
@@ -249,7 +270,11 @@ def attach(appeal_id: str) -> Any:
       requestBody:
         content:
           multipart/form-data:
-            schema: {type: object, properties: {file: {type: string, format: binary}}}
+            schema:
+              type: object
+              properties:
+                file: {type: string, format: binary}
+                kind: {type: string, enum: [file, consent], description: "consent: a photo or scan of the signed ИДС form"}
       responses:
         201: {description: the attachment}
         400: {description: "empty, too large, or not what its name says", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
@@ -258,7 +283,8 @@ def attach(appeal_id: str) -> Any:
     if upload is None:
         raise ValidationError(N_("Выберите файл"), field="file")
     item = appeals.post_appeal(appeal_id)
-    attachment = appeals.attach_file(g.staff, item, upload.filename or "", upload.read())
+    kind = request.form.get("kind") or "file"
+    attachment = appeals.attach_file(g.staff, item, upload.filename or "", upload.read(), kind)
     return jsonify(attachment_json(attachment)), 201
 
 

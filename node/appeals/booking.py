@@ -8,6 +8,7 @@ appeal, its files and the exam's link to it are then stored in one transaction.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
@@ -17,9 +18,10 @@ from flask_babel import gettext as _
 from faplink.web.auth import login_required
 from faplink.web.i18n import to_local, translate_error
 from faplink.web.redflags import RedFlag, suggested_form
+from sync.clock import utcnow
 from sync.db import database
 from sync.errors import SyncError
-from sync.models import Appeal, Exam, Patient, Slot, Staff
+from sync.models import Appeal, AttachmentKind, Exam, Patient, Slot, Staff
 from sync.models.visibility import check_may_book
 
 from ..auth.routes import NODE_ROLES
@@ -27,6 +29,10 @@ from ..exams import files
 from ..exams import service as exams
 from ..patients.service import post_patient
 from . import bp, service
+
+#: The ИДС to the consultation: who gave it, the representative's name, when (local time),
+#: and the staged photo/scan of the signed form.
+CONSENT_FIELDS = ("consent_by", "consent_name", "consent_at", "consent_file")
 
 DETAIL_FIELDS = (
     "patient",
@@ -41,6 +47,7 @@ DETAIL_FIELDS = (
     "exam_data",
     "exam",
     "files",
+    *CONSENT_FIELDS,
 )
 
 
@@ -74,7 +81,7 @@ def book_doctor() -> Any:
         "node/book_doctor.html",
         title=_("Выбор консультанта"),
         patient=patient,
-        specialties=service.specialties(),
+        specialties=service.specialties(patient),
         specialty=specialty,
         name=name,
         consultants=service.consultants(specialty, name, patient),
@@ -113,8 +120,31 @@ def book_slot() -> Any:
     )
 
 
+def _prefill_consent(data: dict[str, str], patient: Patient) -> None:
+    """The ИДС's defaults: the representative on the card, given now. Who gave it the
+    feldsher marks each time."""
+    if not data["consent_name"]:
+        data["consent_name"] = patient.representative_display
+    if not data["consent_at"]:
+        now = to_local(utcnow())
+        data["consent_at"] = now.strftime("%Y-%m-%dT%H:%M") if now else ""
+
+
+def _take_consent_scan(data: dict[str, str]) -> list[files.StagedFile]:
+    """The photo/scan of the signed ИДС form: one file, replaced by a new upload."""
+    staged = files.parse_staged(data["consent_file"])
+    upload = request.files.get("consent_upload")
+    if upload is not None and upload.filename:
+        staged = [files.stage(upload.read(), upload.filename, AttachmentKind.CONSENT)]
+    if request.form.get("remove") and staged and request.form["remove"] == staged[0].sha256:
+        staged = []
+    data["consent_file"] = files.dump_staged(staged)
+    return staged
+
+
 def _prefill(data: dict[str, str], patient: Patient) -> Exam | None:
     """First arrival at the details step: take the latest exam's complaints and findings."""
+    _prefill_consent(data, patient)
     exam = _exam_for(patient, data["exam"])
     if exam is None:
         return None
@@ -151,10 +181,12 @@ def book_details() -> Any:
     slot = Slot.get_or_none(Slot.id == data["slot"]) if data["slot"] else None
     error = None
     staged: list[files.StagedFile] = []
+    consent_scan: list[files.StagedFile] = []
     exam = None
     try:
         exam = _prefill(data, patient)
         staged = _take_uploads(data) if request.method == "POST" else files.parse_staged(data["files"])
+        consent_scan = _take_consent_scan(data)
         if request.method == "POST" and not request.form.get("remove"):
             _dry_run(data)
             return render_template(
@@ -165,12 +197,14 @@ def book_details() -> Any:
                 consultant=consultant,
                 slot=slot,
                 staged=staged,
+                consent_scan=consent_scan,
                 exam=exam if data["exam"] else None,
                 exam_files=_exam_files(exam if data["exam"] else None),
             )
     except SyncError as exc:
         error = translate_error(exc)
         staged = _staged_or_none(data["files"])
+        consent_scan = _staged_or_none(data["consent_file"])
     flags = exams.exam_flags(exam) if exam is not None and data["exam"] else []
     return render_template(
         "node/book_details.html",
@@ -181,6 +215,7 @@ def book_details() -> Any:
         slot=slot,
         error=error,
         staged=staged,
+        consent_scan=consent_scan,
         exam=exam if data["exam"] else None,
         exam_files=_exam_files(exam if data["exam"] else None),
         flags=flags,
@@ -202,6 +237,7 @@ def _exam_files(exam: Exam | None) -> list[Any]:
 def _store(data: dict[str, Any]) -> Appeal:
     """The appeal, its files and the exam's link, all or nothing."""
     staged = files.parse_staged(str(data.get("files") or ""))
+    consent_scan = files.parse_staged(str(data.get("consent_file") or ""))
     with database.atomic():
         appeal = service.create_appeal(g.staff, data)
         if data.get("exam"):
@@ -214,6 +250,8 @@ def _store(data: dict[str, Any]) -> Appeal:
                     files.attach(g.staff, files.restage(attachment.__data__), appeal=appeal)
         for item in staged:
             files.attach(g.staff, item, appeal=appeal)
+        for item in consent_scan:
+            files.attach(g.staff, replace(item, kind=AttachmentKind.CONSENT), appeal=appeal)
     return appeal
 
 

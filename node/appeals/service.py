@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app
 
+from faplink.web.i18n import user_timezone
 from faplink.web.uploads import store_file
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
@@ -16,6 +17,7 @@ from sync.models import (
     AppealKind,
     AppealStatus,
     Attachment,
+    AttachmentKind,
     ContactMode,
     FormOfCare,
     Organization,
@@ -26,7 +28,7 @@ from sync.models import (
     Specialty,
     Staff,
 )
-from sync.models.visibility import bookable
+from sync.models.visibility import bookable, fitting_specialties
 
 from ..patients.service import post_patient
 
@@ -39,6 +41,7 @@ __all__ = [
     "free_slots",
     "create_appeal",
     "attach_file",
+    "parse_consent_time",
 ]
 
 
@@ -78,8 +81,10 @@ def post_appeal(appeal_id: str) -> Appeal:
     return appeal
 
 
-def specialties() -> list[Specialty]:
-    return list(Specialty.live().order_by(Specialty.name))
+def specialties(patient: Patient | None = None) -> list[Specialty]:
+    """The centres' specialties; with a patient, only those whose age range the patient fits."""
+    found = list(Specialty.live().order_by(Specialty.name))
+    return found if patient is None else fitting_specialties(found, patient)
 
 
 def consultants(
@@ -121,6 +126,23 @@ def free_slots(consultant_id: str, now: datetime | None = None, days: int = 14) 
         )
         .order_by(Slot.starts_at)
     )
+
+
+def parse_consent_time(value: Any) -> datetime | None:
+    """When the ИДС was given, as typed in the user's zone (datetime-local) or ISO 8601 with
+    an offset; stored as naive UTC. Empty: None (the moment the appeal is created)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            N_("Укажите время получения ИДС в формате ДД.ММ.ГГГГ ЧЧ:ММ"), field="consent_at"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=user_timezone())
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -166,9 +188,19 @@ def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
         anamnesis=str(data.get("anamnesis", "")),
         complaints=str(data.get("complaints", "")),
         exam_data=str(data.get("exam_data", "")),
+        consent_by=str(data.get("consent_by") or ""),
+        consent_name=str(data.get("consent_name") or ""),
+        consent_at=parse_consent_time(data.get("consent_at")),
     )
 
 
-def attach_file(author: Staff, appeal: Appeal, filename: str, data: bytes) -> Attachment:
-    """Store a file with the appeal: checked by content, bytes first, then the record."""
-    return store_file(appeal, author, filename, data)
+def attach_file(
+    author: Staff, appeal: Appeal, filename: str, data: bytes, kind: str = AttachmentKind.FILE
+) -> Attachment:
+    """Store a file with the appeal: checked by content, bytes first, then the record.
+
+    `kind` is a plain file or the photo/scan of the signed ИДС form (`AttachmentKind.CONSENT`).
+    """
+    if kind not in (AttachmentKind.FILE, AttachmentKind.CONSENT):
+        raise ValidationError(N_("Недопустимое значение поля"), field="kind")
+    return store_file(appeal, author, filename, data, attachment_kind=kind)

@@ -53,6 +53,8 @@ def _attachment_kind(wanted: str, file_kind: FileKind) -> str:
     # A "photo" must really be a picture; anything else is filed as a plain file.
     if wanted == AttachmentKind.PHOTO and file_kind.content_type in ("image/jpeg", "image/png"):
         return AttachmentKind.PHOTO
+    if wanted == AttachmentKind.CONSENT:  # the signed ИДС form: a photo or a scan (PDF)
+        return AttachmentKind.CONSENT
     return AttachmentKind.FILE
 
 

@@ -56,11 +56,46 @@ def search() -> Any:
     )
 
 
+def _representatives(form: Any, patient: Patient | None) -> tuple[list[Patient], str | None]:
+    """The adult patients the form offers as the representative: those «Найти представителя»
+    found, and the one already chosen; with the search's error, if any."""
+    chosen = str(form.get("representative") or "")
+    found: list[Patient] = []
+    error = None
+    query = str(form.get("representative_query") or "").strip()
+    if form.get("find_representative"):
+        try:
+            found = service.representative_candidates(query, exclude=patient.id if patient else None)
+            if not found:
+                error = _(
+                    "Совершеннолетний пациент поста не найден: "
+                    "укажите ФИО, документ и телефон представителя"
+                )
+        except SyncError as exc:
+            error = translate_error(exc)
+    if chosen and chosen not in {p.id for p in found}:
+        linked = Patient.get_or_none(Patient.id == chosen)
+        if linked is not None:
+            found.insert(0, linked)
+    return found, error
+
+
 @bp.route("/patients/new", methods=["GET", "POST"])
 @login_required(*NODE_ROLES)
 def new() -> Any:
     error = None
     pick = request.values.get("pick")
+    candidates, search_error = _representatives(request.form, None)
+    if request.method == "POST" and request.form.get("find_representative"):
+        return render_template(
+            "node/patient_form.html",
+            title=_("Новый пациент"),
+            form=request.form,
+            error=search_error,
+            pick=pick,
+            patient=None,
+            candidates=candidates,
+        )
     if request.method == "POST":
         try:
             patient = service.register(request.form.to_dict())
@@ -77,6 +112,7 @@ def new() -> Any:
         error=error,
         pick=pick,
         patient=None,
+        candidates=candidates,
     ), (400 if error else 200)
 
 
@@ -116,6 +152,17 @@ def edit(patient_id: str) -> Any:
     patient = service.post_patient(patient_id)
     error = None
     form: Any = request.form
+    if request.method == "POST" and request.form.get("find_representative"):
+        candidates, search_error = _representatives(request.form, patient)
+        return render_template(
+            "node/patient_form.html",
+            title=_("Изменить данные пациента"),
+            form=form,
+            error=search_error,
+            pick=None,
+            patient=patient,
+            candidates=candidates,
+        )
     if request.method == "POST":
         try:
             changes = service.changed_fields(patient, request.form.to_dict())
@@ -138,7 +185,13 @@ def edit(patient_id: str) -> Any:
             "snils": patient.snils_display,
             "enp": patient.enp or "",
             "address": patient.address,
+            "representative": patient.representative_id or "",
+            "representative_relation": patient.representative_relation,
+            "representative_name": patient.representative_name,
+            "representative_document": patient.representative_document,
+            "representative_phone": patient.representative_phone or "",
         }
+    candidates, _error = _representatives(form, patient)
     return render_template(
         "node/patient_form.html",
         title=_("Изменить данные пациента"),
@@ -146,4 +199,5 @@ def edit(patient_id: str) -> Any:
         error=error,
         pick=None,
         patient=patient,
+        candidates=candidates,
     ), (400 if error else 200)

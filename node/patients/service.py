@@ -11,9 +11,20 @@ from flask import current_app
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import Patient, Sex
+from sync.models.directory import today_at
+from sync.models.patients import ADULT_AGE
 from sync.validators import PHONE_EXTENSION, normalize_enp, normalize_phone
 
-__all__ = ["search", "register", "update", "post_patient", "changed_fields", "EDITABLE"]
+__all__ = [
+    "search",
+    "register",
+    "update",
+    "post_patient",
+    "changed_fields",
+    "representative_candidates",
+    "EDITABLE",
+    "REPRESENTATIVE_FIELDS",
+]
 
 
 def _post() -> str:
@@ -55,6 +66,41 @@ def search(query: str) -> list[Patient]:
         raise ValidationError(N_("Введите телефон, СНИЛС (11 цифр) или полис ОМС (16 цифр)"), field="q")
     unique = {p.id: p for p in found}
     return list(unique.values())
+
+
+#: The legal representative, as the form and the API send it: a patient of the post
+#: (`representative`) or a name with a document and a phone; the relation always.
+REPRESENTATIVE_FIELDS = (
+    "representative",
+    "representative_relation",
+    "representative_name",
+    "representative_document",
+    "representative_phone",
+)
+
+
+def representative_candidates(query: str, exclude: str | None = None) -> list[Patient]:
+    """«Найти представителя»: adult patients of the post found as in the patient search."""
+    today = today_at(_post())
+    return [p for p in search(query) if p.id != exclude and p.age(today) >= ADULT_AGE]
+
+
+def _representative(data: dict[str, Any]) -> dict[str, Any]:
+    """The representative's fields from a form or a JSON body; a linked patient wins over a name."""
+    linked = str(data.get("representative") or "").strip() or None
+    if linked:
+        post_patient(linked)
+
+    def text(name: str) -> str:
+        return "" if linked else str(data.get(name) or "").strip()
+
+    return {
+        "representative": linked,
+        "representative_relation": str(data.get("representative_relation") or "").strip(),
+        "representative_name": text("representative_name"),
+        "representative_document": text("representative_document"),
+        "representative_phone": text("representative_phone") or None,
+    }
 
 
 def _same_phone(phone: str) -> Any:
@@ -116,15 +162,18 @@ def register(data: dict[str, Any]) -> Patient:
         "phone": str(data.get("phone") or "").strip() or None,
         "address": str(data.get("address", "")).strip(),
         "organization": _post(),
-        "representative": data.get("representative") or None,
+        **_representative(data),
     }
     probe = Patient(**fields)
     probe.validate()  # normalises the numbers before the duplicate check
     with database.atomic():
         _refuse_duplicates(probe)
-        if fields["representative"]:
-            post_patient(str(fields["representative"]))
-        fields.update(snils=probe.snils, enp=probe.enp, phone=probe.phone)
+        fields.update(
+            snils=probe.snils,
+            enp=probe.enp,
+            phone=probe.phone,
+            representative_phone=probe.representative_phone,
+        )
         return Patient.create(**fields)
 
 
@@ -138,7 +187,7 @@ EDITABLE = (
     "enp",
     "phone",
     "address",
-    "representative",
+    *REPRESENTATIVE_FIELDS,
 )
 
 
@@ -156,13 +205,17 @@ def update(patient_id: str, data: dict[str, Any]) -> Patient:
         for name, value in data.items():
             if name == "birth_date":
                 value = _parse_date(value)
-            elif name in ("snils", "enp", "phone", "representative"):
+            elif name in ("snils", "enp", "phone", "representative", "representative_phone"):
                 value = str(value or "").strip() or None
             else:
                 value = str(value or "").strip()
             setattr(patient, name, value)
         if patient.representative_id:
             post_patient(patient.representative_id)
+            if "representative" in data:
+                # A patient of the post chosen: the name written before no longer applies.
+                patient.representative_name = patient.representative_document = ""
+                patient.representative_phone = None
         patient.validate()  # normalises the numbers before the duplicate check
         _refuse_duplicates(patient, exclude=patient.id)
         patient.save()
@@ -177,7 +230,7 @@ def changed_fields(patient: Patient, form: dict[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for name in EDITABLE:
-        if name not in form or name == "representative":
+        if name not in form:
             continue
         sent = str(form[name] or "").strip()
         current = getattr(patient, name)

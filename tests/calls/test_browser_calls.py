@@ -74,6 +74,7 @@ def _appeal_in_work(cluster: Cluster, feldsher: ApiClient, ivanova: ApiClient) -
             "consultant": doctor["id"],
             "form_of_care": "urgent",
             "question": "Одышка при ходьбе, отёки голеней к вечеру: покажу пациента по видео",
+            "consent_by": "patient",  # the ИДС to the consultation
         },
     )
     assert created.status_code == 201, created.text

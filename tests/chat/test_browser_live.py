@@ -97,6 +97,7 @@ def test_two_cardiologists_queues_and_the_chat_update_live(cluster: Cluster, tmp
                 "consultant": ivanova_id,
                 "form_of_care": "emergency",
                 "question": "Одышка в покое, SpO2 89 %",
+                "consent_by": "patient",  # the ИДС to the consultation
             },
         )
         assert created.status_code == 201, created.text

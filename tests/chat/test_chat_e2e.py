@@ -48,6 +48,7 @@ def test_messages_cross_both_ways_within_seconds(cluster: Cluster) -> None:
             "form_of_care": "planned",
             "contact_mode": "chat",
             "question": "Одышка при нагрузке: нужна ли госпитализация?",
+            "consent_by": "patient",  # the ИДС to the consultation
         },
     )
     assert created.status_code == 201, created.text

@@ -50,6 +50,7 @@ def _book_with_file(post: str, data: bytes | None = None, filename: str = "ecg.p
             "slot": slot["id"],
             "form_of_care": "planned",
             "question": "ЭКГ во вложении: есть ли признаки ишемии?",
+            "consent_by": "patient",  # the ИДС to the consultation
         },
     ).json()
     if data is None:

@@ -63,6 +63,7 @@ def test_appeal_made_offline_reaches_the_consultant_once_and_the_protocol_return
             "kind": "primary",
             "contact_mode": "video",
             "question": "Давление 190/110 на фоне терапии: как скорректировать лечение?",
+            "consent_by": "patient",  # the ИДС to the consultation
             "complaints": "Головная боль, мелькание мушек",
             "exam_data": "АД 190/110, ЧСС 88",
         },

@@ -24,6 +24,7 @@ def _fields(data, patient, **extra):  # type: ignore[no-untyped-def]
         "form_of_care": "planned",
         "contact_mode": "video",
         "question": "Нужна ли госпитализация?",
+        "consent_by": "patient",  # the ИДС to the consultation
         **extra,
     }
 

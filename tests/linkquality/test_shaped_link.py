@@ -156,6 +156,7 @@ def _appeal_at_the_post(site: Site) -> tuple[ApiClient, str]:
                 "kind": "primary",
                 "contact_mode": "video",
                 "question": "Одышка при ходьбе, отёки голеней к вечеру: тактика?",
+                "consent_by": "patient",  # the ИДС to the consultation
             },
         )
         assert appeal.status_code == 201, appeal.text

@@ -70,6 +70,7 @@ def _node_book(client: Any, token: str, patient: str, consultant: Staff) -> Any:
         "slot": future_slot(consultant).id,
         "form_of_care": "planned",
         "question": "Коррекция терапии?",
+        "consent_by": "patient",  # the ИДС to the consultation
     }
     return client.post("/api/v1/appeals", json=body, headers={"X-CSRF-Token": token})
 

@@ -127,6 +127,7 @@ def test_an_appeal_for_a_taken_slot_is_refused(node_app) -> None:  # type: ignor
         "slot": slot,
         "form_of_care": "planned",
         "question": "Коррекция терапии?",
+        "consent_by": "patient",  # the ИДС to the consultation
     }
     first = client.post("/api/v1/appeals", json=body, headers={"X-CSRF-Token": token})
     assert first.status_code == 201, first.get_json()
@@ -162,6 +163,7 @@ def test_the_wizard_creates_an_appeal_after_review(node_app) -> None:  # type: i
         "form_of_care": "planned",
         "contact_mode": "video",
         "question": "Головные боли по утрам",
+        "consent_by": "patient",  # the ИДС to the consultation
         "anamnesis": "",
         "complaints": "",
         "exam_data": "",
