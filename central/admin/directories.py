@@ -118,19 +118,31 @@ def save_organization(organization: Organization | None, form: Any) -> Organizat
         return organization
 
 
+def _age(form: Any, name: str) -> int | None:
+    """A whole number of years, or None when the field is empty (no bound)."""
+    raw = _text(form, name)
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError(N_("Возраст указывается в полных годах, от 0 до 130"), field=name)
+    return int(raw)
+
+
 def save_specialty(specialty: Specialty | None, form: Any) -> Specialty:
-    """Add a specialty or rename it."""
+    """Add a specialty or change its name, code and the patients' ages it accepts."""
     name = _text(form, "name")
     if not name:
         raise ValidationError(N_("Укажите название специальности"), field="name")
     code = _text(form, "code")
+    ages = {"age_from": _age(form, "age_from"), "age_under": _age(form, "age_under")}
     with database.atomic():
         _unique_name(
             Specialty, name, specialty.id if specialty else None, N_("Специальность «%(name)s» уже есть")
         )
         if specialty is None:
-            return Specialty.create(name=name, code=code)
+            return Specialty.create(name=name, code=code, **ages)
         specialty.name, specialty.code = name, code
+        specialty.age_from, specialty.age_under = ages["age_from"], ages["age_under"]
         specialty.save()
         return specialty
 

@@ -89,7 +89,14 @@ def _booking_form(appeal: Appeal, form: Any, error: str | None = None) -> Any:
         consultant=consultant,
         days=days,
         error=error,
+        consent_at=form.get("consent_at") or _now_local(),
     ), (400 if error else 200)
+
+
+def _now_local() -> str:
+    """Now in the consultant's zone, as a datetime-local field shows it."""
+    now = to_local(utcnow())
+    return now.strftime("%Y-%m-%dT%H:%M") if now else ""
 
 
 @bp.route("/appeals/<appeal_id>/routing/booking", methods=["GET", "POST"])
@@ -195,15 +202,21 @@ def api_booking(appeal_id: str) -> Any:
           application/json:
             schema:
               type: object
-              required: [consultant, slot, question]
+              required: [consultant, slot, question, consent_by]
               properties:
                 consultant: {type: string}
                 slot: {type: string}
                 question: {type: string, description: the text of the new appeal}
+                consent_by:
+                  type: string
+                  enum: [patient, representative]
+                  description: "who gave the ИДС to the new consultation (under 15: representative)"
+                consent_name: {type: string, description: "the representative (default: the one on the card)"}
+                consent_at: {type: string, format: date-time, description: "when it was given (default: now)"}
       responses:
         201: {description: the new appeal; it reaches the post with its next sync}
         400:
-          description: invalid, or the slot is taken
+          description: "invalid, no ИДС, an age the doctor's specialty does not accept, or the slot is taken"
           content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
         403: {description: not this consultant's appeal}
         404: {description: not found, not visible, or not in work/closed}

@@ -14,7 +14,7 @@ from flask import abort
 from flask_babel import gettext as _
 
 from central.appeals import service as appeals
-from faplink.web.i18n import to_local
+from faplink.web.i18n import from_local, to_local
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.models import (
@@ -201,6 +201,10 @@ class BookingDraft:
     consultant: Staff
     slot: Slot
     question: str
+    #: The ИДС to the new consultation: who gave it, the representative's name, when.
+    consent_by: str = ""
+    consent_name: str = ""
+    consent_at: datetime | None = None
 
 
 def read_booking(appeal: Appeal, form: Any, now: datetime | None = None) -> BookingDraft:
@@ -216,7 +220,23 @@ def read_booking(appeal: Appeal, form: Any, now: datetime | None = None) -> Book
     question = _text(form, "question")
     if not question:
         raise ValidationError(N_("Заполните текст обращения"), field="question")
-    return BookingDraft(consultant, slot, question)
+    consent_by, consent_name, consent_at = Appeal.check_consent(
+        appeal.patient, _text(form, "consent_by"), _text(form, "consent_name"), _consent_time(form, now), now
+    )
+    return BookingDraft(consultant, slot, question, consent_by, consent_name, consent_at)
+
+
+def _consent_time(form: Any, now: datetime | None) -> datetime:
+    """When the ИДС to the new consultation was given: typed in the consultant's zone; now if empty."""
+    raw = _text(form, "consent_at")
+    if not raw:
+        return now or utcnow()
+    try:
+        return from_local(raw)
+    except ValueError:
+        raise ValidationError(
+            N_("Укажите время получения ИДС в формате ДД.ММ.ГГГГ ЧЧ:ММ"), field="consent_at"
+        ) from None
 
 
 def book(staff: Staff, appeal: Appeal, draft: BookingDraft) -> Appeal:
@@ -233,6 +253,9 @@ def book(staff: Staff, appeal: Appeal, draft: BookingDraft) -> Appeal:
         kind=AppealKind.REPEAT,
         contact_mode=appeal.contact_mode,
         question=draft.question,
+        consent_by=draft.consent_by,
+        consent_name=draft.consent_name,
+        consent_at=draft.consent_at,
     )
 
 

@@ -11,7 +11,7 @@ from flask_babel import Babel, gettext
 
 from sync.errors import SyncError
 
-__all__ = ["init_i18n", "LANGUAGES", "translate_error", "to_local", "user_timezone"]
+__all__ = ["init_i18n", "LANGUAGES", "translate_error", "to_local", "from_local", "user_timezone"]
 
 LANGUAGES = ("ru", "en")
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -49,6 +49,15 @@ def to_local(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(user_timezone())
+
+
+def from_local(text: str) -> datetime:
+    """A time typed in the user's zone (datetime-local), or ISO 8601 with an offset, as the
+    naive UTC it is stored in; ValueError if it is not a time."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=user_timezone())
+    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None, microsecond=0)
 
 
 def _format_datetime(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app
 
-from faplink.web.i18n import user_timezone
+from faplink.web.i18n import from_local
 from faplink.web.uploads import store_file
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
@@ -135,14 +135,11 @@ def parse_consent_time(value: Any) -> datetime | None:
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return from_local(text)
     except ValueError:
         raise ValidationError(
             N_("Укажите время получения ИДС в формате ДД.ММ.ГГГГ ЧЧ:ММ"), field="consent_at"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=user_timezone())
-    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -124,6 +124,16 @@ class Specialty(SyncModel):
     age_from = IntegerField(null=True)
     age_under = IntegerField(null=True)
 
+    def validate(self) -> None:
+        for name in ("age_from", "age_under"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= int(value) <= 130:
+                raise ValidationError(N_("Возраст указывается в полных годах, от 0 до 130"), field=name)
+        if self.age_from is not None and self.age_under is not None and self.age_from >= self.age_under:
+            raise ValidationError(
+                N_("Возраст «с» должен быть меньше возраста «до»: например, с 0 до 18 лет"), field="age_under"
+            )
+
 
 class Staff(SyncModel):
     """The public profile of a consultant, feldsher, administrator or engineer."""

@@ -119,6 +119,7 @@ def test_booking_another_consultant_creates_a_new_appeal_for_the_post(central) -
         "consultant": other.id,
         "slot": slot.id,
         "question": "Контроль АД через месяц после смены терапии",
+        "consent_by": "patient",  # the ИДС to the new consultation
     }
     review = client.post(f"/appeals/{appeal.id}/routing/booking", data={**fields, "step": "review"})
     assert "Информация верна, создать обращение" in review.get_data(as_text=True)
@@ -199,7 +200,12 @@ def test_referral_and_booking_through_the_json_api(central) -> None:  # type: ig
     slot = next(s for s in Slot.select().where(Slot.consultant == other).order_by(Slot.starts_at.desc()))
     booked = client.post(
         f"/api/v1/appeals/{appeal.id}/bookings",
-        json={"consultant": other, "slot": slot.id, "question": "Повторная консультация через месяц"},
+        json={
+            "consultant": other,
+            "slot": slot.id,
+            "question": "Повторная консультация через месяц",
+            "consent_by": "patient",
+        },
         headers=headers,
     )
     assert booked.status_code == 201, booked.get_json()

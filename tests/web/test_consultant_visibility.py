@@ -175,6 +175,7 @@ def _central_book(client: Any, token: str, appeal: Appeal, doctor: Staff) -> Any
         "consultant": doctor.id,
         "slot": future_slot(doctor).id,
         "question": "Повторная консультация",
+        "consent_by": "patient",  # the ИДС to the new consultation
     }
     return client.post(f"/appeals/{appeal.id}/routing/booking", data={**fields, "step": "create"})
 
