@@ -8,6 +8,7 @@ list. Each side (node, central) appends its own side-only migrations.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ from .db import database
 from .models import REPLICATED_MODELS, SyncSequence
 
 __all__ = ["Migration", "SCHEMA_VERSION", "REPLICATED_MIGRATIONS", "migrate", "applied"]
+
+#: A title with Latin letters and no Cyrillic one: the WHO's English title of the old table.
+_LATIN_ONLY = re.compile(r"^[^а-яёА-ЯЁ]*[A-Za-z][^а-яёА-ЯЁ]*$")
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,37 @@ def _organization_parent(db: Database, migrator: SchemaMigrator) -> None:
     _add_column_if_missing(db, migrator, Organization, "parent")
 
 
+def _diagnoses_in_russian(db: Database) -> None:
+    """Diagnoses of protocols sent before the national МКБ-10 and roles: the Russian title
+    where the WHO's English one stood, the first diagnosis of each protocol main, the others
+    concomitant.
+
+    A title without a Cyrillic letter can only have come from the WHO table: doctors write
+    theirs in Russian. Node and central both run this on their own copies, so the rows stay
+    equal without being sent again.
+    """
+    from .models import Diagnosis, DiagnosisRole, icd10
+
+    rows = list(
+        Diagnosis.live()
+        .select(Diagnosis.id, Diagnosis.protocol, Diagnosis.code, Diagnosis.title)
+        .order_by(Diagnosis.protocol, Diagnosis.hlc, Diagnosis.id)
+        .tuples()
+    )
+    seen: set[str] = set()
+    for row_id, protocol, code, title in rows:
+        changes = {Diagnosis.role: DiagnosisRole.CONCOMITANT if protocol in seen else DiagnosisRole.MAIN}
+        seen.add(protocol)
+        found = icd10.lookup(code) if _LATIN_ONLY.match(title or "") else None
+        if found is not None:
+            changes[Diagnosis.title] = found.title
+        Diagnosis.update(changes).where(Diagnosis.id == row_id).execute()
+
+
 def _clinical_correctness(db: Database, migrator: SchemaMigrator) -> None:
     """Legal representatives' details, specialties' age ranges, the ИДС and the proposed
-    form of care on appeals, ACVPU and oxygen on exams, diagnoses' roles."""
+    form of care on appeals, ACVPU and oxygen on exams, diagnoses' roles; old diagnoses'
+    Russian titles and roles."""
     from .models import Appeal, Diagnosis, Exam, Patient, Specialty
 
     for name in ("representative_relation", "representative_name", "representative_document"):
@@ -108,6 +140,7 @@ def _clinical_correctness(db: Database, migrator: SchemaMigrator) -> None:
     _add_column_if_missing(db, migrator, Exam, "consciousness")
     _add_column_if_missing(db, migrator, Exam, "on_oxygen")
     _add_column_if_missing(db, migrator, Diagnosis, "role")
+    _diagnoses_in_russian(db)
 
 
 def _widen_if_narrower(db: Database, migrator: SchemaMigrator, model: type[Model], name: str) -> None:

@@ -98,23 +98,33 @@ def send_protocol(appeal_id: str) -> Any:
                 additional_recommendations: {type: string}
                 diagnoses:
                   type: array
-                  items: {type: object, properties: {code: {type: string}, title: {type: string}}}
+                  description: >
+                    МКБ-10 diagnoses (national edition, НСИ OID 1.2.643.5.1.13.13.11.1005): codes in force at the
+                    most detailed level (J18.9, not J18). Exactly one has role «main»; without a role the first
+                    is main and the others concomitant. An empty title takes the classifier's.
+                  items:
+                    type: object
+                    required: [code]
+                    properties:
+                      code: {type: string}
+                      title: {type: string}
+                      role: {type: string, enum: [main, concomitant, complication], description: "основной, сопутствующий, осложнение основного"}
       responses:
         201: {description: the protocol}
-        400: {description: "invalid (e.g. no recommendations)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+        400: {description: "invalid (no recommendations, a code that is not a diagnosis in force, not exactly one main diagnosis)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
         409: {description: "the appeal is not in work"}
     """
     data = json_body()
     raw = data.get("diagnoses") or []
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
-        raise ValidationError(N_("Диагнозы должны быть списком объектов {code, title}"), field="diagnoses")
+        raise ValidationError(N_("Диагнозы должны быть списком объектов {code, title, role}"), field="diagnoses")
     protocol = service.send_protocol(
         g.staff,
         appeal_id,
         anamnesis=str(data.get("anamnesis", "")),
         recommendations=str(data.get("recommendations", "")),
         additional_recommendations=str(data.get("additional_recommendations", "")),
-        diagnoses=[(str(d.get("code", "")), str(d.get("title", ""))) for d in raw],
+        diagnoses=[(str(d.get("code", "")), str(d.get("title", "")), str(d.get("role") or "")) for d in raw],
     )
     return jsonify(protocol_json(protocol)), 201
 

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from itertools import zip_longest
 from typing import Any
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from central.protocols import icd10
 from faplink.web.auth import login_required
 from faplink.web.i18n import to_local, translate_error, user_timezone
 from sync.clock import utcnow
 from sync.errors import SyncError
-from sync.models import AppealStatus, FormOfCare, Role
+from sync.models import AppealStatus, DiagnosisRole, FormOfCare, Role
 
 from . import bp, service
 from .filters import QueueFilter, post_choices, specialty_choices
@@ -88,6 +90,9 @@ def protocol(appeal_id: str) -> Any:
     error = None
     codes = form.getlist("diagnosis_code")
     titles = form.getlist("diagnosis_title")
+    roles = form.getlist("diagnosis_role")
+    # Without JS or from an older page a row may come without a role: it gets one by position.
+    diagnoses = list(zip_longest(codes, titles, roles, fillvalue=""))
     if request.method == "POST":
         try:
             service.send_protocol(
@@ -96,7 +101,7 @@ def protocol(appeal_id: str) -> Any:
                 anamnesis=form.get("anamnesis", ""),
                 recommendations=form.get("recommendations", ""),
                 additional_recommendations=form.get("additional_recommendations", ""),
-                diagnoses=list(zip(codes, titles, strict=False)),
+                diagnoses=diagnoses,
             )
             flash(_("Протокол отправлен, обращение закрыто"), "success")
             return redirect(url_for("appeals.detail", appeal_id=appeal_id))
@@ -107,7 +112,9 @@ def protocol(appeal_id: str) -> Any:
         title=_("Протокол"),
         appeal=appeal,
         form=form,
-        diagnoses=list(zip(codes, titles, strict=False)) or [("", "")],
+        diagnoses=diagnoses or [("", "", DiagnosisRole.MAIN)],
+        roles=DiagnosisRole.ALL,
+        icd10_version=icd10.VERSION,
         error=error,
     ), (400 if error else 200)
 

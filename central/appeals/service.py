@@ -25,7 +25,6 @@ from sync.models import (
     AppealStatus,
     Attachment,
     AttachmentKind,
-    Diagnosis,
     Organization,
     Patient,
     Protocol,
@@ -142,15 +141,16 @@ def send_protocol(
     anamnesis: str,
     recommendations: str,
     additional_recommendations: str,
-    diagnoses: list[tuple[str, str]],
+    diagnoses: Sequence[Sequence[str]],
     files: Sequence[FileStorage] | None = None,
 ) -> Protocol:
     """«Отправить протокол»: protocol, diagnoses, files, the closed status and the PDF, all or nothing.
 
+    Each diagnosis is (code, title, role) or (code, title); see :func:`check_diagnoses`.
     Without ``files``, the files come from the page's «protocol_files» input, if any.
     """
     blobs: BlobStore = current_app.extensions["blobs"]
-    # Codes are checked against the shipped ICD-10; an unknown one refuses the protocol.
+    # Codes are checked against the national МКБ-10: only codes in force, most detailed level.
     cleaned = check_diagnoses(diagnoses)
     if files is None and has_request_context():
         files = request.files.getlist("protocol_files")
@@ -217,18 +217,8 @@ def _document(appeal: Appeal, protocol: Protocol) -> ProtocolDocument:
         anamnesis=protocol.anamnesis,
         recommendations=protocol.recommendations,
         additional_recommendations=protocol.additional_recommendations,
-        diagnoses=[(d.code, d.title) for d in Diagnosis.select().where(Diagnosis.protocol == protocol)],
+        diagnoses=[
+            (d.code, d.title, LABELS["diagnosis_role"].get(d.role, d.role)) for d in protocol.conclusion()
+        ],
         timezone_label=str(zone),
-        representative=_representative(patient),
-        consent_by=LABELS["consent_by"].get(appeal.consent_by, appeal.consent_by),
-        consent_name=appeal.consent_name,
-        consent_at=local(appeal.consent_at) if appeal.consent_at else None,
-        consent_scan=bool(appeal.consent_scans()),
     )
-
-
-def _representative(patient: Patient) -> str:
-    """The legal representative as the protocol names them: «ФИО (мать)»."""
-    name = patient.representative_display
-    relation = LABELS["relation"].get(patient.representative_relation, "")
-    return f"{name} ({relation})" if name and relation else name

@@ -60,15 +60,8 @@ class ProtocolDocument:
     anamnesis: str
     recommendations: str
     additional_recommendations: str
-    diagnoses: list[tuple[str, str]]
+    diagnoses: list[tuple[str, str, str]]  # (code, title, role) in a conclusion's order
     timezone_label: str
-    #: The legal representative ("ФИО (relation)"), and the ИДС to the consultation: who
-    #: gave it ("пациент" or "законный представитель"), the representative's name, when.
-    representative: str = ""
-    consent_by: str = ""
-    consent_name: str = ""
-    consent_at: datetime | None = None
-    consent_scan: bool = False
 
 
 @functools.cache
@@ -91,7 +84,7 @@ _STYLES = {
         fontName=_FONT_BOLD,
         fontSize=11.5,
         leading=15,
-        spaceBefore=3 * mm,
+        spaceBefore=4 * mm,
         spaceAfter=1.5 * mm,
         keepWithNext=True,
     ),
@@ -133,16 +126,6 @@ def _when(moment: datetime | None, zone: str) -> str:
     return f"{moment:%d.%m.%Y %H:%M} ({zone})"
 
 
-def _consent(doc: ProtocolDocument) -> str:
-    """Who gave the informed voluntary consent, and when (323-ФЗ art. 20)."""
-    if not doc.consent_by:
-        return "не записано"
-    who = f"{doc.consent_by} — {doc.consent_name}" if doc.consent_name else doc.consent_by
-    when = f", {_when(doc.consent_at, doc.timezone_label)}" if doc.consent_at else ""
-    scan = "; подписанная форма приложена к обращению" if doc.consent_scan else ""
-    return f"дано: {who}{when}{scan}"
-
-
 def _fields(rows: list[tuple[str, str]]) -> Table:
     """Two-column label/value table; values wrap, so long names never overflow."""
     data = [
@@ -154,12 +137,15 @@ def _fields(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
-def _diagnoses(diagnoses: list[tuple[str, str]]) -> Flowable:
+def _diagnoses(diagnoses: list[tuple[str, str, str]]) -> Flowable:
     if not diagnoses:
         return _text("", empty="не указаны")
-    header = [Paragraph("Код", _STYLES["label"]), Paragraph("Наименование", _STYLES["label"])]
-    rows = [[_text(code, "cell"), _text(title, "cell")] for code, title in diagnoses]
-    table = Table([header, *rows], colWidths=[28 * mm, None], hAlign="LEFT", repeatRows=1)
+    header = [Paragraph(name, _STYLES["label"]) for name in ("Диагноз", "Код", "Наименование")]
+    rows = [
+        [_text(role[:1].upper() + role[1:], "cell"), _text(code, "cell"), _text(title, "cell")]
+        for code, title, role in diagnoses
+    ]
+    table = Table([header, *rows], colWidths=[50 * mm, 18 * mm, None], hAlign="LEFT", repeatRows=1)
     table.setStyle(TableStyle([*_GRID, ("BACKGROUND", (0, 0), (-1, 0), _SHADE)]))
     return table
 
@@ -180,7 +166,6 @@ def _story(doc: ProtocolDocument) -> list[Flowable]:
                 ("Пол", _SEX_LABELS.get(doc.patient_sex, doc.patient_sex)),
                 ("СНИЛС", doc.patient_snils),
                 ("Полис ОМС", doc.patient_enp),
-                *([("Законный представитель", doc.representative)] if doc.representative else []),
             ]
         ),
         Paragraph("Консультация", heading),
@@ -194,18 +179,18 @@ def _story(doc: ProtocolDocument) -> list[Flowable]:
                 ("Создано", _when(doc.created_at, zone)),
                 ("Приём", _when(doc.slot_at, zone)),
                 ("Закрыто", _when(doc.closed_at, zone)),
-                ("Согласие (ИДС) на ТМК", _consent(doc)),
             ]
         ),
     ]
+    for title, text in (("Вопрос консультанту", doc.question), ("Анамнез", doc.anamnesis)):
+        story += [Paragraph(title, heading), _text(text)]
+    # As in a conclusion: the diagnoses, then what to do about them.
+    story += [Paragraph("Диагнозы (МКБ-10)", heading), _diagnoses(doc.diagnoses)]
     for title, text in (
-        ("Вопрос консультанту", doc.question),
-        ("Анамнез", doc.anamnesis),
         ("Рекомендации", doc.recommendations),
         ("Дополнительные рекомендации", doc.additional_recommendations),
     ):
         story += [Paragraph(title, heading), _text(text)]
-    story += [Paragraph("Диагнозы (МКБ-10)", heading), _diagnoses(doc.diagnoses)]
     return story
 
 

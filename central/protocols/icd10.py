@@ -1,108 +1,140 @@
-"""The ICD-10 classification shipped with central: lookup, search, and the check at «Отправить протокол».
+"""Finding МКБ-10 codes for «Добавьте заболевания», and the check at «Отправить протокол».
 
-Codes and English titles are the WHO's 2019 edition (``data/icd10_who2019.tsv``, made by
-:mod:`central.protocols.icd10_build`); Russian titles and search keywords of the codes a
-consultation centre uses most come from ``data/icd10_ru.tsv``. A code without a Russian
-title shows the WHO's English one. Nothing is fetched at run time.
+The classification is the national Russian edition (НСИ OID 1.2.643.5.1.13.13.11.1005,
+version 2.27), read by :mod:`sync.models.icd10`. This module adds the search the
+protocol form types into: by code prefix («J18», «е11,9») or by Russian words, each
+word matching the start of a title's word («пневм») or another form of it («роды»
+finds «родов», «родах»). ``data/icd10_keywords.tsv`` adds the words doctors type that
+titles do not contain («ОРВИ», «ХОБЛ»). The index is built on the first word search.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sync.errors import N_, ValidationError
+from sync.models import Diagnosis, DiagnosisRole
+from sync.models.icd10 import OID, VERSION, Code, classification, lookup, normalize_code, require_diagnosis
 
-__all__ = ["Disease", "classification", "lookup", "normalize_code", "search", "check_diagnoses"]
+__all__ = ["OID", "VERSION", "LIMIT", "as_json", "search", "check_diagnoses", "lookup"]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-WHO_FILE = DATA_DIR / "icd10_who2019.tsv"
-RU_FILE = DATA_DIR / "icd10_ru.tsv"
+KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "icd10_keywords.tsv"
 LIMIT = 20
 
-# A code's letter typed on a Russian keyboard layout is often its Cyrillic twin: «Е11».
-_CYRILLIC_TWINS = str.maketrans("АВСЕНКМОРТХ", "ABCEHKMOPTX")
-_CODE_PREFIX = re.compile(r"^([A-Z])(\d{0,2})(?:\.?(\d{0,2}))?$")
+_CODE_PREFIX = re.compile(r"^[A-Z]\d{0,2}(\.\d{0,2})?$")
 _WORD = re.compile(r"[0-9a-zа-я]+")
+# Inflectional endings of Russian nouns and adjectives, longest first: enough to see that
+# «роды», «родов» and «родах» are one word, not a morphological analyser.
+_ENDINGS = sorted(
+    """а я о е ы и у ю ь ам ям ах ях ом ем ой ей ов ев ий ый ая яя ое ее ые ие ую юю ия ию ии ью
+    ией иям иях ами ями иями ого его ому ему ыми ими ых их ым им""".split(),
+    key=len,
+    reverse=True,
+)
+_MIN_STEM = 3
+
+# How well a typed word matches a word of a title.
+_EXACT, _SAME_WORD, _PREFIX = 3, 2, 1
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("ё", "е"))
+
+
+def _stem(word: str) -> str:
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+            return word[: -len(ending)]
+    return word
 
 
 @dataclass(frozen=True)
-class Disease:
-    """One ICD-10 code: its Russian title where we have one, and the WHO's English title."""
+class _Index:
+    entries: tuple[Code, ...]  # categories and subcategories in force, in the directory's order
+    vocabulary: tuple[str, ...]  # every word of titles and keywords, sorted
+    postings: dict[str, tuple[int, ...]]  # word → entries containing it
+    by_stem: dict[str, tuple[str, ...]]  # stem → the words that have it
+    stem_use: dict[str, int]  # stem → how many entries use a word with it
+    heads: tuple[frozenset[str], ...]  # per entry: the first word of its title and of each keyword
 
-    code: str
-    title_en: str
-    title_ru: str = ""
-    keywords: str = ""
+    def matches(self, typed: str) -> dict[int, tuple[int, int]]:
+        """Entries having a word that the typed word matches: how well, and how common that word is.
 
-    @property
-    def title(self) -> str:
-        return self.title_ru or self.title_en
+        Of the words a prefix completes to, the common ones are what a doctor is typing
+        more often: «пневм» is «пневмония» before «пневмокониоз».
+        """
+        found: dict[int, tuple[int, int]] = {}
+        start = bisect.bisect_left(self.vocabulary, typed)
+        matched = [(self.by_stem.get(_stem(typed), ()), _SAME_WORD)]
+        for word in self.vocabulary[start:]:
+            if not word.startswith(typed):
+                break
+            matched.append(((word,), _EXACT if word == typed else _PREFIX))
+        for words, quality in matched:
+            for word in words:
+                match = (quality, self.stem_use[_stem(word)])
+                for entry in self.postings[word]:
+                    if found.get(entry, (0, 0)) < match:
+                        found[entry] = match
+        return found
 
-    def as_json(self) -> dict[str, str]:
-        return {"code": self.code, "title": self.title, "title_en": self.title_en}
+    def is_head(self, entry: int, typed: str) -> bool:
+        stem = _stem(typed)
+        return any(head.startswith(typed) or _stem(head) == stem for head in self.heads[entry])
 
 
-def _rows(path: Path) -> Iterable[list[str]]:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("#") or line.startswith("code\t") or not line.strip():
-                continue
-            yield line.rstrip("\n").split("\t")
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(text.lower().replace("ё", "е")))
-
-
-@dataclass(frozen=True)
-class _Entry:
-    disease: Disease
-    ru_words: frozenset[str]
-    en_words: frozenset[str]
+def _keywords() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in KEYWORDS_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("code\t"):
+            continue
+        code, _, phrases = line.partition("\t")
+        out[code] = [phrase.strip() for phrase in phrases.split(";") if phrase.strip()]
+    return out
 
 
 @functools.cache
-def classification() -> dict[str, Disease]:
-    """Every code of the shipped classification, by code, in the classification's order."""
-    russian = {row[0]: (row[1], row[2] if len(row) > 2 else "") for row in _rows(RU_FILE)}
-    return {code: Disease(code, title_en, *russian.get(code, ("", ""))) for code, title_en in _rows(WHO_FILE)}
-
-
-@functools.cache
-def _entries() -> tuple[_Entry, ...]:
-    """The search index, built on the first word search (code lookups do without it)."""
-    return tuple(
-        _Entry(d, _words(f"{d.title_ru} {d.keywords}"), _words(d.title_en)) for d in classification().values()
+def _index() -> _Index:
+    keywords = _keywords()
+    entries = tuple(c for c in classification().values() if c.is_category and c.in_force)
+    postings: dict[str, list[int]] = {}
+    heads: list[frozenset[str]] = []
+    for number, code in enumerate(entries):
+        phrases = [code.title, *keywords.get(code.code, ())]
+        for word in {w for phrase in phrases for w in _words(phrase)}:
+            postings.setdefault(word, []).append(number)
+        heads.append(frozenset(words[0] for words in map(_words, phrases) if words))
+    by_stem: dict[str, list[str]] = {}
+    for word in postings:
+        by_stem.setdefault(_stem(word), []).append(word)
+    stem_use = {stem: len({n for word in words for n in postings[word]}) for stem, words in by_stem.items()}
+    return _Index(
+        entries=entries,
+        vocabulary=tuple(sorted(postings)),
+        postings={word: tuple(numbers) for word, numbers in postings.items()},
+        by_stem={stem: tuple(words) for stem, words in by_stem.items()},
+        stem_use=stem_use,
+        heads=tuple(heads),
     )
 
 
-def normalize_code(raw: str) -> str:
-    """«е11,9», «E119», « e11.9 » → «E11.9»; anything else comes back upper-cased as typed."""
-    text = (raw or "").strip().upper().translate(_CYRILLIC_TWINS).replace(",", ".")
-    match = _CODE_PREFIX.match(text)
-    if not match:
-        return text
-    letter, digits, tail = match.groups()
-    return f"{letter}{digits}.{tail}" if tail else f"{letter}{digits}"
+def as_json(code: Code) -> dict[str, object]:
+    """A search result: its code, Russian title, and whether it may stand in a protocol."""
+    return {"code": code.code, "title": code.title, "diagnosis": code.is_diagnosis}
 
 
-def lookup(code: str) -> Disease | None:
-    return classification().get(normalize_code(code))
+def search(query: str, limit: int = LIMIT) -> list[Code]:
+    """Codes in force starting with a code prefix («I1», «e11.»), else titles matching every word.
 
-
-def _matches(words: list[str], vocabulary: frozenset[str]) -> bool:
-    return all(any(known.startswith(word) for known in vocabulary) for word in words)
-
-
-def search(query: str, limit: int = LIMIT) -> list[Disease]:
-    """Codes starting with a code prefix («I1», «e11.»), else titles containing every word's prefix.
-
-    Matches in Russian titles and keywords come first, then English matches among the codes
-    that have a Russian title (the commonly used ones), then the rest; within each, by code.
+    A typed word matches a title's word it begins («пневм» → «пневмония») or another form of
+    the same word («роды» → «родов»). Titles whose first word matches come first (O80
+    «Роды одноплодные…» before O62 «Нарушения родовой деятельности»), then the closer
+    matches, then the directory's order.
     """
     query = (query or "").strip()
     if not query:
@@ -110,38 +142,53 @@ def search(query: str, limit: int = LIMIT) -> list[Disease]:
     prefix = normalize_code(query)
     if _CODE_PREFIX.match(prefix):
         bare = prefix.rstrip(".")
-        return [d for code, d in classification().items() if code.startswith(bare)][:limit]
-    words = sorted(_words(query), key=len, reverse=True)
-    if not words:
+        return [c for c in _index().entries if c.code.startswith(bare)][:limit]
+    typed = sorted(set(_words(query)), key=len, reverse=True)
+    if not typed:
         return []
-    tiers: tuple[list[Disease], list[Disease], list[Disease]] = ([], [], [])
-    for entry in _entries():
-        if entry.ru_words and _matches(words, entry.ru_words):
-            tiers[0].append(entry.disease)
-            if len(tiers[0]) >= limit:
-                break
-        elif _matches(words, entry.en_words):
-            tiers[1 if entry.ru_words else 2].append(entry.disease)
-    return [*tiers[0], *tiers[1], *tiers[2]][:limit]
+    index = _index()
+    scores: dict[int, tuple[int, int]] | None = None
+    for word in typed:
+        found = index.matches(word)
+        if scores is None:
+            scores = found
+        else:
+            scores = {
+                entry: (quality + found[entry][0], use + found[entry][1])
+                for entry, (quality, use) in scores.items()
+                if entry in found
+            }
+        if not scores:
+            return []
+    assert scores is not None
+    first = _words(query)[0]
+
+    def rank(entry: int) -> tuple[bool, int, int, bool, int]:
+        quality, use = scores[entry]
+        subcategory = "." in index.entries[entry].code
+        return (not index.is_head(entry, first), -quality, -use, subcategory, entry)
+
+    return [index.entries[entry] for entry in sorted(scores, key=rank)[:limit]]
 
 
-def check_diagnoses(diagnoses: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The diagnoses with their codes normalised and checked against the classification.
+def check_diagnoses(diagnoses: Iterable[Sequence[str]]) -> list[tuple[str, str, str]]:
+    """The protocol's diagnoses as (code, title, role), checked for a new protocol.
 
-    An empty title takes the classification's. An unknown code is refused, naming it.
+    Each row is (code, title) or (code, title, role). Every code must be a diagnosis of the
+    national МКБ-10 (in force, most detailed level); a refusal names the nearest valid codes.
+    An empty title takes the classification's. Rows without a role get one by position: the
+    first is the main diagnosis, the others concomitant. Exactly one main diagnosis.
     """
-    checked = []
-    for raw_code, title in diagnoses:
+    checked: list[tuple[str, str, str]] = []
+    for row in diagnoses:
+        raw_code, title = row[0], row[1]
+        role = (row[2] if len(row) > 2 else "").strip()
         if not (raw_code or "").strip():
             if (title or "").strip():
                 raise ValidationError(N_("Укажите код МКБ-10 для каждого заболевания"), field="diagnoses")
             continue
-        disease = lookup(raw_code)
-        if disease is None:
-            raise ValidationError(
-                N_("Кода «%(code)s» нет в МКБ-10: выберите заболевание из подсказки по коду или названию"),
-                field="diagnoses",
-                code=raw_code.strip(),
-            )
-        checked.append((disease.code, (title or "").strip() or disease.title))
+        disease = require_diagnosis(raw_code)
+        role = role or Diagnosis.role_by_position(len(checked))
+        checked.append(Diagnosis.check(disease.code, (title or "").strip() or disease.title, role))
+    DiagnosisRole.check_roles([role for _, _, role in checked])
     return checked

@@ -24,33 +24,47 @@ CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 @bp.get("/api/v1/icd10")
 @login_required(*CONSULTANT)
 def icd10_search() -> Any:
-    """Search the ICD-10 classification («Добавьте заболевания»).
+    """Search МКБ-10, the Russian national edition («Добавьте заболевания»).
     ---
     get:
-      summary: ICD-10 codes by code prefix or by words of the title (Russian or English), top 20
+      summary: "МКБ-10 codes in force by code prefix or by Russian words of the title, top 20"
+      description: >
+        The national classifier, НСИ OID 1.2.643.5.1.13.13.11.1005 (see `classifier` in the
+        answer for its version). A word matches the start of a title's word or another form of
+        it; case and ё do not matter. Only items with `diagnosis: true` (in force, the most
+        detailed level of their branch, e.g. J18.9 and not J18) may stand in a protocol.
       parameters:
         - name: q
           in: query
           required: true
           schema: {type: string}
-          description: "code prefix or words, e.g. «I1», «гиперт», «ХОБЛ», «asthma»"
+          description: "code prefix or words, e.g. «J18», «пневм», «роды», «ХОБЛ»"
       responses:
         200:
-          description: "matching codes, Russian title where known, else the WHO's English title"
+          description: "matching codes with their Russian titles"
           content:
             application/json:
               schema:
                 type: object
                 properties:
+                  classifier:
+                    type: object
+                    properties: {oid: {type: string}, version: {type: string}}
                   items:
                     type: array
                     items:
                       type: object
-                      properties: {code: {type: string}, title: {type: string}, title_en: {type: string}}
+                      properties:
+                        code: {type: string}
+                        title: {type: string}
+                        diagnosis: {type: boolean, description: "may stand in a protocol"}
         401: {description: not logged in}
     """
     found = icd10.search(request.args.get("q", ""))
-    return jsonify(items=[disease.as_json() for disease in found])
+    return jsonify(
+        classifier={"oid": icd10.OID, "version": icd10.VERSION},
+        items=[icd10.as_json(code) for code in found],
+    )
 
 
 # --- the protocol's pieces on the appeal page ------------------------------------------

@@ -28,6 +28,11 @@ LABELS: dict[str, dict[str, str]] = {
         "cancelled": N_("Отменено"),
     },
     "sex": {"male": N_("мужской"), "female": N_("женский")},
+    "diagnosis_role": {
+        "main": N_("основной"),
+        "concomitant": N_("сопутствующий"),
+        "complication": N_("осложнение основного"),
+    },
     "relation": {
         "mother": N_("мать"),
         "father": N_("отец"),

@@ -79,7 +79,7 @@ def protocol_json(protocol: Protocol) -> dict[str, Any]:
         "recommendations": protocol.recommendations,
         "additional_recommendations": protocol.additional_recommendations,
         "sent_at": iso(protocol.sent_at),
-        "diagnoses": [{"code": d.code, "title": d.title} for d in protocol.diagnoses if not d.deleted],
+        "diagnoses": [{"code": d.code, "title": d.title, "role": d.role} for d in protocol.conclusion()],
     }
 
 

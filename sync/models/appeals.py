@@ -7,6 +7,7 @@ new → in_work → closed, or new → cancelled; never backwards.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
@@ -22,6 +23,7 @@ from peewee import (
 
 from ..clock import utcnow
 from ..errors import N_, LifecycleError, ValidationError
+from . import icd10
 from .base import SyncModel
 from .directory import Organization, Specialty, Staff
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient
@@ -351,14 +353,6 @@ class Appeal(SyncModel):
     def current_protocol(self) -> Protocol | None:
         return self.protocols.where(Protocol.deleted == False).first()  # noqa: E712
 
-    def consent_scans(self) -> list[Attachment]:
-        """Photos or scans of the signed ИДС form, oldest first."""
-        return list(
-            self.attachments.where(
-                (Attachment.kind == AttachmentKind.CONSENT) & (Attachment.deleted == False)  # noqa: E712
-            ).order_by(Attachment.created_at)
-        )
-
     def protocol_pdf(self) -> Attachment | None:
         """The latest PDF of the protocol, once central has made it."""
         return (
@@ -459,6 +453,12 @@ class Protocol(SyncModel):
         if not (self.recommendations or "").strip():
             raise ValidationError(N_("Заполните поле «Рекомендации»"), field="recommendations")
 
+    def conclusion(self) -> list[Diagnosis]:
+        """The live diagnoses in a conclusion's order: the main one, its complications, the concomitant."""
+        order = {DiagnosisRole.MAIN: 0, DiagnosisRole.COMPLICATION: 1, DiagnosisRole.CONCOMITANT: 2}
+        rows = Diagnosis.live().where(Diagnosis.protocol == self.id).order_by(Diagnosis.hlc, Diagnosis.id)
+        return sorted(rows, key=lambda d: order.get(d.role, len(order)))
+
     @classmethod
     def send(
         cls,
@@ -468,10 +468,15 @@ class Protocol(SyncModel):
         anamnesis: str,
         recommendations: str,
         additional_recommendations: str = "",
-        diagnoses: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        diagnoses: Sequence[Sequence[str]] = (),
         now: datetime | None = None,
     ) -> Self:
-        """«Отправить протокол»: store the protocol and its diagnoses and close the appeal."""
+        """«Отправить протокол»: store the protocol and its diagnoses and close the appeal.
+
+        Each diagnosis is (code, title, role), or (code, title) with the role by position
+        (the first main, the others concomitant). Codes must be diagnoses of the national
+        МКБ-10 (in force, most detailed level), exactly one of them the main one.
+        """
         now = now or utcnow()
         if appeal.status != AppealStatus.IN_WORK:
             raise LifecycleError(N_("Протокол можно отправить только по обращению в работе"))
@@ -479,7 +484,13 @@ class Protocol(SyncModel):
             raise LifecycleError(N_("Протокол отправляет консультант, взявший обращение в работу"))
         if not (recommendations or "").strip():
             raise ValidationError(N_("Заполните поле «Рекомендации»"), field="recommendations")
-        checked = [Diagnosis.check(code, title) for code, title in diagnoses]
+        checked = [
+            Diagnosis.check(row[0], row[1], (row[2:3] or [""])[0] or Diagnosis.role_by_position(number))
+            for number, row in enumerate(diagnoses)
+        ]
+        for code, _, _ in checked:
+            icd10.require_diagnosis(code)
+        DiagnosisRole.check_roles([role for _, _, role in checked])
         with cls._meta.database.atomic():
             protocol = cls.create(
                 appeal=appeal,
@@ -489,8 +500,8 @@ class Protocol(SyncModel):
                 additional_recommendations=additional_recommendations.strip(),
                 sent_at=now,
             )
-            for code, title in checked:
-                Diagnosis.create(protocol=protocol, code=code, title=title)
+            for code, title, role in checked:
+                Diagnosis.create(protocol=protocol, code=code, title=title, role=role)
             appeal.status = AppealStatus.CLOSED
             appeal.closed_at = now
             appeal.save()
@@ -509,6 +520,17 @@ class DiagnosisRole:
     COMPLICATION = "complication"  # осложнение основного
     ALL = (MAIN, CONCOMITANT, COMPLICATION)
 
+    @classmethod
+    def check_roles(cls, roles: Sequence[str]) -> None:
+        """A protocol with diagnoses names exactly one of them the main one."""
+        mains = sum(1 for role in roles if role == cls.MAIN)
+        if roles and mains != 1:
+            raise ValidationError(
+                N_("Основной диагноз должен быть ровно один (сейчас: %(count)s)"),
+                field="diagnoses",
+                count=mains,
+            )
+
 
 class Diagnosis(SyncModel):
     """An ICD-10 diagnosis in a protocol («Добавьте заболевания»)."""
@@ -519,7 +541,12 @@ class Diagnosis(SyncModel):
     role = CharField(max_length=16, default=DiagnosisRole.MAIN)
 
     @staticmethod
-    def check(code: str, title: str) -> tuple[str, str]:
+    def check(code: str, title: str, role: str = DiagnosisRole.MAIN) -> tuple[str, str, str]:
+        """The shape of a diagnosis: a code that looks like МКБ-10, and a known role.
+
+        Whether the code is a diagnosis in force is checked when a protocol is sent, not
+        here: rows of protocols sent under an older edition must still replicate.
+        """
         code = (code or "").strip().upper().replace(",", ".")
         if not _ICD10.match(code):
             raise ValidationError(
@@ -527,10 +554,20 @@ class Diagnosis(SyncModel):
                 field="diagnoses",
                 code=code,
             )
-        return code, (title or "").strip()
+        if role not in DiagnosisRole.ALL:
+            raise ValidationError(
+                N_("Укажите роль диагноза: основной, сопутствующий или осложнение основного"),
+                field="diagnoses",
+            )
+        return code, (title or "").strip(), role
+
+    @staticmethod
+    def role_by_position(number: int) -> str:
+        """The role of a diagnosis given without one: the first is main, the others concomitant."""
+        return DiagnosisRole.MAIN if number == 0 else DiagnosisRole.CONCOMITANT
 
     def validate(self) -> None:
-        self.code, self.title = self.check(self.code, self.title)
+        self.code, self.title, self.role = self.check(self.code, self.title, self.role)
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:

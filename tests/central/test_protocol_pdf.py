@@ -49,7 +49,7 @@ def protocol(**changes: Any) -> ProtocolDocument:
         anamnesis="Гипертоническая болезнь 10 лет.\nПринимает эналаприл 10 мг.",
         recommendations="Лозартан 50 мг утром.\nЭКГ через 2 недели & контроль K+ <5,0>.",
         additional_recommendations="",
-        diagnoses=[("I10", "Эссенциальная [первичная] гипертензия")],
+        diagnoses=[("I10", "Эссенциальная [первичная] гипертензия", "основной")],
         timezone_label="Europe/Moscow",
     )
     return dataclasses.replace(doc, **changes)
@@ -139,10 +139,26 @@ def test_long_recommendations_flow_across_pages(tmp_path: Path) -> None:
     assert pages >= 3
     text = text_of(pdf)
     assert f"Страница {pages} из {pages}" in text
-    # The last recommendation and the diagnoses after it are not lost past page one.
+    # The last recommendation is not lost past page one.
     assert "120. Контроль артериального давления" in text
-    assert text.index("120. Контроль") < text.index("Диагнозы (МКБ-10)")
+    assert text.index("Диагнозы (МКБ-10)") < text.index("120. Контроль")
     assert "I10" in text
+
+
+def test_diagnoses_come_before_the_recommendations_each_with_its_role(tmp_path: Path) -> None:
+    diagnoses = [
+        ("J18.9", "Пневмония неуточненная", "основной"),
+        ("J90", "Плевральный выпот, не классифицированный в других рубриках", "осложнение основного"),
+        ("I10", "Эссенциальная [первичная] гипертензия", "сопутствующий"),
+    ]
+    text = text_of(write(tmp_path, protocol(diagnoses=diagnoses)))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+
+    assert "Основной J18.9 Пневмония неуточненная" in lines
+    assert any(line.startswith("Осложнение основного J90 Плевральный выпот") for line in lines)
+    assert "Сопутствующий I10 Эссенциальная [первичная] гипертензия" in lines
+    assert text.index("Анамнез") < text.index("Диагнозы (МКБ-10)") < text.index("Рекомендации")
+    assert text.index("Пневмония неуточненная") < text.index("Лозартан 50 мг")
 
 
 def test_dejavu_is_embedded_so_cyrillic_shows_without_system_fonts(tmp_path: Path) -> None:

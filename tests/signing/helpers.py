@@ -50,7 +50,7 @@ def protocol_document(**changes: object) -> ProtocolDocument:
         "anamnesis": "Гипертоническая болезнь 10 лет.\nПринимает эналаприл 10 мг.",
         "recommendations": "Лозартан 50 мг утром.\nЭКГ через 2 недели, контроль калия.",
         "additional_recommendations": "",
-        "diagnoses": [("I10", "Эссенциальная [первичная] гипертензия")],
+        "diagnoses": [("I10", "Эссенциальная [первичная] гипертензия", "основной")],
         "timezone_label": "Europe/Moscow",
     }
     fields.update(changes)
