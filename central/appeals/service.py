@@ -221,4 +221,16 @@ def _document(appeal: Appeal, protocol: Protocol) -> ProtocolDocument:
             (d.code, d.title, LABELS["diagnosis_role"].get(d.role, d.role)) for d in protocol.conclusion()
         ],
         timezone_label=str(zone),
+        representative=_representative(patient),
+        consent_by=LABELS["consent_by"].get(appeal.consent_by, appeal.consent_by),
+        consent_name=appeal.consent_name,
+        consent_at=local(appeal.consent_at) if appeal.consent_at else None,
+        consent_scan=bool(appeal.consent_scans()),
     )
+
+
+def _representative(patient: Patient) -> str:
+    """The legal representative as the protocol names them: «ФИО (мать)»."""
+    name = patient.representative_display
+    relation = LABELS["relation"].get(patient.representative_relation, "")
+    return f"{name} ({relation})" if name and relation else name

@@ -62,6 +62,13 @@ class ProtocolDocument:
     additional_recommendations: str
     diagnoses: list[tuple[str, str, str]]  # (code, title, role) in a conclusion's order
     timezone_label: str
+    #: The legal representative ("ФИО (relation)"), and the ИДС to the consultation: who
+    #: gave it ("пациент" or "законный представитель"), the representative's name, when.
+    representative: str = ""
+    consent_by: str = ""
+    consent_name: str = ""
+    consent_at: datetime | None = None
+    consent_scan: bool = False
 
 
 @functools.cache
@@ -84,7 +91,7 @@ _STYLES = {
         fontName=_FONT_BOLD,
         fontSize=11.5,
         leading=15,
-        spaceBefore=4 * mm,
+        spaceBefore=3 * mm,
         spaceAfter=1.5 * mm,
         keepWithNext=True,
     ),
@@ -124,6 +131,16 @@ def _when(moment: datetime | None, zone: str) -> str:
     if moment is None:
         return "не назначено"
     return f"{moment:%d.%m.%Y %H:%M} ({zone})"
+
+
+def _consent(doc: ProtocolDocument) -> str:
+    """Who gave the informed voluntary consent, and when (323-ФЗ art. 20)."""
+    if not doc.consent_by:
+        return "не записано"
+    who = f"{doc.consent_by} — {doc.consent_name}" if doc.consent_name else doc.consent_by
+    when = f", {_when(doc.consent_at, doc.timezone_label)}" if doc.consent_at else ""
+    scan = "; подписанная форма приложена к обращению" if doc.consent_scan else ""
+    return f"дано: {who}{when}{scan}"
 
 
 def _fields(rows: list[tuple[str, str]]) -> Table:
@@ -166,6 +183,7 @@ def _story(doc: ProtocolDocument) -> list[Flowable]:
                 ("Пол", _SEX_LABELS.get(doc.patient_sex, doc.patient_sex)),
                 ("СНИЛС", doc.patient_snils),
                 ("Полис ОМС", doc.patient_enp),
+                *([("Законный представитель", doc.representative)] if doc.representative else []),
             ]
         ),
         Paragraph("Консультация", heading),
@@ -179,6 +197,7 @@ def _story(doc: ProtocolDocument) -> list[Flowable]:
                 ("Создано", _when(doc.created_at, zone)),
                 ("Приём", _when(doc.slot_at, zone)),
                 ("Закрыто", _when(doc.closed_at, zone)),
+                ("Согласие (ИДС) на ТМК", _consent(doc)),
             ]
         ),
     ]

@@ -353,6 +353,14 @@ class Appeal(SyncModel):
     def current_protocol(self) -> Protocol | None:
         return self.protocols.where(Protocol.deleted == False).first()  # noqa: E712
 
+    def consent_scans(self) -> list[Attachment]:
+        """Photos or scans of the signed ИДС form, oldest first."""
+        return list(
+            self.attachments.where(
+                (Attachment.kind == AttachmentKind.CONSENT) & (Attachment.deleted == False)  # noqa: E712
+            ).order_by(Attachment.created_at)
+        )
+
     def protocol_pdf(self) -> Attachment | None:
         """The latest PDF of the protocol, once central has made it."""
         return (
