@@ -1,4 +1,4 @@
-"""Small inline SVG charts of vitals over time, drawn on the server (no scripts, no CDN).
+"""Small inline SVG charts of vitals and lab results over time, drawn on the server (no scripts, no CDN).
 
 The kiosk's exam and patient pages and central's appeal page show the same charts.
 """
@@ -11,7 +11,7 @@ from datetime import datetime
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from sync.models import VITALS, Patient
+from sync.models import CATALOGUE, Patient
 
 from .i18n import to_local
 from .vitals import series, unit_label
@@ -90,9 +90,9 @@ class VitalChart:
 
 
 def vital_charts(patient: Patient | str, days: int = 365) -> list[VitalChart]:
-    """A chart for every vital the patient has values of, in the usual order."""
+    """A chart for every vital and lab result the patient has values of, in the usual order."""
     charts = []
     for code, points in series(patient, days).items():
-        label = gettext(VITALS[code][0])
-        charts.append(VitalChart(code, label, vital_chart(points, label, unit_label(VITALS[code][1]))))
+        label = gettext(CATALOGUE[code][0])
+        charts.append(VitalChart(code, label, vital_chart(points, label, unit_label(CATALOGUE[code][1]))))
     return charts

@@ -1,4 +1,4 @@
-"""How both apps show an exam's vitals: order, Russian units, the values over time.
+"""How both apps show an exam's vitals and lab results: order, Russian units, the values over time.
 
 The kiosk records exams; central shows them on the appeal page. Both read them
 through these helpers, so a vital looks the same on either side.
@@ -14,7 +14,7 @@ from flask_babel import gettext
 
 from sync.clock import utcnow
 from sync.errors import N_
-from sync.models import VITALS, Exam, Observation, Patient
+from sync.models import CATALOGUE, LABS, Exam, Observation, Patient
 
 __all__ = [
     "SYSTOLIC",
@@ -26,8 +26,18 @@ __all__ = [
     "GLUCOSE_MASS",
     "WEIGHT",
     "RESPIRATION",
+    "HBA1C",
+    "CHOLESTEROL",
+    "TRIGLYCERIDES",
+    "CREATININE",
+    "HEMOGLOBIN",
+    "CHOLESTEROL_MASS",
+    "TRIGLYCERIDES_MASS",
+    "CREATININE_MASS",
+    "HBA1C_IFCC",
     "UNIT_LABELS",
     "VITAL_ORDER",
+    "LAB_ORDER",
     "number",
     "unit_label",
     "vital_label",
@@ -48,8 +58,21 @@ GLUCOSE_MASS = "2339-0"  # mg/dL: what some meters send
 WEIGHT = "29463-7"
 RESPIRATION = "9279-1"
 
-#: The order in which vitals are listed: the order of `sync.models.VITALS`.
-VITAL_ORDER: tuple[str, ...] = tuple(VITALS)
+# The lab results a post files (sync.models.LABS), in the units Russian laboratories
+# report, and the codes of the same analytes in the units some analysers send.
+HBA1C = "4548-4"  # %
+CHOLESTEROL = "14647-2"  # mmol/L
+TRIGLYCERIDES = "14927-8"  # mmol/L
+CREATININE = "14682-9"  # umol/L
+HEMOGLOBIN = "718-7"  # g/L
+CHOLESTEROL_MASS = "2093-3"  # mg/dL
+TRIGLYCERIDES_MASS = "2571-8"  # mg/dL
+CREATININE_MASS = "2160-0"  # mg/dL
+HBA1C_IFCC = "59261-8"  # mmol/mol
+
+#: The order in which observations are listed: vitals, then lab results (`sync.models.CATALOGUE`).
+VITAL_ORDER: tuple[str, ...] = tuple(CATALOGUE)
+LAB_ORDER: tuple[str, ...] = tuple(LABS)
 
 UNIT_LABELS: dict[str, str] = {
     "mm[Hg]": N_("мм рт. ст."),
@@ -58,7 +81,11 @@ UNIT_LABELS: dict[str, str] = {
     "Cel": "°C",
     "[degF]": "°F",
     "mmol/L": N_("ммоль/л"),
+    "umol/L": N_("мкмоль/л"),
+    "mmol/mol": N_("ммоль/моль"),
     "mg/dL": N_("мг/дл"),
+    "g/L": N_("г/л"),
+    "g/dL": N_("г/дл"),
     "kg": N_("кг"),
     "g": N_("г"),
     "[lb_av]": N_("фунт"),
@@ -77,7 +104,7 @@ def unit_label(unit: str) -> str:
 
 def vital_label(code: str) -> str:
     """The Russian msgid of a LOINC code we measure (the code itself if unknown)."""
-    known = VITALS.get(code)
+    known = CATALOGUE.get(code)
     return known[0] if known else code
 
 
@@ -94,7 +121,7 @@ def values_of(shown: Iterable[Observation]) -> dict[str, float]:
 
 
 def series(patient: Patient | str, days: int = 365) -> dict[str, list[tuple[datetime, float]]]:
-    """Each vital's values over time for the patient's chart, oldest first."""
+    """Each vital's and lab result's values over time for the patient's chart, oldest first."""
     patient_id = patient if isinstance(patient, str) else patient.id
     since = utcnow() - timedelta(days=days)
     rows = (

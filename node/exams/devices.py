@@ -1,4 +1,5 @@
-"""Readings from the post's serial devices, held for «Взять показание» and pushed live to the page.
+"""Readings from the post's serial devices (vitals, and lab results from an analyser over ASTM),
+held for «Взять показание» and pushed live to the page.
 
 The node runs one `hardware.DeviceHub` (ports with a known USB adapter, plus those
 listed in DEVICE_PORTS); every reading is converted to the unit we store and
@@ -83,7 +84,7 @@ class DeviceFeed:
         try:
             code, value, unit = to_ucum(event.loinc, event.value, event.unit)
         except SyncError:
-            return  # a quantity the exam form does not take (e.g. HbA1c)
+            return  # a quantity the exam does not take (an analyte unmapped, e.g. ALT)
         item = DeviceValue(
             code,
             value,

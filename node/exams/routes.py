@@ -21,7 +21,7 @@ from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient
 from . import api, bp, file_routes, files, service  # noqa: E402,F401,I001  (their routes join this blueprint)
 from .devices import device_feed, start_devices
-from .vitals import FORM_ORDER, vital
+from .vitals import FORM_ORDER, LAB_ORDER, vital
 
 
 @bp.record_once
@@ -51,7 +51,7 @@ def start() -> Any:
 def _form_rows(form: Any) -> list[dict[str, Any]]:
     latest = device_feed().latest()
     rows = []
-    for code in FORM_ORDER:
+    for code in (*FORM_ORDER, *LAB_ORDER):
         rows.append(
             {
                 "vital": vital(code),
@@ -61,6 +61,7 @@ def _form_rows(form: Any) -> list[dict[str, Any]]:
                 "serial": form.get(f"serial_{code}", ""),
                 "at": form.get(f"at_{code}", ""),
                 "reading": latest.get(code),
+                "first_lab": code == LAB_ORDER[0],
             }
         )
     return rows

@@ -18,7 +18,7 @@ from sync.errors import N_, ValidationError
 from sync.models import Exam, Observation, Patient, Staff
 
 from ..patients.service import post_patient
-from .vitals import FORM_ORDER, parse_number, to_ucum, vital
+from .vitals import FORM_ORDER, LAB_ORDER, parse_number, to_ucum, vital
 
 __all__ = [
     "VitalInput",
@@ -75,7 +75,7 @@ def _device_time(text: str) -> datetime | None:
 def vitals_from_form(form: Any) -> list[VitalInput]:
     """The exam form's rows: value_<code>, unit_<code>, and device_/serial_/at_<code> when taken from one."""
     out = []
-    for code in FORM_ORDER:
+    for code in (*FORM_ORDER, *LAB_ORDER):
         info = vital(code)
         value = parse_number(form.get(f"value_{code}", ""), gettext(info.label), f"value_{code}")
         if value is None:

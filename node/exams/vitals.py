@@ -1,27 +1,38 @@
-"""The vital signs a post measures: order on the form, Russian units, conversion to UCUM."""
+"""The vital signs and lab results a post files: order on the form, Russian units, conversion to UCUM."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from faplink.web.vitals import (
+    CHOLESTEROL,
+    CHOLESTEROL_MASS,
+    CREATININE,
+    CREATININE_MASS,
     DIASTOLIC,
     GLUCOSE,
     GLUCOSE_MASS,
+    HBA1C,
+    HBA1C_IFCC,
+    HEMOGLOBIN,
+    LAB_ORDER,
     PULSE,
     RESPIRATION,
     SPO2,
     SYSTOLIC,
     TEMPERATURE,
+    TRIGLYCERIDES,
+    TRIGLYCERIDES_MASS,
     UNIT_LABELS,
     WEIGHT,
 )
 from sync.errors import N_, ValidationError
-from sync.models import VITALS
+from sync.models import CATALOGUE
 
 # The LOINC codes live in faplink.web.vitals, shared with central.
 __all__ = [
     "FORM_ORDER",
+    "LAB_ORDER",
     "Vital",
     "vital",
     "to_ucum",
@@ -33,6 +44,20 @@ __all__ = [
 FORM_ORDER = (SYSTOLIC, DIASTOLIC, PULSE, SPO2, TEMPERATURE, GLUCOSE, WEIGHT, RESPIRATION)
 
 _GLUCOSE_MGDL_PER_MMOLL = 18.016
+# mg/dL in 1 mmol/L (µmol/L for creatinine): molar masses of cholesterol (386.65 g/mol),
+# triolein, by which laboratories count triglycerides (885.7 g/mol), creatinine (113.12 g/mol).
+_CHOLESTEROL_MGDL_PER_MMOLL = 38.67
+_TRIGLYCERIDES_MGDL_PER_MMOLL = 88.57
+_CREATININE_UMOLL_PER_MGDL = 88.42
+
+#: Codes of the same analyte in another property (mass for moles, IFCC for NGSP): stored as the first.
+_SAME_ANALYTE = {
+    GLUCOSE_MASS: GLUCOSE,
+    CHOLESTEROL_MASS: CHOLESTEROL,
+    TRIGLYCERIDES_MASS: TRIGLYCERIDES,
+    CREATININE_MASS: CREATININE,
+    HBA1C_IFCC: HBA1C,
+}
 
 #: Other units a value may arrive in: (code, unit) → (stored code, factor or converter).
 _CONVERSIONS = {
@@ -43,6 +68,16 @@ _CONVERSIONS = {
     (WEIGHT, "[lb_av]"): lambda v: v * 0.45359237,
     (WEIGHT, "lb"): lambda v: v * 0.45359237,
     (TEMPERATURE, "[degF]"): lambda v: (v - 32) * 5 / 9,
+    (CHOLESTEROL, "mg/dL"): lambda v: v / _CHOLESTEROL_MGDL_PER_MMOLL,
+    (CHOLESTEROL_MASS, "mg/dL"): lambda v: v / _CHOLESTEROL_MGDL_PER_MMOLL,
+    (TRIGLYCERIDES, "mg/dL"): lambda v: v / _TRIGLYCERIDES_MGDL_PER_MMOLL,
+    (TRIGLYCERIDES_MASS, "mg/dL"): lambda v: v / _TRIGLYCERIDES_MGDL_PER_MMOLL,
+    (CREATININE, "mg/dL"): lambda v: v * _CREATININE_UMOLL_PER_MGDL,
+    (CREATININE_MASS, "mg/dL"): lambda v: v * _CREATININE_UMOLL_PER_MGDL,
+    # The IFCC-NGSP master equation (Hoelzel et al., Clin Chem 2004).
+    (HBA1C, "mmol/mol"): lambda v: 0.09148 * v + 2.152,
+    (HBA1C_IFCC, "mmol/mol"): lambda v: 0.09148 * v + 2.152,
+    (HEMOGLOBIN, "g/dL"): lambda v: v * 10,
 }
 
 #: Units the form offers besides the stored one.
@@ -50,17 +85,31 @@ ALTERNATIVE_UNITS: dict[str, tuple[str, ...]] = {
     GLUCOSE: ("mg/dL",),
     WEIGHT: ("g",),
     TEMPERATURE: ("[degF]",),
+    HBA1C: ("mmol/mol",),
+    CHOLESTEROL: ("mg/dL",),
+    TRIGLYCERIDES: ("mg/dL",),
+    CREATININE: ("mg/dL",),
+    HEMOGLOBIN: ("g/dL",),
 }
 
-#: Decimals worth keeping for each stored value.
-_DECIMALS = {GLUCOSE: 1, WEIGHT: 2, TEMPERATURE: 1}
+#: Decimals worth keeping for each stored value (1 when not listed).
+_DECIMALS = {
+    GLUCOSE: 1,
+    WEIGHT: 2,
+    TEMPERATURE: 1,
+    HBA1C: 1,
+    CHOLESTEROL: 2,
+    TRIGLYCERIDES: 2,
+    CREATININE: 0,
+    HEMOGLOBIN: 0,
+}
 
 
 @dataclass(frozen=True)
 class Vital:
     loinc: str
     label: str  # Russian msgid
-    unit: str  # UCUM, as sync.models.VITALS requires
+    unit: str  # UCUM, as sync.models.CATALOGUE requires
     low: float
     high: float
 
@@ -74,18 +123,19 @@ class Vital:
 
     @property
     def step(self) -> str:
-        return "0.1" if self.loinc in _DECIMALS else "1"
+        return "0.1" if _DECIMALS.get(self.loinc) else "1"
 
 
 def vital(loinc: str) -> Vital:
-    label, unit, (low, high) = VITALS[loinc]
+    label, unit, (low, high) = CATALOGUE[loinc]
     return Vital(loinc, label, unit, low, high)
 
 
 def to_ucum(loinc: str, value: float, unit: str) -> tuple[str, float, str]:
-    """The code, value and unit to store (glucose in mmol/L, weight in kg, temperature in °C)."""
-    code = GLUCOSE if loinc == GLUCOSE_MASS else loinc
-    known = VITALS.get(code)
+    """The code, value and unit to store (glucose in mmol/L, weight in kg, temperature in °C,
+    cholesterol in mmol/L, creatinine in µmol/L, HbA1c in %)."""
+    code = _SAME_ANALYTE.get(loinc, loinc)
+    known = CATALOGUE.get(code)
     if known is None:
         raise ValidationError(N_("Неизвестный показатель: %(code)s"), field="loinc", code=loinc)
     target = known[1]

@@ -19,7 +19,7 @@ from .appeals import (
     configure_deadlines,
 )
 from .base import BaseModel, SyncModel, SyncSequence, new_id, next_seq
-from .clinical import VITALS, Exam, Observation
+from .clinical import CATALOGUE, LABS, VITALS, Exam, Observation
 from .conversation import CallLog, CallMode, CallOutcome, ChatMessage
 from .directory import Organization, OrgKind, Region, Role, Specialty, Staff, StaffCredential
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient, Relation, Sex
@@ -86,6 +86,8 @@ __all__ = [
     "Exam",
     "Observation",
     "VITALS",
+    "LABS",
+    "CATALOGUE",
     "ChatMessage",
     "CallLog",
     "CallMode",

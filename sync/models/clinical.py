@@ -13,7 +13,7 @@ from .base import SyncModel
 from .directory import Organization, Staff
 from .patients import Patient
 
-__all__ = ["Exam", "Observation", "VITALS"]
+__all__ = ["Exam", "Observation", "VITALS", "LABS", "CATALOGUE"]
 
 #: LOINC code → (Russian label, UCUM unit, plausible range). What a post measures.
 VITALS: dict[str, tuple[str, str, tuple[float, float]]] = {
@@ -26,6 +26,21 @@ VITALS: dict[str, tuple[str, str, tuple[float, float]]] = {
     "29463-7": (N_("Масса тела"), "kg", (0.3, 400)),
     "9279-1": (N_("Частота дыхания"), "/min", (4, 80)),
 }
+
+#: Laboratory results (from an analyser or typed from a lab's form), in the units Russian
+#: laboratories report: the molar LOINC codes for cholesterol, triglycerides and creatinine
+#: (14647-2, 14927-8, 14682-9, not the mg/dL codes 2093-3, 2571-8, 2160-0), HbA1c in %
+#: (NGSP), haemoglobin in g/L. A value in another unit is converted before it is stored.
+LABS: dict[str, tuple[str, str, tuple[float, float]]] = {
+    "4548-4": (N_("Гликированный гемоглобин (HbA1c)"), "%", (3, 20)),
+    "14647-2": (N_("Холестерин общий"), "mmol/L", (0.5, 30)),
+    "14927-8": (N_("Триглицериды"), "mmol/L", (0.1, 60)),
+    "14682-9": (N_("Креатинин"), "umol/L", (10, 3000)),
+    "718-7": (N_("Гемоглобин"), "g/L", (20, 250)),
+}
+
+#: Everything an exam may hold, vitals first: what Observation.validate accepts.
+CATALOGUE: dict[str, tuple[str, str, tuple[float, float]]] = {**VITALS, **LABS}
 
 
 class Exam(SyncModel):
@@ -54,7 +69,7 @@ class Exam(SyncModel):
 
 
 class Observation(SyncModel):
-    """One vital sign: LOINC code, value, UCUM unit, when, and from which device or by hand."""
+    """One vital sign or lab result: LOINC code, value, UCUM unit, when, from which device or by hand."""
 
     exam = ForeignKeyField(Exam, backref="observations")
     loinc = CharField(max_length=16)
@@ -68,7 +83,7 @@ class Observation(SyncModel):
     exam_id: str
 
     def validate(self) -> None:
-        known = VITALS.get(self.loinc)
+        known = CATALOGUE.get(self.loinc)
         if known is None:
             raise ValidationError(N_("Неизвестный показатель: %(code)s"), field="loinc", code=self.loinc)
         label, unit, (low, high) = known
