@@ -17,6 +17,7 @@ __all__ = [
     "normalize_enp",
     "normalize_phone",
     "format_phone",
+    "without_extension",
     "format_snils",
     "PHONE_MAX_LENGTH",
     "PHONE_EXTENSION",
@@ -105,11 +106,12 @@ PHONE_MAX_LENGTH = 32
 PHONE_EXTENSION = ";ext="
 
 
-def normalize_phone(value: str, field: str = "phone") -> str:
+def normalize_phone(value: str, field: str = "phone", *, extension: bool = True) -> str:
     """A Russian phone number in E.164 (+7XXXXXXXXXX), with ";ext=123" if it has an extension.
 
     8-prefixed and local forms are accepted, and so are extensions as people write them
     («доб. 123», «ext. 123»). +7 is also Kazakhstan's code: only numbers of Russia pass.
+    `extension=False` refuses one (a number telephony dials or shows as the caller).
     """
     text = (value or "").strip()
     if not text:
@@ -142,6 +144,12 @@ def normalize_phone(value: str, field: str = "phone") -> str:
             value=text,
         )
     stored = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.extension and not extension:
+        raise ValidationError(
+            N_("Укажите номер «%(value)s» без добавочного: добавочный номер телефония не наберёт"),
+            field=field,
+            value=text,
+        )
     if number.extension:
         stored += PHONE_EXTENSION + number.extension
     if len(stored) > PHONE_MAX_LENGTH:
@@ -153,12 +161,20 @@ def normalize_phone(value: str, field: str = "phone") -> str:
     return stored
 
 
-def format_phone(stored: str) -> str:
-    """A stored phone as people write it: +7 495 123-45-67 доб. 123 (anything else as it is)."""
+def without_extension(stored: str) -> str:
+    """The number to dial: a stored phone without its extension (that one is asked for)."""
+    return stored.split(PHONE_EXTENSION, 1)[0]
+
+
+def format_phone(stored: str, extension_word: str = "доб.") -> str:
+    """A stored phone as people write it: +7 495 123-45-67 доб. 123 (anything else as it is).
+
+    Pages pass the word for an extension in the user's language ("ext." in English).
+    """
     try:
         number = phonenumbers.parse(stored, "RU")
     except phonenumbers.NumberParseException:
         return stored
     shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    # The library writes "ext." after the number: the Russian form is «доб.».
-    return shown.replace(" ext. ", " доб. ")
+    # The library writes " ext. " between the number and the extension.
+    return shown.replace(" ext. ", f" {extension_word} ")

@@ -18,6 +18,7 @@ from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_
 from sync.models import Appeal, AppealStatus, CallLog, CallMode, OrgKind, Staff
+from sync.validators import without_extension
 
 from . import store
 from .gateway import CallState, PhoneCall, PhoneCallUnavailable, TelephonyError, TelephonyGateway
@@ -184,7 +185,7 @@ def start_phone_call(staff: Staff, appeal: Appeal) -> ActiveCall:
     appeal_id, staff_id = appeal.id, staff.id
     call = gateway.call(
         consultant_phone(staff.id),
-        str(appeal.patient.phone),
+        without_extension(str(appeal.patient.phone)),  # the consultant asks for the extension
         caller_id=settings.caller_id,
         timeout=float(settings.ring_timeout),
         on_end=lambda ended: _record(app, appeal_id, staff_id, ended),

@@ -136,7 +136,7 @@ def save_settings(centre_id: str, form: Any, admin_id: str, key: bytes) -> Telep
         raise ValidationError(
             N_("Пароль SIP-сервера — не длиннее %(max)s символов"), field="password", max=PASSWORD_MAX
         )
-    caller_id = normalize_phone(_text(form, "caller_id"))
+    caller_id = normalize_phone(_text(form, "caller_id"), extension=False)
     ring = _number(
         form, "ring_timeout", RING_MIN, RING_MAX, N_("Время вызова — от %(low)s до %(high)s секунд")
     )
@@ -182,7 +182,7 @@ def normalize_consultant_phone(value: str) -> str:
                 field="phone",
             )
         return text
-    return normalize_phone(text)
+    return normalize_phone(text, extension=False)
 
 
 def consultant_phone(staff_id: str) -> str:

@@ -373,3 +373,26 @@ def test_the_consultant_keeps_a_number_or_a_sip_address_in_the_profile(central_a
     assert "Номер телефона «12» не похож на российский" in wrong.get_data(as_text=True)
     client.post("/profile/phone", data={"csrf_token": token, "phone": "sip:101@pbx.example.ru"})
     assert ConsultantPhone.get_by_id(me).phone == "sip:101@pbx.example.ru"
+
+
+def test_an_office_number_is_dialled_without_its_extension(central_app, phones) -> None:  # type: ignore[no-untyped-def]
+    app, data = central_app
+    consultant_phone = phones("consultant_phone.xml", "consultant")
+    patient_phone = phones("patient_busy.xml", "patient")
+    configure(app, data, port=patient_phone.port)
+    client, token = consultant(app, consultant_phone.uri)
+    appeal = in_work(data)
+    patient = Patient.get_by_id(appeal.patient_id)
+    patient.phone = "+7 495 123-45-67 доб. 123"  # the patient's desk in an office
+    patient.validate()
+    patient.save()
+    assert patient.phone == "+74951234567;ext=123"
+
+    started = client.post(f"/api/v1/appeals/{appeal.id}/phone-calls", headers={"X-CSRF-Token": token})
+    assert started.status_code == 202, started.get_json()
+    wait_for(client, started.get_json()["id"], "ended")
+    assert patient_phone.finish() == 0, patient_phone.problems()
+    assert consultant_phone.finish() == 0, consultant_phone.problems()
+    # The trunk is asked for the number; the consultant asks the operator for the extension.
+    (invite,) = patient_phone.received("INVITE")
+    assert invite.text.startswith("INVITE sip:+74951234567@") and "ext=" not in invite.text

@@ -9,6 +9,7 @@ from sync.validators import (
     PHONE_MAX_LENGTH,
     format_phone,
     format_snils,
+    without_extension,
     normalize_enp,
     normalize_phone,
     normalize_snils,
@@ -122,3 +123,14 @@ def test_an_extension_too_long_for_the_column_is_refused() -> None:
 
 def test_a_stored_phone_without_extension_is_shown_as_people_write_it() -> None:
     assert format_phone("+79123456789") == "+7 912 345-67-89"
+
+
+def test_a_number_telephony_dials_or_shows_refuses_an_extension() -> None:
+    with pytest.raises(ValidationError, match="без добавочного"):
+        normalize_phone("+7 495 123-45-67 доб. 123", extension=False)
+    assert normalize_phone("+7 495 123-45-67", extension=False) == "+74951234567"
+
+
+def test_the_number_to_dial_leaves_the_extension_to_the_consultant() -> None:
+    assert without_extension("+74951234567;ext=123") == "+74951234567"
+    assert without_extension("+79123456789") == "+79123456789"
