@@ -20,6 +20,7 @@ from .appeals import (
 )
 from .base import BaseModel, SyncModel, SyncSequence, new_id, next_seq
 from .clinical import CATALOGUE, LABS, VITALS, Exam, Observation
+from .contracts import CONTRACTS, contract_of
 from .conversation import CallLog, CallMode, CallOutcome, ChatMessage
 from .directory import Organization, OrgKind, Region, Role, Specialty, Staff, StaffCredential
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient, Relation, Sex
@@ -48,19 +49,9 @@ REPLICATED_MODELS: list[type[SyncModel]] = [
     SupportRequest,
 ]
 
-#: What a post may create or change; everything else is central's.
+#: What a post may create or change (by the models' contracts); everything else is central's.
 WRITABLE_BY_POST: frozenset[type[SyncModel]] = frozenset(
-    {
-        Patient,
-        Appeal,
-        Attachment,
-        Exam,
-        Observation,
-        ChatMessage,
-        CallLog,
-        Referral,
-        SupportRequest,
-    }
+    m for m in REPLICATED_MODELS if contract_of(m).post_writes
 )
 
 MODELS_BY_TABLE: dict[str, type[SyncModel]] = {m._meta.table_name: m for m in REPLICATED_MODELS}
@@ -68,6 +59,8 @@ MODELS_BY_TABLE: dict[str, type[SyncModel]] = {m._meta.table_name: m for m in RE
 __all__ = [
     "REPLICATED_MODELS",
     "WRITABLE_BY_POST",
+    "CONTRACTS",
+    "contract_of",
     "MODELS_BY_TABLE",
     "BaseModel",
     "SyncModel",

@@ -22,6 +22,7 @@ from peewee import (
 )
 
 from ..clock import utcnow
+from ..db import CENTRAL
 from ..errors import N_, LifecycleError, ValidationError
 from . import icd10
 from .base import SyncModel
@@ -362,10 +363,12 @@ class Appeal(SyncModel):
         )
 
     def protocol_pdf(self) -> Attachment | None:
-        """The latest PDF of the protocol, once central has made it."""
+        """The latest PDF of the protocol, once central has made it (only central's count)."""
         return (
             self.attachments.where(
-                (Attachment.kind == AttachmentKind.PROTOCOL_PDF) & (Attachment.deleted == False)  # noqa: E712
+                (Attachment.kind == AttachmentKind.PROTOCOL_PDF)
+                & (Attachment.origin == CENTRAL)
+                & (Attachment.deleted == False)  # noqa: E712
             )
             .order_by(Attachment.created_at.desc())
             .first()

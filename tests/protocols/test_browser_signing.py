@@ -1,4 +1,5 @@
-"""In Debian chromium, by the visible labels: a protocol with an ICD-10 suggestion, signed, downloaded."""
+"""In Debian chromium, by the visible labels: a protocol with МКБ-10 suggestions and roles, signed,
+downloaded."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from faplink.signatures import verify_protocol
-from sync.models import Organization
+from sync.models import Diagnosis, Organization
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium, sign_in
 
@@ -46,12 +47,35 @@ def test_consultant_signs_the_protocol_and_downloads_it(served, tmp_path: Path) 
         page.get_by_role("link", name="Протокол").click()
         page.get_by_label("Анамнез").fill("Гипертоническая болезнь 10 лет")
         page.get_by_label("Рекомендации", exact=True).fill("Лозартан 50 мг утром")
-        page.get_by_label("Заболевание").press_sequentially("гипертоническая", delay=20)
+        rows = page.locator("#diagnoses .diagnosis")
+        main, other, complication = rows.nth(0), rows.nth(1), rows.nth(2)
+        # J18 is a heading, not a diagnosis: choosing it lists its detailed codes.
+        main.get_by_label("Код МКБ-10").press_sequentially("J18", delay=20)
+        page.get_by_role("option", name="Пневмония без уточнения возбудителя").click()
+        page.get_by_role("option", name="J18.9").click()
+        expect(main.get_by_label("Код МКБ-10")).to_have_value("J18.9")
+        expect(main.get_by_label("Заболевание")).to_have_value("Пневмония неуточненная")
+        expect(main.get_by_label("Диагноз", exact=True)).to_have_value("main")
+        page.get_by_role("button", name="Добавьте заболевания").click()
+        expect(other.get_by_label("Диагноз", exact=True)).to_have_value("concomitant")
+        other.get_by_label("Заболевание").press_sequentially("гипертоническая", delay=20)
         page.get_by_role("option", name="I10").click()
-        expect(page.get_by_label("Код МКБ-10")).to_have_value("I10")
-        expect(page.get_by_label("Заболевание")).to_have_value("Эссенциальная [первичная] гипертензия")
+        expect(other.get_by_label("Код МКБ-10")).to_have_value("I10")
+        expect(other.get_by_label("Заболевание")).to_have_value("Эссенциальная [первичная] гипертензия")
+        page.get_by_role("button", name="Добавьте заболевания").click()
+        complication.get_by_label("Заболевание").press_sequentially("плевральный выпот", delay=20)
+        page.get_by_role("option", name="J90").click()
+        complication.get_by_label("Диагноз", exact=True).select_option(label="осложнение основного")
         page.get_by_role("button", name="Отправить протокол").click()
         expect(page.get_by_text("Протокол отправлен, обращение закрыто")).to_be_visible()
+        # As a conclusion reads: the main diagnosis, its complication, then the concomitant one.
+        expect(page.locator("#protocol .diagnoses li")).to_have_text(
+            [
+                "Основной: J18.9 — Пневмония неуточненная",
+                "Осложнение основного: J90 — Плевральный выпот, не классифицированный в других рубриках",
+                "Сопутствующий: I10 — Эссенциальная [первичная] гипертензия",
+            ]
+        )
 
         page.get_by_role("link", name="Подписание протокола").click()
         expect(page.get_by_role("heading", name="Выберите подпись")).to_be_visible()
@@ -69,6 +93,12 @@ def test_consultant_signs_the_protocol_and_downloads_it(served, tmp_path: Path) 
         path = tmp_path / "signed.pdf"
         download.value.save_as(path)
 
+    roles = {d.code: d.role for d in Diagnosis.select()}
+    assert roles == {"J18.9": "main", "I10": "concomitant", "J90": "complication"}
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+    conclusion = [" ".join(line.split()) for line in text.splitlines()]
+    assert "Основной J18.9 Пневмония неуточненная" in conclusion
+    assert text.index("Диагнозы (МКБ-10)") < text.index("Лозартан 50 мг утром")
     signed = path.read_bytes()
     centre = Organization.get_by_id(data.centre_id)
     result = verify_protocol(signed, centre.ca_certificate.encode())
