@@ -32,6 +32,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 from sync.blobs import BlobStore
+from sync.db import CENTRAL
 from sync.models import Appeal, Attachment, AttachmentKind
 
 __all__ = [
@@ -225,7 +226,11 @@ def signed_protocol(appeal: Appeal) -> Attachment | None:
     """The latest signed PDF of the appeal's protocol, if any."""
     return (
         Attachment.live()
-        .where((Attachment.appeal == appeal.id) & (Attachment.kind == AttachmentKind.SIGNED_PROTOCOL))
+        .where(
+            (Attachment.appeal == appeal.id)
+            & (Attachment.kind == AttachmentKind.SIGNED_PROTOCOL)
+            & (Attachment.origin == CENTRAL)  # central signs; a post's file of that kind is no protocol
+        )
         .order_by(Attachment.created_at.desc())
         .first()
     )

@@ -13,15 +13,18 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from peewee import IntegrityError
 
-from .clock import Stamp
+from .clock import Stamp, utcnow
+from .contract import POST_CLOCK_SKEW, Contract, Reference, Writer
 from .db import database, replica
-from .errors import N_, ScopeError, SyncError, ValidationError
-from .models import MODELS_BY_TABLE, REPLICATED_MODELS, WRITABLE_BY_POST, SyncModel, next_seq
+from .errors import N_, ClockError, ScopeError, SyncError, ValidationError
+from .models import MODELS_BY_TABLE, REPLICATED_MODELS, SyncModel, next_seq
 from .models.base import reserve_seqs
+from .models.contracts import contract_of
 from .state import PendingRecord, SyncEvent
 
 __all__ = ["ApplyResult", "apply_records", "retry_pending"]
@@ -99,6 +102,8 @@ class _Planned:
     rec: _Incoming
     row: dict[str, Any]
     audit: dict[str, Any] | None = None
+    #: A post's references to check once written (new rows, and values it changed).
+    refs: list[tuple[Reference, str]] = field(default_factory=list)
 
 
 def _write(
@@ -136,8 +141,10 @@ def _plan(
     Writes nothing but the audit of a stale record's lost values (stored rows only).
     """
     model = rec.model
+    refs: list[tuple[Reference, str]] = []
     if scope_org is not None:
-        if model not in WRITABLE_BY_POST:
+        contract = contract_of(model)
+        if not contract.post_writes:
             raise ScopeError(
                 N_("Пост не может изменять записи типа «%(model)s»"), model=model._meta.table_name
             )
@@ -149,6 +156,7 @@ def _plan(
             )
             if not in_scope:
                 raise ScopeError(N_("Запись принадлежит другой организации"))
+        refs = _check_contract(contract, rec, local)
     lost: list[dict[str, Any]] = []
     if model.PER_FIELD and local is not None:
         merged, lost = model.merge_fields(local, rec.fields)
@@ -168,14 +176,21 @@ def _plan(
     merged = {name: probe.__data__.get(name) for name in merged}
     me = replica()
     try:
-        me.clock.observe(rec.hlc)
+        # A post's stamp may not drag central's clock (and with it the whole fleet's) ahead.
+        bound = int(POST_CLOCK_SKEW.total_seconds() * 1000) if scope_org is not None else None
+        me.clock.observe(rec.hlc, max_drift_ms=bound)
     except ValueError as exc:
-        raise ValidationError(
-            N_("Часы отправителя записи ушли далеко вперёд: проверьте дату и время на посту")
+        raise ClockError(
+            N_("Часы поста ушли вперёд от часов центра: проверьте дату и время на посту")
         ) from exc
+    if local is not None:
+        origin = local.origin
+    else:
+        # Who created a row a post sends is the post's node that sent it, whatever it claims.
+        origin = rec.changed_by if scope_org is not None else rec.origin
     row: dict[str, Any] = {
         **merged,
-        "origin": local.origin if local is not None else rec.origin,
+        "origin": origin,
         "changed_by": rec.changed_by,
         "hlc": max(rec.hlc, local.hlc) if local is not None else rec.hlc,
         "deleted": rec.deleted or bool(local is not None and local.deleted and not from_central),
@@ -191,7 +206,53 @@ def _plan(
         audit = {"kept_ours": kept, "lost": lost}
     elif lost:
         audit = {"lost": lost}
-    return _Planned(rec, row, audit)
+    return _Planned(rec, row, audit, refs)
+
+
+def _check_contract(
+    contract: Contract, rec: _Incoming, local: SyncModel | None
+) -> list[tuple[Reference, str]]:
+    """Refuse what the model's contract does not let a post write; returns the references to
+    check once the row is written (those it sets anew)."""
+    name = rec.model._meta.table_name
+    stored = local.__data__ if local is not None else None
+    if stored is None and Writer.POST not in contract.created_by:
+        raise ScopeError(N_("Пост не может создавать записи типа «%(model)s»"), model=name)
+    if stored is not None and contract.append_only:
+        if rec.deleted != bool(stored.get("deleted")) or any(
+            stored.get(k) != v for k, v in rec.fields.items()
+        ):
+            raise ScopeError(N_("Записи типа «%(model)s» не изменяются после создания"), model=name)
+    if stored is not None:
+        for key in contract.immutable:
+            if key in rec.fields and rec.fields[key] != stored.get(key):
+                raise ScopeError(
+                    N_("Поле «%(what)s» записи «%(model)s» нельзя изменить после создания"),
+                    what=key,
+                    model=name,
+                )
+
+    def changed(key: str) -> bool:
+        return rec.fields.get(key) is not None and (stored is None or rec.fields[key] != stored.get(key))
+
+    for key, allowed in contract.post_values.items():
+        if changed(key) and rec.fields[key] not in allowed:
+            raise ScopeError(
+                N_("Пост не может указывать «%(value)s» в поле «%(what)s» записи «%(model)s»"),
+                value=str(rec.fields[key])[:40],
+                what=key,
+                model=name,
+            )
+    latest = utcnow() + POST_CLOCK_SKEW
+    for key in contract.post_clock:
+        value = rec.fields.get(key)
+        if changed(key) and isinstance(value, datetime) and value > latest:
+            raise ClockError(
+                N_("Время «%(what)s» записи «%(model)s» впереди часов центра: проверьте часы поста"),
+                what=key,
+                model=name,
+            )
+    return [(ref, rec.fields[ref.field]) for ref in contract.references if changed(ref.field)]
 
 
 def _store(planned: _Planned, local: SyncModel | None, scope_org: str | None, batch: _Batch | None) -> None:
@@ -206,8 +267,13 @@ def _store(planned: _Planned, local: SyncModel | None, scope_org: str | None, ba
         _audit(rec, planned.audit)
     if batch is not None:
         batch.written.append(rec)
-    elif scope_org is not None and not _in_scope(model, rec.id, scope_org):
-        raise ScopeError(N_("Запись вне области видимости поста"))
+        batch.refs.extend((rec, ref, value) for ref, value in planned.refs)
+    elif scope_org is not None:
+        if not _in_scope(model, rec.id, scope_org):
+            raise ScopeError(N_("Запись вне области видимости поста"))
+        outside = _references_outside([(rec, ref, value) for ref, value in planned.refs], scope_org)
+        if outside:
+            raise next(iter(outside.values()))
 
 
 def _audit(rec: _Incoming, detail: dict[str, Any]) -> None:
@@ -294,16 +360,18 @@ def _guarded(
 
 @dataclass
 class _Batch:
-    """What one batch read up front and what it wrote (for the scope check at the end)."""
+    """What one batch read up front and what it wrote (for the scope checks at the end)."""
 
     in_scope: set[tuple[str, str]] = field(default_factory=set)
     written: list[_Incoming] = field(default_factory=list)
+    #: The post's references to check at the end: (record, reference, the id it names).
+    refs: list[tuple[_Incoming, Reference, str]] = field(default_factory=list)
 
 
 class _Redo(Exception):
-    """Some written records turned out to be out of scope: undo the batch, refuse them."""
+    """Some written records turned out to break the post's scope: undo the batch, refuse them."""
 
-    def __init__(self, refused: set[tuple[str, str]]) -> None:
+    def __init__(self, refused: dict[tuple[str, str], SyncError]) -> None:
         super().__init__(f"{len(refused)} records out of scope")
         self.refused = refused
 
@@ -326,7 +394,7 @@ def apply_records(
         if key not in newest or rec.hlc > newest[key].hlc:
             newest[key] = rec
     parsed = sorted(newest.values(), key=lambda r: _ORDER[r.model._meta.table_name])
-    out_of_scope: set[tuple[str, str]] = set()
+    out_of_scope: dict[tuple[str, str], SyncError] = {}
     while True:
         attempt = ApplyResult(refused=list(result.refused))
         try:
@@ -343,7 +411,7 @@ def _apply_parsed(
     peer: str,
     from_central: bool,
     scope_org: str | None,
-    out_of_scope: set[tuple[str, str]],
+    out_of_scope: dict[tuple[str, str], SyncError],
 ) -> None:
     def refuse(rec: _Incoming, exc: SyncError) -> None:
         result.refused.append(_refusal(rec.raw, exc))
@@ -364,7 +432,7 @@ def _apply_parsed(
             local = stored.get(key)
             try:
                 if key in out_of_scope:
-                    raise ScopeError(N_("Запись вне области видимости поста"))
+                    raise out_of_scope[key]
                 if local is None:
                     if fresh and fresh[0].rec.model is not rec.model:
                         _insert_fresh(fresh, from_central, scope_org, result, batch, refuse)
@@ -379,9 +447,11 @@ def _apply_parsed(
                 refuse(rec, exc)
         _insert_fresh(fresh, from_central, scope_org, result, batch, refuse)
         if batch is not None and scope_org is not None:
-            escaped = _written_out_of_scope(batch.written, scope_org)
-            if escaped:
-                raise _Redo(escaped)  # rolls the whole batch back; it is applied again without them
+            outside = _references_outside(batch.refs, scope_org)
+            for key in _written_out_of_scope(batch.written, scope_org):
+                outside.setdefault(key, ScopeError(N_("Запись вне области видимости поста")))
+            if outside:
+                raise _Redo(outside)  # rolls the whole batch back; it is applied again without them
         if result.applied:
             result.pending = max(0, result.pending - retry_pending())
 
@@ -434,6 +504,7 @@ def _insert_fresh(
         result.applied += len(chunk)
         if batch is not None:  # the batch checks the scope of what it wrote at its end
             batch.written.extend(p.rec for p in chunk)
+            batch.refs.extend((p.rec, ref, value) for p in chunk for ref, value in p.refs)
     fresh.clear()
 
 
@@ -471,6 +542,41 @@ def _written_out_of_scope(written: list[_Incoming], scope_org: str) -> set[tuple
         by_model.setdefault(rec.model, []).append(rec.id)
     inside = _scope_filter(by_model, scope_org)
     return {(rec.model._meta.table_name, rec.id) for rec in written} - inside
+
+
+def _references_outside(
+    refs: list[tuple[_Incoming, Reference, str]], scope_org: str
+) -> dict[tuple[str, str], SyncError]:
+    """The records whose references name rows outside the post's scope (one query per kind)."""
+    wanted: dict[tuple[type[SyncModel], Reference], set[str]] = {}
+    for rec, ref, value in refs:
+        target = rec.model._meta.fields[ref.field].rel_model
+        wanted.setdefault((target, ref), set()).add(value)
+    allowed: dict[tuple[type[SyncModel], Reference], set[str]] = {}
+    for (target, ref), ids in wanted.items():
+        condition = ref.within(scope_org) if ref.within is not None else target.scope_for_post(scope_org)
+        if condition is None:
+            allowed[(target, ref)] = ids
+            continue
+        found: set[str] = set()
+        listed = sorted(ids)
+        for start in range(0, len(listed), 500):
+            query = target.select(target.id).where(target.id.in_(listed[start : start + 500]) & condition)
+            found.update(row.id for row in query)
+        allowed[(target, ref)] = found
+    outside: dict[tuple[str, str], SyncError] = {}
+    for rec, ref, value in refs:
+        target = rec.model._meta.fields[ref.field].rel_model
+        if value not in allowed[(target, ref)]:
+            outside.setdefault(
+                (rec.model._meta.table_name, rec.id),
+                ScopeError(
+                    N_("Поле «%(what)s» записи «%(model)s» ссылается на запись вне области видимости поста"),
+                    what=ref.field,
+                    model=rec.model._meta.table_name,
+                ),
+            )
+    return outside
 
 
 def _scope_filter(by_model: dict[type[SyncModel], list[str]], scope_org: str) -> set[tuple[str, str]]:

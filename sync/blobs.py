@@ -42,6 +42,9 @@ def _fsync_write(path: Path, data: bytes, mode: str = "wb") -> None:
         os.fsync(out.fileno())
 
 
+_SENDER = re.compile(r"^[0-9a-z-]{1,64}$")
+
+
 class BlobStore:
     """Blobs under `root/ab/abcdef…`; partial transfers under `root/staging/`."""
 
@@ -105,31 +108,47 @@ class BlobStore:
 
     # -- chunked transfers ---------------------------------------------------------
 
-    def staging_path(self, sha: str) -> Path:
+    def staging_path(self, sha: str, sender: str = "") -> Path:
         self.path(sha)  # validates the digest's form
-        return self.root / "staging" / f"{sha}.part"
+        if sender and not _SENDER.match(sender):
+            raise ValidationError(N_("Некорректный отправитель файла"))
+        return self.root / "staging" / (f"{sha}.{sender}.part" if sender else f"{sha}.part")
 
-    def staged(self, sha: str) -> int:
-        """Bytes of `sha` received so far (its full size once complete)."""
-        if self.has(sha):
+    def staged(self, sha: str, sender: str = "", *, sender_holds: bool | None = None) -> int:
+        """Bytes of `sha` received so far (its full size once complete).
+
+        With `sender`, each sender stages its own copy: a sender that does not hold the blob
+        (`sender_holds` False) must deliver every byte, even of a blob the store has already.
+        """
+        if self.has(sha) and (sender_holds if sender_holds is not None else not sender):
             return self.size(sha)
-        part = self.staging_path(sha)
+        part = self.staging_path(sha, sender)
         return part.stat().st_size if part.is_file() else 0
 
     def staging_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self.root / "staging").glob("*.part"))
 
-    def append(self, sha: str, offset: int, data: bytes, total: int) -> int:
+    def append(
+        self,
+        sha: str,
+        offset: int,
+        data: bytes,
+        total: int,
+        sender: str = "",
+        *,
+        sender_holds: bool | None = None,
+    ) -> int:
         """Add a chunk at `offset`; returns the bytes now held. Completes and verifies at `total`.
 
         A chunk at the wrong offset is not an error: the answer tells the
-        sender where to resume.
+        sender where to resume. With `sender` (see `staged`), the chunks go to the sender's
+        own staging file, and a blob already stored is still verified from the sender's bytes.
         """
-        if self.has(sha):
+        if self.has(sha) and (sender_holds if sender_holds is not None else not sender):
             return self.size(sha)
         if total <= 0 or offset < 0 or offset + len(data) > total:
             raise ValidationError(N_("Некорректный фрагмент файла"), field="offset")
-        part = self.staging_path(sha)
+        part = self.staging_path(sha, sender)
         held = part.stat().st_size if part.is_file() else 0
         if offset != held:
             return held
@@ -151,6 +170,9 @@ class BlobStore:
             raise ValidationError(
                 N_("Файл повреждён при передаче: контрольная сумма не совпала"), field="sha256"
             )
+        if self.has(sha):
+            part.unlink(missing_ok=True)  # the same bytes, proven by a second sender
+            return
         self._publish(part, self.path(sha))
 
     def cleanup_staging(self, max_age_s: float = 7 * 24 * 3600) -> int:

@@ -28,6 +28,7 @@ from .apply import apply_records
 from .blobs import CHUNK_SIZE, BlobStore
 from .changes import collect_changes, express_lane, pending_counts
 from .clock import utcnow
+from .contract import POST_CLOCK_SKEW
 from .db import database, replica
 from .errors import (
     N_,
@@ -40,7 +41,7 @@ from .errors import (
     error_for_code,
 )
 from .migrations import SCHEMA_VERSION
-from .models import Attachment, SyncModel
+from .models import REPLICATED_MODELS, Attachment, SyncModel, next_seq
 from .signing import NodeKey, signed_headers
 from .state import Cursor, PendingRecord, UploadedBlob
 from .wire import decode, encode, pack_chunk
@@ -302,6 +303,7 @@ class SyncClient:
         the pull too, which saves a round trip; returns that page if central sent
         one (a central that does not know the field ignores it).
         """
+        self._restamp_ahead()
         after = Cursor.read("push")
         express = express_lane(after, self.node_id)
         sent: set[tuple[str, str, str]] = set()
@@ -330,6 +332,33 @@ class SyncClient:
                     Cursor.write("push", after)
                     continue
                 inflight = (sender.submit(self._timed_json, "POST", "/push", body), fresh, after)
+
+    def _restamp_ahead(self) -> int:
+        """Give our changes stamped while the kiosk's clock ran ahead a stamp in central's time.
+
+        Central refuses a stamp further ahead of its clock than the allowed skew (one post's
+        clock must not drag the fleet's), so such changes would never go. Now that the hello
+        has measured the clock, they are stamped anew (and sent again); returns how many.
+        """
+        clock = replica().clock
+        if clock.ahead_by() <= POST_CLOCK_SKEW.total_seconds() * 1000 / 2:
+            return 0
+        sound = clock.rewind()
+        count = 0
+        with database.atomic():
+            for model in REPLICATED_MODELS:
+                ahead = model.select().where((model.changed_by == self.node_id) & (model.hlc > sound))
+                for row in ahead:
+                    stamp = clock.now()
+                    changes: dict[Any, Any] = {model.hlc: stamp, model.seq: next_seq()}
+                    if model.PER_FIELD:
+                        stamps = json.loads(row.field_stamps or "{}")
+                        fixed = {k: (stamp if v > sound else v) for k, v in stamps.items()}
+                        changes[model._meta.fields["field_stamps"]] = json.dumps(fixed, sort_keys=True)
+                    model.update(changes).where(model.id == row.id).execute()
+                    count += 1
+        log.warning("re-stamped %s changes made while the kiosk's clock ran ahead", count)
+        return count
 
     def _batch_body(self, rows: list[SyncModel], with_pull: bool = False) -> bytes:
         payload: dict[str, Any] = {"records": [row.to_wire() for row in rows]}

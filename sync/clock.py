@@ -84,12 +84,26 @@ class HybridClock:
                 self._counter += 1
             return Stamp(self._wall, self._counter, self.replica).encode()
 
-    def observe(self, remote: str) -> None:
-        """Advance past a stamp received from a peer."""
+    def ahead_by(self) -> int:
+        """How far the last stamp runs ahead of the (corrected) wall clock, in ms (0 if not)."""
+        with self._lock:
+            return max(0, self._wall - (self._now_ms() + self.offset_ms))
+
+    def rewind(self) -> str:
+        """Back to the corrected wall clock after stamps made while the clock was wrong, which the
+        caller re-stamps; returns the lowest stamp not to be re-stamped (all below are sound)."""
+        with self._lock:
+            self._wall, self._counter = self._now_ms() + self.offset_ms, 0
+            return Stamp(self._wall, 0, "").encode()
+
+    def observe(self, remote: str, max_drift_ms: int | None = None) -> None:
+        """Advance past a stamp received from a peer; refuse one further ahead of our wall
+        clock than `max_drift_ms` (default MAX_DRIFT_MS), so that it cannot drag us along."""
         stamp = Stamp.decode(remote)
+        bound = self.MAX_DRIFT_MS if max_drift_ms is None else max_drift_ms
         with self._lock:
             physical = self._now_ms() + self.offset_ms
-            if stamp.wall_ms - physical > self.MAX_DRIFT_MS:
+            if stamp.wall_ms - physical > bound:
                 raise ValueError(f"clock stamp too far in the future: {remote}")
             if stamp.wall_ms > self._wall or (stamp.wall_ms == self._wall and stamp.counter > self._counter):
                 self._wall, self._counter = stamp.wall_ms, stamp.counter

@@ -8,6 +8,7 @@ __all__ = [
     "ValidationError",
     "LifecycleError",
     "ScopeError",
+    "ClockError",
     "TransportError",
     "error_for_code",
     "AuthError",
@@ -65,6 +66,12 @@ class ScopeError(SyncError):
     """A node asked for, or sent, a record outside its scope."""
 
     code = "out_of_scope"
+
+
+class ClockError(ValidationError):
+    """A post's record stamped ahead of central's clock: the post's clock is wrong."""
+
+    code = "clock_ahead"
 
 
 class AuthError(SyncError):

@@ -24,7 +24,7 @@ from .apply import apply_records
 from .blobs import CHUNK_SIZE, BlobStore
 from .changes import collect_changes, latest_seq
 from .clock import utcnow
-from .db import database, read_snapshot
+from .db import CENTRAL, database, read_snapshot
 from .errors import (
     N_,
     BadSignatureError,
@@ -41,7 +41,7 @@ from .errors import (
 from .migrations import SCHEMA_VERSION
 from .models import Attachment
 from .signing import HEADERS, check_signature
-from .state import EnrolmentToken, KnownNode, SeenNonce
+from .state import BlobHolder, EnrolmentToken, KnownNode, SeenNonce
 
 __all__ = [
     "issue_token",
@@ -54,7 +54,10 @@ __all__ = [
     "changes_since",
     "missing_blobs",
     "upload_offsets",
-    "blob_allowed",
+    "may_send_blob",
+    "may_fetch_blob",
+    "holds_blob",
+    "blob_received",
     "blob_size",
     "pull_bounds",
     "REPLAY_WINDOW",
@@ -262,19 +265,27 @@ def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, A
     return {"records": [row.to_wire() for row in page], "cursor": new_cursor, "more": more}
 
 
-def missing_blobs(store: BlobStore, shas: Any) -> list[str]:
+def missing_blobs(node: KnownNode, store: BlobStore, shas: Any) -> list[str]:
+    """Which of these blobs central lacks *for this post*: all but those it delivered itself or
+    may read (so the answer tells nothing of other posts' files)."""
     if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
         raise ValidationError(N_("Ожидался список контрольных сумм"))
-    return [sha for sha in shas if not store.has(sha)]
+    if len(shas) > MAX_PULL:
+        raise ValidationError(N_("Слишком длинный список контрольных сумм"))
+    for sha in shas:
+        store.path(sha)  # refuses a malformed digest
+    readable = _readable(node, [sha for sha in shas if store.has(sha)])
+    return [sha for sha in shas if sha not in readable]
 
 
 def upload_offsets(node: KnownNode, store: BlobStore, shas: list[str]) -> dict[str, int]:
-    """How much of each blob central holds already, for the node's files with a partial upload."""
-    staged = {sha: store.staged(sha) for sha in shas}
+    """How much of each blob this post has sent already, for its files with a partial upload."""
+    org = node.organization_id
+    staged = {sha: store.staged(sha, org, sender_holds=False) for sha in shas}
     partial = [sha for sha, held in staged.items() if held > 0]
     if not partial:
         return {}
-    scope = Attachment.scope_for_post(node.organization_id)
+    scope = Attachment.scope_for_post(org)
     query = Attachment.select(Attachment.sha256).where(Attachment.sha256.in_(partial) & scope)
     return {row.sha256: staged[row.sha256] for row in query}
 
@@ -288,8 +299,39 @@ def blob_size(node: KnownNode, sha: str) -> int:
     return int(row.size)
 
 
-def blob_allowed(node: KnownNode, sha: str) -> None:
-    """A node may fetch or send only blobs of attachments in its scope."""
-    scope = Attachment.scope_for_post(node.organization_id)
-    if not Attachment.select().where((Attachment.sha256 == sha) & scope).exists():
+def may_send_blob(node: KnownNode, sha: str) -> None:
+    """A node may send only blobs of attachments in its scope."""
+    blob_size(node, sha)
+
+
+def holds_blob(node: KnownNode, sha: str) -> bool:
+    """Has this node's post delivered these bytes to central in full?"""
+    return bool(
+        BlobHolder.select()
+        .where((BlobHolder.sha256 == sha) & (BlobHolder.organization_id == node.organization_id))
+        .exists()
+    )
+
+
+def blob_received(node: KnownNode, sha: str) -> None:
+    """Record that the node's post delivered (and central verified) a blob's bytes."""
+    BlobHolder.insert(sha256=sha, organization_id=node.organization_id).on_conflict_ignore().execute()
+
+
+def may_fetch_blob(node: KnownNode, sha: str) -> None:
+    """A node may fetch a blob its post delivered, or one central attached in its scope."""
+    if sha not in _readable(node, [sha]):
         raise ScopeError(N_("Файл не относится к обращениям этого поста"))
+
+
+def _readable(node: KnownNode, shas: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    org = node.organization_id
+    held = BlobHolder.select(BlobHolder.sha256).where(
+        BlobHolder.sha256.in_(shas) & (BlobHolder.organization_id == org)
+    )
+    made_here = Attachment.select(Attachment.sha256).where(
+        Attachment.sha256.in_(shas) & (Attachment.origin == CENTRAL) & Attachment.scope_for_post(org)
+    )
+    return {row.sha256 for row in held} | {row.sha256 for row in made_here}

@@ -5,7 +5,9 @@ Each side creates the ones it uses through `NODE_MIGRATIONS` / `CENTRAL_MIGRATIO
 
 from __future__ import annotations
 
-from peewee import BigIntegerField, BooleanField, CharField, DateTimeField, TextField
+from typing import Any
+
+from peewee import JOIN, BigIntegerField, BooleanField, CharField, CompositeKey, DateTimeField, TextField
 
 from .clock import utcnow
 from .migrations import Migration
@@ -19,6 +21,7 @@ __all__ = [
     "SeenNonce",
     "EnrolmentToken",
     "SyncEvent",
+    "BlobHolder",
     "NODE_MIGRATIONS",
     "CENTRAL_MIGRATIONS",
 ]
@@ -104,6 +107,21 @@ class EnrolmentToken(BaseModel):
     node_id = CharField(max_length=64, null=True)
 
 
+class BlobHolder(BaseModel):
+    """An organisation that delivered a blob's bytes to central in full (central side).
+
+    Knowing a file's SHA-256 is not having the file: a post may read back bytes it
+    delivered itself, or those of attachments central made in its scope, and nothing else.
+    """
+
+    sha256 = CharField(max_length=64)
+    organization_id = CharField(max_length=36)
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        primary_key = CompositeKey("sha256", "organization_id")
+
+
 class SyncEvent(BaseModel):
     """An audit line of the sync: refused records, merges that kept the other side's value."""
 
@@ -131,4 +149,32 @@ NODE_MIGRATIONS = [
     Migration("sync.node.0001_state", _node_tables),
     Migration("sync.node.0002_uploaded_blobs", _uploaded_blobs),
 ]
-CENTRAL_MIGRATIONS = [Migration("sync.central.0001_state", _central_tables)]
+def _blob_holders(db, migrator) -> None:  # type: ignore[no-untyped-def]
+    """Who delivered each blob: for blobs received before this table existed, the post of the
+    earliest attachment naming it that central did not make itself (its first sender)."""
+    from .db import CENTRAL
+    from .models import Appeal, Attachment, Exam
+
+    db.create_tables([BlobHolder], safe=True)
+    first: dict[str, str] = {}
+    rows: Any = (
+        Attachment.select(Attachment.sha256, Appeal.post, Exam.post.alias("exam_post"))
+        .join(Appeal, join_type=JOIN.LEFT_OUTER, on=(Attachment.appeal == Appeal.id))
+        .switch(Attachment)
+        .join(Exam, join_type=JOIN.LEFT_OUTER, on=(Attachment.exam == Exam.id))
+        .where(Attachment.origin != CENTRAL)
+        .order_by(Attachment.seq)
+        .dicts()
+    )
+    for row in rows:
+        post = row.get("post") or row.get("exam_post")
+        if post:
+            first.setdefault(row["sha256"], post)
+    for sha, post in first.items():
+        BlobHolder.insert(sha256=sha, organization_id=post).on_conflict_ignore().execute()
+
+
+CENTRAL_MIGRATIONS = [
+    Migration("sync.central.0001_state", _central_tables),
+    Migration("sync.central.0002_blob_holders", _blob_holders),
+]

@@ -71,10 +71,10 @@ def pull() -> Any:
 
 @bp.post("/blobs/missing")
 def blobs_missing() -> Any:
-    """Which blobs central lacks, and how much of each it holds already (where to resume)."""
+    """Which blobs central lacks from this post, and how much of each it sent (where to resume)."""
     node = request_node()
     payload = _payload()
-    missing = server.missing_blobs(_blobs(), payload.get("sha256"))
+    missing = server.missing_blobs(node, _blobs(), payload.get("sha256"))
     return _json({"missing": missing, "offsets": server.upload_offsets(node, _blobs(), missing)})
 
 
@@ -83,36 +83,44 @@ def _int_arg(name: str, default: int | None = None) -> int:
     if raw is None and default is not None:
         return default
     try:
-        return int(raw or "")
+        value = int(raw or "")
     except ValueError as exc:
         raise ValidationError(N_("Параметр %(name)s должен быть числом"), name=name) from exc
+    if not 0 <= value < 2**63:
+        raise ValidationError(N_("Параметр %(name)s вне допустимых пределов"), name=name)
+    return value
 
 
 @bp.get("/blobs/<sha>/upload")
 def blob_upload_state(sha: str) -> Any:
-    """How much of a blob central holds: the node resumes its upload from there."""
+    """How much of a blob this post has sent: the node resumes its upload from there."""
     node = request_node()
-    server.blob_allowed(node, sha)
-    store = _blobs()
-    return _json({"offset": store.staged(sha), "complete": store.has(sha)})
+    server.may_send_blob(node, sha)
+    held = server.holds_blob(node, sha)
+    offset = _blobs().staged(sha, node.organization_id, sender_holds=held)
+    return _json({"offset": offset, "complete": held})
 
 
 @bp.put("/blobs/<sha>/upload")
 def blob_upload(sha: str) -> Any:
     node = request_node()
-    server.blob_allowed(node, sha)
+    total = server.blob_size(node, sha)  # only blobs of attachments in the post's scope
     store = _blobs()
     data = request.get_data(cache=True)
     if request.headers.get("Content-Encoding") == "gzip":
         data = unpack_chunk(data, server.MAX_CHUNK)
-    held = store.append(sha, _int_arg("offset"), data, server.blob_size(node, sha))
-    return _json({"offset": held, "complete": store.has(sha)})
+    held = server.holds_blob(node, sha)
+    offset = store.append(sha, _int_arg("offset"), data, total, node.organization_id, sender_holds=held)
+    complete = held or (offset == total and store.has(sha))
+    if complete and not held:
+        server.blob_received(node, sha)
+    return _json({"offset": offset, "complete": complete})
 
 
 @bp.get("/blobs/<sha>")
 def blob_get(sha: str) -> Any:
     node = request_node()
-    server.blob_allowed(node, sha)
+    server.may_fetch_blob(node, sha)
     store = _blobs()
     if not store.has(sha):
         return _json({"error": "not_found", "message": "blob not here yet"}, 404)

@@ -11,6 +11,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from sync.clock import HybridClock
+from sync.models import SyncModel
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 
@@ -44,6 +45,13 @@ class Kiosk:
 
     def record(self, model: str, fields: dict[str, Any], rid: str | None = None) -> dict:  # type: ignore[type-arg]
         return record(model, self.node_id, self.clock, fields, rid)
+
+    def wire(self, row: SyncModel, **meta: Any) -> dict:  # type: ignore[type-arg]
+        """An unsaved model instance as this kiosk would push it (`meta` overrides origin, hlc…)."""
+        row.origin, row.changed_by, row.hlc = self.node_id, self.node_id, self.clock.now()
+        if not row.id:
+            row.id = str(uuid.uuid4())
+        return row.to_wire() | meta
 
     def send(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
         signed = signed_headers(self.key, self.node_id, method, path, body) | (headers or {})

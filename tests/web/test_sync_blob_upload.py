@@ -86,7 +86,7 @@ def test_missing_blobs_say_where_to_resume_for_the_posts_own_files(signed) -> No
     untouched, untouched_sha = attached_file(data, 0)
     assert put(client, key, mine_sha, 0, mine[:CHUNK]).status_code == 200
     # Another post's partial upload (through its own kiosk): not this node's business.
-    app.extensions["blobs"].append(theirs_sha, 0, theirs[:CHUNK], len(theirs))
+    app.extensions["blobs"].append(theirs_sha, 0, theirs[:CHUNK], len(theirs), data.posts[1][0], sender_holds=False)
 
     answer = missing(client, key, [mine_sha, theirs_sha, untouched_sha])
     assert sorted(answer["missing"]) == sorted([mine_sha, theirs_sha, untouched_sha])
@@ -113,7 +113,8 @@ def test_gzipped_chunks_are_unpacked_and_bad_ones_refused_keeping_what_is_held(s
     bomb = put(client, key, sha, CHUNK, gzip.compress(b"\0" * (MAX_CHUNK + 1)), gzipped=True)
     assert bomb.status_code == 400
     assert "Фрагмент файла слишком велик" in _json(bomb)["message"]
-    assert store.staged(sha) == CHUNK  # what was held is still held, nothing half-written
+    # What was held is still held, nothing half-written (each post stages its own copy).
+    assert store.staged(sha, data.posts[0][0], sender_holds=False) == CHUNK
 
     for offset in range(CHUNK, len(blob), CHUNK):
         answer = put(client, key, sha, offset, gzip.compress(blob[offset : offset + CHUNK]), gzipped=True)

@@ -1,0 +1,130 @@
+"""Every replicated model's contract with the posts: who creates it, what a post may change,
+which references must stay inside the post's own scope, which values and times a post may set.
+
+Central enforces these on every record a post pushes (``sync.apply``); the table in the
+README's sync section is this module in words. A model missing here is central's alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..contract import CENTRAL_ONLY, Contract, Reference, Writer
+from ..errors import N_
+from .appeals import Appeal, Attachment, AttachmentKind, Diagnosis, Protocol
+from .base import SyncModel
+from .clinical import Exam, Observation
+from .conversation import CallLog, ChatMessage
+from .directory import Organization, Region, Specialty, Staff, StaffCredential
+from .patients import Patient
+from .routing import Referral, SupportRequest
+from .schedule import ScheduleTemplate, Slot
+
+__all__ = ["CONTRACTS", "contract_of", "POST_ATTACHMENT_KINDS"]
+
+BOTH = frozenset({Writer.POST, Writer.CENTRAL})
+
+#: What a post may attach: its own files, webcam photos, the signed consent form. Protocol
+#: PDFs, their signatures and the consultant's files are central's.
+POST_ATTACHMENT_KINDS = frozenset({AttachmentKind.FILE, AttachmentKind.PHOTO, AttachmentKind.CONSENT})
+
+
+def _the_post(organization_id: str) -> Any:
+    """The post itself (a record's own organisation field)."""
+    return Organization.id == organization_id
+
+
+def _people_of_the_post(organization_id: str) -> Any:
+    """Staff of the post itself: who may author what a post writes."""
+    return Staff.organization == organization_id
+
+
+def _own(name: str) -> Reference:
+    return Reference(name, _the_post, N_("организация поста"))
+
+
+def _author(name: str) -> Reference:
+    return Reference(name, _people_of_the_post, N_("автор — сотрудник поста"))
+
+
+CONTRACTS: dict[type[SyncModel], Contract] = {
+    Region: CENTRAL_ONLY,
+    Organization: CENTRAL_ONLY,
+    Specialty: CENTRAL_ONLY,
+    Staff: CENTRAL_ONLY,
+    StaffCredential: CENTRAL_ONLY,
+    ScheduleTemplate: CENTRAL_ONLY,
+    Slot: CENTRAL_ONLY,
+    Protocol: CENTRAL_ONLY,
+    Diagnosis: CENTRAL_ONLY,
+    Patient: Contract(
+        created_by=BOTH,
+        immutable=("organization",),
+        references=(_own("organization"), Reference("representative")),
+    ),
+    Appeal: Contract(
+        created_by=BOTH,
+        immutable=("patient", "post", "author"),
+        references=(
+            Reference("patient"),
+            _own("post"),
+            _author("author"),
+            Reference("consultant"),
+            Reference("slot"),
+        ),
+        post_clock=("created_at", "consent_at"),
+    ),
+    Exam: Contract(
+        created_by=frozenset({Writer.POST}),
+        immutable=("patient", "post"),
+        references=(Reference("patient"), _own("post"), _author("author"), Reference("appeal")),
+        post_clock=("taken_at",),
+    ),
+    Observation: Contract(
+        created_by=frozenset({Writer.POST}),
+        immutable=("exam",),
+        references=(Reference("exam"),),
+        post_clock=("taken_at",),
+    ),
+    Attachment: Contract(
+        created_by=BOTH,
+        immutable=("appeal", "exam", "kind", "sha256", "size"),
+        references=(Reference("appeal"), Reference("exam"), _author("uploaded_by")),
+        post_values={"kind": POST_ATTACHMENT_KINDS},
+        post_clock=("created_at",),
+    ),
+    ChatMessage: Contract(
+        created_by=BOTH,
+        append_only=True,
+        references=(Reference("appeal"), _author("author"), Reference("attachment")),
+        post_clock=("sent_at",),
+    ),
+    CallLog: Contract(
+        created_by=BOTH,
+        append_only=True,
+        references=(Reference("appeal"), _author("caller")),
+        post_clock=("started_at", "ended_at"),
+    ),
+    Referral: Contract(
+        created_by=BOTH,
+        immutable=("patient", "post", "author"),
+        references=(
+            Reference("patient"),
+            _own("post"),
+            _author("author"),
+            Reference("consultant"),
+            Reference("source_appeal"),
+        ),
+        post_clock=("created_at",),
+    ),
+    SupportRequest: Contract(
+        created_by=frozenset({Writer.POST}),
+        immutable=("organization", "author"),
+        references=(_own("organization"), _author("author")),
+        post_clock=("created_at",),
+    ),
+}
+
+
+def contract_of(model: type[SyncModel]) -> Contract:
+    return CONTRACTS.get(model, CENTRAL_ONLY)
