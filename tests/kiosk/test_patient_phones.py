@@ -46,3 +46,25 @@ def test_an_office_number_keeps_its_extension_and_is_found_with_or_without_it(fe
     assert patient.id in found(client, "8 (495) 123-45-67 доб. 123")
     assert patient.id not in found(client, "+7 495 123-45-67 доб. 124")  # a colleague's desk
 
+
+def test_the_representatives_phone_follows_the_same_rule(feldsher) -> None:  # type: ignore[no-untyped-def]
+    client, token, data = feldsher
+    patient_id = data.patients["Кузьмин Пётр Васильевич@1"]
+    guardian = {
+        "representative_relation": "guardian",
+        "representative_name": "Кузьмина Анна Петровна",
+        "representative_document": "решение суда № 2-123/2026",
+    }
+
+    def edit(phone: str):  # type: ignore[no-untyped-def]
+        body = guardian | {"representative_phone": phone}
+        return client.patch(f"/api/v1/patients/{patient_id}", json=body, headers={"X-CSRF-Token": token})
+
+    kazakh = edit("+77012345678")
+    assert kazakh.status_code == 400, kazakh.get_json()
+    assert kazakh.get_json()["field"] == "representative_phone"
+    assert "казахстанский" in kazakh.get_json()["message"]
+    assert Patient.get_by_id(patient_id).representative_name == ""  # nothing stored
+    office = edit("8 (4822) 12-34-56 доб. 7")
+    assert office.status_code == 200, office.get_json()
+    assert Patient.get_by_id(patient_id).representative_phone == "+74822123456;ext=7"
