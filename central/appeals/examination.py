@@ -9,6 +9,7 @@ with the same access rule as their download: whoever may open the appeal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from flask import Response, current_app, g, render_template, request, url_for
@@ -17,10 +18,10 @@ from flask_babel import gettext as _
 from central.chat.service import appeal_file
 from faplink.web.auth import login_required
 from faplink.web.charts import VitalChart, vital_charts
+from faplink.web.earlywarning import EarlyWarning, for_exam
 from faplink.web.previews import PREVIEW_CSP, file_response, preview
-from faplink.web.redflags import RedFlag, red_flags
 from faplink.web.uploads import sniff
-from faplink.web.vitals import observations, values_of
+from faplink.web.vitals import observations
 from sync.blobs import BlobStore
 from sync.models import Appeal, Attachment, AttachmentKind, Exam, Observation
 
@@ -39,10 +40,10 @@ class ExamShown:
     observations: list[Observation]
     sent_with_appeal: bool  # False: the patient's latest exam, taken apart from this appeal
 
-    @property
-    def flags(self) -> list[RedFlag]:
-        """The vitals past the thresholds the kiosk warned the feldsher about."""
-        return red_flags(values_of(self.observations))
+    @cached_property
+    def warning(self) -> EarlyWarning:
+        """NEWS2 or the child's age ranges, with the flags the kiosk warned the feldsher about."""
+        return for_exam(self.exam)
 
 
 @dataclass(frozen=True)

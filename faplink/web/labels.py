@@ -33,6 +33,14 @@ LABELS: dict[str, dict[str, str]] = {
         "concomitant": N_("сопутствующий"),
         "complication": N_("осложнение основного"),
     },
+    #: ACVPU (RCP, NEWS2 2017) as the kiosk's exam form lists it.
+    "consciousness": {
+        "A": N_("A — ясное"),
+        "C": N_("C — впервые возникшая спутанность"),
+        "V": N_("V — реагирует на голос"),
+        "P": N_("P — реагирует на боль"),
+        "U": N_("U — без реакции"),
+    },
     "relation": {
         "mother": N_("мать"),
         "father": N_("отец"),

@@ -100,6 +100,8 @@ def appeal_json(appeal: Appeal, now: datetime, *, detail: bool = False) -> dict[
         "status": appeal.status,
         "overdue": appeal.is_overdue(now),
         "form_of_care": appeal.form_of_care,
+        "proposed_form_of_care": appeal.proposed_form or None,
+        "form_reason": appeal.form_reason,
         "kind": appeal.kind,
         "contact_mode": appeal.contact_mode,
         "patient": {"id": appeal.patient_id, "full_name": appeal.patient.full_name},

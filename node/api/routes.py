@@ -231,6 +231,8 @@ def create_appeal() -> Any:
                 anamnesis: {type: string}
                 complaints: {type: string}
                 exam_data: {type: string}
+                exam: {type: string, description: "the exam sent with the appeal: linked to it; its early warning's proposed form of care is stored"}
+                form_reason: {type: string, description: "required when form_of_care is less urgent than the exam's proposed form"}
                 consent_by: {type: string, enum: [patient, representative], description: "who gave the ИДС to the telemedicine consultation (required; under 15: representative)"}
                 consent_name: {type: string, description: "the representative who gave it (default: the one on the patient's card)"}
                 consent_at: {type: string, format: date-time, description: "when it was given (default: now); the scan goes to /appeals/{id}/attachments with kind=consent"}

@@ -1,7 +1,8 @@
 """«Записать пациента»: patient → consultant → date and time → details and files → review → create.
 
-The details step takes the latest exam's data (and suggests a higher form of care
-when its vitals are red flags) and the files «результаты инструментальных и
+The details step takes the latest exam's data (and proposes the form of care its
+early warning asks for: choosing a less urgent one needs a reason, which the
+consultant sees) and the files «результаты инструментальных и
 лабораторных исследований». Files are staged until the appeal is created; the
 appeal, its files and the exam's link to it are then stored in one transaction.
 """
@@ -16,8 +17,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
+from faplink.web.earlywarning import EarlyWarning
 from faplink.web.i18n import to_local, translate_error
-from faplink.web.redflags import RedFlag, suggested_form
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import SyncError
@@ -40,6 +41,7 @@ DETAIL_FIELDS = (
     "slot",
     "kind",
     "form_of_care",
+    "form_reason",
     "contact_mode",
     "question",
     "anamnesis",
@@ -59,9 +61,8 @@ def _exam_for(patient: Patient, exam_id: str) -> Exam | None:
     return exams.latest_exam(patient, unlinked=True)
 
 
-def _flags(patient: Patient, exam_id: str = "") -> tuple[list[RedFlag], str | None]:
-    flags = exams.exam_flags(_exam_for(patient, exam_id))
-    return flags, suggested_form(flags)
+def _warning(patient: Patient, exam_id: str = "") -> EarlyWarning | None:
+    return exams.exam_warning(_exam_for(patient, exam_id))
 
 
 @bp.get("/book")
@@ -76,7 +77,6 @@ def book_doctor() -> Any:
     patient = post_patient(request.args.get("patient", ""))
     specialty = request.args.get("specialty") or None
     name = request.args.get("name", "")
-    flags, suggested = _flags(patient)
     return render_template(
         "node/book_doctor.html",
         title=_("Выбор консультанта"),
@@ -85,8 +85,7 @@ def book_doctor() -> Any:
         specialty=specialty,
         name=name,
         consultants=service.consultants(specialty, name, patient),
-        flags=flags,
-        suggested=suggested,
+        warning=_warning(patient),
     )
 
 
@@ -105,15 +104,13 @@ def book_slot() -> Any:
         (day, list(items))
         for day, items in groupby(slots, key=lambda s: to_local(s.starts_at).date())  # type: ignore[union-attr]
     ]
-    flags, suggested = _flags(patient)
     return render_template(
         "node/book_slot.html",
         title=_("Изменить дату и время"),
         patient=patient,
         consultant=consultant,
         days=days,
-        flags=flags,
-        suggested=suggested,
+        warning=_warning(patient),
         carried={
             k: request.args.get(k, "") for k in DETAIL_FIELDS if k not in ("patient", "consultant", "slot")
         },
@@ -153,7 +150,7 @@ def _prefill(data: dict[str, str], patient: Patient) -> Exam | None:
         data["complaints"] = exam.complaints
         data["exam_data"] = exams.exam_summary(exam)
     if not data["form_of_care"]:
-        data["form_of_care"] = suggested_form(exams.exam_flags(exam)) or ""
+        data["form_of_care"] = service.proposed_form(exam)
     return exam
 
 
@@ -205,7 +202,7 @@ def book_details() -> Any:
         error = translate_error(exc)
         staged = _staged_or_none(data["files"])
         consent_scan = _staged_or_none(data["consent_file"])
-    flags = exams.exam_flags(exam) if exam is not None and data["exam"] else []
+    warning = exams.exam_warning(exam) if exam is not None and data["exam"] else None
     return render_template(
         "node/book_details.html",
         title=_("Текст обращения"),
@@ -218,8 +215,7 @@ def book_details() -> Any:
         consent_scan=consent_scan,
         exam=exam if data["exam"] else None,
         exam_files=_exam_files(exam if data["exam"] else None),
-        flags=flags,
-        suggested=suggested_form(flags),
+        warning=warning,
     ), (400 if error else 200)
 
 

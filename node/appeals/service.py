@@ -11,6 +11,7 @@ from flask import abort, current_app
 from faplink.web.i18n import from_local
 from faplink.web.uploads import store_file
 from sync.clock import utcnow
+from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import (
     Appeal,
@@ -19,6 +20,7 @@ from sync.models import (
     Attachment,
     AttachmentKind,
     ContactMode,
+    Exam,
     FormOfCare,
     Organization,
     OrgKind,
@@ -30,6 +32,7 @@ from sync.models import (
 )
 from sync.models.visibility import bookable, fitting_specialties
 
+from ..exams.service import exam_warning, post_exam
 from ..patients.service import post_patient
 
 __all__ = [
@@ -40,6 +43,8 @@ __all__ = [
     "consultants",
     "free_slots",
     "create_appeal",
+    "proposed_form",
+    "sent_exam",
     "attach_file",
     "parse_consent_time",
 ]
@@ -149,6 +154,22 @@ def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], default: 
     return value
 
 
+def sent_exam(patient: Patient, exam_id: str) -> Exam | None:
+    """The exam sent with the appeal (`exam` of the request), which must be the patient's."""
+    if not exam_id:
+        return None
+    exam = post_exam(exam_id)
+    if exam.patient_id != patient.id:
+        raise ValidationError(N_("Это обследование другого пациента"), field="exam")
+    return exam
+
+
+def proposed_form(exam: Exam | None) -> str:
+    """The form of care the exam's early warning proposes ("" when none or no exam)."""
+    warning = exam_warning(exam)
+    return (warning.proposed if warning else None) or ""
+
+
 def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
     """«Информация верна, создать обращение»: validate everything, then store it at once."""
     patient = post_patient(str(data.get("patient", "")))
@@ -172,23 +193,31 @@ def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
         slot = Slot.get_or_none(Slot.id == str(data["slot"]))
         if slot is None:
             raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
-    return Appeal.book(
-        patient=patient,
-        author=author,
-        specialty=specialty,
-        consultant=consultant,
-        slot=slot,
-        form_of_care=_choice(data, "form_of_care", FormOfCare.ALL, FormOfCare.PLANNED),
-        kind=_choice(data, "kind", AppealKind.ALL, AppealKind.PRIMARY),
-        contact_mode=_choice(data, "contact_mode", ContactMode.ALL, ContactMode.VIDEO),
-        question=str(data.get("question", "")),
-        anamnesis=str(data.get("anamnesis", "")),
-        complaints=str(data.get("complaints", "")),
-        exam_data=str(data.get("exam_data", "")),
-        consent_by=str(data.get("consent_by") or ""),
-        consent_name=str(data.get("consent_name") or ""),
-        consent_at=parse_consent_time(data.get("consent_at")),
-    )
+    exam = sent_exam(patient, str(data.get("exam") or ""))
+    with database.atomic():
+        appeal = Appeal.book(
+            patient=patient,
+            author=author,
+            specialty=specialty,
+            consultant=consultant,
+            slot=slot,
+            form_of_care=_choice(data, "form_of_care", FormOfCare.ALL, FormOfCare.PLANNED),
+            kind=_choice(data, "kind", AppealKind.ALL, AppealKind.PRIMARY),
+            contact_mode=_choice(data, "contact_mode", ContactMode.ALL, ContactMode.VIDEO),
+            question=str(data.get("question", "")),
+            anamnesis=str(data.get("anamnesis", "")),
+            complaints=str(data.get("complaints", "")),
+            exam_data=str(data.get("exam_data", "")),
+            consent_by=str(data.get("consent_by") or ""),
+            consent_name=str(data.get("consent_name") or ""),
+            consent_at=parse_consent_time(data.get("consent_at")),
+            proposed_form=proposed_form(exam),
+            form_reason=str(data.get("form_reason") or ""),
+        )
+        if exam is not None:
+            exam.appeal = appeal
+            exam.save()
+    return appeal
 
 
 def attach_file(

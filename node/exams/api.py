@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, jsonify, request, url_for
+from flask_babel import gettext
 
 from faplink.web.auth import login_required
-from faplink.web.redflags import red_flags, suggested_form
+from faplink.web.earlywarning import EarlyWarning, for_exam
 from faplink.web.serialize import attachment_json, iso
 from faplink.web.session_api import json_body
 from sync.db import database
@@ -22,7 +23,7 @@ from .devices import device_feed
 
 def exam_json(exam: Exam) -> dict[str, Any]:
     observations = service.observations(exam)
-    flags = red_flags({o.loinc: o.value for o in observations})
+    warning = for_exam(exam)
     return {
         "id": exam.id,
         "patient": exam.patient_id,
@@ -30,6 +31,8 @@ def exam_json(exam: Exam) -> dict[str, Any]:
         "complaints": exam.complaints,
         "objective_status": exam.objective_status,
         "taken_at": iso(exam.taken_at),
+        "consciousness": exam.consciousness,
+        "on_oxygen": exam.on_oxygen,
         "observations": [
             {
                 "loinc": o.loinc,
@@ -42,9 +45,30 @@ def exam_json(exam: Exam) -> dict[str, Any]:
             }
             for o in observations
         ],
-        "red_flags": [{"loinc": f.loinc, "value": f.value, "message": f.text, "form": f.form} for f in flags],
-        "suggested_form_of_care": suggested_form(flags),
+        "red_flags": [
+            {"loinc": f.loinc, "value": f.value, "message": f.text, "form": f.form} for f in warning.flags
+        ],
+        "suggested_form_of_care": warning.proposed,
+        "early_warning": early_warning_json(warning),
         "attachments": [attachment_json(a) for a in files.exam_attachments(exam)],
+    }
+
+
+def early_warning_json(warning: EarlyWarning) -> dict[str, Any]:
+    """NEWS2 with its parts (adults) or the child's age band, and what was not recorded."""
+    score = warning.news2
+    return {
+        "scale": "NEWS2" if score is not None else "paediatric",
+        "news2": None
+        if score is None
+        else {
+            "score": score.score,
+            "complete": score.complete,
+            "parts": [{"parameter": p.key, "points": p.points} for p in score.parts],
+        },
+        "age_band": gettext(warning.age_band) if warning.age_band else None,
+        "missing": [gettext(m) for m in warning.missing],
+        "proposed_form_of_care": warning.proposed,
     }
 
 
@@ -116,6 +140,8 @@ def create_exam(patient_id: str) -> Any:
                 complaints: {type: string}
                 objective_status: {type: string}
                 taken_at: {type: string, format: date-time, description: "local time of the exam (default now)"}
+                consciousness: {type: string, enum: ["", A, C, V, P, U], description: "ACVPU; empty when not assessed"}
+                on_oxygen: {type: boolean, nullable: true, description: "supplemental oxygen; null when not recorded"}
                 observations:
                   type: array
                   items:
@@ -129,10 +155,11 @@ def create_exam(patient_id: str) -> Any:
                       device: {type: string, description: "device model; empty when typed by hand"}
                       device_serial: {type: string}
       responses:
-        201: {description: "the exam, with red flags and the suggested form of care"}
+        201: {description: "the exam, with red flags, the early warning (NEWS2 from 16 years, age ranges for children) and the proposed form of care"}
         400: {description: "a value out of range, an unknown unit, or nothing to record", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """  # noqa: E501
     data = json_body()
+    consciousness, on_oxygen = service.consciousness_oxygen_from_json(data)
     exam = service.record_exam(
         g.staff,
         patient_id,
@@ -140,6 +167,8 @@ def create_exam(patient_id: str) -> Any:
         objective_status=str(data.get("objective_status") or ""),
         vitals=service.vitals_from_json(data.get("observations") or []),
         taken_at=service.parse_exam_time(str(data.get("taken_at") or "")),
+        consciousness=consciousness,
+        on_oxygen=on_oxygen,
     )
     return jsonify(exam_json(exam)), 201
 

@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from faplink.web.auth import login_required
 from faplink.web.charts import vital_charts
 from faplink.web.i18n import to_local, translate_error
-from faplink.web.redflags import red_flags, suggested_form
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, SyncError, ValidationError
@@ -97,6 +96,7 @@ def new(patient_id: str) -> Any:
             if take:
                 _take_reading(form, take)
             else:
+                consciousness, on_oxygen = service.consciousness_oxygen_from_form(form)
                 exam = service.record_exam(
                     g.staff,
                     patient.id,
@@ -104,6 +104,8 @@ def new(patient_id: str) -> Any:
                     objective_status=form.get("objective_status", ""),
                     vitals=service.vitals_from_form(form),
                     taken_at=service.parse_exam_time(form.get("taken_at", "")),
+                    consciousness=consciousness,
+                    on_oxygen=on_oxygen,
                 )
                 flash(_("Обследование сохранено"), "success")
                 return redirect(url_for("exams.detail", exam_id=exam.id))
@@ -126,15 +128,13 @@ def new(patient_id: str) -> Any:
 @login_required(*NODE_ROLES)
 def detail(exam_id: str) -> Any:
     exam = service.post_exam(exam_id)
-    flags = red_flags(service.exam_values(exam))
     return render_template(
         "node/exams/detail.html",
         title=_("Обследование"),
         exam=exam,
         patient=exam.patient,
         observations=service.observations(exam),
-        flags=flags,
-        suggested=suggested_form(flags),
+        warning=service.exam_warning(exam),
         attachments=files.exam_attachments(exam),
         charts=vital_charts(exam.patient),
     )

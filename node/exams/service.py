@@ -9,8 +9,9 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext
 
+from faplink.web.earlywarning import EarlyWarning, for_exam
 from faplink.web.i18n import to_local, user_timezone
-from faplink.web.redflags import RedFlag, red_flags
+from faplink.web.labels import label
 from faplink.web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series, values_of
 from sync.clock import utcnow
 from sync.db import database
@@ -29,7 +30,9 @@ __all__ = [
     "patient_exams",
     "latest_exam",
     "exam_values",
-    "exam_flags",
+    "exam_warning",
+    "consciousness_oxygen_from_form",
+    "consciousness_oxygen_from_json",
     "exam_summary",
     "observations",
     "parse_exam_time",
@@ -117,6 +120,20 @@ def vitals_from_json(items: Any) -> list[VitalInput]:
     return out
 
 
+def consciousness_oxygen_from_form(form: Any) -> tuple[str, bool | None]:
+    """«Сознание» (an ACVPU letter or "") and «Кислород» ("yes", "no"; "" not recorded) from the form."""
+    oxygen = {"yes": True, "no": False}.get(form.get("on_oxygen") or "")
+    return (form.get("consciousness") or "").strip().upper(), oxygen
+
+
+def consciousness_oxygen_from_json(data: Any) -> tuple[str, bool | None]:
+    """`consciousness` (ACVPU letter) and `on_oxygen` (true, false or null) of the API's exam."""
+    oxygen = data.get("on_oxygen")
+    if oxygen is not None and not isinstance(oxygen, bool):
+        raise ValidationError(N_("Кислород: укажите true, false или null"), field="on_oxygen")
+    return str(data.get("consciousness") or "").strip().upper(), oxygen
+
+
 def parse_exam_time(text: str) -> datetime:
     """«Время осмотра» as typed in the user's zone (datetime-local), stored as naive UTC."""
     if not (text or "").strip():
@@ -140,6 +157,8 @@ def record_exam(
     objective_status: str = "",
     vitals: list[VitalInput] = (),  # type: ignore[assignment]
     taken_at: datetime | None = None,
+    consciousness: str = "",
+    on_oxygen: bool | None = None,
 ) -> Exam:
     """Store the exam and all its observations at once, or nothing with a clear reason."""
     patient = post_patient(patient_id)
@@ -160,6 +179,8 @@ def record_exam(
             complaints=complaints.strip(),
             objective_status=objective_status.strip(),
             taken_at=taken_at,
+            consciousness=consciousness,
+            on_oxygen=on_oxygen,
         )
         for item in vitals:
             code, value, unit = to_ucum(item.loinc, item.value, item.unit)
@@ -213,8 +234,9 @@ def exam_values(exam: Exam) -> dict[str, float]:
     return values_of(observations(exam))
 
 
-def exam_flags(exam: Exam | None) -> list[RedFlag]:
-    return red_flags(exam_values(exam)) if exam is not None else []
+def exam_warning(exam: Exam | None) -> EarlyWarning | None:
+    """The exam's early warning (NEWS2 or the child's age ranges); None without an exam."""
+    return for_exam(exam) if exam is not None else None
 
 
 def _value_text(value: float) -> str:
@@ -243,8 +265,19 @@ def exam_summary(exam: Exam) -> str:
             f"{gettext(info.label)} {_value_text(obs.value)} {gettext(UNIT_LABELS.get(obs.unit, obs.unit))}"
             + _source(obs)
         )
+    if exam.consciousness:
+        parts.append(gettext("Сознание: %(level)s", level=label(exam.consciousness, "consciousness")))
+    if exam.on_oxygen is not None:
+        parts.append(gettext("на кислороде") if exam.on_oxygen else gettext("дышит воздухом"))
     if parts:
         lines.append("; ".join(parts))
+    warning = for_exam(exam)
+    if warning.news2 is not None:
+        score = warning.news2
+        lines.append(
+            gettext("NEWS2: %(score)s", score=score.score)
+            + ("" if score.complete else " (" + gettext("неполная оценка") + ")")
+        )
     return "\n".join(lines)
 
 

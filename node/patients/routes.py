@@ -126,10 +126,7 @@ def card(patient_id: str) -> Any:
     from ..referrals import service as referrals
 
     patient = service.post_patient(patient_id)
-    from faplink.web.redflags import suggested_form
-
     history = exams.patient_exams(patient)
-    flags = exams.exam_flags(history[0]) if history else []
     charts = vital_charts(patient)
     return render_template(
         "node/patient_card.html",
@@ -137,8 +134,7 @@ def card(patient_id: str) -> Any:
         patient=patient,
         exams=history,
         values={e.id: exams.observations(e) for e in history[:10]},
-        flags=flags,
-        suggested=suggested_form(flags),
+        warning=exams.exam_warning(history[0]) if history else None,
         charts=charts,
         referrals=referrals.for_patient(patient),
         represented=list(Patient.live().where(Patient.representative == patient.id)),

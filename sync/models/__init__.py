@@ -19,7 +19,7 @@ from .appeals import (
     configure_deadlines,
 )
 from .base import BaseModel, SyncModel, SyncSequence, new_id, next_seq
-from .clinical import CATALOGUE, LABS, VITALS, Exam, Observation
+from .clinical import CATALOGUE, LABS, VITALS, Consciousness, Exam, Observation
 from .contracts import CONTRACTS, contract_of
 from .conversation import CallLog, CallMode, CallOutcome, ChatMessage
 from .directory import Organization, OrgKind, Region, Role, Specialty, Staff, StaffCredential
@@ -81,6 +81,7 @@ __all__ = [
     "VITALS",
     "LABS",
     "CATALOGUE",
+    "Consciousness",
     "ChatMessage",
     "CallLog",
     "CallMode",

@@ -68,6 +68,16 @@ class FormOfCare:
     URGENT = "urgent"  # неотложная
     PLANNED = "planned"  # плановая
     ALL = (EMERGENCY, URGENT, PLANNED)
+    NAMES = {EMERGENCY: N_("экстренная"), URGENT: N_("неотложная"), PLANNED: N_("плановая")}
+    #: Urgency, least first: a feldsher may always choose a more urgent form than proposed.
+    URGENCY = {PLANNED: 0, URGENT: 1, EMERGENCY: 2}
+
+    @classmethod
+    def less_urgent(cls, form: str, than: str) -> bool:
+        """Whether `form` is less urgent than `than` (False when either is unknown or empty)."""
+        if form not in cls.URGENCY or than not in cls.URGENCY:
+            return False
+        return cls.URGENCY[form] < cls.URGENCY[than]
 
 
 class AppealKind:
@@ -169,12 +179,29 @@ class Appeal(SyncModel):
             )
         if self.form_of_care not in FormOfCare.ALL:
             raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
+        self.check_form_reason()
         if self.kind not in AppealKind.ALL:
             raise ValidationError(N_("Выберите тип консультации"), field="kind")
         if self.contact_mode not in ContactMode.ALL:
             raise ValidationError(N_("Выберите вид связи"), field="contact_mode")
         if self.status not in AppealStatus.ALL:
             raise ValidationError(N_("Неизвестный статус обращения"), field="status")
+
+    def check_form_reason(self) -> None:
+        """A form of care less urgent than the vitals proposed needs the feldsher's reason."""
+        if (self.proposed_form or "") not in ("", *FormOfCare.ALL):
+            raise ValidationError(N_("Неизвестная предложенная форма оказания помощи"), field="proposed_form")
+        reason = (self.form_reason or "").strip()
+        if FormOfCare.less_urgent(self.form_of_care, self.proposed_form) and not reason:
+            raise ValidationError(
+                N_(
+                    "По показателям предложена форма «%(proposed)s»: чтобы выбрать «%(chosen)s», "
+                    "укажите причину"
+                ),
+                field="form_reason",
+                proposed=FormOfCare.NAMES[self.proposed_form],
+                chosen=FormOfCare.NAMES[self.form_of_care],
+            )
 
     @staticmethod
     def compute_due_at(created_at: datetime, form: str, slot: Slot | None) -> datetime:
@@ -214,6 +241,8 @@ class Appeal(SyncModel):
         consent_by: str = "",
         consent_name: str = "",
         consent_at: datetime | None = None,
+        proposed_form: str = "",
+        form_reason: str = "",
         now: datetime | None = None,
     ) -> Self:
         """Create an appeal, refusing a slot that is past, inactive or already taken, an
@@ -272,6 +301,8 @@ class Appeal(SyncModel):
                 consent_by=consent_by,
                 consent_name=consent_name,
                 consent_at=consent_at,
+                proposed_form=proposed_form or "",
+                form_reason=(form_reason or "").strip(),
                 created_at=now,
                 due_at=cls.compute_due_at(now, form_of_care, slot),
             )

@@ -13,7 +13,7 @@ from .base import SyncModel
 from .directory import Organization, Staff
 from .patients import Patient
 
-__all__ = ["Exam", "Observation", "VITALS", "LABS", "CATALOGUE"]
+__all__ = ["Exam", "Observation", "VITALS", "LABS", "CATALOGUE", "Consciousness"]
 
 #: LOINC code → (Russian label, UCUM unit, plausible range). What a post measures.
 VITALS: dict[str, tuple[str, str, tuple[float, float]]] = {
@@ -43,6 +43,17 @@ LABS: dict[str, tuple[str, str, tuple[float, float]]] = {
 CATALOGUE: dict[str, tuple[str, str, tuple[float, float]]] = {**VITALS, **LABS}
 
 
+class Consciousness:
+    """Level of consciousness on the ACVPU scale (RCP, NEWS2 2017); "" when not assessed."""
+
+    ALERT = "A"  # ясное
+    CONFUSION = "C"  # впервые возникшая спутанность
+    VOICE = "V"  # реагирует на голос
+    PAIN = "P"  # реагирует на боль
+    UNRESPONSIVE = "U"  # без реакции
+    ALL = (ALERT, CONFUSION, VOICE, PAIN, UNRESPONSIVE)
+
+
 class Exam(SyncModel):
     """An обследование: complaints, objective status and the vitals taken with it."""
 
@@ -62,6 +73,12 @@ class Exam(SyncModel):
     post_id: str
     appeal_id: str | None
     observations: Any
+
+    def validate(self) -> None:
+        if (self.consciousness or "") not in ("", *Consciousness.ALL):
+            raise ValidationError(
+                N_("Сознание отмечается по шкале ACVPU: A, C, V, P или U"), field="consciousness"
+            )
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:

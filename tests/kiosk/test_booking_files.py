@@ -64,8 +64,8 @@ def test_the_wizard_takes_the_exam_and_the_files_into_the_appeal(feldsher) -> No
     )
     text = first.get_data(as_text=True)
     assert "Прикрепите результаты инструментальных и лабораторных исследований" in text
-    assert "SpO2 87 % — ниже 90 %" in text
-    assert '<option value="emergency" selected>' in text  # the suggested form of care
+    assert "SpO2: 87 % — 3 балла NEWS2" in text
+    assert '<option value="urgent" selected>' in text  # the proposed form of care
     assert "АД 150/90 мм рт. ст.; SpO2 87 % (CMS50D+)" in text and "Отёки голеней" in text
     assert f'name="exam" value="{exam["id"]}"' in text
 
@@ -76,6 +76,7 @@ def test_the_wizard_takes_the_exam_and_the_files_into_the_appeal(feldsher) -> No
         content_type="multipart/form-data",
     ).get_json()
     details = fields | {
+        "form_of_care": "urgent",
         "exam": exam["id"],
         "complaints": "Одышка",
         "exam_data": "АД 150/90, SpO2 87 %",

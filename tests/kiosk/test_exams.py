@@ -44,8 +44,11 @@ def test_a_feldsher_records_an_exam_by_hand_and_sees_red_flags(feldsher) -> None
     assert response.status_code == 200, html
     assert "Обследование сохранено" in html
     assert "Опасные значения показателей" in html
-    assert "SpO2 88 % — ниже 90 %" in html and "Систолическое АД 185 мм рт. ст. — 180 и выше" in html
-    assert "экстренная" in html
+    # NEWS2 scores SpO2 88 % 3 points; systolic 185 is a hypertensive crisis NEWS2 does not score.
+    assert "SpO2: 88 % — 3 балла NEWS2" in html and "Систолическое АД 185 мм рт. ст. — 180 и выше" in html
+    assert "Рассмотрите повышение формы оказания помощи: неотложная" in html
+    assert "<strong>NEWS2: 4</strong>" in html and "неполная оценка" in html
+    assert "Не указаны: Частота дыхания, Кислород, Сознание, Температура тела." in html
     assert 'class="vital-chart"' in html  # «Динамика показателей»
     exam = Exam.get()
     values = {o.loinc: (o.value, o.unit, o.manual) for o in Observation.select()}
@@ -86,13 +89,14 @@ def test_a_value_out_of_range_or_not_a_number_stores_nothing(feldsher) -> None: 
 
 def test_the_api_records_an_exam_and_lists_it_with_red_flags(feldsher) -> None:  # type: ignore[no-untyped-def]
     client, token, data = feldsher
-    patient = data.patients["Сидорова Мария Игоревна@1"]
+    patient = data.patients["Сидорова Мария Игоревна@1"]  # 11 years old: the children's ranges
     created = client.post(
         f"/api/v1/patients/{patient}/exams",
         json={
             "complaints": "Температура",
             "observations": [
                 {"loinc": TEMPERATURE, "value": 39.4, "unit": "Cel"},
+                {"loinc": PULSE, "value": 130, "unit": "/min"},
                 {"loinc": WEIGHT, "value": 28500, "unit": "g"},
             ],
         },
@@ -101,7 +105,13 @@ def test_the_api_records_an_exam_and_lists_it_with_red_flags(feldsher) -> None: 
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["suggested_form_of_care"] == "urgent"
-    assert [f["loinc"] for f in body["red_flags"]] == [TEMPERATURE]
+    # Fever at 11 is no red flag by itself; a pulse of 130 is above the 99th centile for 8–12.
+    assert [(f["loinc"], f["message"]) for f in body["red_flags"]] == [
+        (PULSE, "Пульс 130 в мин — вне нормы для возраста 8–12 лет: 52–115 в мин")
+    ]
+    warning = body["early_warning"]
+    assert warning["scale"] == "paediatric" and warning["news2"] is None and warning["age_band"] == "8–12 лет"
+    assert warning["missing"] == ["Частота дыхания", "SpO2", "Систолическое АД"]
     assert {o["loinc"]: o["value"] for o in body["observations"]}[WEIGHT] == 28.5
     listed = client.get(f"/api/v1/patients/{patient}/exams").get_json()["exams"]
     assert [e["id"] for e in listed] == [body["id"]]
