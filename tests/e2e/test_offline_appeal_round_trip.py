@@ -113,7 +113,10 @@ def test_appeal_made_offline_reaches_the_consultant_once_and_the_protocol_return
         ),
         what="the closed appeal with its protocol at the post",
     )
-    assert closed["protocol"]["diagnoses"] == [{"code": "I11.9", "title": "Гипертензивная болезнь сердца"}]
+    # The post sees the diagnosis with its role (the only one is the main one).
+    assert closed["protocol"]["diagnoses"] == [
+        {"code": "I11.9", "title": "Гипертензивная болезнь сердца", "role": "main"}
+    ]
     pdf = eventually(
         lambda: (lambda r: r if r.status_code == 200 else None)(
             feldsher.get(f"/api/v1/appeals/{appeal_id}/protocol.pdf")
