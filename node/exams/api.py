@@ -148,7 +148,7 @@ def create_exam(patient_id: str) -> Any:
                     type: object
                     required: [loinc, value, unit]
                     properties:
-                      loinc: {type: string, example: "59408-5"}
+                      loinc: {type: string, example: "59408-5", description: "a vital or a lab result: HbA1c 4548-4 (%), cholesterol 14647-2 (mmol/L), triglycerides 14927-8 (mmol/L), creatinine 14682-9 (umol/L), haemoglobin 718-7 (g/L); 2093-3, 2571-8, 2160-0 in mg/dL and 59261-8 in mmol/mol are converted"}
                       value: {type: number}
                       unit: {type: string, description: UCUM, example: "%"}
                       taken_at: {type: string, format: date-time}

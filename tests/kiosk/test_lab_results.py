@@ -119,3 +119,23 @@ def test_analyser_results_reach_the_exam_and_central(feldsher, node_app, tmp_pat
     for text in SHOWN:
         assert text in section
     assert 'aria-label="Гликированный гемоглобин (HbA1c), %"' in html
+
+
+def test_mass_units_are_converted_to_what_russian_labs_report(feldsher) -> None:  # type: ignore[no-untyped-def]
+    client, token, data = feldsher
+    url = f"/api/v1/patients/{data.patients[PATIENT]}/exams"
+    headers = {"X-CSRF-Token": token}
+    sent = [
+        {"loinc": "2093-3", "value": 201, "unit": "mg/dL"},  # cholesterol, mass concentration
+        {"loinc": "2160-0", "value": 1.0, "unit": "mg/dL"},  # creatinine, mass concentration
+        {"loinc": "59261-8", "value": 51, "unit": "mmol/mol"},  # HbA1c, IFCC
+    ]
+    answer = client.post(url, json={"observations": sent}, headers=headers)
+    assert answer.status_code == 201, answer.get_json()
+    got = {o["loinc"]: (o["value"], o["unit"]) for o in answer.get_json()["observations"]}
+    assert got == {CHOLESTEROL: (5.2, "mmol/L"), CREATININE: (88.0, "umol/L"), HBA1C: (6.8, "%")}
+
+    implausible = [{"loinc": HBA1C, "value": 68, "unit": "%"}]  # 6,8 with the comma lost
+    refused = client.post(url, json={"observations": implausible}, headers=headers)
+    assert refused.status_code == 400
+    assert "Гликированный гемоглобин (HbA1c): значение 68" in refused.get_json()["message"]
