@@ -175,7 +175,7 @@ class Patient(SyncModel):
                 raise ValidationError(
                     N_(
                         "Законным представителем может быть только совершеннолетний "
-                        "(18 лет и старше): %(name)s нет 18 лет"
+                        "(18 лет и старше): %(name)s — младше 18 лет"
                     ),
                     field="representative",
                     name=other.full_name,
