@@ -143,7 +143,10 @@ def search(query: str, limit: int = LIMIT) -> list[Code]:
     if _CODE_PREFIX.match(prefix):
         bare = prefix.rstrip(".")
         return [c for c in _index().entries if c.code.startswith(bare)][:limit]
-    typed = sorted(set(_words(query)), key=len, reverse=True)
+    # A lone letter («с», «в», or the first key of a word) narrows nothing and matches a
+    # third of the vocabulary: it is left out. Digits stay («сахарный диабет 2»).
+    words = [word for word in _words(query) if len(word) > 1 or word.isdigit()]
+    typed = sorted(set(words), key=len, reverse=True)
     if not typed:
         return []
     index = _index()
@@ -161,7 +164,7 @@ def search(query: str, limit: int = LIMIT) -> list[Code]:
         if not scores:
             return []
     assert scores is not None
-    first = _words(query)[0]
+    first = words[0]
 
     def rank(entry: int) -> tuple[bool, int, int, bool, int]:
         quality, use = scores[entry]

@@ -71,6 +71,8 @@ def test_search_by_keywords_and_several_words() -> None:
     assert codes("сахарный диабет 2")[0] == "E11"
     assert len(icd10.search("а")) <= icd10.LIMIT
     assert icd10.search("   ") == [] and icd10.search("zzzqqq") == []
+    # A lone letter is no search (and would cost a third of the vocabulary); a digit is.
+    assert icd10.search("п") == [] and codes("диабет с комой")[0] == "E10.0"
 
 
 def test_search_is_fast_enough_to_type_into() -> None:
