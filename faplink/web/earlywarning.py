@@ -57,8 +57,9 @@ __all__ = [
     "age_in_months",
 ]
 
-#: NEWS2 is for adults aged 16 and over; it "is not validated for use in children
-#: (under 16 years)" nor in pregnancy (RCP 2017, NEWS2 report, section 2).
+#: NEWS2 is for adults aged 16 and over: the RCP's report does not recommend it for
+#: children under 16, for whom it is not validated (nor in pregnancy, which the exam
+#: does not record).
 ADULT_FROM = 16
 
 
@@ -242,8 +243,8 @@ def _news2_flags(score: News2) -> list[RedFlag]:
 #: rate and of respiratory rate in healthy children: Fleming S, Thompson M, Stevens R,
 #: et al. Normal ranges of heart rate and respiratory rate in children from birth to
 #: 18 years of age: a systematic review of observational studies. Lancet 2011;377:
-#: 1011–18 (table 2; the first band's low heart rate is its «birth» row). A value
-#: inside them is normal for the age and raises no flag.
+#: 1011–18 (its centile tables, web tables 4 and 5; the first band's low heart rate
+#: is the «birth» row). A value inside them is normal for the age and raises no flag.
 _CHILD_BANDS: tuple[tuple[int, str, tuple[int, int], tuple[int, int]], ...] = (
     # upto months, label, heart rate 1st–99th, respiratory rate 1st–99th
     (3, N_("0–3 мес."), (90, 181), (25, 66)),
@@ -271,8 +272,8 @@ def _child_band(months: int) -> tuple[str, tuple[int, int], tuple[int, int]]:
 
 def _lowest_systolic(months: int, days: int) -> int:
     """Hypotension below this: term neonates (0–28 days) 60, infants 70, 1–10 years
-    70 + 2 × age in years, 10 years and over 90 (AHA PALS; Topjian AA et al. Part 4:
-    Pediatric Basic and Advanced Life Support, Circulation 2020;142:S469–S523)."""
+    70 + 2 × age in years, 10 years and over 90 (American Heart Association, PALS
+    Provider Manual, 2020: hypotension by age)."""
     if days <= 28:
         return 60
     if months < 12:
@@ -280,6 +281,9 @@ def _lowest_systolic(months: int, days: int) -> int:
     if months < 120:
         return 70 + 2 * (months // 12)
     return 90
+
+
+_HYPOTHERMIA = N_("Температура тела %(value)s °C — 35 и ниже")
 
 
 def _child_flags(values: Mapping[str, float], months: int, days: int) -> list[RedFlag]:
@@ -340,18 +344,14 @@ def _child_flags(values: Mapping[str, float], months: int, days: int) -> list[Re
     return flags
 
 
-_HYPOTHERMIA = N_("Температура тела %(value)s °C — 35 и ниже")
-
-
 def _flag(code: str, value: float, message: str, form: str) -> RedFlag:
     return RedFlag(code, float(value), message, form, {"value": number(value)})
 
 
 # -- every age or adults ----------------------------------------------------------
 
-#: (code, applies, message, form, adults only). Sources: glucose < 3,0 mmol/L is
-#: clinically significant (level 2) hypoglycaemia (International Hypoglycaemia Study
-#: Group, Diabetes Care 2017;40:155–7; ADA Standards of Care); > 20 mmol/L is the
+#: Sources: glucose < 3,0 mmol/L is clinically significant (level 2) hypoglycaemia
+#: (International Hypoglycaemia Study Group, Diabetes Care 2017;40:155–7); > 20 mmol/L is the
 #: clinical lead's local threshold for a hyperglycaemic crisis to rule out. Systolic
 #: ≥ 180 or diastolic ≥ 120 mm Hg is a hypertensive crisis (ACC/AHA 2017 guideline,
 #: Whelton PK et al., Hypertension 2018;71:e13–e115: > 180 and/or > 120; ESC/ESH 2018:
