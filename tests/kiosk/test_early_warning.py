@@ -170,7 +170,9 @@ def test_a_less_urgent_form_than_proposed_needs_a_reason_which_is_stored(feldshe
     created = client.post(
         "/book/create", data=fields | {"form_reason": reason, "csrf_token": token}, follow_redirects=True
     )
-    assert "Обращение создано" in created.get_data(as_text=True)
+    shown = created.get_data(as_text=True)
+    assert "Обращение создано" in shown
+    assert "по показателям предложена: неотложная" in shown and reason in shown  # the post's appeal page
     appeal = Appeal.get()
     assert (appeal.form_of_care, appeal.proposed_form, appeal.form_reason) == ("planned", "urgent", reason)
     assert Exam.get_by_id(exam.id).appeal_id == appeal.id
