@@ -10,6 +10,7 @@ idle timeout and the lock-out.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -141,12 +142,45 @@ def _book(page: Page, tmp_path: Path) -> None:
     ).to_be_visible()
     page.get_by_label("Прикрепить файлы").set_input_files(str(_file(tmp_path, "ЭКГ.pdf", samples.pdf())))
     expect(page.locator(".staged-files").get_by_role("link", name="ЭКГ.pdf")).to_be_visible()
+    # The ИДС: without it the appeal is not sent; the patient gives it, with a scan of the form.
+    consent = page.locator("fieldset.consent-step")
+    expect(consent.get_by_text("Информированное добровольное согласие (ИДС)")).to_be_visible()
+    page.get_by_role("button", name="Далее").click()
+    expect(page.get_by_text("Без информированного добровольного согласия (ИДС)")).to_be_visible()
+    consent.get_by_role("radio", name=f"Пациент: {PATIENT}").check()
+    consent.get_by_label("Фото или скан подписанного ИДС (если есть)").set_input_files(
+        str(_file(tmp_path, "ИДС.pdf", samples.pdf("Informed consent")))
+    )
     page.get_by_role("button", name="Далее").click()
     expect(page.get_by_role("heading", name="Проверьте данные обращения")).to_be_visible()
-    for name in ("ЭКГ.pdf", "ОАК.docx"):
+    for name in ("ЭКГ.pdf", "ОАК.docx", "ИДС.pdf"):
         expect(page.get_by_role("link", name=name)).to_be_visible()
+    expect(page.locator("dd.consent")).to_contain_text(f"пациент: {PATIENT}")
     page.get_by_role("button", name="Информация верна, создать обращение").click()
     expect(page.get_by_text("Обращение создано")).to_be_visible()
+
+
+def _new_child(page: Page) -> None:
+    """«Новый пациент» aged five: refused without a legal representative, then her guardian
+    is found among the post's patients by phone."""
+    page.get_by_role("link", name="Пациенты").click()
+    page.get_by_role("link", name="Создать учётную запись пациента").click()
+    page.get_by_label("Фамилия").fill("Кузьмина")
+    page.get_by_label("Имя", exact=True).fill("Даша")
+    born = date.today() - timedelta(days=5 * 365 + 40)
+    page.get_by_label("Дата рождения").fill(born.isoformat())
+    page.get_by_label(re.compile(r"^Пол(\s|$)")).select_option(label="женский")
+    page.get_by_label("Телефон", exact=True).fill("8 915 111-22-33")
+    page.get_by_role("button", name="Создать", exact=True).click()
+    expect(page.get_by_text("Пациенту нет 15 лет: укажите законного представителя")).to_be_visible()
+    page.get_by_label("Найти представителя среди пациентов поста").fill("8 915 111-22-33")
+    page.get_by_role("button", name="Найти представителя").click()
+    page.get_by_role("radio", name=PATIENT).check()
+    page.get_by_label("Кем приходится пациенту").select_option(label="опекун")
+    page.get_by_role("button", name="Создать", exact=True).click()
+    child = page.locator(".patient-card", has_text="Кузьмина Даша")
+    expect(child.locator("dt", has_text="Законный представитель")).to_be_visible()
+    expect(child.locator("dd", has_text=PATIENT)).to_be_visible()
 
 
 def _referral_profile_settings_help(page: Page) -> None:
@@ -204,6 +238,7 @@ def test_the_kiosk_workflows_offline_then_everything_reaches_central(
         _patients_and_exam(page, post, tmp_path)
         _book(page, tmp_path)
         _referral_profile_settings_help(page)
+        _new_child(page)
 
         cluster.start_central()
         page.get_by_role("button", name="Синхронизировать сейчас").click()
@@ -212,6 +247,8 @@ def test_the_kiosk_workflows_offline_then_everything_reaches_central(
             what="the appeal at central",
         )
         assert appeal[0][1] == "urgent"
+        consent = _central(cluster, "SELECT consent_by, consent_at FROM appeal WHERE id = ?", appeal[0][0])
+        assert consent[0][0] == "patient" and consent[0][1]
         files = eventually(
             lambda: (
                 (
@@ -221,12 +258,12 @@ def test_the_kiosk_workflows_offline_then_everything_reaches_central(
                         appeal[0][0],
                     )
                 )
-                and len(rows) == 3
+                and len(rows) == 4
                 and rows
             ),
-            what="the appeal's three files at central",
+            what="the appeal's four files at central",
         )
-        assert sorted(f[1] for f in files) == ["file", "file", "photo"]
+        assert sorted(f[1] for f in files) == ["consent", "file", "file", "photo"]
         assert "ЭКГ.pdf" in {f[0] for f in files} and "ОАК.docx" in {f[0] for f in files}
         blobs = Path(cluster.plan["central"]["dir"]) / "blobs"  # type: ignore[index]
         eventually(
@@ -262,6 +299,15 @@ def test_the_kiosk_workflows_offline_then_everything_reaches_central(
         eventually(
             lambda: _central(cluster, "SELECT 1 FROM patient WHERE address = 'ул. Садовая, 14'"),
             what="the edited address",
+        )
+        eventually(
+            lambda: _central(
+                cluster,
+                "SELECT 1 FROM patient c JOIN patient r ON c.representative_id = r.id WHERE "
+                "c.first_name = 'Даша' AND c.representative_relation = 'guardian' "
+                "AND r.last_name = 'Кузьмин'",
+            ),
+            what="the child with her guardian",
         )
 
         # Idle: after the session's minutes without input, back to the login screen.
