@@ -10,6 +10,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, gettext
 
 from sync.errors import SyncError
+from sync.validators import format_phone
 
 __all__ = ["init_i18n", "LANGUAGES", "translate_error", "to_local", "from_local", "user_timezone"]
 
@@ -69,12 +70,18 @@ def _format_date(value: date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else ""
 
 
+def _format_phone(value: str | None) -> str:
+    """A stored phone as people write it, the extension after «доб.» ("ext." in English)."""
+    return format_phone(value, gettext("доб.")) if value else ""
+
+
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "ru")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters["localtime"] = _format_datetime
     app.jinja_env.filters["ddmmyyyy"] = _format_date
+    app.jinja_env.filters["phone"] = _format_phone
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = lambda: session.get("lang", "ru")
     app.jinja_env.globals["user_timezone"] = lambda: str(user_timezone())

@@ -45,6 +45,8 @@ def test_an_office_number_keeps_its_extension_and_is_found_with_or_without_it(fe
     assert patient.id in found(client, "+7 495 123-45-67")  # the number as the patient says it
     assert patient.id in found(client, "8 (495) 123-45-67 доб. 123")
     assert patient.id not in found(client, "+7 495 123-45-67 доб. 124")  # a colleague's desk
+    card = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "+7 495 123-45-67 доб. 123" in card  # shown as people write it
 
 
 def test_the_representatives_phone_follows_the_same_rule(feldsher) -> None:  # type: ignore[no-untyped-def]
