@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+from sync.apply import apply_records
+from sync.clock import HybridClock
 from sync.db import database
 from sync.migrations import migrate
 from sync.models import Diagnosis, Protocol
@@ -41,3 +45,24 @@ def test_old_diagnoses_get_russian_titles_and_roles_in_place(seeded) -> None:  #
     }
     # Each side converts its own copy: nothing is queued to be sent again.
     assert {d.id: (d.hlc, d.seq) for d in Diagnosis.select()} == stamps
+
+
+def test_a_post_still_takes_an_old_protocols_heading_code_from_central(seeded) -> None:  # type: ignore[no-untyped-def]
+    consultant, *_ = _people(seeded)
+    appeal = _book(seeded)
+    appeal.take_in_work(consultant, now=appeal.slot.starts_at)
+    protocol = Protocol.send(appeal, consultant, anamnesis="", recommendations="Контроль", diagnoses=[])
+    # J18 stood in protocols before only the most detailed codes were allowed: such a row,
+    # pulled from central, is stored as it is, while a new protocol may not use it.
+    record = {
+        "model": "diagnosis",
+        "id": str(uuid.uuid4()),
+        "origin": "central",
+        "changed_by": "central",
+        "hlc": HybridClock("central").now(),
+        "deleted": False,
+        "fields": {"protocol": protocol.id, "code": "J18", "title": "Pneumonia", "role": "main"},
+    }
+    result = apply_records([record], peer="central", from_central=True)
+    assert (result.applied, result.refused) == (1, [])
+    assert [(d.code, d.role) for d in Diagnosis.select()] == [("J18", "main")]
