@@ -9,10 +9,10 @@ from sync.validators import (
     PHONE_MAX_LENGTH,
     format_phone,
     format_snils,
-    without_extension,
     normalize_enp,
     normalize_phone,
     normalize_snils,
+    without_extension,
 )
 
 
