@@ -49,8 +49,9 @@ def search(query: str) -> list[Patient]:
         found.extend(live.where(Patient.enp == normalize_enp(digits)))
     if len(digits) == 11:
         found.extend(live.where(Patient.snils == digits))
-    # Digits with letters are a phone with its extension («… доб. 123»).
-    if len(digits) in (10, 11) or text.startswith("+") or re.search(r"[^\d\s\-()]", text):
+    # More digits than a number has, with letters: a phone with its extension («… доб. 123»).
+    with_extension = len(digits) > 10 and re.search(r"[^\d\s\-()]", text)
+    if len(digits) in (10, 11) or text.startswith("+") or with_extension:
         try:
             phone = normalize_phone(text)
         except ValidationError:
