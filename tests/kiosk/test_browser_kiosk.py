@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 PATIENT = "Кузьмин Пётр Васильевич"
 QUESTION = "Гипоксемия и гипертензия: нужна ли госпитализация?"
+REASON = "Давление 250/100 снижено на ФАПе, пациент отказывается ехать в ЦРБ"
 
 
 @pytest.fixture
@@ -95,6 +96,9 @@ def _patients_and_exam(page: Page, post: str, tmp_path: Path) -> None:
     expect(spo2.locator(".source")).not_to_have_text("вручную")
     page.get_by_label("Систолическое АД").fill("250")
     page.get_by_label("Диастолическое АД").fill("100")
+    page.get_by_label("Частота дыхания").fill("18")
+    page.get_by_label("Сознание").select_option("A")
+    page.get_by_label("дышит воздухом").check()
     page.get_by_label("Пульс").fill("abc")
     page.get_by_role("button", name="Сохранить обследование").click()
     expect(page.get_by_text("Пульс: «abc» — не число")).to_be_visible()
@@ -104,7 +108,13 @@ def _patients_and_exam(page: Page, post: str, tmp_path: Path) -> None:
     page.get_by_role("button", name="Сохранить обследование").click()
     expect(page.get_by_text("Обследование сохранено")).to_be_visible()
     expect(page.get_by_role("heading", name="Опасные значения показателей")).to_be_visible()
-    expect(page.get_by_text("Систолическое АД 250 мм рт. ст. — 180 и выше")).to_be_visible()
+    expect(page.get_by_text("Систолическое АД: 250 мм рт. ст. — 3 балла NEWS2")).to_be_visible()
+    # NEWS2 (no temperature yet): systolic 3, pulse 1, the oximeter's SpO2 (95–99 %) 0 or 1.
+    expect(page.locator(".news2-score")).to_contain_text(re.compile(r"NEWS2: [45]\b"))
+    expect(page.locator(".news2-score")).to_contain_text("неполная оценка")
+    expect(page.locator("table.news2 tr", has_text="Сознание")).to_contain_text("A — ясное")
+    expect(page.locator("table.news2 tr", has_text="Кислород")).to_contain_text("дышит воздухом")
+    expect(page.get_by_text("Не указаны: Температура тела.")).to_be_visible()
     expect(page.get_by_text("Глюкоза крови 3 ммоль/л")).to_have_count(0)  # 54 mg/dL = 3.0 mmol/L: no flag
     expect(page.locator("svg.vital-chart").first).to_be_visible()
 
@@ -151,11 +161,17 @@ def _book(page: Page, tmp_path: Path) -> None:
     consent.get_by_label("Фото или скан подписанного ИДС (если есть)").set_input_files(
         str(_file(tmp_path, "ИДС.pdf", samples.pdf("Informed consent")))
     )
+    # A less urgent form than the vitals propose needs the feldsher's reason.
+    page.get_by_label("Форма оказания помощи").select_option("planned")
+    page.get_by_role("button", name="Далее").click()
+    expect(page.get_by_text("чтобы выбрать «плановая», укажите причину")).to_be_visible()
+    page.get_by_label("Причина выбора менее срочной формы").fill(REASON)
     page.get_by_role("button", name="Далее").click()
     expect(page.get_by_role("heading", name="Проверьте данные обращения")).to_be_visible()
     for name in ("ЭКГ.pdf", "ОАК.docx", "ИДС.pdf"):
         expect(page.get_by_role("link", name=name)).to_be_visible()
     expect(page.locator("dd.consent")).to_contain_text(f"пациент: {PATIENT}")
+    expect(page.get_by_text(REASON)).to_be_visible()
     page.get_by_role("button", name="Информация верна, создать обращение").click()
     expect(page.get_by_text("Обращение создано")).to_be_visible()
 
@@ -243,10 +259,14 @@ def test_the_kiosk_workflows_offline_then_everything_reaches_central(
         cluster.start_central()
         page.get_by_role("button", name="Синхронизировать сейчас").click()
         appeal = eventually(
-            lambda: _central(cluster, "SELECT id, form_of_care FROM appeal WHERE question = ?", QUESTION),
+            lambda: _central(
+                cluster,
+                "SELECT id, form_of_care, proposed_form, form_reason FROM appeal WHERE question = ?",
+                QUESTION,
+            ),
             what="the appeal at central",
         )
-        assert appeal[0][1] == "urgent"
+        assert appeal[0][1:] == ("planned", "urgent", REASON)
         consent = _central(cluster, "SELECT consent_by, consent_at FROM appeal WHERE id = ?", appeal[0][0])
         assert consent[0][0] == "patient" and consent[0][1]
         files = eventually(
