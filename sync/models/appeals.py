@@ -622,10 +622,14 @@ class AttachmentKind:
     FILE = "file"
     PHOTO = "photo"  # taken with the kiosk's webcam
     PROTOCOL_PDF = "protocol_pdf"
-    SIGNED_PROTOCOL = "signed_protocol"  # PAdES-signed PDF of the protocol
+    SIGNED_PROTOCOL = "signed_protocol"  # the signed protocol PDF: PAdES inside, or stamped for a .p7s
     PROTOCOL_FILE = "protocol_file"  # a file the consultant adds to the protocol
     CONSENT = "consent"  # a photo or scan of the signed ИДС form
-    ALL = (FILE, PHOTO, PROTOCOL_PDF, SIGNED_PROTOCOL, PROTOCOL_FILE, CONSENT)
+    # The detached CMS signature (.p7s, DER) of the signed protocol PDF, made at central
+    # by a GOST or external signer. "protocol_sig", not "protocol_signature": the kind
+    # column is 16 characters wide.
+    PROTOCOL_SIGNATURE = "protocol_sig"
+    ALL = (FILE, PHOTO, PROTOCOL_PDF, SIGNED_PROTOCOL, PROTOCOL_FILE, CONSENT, PROTOCOL_SIGNATURE)
 
 
 class Attachment(SyncModel):
