@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, has_request_context, request
-from peewee import JOIN
+from peewee import JOIN, Expression
 from werkzeug.datastructures import FileStorage
 
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
@@ -39,6 +39,7 @@ __all__ = [
     "queues",
     "visible_appeal",
     "can_see",
+    "appeals_visible_to",
     "take",
     "send_protocol",
     "protocol_pdf_bytes",
@@ -75,6 +76,11 @@ def _visible_to(staff: Staff):  # type: ignore[no-untyped-def]
         Appeal.consultant.is_null() & (Appeal.specialty == staff.specialty_id) & Appeal.post.in_(region_posts)
     )
     return (Appeal.deleted == False) & (mine | open_to_specialty)  # noqa: E712
+
+
+def appeals_visible_to(staff: Staff) -> Expression:
+    """The condition on Appeal of what this staff member's pages show (the FHIR API reads it too)."""
+    return _visible_to(staff)  # type: ignore[no-any-return]
 
 
 def queues(staff: Staff, now: datetime | None = None, filters: QueueFilter | None = None) -> Queues:

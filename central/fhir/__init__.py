@@ -1,0 +1,46 @@
+"""A read-only FHIR R4 (4.0.1) API for a region's МИС and other systems, under /fhir/R4.
+
+`metadata`; read and search of Patient, Practitioner, Organization,
+ServiceRequest (the appeal), Observation (vitals and lab results), Composition
+(the protocol), Condition (its diagnoses), DocumentReference (the protocol's
+PDF and signatures), Consent (the ИДС); `Patient/<id>/$everything`; Binary for
+the documents' bytes. Readers: a consultant's or administrator's session, or a
+МИС's Bearer token (`tokens`). `export` writes the same resources as Bulk Data
+NDJSON (`faplink central export-fhir`).
+"""
+
+import logging
+import re
+
+from flask import Blueprint
+from flask.sansio.blueprints import BlueprintSetupState
+
+bp = Blueprint("fhir", __name__, url_prefix="/fhir/R4")
+
+from . import routes  # noqa: E402,F401
+from .tokens import ensure_tables  # noqa: E402
+
+_QUERY = re.compile(r"(/fhir/R4/[^?\s\"]*)\?[^\s\"]*")
+
+
+class _HideFhirQueries(logging.Filter):
+    """Request logs keep a FHIR search's path, never its query: SNILS, ЕНП and names
+    travel in search parameters (`Patient?identifier=…`), and logs are kept and shipped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY.sub(r"\1?…", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _QUERY.sub(r"\1?…", record.msg)
+        return True
+
+
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    """The tokens' table is central-only, created here; the request log hides FHIR queries."""
+    ensure_tables()
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _HideFhirQueries) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(_HideFhirQueries())

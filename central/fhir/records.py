@@ -1,0 +1,519 @@
+"""Which rows each FHIR resource type is made of, how it is searched, and its batched build.
+
+Each `ResourceType` gives the rows a reader may see (`rows`), the search
+parameters it takes (`where`), and builds resources for a batch of rows with a
+fixed number of queries whatever the batch's size (`build`): the API's pages,
+`$everything` and the bulk export all go through it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from peewee import Expression
+
+from sync.errors import N_
+from sync.models import (
+    CATALOGUE,
+    Appeal,
+    AppealStatus,
+    Attachment,
+    AttachmentKind,
+    Diagnosis,
+    DiagnosisRole,
+    Exam,
+    Observation,
+    Organization,
+    Patient,
+    Protocol,
+    Role,
+    Slot,
+    Staff,
+)
+
+from . import mapping, systems
+from .access import Reader
+from .errors import SearchError
+from .mapping import Directory, Resource
+
+__all__ = ["ResourceType", "TYPES", "Params"]
+
+#: The query's parameters: name → every value given (a parameter may repeat).
+Params = dict[str, list[str]]
+
+_ROLE_ORDER = {DiagnosisRole.MAIN: 0, DiagnosisRole.COMPLICATION: 1, DiagnosisRole.CONCOMITANT: 2}
+#: FHIR ServiceRequest.status → our appeal statuses.
+_STATUS = {
+    "active": (AppealStatus.NEW, AppealStatus.IN_WORK),
+    "completed": (AppealStatus.CLOSED,),
+    "revoked": (AppealStatus.CANCELLED,),
+}
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    model: Any  # the peewee model whose row is one resource
+    rows: Callable[[Reader], Any]  # a peewee select of `model`
+    build: Callable[[Sequence[Any], Directory], list[Resource]]
+    params: dict[str, Callable[[list[str]], Expression]]
+    #: The condition of "this patient's" rows, for `patient=` and `$everything`.
+    of_patient: Callable[[str], Expression] | None = None
+
+    def where(self, params: Params) -> list[Expression]:
+        """The conditions of a search; an unknown parameter is refused, not ignored."""
+        conditions = []
+        for name, values in params.items():
+            if name.startswith("_") and name not in ("_id",):
+                continue  # _count, _offset, _format: handled by the caller
+            parse = self.params.get(name)
+            if parse is None:
+                raise SearchError(
+                    N_("Параметр поиска «%(name)s» не поддерживается для %(type)s"), name=name, type=self.name
+                )
+            conditions.append(parse(values))
+        return conditions
+
+
+# -- parameter parsers --------------------------------------------------------------------
+
+
+def _all(conditions: Sequence[Expression]) -> Expression:
+    out = conditions[0]
+    for c in conditions[1:]:
+        out = out & c
+    return out
+
+
+def _any(conditions: Sequence[Expression]) -> Expression:
+    out = conditions[0]
+    for c in conditions[1:]:
+        out = out | c
+    return out
+
+
+def _split(values: list[str]) -> list[list[str]]:
+    """Repeated parameters AND, comma-separated values OR (FHIR search)."""
+    out = [[v.strip() for v in value.split(",") if v.strip()] for value in values]
+    if not out or any(not group for group in out):
+        raise SearchError(N_("Пустое значение параметра поиска"))
+    return out
+
+
+def _ids(field: Any, kind: str = "") -> Callable[[list[str]], Expression]:
+    def parse(values: list[str]) -> Expression:
+        groups = _split(values)
+        prefix = f"{kind}/"
+        return _all([field.in_([v.removeprefix(prefix) for v in group]) for group in groups])
+
+    return parse
+
+
+def _token(value: str) -> tuple[str | None, str]:
+    """`system|code`, `|code` (no system) or `code` (any system)."""
+    if "|" in value:
+        system, code = value.split("|", 1)
+        return system, code
+    return None, value
+
+
+def _patient_identifier(values: list[str]) -> Expression:
+    conditions = []
+    for group in _split(values):
+        options = []
+        for value in group:
+            system, code = _token(value)
+            digits = "".join(ch for ch in code if ch.isdigit())
+            # Stored as bare digits: a number with a wrong check digit simply finds nobody.
+            if system in (None, *systems.SNILS_SYSTEMS) and len(digits) == 11:
+                options.append(Patient.snils == digits)
+            if system in (None, *systems.ENP_SYSTEMS) and len(digits) == 16:
+                options.append(Patient.enp == digits)
+        conditions.append(_any(options) if options else Patient.id.is_null())
+    return _all(conditions)
+
+
+def _patient_name(values: list[str]) -> Expression:
+    """Each word starts the surname, the given name or the patronymic (as written, or capitalised)."""
+    conditions = []
+    for group in _split(values):
+        options = []
+        for value in group:
+            words = [w for w in value.split() if w]
+            per_word = []
+            for word in words:
+                forms = {word, word.capitalize(), word.lower()}
+                per_word.append(
+                    _any(
+                        [
+                            field.startswith(form)
+                            for form in forms
+                            for field in (Patient.last_name, Patient.first_name, Patient.middle_name)
+                        ]
+                    )
+                )
+            options.append(_all(per_word))
+        conditions.append(_any(options))
+    return _all(conditions)
+
+
+def _observation_code(values: list[str]) -> Expression:
+    conditions = []
+    for group in _split(values):
+        codes = []
+        for value in group:
+            system, code = _token(value)
+            if system not in (None, systems.LOINC):
+                continue
+            codes.append(code)
+        conditions.append(Observation.loinc.in_(codes) if codes else Observation.id.is_null())
+    return _all(conditions)
+
+
+_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
+
+
+def _date_parameter(field: Any) -> Callable[[list[str]], Expression]:
+    """`date=[prefix]YYYY-MM-DD` or a full dateTime (UTC when no zone is given)."""
+
+    def bound(text: str) -> tuple[datetime, datetime]:
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                return datetime.combine(day, time(0)), datetime.combine(day + timedelta(days=1), time(0))
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise SearchError(
+                N_("Дата «%(value)s» указана неверно: ожидается ГГГГ-ММ-ДД"), value=text
+            ) from exc
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return moment, moment + timedelta(seconds=1)
+
+    def parse(values: list[str]) -> Expression:
+        conditions = []
+        for group in _split(values):
+            options = []
+            for value in group:
+                prefix = value[:2] if value[:2] in _PREFIXES else "eq"
+                start, end = bound(value[2:] if value[:2] in _PREFIXES else value)
+                options.append(
+                    {
+                        "eq": (field >= start) & (field < end),
+                        "ne": (field < start) | (field >= end),
+                        "gt": field >= end,
+                        "ge": field >= start,
+                        "lt": field < start,
+                        "le": field < end,
+                    }[prefix]
+                )
+            conditions.append(_any(options))
+        return _all(conditions)
+
+    return parse
+
+
+def _service_request_status(values: list[str]) -> Expression:
+    conditions = []
+    for group in _split(values):
+        ours = [status for value in group for status in _STATUS.get(value, ())]
+        conditions.append(Appeal.status.in_(ours) if ours else Appeal.id.is_null())
+    return _all(conditions)
+
+
+# -- rows and builds ----------------------------------------------------------------------
+
+
+def _patients(reader: Reader) -> Any:
+    return Patient.select().where(reader.patients())
+
+
+def _build_patients(rows: Sequence[Patient], directory: Directory) -> list[Resource]:
+    return [mapping.patient(row) for row in rows]
+
+
+def _practitioners(reader: Reader) -> Any:
+    return Staff.select().where(
+        (Staff.deleted == False) & Staff.role.in_((Role.CONSULTANT, Role.FELDSHER))  # noqa: E712
+    )
+
+
+def _build_practitioners(rows: Sequence[Staff], directory: Directory) -> list[Resource]:
+    return [mapping.practitioner(row, directory) for row in rows]
+
+
+def _organizations(reader: Reader) -> Any:
+    return Organization.select().where(Organization.deleted == False)  # noqa: E712
+
+
+def _build_organizations(rows: Sequence[Organization], directory: Directory) -> list[Resource]:
+    return [mapping.organization(row) for row in rows]
+
+
+def _appeals(reader: Reader) -> Any:
+    return Appeal.select().where(reader.appeals())
+
+
+def _build_service_requests(rows: Sequence[Appeal], directory: Directory) -> list[Resource]:
+    slot_ids = {row.slot_id for row in rows if row.slot_id}
+    starts = (
+        {s.id: s.starts_at for s in Slot.select(Slot.id, Slot.starts_at).where(Slot.id.in_(slot_ids))}
+        if slot_ids
+        else {}
+    )
+    return [mapping.service_request(row, directory, starts.get(row.slot_id or "")) for row in rows]
+
+
+def _observations(reader: Reader) -> Any:
+    return (
+        Observation.select(Observation, Exam)
+        .join(Exam, on=(Observation.exam == Exam.id))
+        .where(
+            (Observation.deleted == False)  # noqa: E712
+            & (Exam.deleted == False)  # noqa: E712
+            & Exam.patient.in_(Patient.select(Patient.id).where(reader.patients()))
+        )
+    )
+
+
+def _build_observations(rows: Sequence[Observation], directory: Directory) -> list[Resource]:
+    return [mapping.observation(row, row.exam) for row in rows if row.loinc in CATALOGUE]
+
+
+def _protocols(reader: Reader) -> Any:
+    return (
+        Protocol.select(Protocol, Appeal)
+        .join(Appeal, on=(Protocol.appeal == Appeal.id))
+        .where((Protocol.deleted == False) & reader.appeals())  # noqa: E712
+    )
+
+
+def _diagnoses_of(protocol_ids: set[str]) -> dict[str, list[Diagnosis]]:
+    grouped: dict[str, list[Diagnosis]] = defaultdict(list)
+    if not protocol_ids:
+        return grouped
+    rows = (
+        Diagnosis.select()
+        .where((Diagnosis.protocol.in_(protocol_ids)) & (Diagnosis.deleted == False))  # noqa: E712
+        .order_by(Diagnosis.hlc, Diagnosis.id)
+    )
+    for row in rows:
+        grouped[row.__data__["protocol"]].append(row)
+    for items in grouped.values():
+        items.sort(key=lambda d: _ROLE_ORDER.get(d.role, len(_ROLE_ORDER)))
+    return grouped
+
+
+def _build_compositions(rows: Sequence[Protocol], directory: Directory) -> list[Resource]:
+    diagnoses = _diagnoses_of({row.id for row in rows})
+    return [mapping.composition(row, row.appeal, diagnoses.get(row.id, []), directory) for row in rows]
+
+
+def _diagnoses(reader: Reader) -> Any:
+    return (
+        Diagnosis.select(Diagnosis, Protocol, Appeal)
+        .join(Protocol, on=(Diagnosis.protocol == Protocol.id))
+        .join(Appeal, on=(Protocol.appeal == Appeal.id))
+        .where((Diagnosis.deleted == False) & (Protocol.deleted == False) & reader.appeals())  # noqa: E712
+    )
+
+
+def _build_conditions(rows: Sequence[Diagnosis], directory: Directory) -> list[Resource]:
+    return [mapping.condition(row, row.protocol, row.protocol.appeal, directory) for row in rows]
+
+
+def _documents(reader: Reader) -> Any:
+    return (
+        Attachment.select(Attachment, Appeal)
+        .join(Appeal, on=(Attachment.appeal == Appeal.id))
+        .where(
+            (Attachment.deleted == False)  # noqa: E712
+            & Attachment.kind.in_(list(mapping.DOCUMENT_KINDS))
+            & reader.appeals()
+        )
+    )
+
+
+def _relations(row: Attachment, siblings: list[Attachment]) -> list[tuple[str, str]]:
+    """The signed copy transforms the PDF; a detached signature signs the latest signed copy
+    (or the PDF, if nothing was signed in the PDF itself)."""
+    before = [s for s in siblings if s.created_at <= row.created_at and s.id != row.id]
+    pdfs = [s for s in before if s.kind == AttachmentKind.PROTOCOL_PDF]
+    signed = [s for s in before if s.kind == AttachmentKind.SIGNED_PROTOCOL]
+    if row.kind == AttachmentKind.SIGNED_PROTOCOL and pdfs:
+        return [("transforms", pdfs[-1].id)]
+    if row.kind in mapping.SIGNATURE_KINDS and (signed or pdfs):
+        return [("signs", (signed or pdfs)[-1].id)]
+    return []
+
+
+def _build_documents(rows: Sequence[Attachment], directory: Directory) -> list[Resource]:
+    appeal_ids = {row.appeal_id for row in rows if row.appeal_id}
+    if not appeal_ids:
+        return []
+    protocols = {
+        p.appeal_id: p.id
+        for p in Protocol.select(Protocol.id, Protocol.appeal).where(
+            Protocol.appeal.in_(appeal_ids) & (Protocol.deleted == False)  # noqa: E712
+        )
+    }
+    siblings: dict[str, list[Attachment]] = defaultdict(list)
+    for doc in (
+        Attachment.select()
+        .where(
+            Attachment.appeal.in_(appeal_ids)
+            & Attachment.kind.in_(list(mapping.DOCUMENT_KINDS))
+            & (Attachment.deleted == False)  # noqa: E712
+        )
+        .order_by(Attachment.created_at, Attachment.id)
+    ):
+        siblings[doc.appeal_id or ""].append(doc)
+    return [
+        mapping.document_reference(
+            row,
+            row.appeal,  # joined: never None here
+            protocols.get(row.appeal_id or ""),
+            directory,
+            _relations(row, siblings[row.appeal_id or ""]),
+        )
+        for row in rows
+    ]
+
+
+def _consents(reader: Reader) -> Any:
+    return Appeal.select().where((Appeal.consent_by != "") & reader.appeals())
+
+
+def _build_consents(rows: Sequence[Appeal], directory: Directory) -> list[Resource]:
+    ids = {row.id for row in rows}
+    scans: dict[str, list[Attachment]] = defaultdict(list)
+    if ids:
+        for scan in (
+            Attachment.select()
+            .where(
+                Attachment.appeal.in_(ids)
+                & (Attachment.kind == AttachmentKind.CONSENT)
+                & (Attachment.deleted == False)  # noqa: E712
+            )
+            .order_by(Attachment.created_at, Attachment.id)
+        ):
+            scans[scan.appeal_id or ""].append(scan)
+    out = [mapping.consent(row, scans[row.id], directory) for row in rows]
+    return [resource for resource in out if resource is not None]
+
+
+def _patient_param(condition: Callable[[str], Expression]) -> Callable[[list[str]], Expression]:
+    def parse(values: list[str]) -> Expression:
+        groups = _split(values)
+        return _all([_any([condition(v.removeprefix("Patient/")) for v in group]) for group in groups])
+
+    return parse
+
+
+def _appeal_of_patient(patient_id: str) -> Expression:
+    return Appeal.patient == patient_id
+
+
+def _observation_of_patient(patient_id: str) -> Expression:
+    return Exam.patient == patient_id
+
+
+TYPES: dict[str, ResourceType] = {
+    t.name: t
+    for t in (
+        ResourceType(
+            "Patient",
+            Patient,
+            _patients,
+            _build_patients,
+            {"_id": _ids(Patient.id), "identifier": _patient_identifier, "name": _patient_name},
+            lambda pid: Patient.id == pid,
+        ),
+        ResourceType("Practitioner", Staff, _practitioners, _build_practitioners, {"_id": _ids(Staff.id)}),
+        ResourceType(
+            "Organization",
+            Organization,
+            _organizations,
+            _build_organizations,
+            {"_id": _ids(Organization.id)},
+        ),
+        ResourceType(
+            "ServiceRequest",
+            Appeal,
+            _appeals,
+            _build_service_requests,
+            {
+                "_id": _ids(Appeal.id),
+                "patient": _patient_param(_appeal_of_patient),
+                "subject": _patient_param(_appeal_of_patient),
+                "status": _service_request_status,
+                "authored": _date_parameter(Appeal.created_at),
+            },
+            _appeal_of_patient,
+        ),
+        ResourceType(
+            "Observation",
+            Observation,
+            _observations,
+            _build_observations,
+            {
+                "_id": _ids(Observation.id),
+                "patient": _patient_param(_observation_of_patient),
+                "subject": _patient_param(_observation_of_patient),
+                "code": _observation_code,
+                "date": _date_parameter(Observation.taken_at),
+                "based-on": _ids(Exam.appeal, "ServiceRequest"),
+            },
+            _observation_of_patient,
+        ),
+        ResourceType(
+            "Composition",
+            Protocol,
+            _protocols,
+            _build_compositions,
+            {
+                "_id": _ids(Protocol.id),
+                "patient": _patient_param(_appeal_of_patient),
+                "subject": _patient_param(_appeal_of_patient),
+                "date": _date_parameter(Protocol.sent_at),
+            },
+            _appeal_of_patient,
+        ),
+        ResourceType(
+            "Condition",
+            Diagnosis,
+            _diagnoses,
+            _build_conditions,
+            {
+                "_id": _ids(Diagnosis.id),
+                "patient": _patient_param(_appeal_of_patient),
+                "subject": _patient_param(_appeal_of_patient),
+            },
+            _appeal_of_patient,
+        ),
+        ResourceType(
+            "DocumentReference",
+            Attachment,
+            _documents,
+            _build_documents,
+            {
+                "_id": _ids(Attachment.id),
+                "patient": _patient_param(_appeal_of_patient),
+                "subject": _patient_param(_appeal_of_patient),
+            },
+            _appeal_of_patient,
+        ),
+        ResourceType(
+            "Consent",
+            Appeal,
+            _consents,
+            _build_consents,
+            {"_id": _ids(Appeal.id), "patient": _patient_param(_appeal_of_patient)},
+            _appeal_of_patient,
+        ),
+    )
+}
