@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         auth,
         calls,
         chat,
+        fhir,
         fleet,
         linkcheck,
         profile,
@@ -76,7 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, linkcheck),
         telephony,
         calls,
-        *(api, sync_api),
+        *(api, sync_api, fhir),
     )
 
     @app.get("/")

@@ -220,6 +220,10 @@ def _register_subcommands() -> None:
         except (ImportError, AttributeError):
             continue  # not built yet, or not installed on this machine
         main.add_command(group)
+    from central.fhir.cli import export_fhir, fhir_token
+
+    central.add_command(fhir_token)  # `faplink central fhir-token issue|list|revoke`: МИС tokens
+    central.add_command(export_fhir)  # `faplink central export-fhir`: Bulk Data NDJSON
     try:
         from provisioning.cli import export_bundle, node_check
     except ImportError:
