@@ -58,8 +58,12 @@ def test_the_consultant_reads_the_exam_previews_files_and_sends_a_protocol_with_
     exam = page.locator("#exam")
     expect(exam.get_by_role("heading", name="Обследование")).to_be_visible()
     expect(exam).to_contain_text("Головная боль, мушки перед глазами")
-    expect(exam.get_by_role("row", name="Систолическое АД 182 мм рт. ст.")).to_be_visible()
-    expect(exam.get_by_role("row", name="SpO2 95 %")).to_be_visible()
+    vitals = exam.locator("table.vitals-table:not(.news2)")
+    expect(vitals.get_by_role("row", name="Систолическое АД 182 мм рт. ст.")).to_be_visible()
+    expect(vitals.get_by_role("row", name="SpO2 95 %")).to_be_visible()
+    # The early warning the kiosk showed: NEWS2 from what was measured (SpO2 95 % scores 1).
+    expect(exam.locator(".news2-score")).to_contain_text("NEWS2: 1")
+    expect(exam.locator(".news2-score")).to_contain_text("неполная оценка")
     expect(page.get_by_role("heading", name="Динамика показателей")).to_be_visible()
     expect(page.get_by_role("img", name="Систолическое АД, мм рт. ст.")).to_be_visible()
 
