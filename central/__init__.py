@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from faplink.web import init_web
 from faplink.web.features import register_features
@@ -27,6 +28,7 @@ def _defaults() -> dict[str, Any]:
         "DATA_DIR": data_dir,
         "DATABASE_URL": None,  # default: SQLite in DATA_DIR
         "MESSAGE_QUEUE": None,  # redis://… when several central instances run
+        "PROXY_HOPS": 0,  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host
         "DEADLINE_MINUTES": {},
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         "APP_TITLE": N_("faplink · центр"),
@@ -46,6 +48,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key_for(data_dir)
+
+    hops = int(app.config["PROXY_HOPS"] or 0)
+    if hops:
+        # Trust the proxy's word on the client's address (throttling, audit) and on HTTPS
+        # (the session cookie is Secure then), but only from that many proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db = open_database_url(app.config["DATABASE_URL"])
     init_storage(app, db, replica_id=CENTRAL, side_migrations=CENTRAL_MIGRATIONS, data_dir=data_dir)

@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from central.auth.passwords import MIN_LENGTH, check_new_password, mark_temporary
+from central.auth.sessions import end_sessions_of
 from central.profile.zones import check_zone
 from faplink.web.auth import hash_password
 from sync.db import database
@@ -23,7 +25,7 @@ from .labels import VISIBILITY_CHOICES
 
 __all__ = ["UserRow", "users", "save_user", "reset_password", "set_active", "credential_of", "MIN_PASSWORD"]
 
-MIN_PASSWORD = 8
+MIN_PASSWORD = MIN_LENGTH
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 # No look-alike letters and digits (l/1, o/0): the password is read out over the phone.
 _TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -118,10 +120,8 @@ def save_user(editing: Staff | None, form: Any, me: Staff) -> Staff:
     credential = credential_of(editing) if editing is not None else None
     login = _login(form, credential)
     password = str(form.get("password", "") or "")
-    if (editing is None or credential is None) and len(password) < MIN_PASSWORD:
-        raise ValidationError(
-            N_("Пароль — не короче %(count)s символов"), field="password", count=MIN_PASSWORD
-        )
+    if editing is None or credential is None:
+        check_new_password(password, login=login)
     with database.atomic():
         if editing is None:
             staff = Staff.create(**fields)
@@ -153,6 +153,9 @@ def reset_password(staff: Staff) -> str:
             )
         credential.password_hash = hash_password(password)
         credential.save()
+        # The user must change it at the next login, and whoever is logged in now is out.
+        mark_temporary(staff.id, credential.password_hash)
+        end_sessions_of(staff.id)
     return password
 
 
@@ -163,3 +166,5 @@ def set_active(staff: Staff, active: bool, me: Staff) -> None:
     with database.atomic():
         staff.active = active
         staff.save()
+        if not active:
+            end_sessions_of(staff.id)

@@ -5,8 +5,10 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 
 from central.appeals import service
-from central.auth.routes import CENTRAL_ROLES
-from faplink.web.auth import check_login, login_required
+from central.auth import passwords
+from central.auth.routes import check_central_login
+from central.auth.sessions import keep_only_this_session
+from faplink.web.auth import login_required
 from faplink.web.openapi import build_openapi
 from faplink.web.serialize import appeal_json, protocol_json
 from faplink.web.session_api import add_session_routes, json_body
@@ -19,7 +21,35 @@ from . import bp
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 
 
-add_session_routes(bp, lambda login, password: check_login(login, password, roles=CENTRAL_ROLES))
+add_session_routes(bp, check_central_login)
+
+
+@bp.post("/profile/password")
+@login_required()
+def change_password() -> Any:
+    """Change one's own password (required first after an administrator's reset).
+    ---
+    post:
+      summary: Change one's own password
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [current, password, repeat]
+              properties: {current: {type: string}, password: {type: string}, repeat: {type: string}}
+      responses:
+        204: {description: changed; the user's other sessions ended}
+        400:
+          description: wrong current password, or a new one the policy refuses
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    """
+    data = json_body()
+    passwords.change_password(
+        g.staff, str(data.get("current", "")), str(data.get("password", "")), str(data.get("repeat", ""))
+    )
+    keep_only_this_session(g.staff)
+    return "", 204
 
 
 @bp.get("/openapi.json")

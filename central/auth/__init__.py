@@ -1,4 +1,5 @@
-"""Consultant, administrator and engineer login at central."""
+"""Consultant, administrator and engineer login at central: server-side sessions, throttling,
+the password policy and temporary passwords."""
 
 from flask import Blueprint
 

@@ -8,6 +8,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.admin.labels import ROLE_LABELS, VISIBILITY_LABELS
+from central.auth.passwords import MIN_LENGTH, change_password, is_temporary
+from central.auth.sessions import keep_only_this_session
 from central.support import SUPPORT_PHONE
 from faplink.web.auth import login_required
 from faplink.web.i18n import translate_error
@@ -45,5 +47,34 @@ def show() -> Any:
         russian_zones=[(name, city, utc_offset(name)) for name, city in RUSSIAN_ZONES],
         other_zones=other_zones(),
         support_phone=SUPPORT_PHONE,
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required()
+def password() -> Any:
+    """«Сменить пароль»: the user's own; the only page a temporary password leads to."""
+    staff: Staff = g.staff
+    error = None
+    if request.method == "POST":
+        try:
+            change_password(
+                staff,
+                request.form.get("current", ""),
+                request.form.get("password", ""),
+                request.form.get("repeat", ""),
+            )
+        except SyncError as exc:
+            error = translate_error(exc)
+        else:
+            keep_only_this_session(staff)
+            flash(_("Пароль изменён"), "success")
+            return redirect(url_for("profile.show"))
+    return render_template(
+        "central/profile/password.html",
+        title=_("Смена пароля"),
+        temporary=is_temporary(staff.id),
+        min_length=MIN_LENGTH,
         error=error,
     ), (400 if error else 200)

@@ -6,11 +6,23 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 
 from sync.models import Staff, StaffCredential
@@ -24,6 +36,7 @@ __all__ = [
     "login_required",
     "csrf_token",
     "init_auth",
+    "SessionStore",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,15 +75,35 @@ def check_login(
     return staff
 
 
+class SessionStore(Protocol):
+    """Server-side sessions (central's): the cookie then carries only a session id."""
+
+    def start(self, staff_id: str, address: str) -> str: ...
+
+    def alive(self, sid: str, staff_id: str) -> bool: ...
+
+    def end(self, sid: str) -> None: ...
+
+
+def _store() -> SessionStore | None:
+    return current_app.extensions.get("staff_sessions")
+
+
 def login_user(staff: Staff) -> None:
     session.clear()
     session.permanent = True
     session["staff_id"] = staff.id
     session["csrf"] = secrets.token_urlsafe(24)
+    store = _store()
+    if store is not None:
+        session["sid"] = store.start(staff.id, request.remote_addr or "")
 
 
 def logout_user() -> None:
     lang = session.get("lang")
+    store = _store()
+    if store is not None:
+        store.end(str(session.get("sid", "")))
     session.clear()
     if lang:
         session["lang"] = lang
@@ -110,6 +143,10 @@ def _load_staff() -> None:
     g.staff = None
     staff_id = session.get("staff_id")
     if staff_id:
+        store = _store()
+        if store is not None and not store.alive(str(session.get("sid", "")), staff_id):
+            logout_user()  # ended by logout, a password reset, or its time ran out
+            return
         staff = Staff.get_or_none(Staff.id == staff_id)
         if staff is not None and staff.active and not staff.deleted:
             g.staff = staff
@@ -130,10 +167,26 @@ def _check_csrf() -> Any:
     return None
 
 
-def init_auth(app: Flask) -> None:
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+class _SessionCookie(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over HTTPS (behind a proxy too,
+    with FAPLINK_PROXY_HOPS set), unless configured otherwise."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = app.config.get("SESSION_COOKIE_SECURE")
+        return bool(configured) or (has_request_context() and request.is_secure)
+
+
+def init_auth(app: Flask, store: SessionStore | None = None) -> None:
+    """Sessions, CSRF and the login globals; `store` keeps sessions server-side (central)."""
+    # Flask defines these keys already (31 days, no SameSite): setdefault would change nothing.
+    if app.config.get("PERMANENT_SESSION_LIFETIME") == Flask.default_config["PERMANENT_SESSION_LIFETIME"]:
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = _SessionCookie()
+    if store is not None:
+        app.extensions["staff_sessions"] = store
     app.before_request(_load_staff)
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -17,6 +17,8 @@ __all__ = ["init_errors", "status_for", "error_json"]
 
 
 def status_for(exc: SyncError) -> int:
+    if exc.code == "too_many_attempts":  # central's login throttle: come back later
+        return 429
     if isinstance(exc, AuthError):
         return 401
     if isinstance(exc, ScopeError):

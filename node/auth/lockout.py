@@ -1,7 +1,10 @@
-"""Lock-out after repeated failed logins: 5 failures within 15 minutes lock a login for 15 minutes.
+"""Growing delays after failed logins at the post, never a lock-out.
 
-Side-only state of the node (never replicated): a small table of failed attempts,
-created by this package when its blueprint is registered.
+Three failures for a login name within 15 minutes cost nothing; after that, each next
+try must wait 5 s after the last failure, then 10, 20, 40, and at most 60 s. A guesser at
+the kiosk gets about one try a minute; a passer-by can never lock the feldsher out for
+longer than a minute. Side-only state of the node (never replicated): a small table of
+failed attempts, created by this package when its blueprint is registered.
 """
 
 from __future__ import annotations
@@ -18,21 +21,26 @@ from sync.models import BaseModel, StaffCredential
 __all__ = [
     "LoginFailure",
     "LoginLocked",
-    "MAX_FAILURES",
+    "FREE_FAILURES",
     "WINDOW",
+    "MAX_DELAY",
+    "delay_after",
     "locked_until",
     "record_failure",
     "clear",
     "holds_credentials",
 ]
 
-MAX_FAILURES = 5
-#: Failures count within this window, and the lock lasts as long after the last one.
+#: Failures within the window that cost no waiting.
+FREE_FAILURES = 3
+#: Failures count within this window.
 WINDOW = timedelta(minutes=15)
+FIRST_DELAY = timedelta(seconds=5)
+MAX_DELAY = timedelta(seconds=60)
 
 
 class LoginLocked(AuthError):
-    """Too many failed logins for this name: refused without checking the password."""
+    """A try too soon after failed logins for this name: refused without checking the password."""
 
     code = "login_locked"
 
@@ -60,34 +68,36 @@ def holds_credentials() -> bool:
     return bool(StaffCredential.select().where(StaffCredential.deleted == False).exists())  # noqa: E712
 
 
+def delay_after(failures: int) -> timedelta:
+    """How long the next try must wait after this many recent failures."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(MAX_DELAY, FIRST_DELAY * 2 ** (failures - FREE_FAILURES))
+
+
 def locked_until(login: str, now: datetime | None = None) -> datetime | None:
-    """When the lock on this login ends, or None if it is not locked now."""
+    """When the next try for this login is allowed, or None if it is allowed now."""
     now = now or utcnow()
     recent = list(
         LoginFailure.select(LoginFailure.at)
         .where((LoginFailure.login == _name(login)) & (LoginFailure.at > now - WINDOW))
         .order_by(LoginFailure.at.desc())
-        .limit(MAX_FAILURES)
     )
-    if len(recent) < MAX_FAILURES:
+    if not recent:
         return None
-    until: datetime = recent[0].at + WINDOW
+    until: datetime = recent[0].at + delay_after(len(recent))
     return until if now < until else None
 
 
 def check_not_locked(login: str, now: datetime | None = None) -> None:
-    """Raise LoginLocked while the login is locked."""
+    """Raise LoginLocked while the login must still wait."""
     until = locked_until(login, now)
     if until is not None:
-        seconds = int((until - (now or utcnow())).total_seconds())
-        minutes = max(1, -(-seconds // 60))  # rounded up
+        seconds = max(1, int((until - (now or utcnow())).total_seconds() + 0.999))
         raise LoginLocked(
-            N_(
-                "Слишком много неудачных попыток входа: вход под этим логином заблокирован "
-                "на %(minutes)s мин. Повторите позже или позвоните в поддержку 8 (800) 500-02-99"
-            ),
+            N_("Несколько неудачных попыток входа: подождите %(seconds)s с и попробуйте снова"),
             field="login",
-            minutes=minutes,
+            seconds=seconds,
         )
 
 

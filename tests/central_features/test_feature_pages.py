@@ -276,7 +276,8 @@ def test_the_administrator_adds_users_resets_passwords_and_deactivates(central_a
         ({"role": "feldsher"}, "Фельдшер работает на ФАПе"),
         ({"login": "ivanova"}, "Логин «ivanova» уже занят"),
         ({"login": "ив"}, "Логин — от 3 до 64"),
-        ({"password": "short"}, "не короче 8 символов"),
+        ({"password": "short"}, "не короче 10 символов"),
+        ({"password": "qwerty123456"}, "слишком простой"),
     ]
     for changes, message in cases:
         refused = client.post("/admin/users/new", data=_user_form(token, data, **changes))
