@@ -169,3 +169,29 @@ def test_values_abnormal_for_an_infant_are_flagged_with_the_range_for_the_age() 
     assert assess({TEMPERATURE: 38.0}, born=newborn, on=TODAY).proposed == "emergency"
     assert assess({TEMPERATURE: 38.0}, born=ONE_YEAR_OLD, on=TODAY).flags == []
     assert assess({TEMPERATURE: 35.0}, born=ONE_YEAR_OLD, on=TODAY).proposed == "urgent"
+
+
+@pytest.mark.parametrize(
+    ("born", "lowest"),
+    [
+        (date(2026, 11, 27), 60),  # 10 days: a term neonate
+        (date(2026, 9, 7), 70),  # 3 months
+        (date(2024, 12, 7), 74),  # 2 years: 70 + 2 × 2
+        (date(2017, 12, 7), 88),  # 9 years: 70 + 2 × 9
+        (date(2016, 12, 7), 90),  # 10 years and over
+    ],
+)
+def test_a_childs_systolic_pressure_is_low_below_the_pals_limit_for_the_age(born: date, lowest: int) -> None:
+    below = assess({SYSTOLIC: lowest - 1}, born=born, on=TODAY)
+    assert below.proposed == "emergency", born
+    assert assess({SYSTOLIC: lowest}, born=born, on=TODAY).flags == [], born
+
+
+def test_the_age_band_changes_on_the_birthday_month() -> None:
+    eleven_months = date(2026, 1, 8)  # 10 full months on 7 December
+    twelve_months = date(2025, 12, 7)
+    assert assess({}, born=eleven_months, on=TODAY).age_band == "9–12 мес."
+    assert assess({}, born=twelve_months, on=TODAY).age_band == "12–18 мес."
+    # 160 is above the 99th centile at 12–18 months (156), not at 9–12 months (161).
+    assert assess({PULSE: 160}, born=eleven_months, on=TODAY).flags == []
+    assert assess({PULSE: 160}, born=twelve_months, on=TODAY).proposed == "urgent"
