@@ -36,10 +36,12 @@ from sync.db import CENTRAL
 from sync.models import Appeal, Attachment, AttachmentKind
 
 __all__ = [
+    "PADES_KEY_TYPES",
     "SignedProtocol",
     "VerificationResult",
     "asn1_certificate",
     "check_signed_protocol",
+    "protocol_signature",
     "signed_protocol",
     "verify_protocol",
 ]
@@ -102,20 +104,20 @@ def _holder(certificate: asn1_x509.Certificate) -> str | None:
 
 
 def _status(
-    signature: EmbeddedPdfSignature, ca: asn1_x509.Certificate, moment: datetime | None
+    signature: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], moment: datetime | None
 ) -> PdfSignatureStatus:
-    context = ValidationContext(trust_roots=[ca], allow_fetching=False, moment=moment)
+    context = ValidationContext(trust_roots=roots, allow_fetching=False, moment=moment)
     return validate_pdf_signature(signature, signer_validation_context=context, key_usage_settings=_KEY_USAGE)
 
 
 def _check_one(
-    signature: EmbeddedPdfSignature, ca: asn1_x509.Certificate, at: datetime | None
+    signature: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], at: datetime | None
 ) -> VerificationResult:
-    status = _status(signature, ca, at)
+    status = _status(signature, roots, at)
     signed_at = status.signer_reported_dt
     expired_since = False
     if status.intact and status.valid and status.trust_problem_indic in _EXPIRED and signed_at is not None:
-        as_signed = _status(signature, ca, signed_at)
+        as_signed = _status(signature, roots, signed_at)
         if as_signed.trusted:
             status, expired_since = as_signed, True
     intact = bool(status.intact and status.valid)
@@ -133,7 +135,7 @@ def _check_one(
             "Запросите протокол в центре повторно."
         )
     elif not status.trusted:
-        summary = f"{_trust_problem(status, ca)} ({who})."
+        summary = f"{_trust_problem(status, roots[0])} ({who})."
     elif not status.bottom_line:
         summary = f"Документ изменён после подписания: в файл внесены недопустимые изменения ({who})."
     else:
@@ -173,14 +175,32 @@ def _trust_problem(status: PdfSignatureStatus, ca: asn1_x509.Certificate) -> str
     return "Сертификат подписанта не подходит для подписи документов"
 
 
-def verify_protocol(pdf: bytes, ca_cert_pem: bytes, *, at: datetime | None = None) -> VerificationResult:
-    """Check every signature in ``pdf`` against the centre's CA alone, offline, as of ``at``.
+#: The keys a PAdES signature may carry; a centre's bundle also holds GOST CAs, which
+#: pyHanko does not read and which never issue a PAdES signer.
+PADES_KEY_TYPES = ("1.2.840.113549.1.1.1", "1.2.840.10045.2.1")  # rsaEncryption, id-ecPublicKey
 
-    The result describes the first signature that fails, else the latest one.
+
+def _pades_roots(ca_cert_pem: bytes) -> list[asn1_x509.Certificate]:
+    """The RSA and ECDSA CA certificates of the centre's bundle (``ValueError`` if unreadable)."""
+    certificates = x509.load_pem_x509_certificates(ca_cert_pem)
+    return [
+        asn1_certificate(certificate)
+        for certificate in certificates
+        if certificate.public_key_algorithm_oid.dotted_string in PADES_KEY_TYPES
+    ]
+
+
+def verify_protocol(pdf: bytes, ca_cert_pem: bytes, *, at: datetime | None = None) -> VerificationResult:
+    """Check every signature in ``pdf`` against the centre's CAs alone, offline, as of ``at``.
+
+    ``ca_cert_pem`` is one certificate or the centre's bundle. The result describes the
+    first signature that fails, else the latest one.
     """
     try:
-        ca = asn1_certificate(x509.load_pem_x509_certificate(ca_cert_pem))
+        roots = _pades_roots(ca_cert_pem)
     except ValueError:
+        roots = []
+    if not roots:
         return _unreadable("Сертификат удостоверяющего центра повреждён: синхронизируйте ФАП с центром.")
     # pyHanko raises a zoo of error types on broken input; to the user they mean one of
     # two things: the file is broken, or the signature in it is.
@@ -201,7 +221,7 @@ def verify_protocol(pdf: bytes, ca_cert_pem: bytes, *, at: datetime | None = Non
     result = damaged
     for signature in signatures:
         try:
-            result = _check_one(signature, ca, at)
+            result = _check_one(signature, roots, at)
         except Exception:
             log.info("signature could not be validated", exc_info=True)
             return damaged
@@ -220,6 +240,8 @@ class SignedProtocol:
     attachment: Attachment
     present: bool
     result: VerificationResult | None  # None until the bytes arrive
+    #: The detached signature (.p7s) when the centre signs with GOST or an external program.
+    signature: Attachment | None = None
 
 
 def signed_protocol(appeal: Appeal) -> Attachment | None:
@@ -230,6 +252,24 @@ def signed_protocol(appeal: Appeal) -> Attachment | None:
             (Attachment.appeal == appeal.id)
             & (Attachment.kind == AttachmentKind.SIGNED_PROTOCOL)
             & (Attachment.origin == CENTRAL)  # central signs; a post's file of that kind is no protocol
+        )
+        .order_by(Attachment.created_at.desc())
+        .first()
+    )
+
+
+def protocol_signature(appeal: Appeal, pdf: Attachment | None = None) -> Attachment | None:
+    """The detached signature (.p7s) of the appeal's latest signed PDF, if the centre made one."""
+    pdf = pdf or signed_protocol(appeal)
+    if pdf is None:
+        return None
+    return (
+        Attachment.live()
+        .where(
+            (Attachment.appeal == appeal.id)
+            & (Attachment.kind == AttachmentKind.PROTOCOL_SIGNATURE)
+            & (Attachment.origin == CENTRAL)
+            & (Attachment.created_at >= pdf.created_at)  # made with that PDF, not an older one
         )
         .order_by(Attachment.created_at.desc())
         .first()
@@ -252,19 +292,42 @@ def _verified(path: str, sha: str, ca_pem: str, day: date) -> VerificationResult
         return verify_protocol(handle.read(), ca_pem.encode("ascii", "replace"))
 
 
+@functools.lru_cache(maxsize=64)
+def _verified_detached(
+    pdf_path: str, pdf_sha: str, signature_path: str, signature_sha: str, ca_pem: str, day: date
+) -> VerificationResult:
+    from faplink.cms import split_pem_bundle, verify_detached  # it builds on this module
+
+    with open(pdf_path, "rb") as pdf, open(signature_path, "rb") as signature:
+        return verify_detached(pdf.read(), signature.read(), split_pem_bundle(ca_pem))
+
+
 def check_signed_protocol(appeal: Appeal, blobs: BlobStore) -> SignedProtocol | None:
-    """The appeal's signed protocol checked offline against its centre's CA; None if unsigned."""
+    """The appeal's signed protocol checked offline against its centre's CAs; None if unsigned.
+
+    A PDF with a detached signature beside it is checked by that signature (CMS, GOST
+    or whatever the external program made); otherwise by the PAdES signature inside."""
     attachment = signed_protocol(appeal)
     if attachment is None:
         return None
-    if not blobs.has(attachment.sha256):
-        return SignedProtocol(attachment, False, None)
+    detached = protocol_signature(appeal, attachment)
+    if not blobs.has(attachment.sha256) or (detached is not None and not blobs.has(detached.sha256)):
+        return SignedProtocol(attachment, False, None, detached)
     ca_pem = _centre_ca_pem(appeal)
     if not ca_pem.strip():
         result = _unreadable(
             "Сертификат удостоверяющего центра ещё не получен: синхронизируйте ФАП с центром."
         )
+    elif detached is not None:
+        result = _verified_detached(
+            str(blobs.path(attachment.sha256)),
+            attachment.sha256,
+            str(blobs.path(detached.sha256)),
+            detached.sha256,
+            ca_pem,
+            datetime.now(UTC).date(),
+        )
     else:
         path = str(blobs.path(attachment.sha256))
         result = _verified(path, attachment.sha256, ca_pem, datetime.now(UTC).date())
-    return SignedProtocol(attachment, True, result)
+    return SignedProtocol(attachment, True, result, detached)

@@ -7,7 +7,8 @@ from flask import Response, abort, current_app, flash, g, jsonify, redirect, ren
 from flask_babel import gettext as _
 
 from central.appeals import service as appeals
-from central.signing import MIN_PASSPHRASE, SigningError, StoredSigner
+from central.signing import MIN_PASSPHRASE, SigningError
+from central.signing.signers import SignerChoice
 from faplink.web.auth import login_required
 from sync.blobs import BlobStore
 from sync.models import Appeal, Attachment, AttachmentKind, Role
@@ -114,11 +115,15 @@ def protocol_file(appeal_id: str, attachment_id: str) -> Any:
 
 
 def _signature_page(appeal: Appeal, status: int = 200) -> Any:
+    signer = signing.protocol_signer(g.staff.organization)
     return render_template(
         "central/protocols/signature.html",
         title=_("Подписание протокола"),
         appeal=appeal,
-        signers=signing.signers(g.staff),
+        signers=[(signer.choice_id(choice), choice) for choice in signer.choices(g.staff.id)],
+        signer_kind=signer.kind,
+        can_create=signer.can_create,
+        can_import=signer.can_import,
         signature=signing.signed_status(appeal),
         min_passphrase=MIN_PASSPHRASE,
     ), status
@@ -183,6 +188,33 @@ def import_signer(appeal_id: str) -> Any:
     return redirect(url_for("protocols.signature", appeal_id=appeal.id))
 
 
+@bp.post("/appeals/<appeal_id>/signature/certificate")
+@login_required(Role.CONSULTANT)
+def add_certificate(appeal_id: str) -> Any:
+    """«Добавить сертификат»: the public part of a key the external program holds."""
+    appeal, _protocol = signing.signable_appeal(g.staff, appeal_id)
+    upload = request.files.get("certificate")
+    data = upload.read(64 * 1024) if upload else b""
+    try:
+        added = signing.add_certificate(g.staff, data)
+    except SigningError as error:
+        flash(str(error), "error")
+        return _signature_page(appeal, 400)
+    message = _(
+        "Сертификат добавлен: %(holder)s, отпечаток %(thumbprint)s",
+        holder=added.holder,
+        thumbprint=added.thumbprint,
+    )
+    flash(message, "success")
+    if not added.trusted:
+        warning = _(
+            "Сертификат выдан не тем УЦ, что указан в «Электронной подписи»: "
+            "на ФАП подпись будет недоверенной"
+        )
+        flash(warning, "error")
+    return redirect(url_for("protocols.signature", appeal_id=appeal.id))
+
+
 @bp.get("/appeals/<appeal_id>/signed-protocol.pdf")
 @login_required(*CONSULTANT)
 def signed_protocol_pdf(appeal_id: str) -> Any:
@@ -193,10 +225,44 @@ def signed_protocol_pdf(appeal_id: str) -> Any:
     return _blob_response(attachment)
 
 
+def _p7s_response(appeal: Appeal) -> Response:
+    attachment = signing.protocol_signature(appeal)
+    if attachment is None:
+        abort(404, description=_("У протокола нет отсоединённой подписи (.p7s)"))
+    response = _blob_response(attachment)
+    response.mimetype = "application/pkcs7-signature"
+    return response
+
+
+@bp.get("/appeals/<appeal_id>/protocol.p7s")
+@login_required(*CONSULTANT)
+def protocol_p7s(appeal_id: str) -> Any:
+    return _p7s_response(appeals.visible_appeal(g.staff, appeal_id))
+
+
+@bp.get("/api/v1/appeals/<appeal_id>/protocol.p7s")
+@login_required(*CONSULTANT)
+def api_protocol_p7s(appeal_id: str) -> Any:
+    """«Скачать подпись»: the detached signature of the signed protocol PDF.
+    ---
+    get:
+      summary: "The signed protocol's detached CMS signature (CAdES-BES, DER): GOST R 34.10-2012 or the external program's"
+      description: >
+        It signs the PDF at /appeals/{id}/signed-protocol.pdf byte for byte; check it with
+        `openssl cms -verify -binary -inform DER -in protocol.p7s -content protocol.pdf -CAfile ca.pem`
+        (the GOST engine loaded) against the centre's CA (`faplink central signing ca`).
+        Stored as an attachment of kind `protocol_sig`. A centre that signs PAdES makes none.
+      responses:
+        200: {description: the signature, content: {application/pkcs7-signature: {}}}
+        404: {description: "not found, not visible, not signed, or signed PAdES (the signature is inside the PDF)"}
+    """  # noqa: E501
+    return _p7s_response(appeals.visible_appeal(g.staff, appeal_id))
+
+
 # --- signing as JSON -------------------------------------------------------------------
 
 
-def _signer_json(signer: StoredSigner) -> dict[str, Any]:
+def _signer_json(signer: SignerChoice) -> dict[str, Any]:
     return {
         "serial": signer.serial,
         "holder": signer.holder,
@@ -229,7 +295,8 @@ def api_sign(appeal_id: str) -> Any:
     """«Подписать протокол».
     ---
     post:
-      summary: Sign the closed appeal's protocol PDF (PAdES) with one of the consultant's signatures
+      summary: "Sign the closed appeal's protocol PDF with one of the consultant's signatures"
+      description: "PAdES, GOST or the external program, as the centre's administrator chose («Электронная подпись»)."
       requestBody:
         content:
           application/json:
@@ -237,16 +304,16 @@ def api_sign(appeal_id: str) -> Any:
               type: object
               required: [signer, passphrase]
               properties:
-                signer: {type: string, description: the certificate's serial (from /api/v1/signers)}
+                signer: {type: string, description: "the certificate's serial (from /api/v1/signers; the SHA-1 thumbprint for an external program)"}
                 passphrase: {type: string}
       responses:
-        201: {description: "the signed PDF's record and its check; the file goes to the post"}
+        201: {description: "the signed PDF's record and its check, and the detached signature's (`signature`, null for PAdES); both go to the post"}
         400:
           description: wrong passphrase, unusable certificate
           content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
         403: {description: the protocol is someone else's}
         404: {description: not found, not visible, or not closed}
-    """
+    """  # noqa: E501
     appeal, _protocol = signing.signable_appeal(g.staff, appeal_id)
     body = request.get_json(silent=True)
     body = body if isinstance(body, dict) else {}
@@ -257,10 +324,20 @@ def api_sign(appeal_id: str) -> Any:
     except SigningError as error:
         return jsonify(error="signing", message=str(error)), 400
     status = signing.signed_status(appeal)
+    detached = status.signature if status else None
     return jsonify(
         id=attachment.id,
         filename=attachment.filename,
         sha256=attachment.sha256,
         size=attachment.size,
         summary=status.result.summary if status and status.result else None,
+        signature=None
+        if detached is None
+        else {
+            "id": detached.id,
+            "filename": detached.filename,
+            "sha256": detached.sha256,
+            "size": detached.size,
+            "url": url_for("protocols.api_protocol_p7s", appeal_id=appeal.id),
+        },
     ), 201

@@ -15,6 +15,7 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -31,12 +32,11 @@ from pyhanko.stamp import TextStampStyle
 
 from central.documents.protocol_pdf import FONT_DIR
 
-from .credentials import SignerCredential
 from .page_space import EDGE, MM, free_band, page_box
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StampDesign", "StampPlacement", "place_stamp", "stamp_designs"]
+__all__ = ["StampDesign", "StampPlacement", "StampedCertificate", "place_stamp", "stamp_designs"]
 
 FONT_FILE = FONT_DIR / "DejaVuSans.ttf"
 PADDING = 4  # between the stamp's border and its text
@@ -178,10 +178,31 @@ def _design(lines: list[str], font_size: int, leading: int, width: float) -> Sta
     return StampDesign(tuple(wrapped), font_size, leading, width)
 
 
+class StampedCertificate(Protocol):
+    """What the stamp says of a certificate (a :class:`SignerCredential` is one)."""
+
+    @property
+    def common_name(self) -> str: ...
+    @property
+    def organization(self) -> str | None: ...
+    @property
+    def serial_hex(self) -> str: ...
+    @property
+    def not_before(self) -> datetime: ...
+    @property
+    def not_after(self) -> datetime: ...
+
+
 def stamp_designs(
-    credential: SignerCredential, signer_name: str, text_width_available: float
+    credential: StampedCertificate,
+    signer_name: str,
+    text_width_available: float,
+    issuer: str | None = None,
 ) -> list[StampDesign]:
-    """The classic stamp, then a compact one as wide as the text column."""
+    """The classic stamp, then a compact one as wide as the text column.
+
+    ``issuer`` adds the CA's name: a detached signature's stamp names it, since no PDF
+    reader will show the certificate."""
     subject = ", ".join(part for part in (credential.common_name, credential.organization) if part)
     title = "Документ подписан электронной подписью"
     owner = f"Владелец: {signer_name}"
@@ -189,14 +210,14 @@ def stamp_designs(
     subject_line = f"Субъект: {subject}"
     validity = f"Действителен: с {_date(credential.not_before)} по {_date(credential.not_after)}"
     classic_width = min(CLASSIC_WIDTH, text_width_available)
+    classic = [title, owner, serial, subject_line, validity]
+    compact = [f"{title}. {owner}", f"{serial}. {validity}", subject_line]
+    if issuer:
+        classic.append(f"Издатель: {issuer}")
+        compact.append(f"Издатель: {issuer}")
     return [
-        _design([title, owner, serial, subject_line, validity], 8, 10, classic_width),
-        _design(
-            [f"{title}. {owner}", f"{serial}. {validity}", subject_line],
-            7,
-            9,
-            text_width_available,
-        ),
+        _design(classic, 8, 10, classic_width),
+        _design(compact, 7, 9, text_width_available),
     ]
 
 
@@ -226,7 +247,10 @@ def _append_blank_page(writer: IncrementalPdfFileWriter, box: tuple[float, float
 
 
 def place_stamp(
-    writer: IncrementalPdfFileWriter, credential: SignerCredential, signer_name: str
+    writer: IncrementalPdfFileWriter,
+    credential: StampedCertificate,
+    signer_name: str,
+    issuer: str | None = None,
 ) -> StampPlacement:
     """Put the stamp in the lowest free band of the last page, classic design first.
 
@@ -237,7 +261,7 @@ def place_stamp(
     page = page_ref.get_object()
     left, bottom, right, top = page_box(page)
     x = left + SIDE_MARGIN
-    designs = stamp_designs(credential, signer_name, right - left - 2 * SIDE_MARGIN)
+    designs = stamp_designs(credential, signer_name, right - left - 2 * SIDE_MARGIN, issuer)
 
     def placed(design: StampDesign, y: float) -> StampPlacement:
         box = (round(x), round(y), round(x + design.width), round(y + design.height))

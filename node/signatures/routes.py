@@ -5,7 +5,7 @@ from typing import Any
 from flask import Response, abort, current_app, render_template
 from flask_babel import gettext as _
 
-from faplink.signatures import SignedProtocol, check_signed_protocol, signed_protocol
+from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
 from faplink.web.auth import login_required
 from sync.blobs import BlobStore
 from sync.models import Appeal, AppealStatus
@@ -50,3 +50,37 @@ def signed_protocol_pdf(appeal_id: str) -> Any:
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{attachment.filename}"'},
     )
+
+
+def _p7s(appeal_id: str) -> Any:
+    appeal = post_appeal(appeal_id)
+    attachment = protocol_signature(appeal)
+    if attachment is None:
+        abort(404, description=_("У протокола нет отсоединённой подписи (.p7s)"))
+    if not _blobs().has(attachment.sha256):
+        abort(404, description=_("Подпись протокола придёт с ближайшей синхронизацией"))
+    return Response(
+        _blobs().read(attachment.sha256),
+        mimetype="application/pkcs7-signature",
+        headers={"Content-Disposition": f'attachment; filename="{attachment.filename}"'},
+    )
+
+
+@bp.get("/appeals/<appeal_id>/protocol.p7s")
+@login_required(*NODE_ROLES)
+def protocol_p7s(appeal_id: str) -> Any:
+    return _p7s(appeal_id)
+
+
+@bp.get("/api/v1/appeals/<appeal_id>/protocol.p7s")
+@login_required(*NODE_ROLES)
+def api_protocol_p7s(appeal_id: str) -> Any:
+    """«Скачать подпись»: the signed protocol's detached signature, as received from the centre.
+    ---
+    get:
+      summary: "The signed protocol's detached CMS signature (DER): GOST R 34.10-2012 or the centre's external program"
+      responses:
+        200: {description: the signature, content: {application/pkcs7-signature: {}}}
+        404: {description: "not this post's appeal, not signed with a detached signature, or not received yet"}
+    """  # noqa: E501
+    return _p7s(appeal_id)

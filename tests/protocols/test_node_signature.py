@@ -9,6 +9,7 @@ import pytest
 from central.documents.protocol_pdf import render_protocol_pdf
 from central.signing import CentreCA, SignerCredential, sign_protocol
 from node.signatures import bp as signatures_bp
+from sync.db import CENTRAL
 from sync.models import Appeal, Attachment, AttachmentKind, Organization, Patient, Protocol, Staff
 from tests.conftest import login
 from tests.signing.helpers import protocol_document, tamper
@@ -55,6 +56,7 @@ def _receive(app: Any, appeal: Appeal, pdf: bytes | None, size: int = 0) -> None
     """The signed protocol's record arrives; its bytes too unless ``pdf`` is None."""
     sha = app.extensions["blobs"].put(pdf) if pdf is not None else "ab" * 32
     Attachment.create(
+        origin=CENTRAL,  # as a pull delivers it: only central's signed protocol counts
         appeal=appeal,
         kind=AttachmentKind.SIGNED_PROTOCOL,
         filename=f"protocol-{appeal.id[:8]}-signed.pdf",
