@@ -224,6 +224,9 @@ def _register_subcommands() -> None:
 
     central.add_command(fhir_token)  # `faplink central fhir-token issue|list|revoke`: МИС tokens
     central.add_command(export_fhir)  # `faplink central export-fhir`: Bulk Data NDJSON
+    from central.protocols.cli import signing
+
+    central.add_command(signing)  # `faplink central signing ca`: the CA that checks the centre's signatures
     try:
         from provisioning.cli import export_bundle, node_check
     except ImportError:
