@@ -40,8 +40,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 # poppler-utils (pdftotext, pdfsig), libnss3-tools (certutil, for pdfsig's
 # trust store), faketime (a kiosk whose clock is wrong), ffmpeg (test video
 # for the loopback call check), sip-tester (sipp, the SIP peer of the phone
-# gateway), iptables (packet loss on a shaped link), and systemd and cage
-# (`systemd-analyze verify` of the kiosk's units, whose window runs in cage). Installed only
+# gateway), iptables (packet loss on a shaped link), systemd and cage
+# (`systemd-analyze verify` of the kiosk's units, whose window runs in cage), and
+# libengine-gost-openssl (OpenSSL's GOST engine: GOST R 34.10-2012 signatures made at
+# central and checked at the post; a kiosk needs it too). Installed only
 # when missing and when we may (root); otherwise the tests say what is missing.
 system-deps:
 	@missing=""; \
@@ -54,6 +56,7 @@ system-deps:
 	command -v iptables >/dev/null 2>&1 || missing="$$missing iptables"; \
 	command -v cage >/dev/null 2>&1 || missing="$$missing cage"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	ls /usr/lib/*/engines-3/gost.so >/dev/null 2>&1 || missing="$$missing libengine-gost-openssl"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \
