@@ -55,16 +55,13 @@ __all__ = [
 
 Resource = dict[str, Any]
 
-#: The attachments that are documents of the consultation (the protocol's PDF, its
-#: PAdES-signed copy, a detached signature), with their Russian names.
+#: The attachments that are documents of the consultation (the protocol's PDF, its signed
+#: copy, the detached CMS signature a GOST or external signer makes), with their Russian names.
 DOCUMENT_KINDS: dict[str, str] = {
     AttachmentKind.PROTOCOL_PDF: "Протокол телемедицинской консультации (PDF)",
-    AttachmentKind.SIGNED_PROTOCOL: "Протокол, подписанный электронной подписью (PAdES)",
+    AttachmentKind.SIGNED_PROTOCOL: "Протокол, подписанный электронной подписью (PDF)",
+    AttachmentKind.PROTOCOL_SIGNATURE: "Открепленная электронная подпись протокола (CMS, .p7s)",
 }
-#: A detached signature kind, if this build has one (another team adds the GOST one).
-for _name in ("GOST_SIGNATURE", "DETACHED_SIGNATURE", "PROTOCOL_SIGNATURE"):
-    if hasattr(AttachmentKind, _name):
-        DOCUMENT_KINDS[getattr(AttachmentKind, _name)] = "Открепленная электронная подпись протокола"
 SIGNATURE_KINDS = frozenset(DOCUMENT_KINDS) - {AttachmentKind.PROTOCOL_PDF, AttachmentKind.SIGNED_PROTOCOL}
 
 _SEX = {"male": "male", "female": "female"}

@@ -18,6 +18,7 @@ from tests.protocols.helpers import PATIENT, in_work
 assert fhir.resources.__fhir_version__ == "4.0.1", fhir.resources.__fhir_version__
 
 SIGNED_PDF = b"%PDF-1.7\n% signed copy of the protocol\n%%EOF\n"
+DETACHED_SIGNATURE = b"0\x82\x01\x00 a GOST CMS signature of the signed copy"
 CONSENT_SCAN = b"\xff\xd8\xff\xe0 scan of the signed consent form"
 
 
@@ -38,7 +39,7 @@ class WalkedAppeal:
 def walk_one_appeal(app: Flask, client: Any, data: Any) -> WalkedAppeal:
     """A feldsher's appeal with the ИДС and its scan, vitals from a device and an HbA1c typed in;
     the consultant takes it, sends the protocol (I10 main, I50.0 complication, E11.9
-    concomitant) and signs it."""
+    concomitant) and signs it with a detached signature."""
     appeal, token = in_work(client, data)
     patient = Patient.get_by_id(data.patients[PATIENT])
     feldsher = Staff.get_by_id(appeal.author_id)
@@ -88,7 +89,8 @@ def walk_one_appeal(app: Flask, client: Any, data: Any) -> WalkedAppeal:
         headers={"X-CSRF-Token": token},
     )
     assert sent.status_code == 201, sent.get_json()
-    Attachment.create(
+    # As a GOST signer leaves it: the signed copy and its detached signature, made together.
+    signed = Attachment.create(
         appeal=appeal,
         kind=AttachmentKind.SIGNED_PROTOCOL,
         filename=f"protocol-{appeal.id[:8]}-signed.pdf",
@@ -97,5 +99,15 @@ def walk_one_appeal(app: Flask, client: Any, data: Any) -> WalkedAppeal:
         sha256=blobs.put(SIGNED_PDF),
         uploaded_by=consultant,
         created_at=utcnow() + timedelta(seconds=1),
+    )
+    Attachment.create(
+        appeal=appeal,
+        kind=AttachmentKind.PROTOCOL_SIGNATURE,
+        filename=f"{signed.filename}.p7s",
+        content_type="application/pkcs7-signature",
+        size=len(DETACHED_SIGNATURE),
+        sha256=blobs.put(DETACHED_SIGNATURE),
+        uploaded_by=consultant,
+        created_at=signed.created_at,
     )
     return WalkedAppeal(Appeal.get_by_id(appeal.id), patient, consultant, feldsher, token)

@@ -18,7 +18,14 @@ from central.fhir import _HideFhirQueries, tokens
 from central.fhir.systems import DIAGNOSIS_ROLE, ENP, ICD10_RU, LOINC, SNILS, UCUM
 from sync.models import Region
 from tests.conftest import login
-from tests.fhir.helpers import CONSENT_SCAN, SIGNED_PDF, WalkedAppeal, validate, walk_one_appeal
+from tests.fhir.helpers import (
+    CONSENT_SCAN,
+    DETACHED_SIGNATURE,
+    SIGNED_PDF,
+    WalkedAppeal,
+    validate,
+    walk_one_appeal,
+)
 
 
 @pytest.fixture
@@ -101,12 +108,24 @@ def test_everything_of_one_appeal_walked_through(walked) -> None:  # type: ignor
     assert in_order[0]["code"]["coding"][0]["display"] == "Эссенциальная [первичная] гипертензия"
 
     documents = {d["category"][0]["coding"][0]["code"]: d for d in found["DocumentReference"]}
-    assert set(documents) >= {"protocol_pdf", "signed_protocol"}
-    pdf, signed = documents["protocol_pdf"], documents["signed_protocol"]
+    assert set(documents) == {"protocol_pdf", "signed_protocol", "protocol_sig"}
+    pdf, signed, signature = (
+        documents["protocol_pdf"],
+        documents["signed_protocol"],
+        documents["protocol_sig"],
+    )
     assert signed["relatesTo"] == [
         {"code": "transforms", "target": {"reference": f"DocumentReference/{pdf['id']}"}}
     ]
     assert {"reference": f"Composition/{protocol['id']}"} in signed["context"]["related"]
+    assert signature["relatesTo"] == [
+        {"code": "signs", "target": {"reference": f"DocumentReference/{signed['id']}"}}
+    ]
+    assert signature["content"][0]["attachment"]["contentType"] == "application/pkcs7-signature"
+    assert (
+        client.get(urlsplit(signature["content"][0]["attachment"]["url"]).path).get_data()
+        == DETACHED_SIGNATURE
+    )
     url = urlsplit(signed["content"][0]["attachment"]["url"]).path
     assert client.get(url).get_data() == SIGNED_PDF
     assert client.get(urlsplit(pdf["content"][0]["attachment"]["url"]).path).get_data()[:5] == b"%PDF-"

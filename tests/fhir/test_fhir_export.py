@@ -53,7 +53,7 @@ def test_export_writes_ndjson_per_type_that_validates(central_app, tmp_path: Pat
     assert {p["id"] for p in found["Patient"]} == set(data.patients.values())
     assert [r["id"] for r in found["ServiceRequest"]] == [case.appeal.id]
     assert {c["code"]["coding"][0]["code"] for c in found["Condition"]} == {"I10", "I50.0", "E11.9"}
-    assert len(found["DocumentReference"]) == 2 and len(found["Consent"]) == 1
+    assert len(found["DocumentReference"]) == 3 and len(found["Consent"]) == 1
     # Without a server address the files are referenced by their checksum, not a URL.
     assert "url" not in found["DocumentReference"][0]["content"][0]["attachment"]
 
