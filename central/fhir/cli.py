@@ -105,8 +105,18 @@ def revoke_token(data_dir: Path, database_url: str | None, token_id: str) -> Non
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Changed since (UTC).")
 @click.option("--region", help="Only this region's posts (default: every region).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option(
+    "--base-url",
+    default="",
+    help="Central's FHIR base as the МИС reaches it (https://host/fhir/R4/): documents get Binary URLs.",
+)
 def export_fhir(
-    data_dir: Path, database_url: str | None, since: datetime | None, region: str | None, out_dir: Path
+    data_dir: Path,
+    database_url: str | None,
+    since: datetime | None,
+    region: str | None,
+    out_dir: Path,
+    base_url: str,
 ) -> None:
     """Write FHIR R4 resources as Bulk Data NDJSON: one <Type>.ndjson per resource type."""
     from provisioning.console import ProgressBar
@@ -121,7 +131,8 @@ def export_fhir(
     reader = Reader(region_id=region) if region else Reader(everything=True)
     bar = ProgressBar("Выгрузка FHIR")
     with _errors():
-        result = export_ndjson(out_dir.resolve(), reader, since=since, progress=bar)
+        base = base_url.rstrip("/") + "/" if base_url else ""
+        result = export_ndjson(out_dir.resolve(), reader, since=since, progress=bar, base_url=base)
     bar.close()
     for name, count in result.counts.items():
         click.echo(f"{name}.ndjson: {count}")

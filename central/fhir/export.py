@@ -72,11 +72,12 @@ def export_ndjson(
     since: datetime | None = None,
     progress: Callable[[ExportProgress], None] | None = None,
     batch: int = BATCH,
+    base_url: str = "",
 ) -> ExportResult:
     """Write ``<Type>.ndjson`` for every type into `out_dir`; each file is complete or absent."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = _since_stamp(since)
-    directory = Directory.load()
+    directory = Directory.load(base_url)
     queries: dict[str, Any] = {}
     for name in EXPORT_ORDER:
         kind = TYPES[name]

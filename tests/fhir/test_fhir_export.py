@@ -57,6 +57,13 @@ def test_export_writes_ndjson_per_type_that_validates(central_app, tmp_path: Pat
     # Without a server address the files are referenced by their checksum, not a URL.
     assert "url" not in found["DocumentReference"][0]["content"][0]["attachment"]
 
+    with_urls = tmp_path / "with-urls"
+    argv = ["central", "export-fhir", "--data", str(app.config["DATA_DIR"]), "--out", str(with_urls)]
+    result = CliRunner().invoke(main, [*argv, "--base-url", "https://tmk.example.ru/fhir/R4"])
+    assert result.exit_code == 0, result.output
+    (consent,) = read_ndjson(with_urls)["Consent"]
+    assert consent["sourceAttachment"]["url"].startswith("https://tmk.example.ru/fhir/R4/Binary/")
+
     tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
     later = tmp_path / "later"
     result = CliRunner().invoke(
