@@ -119,9 +119,7 @@ def _result(
     )
 
 
-def _openssl_verify(
-    workdir: Path, *, trust: bool, at: datetime | None = None
-) -> tuple[bool, str]:
+def _openssl_verify(workdir: Path, *, trust: bool, at: datetime | None = None) -> tuple[bool, str]:
     args = ["cms", "-verify", "-binary", "-inform", "DER", "-in", "doc.p7s", "-content", "doc.pdf"]
     if trust:
         args += ["-CAfile", "ca.pem", "-no-CApath", "-no-CAstore", "-purpose", "any"]

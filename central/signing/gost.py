@@ -61,6 +61,7 @@ def _bits(certificate: x509.Certificate) -> int:
 
 def _subject(attributes: list[tuple[str, str]]) -> str:
     """An ``openssl -subj`` string; ``/`` and ``\\`` in values escaped."""
+
     def escaped(value: str) -> str:
         return value.replace("\\", "\\\\").replace("/", "\\/")
 
@@ -171,7 +172,8 @@ class GostCA:
         if now >= self.certificate.not_valid_after_utc:
             raise SigningError(f"Срок действия сертификата УЦ «{self.name}» истёк: выпустите новый УЦ ГОСТ.")
         days = max(1, min(valid_days, (self.certificate.not_valid_after_utc - now).days))
-        algorithm, paramset, digest = _ALGORITHMS[bits]
+        algorithm, paramset, _digest = _ALGORITHMS[bits]
+        digest = _ALGORITHMS[_bits(self.certificate)][2]  # the CA's key signs, with its own digest
         with tempfile.TemporaryDirectory(prefix="faplink-gost-") as temporary:
             work = Path(temporary)
             key = _openssl(
