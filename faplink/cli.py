@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
 
 import click
 
+from .logs import configure_logging
 from .serving import SERVERS, serve_gunicorn
 
 __all__ = ["main"]
@@ -19,10 +19,7 @@ __all__ = ["main"]
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """faplink: telemedicine link between feldsher posts and consultation centres."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose)
 
 
 # -- central -------------------------------------------------------------------

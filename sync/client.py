@@ -371,6 +371,13 @@ class SyncClient:
         self._adapt(seconds)
         self._report.pushed += len(rows)
         self._report.refused.extend(result.get("refused", []))
+        log.debug(
+            "pushed %s records in %.2f s: %s applied, %s refused",
+            len(rows),
+            seconds,
+            result.get("applied"),
+            len(result.get("refused", [])),
+        )
 
     def _adapt(self, seconds: float) -> None:
         """Grow batches while requests are quick, shrink them when the link is slow."""
@@ -395,6 +402,7 @@ class SyncClient:
                 log.warning("central sent records we refused: %s", result.refused)
                 self._report.refused.extend(result.refused)
             self._report.pulled += len(records)
+            log.debug("pulled %s records up to change %s", len(records), page["cursor"])
             if not page.get("more"):
                 return
             page = None
