@@ -64,7 +64,8 @@ CONTRACTS: dict[type[SyncModel], Contract] = {
     ),
     Appeal: Contract(
         created_by=BOTH,
-        immutable=("patient", "post", "author"),
+        # What the early-warning score proposed is kept as it was when the appeal was made.
+        immutable=("patient", "post", "author", "proposed_form"),
         references=(
             Reference("patient"),
             _own("post"),
