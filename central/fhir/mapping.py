@@ -162,18 +162,21 @@ def _staff_name(directory: Directory, staff_id: str | None) -> str:
 # -- people and organisations ----------------------------------------------------------
 
 
-def patient(row: Patient) -> Resource:
+def patient(row: Patient, representative: str = "") -> Resource:
+    """The patient; `representative` is the name of a linked legal representative (another
+    patient of the post), when the card names one that way."""
     identifiers = []
     if row.snils:
         identifiers.append({"use": "official", "system": systems.SNILS, "value": row.snils})
     if row.enp:
         identifiers.append({"use": "official", "system": systems.ENP, "value": row.enp})
     contact = []
-    if row.representative_name or row.representative_id:
+    name = row.representative_name or representative
+    if name or row.representative_phone:
         contact.append(
             {
                 "relationship": [{"text": "законный представитель"}],
-                "name": {"text": row.representative_name} if row.representative_name else None,
+                "name": {"text": name} if name else None,
                 "telecom": [{"system": "phone", "value": row.representative_phone}]
                 if row.representative_phone
                 else [],
@@ -192,7 +195,7 @@ def patient(row: Patient) -> Resource:
             "gender": _SEX.get(row.sex, "unknown"),
             "birthDate": birth,
             "address": [{"text": row.address}] if row.address else [],
-            "contact": [c for c in contact if c.get("name") or c.get("telecom")],
+            "contact": contact,
             "managingOrganization": reference("Organization", row.organization_id),
         }
     )

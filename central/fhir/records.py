@@ -233,7 +233,9 @@ def _patients(reader: Reader) -> Any:
 
 
 def _build_patients(rows: Sequence[Patient], directory: Directory) -> list[Resource]:
-    return [mapping.patient(row) for row in rows]
+    linked = {row.representative_id for row in rows if row.representative_id}
+    names = {p.id: p.full_name for p in Patient.select().where(Patient.id.in_(linked))} if linked else {}
+    return [mapping.patient(row, names.get(row.representative_id or "", "")) for row in rows]
 
 
 def _practitioners(reader: Reader) -> Any:

@@ -257,3 +257,32 @@ def test_request_logs_keep_no_search_parameters() -> None:
     line = record.getMessage()
     assert "21055667743" not in line
     assert "GET /fhir/R4/Patient?… HTTP/1.1" in line
+
+
+def test_a_child_consented_for_by_her_mother(central_app) -> None:  # type: ignore[no-untyped-def]
+    from sync.models import Appeal, Patient, Staff
+    from tests.conftest import future_slot
+
+    app, data = central_app
+    child = Patient.get_by_id(data.patients["Сидорова Мария Игоревна@1"])
+    pediatrician = Staff.get_by_id(data.consultants["popov"])
+    appeal = Appeal.book(
+        patient=child,
+        author=Staff.get(Staff.organization == data.posts[0][0]),
+        specialty=pediatrician.specialty,
+        consultant=pediatrician,
+        slot=future_slot(pediatrician),
+        form_of_care="planned",
+        question="Кашель две недели",
+        consent_by="representative",
+    )
+    client = app.test_client()
+    login(client, "popov")
+    found = _by_type(_search(client, f"Patient/{child.id}/$everything"))
+    (consent,) = found["Consent"]
+    assert consent["id"] == appeal.id
+    assert consent["performer"] == [{"display": "Сидорова Елена Андреевна (законный представитель)"}]
+    assert "sourceAttachment" not in consent  # no scan was taken
+    (patient,) = found["Patient"]
+    assert patient["contact"][0]["name"] == {"text": "Сидорова Елена Андреевна"}
+    assert "identifier" not in patient  # a child registered by her mother's phone only
