@@ -18,6 +18,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/R4")
 
 from . import routes  # noqa: E402,F401
+from .admin import admin_bp  # noqa: E402
 from .tokens import ensure_tables  # noqa: E402
 
 _QUERY = re.compile(r"(/fhir/R4/[^?\s\"]*)\?[^\s\"]*")
@@ -39,8 +40,10 @@ class _HideFhirQueries(logging.Filter):
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    """The tokens' table is central-only, created here; the request log hides FHIR queries."""
+    """The tokens' table is central-only, created here, with the administrator's page for them;
+    the request log hides FHIR queries."""
     ensure_tables()
+    state.app.register_blueprint(admin_bp)
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, _HideFhirQueries) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(_HideFhirQueries())

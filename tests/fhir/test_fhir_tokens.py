@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from click.testing import CliRunner
 
@@ -53,3 +54,38 @@ def test_administrator_issues_lists_and_revokes_a_token(central_app) -> None:  #
     )
     assert unknown.exit_code == 1
     assert "Регион nowhere не найден" in unknown.output
+
+
+def test_administrator_issues_and_revokes_on_the_page(central_app) -> None:  # type: ignore[no-untyped-def]
+    from tests.protocols.helpers import csrf, login_page
+
+    app, data = central_app
+    admin = app.test_client()
+    token = login_page(admin, "admin")
+    page = admin.get("/admin/fhir-tokens").get_data(as_text=True)
+    assert "Доступ МИС (FHIR)" in page and "Тверская область" in page
+
+    refused = admin.post(
+        "/admin/fhir-tokens", data={"csrf_token": token, "name": " ", "region": data.region_id}
+    )
+    assert refused.status_code == 400
+    assert "Укажите, для какой МИС выпускается токен" in refused.get_data(as_text=True)
+
+    issued = admin.post(
+        "/admin/fhir-tokens", data={"csrf_token": token, "name": "МИС «Барс»", "region": data.region_id}
+    ).get_data(as_text=True)
+    (value,) = re.findall(r'<code class="fhir-token">([^<]+)</code>', issued)
+    mis = app.test_client()
+    assert mis.get("/fhir/R4/Practitioner", headers={"Authorization": f"Bearer {value}"}).status_code == 200
+    assert value not in admin.get("/admin/fhir-tokens").get_data(as_text=True)  # shown once
+
+    (row_id,) = re.findall(r"/admin/fhir-tokens/([0-9a-f]+)/revoke", issued)
+    page = admin.post(
+        f"/admin/fhir-tokens/{row_id}/revoke", data={"csrf_token": csrf(issued)}, follow_redirects=True
+    )
+    assert "отозван" in page.get_data(as_text=True)
+    assert mis.get("/fhir/R4/Practitioner", headers={"Authorization": f"Bearer {value}"}).status_code == 401
+
+    consultant = app.test_client()
+    login_page(consultant, "ivanova")
+    assert consultant.get("/admin/fhir-tokens").status_code == 403
