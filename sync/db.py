@@ -3,10 +3,17 @@
 Each process fills the proxy once with `open_database` (SQLite file, WAL,
 synchronous=FULL) or `open_database_url` (PostgreSQL for a scaled central),
 then calls `bind_replica` to say who it is.
+
+A post's database is encrypted with SQLCipher 4 (`open_database(path, key=…)`, a raw
+256-bit key, so no key derivation runs per connection); central's stays plain SQLite
+or PostgreSQL on the server's encrypted disk. Either way the file and its WAL are the
+owner's alone (0600, directory 0700).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +34,11 @@ __all__ = [
     "bind_replica",
     "replica",
     "CENTRAL",
+    "WrongDatabaseKey",
+    "connect_file",
+    "is_plain_sqlite",
+    "private_file",
+    "private_dir",
 ]
 
 #: Replica id of the consultation centre; nodes use their enrolled node id.
@@ -43,24 +55,106 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(path: str | Path) -> SqliteDatabase:
-    """Open (creating if needed) a SQLite file with faplink's pragmas and bind it."""
-    path = Path(path)
+#: The first bytes of every plain SQLite file (an encrypted one starts with random salt).
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class WrongDatabaseKey(DatabaseError):
+    """The key does not open this database (or the file is not a database at all)."""
+
+
+def private_file(path: Path) -> None:
+    """Make `path` (creating it empty if missing) readable by its owner only, and its
+    directory 0700. SQLite gives the -wal and -shm files the main file's mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = SqliteDatabase(
-        str(path),
-        pragmas=SQLITE_PRAGMAS,
-        check_same_thread=False,
-        timeout=10,
+    private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if extra.exists():
+            os.chmod(extra, 0o600)
+
+
+def private_dir(path: Path) -> None:
+    """Make a data directory 0700, unless it is a shared one such as /tmp (sticky bit) or
+    someone else's."""
+    info = path.stat()
+    if info.st_uid == os.geteuid() and not info.st_mode & stat.S_ISVTX:
+        os.chmod(path, 0o700)
+
+
+def is_plain_sqlite(path: Path) -> bool:
+    """Whether `path` is an unencrypted SQLite file (an empty or missing file is neither)."""
+    try:
+        with path.open("rb") as src:
+            return src.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except FileNotFoundError:
+        return False
+
+
+def _key_pragma(key: bytes) -> str:
+    # SQLCipher takes x'…' of 64 hex digits as the raw key: no PBKDF2 per connection,
+    # which an i3 kiosk opening a connection per thread would feel.
+    if len(key) != 32:
+        raise ValueError("a SQLCipher key is 32 bytes")
+    return f"x'{key.hex()}'"
+
+
+def open_database(path: str | Path, key: bytes | None = None) -> SqliteDatabase:
+    """Open (creating if needed) a SQLite file with faplink's pragmas and bind it.
+
+    With `key` (32 bytes) the file is a SQLCipher 4 database; a wrong key raises
+    `WrongDatabaseKey` before anything is bound."""
+    path = Path(path)
+    private_file(path)
+    options: dict[str, Any] = {
+        "pragmas": SQLITE_PRAGMAS,
+        "check_same_thread": False,
+        "timeout": 10,
         # Every transaction that may write takes the write lock when it begins. A
         # deferred one that read first fails at once with «database is locked» if
         # another connection committed meanwhile: SQLite cannot upgrade a stale
         # snapshot, and the busy timeout does not apply to that refusal.
-        lock_type="IMMEDIATE",
-    )
+        "lock_type": "IMMEDIATE",
+    }
+    db: SqliteDatabase
+    if key is None:
+        db = SqliteDatabase(str(path), **options)
+    else:
+        from playhouse.sqlcipher_ext import SqlCipherDatabase
+
+        db = SqlCipherDatabase(str(path), passphrase=_key_pragma(key), **options)
+    try:
+        db.connect(reuse_if_open=True)
+        db.execute_sql("SELECT count(*) FROM sqlite_master")
+    except DatabaseError as exc:
+        db.close()
+        if key is None:
+            raise
+        raise WrongDatabaseKey(f"{path}: the key does not open this database ({exc})") from exc
     database.initialize(db)
-    db.connect(reuse_if_open=True)
+    private_file(path)  # the WAL and its index exist now
     return db
+
+
+def connect_file(path: str | Path, key: bytes | None = None, *, read_only: bool = False) -> Any:
+    """A plain DB-API connection to a (possibly encrypted) SQLite file, not bound to the models:
+    for the field engineer's tools that count rows or take a snapshot on a side connection."""
+    uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
+    if key is None:
+        import sqlite3
+
+        return sqlite3.connect(uri, uri=True, timeout=30)
+    from sqlcipher3 import dbapi2 as sqlcipher
+
+    conn = sqlcipher.connect(uri, uri=True, timeout=30)
+    try:
+        conn.execute(f'PRAGMA key = "{_key_pragma(key)}"')
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlcipher.DatabaseError as exc:
+        conn.close()
+        raise WrongDatabaseKey(f"{path}: the key does not open this database ({exc})") from exc
+    return conn
 
 
 def open_database_url(url: str) -> Database:
