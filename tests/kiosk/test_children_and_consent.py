@@ -190,6 +190,8 @@ def test_a_child_s_consent_is_given_by_the_representative(feldsher) -> None:  # 
     assert "Обращение создано" in created.get_data(as_text=True)
     appeal = Appeal.get()
     assert (appeal.consent_by, appeal.consent_name) == ("representative", "Сидорова Елена Андреевна")
+    page = client.get(f"/appeals/{appeal.id}").get_data(as_text=True)
+    assert "дано: законный представитель — Сидорова Елена Андреевна" in page
 
 
 def test_the_api_refuses_an_appeal_without_the_consent(feldsher) -> None:  # type: ignore[no-untyped-def]
