@@ -27,6 +27,8 @@ def collect_changes(
     """Up to `limit` rows with seq > `after`, across all models; and whether more remain."""
     candidates: list[SyncModel] = []
     for model in REPLICATED_MODELS:
+        if scope_org is not None and not model.PULLED_BY_POSTS:
+            continue
         query = model.select().where(model.seq > after)
         if only_by is not None:
             query = query.where(model.changed_by == only_by)

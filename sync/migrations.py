@@ -176,6 +176,13 @@ def _phone_extensions(db: Database, migrator: SchemaMigrator) -> None:
         _widen_if_narrower(db, migrator, model, name)
 
 
+def _access_audit(db: Database, migrator: SchemaMigrator) -> None:
+    """«Журнал доступа»: the replicated access rows and each writer's chain head."""
+    from .models import AccessChainHead, AccessEntry
+
+    db.create_tables([AccessEntry, AccessChainHead], safe=True)
+
+
 REPLICATED_MIGRATIONS: list[Migration] = [
     Migration("sync.0001_initial", _initial),
     Migration("sync.0002_patient_field_stamps", _patient_field_stamps),
@@ -183,6 +190,7 @@ REPLICATED_MIGRATIONS: list[Migration] = [
     Migration("sync.0004_organization_parent", _organization_parent),
     Migration("sync.0005_clinical_correctness", _clinical_correctness),
     Migration("sync.0006_phone_extensions", _phone_extensions),
+    Migration("sync.0007_access_audit", _access_audit),
 ]
 
 #: The replicated schema's version, compared by node and central at `hello`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .access import AccessAction, AccessChainHead, AccessEntry, ChainBreak, append_entry, verify_chains
 from .appeals import (
     DEFAULT_DEADLINES,
     TAKE_IN_WORK_LEAD,
@@ -47,6 +48,7 @@ REPLICATED_MODELS: list[type[SyncModel]] = [
     CallLog,
     Referral,
     SupportRequest,
+    AccessEntry,
 ]
 
 #: What a post may create or change (by the models' contracts); everything else is central's.
@@ -108,4 +110,10 @@ __all__ = [
     "TAKE_IN_WORK_LEAD",
     "DEFAULT_DEADLINES",
     "configure_deadlines",
+    "AccessEntry",
+    "AccessAction",
+    "AccessChainHead",
+    "ChainBreak",
+    "append_entry",
+    "verify_chains",
 ]

@@ -92,6 +92,9 @@ class SyncModel(BaseModel):
     #: True for models whose fields several sides edit: merged field by field by HLC.
     #: Such a model declares `field_stamps = TextField(default="{}")`.
     PER_FIELD: ClassVar[bool] = False
+    #: False for records a post writes but never receives (its access audit): the pull, and a
+    #: post's bundle, leave them out even where `scope_for_post` lets the post write them.
+    PULLED_BY_POSTS: ClassVar[bool] = True
 
     # -- local writes ----------------------------------------------------------
 

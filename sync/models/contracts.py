@@ -11,6 +11,7 @@ from typing import Any
 
 from ..contract import CENTRAL_ONLY, Contract, Reference, Writer
 from ..errors import N_
+from .access import AccessEntry
 from .appeals import Appeal, Attachment, AttachmentKind, Diagnosis, Protocol
 from .base import SyncModel
 from .clinical import Exam, Observation
@@ -123,6 +124,13 @@ CONTRACTS: dict[type[SyncModel], Contract] = {
         immutable=("organization", "author"),
         references=(_own("organization"), _author("author")),
         post_clock=("created_at",),
+    ),
+    # «Журнал доступа»: the post's rows are its own chain; nobody edits or deletes a row.
+    AccessEntry: Contract(
+        created_by=BOTH,
+        append_only=True,
+        references=(_own("organization"), _author("staff")),
+        post_clock=("at",),
     ),
 }
 
