@@ -20,9 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import has_request_context, request
 from peewee import Expression
 
 from central.appeals.service import appeals_visible_to
+from faplink.web import audit
 from sync.models import Appeal, Organization, Patient, Role, Staff
 
 from .tokens import FhirToken
@@ -85,9 +87,8 @@ def _posts_of(region_id: str) -> Any:
 def record_access(reader: Reader, interaction: str, resource_type: str, ids: Iterable[str]) -> None:
     """Record a read of personal data: who, how, which resources (ids only, no personal data).
 
-    Central has no access log of its own yet: this writes one line per request to the
-    ``faplink.fhir.access`` logger. When a journal of access to personal data
-    exists, write to it here; every FHIR read and the export pass through this function.
+    One line per request to the ``faplink.fhir.access`` logger, and one row in «Журнал
+    доступа» (`faplink.web.audit`); every FHIR read and the export pass through here.
     """
     shown = list(ids)
     _log.info(
@@ -97,4 +98,36 @@ def record_access(reader: Reader, interaction: str, resource_type: str, ids: Ite
         resource_type,
         len(shown),
         ",".join(shown[:50]) + (",…" if len(shown) > 50 else ""),
+    )
+    _journal(reader, interaction, resource_type, shown)
+
+
+#: The journal's kind of access for each FHIR interaction.
+_ACTIONS = {
+    "read": audit.AccessAction.VIEW,
+    "search": audit.AccessAction.SEARCH,
+    "everything": audit.AccessAction.EXPORT,
+    "export": audit.AccessAction.EXPORT,
+}
+
+
+def _journal(reader: Reader, interaction: str, resource_type: str, ids: list[str]) -> None:
+    """The same read in «Журнал доступа»: a search's parameter names, never their values."""
+    detail = interaction
+    if interaction == "search" and has_request_context():
+        detail += " " + ",".join(sorted(request.args.keys()))[:120]
+    if reader.token is not None:
+        detail += f" token:{reader.token.id}"
+    elif reader.staff is None:
+        detail += f" {reader.name}"
+    first = ids[0].removeprefix("Patient/") if ids else ""
+    patient = first if resource_type == "Patient" and (len(ids) == 1 or interaction == "everything") else ""
+    audit.exported(
+        f"fhir:{resource_type}"[:24],
+        ids,
+        action=_ACTIONS.get(interaction, audit.AccessAction.VIEW),
+        patient=patient,
+        detail=detail,
+        staff=reader.staff,
+        role="mis" if reader.token is not None else ("" if reader.staff is not None else "export"),
     )

@@ -46,6 +46,8 @@ __all__ = ["ResourceType", "TYPES", "Params"]
 Params = dict[str, list[str]]
 
 _ROLE_ORDER = {DiagnosisRole.MAIN: 0, DiagnosisRole.COMPLICATION: 1, DiagnosisRole.CONCOMITANT: 2}
+#: Parameters of the response, not of the search (`_include`, `_sort` … are refused, not ignored).
+_PAGING = frozenset({"_count", "_offset", "_format", "_pretty"})
 #: FHIR ServiceRequest.status → our appeal statuses.
 _STATUS = {
     "active": (AppealStatus.NEW, AppealStatus.IN_WORK),
@@ -68,8 +70,8 @@ class ResourceType:
         """The conditions of a search; an unknown parameter is refused, not ignored."""
         conditions = []
         for name, values in params.items():
-            if name.startswith("_") and name not in ("_id",):
-                continue  # _count, _offset, _format: handled by the caller
+            if name in _PAGING:
+                continue  # handled by the caller
             parse = self.params.get(name)
             if parse is None:
                 raise SearchError(
