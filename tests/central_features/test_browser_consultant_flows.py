@@ -160,6 +160,7 @@ def test_routing_issues_referrals_and_books_a_free_slot_of_another_consultant(
     expect(page.get_by_role("heading", name="Смирнов Алексей Викторович · Кардиология")).to_be_visible()
     page.locator(".slots").get_by_text(local.strftime("%H:%M"), exact=True).first.click()
     page.get_by_label("Текст обращения").fill("Контроль АД через неделю после коррекции терапии")
+    page.locator("fieldset.consent-step").get_by_role("radio", name="Пациент:").check()  # the ИДС
     page.get_by_role("button", name="Далее").click()
     expect(page.get_by_role("heading", name="Проверьте данные обращения")).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text(local.strftime("%d.%m.%Y %H:%M"))
@@ -170,6 +171,7 @@ def test_routing_issues_referrals_and_books_a_free_slot_of_another_consultant(
     assert booked.consultant_id == smirnov.id and booked.patient_id == appeal.patient_id
     assert booked.status == AppealStatus.NEW and booked.kind == AppealKind.REPEAT
     assert booked.post_id == appeal.post_id and "Контроль АД" in booked.question
+    assert booked.consent_by == "patient" and booked.consent_at is not None
 
 
 def test_the_administrator_keeps_regions_organisations_and_specialties(

@@ -62,6 +62,7 @@ def test_feldsher_books_offline_consultant_closes_post_reads_protocol(
             "Одышка при нагрузке, отёки голеней: нужна ли госпитализация?"
         )
         kiosk.get_by_label("Данные осмотра").fill("АД 170/95, ЧСС 96, SpO2 93 %")
+        kiosk.get_by_role("radio", name="Пациент: Кузьмин Пётр Васильевич").check()  # the ИДС
         kiosk.get_by_role("button", name="Далее").click()
         kiosk.get_by_role("button", name="Информация верна, создать обращение").click()
         expect(kiosk.get_by_text("Обращение создано")).to_be_visible()
