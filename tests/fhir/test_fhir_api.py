@@ -261,7 +261,7 @@ def test_request_logs_keep_no_search_parameters() -> None:
 
 
 def test_a_child_consented_for_by_her_mother(central_app) -> None:  # type: ignore[no-untyped-def]
-    from sync.models import Appeal, Patient, Staff
+    from sync.models import Appeal, Patient, Specialty, Staff
     from tests.conftest import future_slot
 
     app, data = central_app
@@ -270,7 +270,7 @@ def test_a_child_consented_for_by_her_mother(central_app) -> None:  # type: igno
     appeal = Appeal.book(
         patient=child,
         author=Staff.get(Staff.organization == data.posts[0][0]),
-        specialty=pediatrician.specialty,
+        specialty=Specialty.get_by_id(pediatrician.specialty_id),
         consultant=pediatrician,
         slot=future_slot(pediatrician),
         form_of_care="planned",
