@@ -13,6 +13,7 @@ from .errors import init_errors
 from .i18n import init_i18n
 from .labels import init_labels
 from .previews import init_previews
+from .security import init_security
 from .vitals import init_vitals
 
 __all__ = ["init_web", "bp"]
@@ -36,3 +37,4 @@ def init_web(app: Flask) -> None:
     init_chat(app)
     init_auth(app)
     init_errors(app)
+    init_security(app)

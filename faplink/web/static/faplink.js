@@ -20,4 +20,10 @@
     const el = event.target.closest("[data-confirm]");
     if (el && !window.confirm(el.dataset.confirm)) { event.preventDefault(); }
   });
+  // Selects that submit their form when changed: <select data-autosubmit> (no inline handlers:
+  // the Content-Security-Policy runs no inline script without the page's nonce).
+  document.addEventListener("change", (event) => {
+    const el = event.target.closest("[data-autosubmit]");
+    if (el && el.form) { el.form.submit(); }
+  });
 })();
