@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from peewee import Expression
@@ -20,7 +19,6 @@ from sync.errors import N_
 from sync.models import (
     CATALOGUE,
     Appeal,
-    AppealStatus,
     Attachment,
     AttachmentKind,
     Diagnosis,
@@ -35,7 +33,7 @@ from sync.models import (
     Staff,
 )
 
-from . import mapping, systems
+from . import mapping, search
 from .access import Reader
 from .errors import SearchError
 from .mapping import Directory, Resource
@@ -48,12 +46,6 @@ Params = dict[str, list[str]]
 _ROLE_ORDER = {DiagnosisRole.MAIN: 0, DiagnosisRole.COMPLICATION: 1, DiagnosisRole.CONCOMITANT: 2}
 #: Parameters of the response, not of the search (`_include`, `_sort` … are refused, not ignored).
 _PAGING = frozenset({"_count", "_offset", "_format", "_pretty"})
-#: FHIR ServiceRequest.status → our appeal statuses.
-_STATUS = {
-    "active": (AppealStatus.NEW, AppealStatus.IN_WORK),
-    "completed": (AppealStatus.CLOSED,),
-    "revoked": (AppealStatus.CANCELLED,),
-}
 
 
 @dataclass(frozen=True)
@@ -79,152 +71,6 @@ class ResourceType:
                 )
             conditions.append(parse(values))
         return conditions
-
-
-# -- parameter parsers --------------------------------------------------------------------
-
-
-def _all(conditions: Sequence[Expression]) -> Expression:
-    out = conditions[0]
-    for c in conditions[1:]:
-        out = out & c
-    return out
-
-
-def _any(conditions: Sequence[Expression]) -> Expression:
-    out = conditions[0]
-    for c in conditions[1:]:
-        out = out | c
-    return out
-
-
-def _split(values: list[str]) -> list[list[str]]:
-    """Repeated parameters AND, comma-separated values OR (FHIR search)."""
-    out = [[v.strip() for v in value.split(",") if v.strip()] for value in values]
-    if not out or any(not group for group in out):
-        raise SearchError(N_("Пустое значение параметра поиска"))
-    return out
-
-
-def _ids(field: Any, kind: str = "") -> Callable[[list[str]], Expression]:
-    def parse(values: list[str]) -> Expression:
-        groups = _split(values)
-        prefix = f"{kind}/"
-        return _all([field.in_([v.removeprefix(prefix) for v in group]) for group in groups])
-
-    return parse
-
-
-def _token(value: str) -> tuple[str | None, str]:
-    """`system|code`, `|code` (no system) or `code` (any system)."""
-    if "|" in value:
-        system, code = value.split("|", 1)
-        return system, code
-    return None, value
-
-
-def _patient_identifier(values: list[str]) -> Expression:
-    conditions = []
-    for group in _split(values):
-        options = []
-        for value in group:
-            system, code = _token(value)
-            digits = "".join(ch for ch in code if ch.isdigit())
-            # Stored as bare digits: a number with a wrong check digit simply finds nobody.
-            if system in (None, *systems.SNILS_SYSTEMS) and len(digits) == 11:
-                options.append(Patient.snils == digits)
-            if system in (None, *systems.ENP_SYSTEMS) and len(digits) == 16:
-                options.append(Patient.enp == digits)
-        conditions.append(_any(options) if options else Patient.id.is_null())
-    return _all(conditions)
-
-
-def _patient_name(values: list[str]) -> Expression:
-    """Each word starts the surname, the given name or the patronymic (as written, or capitalised)."""
-    conditions = []
-    for group in _split(values):
-        options = []
-        for value in group:
-            words = [w for w in value.split() if w]
-            per_word = []
-            for word in words:
-                forms = {word, word.capitalize(), word.lower()}
-                per_word.append(
-                    _any(
-                        [
-                            field.startswith(form)
-                            for form in forms
-                            for field in (Patient.last_name, Patient.first_name, Patient.middle_name)
-                        ]
-                    )
-                )
-            options.append(_all(per_word))
-        conditions.append(_any(options))
-    return _all(conditions)
-
-
-def _observation_code(values: list[str]) -> Expression:
-    conditions = []
-    for group in _split(values):
-        codes = []
-        for value in group:
-            system, code = _token(value)
-            if system not in (None, systems.LOINC):
-                continue
-            codes.append(code)
-        conditions.append(Observation.loinc.in_(codes) if codes else Observation.id.is_null())
-    return _all(conditions)
-
-
-_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
-
-
-def _date_parameter(field: Any) -> Callable[[list[str]], Expression]:
-    """`date=[prefix]YYYY-MM-DD` or a full dateTime (UTC when no zone is given)."""
-
-    def bound(text: str) -> tuple[datetime, datetime]:
-        try:
-            if len(text) == 10:
-                day = date.fromisoformat(text)
-                return datetime.combine(day, time(0)), datetime.combine(day + timedelta(days=1), time(0))
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise SearchError(
-                N_("Дата «%(value)s» указана неверно: ожидается ГГГГ-ММ-ДД"), value=text
-            ) from exc
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment, moment + timedelta(seconds=1)
-
-    def parse(values: list[str]) -> Expression:
-        conditions = []
-        for group in _split(values):
-            options = []
-            for value in group:
-                prefix = value[:2] if value[:2] in _PREFIXES else "eq"
-                start, end = bound(value[2:] if value[:2] in _PREFIXES else value)
-                options.append(
-                    {
-                        "eq": (field >= start) & (field < end),
-                        "ne": (field < start) | (field >= end),
-                        "gt": field >= end,
-                        "ge": field >= start,
-                        "lt": field < start,
-                        "le": field < end,
-                    }[prefix]
-                )
-            conditions.append(_any(options))
-        return _all(conditions)
-
-    return parse
-
-
-def _service_request_status(values: list[str]) -> Expression:
-    conditions = []
-    for group in _split(values):
-        ours = [status for value in group for status in _STATUS.get(value, ())]
-        conditions.append(Appeal.status.in_(ours) if ours else Appeal.id.is_null())
-    return _all(conditions)
 
 
 # -- rows and builds ----------------------------------------------------------------------
@@ -410,14 +256,6 @@ def _build_consents(rows: Sequence[Appeal], directory: Directory) -> list[Resour
     return [resource for resource in out if resource is not None]
 
 
-def _patient_param(condition: Callable[[str], Expression]) -> Callable[[list[str]], Expression]:
-    def parse(values: list[str]) -> Expression:
-        groups = _split(values)
-        return _all([_any([condition(v.removeprefix("Patient/")) for v in group]) for group in groups])
-
-    return parse
-
-
 def _appeal_of_patient(patient_id: str) -> Expression:
     return Appeal.patient == patient_id
 
@@ -434,16 +272,22 @@ TYPES: dict[str, ResourceType] = {
             Patient,
             _patients,
             _build_patients,
-            {"_id": _ids(Patient.id), "identifier": _patient_identifier, "name": _patient_name},
+            {
+                "_id": search.ids(Patient.id),
+                "identifier": search.patient_identifier,
+                "name": search.patient_name,
+            },
             lambda pid: Patient.id == pid,
         ),
-        ResourceType("Practitioner", Staff, _practitioners, _build_practitioners, {"_id": _ids(Staff.id)}),
+        ResourceType(
+            "Practitioner", Staff, _practitioners, _build_practitioners, {"_id": search.ids(Staff.id)}
+        ),
         ResourceType(
             "Organization",
             Organization,
             _organizations,
             _build_organizations,
-            {"_id": _ids(Organization.id)},
+            {"_id": search.ids(Organization.id)},
         ),
         ResourceType(
             "ServiceRequest",
@@ -451,11 +295,11 @@ TYPES: dict[str, ResourceType] = {
             _appeals,
             _build_service_requests,
             {
-                "_id": _ids(Appeal.id),
-                "patient": _patient_param(_appeal_of_patient),
-                "subject": _patient_param(_appeal_of_patient),
-                "status": _service_request_status,
-                "authored": _date_parameter(Appeal.created_at),
+                "_id": search.ids(Appeal.id),
+                "patient": search.patient_param(_appeal_of_patient),
+                "subject": search.patient_param(_appeal_of_patient),
+                "status": search.service_request_status,
+                "authored": search.date_parameter(Appeal.created_at),
             },
             _appeal_of_patient,
         ),
@@ -465,12 +309,12 @@ TYPES: dict[str, ResourceType] = {
             _observations,
             _build_observations,
             {
-                "_id": _ids(Observation.id),
-                "patient": _patient_param(_observation_of_patient),
-                "subject": _patient_param(_observation_of_patient),
-                "code": _observation_code,
-                "date": _date_parameter(Observation.taken_at),
-                "based-on": _ids(Exam.appeal, "ServiceRequest"),
+                "_id": search.ids(Observation.id),
+                "patient": search.patient_param(_observation_of_patient),
+                "subject": search.patient_param(_observation_of_patient),
+                "code": search.observation_code,
+                "date": search.date_parameter(Observation.taken_at),
+                "based-on": search.ids(Exam.appeal, "ServiceRequest"),
             },
             _observation_of_patient,
         ),
@@ -480,10 +324,10 @@ TYPES: dict[str, ResourceType] = {
             _protocols,
             _build_compositions,
             {
-                "_id": _ids(Protocol.id),
-                "patient": _patient_param(_appeal_of_patient),
-                "subject": _patient_param(_appeal_of_patient),
-                "date": _date_parameter(Protocol.sent_at),
+                "_id": search.ids(Protocol.id),
+                "patient": search.patient_param(_appeal_of_patient),
+                "subject": search.patient_param(_appeal_of_patient),
+                "date": search.date_parameter(Protocol.sent_at),
             },
             _appeal_of_patient,
         ),
@@ -493,9 +337,9 @@ TYPES: dict[str, ResourceType] = {
             _diagnoses,
             _build_conditions,
             {
-                "_id": _ids(Diagnosis.id),
-                "patient": _patient_param(_appeal_of_patient),
-                "subject": _patient_param(_appeal_of_patient),
+                "_id": search.ids(Diagnosis.id),
+                "patient": search.patient_param(_appeal_of_patient),
+                "subject": search.patient_param(_appeal_of_patient),
             },
             _appeal_of_patient,
         ),
@@ -505,9 +349,9 @@ TYPES: dict[str, ResourceType] = {
             _documents,
             _build_documents,
             {
-                "_id": _ids(Attachment.id),
-                "patient": _patient_param(_appeal_of_patient),
-                "subject": _patient_param(_appeal_of_patient),
+                "_id": search.ids(Attachment.id),
+                "patient": search.patient_param(_appeal_of_patient),
+                "subject": search.patient_param(_appeal_of_patient),
             },
             _appeal_of_patient,
         ),
@@ -516,7 +360,7 @@ TYPES: dict[str, ResourceType] = {
             Appeal,
             _consents,
             _build_consents,
-            {"_id": _ids(Appeal.id), "patient": _patient_param(_appeal_of_patient)},
+            {"_id": search.ids(Appeal.id), "patient": search.patient_param(_appeal_of_patient)},
             _appeal_of_patient,
         ),
     )
