@@ -286,20 +286,19 @@ def _centre_ca_pem(appeal: Appeal) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _verified(path: str, sha: str, ca_pem: str, day: date) -> VerificationResult:
+def _verified(blobs: BlobStore, sha: str, ca_pem: str, day: date) -> VerificationResult:
     # Content-addressed: the same sha is the same bytes; the day keeps expiry current.
-    with open(path, "rb") as handle:
-        return verify_protocol(handle.read(), ca_pem.encode("ascii", "replace"))
+    # Read through the store: a post's files are sealed on disk.
+    return verify_protocol(blobs.read(sha), ca_pem.encode("ascii", "replace"))
 
 
 @functools.lru_cache(maxsize=64)
 def _verified_detached(
-    pdf_path: str, pdf_sha: str, signature_path: str, signature_sha: str, ca_pem: str, day: date
+    blobs: BlobStore, pdf_sha: str, signature_sha: str, ca_pem: str, day: date
 ) -> VerificationResult:
     from faplink.cms import split_pem_bundle, verify_detached  # it builds on this module
 
-    with open(pdf_path, "rb") as pdf, open(signature_path, "rb") as signature:
-        return verify_detached(pdf.read(), signature.read(), split_pem_bundle(ca_pem))
+    return verify_detached(blobs.read(pdf_sha), blobs.read(signature_sha), split_pem_bundle(ca_pem))
 
 
 def check_signed_protocol(appeal: Appeal, blobs: BlobStore) -> SignedProtocol | None:
@@ -320,14 +319,8 @@ def check_signed_protocol(appeal: Appeal, blobs: BlobStore) -> SignedProtocol | 
         )
     elif detached is not None:
         result = _verified_detached(
-            str(blobs.path(attachment.sha256)),
-            attachment.sha256,
-            str(blobs.path(detached.sha256)),
-            detached.sha256,
-            ca_pem,
-            datetime.now(UTC).date(),
+            blobs, attachment.sha256, detached.sha256, ca_pem, datetime.now(UTC).date()
         )
     else:
-        path = str(blobs.path(attachment.sha256))
-        result = _verified(path, attachment.sha256, ca_pem, datetime.now(UTC).date())
+        result = _verified(blobs, attachment.sha256, ca_pem, datetime.now(UTC).date())
     return SignedProtocol(attachment, True, result, detached)

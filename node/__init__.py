@@ -17,11 +17,14 @@ from sync.db import open_database
 from sync.errors import N_
 from sync.state import NODE_MIGRATIONS
 
+from .datakey import DataKey, encrypt_plain_database, find_data_key, may_start_afresh, start_afresh
 from .extensions import socketio
 from .identity import NodeIdentity
+from .keyring import keep_keyring
+from .locked import lock
 from .syncing import start_sync
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "open_node"]
 
 
 def _defaults() -> dict[str, Any]:
@@ -36,8 +39,8 @@ def _defaults() -> dict[str, Any]:
     }
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the node: its identity (node.json + key), database, blueprints, sync worker."""
+def _configured(config: dict[str, Any] | None) -> Flask:
+    """The app with its settings and identity, before any of the post's data is opened."""
     app = Flask(__name__)
     app.config.update(_defaults())
     app.config.from_prefixed_env("FAPLINK")
@@ -49,9 +52,41 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key_for(data_dir)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_MINUTES"])
+    return app
 
-    db = open_database(data_dir / "node.db")
-    init_storage(app, db, replica_id=identity.node_id, side_migrations=NODE_MIGRATIONS, data_dir=data_dir)
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the node: its identity (node.json + key), database, blueprints, sync worker.
+
+    The post's data is encrypted (node/datakey.py): with its key at hand (the TPM's
+    credential; DATA_KEY or FAPLINK_DATA_KEY_FILE in tests and the demo) the node opens at
+    once; otherwise it shows the login page only until a feldsher's login opens the key."""
+    app = _configured(config)
+    data_dir = Path(app.config["DATA_DIR"])
+    key = find_data_key(data_dir, app.config.get("DATA_KEY"))
+    if key is None and may_start_afresh(data_dir):
+        key = start_afresh(data_dir, app.extensions["identity"].node_id)
+    if key is None:
+        return lock(app, lambda found: open_node(_configured(config), found))
+    return open_node(app, key)
+
+
+def open_node(app: Flask, key: DataKey) -> Flask:
+    """Open the post's data with `key` (converting a plain post in place) and build the rest."""
+    data_dir = Path(app.config["DATA_DIR"])
+    identity: NodeIdentity = app.extensions["identity"]
+    app.extensions["data_key"] = key
+    encrypt_plain_database(data_dir / "node.db", key)
+    db = open_database(data_dir / "node.db", key.database_key)
+    init_storage(
+        app,
+        db,
+        replica_id=identity.node_id,
+        side_migrations=NODE_MIGRATIONS,
+        data_dir=data_dir,
+        blob_key=key.blob_key,
+    )
+    app.extensions["blobs"].seal_existing()
 
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
     init_web(app)
@@ -85,6 +120,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=[])
     start_sync(app, identity)
+    keep_keyring(app)
     linkcheck.start_link_monitor(app, identity)
     logging.getLogger(__name__).info("node %s ready in %s", identity.node_id, data_dir)
     return app

@@ -40,7 +40,8 @@ from argon2 import Type, extract_parameters
 from argon2.exceptions import InvalidHashError
 from argon2.low_level import hash_secret_raw
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -63,6 +64,10 @@ __all__ = [
     "seal_with_tpm",
     "unseal_with_tpm",
     "encrypt_plain_database",
+    "wrap_for_recovery",
+    "unwrap_recovery",
+    "may_start_afresh",
+    "start_afresh",
 ]
 
 log = logging.getLogger(__name__)
@@ -308,8 +313,95 @@ def wrap_for_logins(
     # Entries are found by a keyed digest of the login (the key is stored beside them: this
     # keeps logins, which may be surnames, out of the file, not out of reach of a guess).
     data.update(node_id=node_id, marker=marker, logins=entries, index=_b64(index_salt))
+    if entries:
+        data["had_logins"] = True  # from now on only a login, the TPM or recovery opens it
+    if data.get("recovery", {}).get("centre_key"):
+        data["recovery"] = _recovery_entry(key, node_id, str(data["recovery"]["centre_key"]))
     write_keyring(data_dir, data)
     return True
+
+
+# -- the recovery copy (central's X25519 key) -----------------------------------------------
+
+
+def _recovery_kek(shared: bytes, ephemeral: bytes, centre: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=ephemeral + centre, info=b"faplink/recovery"
+    ).derive(shared)
+
+
+def _raw_public(key: X25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _recovery_entry(key: DataKey, node_id: str, centre_key_hex: str) -> dict[str, str]:
+    centre = bytes.fromhex(centre_key_hex)
+    ephemeral = X25519PrivateKey.generate()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(centre))
+    eph_raw = _raw_public(ephemeral.public_key())
+    return {
+        "centre_key": centre_key_hex,
+        "ephemeral": eph_raw.hex(),
+        "key": _wrap(_recovery_kek(shared, eph_raw, centre), key, f"recovery/{node_id}".encode()),
+    }
+
+
+def wrap_for_recovery(data_dir: Path, key: DataKey, node_id: str, centre_key_hex: str) -> None:
+    """Keep a copy of the data key in keyring.json that only central's recovery key opens."""
+    data = read_keyring(data_dir)
+    data.update(node_id=node_id, recovery=_recovery_entry(key, node_id, centre_key_hex))
+    write_keyring(data_dir, data)
+
+
+def unwrap_recovery(keyring: dict[str, Any], centre_key: X25519PrivateKey) -> DataKey:
+    """The data key from a post's keyring.json, with central's recovery private key."""
+    entry = keyring.get("recovery")
+    if not isinstance(entry, dict) or "ephemeral" not in entry:
+        raise DataKeyError("this keyring holds no recovery copy of the data key")
+    centre = _raw_public(centre_key.public_key())
+    if entry.get("centre_key") != centre.hex():
+        raise DataKeyError("this keyring's recovery copy is for another centre's key")
+    ephemeral = bytes.fromhex(str(entry["ephemeral"]))
+    shared = centre_key.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    found = _unwrap(
+        _recovery_kek(shared, ephemeral, centre),
+        str(entry["key"]),
+        f"recovery/{keyring.get('node_id')}".encode(),
+    )
+    if found is None:
+        raise DataKeyError("the recovery copy does not open: the keyring was altered")
+    return found
+
+
+# -- a post that never opened for anyone ----------------------------------------------------
+
+
+def may_start_afresh(data_dir: Path) -> bool:
+    """Whether the post's data may be made anew under a new key: no feldsher's login has ever
+    opened it and no TPM holds its key, so nobody can have recorded anything there, and all
+    it holds (if anything) came from central and comes again with the next sync."""
+    return not read_keyring(data_dir).get("had_logins") and not (data_dir / SEALED_KEY_FILE).exists()
+
+
+def start_afresh(data_dir: Path, node_id: str) -> DataKey:
+    """A new data key for a post that never opened (see `may_start_afresh`): whatever an
+    earlier key sealed is unreadable now and is removed; the recovery copy is made again.
+    A plain database of an older version is kept, to be converted under the new key."""
+    if not is_plain_sqlite(data_dir / "node.db"):
+        for name in ("node.db", "node.db-wal", "node.db-shm"):
+            (data_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(data_dir / "blobs", ignore_errors=True)
+    # else: a plain post of an older version, upgraded now: open_node converts it under this key.
+    key = DataKey.generate()
+    data = read_keyring(data_dir)
+    centre_key = str(data.get("recovery", {}).get("centre_key") or "")
+    data = {"node_id": node_id}
+    if centre_key:
+        data["recovery"] = _recovery_entry(key, node_id, centre_key)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_keyring(data_dir, data)
+    log.info("a new data key for a post no one has logged in to yet")
+    return key
 
 
 def keyring_logins(data_dir: Path) -> int:

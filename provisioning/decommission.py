@@ -42,7 +42,7 @@ def final_sync(nd: NodeDir) -> tuple[bool, str, int]:
     """One last round; returns (ok, error, records still unsent)."""
     from node import create_app
 
-    app = create_app({"DATA_DIR": nd.root, "SYNC_ENABLED": False})
+    app = create_app(nd.node_config(SYNC_ENABLED=False))
     client = app.extensions["sync_client"]
     try:
         client.run_round()

@@ -15,7 +15,6 @@ import json
 import platform
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.clock import utcnow
+from sync.db import FILE_ERRORS, connect_file
 
 from .layout import NodeDir, read_json
 from .selftest import run_checks
@@ -60,10 +60,10 @@ class Scrubber:
         """Names of every patient in the kiosk's database (read directly, read-only)."""
         if not nd.database.is_file():
             return cls()
-        conn = sqlite3.connect(f"file:{nd.database}?mode=ro", uri=True, timeout=10)
+        conn = connect_file(nd.database, nd.database_key(), read_only=True)
         try:
             rows = conn.execute("SELECT last_name, first_name, middle_name, address FROM patient").fetchall()
-        except sqlite3.Error:
+        except FILE_ERRORS:
             rows = []
         finally:
             conn.close()
@@ -84,7 +84,7 @@ class Scrubber:
 def _database_shape(nd: NodeDir) -> dict[str, Any]:
     if not nd.database.is_file():
         return {"exists": False}
-    conn = sqlite3.connect(f"file:{nd.database}?mode=ro", uri=True, timeout=10)
+    conn = connect_file(nd.database, nd.database_key(), read_only=True)
     try:
         tables = [
             r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -17,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.datakey import DataKey
 from node.identity import NodeIdentity
 from sync.client import RoundReport, parse_url, request_enrolment
 from sync.clock import utcnow
-from sync.db import open_database
+from sync.db import FILE_ERRORS, connect_file, open_database
 from sync.errors import SyncError
 from sync.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, StaffCredential
 from sync.signing import NodeKey
@@ -29,6 +29,7 @@ from .bundle import fingerprint
 from .errors import N_, AlreadyEnrolledError
 from .layout import NodeDir
 from .link import FleetLink
+from .recovery import protect_key
 from .report import build_report, send_report
 
 __all__ = [
@@ -70,6 +71,7 @@ class EnrolmentSummary:
     sync_error: str = ""
     replaced_dir: str = ""
     unsent_left: int = 0  # records the replaced node could not send (-1: unknown)
+    key_protection: str = ""  # how the post's data key is kept: "tpm" or "keyring"
     self_test: dict[str, Any] | None = None
 
 
@@ -165,6 +167,9 @@ def enrol_with_token(
         unsent_left=unsent,
     )
     link = FleetLink(url, node_id, key, clock_offset_ms=offset)
+    data_key = DataKey.generate()  # the post's data is encrypted from its first byte
+    nd.remember_key(data_key)
+    summary.key_protection = protect_key(nd, data_key, node_id, fetch_recovery_key(link))
     _fetch_ca(nd, link)
     try:
         first_sync(nd, link, progress)
@@ -173,6 +178,14 @@ def enrol_with_token(
         summary.sync_error = exc.message
     describe_post(nd, summary)
     return summary
+
+
+def fetch_recovery_key(link: FleetLink) -> str:
+    """Central's recovery public key (hex), "" from an older central."""
+    try:
+        return str(link.call("GET", "/recovery-key").get("public_key") or "")
+    except SyncError:
+        return ""
 
 
 def _fetch_ca(nd: NodeDir, link: FleetLink) -> None:
@@ -184,18 +197,18 @@ def _fetch_ca(nd: NodeDir, link: FleetLink) -> None:
         nd.ca_file.write_text(pem)
 
 
-def _local_records(path: Path) -> int:
+def _local_records(path: Path, key: bytes | None = None) -> int:
     """Rows of replicated tables in node.db, counted on a connection of its own."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
-    except sqlite3.Error:
+        conn = connect_file(path, key, read_only=True)
+    except FILE_ERRORS:
         return 0
     try:
         total = 0
         for model in REPLICATED_MODELS:
             try:
                 total += conn.execute(f'SELECT count(*) FROM "{model._meta.table_name}"').fetchone()[0]
-            except sqlite3.Error:
+            except FILE_ERRORS:
                 pass
         return total
     finally:
@@ -206,7 +219,7 @@ def first_sync(nd: NodeDir, link: FleetLink, progress: ProgressCallback | None =
     """One full round through the node's own sync client, reporting progress while it runs."""
     from node import create_app
 
-    app = create_app({"DATA_DIR": nd.root, "SYNC_ENABLED": False})
+    app = create_app(nd.node_config(SYNC_ENABLED=False))
     client = app.extensions["sync_client"]
     total: int | None = None
     try:
@@ -219,7 +232,8 @@ def first_sync(nd: NodeDir, link: FleetLink, progress: ProgressCallback | None =
         while not done.wait(0.5):
             if progress is not None:
                 status = client.status
-                progress(Progress(_local_records(nd.database), total, status.bytes_done, status.bytes_total))
+                records = _local_records(nd.database, nd.database_key())
+                progress(Progress(records, total, status.bytes_done, status.bytes_total))
 
     watcher = threading.Thread(target=watch, name="faplink-enrol-progress", daemon=True)
     watcher.start()
@@ -230,7 +244,8 @@ def first_sync(nd: NodeDir, link: FleetLink, progress: ProgressCallback | None =
         watcher.join()
     if progress is not None:
         status = client.status
-        progress(Progress(_local_records(nd.database), total, status.bytes_done, status.bytes_total))
+        records = _local_records(nd.database, nd.database_key())
+        progress(Progress(records, total, status.bytes_done, status.bytes_total))
     try:
         send_report(link, build_report(nd, client.status.as_dict()))
     except SyncError:
@@ -240,7 +255,7 @@ def first_sync(nd: NodeDir, link: FleetLink, progress: ProgressCallback | None =
 
 def describe_post(nd: NodeDir, summary: EnrolmentSummary) -> None:
     """Fill the summary from what the kiosk now holds: the post, its feldshers, the CA."""
-    db = open_database(nd.database)
+    db = open_database(nd.database, nd.database_key())
     try:
         post = Organization.get_or_none(Organization.id == summary.organization_id)
         summary.post_name = post.name if post is not None else ""
@@ -254,7 +269,7 @@ def describe_post(nd: NodeDir, summary: EnrolmentSummary) -> None:
             for c in StaffCredential.live().where(StaffCredential.staff.in_([s.id for s in feldshers]))
         }
         summary.feldshers = [f"{s.short_name} ({logins.get(s.id, '—')})" for s in feldshers]
-        summary.records = _local_records(nd.database)
+        summary.records = _local_records(nd.database, nd.database_key())
         has_ca = (
             Organization.select()
             .where((Organization.kind == OrgKind.CENTRE) & (Organization.ca_certificate != ""))

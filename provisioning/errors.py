@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sync.errors import N_, SyncError
 
-__all__ = ["N_", "ProvisioningError", "AlreadyEnrolledError", "BundleError", "BackupError"]
+__all__ = [
+    "N_",
+    "ProvisioningError",
+    "AlreadyEnrolledError",
+    "BundleError",
+    "BackupError",
+    "DataLockedError",
+]
 
 
 class ProvisioningError(SyncError):
@@ -29,3 +36,9 @@ class BackupError(ProvisioningError):
     """A backup archive that cannot be made or restored."""
 
     code = "bad_backup"
+
+
+class DataLockedError(ProvisioningError):
+    """The post's data is encrypted and nothing at hand opens its key."""
+
+    code = "data_locked"

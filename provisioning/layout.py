@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from node.datakey import DataKey, find_data_key
 from node.identity import NodeIdentity, NodeNotEnrolled
 from node.running import running_pid
 from sync.clock import utcnow
+from sync.db import is_plain_sqlite
 
 from .bundle import fingerprint
-from .errors import N_, ProvisioningError
+from .errors import N_, DataLockedError, ProvisioningError
 
 __all__ = ["NodeDir", "fingerprint", "write_json", "read_json"]
 
@@ -40,6 +42,10 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return default
+
+
+#: Data keys opened in this process (by enrolment, a feldsher's login, recovery), per directory.
+_OPENED: dict[Path, DataKey] = {}
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,42 @@ class NodeDir:
 
     def enrolled(self) -> bool:
         return self.identity_file.is_file()
+
+    # -- the post's data key (node/datakey.py) ---------------------------------------
+
+    def remember_key(self, key: DataKey) -> None:
+        """Use `key` for this directory's data for the rest of this process."""
+        _OPENED[self.root] = key
+
+    def data_key(self) -> DataKey | None:
+        """The post's data key (remembered, the TPM's, or the demo's key file); None while the
+        database is absent or still plain (an older version's). DataLockedError otherwise."""
+        if self.root in _OPENED:
+            return _OPENED[self.root]
+        key = find_data_key(self.root)
+        if key is not None:
+            self.remember_key(key)
+            return key
+        if not self.database.is_file() or is_plain_sqlite(self.database):
+            return None
+        raise DataLockedError(
+            N_(
+                "Данные киоска зашифрованы, а ключ не открыт: войдите логином и паролем фельдшера "
+                "(команда спросит их) или восстановите ключ через центр (faplink provision recover)"
+            )
+        )
+
+    def database_key(self) -> bytes | None:
+        """node.db's SQLCipher key (None for a plain database of an older version)."""
+        if not self.database.is_file() or is_plain_sqlite(self.database):
+            return None
+        key = self.data_key()
+        return key.database_key if key is not None else None
+
+    def node_config(self, **settings: Any) -> dict[str, Any]:
+        """The settings for `node.create_app` on this directory, with the data key if open."""
+        key = self.data_key()
+        return {"DATA_DIR": self.root, **({"DATA_KEY": key.raw} if key is not None else {}), **settings}
 
     def identity(self) -> NodeIdentity:
         try:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from node.datakey import KEYRING_FILE, DataKey, wrap_for_logins
 from node.identity import NodeIdentity
+from node.keyring import post_credentials
 from sync.apply import apply_records
 from sync.changes import latest_stamp
 from sync.clock import utcnow
@@ -24,6 +26,7 @@ from .bundle import Bundle, fingerprint, open_bundle
 from .enrol import EnrolmentSummary, describe_post, prepare_directory
 from .errors import N_, BundleError, ProvisioningError
 from .layout import NodeDir
+from .recovery import protect_key
 
 __all__ = ["read_bundle", "enrol_from_bundle"]
 
@@ -53,6 +56,8 @@ def enrol_from_bundle(nd: NodeDir, bundle: Bundle, *, force: bool = False) -> En
     replaced, _pinned, unsent = prepare_directory(nd, force)
     nd.root.mkdir(parents=True, exist_ok=True)
     identity = NodeIdentity(bundle.node_id, bundle.organization_id, bundle.central_url, nd.root)
+    data_key = DataKey.generate()  # the post's data is encrypted from its first byte
+    nd.remember_key(data_key)
     try:
         _write_key(nd.key_file, str(bundle.payload["node_key"]))
         ca = str(bundle.payload.get("ca_certificate") or "")
@@ -60,10 +65,11 @@ def enrol_from_bundle(nd: NodeDir, bundle: Bundle, *, force: bool = False) -> En
             nd.ca_file.write_text(ca)
         _load_records(nd, bundle)
     except BaseException:
-        for leftover in (nd.key_file, nd.ca_file, *nd.root.glob("node.db*")):
+        for leftover in (nd.key_file, nd.ca_file, nd.root / KEYRING_FILE, *nd.root.glob("node.db*")):
             leftover.unlink(missing_ok=True)
         raise
     key = NodeKey.load(nd.key_file)
+    protection = protect_key(nd, data_key, bundle.node_id, str(bundle.payload.get("recovery_key") or ""))
     identity.save()  # last: until node.json exists the directory does not count as enrolled
     nd.update_record(
         enrolled_via="bundle",
@@ -83,6 +89,7 @@ def enrol_from_bundle(nd: NodeDir, bundle: Bundle, *, force: bool = False) -> En
         centre_key_fingerprint=fingerprint(bundle.centre_key),
         replaced_dir=replaced,
         unsent_left=unsent,
+        key_protection=protection,
     )
     describe_post(nd, summary)
     return summary
@@ -96,7 +103,9 @@ def _write_key(path: Path, pem: str) -> None:
 
 def _load_records(nd: NodeDir, bundle: Bundle) -> None:
     """Apply the bundle's records as if pulled from central, and continue from its cursor."""
-    db = open_database(nd.database)
+    key = nd.data_key()
+    assert key is not None  # enrol_from_bundle made it
+    db = open_database(nd.database, key.database_key)
     try:
         migrate(db, NODE_MIGRATIONS)
         bind_replica(bundle.node_id, latest_stamp())
@@ -108,5 +117,7 @@ def _load_records(nd: NodeDir, bundle: Bundle) -> None:
                     n=len(result.refused) + result.pending,
                 )
             Cursor.write("pull", bundle.cursor)
+        # The bundle brought the post's feldshers' logins: their passwords open the data now.
+        wrap_for_logins(nd.root, key, bundle.node_id, post_credentials(bundle.organization_id))
     finally:
         db.close()

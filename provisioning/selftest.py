@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import os
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,9 +17,11 @@ from typing import Any
 
 from node.devicecheck import checks as device_checks
 from sync.clock import utcnow
+from sync.db import WrongDatabaseKey, connect_file
 from sync.errors import N_, RevokedError, SyncError, TransportError
 from sync.signing import NodeKey
 
+from .errors import DataLockedError
 from .layout import NodeDir, read_json, write_json
 from .link import FleetLink
 
@@ -126,9 +127,16 @@ class _Checks:
     def database(self) -> tuple[CheckStatus, str]:
         if not self.nd.database.is_file():
             return CheckStatus.FAIL, "база данных киоска не создана: повторите регистрацию"
-        with sqlite3.connect(f"file:{self.nd.database}?mode=ro", uri=True, timeout=10) as conn:
+        try:
+            conn = connect_file(self.nd.database, self.nd.database_key(), read_only=True)
+        except DataLockedError:
+            return CheckStatus.WARN, "данные зашифрованы, вход фельдшера их ещё не открыл: проверка пропущена"
+        except WrongDatabaseKey:
+            return CheckStatus.FAIL, "ключ не открывает базу: восстановите его (faplink provision recover)"
+        try:
             rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-        conn.close()
+        finally:
+            conn.close()
         if rows == ["ok"]:
             return CheckStatus.OK, "integrity_check: ok"
         return CheckStatus.FAIL, "база данных повреждена: " + "; ".join(rows[:3])

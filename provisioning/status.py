@@ -27,7 +27,7 @@ __all__ = ["node_status", "local_queues"]
 
 def local_queues(nd: NodeDir, node_id: str) -> dict[str, Any]:
     """Queue sizes and the post's name, read from node.db (opened and bound here)."""
-    db = open_database(nd.database)
+    db = open_database(nd.database, nd.database_key())
     try:
         migrations = applied(db)
         counts = pending_counts(Cursor.read("push"), node_id)
@@ -49,7 +49,7 @@ def local_queues(nd: NodeDir, node_id: str) -> dict[str, Any]:
 
 
 def _post_name(nd: NodeDir, organization_id: str) -> str:
-    db = open_database(nd.database)
+    db = open_database(nd.database, nd.database_key())
     try:
         row = Organization.get_or_none(Organization.id == organization_id)
         return str(row.name) if row is not None else ""

@@ -218,7 +218,8 @@ class BlobStore:
         many. Each is written sealed beside itself and renamed over it, so a crash leaves every
         file whole, plain or sealed, and the next start goes on. Plain partial downloads are
         dropped: they are fetched again."""
-        if self._aead is None:
+        done = self.root / "sealed"
+        if self._aead is None or done.is_file():
             return 0
         sealed = 0
         for path in sorted(self.root.glob("??/*")):
@@ -246,6 +247,7 @@ class BlobStore:
                     part.unlink()
         for directory in self.root.glob("??"):
             os.chmod(directory, 0o700)
+        _fsync_write(done, b"every blob here is sealed\n")
         return sealed
 
     def _publish(self, source: Path, target: Path) -> None:

@@ -13,6 +13,7 @@ owner's alone (0600, directory 0700).
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import threading
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from typing import Any
 
 from peewee import Database, DatabaseError, DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import connect
+from sqlcipher3 import dbapi2 as sqlcipher
 
 from .clock import HybridClock
 
@@ -39,6 +41,7 @@ __all__ = [
     "is_plain_sqlite",
     "private_file",
     "private_dir",
+    "FILE_ERRORS",
 ]
 
 #: Replica id of the consultation centre; nodes use their enrolled node id.
@@ -57,6 +60,10 @@ SQLITE_PRAGMAS = {
 
 #: The first bytes of every plain SQLite file (an encrypted one starts with random salt).
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+#: What a side connection of `connect_file` raises, plain or encrypted.
+FILE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, sqlcipher.Error)
 
 
 class WrongDatabaseKey(DatabaseError):
@@ -142,11 +149,7 @@ def connect_file(path: str | Path, key: bytes | None = None, *, read_only: bool 
     for the field engineer's tools that count rows or take a snapshot on a side connection."""
     uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
     if key is None:
-        import sqlite3
-
         return sqlite3.connect(uri, uri=True, timeout=30)
-    from sqlcipher3 import dbapi2 as sqlcipher
-
     conn = sqlcipher.connect(uri, uri=True, timeout=30)
     try:
         conn.execute(f'PRAGMA key = "{_key_pragma(key)}"')

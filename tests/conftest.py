@@ -21,6 +21,9 @@ from sync.db import CENTRAL, bind_replica, database, open_database
 from sync.migrations import migrate
 from sync.state import CENTRAL_MIGRATIONS
 
+#: The data key of the posts the fixtures build (hex; node/datakey.py's configured source).
+TEST_DATA_KEY = "5a" * 32
+
 #: Ports handed out in this session: a port two servers were given would be refused to one.
 _HANDED_OUT: set[int] = set()
 
@@ -111,7 +114,7 @@ def rows(model) -> int:  # type: ignore[no-untyped-def]
     return int(model.select().count())
 
 
-__all__ = ["free_port", "free_port_block", "served_in_thread", "rows", "database"]
+__all__ = ["free_port", "free_port_block", "served_in_thread", "rows", "database", "TEST_DATA_KEY"]
 
 
 @pytest.fixture
@@ -159,7 +162,10 @@ def node_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
     identity = NodeIdentity("test-post-1", post_id, "http://127.0.0.1:9", tmp_path / "node")
     NodeKey.generate().save(identity.key_path)
     identity.save()
-    app = create_app({"DATA_DIR": identity.data_dir, "SYNC_ENABLED": False, "TESTING": True})
+    # The post's data key comes from the TPM or a feldsher's login on a kiosk; here it is given.
+    app = create_app(
+        {"DATA_DIR": identity.data_dir, "SYNC_ENABLED": False, "TESTING": True, "DATA_KEY": TEST_DATA_KEY}
+    )
     result = apply_records(records, peer="central", from_central=True)
     assert not result.refused and result.pending == 0
     yield app, data

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning.bundle import FORMAT, centre_bundle_key, fingerprint, public_hex, seal
+from provisioning.recovery import recovery_public_hex
 from sync.changes import collect_changes, latest_seq
 from sync.client import parse_url
 from sync.clock import utcnow
@@ -90,6 +91,8 @@ def export_bundle(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode(),
         "ca_certificate": centre_ca_pem(central_data_dir, organization_id),
+        # The post wraps a copy of its data key to it, for recovery (provisioning.recovery).
+        "recovery_key": recovery_public_hex(central_data_dir),
         "cursor": cursor,
         "records": [row.to_wire() for row in rows],
     }

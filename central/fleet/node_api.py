@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, request
 
 from central.sync_api.nodes import request_node
 from provisioning.protocol import FLEET_PATH, rotation_proof_message
+from provisioning.recovery import recovery_public_hex
 from sync import server
 from sync.errors import N_, BadSignatureError, ValidationError
 from sync.models import REPLICATED_MODELS
@@ -109,6 +110,13 @@ def backlog() -> Any:
             query = query.where(scope)
         total += query.count()
     return _json({"records": total})
+
+
+@node_bp.get("/recovery-key")
+def recovery_key() -> Any:
+    """Central's recovery public key (X25519, hex): a post wraps a copy of its data key to it."""
+    request_node()
+    return _json({"public_key": recovery_public_hex(Path(current_app.config["DATA_DIR"]))})
 
 
 @node_bp.get("/ca-certificate")

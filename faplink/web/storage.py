@@ -24,13 +24,16 @@ def init_storage(
     replica_id: str,
     side_migrations: Sequence[Migration],
     data_dir: Path,
+    blob_key: bytes | None = None,
 ) -> None:
-    """Migrate, continue the replica's clock, apply deadlines, open blobs, close per request."""
+    """Migrate, continue the replica's clock, apply deadlines, open blobs, close per request.
+
+    `blob_key` seals the files (a post's); central's are plain on the server's disk."""
     migrate(db, side_migrations)
     bind_replica(replica_id, latest_stamp())
     if app.config.get("DEADLINE_MINUTES"):
         configure_deadlines(app.config["DEADLINE_MINUTES"])
-    app.extensions["blobs"] = BlobStore(data_dir / "blobs")
+    app.extensions["blobs"] = BlobStore(data_dir / "blobs", key=blob_key)
 
     @app.teardown_appcontext
     def _close_db(exc: BaseException | None) -> None:
