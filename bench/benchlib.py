@@ -503,7 +503,9 @@ def _patient(rng: random.Random, n: int, organization: str) -> dict[str, Any]:
     metadata to that.
     """
     female = rng.random() < 0.55
-    born = date(1935, 1, 1) + timedelta(days=rng.randint(0, 365 * 80))
+    # Adults (18+ on any day the benchmark runs): a child needs a legal representative and a
+    # pediatrician, which the workload does not model.
+    born = date(1935, 1, 1) + timedelta(days=rng.randint(0, 365 * 70))
     return {
         "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "last_name": rng.choice(_LAST if female else _LAST_M),
