@@ -10,13 +10,14 @@ What each may see is what the pages show:
   and the patients of those appeals, with everything recorded about them;
 - a МИС: the appeals and patients of its region's posts.
 
-Directories (organisations, practitioners) are open to every reader.
+Directories (organisations, practitioners) are open to every reader. Every read is
+written to the access journal (`record_access`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +25,9 @@ from flask import has_request_context, request
 from peewee import Expression
 
 from central.appeals.service import appeals_visible_to
-from faplink.web import audit
-from sync.models import Appeal, Organization, Patient, Role, Staff
+from sync.models import AccessAction, Appeal, Organization, Patient, Role, Staff, append_entry
 
+from .mapping import Resource
 from .tokens import FhirToken
 
 __all__ = ["Reader", "record_access", "READER_ROLES"]
@@ -35,6 +36,8 @@ __all__ = ["Reader", "record_access", "READER_ROLES"]
 READER_ROLES = (Role.CONSULTANT, Role.ADMIN)
 
 _log = logging.getLogger("faplink.fhir.access")
+#: At most this many resource ids in one journal row (the export writes a row per batch).
+_MAX_RECORDS = 1000
 
 
 @dataclass(frozen=True)
@@ -84,50 +87,62 @@ def _posts_of(region_id: str) -> Any:
     return Organization.select(Organization.id).where(Organization.region == region_id)
 
 
-def record_access(reader: Reader, interaction: str, resource_type: str, ids: Iterable[str]) -> None:
-    """Record a read of personal data: who, how, which resources (ids only, no personal data).
-
-    One line per request to the ``faplink.fhir.access`` logger, and one row in «Журнал
-    доступа» (`faplink.web.audit`); every FHIR read and the export pass through here.
-    """
-    shown = list(ids)
-    _log.info(
-        "%s %s %s: %d resource(s) %s",
-        reader.name,
-        interaction,
-        resource_type,
-        len(shown),
-        ",".join(shown[:50]) + (",…" if len(shown) > 50 else ""),
-    )
-    _journal(reader, interaction, resource_type, shown)
-
-
-#: The journal's kind of access for each FHIR interaction.
+#: Our interactions → the access journal's kinds of access.
 _ACTIONS = {
-    "read": audit.AccessAction.VIEW,
-    "search": audit.AccessAction.SEARCH,
-    "everything": audit.AccessAction.EXPORT,
-    "export": audit.AccessAction.EXPORT,
+    "read": AccessAction.VIEW,
+    "everything": AccessAction.VIEW,
+    "search": AccessAction.SEARCH,
+    "binary": AccessAction.DOWNLOAD,
+    "export": AccessAction.EXPORT,
 }
 
 
-def _journal(reader: Reader, interaction: str, resource_type: str, ids: list[str]) -> None:
-    """The same read in «Журнал доступа»: a search's parameter names, never their values."""
-    detail = interaction
-    if interaction == "search" and has_request_context():
-        detail += " " + ",".join(sorted(request.args.keys()))[:120]
-    if reader.token is not None:
-        detail += f" token:{reader.token.id}"
-    elif reader.staff is None:
-        detail += f" {reader.name}"
-    first = ids[0].removeprefix("Patient/") if ids else ""
-    patient = first if resource_type == "Patient" and (len(ids) == 1 or interaction == "everything") else ""
-    audit.exported(
-        f"fhir:{resource_type}"[:24],
-        ids,
-        action=_ACTIONS.get(interaction, audit.AccessAction.VIEW),
+def _patients_in(resources: Sequence[Resource]) -> set[str]:
+    found = set()
+    for resource in resources:
+        if resource.get("resourceType") == "Patient":
+            found.add(str(resource.get("id", "")))
+        for name in ("subject", "patient"):
+            target = (resource.get(name) or {}).get("reference", "")
+            if target.startswith("Patient/"):
+                found.add(target.removeprefix("Patient/"))
+    return found
+
+
+def record_access(
+    reader: Reader,
+    interaction: str,
+    resource_type: str,
+    resources: Sequence[Resource] = (),
+    *,
+    ids: Sequence[str] = (),
+    patient: str = "",
+    parameters: Sequence[str] = (),
+) -> None:
+    """Write the read to the access journal («Журнал доступа», `sync.models.AccessEntry`).
+
+    Who (the consultant or administrator, or the МИС's token), how (read, search,
+    `$everything`, a file, the export), which resources (ids only), whose data (the
+    patient, when one), which search parameters (names, never values). The export writes
+    one row per batch. Writing the row is part of answering: if it fails, so does the read.
+    """
+    listed = list(dict.fromkeys([*ids, *(f"{r['resourceType']}/{r['id']}" for r in resources)]))
+    if not patient:
+        patients = _patients_in(resources)
+        patient = next(iter(patients)) if len(patients) == 1 else ""
+    staff = reader.staff
+    who = f" {reader.name}" if staff is None else ""
+    fields = f" ({','.join(sorted(set(parameters)))})" if parameters else ""
+    append_entry(
+        staff=staff.id if staff is not None else None,
+        role=(staff.role if staff is not None else ("mis" if reader.token is not None else "export"))[:16],
+        organization=staff.organization_id if staff is not None else None,
+        address=(request.remote_addr or "")[:64] if has_request_context() else "",
+        action=_ACTIONS.get(interaction, AccessAction.VIEW),
+        kind=f"fhir:{resource_type}"[:24],
+        record=listed[0].split("/", 1)[-1] if len(listed) == 1 else "",
         patient=patient,
-        detail=detail,
-        staff=reader.staff,
-        role="mis" if reader.token is not None else ("" if reader.staff is not None else "export"),
+        records=" ".join(listed[:_MAX_RECORDS]),
+        detail=f"FHIR {interaction}{who}{fields}"[:200],
     )
+    _log.info("%s %s %s: %d resource(s)", reader.name, interaction, resource_type, len(listed))

@@ -104,7 +104,7 @@ def export_ndjson(
                 for resource in resources:
                     handle.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
                 written += len(resources)
-                record_access(reader, "export", name, (r["id"] for r in resources))
+                record_access(reader, "export", name, resources)
                 state.records += len(rows)
                 if progress is not None:
                     progress(state)

@@ -145,7 +145,15 @@ def search(resource_type: str) -> Response:
     total = query.count()
     rows = list(query.order_by(kind.model.id).offset(offset).limit(count)) if count else []
     resources = kind.build(rows, Directory.load(_base()))
-    record_access(_reader(), "search", kind.name, (r["id"] for r in resources))
+    named = [v.removeprefix("Patient/") for k in ("patient", "subject") for v in params.get(k, [])]
+    record_access(
+        _reader(),
+        "search",
+        kind.name,
+        resources,
+        patient=named[0] if len(set(named)) == 1 and "," not in named[0] else "",
+        parameters=[k for k in params if not k.startswith("_") or k == "_id"],
+    )
 
     def link(relation: str, at: int) -> dict[str, str]:
         kept = [(k, v) for k, values in params.items() if k not in ("_offset", "_count") for v in values]
@@ -175,7 +183,7 @@ def read(resource_type: str, resource_id: str) -> Response:
     resources = kind.build(rows, Directory.load(_base()))
     if not resources:
         raise NotFound(N_("%(type)s/%(id)s не найден"), type=kind.name, id=resource_id)
-    record_access(_reader(), "read", kind.name, [resource_id])
+    record_access(_reader(), "read", kind.name, resources[:1])
     return _fhir(resources[0])
 
 
@@ -221,7 +229,7 @@ def _references(value: Any) -> Iterable[str]:
 def patient_everything(patient_id: str) -> Response:
     """`Patient/[id]/$everything`: a searchset Bundle of the patient's record."""
     resources = everything(_reader(), patient_id)
-    record_access(_reader(), "everything", "Patient", (f"{r['resourceType']}/{r['id']}" for r in resources))
+    record_access(_reader(), "everything", "Patient", resources, patient=patient_id)
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
@@ -236,7 +244,7 @@ def patient_everything(patient_id: str) -> Response:
 def binary(attachment_id: str) -> Response:
     """A document's or an ИДС scan's bytes, as stored (the attachments' `url`)."""
     attachment = (
-        Attachment.select()
+        Attachment.select(Attachment, Appeal)
         .join(Appeal, on=(Attachment.appeal == Appeal.id))
         .where(
             (Attachment.id == attachment_id)
@@ -253,5 +261,7 @@ def binary(attachment_id: str) -> Response:
         data = blobs.read(attachment.sha256)
     except (FileNotFoundError, OSError, SyncError) as exc:
         raise NotFound(N_("Файл %(id)s ещё не получен центром"), id=attachment_id) from exc
-    record_access(_reader(), "read", "Binary", [attachment_id])
+    record_access(
+        _reader(), "binary", "Binary", ids=[f"Binary/{attachment_id}"], patient=attachment.appeal.patient_id
+    )
     return Response(data, content_type=attachment.content_type or "application/octet-stream")

@@ -16,7 +16,7 @@ import pytest
 
 from central.fhir import _HideFhirQueries, tokens
 from central.fhir.systems import DIAGNOSIS_ROLE, ENP, ICD10_RU, LOINC, SNILS, UCUM
-from sync.models import Region
+from sync.models import AccessAction, AccessEntry, Region, Staff
 from tests.conftest import login
 from tests.fhir.helpers import (
     CONSENT_SCAN,
@@ -33,6 +33,12 @@ def walked(central_app) -> tuple[Any, Any, WalkedAppeal]:  # type: ignore[no-unt
     app, data = central_app
     client = app.test_client()
     return app, client, walk_one_appeal(app, client, data)
+
+
+def data_staff(client: Any) -> str:
+    """The id of the staff member logged in on this test client."""
+    with client.session_transaction() as session:
+        return str(session["staff_id"])
 
 
 def _by_type(bundle: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -217,6 +223,18 @@ def test_who_may_read(walked) -> None:  # type: ignore[no-untyped-def]
     assert anonymous.get(everything, headers={"Authorization": "Bearer fhir_0000_forged"}).status_code == 401
     assert anonymous.get(everything, headers={"Authorization": f"Basic {token}"}).status_code == 401
 
+    journal = AccessEntry.select().where(AccessEntry.kind.startswith("fhir:")).order_by(AccessEntry.position)
+    rows = list(journal)
+    assert all(case.patient.snils not in (r.detail + r.records) for r in rows)  # values never kept
+    searched = [r for r in rows if r.staff_id is None and r.action == AccessAction.SEARCH]
+    assert searched and searched[-1].detail == f"FHIR search token:{row.id} (identifier)"
+    assert searched[-1].role == "mis" and searched[-1].patient == case.patient.id
+    opened = [r for r in rows if r.role == "admin" and r.kind == "fhir:Patient"]
+    assert opened[0].patient == case.patient.id and "Observation/" in opened[0].records
+    neurologist_rows = [r for r in rows if r.staff_id == data_staff(neurologist)]
+    assert {r.action for r in neurologist_rows} == {AccessAction.SEARCH}  # refused reads leave none
+    assert not [r for r in neurologist_rows if "Patient/" in r.records or "Observation/" in r.records]
+
     with app.app_context():
         tokens.revoke(row.id)
     revoked = anonymous.get(everything, headers=bearer)
@@ -261,7 +279,7 @@ def test_request_logs_keep_no_search_parameters() -> None:
 
 
 def test_a_child_consented_for_by_her_mother(central_app) -> None:  # type: ignore[no-untyped-def]
-    from sync.models import Appeal, Patient, Specialty, Staff
+    from sync.models import Appeal, Patient, Specialty
     from tests.conftest import future_slot
 
     app, data = central_app
