@@ -94,6 +94,7 @@ def node_run(port: int, data_dir: Path) -> None:
     """Serve the post's pages and API on 127.0.0.1, with the sync worker."""
     from node import create_app
     from node.extensions import socketio
+    from node.locked import when_open
     from node.running import NodeAlreadyRunning, hold_data_dir
 
     try:
@@ -102,7 +103,7 @@ def node_run(port: int, data_dir: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     app = create_app({"DATA_DIR": data_dir.resolve()})
     app.extensions["data_dir_lock"] = lock
-    _report_health(app)
+    when_open(app, _report_health)  # a post sealed by passwords opens at a feldsher's login
     click.echo(f"node: http://127.0.0.1:{port}/", err=True)
     socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False)
 
@@ -170,6 +171,11 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
     from sync.errors import SyncError
 
     app = create_app({"DATA_DIR": data_dir, "SYNC_ENABLED": False})
+    if "sync_client" not in app.extensions:
+        raise click.ClickException(
+            "Данные ФАП зашифрованы и ещё не открыты: войдите в киоск логином фельдшера "
+            "или восстановите ключ (faplink provision recover)"
+        )
     client = app.extensions["sync_client"]
     try:
         report = client.run_round()
@@ -224,6 +230,9 @@ def _register_subcommands() -> None:
     from central.protocols.cli import signing
 
     central.add_command(signing)  # `faplink central signing ca`: the CA that checks the centre's signatures
+    from central.admin.cli import audit
+
+    central.add_command(audit)  # `faplink central audit verify`: «Журнал доступа»'s chains
     try:
         from provisioning.cli import export_bundle, node_check
     except ImportError:

@@ -8,6 +8,9 @@ from sync.models import Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="../templates")
 
-MENU = [MenuItem("admin.index", N_("Администрирование"), (Role.ADMIN,))]
+MENU = [
+    MenuItem("admin.index", N_("Администрирование"), (Role.ADMIN,)),
+    MenuItem("admin.audit_journal", N_("Журнал доступа"), (Role.AUDITOR,)),
+]
 
-from . import routes, user_routes  # noqa: E402,F401
+from . import audit_routes, routes, user_routes  # noqa: E402,F401

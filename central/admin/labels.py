@@ -13,6 +13,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.FELDSHER: N_("фельдшер"),
     Role.ADMIN: N_("администратор"),
     Role.ENGINEER: N_("инженер"),
+    Role.AUDITOR: N_("аудитор"),
 }
 
 KIND_LABELS: dict[str, str] = {

@@ -8,6 +8,7 @@ from central.appeals import service
 from central.auth import passwords
 from central.auth.routes import check_central_login
 from central.auth.sessions import keep_only_this_session
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.openapi import build_openapi
 from faplink.web.serialize import appeal_json, protocol_json
@@ -91,7 +92,9 @@ def appeal(appeal_id: str) -> Any:
         200: {description: the appeal}
         404: {description: not found or not visible to this consultant}
     """
-    return jsonify(appeal_json(service.visible_appeal(g.staff, appeal_id), utcnow(), detail=True))
+    item = service.visible_appeal(g.staff, appeal_id)
+    audit.viewed(item)
+    return jsonify(appeal_json(item, utcnow(), detail=True))
 
 
 @bp.post("/appeals/<appeal_id>/take")
@@ -170,5 +173,7 @@ def protocol_pdf(appeal_id: str) -> Any:
         200: {description: the PDF, content: {application/pdf: {}}}
         404: {description: no protocol yet}
     """
-    data = service.protocol_pdf_bytes(service.visible_appeal(g.staff, appeal_id))
+    item = service.visible_appeal(g.staff, appeal_id)
+    data = service.protocol_pdf_bytes(item)
+    audit.protocol_downloaded(item)
     return Response(data, mimetype="application/pdf")

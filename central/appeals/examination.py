@@ -16,6 +16,7 @@ from flask import Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.chat.service import appeal_file
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.charts import VitalChart, vital_charts
 from faplink.web.earlywarning import EarlyWarning, for_exam
@@ -91,6 +92,7 @@ def file_preview(appeal_id: str, attachment_id: str) -> Any:
     if data is None:
         return _not_arrived()
     kind = sniff(data, attachment.filename)
+    audit.viewed(attachment, audit.AccessAction.PREVIEW)
     response = Response(
         render_template(
             "central/file_preview.html",
@@ -120,4 +122,6 @@ def file_inline(appeal_id: str, attachment_id: str) -> Any:
     if data is None:
         return _not_arrived()
     kind = sniff(data, attachment.filename)
-    return file_response(data, attachment.filename, kind, download=request.args.get("download") == "1")
+    download = request.args.get("download") == "1"
+    audit.viewed(attachment, audit.AccessAction.DOWNLOAD if download else audit.AccessAction.PREVIEW)
+    return file_response(data, attachment.filename, kind, download=download)

@@ -7,6 +7,7 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from central.protocols import icd10
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.i18n import to_local, translate_error, user_timezone
 from sync.clock import utcnow
@@ -57,6 +58,7 @@ def _queue_title(name: str) -> str:
 @login_required(*CONSULTANT)
 def detail(appeal_id: str) -> Any:
     appeal = service.visible_appeal(g.staff, appeal_id)
+    audit.viewed(appeal)
     protocol = appeal.current_protocol()
     earliest = appeal.can_take_from()
     return render_template(
@@ -107,6 +109,8 @@ def protocol(appeal_id: str) -> Any:
             return redirect(url_for("appeals.detail", appeal_id=appeal_id))
         except SyncError as exc:
             error = translate_error(exc)
+    else:
+        audit.viewed(appeal, detail="protocol_form")
     return render_template(
         "central/protocol_form.html",
         title=_("Протокол"),
@@ -124,6 +128,7 @@ def protocol(appeal_id: str) -> Any:
 def protocol_pdf(appeal_id: str) -> Any:
     appeal = service.visible_appeal(g.staff, appeal_id)
     data = service.protocol_pdf_bytes(appeal)
+    audit.protocol_downloaded(appeal)
     return Response(
         data,
         mimetype="application/pdf",

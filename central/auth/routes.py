@@ -6,6 +6,7 @@ from flask import current_app, g, jsonify, redirect, render_template, request, s
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from faplink.web import audit
 from faplink.web.auth import check_login, login_user, logout_user
 from faplink.web.i18n import translate_error
 from sync.models import Role, Staff
@@ -14,7 +15,7 @@ from . import bp, passwords, sessions
 from .throttle import LoginThrottle, TooManyAttempts
 
 #: Who may log in to central's web.
-CENTRAL_ROLES = (Role.CONSULTANT, Role.ADMIN, Role.ENGINEER)
+CENTRAL_ROLES = (Role.CONSULTANT, Role.ADMIN, Role.ENGINEER, Role.AUDITOR)
 
 
 #: What a user with a temporary password may still reach: the change itself and logout.
@@ -39,12 +40,18 @@ def check_central_login(login: str, password: str) -> Staff | None:
     """A consultant, administrator or engineer with these credentials; throttled (see `throttle`)."""
     throttle: LoginThrottle = current_app.extensions["login_throttle"]
     address = request.remote_addr or ""
-    throttle.check(login, address)
+    try:
+        throttle.check(login, address)
+    except TooManyAttempts:
+        audit.login_failed(login, detail="throttled")
+        raise
     staff = check_login(login, password, roles=CENTRAL_ROLES)
     if staff is None:
         throttle.failed(login, address)
+        audit.login_failed(login)
     else:
         throttle.succeeded(login, address)
+        audit.logged_in(staff)
     return staff
 
 
@@ -66,7 +73,10 @@ def _temporary_password_first() -> Any:
 
 
 def home_for(staff: Staff) -> str:
-    """Where a user lands after login: the queues, or the fleet for an engineer."""
+    """Where a user lands after login: the queues, the fleet for an engineer, the journal for
+    an auditor."""
+    if staff.role == Role.AUDITOR:
+        return url_for("admin.audit_journal")
     if staff.role == Role.ENGINEER:
         return (
             url_for("fleet.index")

@@ -16,6 +16,7 @@ from flask import (
 from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.chat import file_download, message_from_request, messages
 from faplink.web.i18n import translate_error
@@ -107,6 +108,7 @@ def messages_fragment(appeal_id: str) -> Any:
 @login_required(*CONSULTANT)
 def file(appeal_id: str, attachment_id: str) -> Any:
     attachment = service.appeal_file(g.staff, appeal_id, attachment_id)
+    audit.viewed(attachment, audit.AccessAction.DOWNLOAD)
     return file_download(attachment, _("Файл придёт с ближайшей синхронизацией поста"))
 
 

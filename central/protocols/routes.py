@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from central.appeals import service as appeals
 from central.signing import MIN_PASSPHRASE, SigningError
 from central.signing.signers import SignerChoice
+from faplink.web import audit
 from faplink.web.auth import login_required
 from sync.blobs import BlobStore
 from sync.models import Appeal, Attachment, AttachmentKind, Role
@@ -108,6 +109,7 @@ def protocol_file(appeal_id: str, attachment_id: str) -> Any:
     )
     if attachment is None:
         abort(404)
+    audit.viewed(attachment, audit.AccessAction.DOWNLOAD)
     return _blob_response(attachment)
 
 
@@ -222,6 +224,7 @@ def signed_protocol_pdf(appeal_id: str) -> Any:
     attachment = signing.signed_protocol(appeal)
     if attachment is None:
         abort(404, description=_("Протокол ещё не подписан"))
+    audit.viewed(attachment, audit.AccessAction.DOWNLOAD)
     return _blob_response(attachment)
 
 

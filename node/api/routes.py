@@ -5,6 +5,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.openapi import build_openapi
 from faplink.web.serialize import (
@@ -48,7 +49,10 @@ def find_patients() -> Any:
         200: {description: matching patients of this post}
         400: {description: "a number that cannot be valid", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """
-    return jsonify(patients=[patient_json(p) for p in patients.search(request.args.get("q", ""))])
+    query = request.args.get("q", "")
+    found = patients.search(query)
+    audit.searched(audit.query_fields(query), found)
+    return jsonify(patients=[patient_json(p) for p in found])
 
 
 @bp.post("/patients")
@@ -256,6 +260,7 @@ def appeal(appeal_id: str) -> Any:
         404: {description: not an appeal of this post}
     """
     item = appeals.post_appeal(appeal_id)
+    audit.viewed(item)
     return jsonify(
         appeal_json(item, utcnow(), detail=True)
         | {"reached_centre": reached_centre(item.seq, item.changed_by)}
@@ -305,6 +310,7 @@ def protocol_pdf(appeal_id: str) -> Any:
     blobs: BlobStore = current_app.extensions["blobs"]
     if pdf is None or not blobs.has(pdf.sha256):
         return jsonify(error="not_found", message=_("PDF протокола придёт с ближайшей синхронизацией")), 404
+    audit.viewed(pdf, audit.AccessAction.DOWNLOAD)
     return Response(blobs.read(pdf.sha256), mimetype="application/pdf")
 
 

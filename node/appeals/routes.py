@@ -5,6 +5,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 from flask_babel import gettext as _
 
+from faplink.web import audit
 from faplink.web.auth import login_required
 from sync.blobs import BlobStore
 from sync.clock import utcnow
@@ -42,6 +43,7 @@ def queue() -> Any:
 @login_required(*NODE_ROLES)
 def detail(appeal_id: str) -> Any:
     appeal = service.post_appeal(appeal_id)
+    audit.viewed(appeal)
     pdf = appeal.protocol_pdf()
     blobs: BlobStore = current_app.extensions["blobs"]
     return render_template(
@@ -69,6 +71,7 @@ def protocol_pdf(appeal_id: str) -> Any:
             message=_("PDF протокола придёт с ближайшей синхронизацией"),
         ), 404
     inline = request.args.get("inline") == "1"
+    audit.viewed(pdf, audit.AccessAction.PREVIEW if inline else audit.AccessAction.DOWNLOAD)
     disposition = "inline" if inline else "attachment"
     return Response(
         blobs.read(pdf.sha256),

@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from faplink.web import audit
 from faplink.web.auth import check_login, login_required, login_user, logout_user
 from faplink.web.i18n import translate_error
 from sync.models import Role, Staff
@@ -28,13 +29,21 @@ def check_feldsher(login: str, password: str) -> Staff | None:
     account; only before the first sync, when the kiosk holds no credentials at all and no
     password can be right, failures are not counted.
     """
-    lockout.check_not_locked(login)
+    try:
+        lockout.check_not_locked(login)
+    except lockout.LoginLocked:
+        audit.login_failed(login, detail="locked")
+        raise
     post = current_app.extensions["identity"].organization_id
     staff = check_login(login, password, roles=NODE_ROLES, organization_id=post)
     if staff is not None:
         lockout.clear(login)
+        audit.logged_in(staff)
     elif lockout.holds_credentials():
+        # Before the first sync no password can be right and the post's record is not here
+        # yet: such attempts are neither counted nor journalled.
         lockout.record_failure(login)
+        audit.login_failed(login)
     return staff
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import g, jsonify, request, url_for
 from flask_babel import gettext
 
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.earlywarning import EarlyWarning, for_exam
 from faplink.web.serialize import attachment_json, iso
@@ -121,6 +122,7 @@ def list_exams(patient_id: str) -> Any:
         200: {description: exams}
     """
     patient = post_patient(patient_id)
+    audit.viewed(patient, detail="exams")
     return jsonify(exams=[exam_json(e) for e in service.patient_exams(patient)])
 
 
@@ -184,7 +186,9 @@ def get_exam(exam_id: str) -> Any:
         200: {description: the exam}
         400: {description: not an exam of this post}
     """
-    return jsonify(exam_json(service.post_exam(exam_id)))
+    exam = service.post_exam(exam_id)
+    audit.viewed(exam)
+    return jsonify(exam_json(exam))
 
 
 @bp.post("/api/v1/exams/<exam_id>/attachments")

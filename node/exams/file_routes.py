@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, render_template, request, url_for
 
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.previews import PREVIEW_CSP, file_response, preview
 from sync.models import Attachment
@@ -43,6 +44,7 @@ def _preview_page(sha: str, filename: str, raw_url: str, attachment: Attachment 
 @login_required(*NODE_ROLES)
 def attachment_preview(attachment_id: str) -> Any:
     item = files.post_attachment(attachment_id)
+    audit.viewed(item, audit.AccessAction.PREVIEW)
     return _preview_page(
         item.sha256, item.filename, url_for("exams.attachment_file", attachment_id=item.id), item
     )
@@ -52,6 +54,7 @@ def attachment_preview(attachment_id: str) -> Any:
 @login_required(*NODE_ROLES)
 def attachment_file(attachment_id: str) -> Any:
     item = files.post_attachment(attachment_id)
+    audit.viewed(item, audit.AccessAction.DOWNLOAD)
     return _file_response(item.sha256, item.filename)
 
 

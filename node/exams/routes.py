@@ -8,6 +8,7 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.charts import vital_charts
 from faplink.web.i18n import to_local, translate_error
@@ -128,6 +129,7 @@ def new(patient_id: str) -> Any:
 @login_required(*NODE_ROLES)
 def detail(exam_id: str) -> Any:
     exam = service.post_exam(exam_id)
+    audit.viewed(exam)
     return render_template(
         "node/exams/detail.html",
         title=_("Обследование"),

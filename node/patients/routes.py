@@ -5,6 +5,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.i18n import translate_error
 from sync.errors import SyncError
@@ -46,6 +47,8 @@ def search() -> Any:
         found = service.search(query)
     except SyncError as exc:
         error = translate_error(exc)
+    if query.strip() and error is None:
+        audit.searched(audit.query_fields(query), found)
     return render_template(
         "node/patients.html",
         title=_("Поиск пациента"),
@@ -66,6 +69,7 @@ def _representatives(form: Any, patient: Patient | None) -> tuple[list[Patient],
     if form.get("find_representative"):
         try:
             found = service.representative_candidates(query, exclude=patient.id if patient else None)
+            audit.searched(audit.query_fields(query), found)
             if not found:
                 error = _(
                     "Совершеннолетний пациент поста не найден: "
@@ -126,6 +130,7 @@ def card(patient_id: str) -> Any:
     from ..referrals import service as referrals
 
     patient = service.post_patient(patient_id)
+    audit.viewed(patient)
     history = exams.patient_exams(patient)
     charts = vital_charts(patient)
     return render_template(

@@ -6,6 +6,7 @@ from flask import Response, abort, current_app, render_template
 from flask_babel import gettext as _
 
 from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
+from faplink.web import audit
 from faplink.web.auth import login_required
 from sync.blobs import BlobStore
 from sync.models import Appeal, AppealStatus
@@ -45,6 +46,7 @@ def signed_protocol_pdf(appeal_id: str) -> Any:
             title=_("Подписанный протокол ещё не получен"),
             message=_("Подписанный протокол придёт с ближайшей синхронизацией"),
         ), 404
+    audit.viewed(attachment, audit.AccessAction.DOWNLOAD)
     return Response(
         _blobs().read(attachment.sha256),
         mimetype="application/pdf",

@@ -46,7 +46,9 @@ class Role:
     FELDSHER = "feldsher"
     ADMIN = "admin"
     ENGINEER = "engineer"
-    ALL = (CONSULTANT, FELDSHER, ADMIN, ENGINEER)
+    #: Reads «Журнал доступа» at central, and nothing else.
+    AUDITOR = "auditor"
+    ALL = (CONSULTANT, FELDSHER, ADMIN, ENGINEER, AUDITOR)
 
 
 def _post_region(organization_id: str) -> Any:
