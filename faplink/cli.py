@@ -198,12 +198,20 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
     help="Central's port; posts use the next ones.",
 )
 @click.option("--keep", is_flag=True, help="Keep existing demo data instead of starting afresh.")
-def demo(data_dir: Path, port: int, keep: bool) -> None:
+@click.option(
+    "--signer",
+    type=click.Choice(["pades", "gost"]),
+    default="pades",
+    show_default=True,
+    envvar="FAPLINK_DEMO_SIGNER",
+    help="How the demo centre signs protocols: PAdES (RSA) or GOST R 34.10-2012 (libengine-gost-openssl).",
+)
+def demo(data_dir: Path, port: int, keep: bool, signer: str) -> None:
     """Central, two posts and simulated devices, seeded, on embedded SQLite."""
     from .demo import DemoError, run_demo
 
     try:
-        code = run_demo(data_dir.resolve(), port, keep=keep)
+        code = run_demo(data_dir.resolve(), port, keep=keep, signer=signer)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
     sys.exit(code)

@@ -20,7 +20,7 @@ from sync.server import register_node
 from sync.signing import NodeKey
 from sync.state import CENTRAL_MIGRATIONS
 
-from .demo_seed import DemoLogin, seed
+from .demo_seed import DEMO_PASSWORD, DemoData, DemoLogin, seed
 from .processes import faplink_command, start, stop, wait_http
 
 __all__ = ["DemoError", "prepare", "run_demo"]
@@ -48,7 +48,31 @@ def _check_ports_free(ports: list[int]) -> None:
         )
 
 
-def prepare(data_dir: Path, port: int, *, fresh: bool = True) -> dict[str, object]:
+def _sign_with_gost(central_dir: Path, data: DemoData) -> None:
+    """The centre signs GOST R 34.10-2012: its choice, its GOST test CA published to the
+    posts beside the RSA one, and a GOST key for every consultant under the demo password."""
+    from central.protocols import signer_settings
+    from central.signing import CentreCA
+    from central.signing.gost import GostCA, GostSignerStore
+    from faplink.openssl import NO_GOST, gost_available
+    from sync.models import Organization, Staff
+
+    if not gost_available():
+        raise DemoError(f"--signer gost: {NO_GOST}")
+    signer_settings.ensure_tables()
+    signer_settings.SignerSettings.create(centre_id=data.centre_id, kind=signer_settings.GOST)
+    centre = Organization.get_by_id(data.centre_id)
+    rsa = CentreCA.open(central_dir / "ca", centre.name)
+    gost = GostCA.open(central_dir / "ca-gost", centre.name)
+    centre.ca_certificate = rsa.certificate_pem.decode() + gost.certificate_pem.decode()
+    centre.save()
+    keys = GostSignerStore(central_dir / "signers-gost", gost)
+    for staff_id in data.consultants.values():
+        staff = Staff.get_by_id(staff_id)
+        keys.create(staff.id, staff.full_name, centre.name, DEMO_PASSWORD)
+
+
+def prepare(data_dir: Path, port: int, *, fresh: bool = True, signer: str = "pades") -> dict[str, object]:
     """Seed central, create both posts' identities and register them; returns the plan."""
     plan_path = data_dir / "demo.json"
     if not fresh and plan_path.is_file():
@@ -60,6 +84,8 @@ def prepare(data_dir: Path, port: int, *, fresh: bool = True) -> dict[str, objec
     migrate(db, CENTRAL_MIGRATIONS)
     bind_replica(CENTRAL)
     data = seed()
+    if signer == "gost":
+        _sign_with_gost(central_dir, data)
     central_url = f"http://127.0.0.1:{port}"
     posts = []
     for index, (post_id, post_name) in enumerate(data.posts, start=1):
@@ -109,8 +135,8 @@ def _start_devices(
     return ports
 
 
-def run_demo(data_dir: Path, port: int, *, keep: bool = False) -> int:
-    plan = prepare(data_dir, port, fresh=not keep)
+def run_demo(data_dir: Path, port: int, *, keep: bool = False, signer: str = "pades") -> int:
+    plan = prepare(data_dir, port, fresh=not keep, signer=signer)
     central_port = plan["central"]["port"]  # type: ignore[index]
     _check_ports_free([central_port + index for index in range(1 + len(plan["posts"]))])  # type: ignore[arg-type]
     logs = data_dir / "logs"
