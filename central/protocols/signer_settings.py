@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography import x509
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
 from central.signing.errors import SigningError
@@ -87,7 +88,15 @@ def save_settings(centre_id: str, form: Any, admin_id: str) -> SignerSettings:
     timeout_text = _text(form, "timeout") or str(TIMEOUT_DEFAULT)
     if not timeout_text.isdigit() or not TIMEOUT_MIN <= int(timeout_text) <= TIMEOUT_MAX:
         raise SigningError(f"Время на подпись — от {TIMEOUT_MIN} до {TIMEOUT_MAX} секунд.")
-    external_ca = "".join(split_pem_bundle(str(form.get("external_ca", "") or "")))
+    pems = split_pem_bundle(str(form.get("external_ca", "") or ""))
+    for number, pem in enumerate(pems, start=1):
+        try:
+            x509.load_pem_x509_certificate(pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as error:
+            raise SigningError(
+                f"Сертификат УЦ № {number} не читается: вставьте его в формате PEM целиком."
+            ) from error
+    external_ca = "".join(pems)
     if kind == EXTERNAL:
         check_template(command)
         if not external_ca:

@@ -234,6 +234,13 @@ def test_an_external_program_signs_and_its_failure_reaches_the_consultant(  # ty
         app, data.centre_id, {"kind": "external", "command": "cryptcp -signf", "timeout": "30"}
     )
     assert refused.status_code == 400 and "нет {input}" in refused.get_data(as_text=True)
+    broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    unreadable = _admin_chooses(
+        app, data.centre_id, {"kind": "external", "command": command, "external_ca": broken}
+    )
+    assert unreadable.status_code == 400 and "Сертификат УЦ № 1 не читается" in unreadable.get_data(
+        as_text=True
+    )
     saved = _admin_chooses(
         app,
         data.centre_id,
