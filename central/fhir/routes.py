@@ -117,7 +117,13 @@ def _entry(resource: Resource, mode: str = "match") -> dict[str, Any]:
 
 
 def _params() -> Params:
-    return {name: request.args.getlist(name) for name in request.args}
+    """The query's parameters, and a `_search` POST's form (where SNILS or a name stays out
+    of the URL, and so out of every log on the way)."""
+    params = {name: request.args.getlist(name) for name in request.args}
+    if request.method == "POST":
+        for name in request.form:
+            params.setdefault(name, []).extend(request.form.getlist(name))
+    return params
 
 
 def _number(params: Params, name: str, default: int, high: int) -> int:
@@ -133,8 +139,10 @@ def metadata() -> Response:
 
 
 @bp.get("/<resource_type>")
+@bp.post("/<resource_type>/_search")
 def search(resource_type: str) -> Response:
-    """`GET [base]/[type]?params`: a searchset Bundle, `_count` per page, `next` link to the rest."""
+    """`GET [base]/[type]?params` or `POST [base]/[type]/_search` (form-encoded): a searchset
+    Bundle, `_count` per page, `next` link to the rest."""
     kind = _type(resource_type)
     params = _params()
     count = _number(params, "_count", DEFAULT_COUNT, MAX_COUNT)

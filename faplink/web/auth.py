@@ -159,6 +159,8 @@ def _check_csrf() -> Any:
         return None
     if request.endpoint in ("auth.login", "api.login"):
         return None
+    if request.path.startswith("/fhir/") and request.headers.get("Authorization"):
+        return None  # a МИС's token, not the cookie: nothing a foreign page could send (central/fhir)
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
         if _wants_json():

@@ -157,6 +157,10 @@ def test_search_narrows_and_pages(walked) -> None:  # type: ignore[no-untyped-de
     assert _search(client, f"Patient?identifier={ENP}|{case.patient.snils}")["total"] == 0
     assert _search(client, "Patient?name=кузьмин пётр")["total"] == 1
     assert _search(client, "Patient?name=Сидорова")["total"] == 0  # not a patient of her appeals
+    posted = client.post(
+        "/fhir/R4/Patient/_search", data={"name": "кузьмин"}, headers={"X-CSRF-Token": case.token}
+    )
+    assert posted.get_json()["total"] == 1  # a session's POST carries its CSRF token like any other
 
     systolic = _search(client, f"Observation?patient={pid}&code={LOINC}|8480-6")
     assert [e["resource"]["valueQuantity"]["value"] for e in systolic["entry"]] == [168.0]
@@ -219,6 +223,14 @@ def test_who_may_read(walked) -> None:  # type: ignore[no-untyped-def]
     assert anonymous.get(everything, headers=bearer).status_code == 200
     found = _search(anonymous, f"Patient?identifier={SNILS}|{case.patient.snils}", **bearer)
     assert found["total"] == 1
+    posted = anonymous.post(
+        "/fhir/R4/Patient/_search", data={"identifier": f"{SNILS}|{case.patient.snils}"}, headers=bearer
+    )
+    assert posted.status_code == 200 and posted.get_json()["total"] == 1  # the SNILS is not in the URL
+    assert app.test_client().post("/fhir/R4/Patient/_search", data={"name": "Кузьмин"}).status_code in (
+        400,
+        401,
+    )
     assert anonymous.get(everything, headers={"Authorization": f"Bearer {stranger}"}).status_code == 404
     assert anonymous.get(everything, headers={"Authorization": "Bearer fhir_0000_forged"}).status_code == 401
     assert anonymous.get(everything, headers={"Authorization": f"Basic {token}"}).status_code == 401
