@@ -20,7 +20,7 @@ from pathlib import Path
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 
-from .openssl import NO_GOST, OpenSSLError, run_openssl
+from .openssl import NO_GOST, OpenSSLError, gost_available, run_openssl
 from .signatures import VerificationResult
 
 __all__ = ["SignatureFacts", "read_signature", "split_pem_bundle", "verify_detached"]
@@ -134,6 +134,18 @@ def _openssl_verify(workdir: Path, *, trust: bool, at: datetime | None = None) -
     return True, ""
 
 
+def _is_gost(signature: bytes, facts: SignatureFacts) -> bool:
+    """Whether the signature or its signer's key is a GOST one (OIDs under 1.2.643)."""
+    if facts.certificate is not None:
+        key = facts.certificate["tbs_certificate"]["subject_public_key_info"]["algorithm"]["algorithm"]
+        return str(key.dotted).startswith("1.2.643.")
+    try:
+        signer = cms.ContentInfo.load(signature)["content"]["signer_infos"][0]
+        return str(signer["digest_algorithm"]["algorithm"].dotted).startswith("1.2.643.")
+    except (ValueError, TypeError, KeyError, IndexError):
+        return False
+
+
 def verify_detached(
     content: bytes, signature: bytes, ca_pems: Sequence[str], *, at: datetime | None = None
 ) -> VerificationResult:
@@ -162,7 +174,9 @@ def verify_detached(
         (workdir / "ca.pem").write_text("".join(ca_pems), encoding="ascii")
         intact, problem = _openssl_verify(workdir, trust=False)
         if not intact:
-            if NO_GOST in problem:
+            # Without the engine OpenSSL cannot read a GOST key and says only "no public
+            # key": that is this computer's lack, not a changed document.
+            if NO_GOST in problem or (_is_gost(signature, facts) and not gost_available()):
                 return _result(False, False, False, facts, f"Проверить подпись ГОСТ нельзя. {NO_GOST}")
             return _result(
                 False,

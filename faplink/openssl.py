@@ -73,7 +73,10 @@ def run_openssl(
         raise OpenSSLError(f"openssl не ответил за {timeout:.0f} с") from error
     if done.returncode != 0:
         stderr = done.stderr.decode("utf-8", "replace")
-        if "gost" in stderr.lower() and ("engine" in stderr.lower() or "dso" in stderr.lower()):
+        lowered = stderr.lower()
+        if "gost" in lowered and any(
+            word in lowered for word in ("engine", "dso", "unsupported", "unknown option")
+        ):
             raise OpenSSLError(NO_GOST, stderr)
         raise OpenSSLError(f"openssl {args[0]} завершился с кодом {done.returncode}", stderr)
     return done

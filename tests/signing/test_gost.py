@@ -138,3 +138,23 @@ def test_the_stamp_shows_owner_serial_validity_and_issuer(
     assert f"Сертификат: {gost_signer.serial}" in text
     assert f"с {gost_signer.not_before:%d.%m.%Y} по {gost_signer.not_after:%d.%m.%Y}" in text
     assert "Издатель:" in text and "УЦ ГОСТ faplink" in text
+
+
+def test_a_post_without_the_gost_engine_says_so_rather_than_changed(
+    stamped: bytes, p7s: bytes, gost_ca: GostCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import faplink.cms
+    import faplink.openssl
+
+    monkeypatch.setattr(
+        faplink.openssl,
+        "GOST_CONFIG",
+        faplink.openssl.GOST_CONFIG.replace("engine_id = gost", "engine_id = none"),
+    )
+    monkeypatch.setattr(faplink.cms, "gost_available", lambda: False)
+    result = verify_detached(stamped, p7s, [gost_ca.certificate_pem.decode()])
+    assert not result.valid
+    assert (
+        result.summary.startswith("Проверить подпись ГОСТ нельзя")
+        and "libengine-gost-openssl" in result.summary
+    )
