@@ -10,6 +10,12 @@ The steps chain by type: ``CentreCA`` → :class:`SignerCredential` (→ PKCS#12
 rest) → signed PDF bytes → :class:`VerificationResult`. Every failure a user can cause
 is a :class:`SigningError` with a Russian message. :class:`SignerStore` keeps each
 consultant's credentials at rest, encrypted under their own passphrase.
+
+A centre may sign otherwise (:mod:`.signers`, one interface for all three): with
+GOST R 34.10-2012 keys from its GOST test CA (:mod:`.gost`, OpenSSL's GOST engine),
+or through an external program such as КриптоПро's ``cryptcp`` (:mod:`.external`).
+Both leave the PDF with a visible stamp (:mod:`.visible`) and a detached CAdES-BES
+signature (``.p7s``) of it, which a post checks with :mod:`faplink.cms`.
 """
 
 from .ca import CentreCA
