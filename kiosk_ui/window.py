@@ -120,7 +120,9 @@ class Kiosk:
         page: dict[str, Any] = {}
         if loaded:
             try:
-                page = json.loads(self.window.evaluate_js(_PROBE) or "{}")
+                # run_js runs the probe as it is; evaluate_js wraps it in eval(), which the
+                # node's Content-Security-Policy (no 'unsafe-eval') rightly refuses.
+                page = json.loads(self.window.run_js(_PROBE) or "{}")
             except Exception as exc:  # the self-test must always answer
                 page = {"error": str(exc)}
         self.report = {"loaded": bool(loaded), "url": self.window.get_current_url(), **page}
