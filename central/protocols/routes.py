@@ -284,10 +284,14 @@ def api_signers() -> Any:
     get:
       summary: The logged-in consultant's signing certificates (keys stay at central)
       responses:
-        200: {description: "serial, holder, issuer, validity and whether the centre's CA issued it"}
-    """
+        200: {description: "the centre's signer (`kind`: pades, gost, external) and for each certificate: `id` (what /signature takes as `signer`), serial, holder, issuer, validity and whether the centre's CA issued it"}
+    """  # noqa: E501
     try:
-        return jsonify(signers=[_signer_json(s) for s in signing.signers(g.staff)])
+        signer = signing.protocol_signer(g.staff.organization)
+        return jsonify(
+            kind=signer.kind,
+            signers=[{"id": signer.choice_id(s), **_signer_json(s)} for s in signer.choices(g.staff.id)],
+        )
     except SigningError as error:
         return jsonify(error="signing", message=str(error)), 400
 

@@ -262,6 +262,8 @@ def test_an_external_program_signs_and_its_failure_reaches_the_consultant(  # ty
     html = added.get_data(as_text=True)
     assert "Сертификат добавлен" in html
     thumbprint = html.split('name="signer" value="')[1].split('"')[0]
+    listed = client.get("/api/v1/signers").get_json()
+    assert listed["kind"] == "external" and listed["signers"][0]["id"] == thumbprint
 
     failed = client.post(
         f"/appeals/{appeal.id}/signature",
