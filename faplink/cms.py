@@ -23,7 +23,7 @@ from asn1crypto import x509 as asn1_x509
 from .openssl import NO_GOST, OpenSSLError, gost_available, run_openssl
 from .signatures import VerificationResult
 
-__all__ = ["SignatureFacts", "read_signature", "split_pem_bundle", "verify_detached"]
+__all__ = ["SignatureFacts", "matches_content", "read_signature", "split_pem_bundle", "verify_detached"]
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,25 @@ def _is_gost(signature: bytes, facts: SignatureFacts) -> bool:
         return str(signer["digest_algorithm"]["algorithm"].dotted).startswith("1.2.643.")
     except (ValueError, TypeError, KeyError, IndexError):
         return False
+
+
+def matches_content(content: bytes, signature: bytes) -> bool | None:
+    """Whether ``signature`` is a valid signature of exactly ``content`` (no trust check);
+    None when this computer cannot tell (a GOST signature and no GOST engine)."""
+    with tempfile.TemporaryDirectory(prefix="faplink-cms-") as temporary:
+        workdir = Path(temporary)
+        (workdir / "doc.pdf").write_bytes(content)
+        (workdir / "doc.p7s").write_bytes(signature)
+        intact, problem = _openssl_verify(workdir, trust=False)
+    if intact:
+        return True
+    try:
+        facts = read_signature(signature)
+    except (ValueError, TypeError, KeyError):
+        return False
+    if NO_GOST in problem or (_is_gost(signature, facts) and not gost_available()):
+        return None
+    return False
 
 
 def verify_detached(

@@ -15,6 +15,7 @@ from peewee import CharField, DateTimeField, IntegerField, TextField
 from central.signing.errors import SigningError
 from central.signing.external import TIMEOUT_DEFAULT, TIMEOUT_MAX, TIMEOUT_MIN, check_template
 from faplink.cms import split_pem_bundle
+from faplink.openssl import NO_GOST, gost_available
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
 from sync.errors import N_
@@ -97,6 +98,8 @@ def save_settings(centre_id: str, form: Any, admin_id: str) -> SignerSettings:
                 f"Сертификат УЦ № {number} не читается: вставьте его в формате PEM целиком."
             ) from error
     external_ca = "".join(pems)
+    if kind == GOST and not gost_available():
+        raise SigningError(f"Подпись ГОСТ на этом сервере недоступна. {NO_GOST}")
     if kind == EXTERNAL:
         check_template(command)
         if not external_ca:

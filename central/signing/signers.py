@@ -22,6 +22,8 @@ from typing import Protocol
 
 from cryptography import x509
 
+from faplink.cms import matches_content, read_signature
+
 from .ca import CentreCA
 from .errors import SigningError
 from .external import ExternalCertificateStore, ExternalCommand
@@ -181,13 +183,16 @@ class ExternalSigner:
         stamped = stamp_pdf(pdf, entry.certificate, signer_name)
         signature = self.command.sign(stamped, thumbprint=entry.thumbprint, pin=passphrase)
         _check_signed_by(signature, entry.certificate)
+        if matches_content(stamped, signature) is False:
+            raise SigningError(
+                "Программа подписи вернула подпись, которая не сходится с протоколом: протокол не подписан. "
+                "Проверьте ключи команды (нужна отсоединённая подпись файла {input})."
+            )
         return SignedFiles(stamped, signature)
 
 
 def _check_signed_by(signature: bytes, certificate: x509.Certificate) -> None:
     """Refuse a signature the program made with another certificate than the one chosen."""
-    from faplink.cms import read_signature
-
     facts = read_signature(signature)
     if facts.certificate is not None and facts.certificate.serial_number != certificate.serial_number:
         raise SigningError(

@@ -88,6 +88,17 @@ def _gost_signed(app: Any, data: Any) -> tuple[Any, Any, str]:
     return client, appeal, serial
 
 
+def test_gost_is_refused_on_a_server_without_the_engine(central, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from central.protocols import signer_settings
+
+    app, data = central
+    monkeypatch.setattr(signer_settings, "gost_available", lambda: False)
+    refused = _admin_chooses(app, data.centre_id, {"kind": "gost", "gost_bits": "256"})
+    assert refused.status_code == 400
+    assert "Подпись ГОСТ на этом сервере недоступна" in refused.get_data(as_text=True)
+    assert signer_settings.kind_for(data.centre_id) == "pades"
+
+
 def test_the_admin_chooses_gost_and_the_posts_get_its_ca(gost_centre) -> None:  # type: ignore[no-untyped-def]
     app, data = gost_centre
     bundle = Organization.get_by_id(data.centre_id).ca_certificate

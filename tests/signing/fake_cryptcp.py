@@ -10,7 +10,8 @@ Its "certificate store" and behaviour come from the environment:
 ``FAKE_CRYPTCP_CERT`` / ``FAKE_CRYPTCP_KEY`` the one certificate and key it holds,
 ``FAKE_CRYPTCP_PIN`` the key's PIN (compared with ``FAPLINK_SIGNER_PIN``),
 ``FAKE_CRYPTCP_MODE``: ``hang`` never answers, ``garbage`` writes no signature
-but some bytes, ``nothing`` writes nothing and exits 0.
+but some bytes, ``nothing`` writes nothing and exits 0, ``other`` signs other bytes
+than INPUT's.
 Exit codes as cryptcp: 0 success, 1 bad arguments, 2 key or PIN errors.
 """
 
@@ -64,6 +65,10 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as temporary:
         config = Path(temporary) / "gost.cnf"
         config.write_text(CONFIG)
+        if mode == "other":
+            other = Path(temporary) / source.name
+            other.write_bytes(source.read_bytes() + b"\n")
+            source = other
         done = subprocess.run(
             [
                 "openssl", "cms", "-sign", "-binary", "-in", str(source), "-signer", str(certificate),

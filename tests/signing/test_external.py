@@ -142,3 +142,29 @@ def test_a_registered_certificate_is_found_by_thumbprint(
     with pytest.raises(SigningError, match="не является сертификатом"):
         store.add("staff-1", b"hello")
     assert not ExternalCertificateStore(tmp_path, []).certificates("staff-1")[0].trusted
+
+
+def test_the_signer_stamps_the_pdf_and_refuses_a_signature_of_other_bytes(
+    cryptcp: str, token: tuple[GostCA, Path, Path], protocol_pdf: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from central.signing.signers import ExternalSigner
+
+    ca, certificate, _key = token
+    store = ExternalCertificateStore(certificate.parent.parent / "registered", [ca.certificate])
+    signer = ExternalSigner(ExternalCommand(TEMPLATE, timeout=30), store)
+    assert [signer.choice_id(c) for c in signer.choices("s")] == [cryptcp]
+    files = signer.sign(
+        protocol_pdf, staff_id="s", signer_name=CONSULTANT, location="", choice=cryptcp, passphrase=PASSPHRASE
+    )
+    assert files.pdf != protocol_pdf and files.signature is not None
+    assert verify_detached(files.pdf, files.signature, [ca.certificate_pem.decode()]).valid
+    monkeypatch.setenv("FAKE_CRYPTCP_MODE", "other")
+    with pytest.raises(SigningError, match="не сходится с протоколом"):
+        signer.sign(
+            protocol_pdf,
+            staff_id="s",
+            signer_name=CONSULTANT,
+            location="",
+            choice=cryptcp,
+            passphrase=PASSPHRASE,
+        )
