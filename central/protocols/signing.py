@@ -191,8 +191,8 @@ def signers(staff: Staff) -> list[SignerChoice]:
 def sign_appeal(staff: Staff, appeal: Appeal, choice: str, passphrase: str) -> Attachment:
     """«Подписать протокол»: sign the latest protocol PDF and store the signed copy for the post.
 
-    A detached signature (GOST, external program) is stored beside it as a
-    ``protocol_signature`` attachment (``.p7s``, DER) and travels to the post with it."""
+    A detached signature (GOST, external program) is stored beside it as an attachment
+    of kind ``protocol_sig`` (``.p7s``, DER) and travels to the post with it."""
     source = appeal.protocol_pdf()
     if source is None:
         raise SigningError("PDF протокола не найден: сформируйте протокол заново.")
