@@ -17,7 +17,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from peewee import IntegrityError
 
 from . import PROTOCOL_VERSION
 from .apply import apply_records
@@ -40,8 +39,9 @@ from .errors import (
 )
 from .migrations import SCHEMA_VERSION
 from .models import Attachment
+from .nonces import DatabaseNonces, NonceStore
 from .signing import HEADERS, check_signature
-from .state import BlobHolder, EnrolmentToken, KnownNode, SeenNonce
+from .state import BlobHolder, EnrolmentToken, KnownNode
 
 __all__ = [
     "issue_token",
@@ -151,8 +151,17 @@ def enroll(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def authenticate(method: str, path: str, body: bytes, headers: dict[str, str]) -> KnownNode:
-    """The node that signed this request, or an AuthError saying what is wrong with it."""
+#: How often a node's `last_seen` is written: the fleet page needs minutes, not every request.
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+def authenticate(
+    method: str, path: str, body: bytes, headers: dict[str, str], nonces: NonceStore | None = None
+) -> KnownNode:
+    """The node that signed this request, or an AuthError saying what is wrong with it.
+
+    `nonces` remembers the nonces seen in the replay window (default: central's database;
+    central itself passes the memory or shared-Redis store, so a request writes nothing)."""
     node_id = headers.get(HEADERS.NODE)
     if not node_id or not headers.get(HEADERS.SIGNATURE):
         raise UnsignedError(N_("Запрос не подписан ключом узла"))
@@ -170,14 +179,12 @@ def authenticate(method: str, path: str, body: bytes, headers: dict[str, str]) -
         raise StaleRequestError(
             N_("Запрос устарел или часы поста сильно расходятся с центром: повторите синхронизацию")
         )
-    with database.atomic():
-        SeenNonce.delete().where(SeenNonce.seen_at < utcnow() - 2 * REPLAY_WINDOW).execute()
-        try:
-            with database.atomic():
-                SeenNonce.create(node_id=node_id, nonce=headers.get(HEADERS.NONCE, ""))
-        except IntegrityError as exc:
-            raise ReplayError(N_("Повторно отправленный запрос отклонён")) from exc
-        KnownNode.update(last_seen=utcnow()).where(KnownNode.node_id == node_id).execute()
+    store = nonces if nonces is not None else DatabaseNonces()
+    if not store.first_time(node_id, headers.get(HEADERS.NONCE, ""), 2 * REPLAY_WINDOW.total_seconds()):
+        raise ReplayError(N_("Повторно отправленный запрос отклонён"))
+    now = utcnow()
+    if node.last_seen is None or now - node.last_seen >= LAST_SEEN_EVERY:
+        KnownNode.update(last_seen=now).where(KnownNode.node_id == node_id).execute()
     return node
 
 

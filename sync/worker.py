@@ -14,6 +14,11 @@ __all__ = ["SyncWorker"]
 
 log = logging.getLogger(__name__)
 
+#: A round's pause varies by this share either way.
+JITTER = 0.2
+#: The longest a post waits after central comes back before it syncs (a ping every 5 s found it).
+SPREAD_CAP = 10.0
+
 
 class SyncWorker:
     """Runs a round every `interval` s; after n failures waits base·2^n s (capped), jittered."""
@@ -54,10 +59,16 @@ class SyncWorker:
         self._wake.set()
 
     def next_delay(self) -> float:
+        """The pause before the next round, jittered so that a fleet's posts do not poll in step."""
         if self.failures == 0:
-            return self.interval
+            return random.uniform(self.interval * (1 - JITTER), self.interval * (1 + JITTER))
         delay = min(self.backoff_cap, self.backoff_base * 2 ** min(self.failures, 16))
         return random.uniform(delay / 2, delay)
+
+    def spread(self) -> float:
+        """How long to wait once central answers again: up to a round's pause, at random, so that
+        the posts that waited out an outage together do not all sync in the same second."""
+        return random.uniform(0, min(self.interval, SPREAD_CAP))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -84,6 +95,8 @@ class SyncWorker:
             if self._wake.wait(step):
                 break
             if self.offline and self.client.ping():
-                log.info("central answers again: syncing now")
-                break
+                self.offline = False
+                wait = self.spread()
+                log.info("central answers again: syncing in %.0f s", wait)
+                deadline = time.monotonic() + wait
         self._wake.clear()

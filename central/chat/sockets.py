@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_socketio import join_room
 
 from central.appeals.service import can_see
+from central.sync_api.nodes import seen_nonces
 from sync import server
 from sync.errors import SyncError
 from sync.models import Role, Staff
@@ -75,7 +76,7 @@ def linked_posts() -> LinkedPosts:
 @socketio.on("connect", namespace=NODE_NS)
 def node_connect(auth: Any = None) -> None:
     try:
-        node = server.authenticate("GET", LINK_PATH, b"", dict(request.headers))
+        node = server.authenticate("GET", LINK_PATH, b"", dict(request.headers), seen_nonces())
     except SyncError as exc:
         log.info("node link refused: %s", exc.message)
         raise ConnectionRefusedError(exc.code) from exc

@@ -6,12 +6,14 @@ routes, the link probes), so that they all check a request the same way.
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 
+from central.extensions import shared_redis
 from sync import server
+from sync.nonces import MemoryNonces, NonceStore, RedisNonces
 from sync.state import KnownNode
 
-__all__ = ["signed_path", "request_node"]
+__all__ = ["signed_path", "request_node", "seen_nonces"]
 
 
 def signed_path() -> str:
@@ -20,8 +22,18 @@ def signed_path() -> str:
     return request.path + (f"?{query}" if query else "")
 
 
+def seen_nonces() -> NonceStore:
+    """Where this central remembers the signed requests' nonces: the shared Redis when several
+    instances run (a replay to another instance fails too), else this process's memory."""
+    app = current_app
+    if "sync_nonces" not in app.extensions:
+        shared = shared_redis(app)
+        app.extensions["sync_nonces"] = RedisNonces(shared) if shared is not None else MemoryNonces()
+    return app.extensions["sync_nonces"]  # type: ignore[no-any-return]
+
+
 def request_node(body: bytes | None = None) -> KnownNode:
     """The node that signed this request (raises a SyncError with its own code if none did).
     `body`: what was read from the stream already, when the caller had to read it itself."""
     data = request.get_data(cache=True) if body is None else body
-    return server.authenticate(request.method, signed_path(), data, dict(request.headers))
+    return server.authenticate(request.method, signed_path(), data, dict(request.headers), seen_nonces())

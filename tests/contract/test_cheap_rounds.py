@@ -1,0 +1,84 @@
+"""A signed request costs central no database write, replays stay refused (on one instance and
+across instances through Redis), and posts do not poll in step."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from sync.nonces import MemoryNonces, RedisNonces
+from sync.state import KnownNode, SeenNonce
+from sync.worker import SPREAD_CAP, SyncWorker
+from tests.contract.helpers import json_of
+
+
+def test_a_signed_pull_writes_nothing_to_the_database(kiosks) -> None:  # type: ignore[no-untyped-def]
+    _, _, kiosk, _ = kiosks
+    assert json_of(kiosk.send("GET", "/sync/v1/pull?cursor=0&limit=10"))["records"]
+    seen = KnownNode.get_by_id(kiosk.node_id).last_seen
+    for _ in range(5):
+        assert kiosk.send("GET", "/sync/v1/pull?cursor=999999999&limit=10").status_code == 200
+    assert SeenNonce.select().count() == 0  # the nonces live in memory (or Redis), not in the database
+    assert KnownNode.get_by_id(kiosk.node_id).last_seen == seen  # written at most once a minute
+
+
+def test_a_replayed_request_is_still_refused(kiosks) -> None:  # type: ignore[no-untyped-def]
+    from sync.signing import signed_headers
+
+    _, _, kiosk, _ = kiosks
+    path = "/sync/v1/pull?cursor=0&limit=1"
+    headers = signed_headers(kiosk.key, kiosk.node_id, "GET", path, b"")
+    assert kiosk.client.get(path, headers=headers).status_code == 200
+    again = kiosk.client.get(path, headers=headers)
+    assert again.status_code == 401 and again.get_json()["error"] == "replayed"
+
+
+def _until(check, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_memory_nonces_remember_within_the_window_and_forget_after() -> None:
+    store = MemoryNonces()
+    assert store.first_time("kiosk-1", "n1", 0.2)
+    assert not store.first_time("kiosk-1", "n1", 0.2)
+    assert store.first_time("kiosk-2", "n1", 0.2)  # another node's nonce is another nonce
+    assert _until(lambda: store.first_time("kiosk-1", "n1", 0.2))
+
+
+def test_memory_nonces_are_bounded() -> None:
+    store = MemoryNonces(limit=100)
+    for n in range(1000):
+        store.first_time("kiosk-1", str(n), 60)
+    assert len(store._seen) <= 100
+
+
+def test_redis_nonces_are_shared_by_every_instance() -> None:
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    prefix = f"faplink-test:{uuid.uuid4().hex}:"
+    one, other = (
+        RedisNonces(client, prefix),
+        RedisNonces(redis.Redis.from_url("redis://127.0.0.1:6379/0"), prefix),
+    )
+    assert one.first_time("kiosk-1", "n1", 0.3)
+    assert not other.first_time("kiosk-1", "n1", 0.3)  # the replay to another instance fails too
+    assert _until(lambda: other.first_time("kiosk-1", "n1", 0.3))
+
+
+class _Client:
+    def ping(self) -> bool:
+        return True
+
+
+def test_rounds_are_jittered_and_a_return_after_an_outage_is_spread() -> None:
+    worker = SyncWorker(_Client(), interval=15.0)  # type: ignore[arg-type]
+    pauses = {round(worker.next_delay(), 3) for _ in range(200)}
+    assert len(pauses) > 150 and min(pauses) >= 12.0 and max(pauses) <= 18.0
+    spreads = [worker.spread() for _ in range(200)]
+    assert 0 <= min(spreads) < 2 and 8 < max(spreads) <= SPREAD_CAP
