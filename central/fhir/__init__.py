@@ -10,32 +10,17 @@ NDJSON (`faplink central export-fhir`).
 """
 
 import logging
-import re
 
 from flask import Blueprint
 from flask.sansio.blueprints import BlueprintSetupState
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/R4")
 
+from faplink.logs import PrivacyFilter  # noqa: E402
+
 from . import routes  # noqa: E402,F401
 from .admin import admin_bp  # noqa: E402
 from .tokens import ensure_tables  # noqa: E402
-
-_QUERY = re.compile(r"(/fhir/R4/[^?\s\"]*)\?[^\s\"]*")
-
-
-class _HideFhirQueries(logging.Filter):
-    """Request logs keep a FHIR search's path, never its query: SNILS, ЕНП and names
-    travel in search parameters (`Patient?identifier=…`), and logs are kept and shipped."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _QUERY.sub(r"\1?…", arg) if isinstance(arg, str) else arg for arg in record.args
-            )
-        elif isinstance(record.msg, str):
-            record.msg = _QUERY.sub(r"\1?…", record.msg)
-        return True
 
 
 @bp.record_once
@@ -44,6 +29,8 @@ def _setup(state: BlueprintSetupState) -> None:
     the request log hides FHIR queries."""
     ensure_tables()
     state.app.register_blueprint(admin_bp)
+    # Searches carry SNILS, ЕНП and names in their query (`Patient?identifier=…`): the request
+    # log keeps none of it, however the process configured its logging.
     werkzeug_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, _HideFhirQueries) for f in werkzeug_log.filters):
-        werkzeug_log.addFilter(_HideFhirQueries())
+    if not any(isinstance(f, PrivacyFilter) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(PrivacyFilter())

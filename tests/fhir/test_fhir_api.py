@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from central.fhir import _HideFhirQueries, tokens
+from central.fhir import tokens
 from central.fhir.systems import DIAGNOSIS_ROLE, ENP, ICD10_RU, LOINC, SNILS, UCUM
+from faplink.logs import PrivacyFilter
 from sync.models import AccessAction, AccessEntry, Region, Staff
 from tests.conftest import login
 from tests.fhir.helpers import (
@@ -284,7 +285,7 @@ def test_request_logs_keep_no_search_parameters() -> None:
         ),
         None,
     )
-    _HideFhirQueries().filter(record)
+    PrivacyFilter().filter(record)
     line = record.getMessage()
     assert "21055667743" not in line
     assert "GET /fhir/R4/Patient?… HTTP/1.1" in line
