@@ -214,7 +214,7 @@ def stamp_designs(
     compact = [f"{title}. {owner}", f"{serial}. {validity}", subject_line]
     if issuer:
         classic.append(f"Издатель: {issuer}")
-        compact.append(f"Издатель: {issuer}")
+        compact[-1] += f"; издатель: {issuer}"  # the compact stamp stays short where space is
     return [
         _design(classic, 8, 10, classic_width),
         _design(compact, 7, 9, text_width_available),

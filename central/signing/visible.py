@@ -59,11 +59,12 @@ class CertificateFacts:
 
     @property
     def issuer(self) -> str:
-        return (
-            _attribute(self.certificate.issuer, NameOID.COMMON_NAME)
-            or _attribute(self.certificate.issuer, NameOID.ORGANIZATION_NAME)
-            or self.certificate.issuer.rfc4514_string()
-        )
+        """The CA's common name, or its organisation when the name was cut to fit (ours are)."""
+        common = _attribute(self.certificate.issuer, NameOID.COMMON_NAME)
+        organization = _attribute(self.certificate.issuer, NameOID.ORGANIZATION_NAME)
+        if common and not ("…" in common and organization):
+            return common
+        return organization or self.certificate.issuer.rfc4514_string()
 
 
 def stamp_pdf(pdf: bytes, certificate: x509.Certificate, signer_name: str) -> bytes:
