@@ -20,11 +20,13 @@ from tests.conftest import free_port
 class Cluster:
     """A seeded central and its posts, each a separate process on its own port."""
 
-    def __init__(self, root: Path, sync_interval: float = 1.0, central_server: str = "werkzeug") -> None:
+    def __init__(
+        self, root: Path, sync_interval: float = 1.0, central_server: str = "werkzeug", signer: str = "pades"
+    ) -> None:
         self.root = root
         self.central_server = central_server
         self.port = free_port()
-        self.plan = prepare(root / "data", self.port)
+        self.plan = prepare(root / "data", self.port, signer=signer)
         self.post_ports = [free_port() for _ in self.plan["posts"]]  # type: ignore[arg-type]
         self.env = {"FAPLINK_SYNC_INTERVAL": str(sync_interval)}
         self.central_proc: subprocess.Popen[bytes] | None = None
