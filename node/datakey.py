@@ -53,6 +53,7 @@ __all__ = [
     "KEYRING_FILE",
     "SEALED_KEY_FILE",
     "CREDENTIAL_NAME",
+    "NO_SEALED_KEY",
     "find_data_key",
     "key_from_file",
     "read_keyring",
@@ -76,6 +77,8 @@ KEYRING_FILE = "keyring.json"
 SEALED_KEY_FILE = "data-key.cred"
 #: The credential's name in the node unit and in data-key.cred.
 CREDENTIAL_NAME = "faplink-data-key"
+#: The unit's SetCredential= default when the machine has no sealed key (systemd wants a value).
+NO_SEALED_KEY = "none"
 _KEYRING_FORMAT = 1
 
 
@@ -151,7 +154,7 @@ def find_data_key(data_dir: Path, configured: str | bytes | None = None) -> Data
     if credentials:
         path = Path(credentials) / CREDENTIAL_NAME
         text = path.read_text().strip() if path.is_file() else ""
-        if text:  # empty: the unit's SetCredential= default, no sealed key on this machine
+        if text and text != NO_SEALED_KEY:  # the unit's default: no sealed key on this machine
             return DataKey.from_hex(text)
     if (data_dir / SEALED_KEY_FILE).is_file():
         try:

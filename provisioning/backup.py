@@ -5,9 +5,14 @@ copy is one consistent snapshot even while the node keeps writing. Files are
 copied after it: they are content-addressed and written before the rows that
 name them, so every file the snapshot refers to is already there.
 
-The archive holds the kiosk's key and its patients' data: it is written
-0600 and should be kept like the kiosk itself. A restored kiosk IS the old
-one (same node id and key): the old machine must not run any more.
+Nothing in the archive is readable without the post's data key: the database
+stays SQLCipher, the files stay sealed, and the kiosk's key (node.key) and
+session secret travel sealed with AES-GCM under a key derived from the data key
+(``node.key.sealed``). keyring.json travels too, so the archive opens with a
+feldsher's login and password or with central's recovery key, never with the
+TPM of the old machine (data-key.cred stays behind). Still written 0600. A
+restored kiosk IS the old one (same node id and key): the old machine must not
+run any more.
 """
 
 from __future__ import annotations
@@ -17,15 +22,21 @@ import io
 import json
 import os
 import re
-import sqlite3
 import tarfile
 import tempfile
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from node.datakey import KEYRING_FILE, DataKey
 from node.running import LOCK_FILE
 from sync.clock import utcnow
+from sync.db import FILE_ERRORS, connect_file, private_dir
 from sync.migrations import SCHEMA_VERSION
 
 from .errors import N_, BackupError
@@ -34,10 +45,39 @@ from .report import software_version
 
 __all__ = ["BackupInfo", "backup", "restore", "FORMAT"]
 
-FORMAT = 1
+FORMAT = 2  # 1: the database, files and node.key in the clear (still restored)
 MANIFEST = "manifest.json"
 #: Small files of the data directory that travel with the database.
-_SIDE_FILES = ("node.json", "node.key", "provision.json", "secret_key", "centre-ca.crt", "provision.log")
+_SIDE_FILES = (
+    "node.json",
+    "node.key",
+    "provision.json",
+    "secret_key",
+    "centre-ca.crt",
+    "provision.log",
+    KEYRING_FILE,
+)
+#: Side files that travel sealed (as NAME.sealed): whoever holds them can act as the kiosk.
+_SECRETS = ("node.key", "secret_key")
+_SEALED_SUFFIX = ".sealed"
+
+
+def _archive_names() -> tuple[str, ...]:
+    return (*_SIDE_FILES, *(name + _SEALED_SUFFIX for name in _SECRETS))
+
+
+def _seal(key: DataKey, name: str, data: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(key.derive("backup")).encrypt(nonce, data, name.encode())
+
+
+def _unseal(key: DataKey, name: str, data: bytes) -> bytes:
+    try:
+        return AESGCM(key.derive("backup")).decrypt(data[:12], data[12:], name.encode())
+    except (InvalidTag, ValueError) as exc:
+        raise BackupError(N_("Резервная копия не открывается этим ключом: файл %(name)s"), name=name) from exc
+
+
 _BLOB = re.compile(r"^blobs/[0-9a-f]{2}/[0-9a-f]{64}$")
 
 
@@ -58,10 +98,11 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _snapshot(database: Path, target: Path) -> None:
-    """A consistent copy of a live SQLite database (WAL included) via the backup API."""
-    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
-    copy = sqlite3.connect(target)
+def _snapshot(database: Path, target: Path, key: bytes | None = None) -> None:
+    """A consistent copy of a live SQLite database (WAL included) via the backup API; with
+    `key` both are SQLCipher under that key, so the copy is as unreadable as the original."""
+    source = connect_file(database, key, read_only=True)
+    copy = connect_file(target, key)
     try:
         source.backup(copy)  # pages=-1: everything in one step, one read transaction
         copy.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
@@ -75,13 +116,26 @@ def backup(nd: NodeDir, out: Path) -> BackupInfo:
     identity = nd.identity()
     if not nd.database.is_file():
         raise BackupError(N_("В каталоге %(dir)s нет базы данных киоска"), dir=str(nd.root))
+    key = nd.data_key()
+    if key is None:
+        raise BackupError(
+            N_("Данные киоска ещё не зашифрованы: запустите службу киоска один раз, затем повторите")
+        )
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="faplink-backup-", dir=out.parent) as scratch:
         snapshot = Path(scratch) / "node.db"
-        _snapshot(nd.database, snapshot)
+        _snapshot(nd.database, snapshot, key.database_key)
         members: list[tuple[str, Path]] = [("node.db", snapshot)]
-        members += [(name, nd.root / name) for name in _SIDE_FILES if (nd.root / name).is_file()]
+        for name in _SIDE_FILES:
+            if not (nd.root / name).is_file():
+                continue
+            if name in _SECRETS:
+                sealed = Path(scratch) / (name + _SEALED_SUFFIX)
+                sealed.write_bytes(_seal(key, name, (nd.root / name).read_bytes()))
+                members.append((sealed.name, sealed))
+            else:
+                members.append((name, nd.root / name))
         blobs = sorted(
             (f"blobs/{p.parent.name}/{p.name}", p)
             for p in nd.blobs.glob("??/*")
@@ -118,13 +172,13 @@ def _read_manifest(tar: tarfile.TarFile) -> dict[str, str]:
         manifest = json.loads(handle.read()) if handle else None
     except (KeyError, ValueError) as exc:
         raise BackupError(N_("Это не резервная копия киоска faplink: нет описи файлов")) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in (1, FORMAT):
         raise BackupError(N_("Резервная копия другой версии: восстановите её той же версией программы"))
     files = manifest.get("files")
     if not isinstance(files, dict) or "node.db" not in files or "node.json" not in files:
         raise BackupError(N_("В резервной копии нет базы данных или регистрации киоска"))
     for name in files:
-        if name not in ("node.db", *_SIDE_FILES) and not _BLOB.match(name):
+        if name not in ("node.db", *_archive_names()) and not _BLOB.match(name):
             raise BackupError(N_("В резервной копии посторонний файл: %(name)s"), name=name)
     return {str(k): str(v) for k, v in files.items()}
 
@@ -132,7 +186,7 @@ def _read_manifest(tar: tarfile.TarFile) -> dict[str, str]:
 def _copy_checked(source: IO[bytes], target: Path, expected: str, name: str) -> None:
     digest = hashlib.sha256()
     target.parent.mkdir(parents=True, exist_ok=True)
-    mode = 0o600 if name in ("node.key", "secret_key", "node.db") else 0o644
+    mode = 0o600  # a post's files are its owner's alone
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "wb") as out:
         for chunk in iter(lambda: source.read(1 << 20), b""):
@@ -144,8 +198,11 @@ def _copy_checked(source: IO[bytes], target: Path, expected: str, name: str) -> 
         raise BackupError(N_("Резервная копия повреждена: файл %(name)s не совпадает с описью"), name=name)
 
 
-def restore(archive: Path, nd: NodeDir) -> BackupInfo:
-    """Restore a backup into an empty (or new) directory; checks every file against the manifest."""
+def restore(archive: Path, nd: NodeDir, open_key: Callable[[Path], DataKey] | None = None) -> BackupInfo:
+    """Restore a backup into an empty (or new) directory; checks every file against the manifest.
+
+    `open_key(directory)` gives the post's data key once the files (keyring.json among them)
+    are in place: a feldsher's login, or the key central's recovery gave."""
     # A node service started on the empty directory leaves only its lock file there.
     nd.refuse_if_running()
     if nd.root.exists() and any(child.name != LOCK_FILE for child in nd.root.iterdir()):
@@ -153,6 +210,7 @@ def restore(archive: Path, nd: NodeDir) -> BackupInfo:
             N_("Каталог %(dir)s не пуст: восстанавливайте только в новый пустой каталог"), dir=str(nd.root)
         )
     nd.root.mkdir(parents=True, exist_ok=True)
+    private_dir(nd.root)
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
             files = _read_manifest(tar)
@@ -170,13 +228,27 @@ def restore(archive: Path, nd: NodeDir) -> BackupInfo:
                 raise BackupError(
                     N_("Резервная копия неполна: не хватает %(n)s файлов"), n=len(set(files) - seen)
                 )
-        conn = sqlite3.connect(nd.database)
+        key = None
+        if any(name.endswith(_SEALED_SUFFIX) for name in files):
+            if open_key is None:
+                raise BackupError(N_("Резервная копия зашифрована: нужен ключ данных ФАП"))
+            key = open_key(nd.root)
+            for name in _SECRETS:
+                sealed = nd.root / (name + _SEALED_SUFFIX)
+                if sealed.is_file():
+                    _write_private(nd.root / name, _unseal(key, name, sealed.read_bytes()))
+                    sealed.unlink()
         try:
-            verdict = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        finally:
-            conn.close()
+            with closing(connect_file(nd.database, key.database_key if key else None)) as conn:
+                verdict = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        except FILE_ERRORS as exc:
+            raise BackupError(
+                N_("Резервная копия не открывается этим ключом: файл %(name)s"), name="node.db"
+            ) from exc
         if verdict != ["ok"]:
             raise BackupError(N_("База данных в резервной копии повреждена"))
+        if key is not None:
+            nd.remember_key(key)
     except (OSError, tarfile.TarError, EOFError) as exc:
         _empty(nd.root)
         raise BackupError(
@@ -189,6 +261,14 @@ def restore(archive: Path, nd: NodeDir) -> BackupInfo:
     blobs = sum(1 for name in files if name.startswith("blobs/"))
     nd.log("restored", file=str(archive))
     return BackupInfo(archive, identity.node_id, len(files), blobs, archive.stat().st_size)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _empty(root: Path) -> None:

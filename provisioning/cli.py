@@ -49,6 +49,39 @@ def _node_dir(data_dir: Path):  # type: ignore[no-untyped-def]
     return NodeDir(data_dir.resolve())
 
 
+key_file_option = click.option(
+    "--key-file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The post's data key (hex) that `recover-key` wrote at central.",
+)
+
+
+def _open_data(nd, key_file: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Make the post's data key available: a key file, the TPM, or a feldsher's login."""
+    from node.datakey import DataKey, DataKeyError, unlock_with_password
+
+    from .errors import DataLockedError
+    from .recovery import open_with_key
+
+    if key_file is not None:
+        try:
+            open_with_key(nd, DataKey.from_hex(key_file.read_text()))
+        except DataKeyError as exc:
+            raise click.ClickException(f"{key_file}: это не ключ данных ФАП ({exc})") from exc
+        return
+    try:
+        nd.data_key()
+        return
+    except DataLockedError as exc:
+        click.echo(exc.message, err=True)
+    login = click.prompt("Логин фельдшера этого ФАП")
+    password = click.prompt("Пароль", hide_input=True)
+    key = unlock_with_password(nd.root, login, password)
+    if key is None:
+        raise click.ClickException("Неверный логин или пароль: данные киоска не открыты")
+    nd.remember_key(key)
+
+
 @click.group()
 def provision() -> None:
     """Field engineer's tools: enrol, check, back up, retire a kiosk."""
@@ -157,8 +190,11 @@ def status(data_dir: Path, as_json: bool) -> None:
     """Identity, central, last sync, queues, versions, last self-test."""
     from .status import node_status
 
+    nd = _node_dir(data_dir)
     with _errors():
-        data = node_status(_node_dir(data_dir))
+        if nd.enrolled():
+            _open_data(nd)
+        data = node_status(nd)
     if as_json:
         dump(data)
         return
@@ -185,9 +221,12 @@ def diagnose_command(
     from .diagnose import diagnose
 
     out = out or Path(f"faplink-diagnose-{utcnow():%Y%m%d-%H%M%S}.tar.gz")
+    nd = _node_dir(data_dir)
     with _errors():
+        if nd.enrolled():
+            _open_data(nd)  # to find the patients' names that must not leave in the logs
         names = diagnose(
-            _node_dir(data_dir),
+            nd,
             out,
             logs=logs,
             journal_since=None if no_journal else "-3d",
@@ -215,15 +254,18 @@ def rotate_key_command(data_dir: Path) -> None:
     "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="tar.gz to write."
 )
 def backup_command(data_dir: Path, out: Path) -> None:
-    """Back up the database (consistent while the node runs), files, identity and key."""
+    """Back up the database (consistent while the node runs), files, identity and key, all encrypted."""
     from .backup import backup
 
+    nd = _node_dir(data_dir)
     with _errors():
-        info = backup(_node_dir(data_dir), out)
+        _open_data(nd)
+        info = backup(nd, out)
     click.echo(
         f"Резервная копия киоска {info.node_id}: {info.path} "
         f"({info.size / 2**20:.1f} МБ, файлов {info.blobs}). "
-        "В ней ключ киоска и данные пациентов: храните её как сам киоск"
+        "Она зашифрована ключом данных ФАП: откроется паролем фельдшера этого ФАП "
+        "или ключом восстановления центра"
     )
 
 
@@ -234,12 +276,24 @@ def backup_command(data_dir: Path, out: Path) -> None:
 @click.option(
     "--data", "data_dir", required=True, type=click.Path(path_type=Path), help="A new, empty directory."
 )
-def restore_command(archive: Path, data_dir: Path) -> None:
-    """Restore a backup into a new, empty data directory."""
+@key_file_option
+def restore_command(archive: Path, data_dir: Path, key_file: Path | None) -> None:
+    """Restore a backup into a new, empty data directory (a feldsher's login or --key-file opens it)."""
     from .backup import restore
+    from .layout import NodeDir
+    from .recovery import protect_key
 
+    def open_key(root: Path):  # type: ignore[no-untyped-def]
+        nd = NodeDir(root)
+        _open_data(nd, key_file)
+        return nd.data_key()
+
+    nd = _node_dir(data_dir)
     with _errors():
-        info = restore(archive, _node_dir(data_dir))
+        info = restore(archive, nd, open_key)
+        key = nd.data_key()
+        if key is not None:
+            protect_key(nd, key, info.node_id)  # this machine's TPM, if it has one
     click.echo(f"Киоск {info.node_id} восстановлен в {data_dir}. Старый компьютер больше не включайте в сеть")
 
 
@@ -250,11 +304,22 @@ def restore_command(archive: Path, data_dir: Path) -> None:
 def decommission_command(data_dir: Path, yes: bool, force: bool) -> None:
     """Final sync, key revoked at central, local patient data erased."""
     from .decommission import decommission
+    from .errors import DataLockedError
 
     if not yes:
         raise click.UsageError("вывод из эксплуатации стирает данные пациентов на киоске: подтвердите --yes")
+    nd = _node_dir(data_dir)
     with _errors():
-        result = decommission(_node_dir(data_dir), force=force)
+        if nd.enrolled():
+            nd.refuse_if_running()  # before asking for a login that would change nothing
+        if nd.enrolled() and not force:
+            _open_data(nd)  # the final sync reads the data
+        elif nd.enrolled():
+            try:
+                nd.data_key()
+            except DataLockedError:
+                pass  # --force erases even data nobody can open any more
+        result = decommission(nd, force=force)
     click.echo(f"Киоск {result.node_id} выведен из эксплуатации")
     click.echo(
         "  Последняя синхронизация: "
@@ -318,7 +383,68 @@ def install_kiosk_command(
         click.echo("Чтобы включить (от root):\n  " + "\n  ".join(steps))
 
 
+@provision.command("recover")
+@data_option
+@click.option(
+    "--key-file",
+    required=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The post's data key (hex) that `recover-key` wrote at central.",
+)
+@click.option("--offline", is_flag=True, help="Do not sync now (the new feldsher's login comes later).")
+def recover_command(data_dir: Path, key_file: Path, offline: bool) -> None:
+    """Open a post whose feldshers are gone with the key central recovered, sync, seal it again."""
+    from .recovery import logins_that_open, protect_key
+
+    nd = _node_dir(data_dir)
+    with _errors():
+        nd.refuse_if_running()
+        identity = nd.identity()
+        _open_data(nd, key_file)
+        key = nd.data_key()
+        assert key is not None
+        if not offline:
+            from node import create_app
+
+            app = create_app(nd.node_config(SYNC_ENABLED=False))
+            app.extensions["sync_client"].run_round()  # the post's current logins arrive
+        how = protect_key(nd, key, identity.node_id)
+    click.echo(f"Данные киоска {identity.node_id} открыты ключом центра")
+    if how == "tpm":
+        click.echo("  Ключ снова запечатан в TPM этого компьютера: киоск откроется сам при загрузке")
+    click.echo(f"  Откроют данные после перезагрузки: учётных записей фельдшеров — {logins_that_open(nd)}")
+    click.echo(f"Уничтожьте файл ключа: shred -u {key_file}")
+
+
 # -- central side ----------------------------------------------------------------------
+
+
+@click.command("recover-key")
+@click.option(
+    "--data", "data_dir", required=True, type=click.Path(path_type=Path), help="Central's data directory."
+)
+@click.option(
+    "--keyring",
+    "keyring_file",
+    required=True,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The post's keyring.json, brought from the kiosk.",
+)
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+def recover_key(data_dir: Path, keyring_file: Path, out: Path) -> None:
+    """At central: recover a post's data key from its keyring.json with central's recovery key."""
+    from .recovery import recover_data_key
+
+    with _errors():
+        key = recover_data_key(data_dir.resolve(), keyring_file)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as target:
+        target.write(key.raw.hex())
+    click.echo(f"Ключ данных ФАП записан в {out} (0600). Передайте его инженеру из рук в руки;")
+    click.echo("на киоске: faplink provision recover --key-file …, затем уничтожьте файл")
+
+
+provision.add_command(recover_key)
 
 
 @click.command("export-bundle")

@@ -25,6 +25,8 @@ __all__ = ["DecommissionResult", "decommission", "final_sync"]
 _WIPED = (
     *("node.db", "node.db-wal", "node.db-shm", "node.key", "node.key.new", "secret_key"),
     *("sync-status.json", "selftest.json", "centre-ca.crt", LOCK_FILE),
+    # The data key's wrappings: with the data gone they open nothing, but leave no trace of it.
+    *("keyring.json", "data-key.cred"),
 )
 
 

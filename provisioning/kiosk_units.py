@@ -8,6 +8,12 @@ Three pieces, all under `root` (``/`` on a real kiosk, a scratch directory in te
 - ``sysusers.d/faplink.conf`` and ``tmpfiles.d/faplink.conf``: the user (in the groups for
   serial devices, camera, sound and input) and its data directory.
 
+The node unit hands the node the post's data key sealed by the TPM (``data-key.cred``,
+made at enrolment when the machine has a TPM 2.0) as the credential
+``faplink-data-key``; where there is no such file the ``SetCredential=`` default
+"none" applies (systemd.exec(5): not fatal), and the node asks a feldsher's login
+to open the data instead (node/datakey.py).
+
 The kiosk unit follows cage's own recipe for starting on boot with systemd
 (PAMName=login gives it a logind session, hence access to the screen and input).
 """
@@ -21,6 +27,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from node.datakey import CREDENTIAL_NAME, NO_SEALED_KEY, SEALED_KEY_FILE
 
 __all__ = [
     "KioskPlan",
@@ -61,6 +69,7 @@ def _default_command() -> list[str]:
 def _node_unit(plan: KioskPlan) -> str:
     data = str(plan.data_dir)
     tls = f"Environment=REQUESTS_CA_BUNDLE={plan.tls_ca}\n" if plan.tls_ca else ""
+    sealed = plan.data_dir / SEALED_KEY_FILE
     return f"""# faplink: the post's local service (feldsher pages, JSON API, sync with the centre).
 [Unit]
 Description=faplink post service (ФАП)
@@ -73,6 +82,10 @@ User={plan.user}
 Group={plan.user}
 SupplementaryGroups=dialout
 Environment=FAPLINK_NODE_DATA={data}
+# The post's data key, sealed by this machine's TPM at enrolment; without that file the
+# default "none" applies and the data opens at a feldsher's login (systemd.exec(5)).
+LoadCredentialEncrypted={CREDENTIAL_NAME}:{sealed}
+SetCredential={CREDENTIAL_NAME}:{NO_SEALED_KEY}
 {tls}ExecStart={plan.command("node", "run", "--port", str(plan.port), "--data", data)}
 Restart=on-failure
 RestartSec=5
@@ -142,7 +155,7 @@ m {plan.user} render
 
 def _tmpfiles(plan: KioskPlan) -> str:
     return f"""# faplink: the node's data directory belongs to the kiosk user and nobody else.
-d {plan.data_dir.parent} 0750 {plan.user} {plan.user} -
+d {plan.data_dir.parent} 0700 {plan.user} {plan.user} -
 Z {plan.data_dir.parent} - {plan.user} {plan.user} -
 """
 

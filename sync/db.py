@@ -75,8 +75,13 @@ def private_file(path: Path) -> None:
     directory 0700. SQLite gives the -wal and -shm files the main file's mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
     private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    if not path.exists():
+        # Never open (and close) a database file another connection of this process may hold:
+        # closing any descriptor of a file drops all of the process's POSIX locks on it.
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # another process made it a moment ago
     for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if extra.exists():
             os.chmod(extra, 0o600)

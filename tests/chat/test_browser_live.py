@@ -15,7 +15,7 @@ from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.models import Appeal, Patient, Specialty, Staff
 from tests.e2e.browser import chromium, sign_in
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -50,7 +50,8 @@ def _appeal_to_cardiology_written_at_post(cluster: Cluster, patient_id: str) -> 
     node's database as the node itself would (its replica id, its change sequence).
     """
     node = json.loads((Path(cluster.plan["posts"][0]["dir"]) / "node.json").read_text())  # type: ignore[index]
-    db = open_database(Path(cluster.plan["posts"][0]["dir"]) / "node.db")  # type: ignore[index]
+    post_dir = Path(cluster.plan["posts"][0]["dir"])  # type: ignore[index]
+    db = open_database(post_dir / "node.db", node_data_key(post_dir).database_key)
     try:
         bind_replica(node["node_id"], latest_stamp())
         appeal = Appeal.book(

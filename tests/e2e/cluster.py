@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,7 +15,24 @@ import socketio
 
 from faplink.demo import prepare
 from faplink.processes import faplink_command, start, stop, wait_http
+from node.datakey import DataKey, key_from_file
 from tests.conftest import free_port
+
+
+def node_key_file(node_dir: Path | str) -> Path:
+    """The test key file of a post's data (beside its directory, never in it)."""
+    node_dir = Path(node_dir)
+    return node_dir.parent / "keys" / f"{node_dir.name}.key"
+
+
+def node_data_key(node_dir: Path | str) -> DataKey:
+    """A post's data key, to open its node.db or files from a test (made if missing)."""
+    return key_from_file(node_key_file(node_dir))
+
+
+def node_env(node_dir: Path | str) -> dict[str, str]:
+    """The environment of a `faplink node …` command on this post: its test key file."""
+    return {**os.environ, "FAPLINK_DATA_KEY_FILE": str(node_key_file(node_dir))}
 
 
 class Cluster:
@@ -68,16 +86,21 @@ class Cluster:
         data["central_url"] = f"http://127.0.0.1:{port}"
         path.write_text(json.dumps(data))
 
-    def start_post(self, index: int = 0, prefix: list[str] | None = None) -> None:
-        """Start post `index`'s node; `prefix` wraps the command (e.g. faketime)."""
+    def start_post(self, index: int = 0, prefix: list[str] | None = None, *, key_file: bool = True) -> None:
+        """Start post `index`'s node; `prefix` wraps the command (e.g. faketime). With `key_file`
+        its data key comes from a test key file; without, as on a kiosk with no TPM: made on the
+        first start, then opened by a feldsher's login."""
         post = self.plan["posts"][index]  # type: ignore[index]
+        env = dict(self.env)
+        if key_file:
+            env["FAPLINK_DATA_KEY_FILE"] = str(node_key_file(post["dir"]))
         self.posts[index] = start(
             [
                 *(prefix or []),
                 *faplink_command("node", "run", "--port", str(self.post_ports[index]), "--data", post["dir"]),
             ],
             self.root / "logs" / f"post{index + 1}.log",
-            env=self.env,
+            env=env,
         )
         wait_http(f"{self.post_url(index)}/login", process=self.posts[index])
 

@@ -14,9 +14,9 @@ import pytest
 
 from faplink.processes import faplink_command, start, stop, wait_http
 from hardware.simulators.ecg_export import ecg_export
-from sync.blobs import CHUNK_SIZE
+from sync.blobs import CHUNK_SIZE, BlobStore
 from tests.conftest import free_port
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key, node_env
 from tests.e2e.relay import Relay
 
 pytestmark = pytest.mark.slow
@@ -122,6 +122,9 @@ def test_download_cut_mid_blob_resumes_on_a_second_kiosk(cluster: Cluster, tmp_p
         )
         target = kiosk_dir / "blobs" / sha[:2] / sha
         assert not target.is_file()
+        # What came before the cut waits sealed, chunk by chunk: no byte of the PDF in the clear.
+        staged = list((kiosk_dir / "blobs" / "staging").glob("*.part"))
+        assert staged and all(b"%PDF-1.4" not in part.read_bytes() for part in staged)
         client.post("/api/v1/sync/now")
         eventually(lambda: target.is_file(), what="the file at kiosk B")
         received = relay.counters.down - before
@@ -156,7 +159,9 @@ def test_a_text_file_travels_gzipped_both_ways_and_still_resumes(cluster: Cluste
         client.post("/api/v1/sync/now")
         target = kiosk_dir / "blobs" / sha[:2] / sha
         eventually(lambda: target.is_file(), what="the file at kiosk B")
-        assert target.read_bytes() == data
+        assert data not in target.read_bytes()  # sealed at the post ...
+        store = BlobStore(kiosk_dir / "blobs", key=node_data_key(kiosk_dir).blob_key)
+        assert store.read(sha) == data  # ... and whole
         received = down_relay.counters.down - before
         assert received < SIZE // 2, received
         files = client.get(f"/api/v1/appeals/{appeal_id}").json()["attachments"]
@@ -211,7 +216,7 @@ def _second_kiosk(cluster: Cluster, tmp_path: Path, relay: Relay) -> Iterator[tu
     kiosk = start(
         faplink_command("node", "run", "--port", str(port), "--data", str(kiosk_dir)),
         tmp_path / "kiosk-b.log",
-        env={"FAPLINK_SYNC_INTERVAL": "3600", **QUIET},
+        env={**node_env(kiosk_dir), "FAPLINK_SYNC_INTERVAL": "3600", **QUIET},
     )
     try:
         base = f"http://127.0.0.1:{port}"

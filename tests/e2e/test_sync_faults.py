@@ -11,6 +11,7 @@ import random
 import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -18,11 +19,11 @@ import pytest
 
 from faplink.processes import faplink_command
 from sync.changes import collect_changes, latest_stamp
-from sync.db import CENTRAL, bind_replica, open_database
+from sync.db import CENTRAL, bind_replica, connect_file, open_database
 from sync.migrations import migrate
 from sync.models import REPLICATED_MODELS, Appeal, Attachment, Patient, Slot, Staff
 from sync.state import CENTRAL_MIGRATIONS, NODE_MIGRATIONS
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, node_data_key, node_env
 from tests.e2e.relay import Relay
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,7 @@ PATIENTS_PER_RUN = 40
 def _sync_once(node_dir: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         faplink_command("node", "sync", "--data", node_dir, "--once"),
+        env=node_env(node_dir),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -44,13 +46,13 @@ def _write_at_post(node_dir: Path, node_id: str, run: int, rng: random.Random) -
     """What a feldsher records offline between two links: patients, appeals, a file."""
     from sync.blobs import BlobStore
 
-    db = open_database(node_dir / "node.db")
+    db = open_database(node_dir / "node.db", node_data_key(node_dir).database_key)
     migrate(db, NODE_MIGRATIONS)
     bind_replica(node_id, latest_stamp())
     post_id = Staff.get(Staff.role == "feldsher").organization_id
     feldsher = Staff.get(Staff.role == "feldsher")
     doctor = Staff.get((Staff.role == "consultant") & Staff.last_name.startswith("Иванова"))
-    blobs = BlobStore(node_dir / "blobs")
+    blobs = BlobStore(node_dir / "blobs", key=node_data_key(node_dir).blob_key)
     with db.atomic():
         for n in range(PATIENTS_PER_RUN):
             patient = Patient.create(
@@ -102,8 +104,8 @@ def _write_at_central(central_dir: Path, run: int) -> None:
     db.close()
 
 
-def _snapshot(db_path: Path, scope_org: str | None) -> dict[tuple[str, str], str]:
-    db = open_database(db_path)
+def _snapshot(db_path: Path, scope_org: str | None, key: bytes | None = None) -> dict[tuple[str, str], str]:
+    db = open_database(db_path, key)
     rows, more = collect_changes(0, 10_000_000, scope_org=scope_org)
     assert not more
     out = {(r._meta.table_name, r.id): r.hlc for r in rows}
@@ -111,8 +113,8 @@ def _snapshot(db_path: Path, scope_org: str | None) -> dict[tuple[str, str], str
     return out
 
 
-def _check(db_path: Path) -> tuple[str, int]:
-    with sqlite3.connect(db_path) as conn:
+def _check(db_path: Path, key: bytes | None = None) -> tuple[str, int]:
+    with closing(connect_file(db_path, key)) as conn:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         pending = conn.execute("SELECT count(*) FROM pending_record").fetchone()[0]
     return integrity, pending
@@ -167,11 +169,12 @@ def test_kill_minus_nine_at_random_points_loses_and_duplicates_nothing(tmp_path:
                     break
             assert done.returncode == 0, f"run {run}: {done.stderr[-2000:]}"
             post_id = _post_id(node_dir)
-            at_node = _snapshot(node_dir / "node.db", None)
+            node_key = node_data_key(node_dir).database_key
+            at_node = _snapshot(node_dir / "node.db", None, node_key)
             at_central = _snapshot(central_dir / "central.db", post_id)
             assert at_node == at_central, f"run {run}: the two sides differ"
-            for path in (node_dir / "node.db", central_dir / "central.db"):
-                assert _check(path) == ("ok", 0), f"run {run}: {path.name}"
+            for path, key in ((node_dir / "node.db", node_key), (central_dir / "central.db", None)):
+                assert _check(path, key) == ("ok", 0), f"run {run}: {path.name}"
             _files_everywhere(node_dir, central_dir)
         # A kill that lands after the round already ended proves nothing: most must land.
         print(f"kills landed during a round: {kills} of {RUNS} runs")
@@ -191,7 +194,7 @@ def _post_id(node_dir: Path) -> str:
 
 
 def _files_everywhere(node_dir: Path, central_dir: Path) -> None:
-    with sqlite3.connect(node_dir / "node.db") as conn:
+    with closing(connect_file(node_dir / "node.db", node_data_key(node_dir).database_key)) as conn:
         shas = [row[0] for row in conn.execute("SELECT sha256 FROM attachment")]
     for sha in shas:
         for root in (node_dir, central_dir):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -13,8 +14,12 @@ from faplink.processes import faplink_command
 from tests.e2e.cluster import ApiClient, Cluster
 
 
-def faplink(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(faplink_command(*args), capture_output=True, text=True, timeout=timeout)
+def faplink(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        faplink_command(*args), capture_output=True, text=True, timeout=timeout, env=env, input=input
+    )
 
 
 def central_dir(cluster: Cluster) -> str:
@@ -49,7 +54,19 @@ def fleet_page(admin: ApiClient) -> str:
     return html.unescape(response.text)
 
 
-def sync_once(data_dir: Path) -> dict[str, Any]:
-    done = faplink("node", "sync", "--data", str(data_dir), "--once")
+def opened_env(data_dir: Path, login: str = "fap1", password: str = "demo1234") -> dict[str, str]:
+    """The environment of a `faplink` command on an enrolled kiosk's encrypted data: the key its
+    feldsher's login opens, in a key file beside the directory (as a kiosk's TPM would give it)."""
+    from node.datakey import unlock_with_password
+
+    key = unlock_with_password(data_dir, login, password)
+    assert key is not None, f"{login}'s password does not open {data_dir}"
+    key_file = data_dir.with_name(data_dir.name + ".key")
+    key_file.write_text(key.raw.hex())
+    return {**os.environ, "FAPLINK_DATA_KEY_FILE": str(key_file)}
+
+
+def sync_once(data_dir: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = faplink("node", "sync", "--data", str(data_dir), "--once", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -9,7 +9,7 @@ import pytest
 
 from faplink.processes import stop
 from tests.conftest import free_port
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_env
 from tests.provisioning.helpers import central_rows, faplink, sync_once
 
 pytestmark = pytest.mark.slow
@@ -53,10 +53,11 @@ def test_backup_of_a_running_kiosk_restored_elsewhere_syncs_without_duplicates(
     cluster.stop_central()
     _register(post, "Неотправленный", "+79204445566")  # still only on the kiosk
     archive = tmp_path / "usb" / "kiosk.tar.gz"
-    made = faplink("provision", "backup", "--data", cluster.plan["posts"][0]["dir"], "--out", str(archive))  # type: ignore[index]
+    running = str(cluster.plan["posts"][0]["dir"])  # type: ignore[index]
+    key_env = node_env(running)  # the post's data key (its test key file)
+    made = faplink("provision", "backup", "--data", running, "--out", str(archive), env=key_env)
     assert made.returncode == 0, made.stderr  # taken while the node runs
     # While its service runs the kiosk is neither retired under it nor served a second time.
-    running = str(cluster.plan["posts"][0]["dir"])  # type: ignore[index]
     refused = faplink("provision", "decommission", "--data", running, "--yes")
     assert refused.returncode == 1 and "Служба киоска работает" in refused.stderr, refused.stderr
     twice = faplink("node", "run", "--port", str(free_port()), "--data", running, timeout=60)
@@ -65,23 +66,25 @@ def test_backup_of_a_running_kiosk_restored_elsewhere_syncs_without_duplicates(
     stop(cluster.posts.pop(0))  # the old machine is gone
 
     fresh = tmp_path / "new-machine"
-    restored = faplink("provision", "restore", "--from", str(archive), "--data", str(fresh))
+    # The new machine has no key: the post's feldsher opens the encrypted backup with their login.
+    opened = "fap1\ndemo1234\n"
+    restored = faplink("provision", "restore", "--from", str(archive), "--data", str(fresh), input=opened)
     assert restored.returncode == 0, restored.stderr
-    status = json.loads(faplink("provision", "status", "--data", str(fresh), "--json").stdout)
+    status = json.loads(faplink("provision", "status", "--data", str(fresh), "--json", env=key_env).stdout)
     assert status["queues"]["records"] >= 1 and status["node_id"] == "demo-post-1"
 
     cluster.start_central()
-    first = sync_once(fresh)
+    first = sync_once(fresh, key_env)
     assert first["refused"] == [] and first["pushed"] >= 1 and first["pulled"] == 0
     assert (first["blobs_up"], first["blobs_down"]) == (0, 0)
     assert _count(cluster, "Синхронов") == 1 and _count(cluster, "Неотправленный") == 1
-    again = sync_once(fresh)
+    again = sync_once(fresh, key_env)
     assert (again["pushed"], again["pulled"], again["blobs_down"]) == (0, 0, 0)
     assert _count(cluster, "Синхронов") == 1 and _count(cluster, "Неотправленный") == 1
 
     # The replacement machine is retired in turn: last sync, key revoked, patient data wiped.
     assert faplink("provision", "decommission", "--data", str(fresh)).returncode == 2  # no --yes
-    retired = faplink("provision", "decommission", "--data", str(fresh), "--yes")
+    retired = faplink("provision", "decommission", "--data", str(fresh), "--yes", env=key_env)
     assert retired.returncode == 0, retired.stderr
     assert "Ключ в центре: отозван" in retired.stdout
     left = {p.name for p in fresh.iterdir()}

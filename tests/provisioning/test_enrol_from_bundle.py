@@ -12,7 +12,7 @@ from faplink.processes import faplink_command, start, stop, wait_http
 from provisioning.bundle import open_bundle, seal
 from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
-from tests.provisioning.helpers import central_dir, central_rows, faplink, post_id, sync_once
+from tests.provisioning.helpers import central_dir, central_rows, faplink, opened_env, post_id, sync_once
 
 pytestmark = pytest.mark.slow
 
@@ -78,12 +78,12 @@ def test_offline_enrolment_works_with_central_stopped_and_syncs_once_it_starts(
     patient_id = _register_offline(kiosk)
 
     cluster.start_central()
-    first = sync_once(kiosk)
+    first = sync_once(kiosk, opened_env(kiosk))
     assert first["refused"] == [] and first["pushed"] >= 1
     assert first["pulled"] == 0  # the bundle brought everything up to its cursor
     assert central_rows(cluster, "SELECT last_name FROM patient WHERE id = ?", patient_id) == [("Флешкина",)]
     assert central_rows(cluster, "SELECT count(*) FROM patient WHERE last_name = 'Флешкина'") == [(1,)]
-    again = sync_once(kiosk)
+    again = sync_once(kiosk, opened_env(kiosk))
     assert (again["pushed"], again["pulled"]) == (0, 0)
 
 
@@ -108,10 +108,13 @@ def test_the_reporter_replaces_the_bundle_key_and_reports_after_a_round(
     cluster.start_central()
 
     from node import create_app
+    from node.datakey import unlock_with_password
     from provisioning.report import attach_reporter
     from sync.db import database
 
-    app = create_app({"DATA_DIR": kiosk, "SYNC_ENABLED": False})
+    key = unlock_with_password(kiosk, "fap1", "demo1234")  # the bundle brought the feldsher's login
+    assert key is not None
+    app = create_app({"DATA_DIR": kiosk, "SYNC_ENABLED": False, "DATA_KEY": key.raw})
     try:
         client, identity = app.extensions["sync_client"], app.extensions["identity"]
         attach_reporter(client, identity, every=0)

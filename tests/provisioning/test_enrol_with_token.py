@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from node.datakey import unlock_with_password
+from sync.db import connect_file
 from tests.e2e.cluster import ApiClient, Cluster
-from tests.provisioning.helpers import central_rows, faplink, fleet_page, issue_token, post_id
+from tests.provisioning.helpers import central_rows, faplink, fleet_page, issue_token, opened_env, post_id
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,11 @@ def test_enrol_sync_appear_on_the_fleet_page_and_refuse_a_second_use(
     assert "первая синхронизация завершена" in done.stdout
     assert "Самопроверка пройдена" in done.stdout
     assert re.search(r"Первая синхронизация \[#+\] (\d+)/\1 записей", done.stderr), done.stderr[-2000:]
-    conn = sqlite3.connect(kiosk / "node.db")
+    # The post's data is encrypted; the feldsher's password (wrapped in keyring.json) opens it.
+    assert (kiosk / "node.db").read_bytes()[:16] != b"SQLite format 3\x00"
+    key = unlock_with_password(kiosk, "fap1", "demo1234")
+    assert key is not None and unlock_with_password(kiosk, "fap1", "wrong") is None
+    conn = connect_file(kiosk / "node.db", key.database_key)
     assert conn.execute("SELECT count(*) FROM staff_credential WHERE login = 'fap1'").fetchone() == (1,)
     assert conn.execute("SELECT count(*) FROM staff_credential WHERE login = 'fap2'").fetchone() == (0,)
     conn.close()
@@ -85,7 +90,7 @@ def test_a_revoked_kiosk_is_refused_and_force_reenrols_it_with_a_new_key(
     admin = ApiClient(cluster.central_url, "admin")
     assert admin.post(f"/fleet/nodes/{KIOSK}/revoke").status_code == 200
 
-    refused = faplink("node", "sync", "--data", str(kiosk), "--once")
+    refused = faplink("node", "sync", "--data", str(kiosk), "--once", env=opened_env(kiosk))
     assert refused.returncode != 0 and "позвоните в техническую поддержку" in refused.stderr
     assert '"state": "revoked"' in (kiosk / "sync-status.json").read_text().replace('":"', '": "')
     check = faplink("provision", "check", "--data", str(kiosk), "--no-devices")

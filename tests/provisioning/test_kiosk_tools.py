@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-import sqlite3
 import subprocess
 import tarfile
 from pathlib import Path
@@ -13,17 +12,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from node.datakey import DataKey
 from provisioning.backup import backup, restore
 from provisioning.cli import provision
 from provisioning.diagnose import diagnose
 from provisioning.errors import BackupError
 from provisioning.layout import NodeDir
+from sync.db import connect_file
 from sync.models import Patient
+from tests.conftest import TEST_DATA_KEY
 
 
 def _node_dir(node_app) -> NodeDir:  # type: ignore[no-untyped-def]
     app, _ = node_app
-    return NodeDir(Path(app.config["DATA_DIR"]))
+    nd = NodeDir(Path(app.config["DATA_DIR"]))
+    nd.remember_key(DataKey.from_hex(TEST_DATA_KEY))  # as the engineer's login would open it
+    return nd
 
 
 def test_install_kiosk_writes_units_that_boot_into_faplink(tmp_path: Path) -> None:
@@ -48,7 +52,10 @@ def test_install_kiosk_writes_units_that_boot_into_faplink(tmp_path: Path) -> No
     users = (tmp_path / "etc" / "sysusers.d" / "faplink.conf").read_text()
     assert 'u kiosk - "faplink kiosk" /srv/faplink' in users and "m kiosk dialout" in users
     dirs = (tmp_path / "etc" / "tmpfiles.d" / "faplink.conf").read_text()
-    assert "d /srv/faplink 0750 kiosk kiosk -" in dirs
+    assert "d /srv/faplink 0700 kiosk kiosk -" in dirs
+    # The post's data key sealed by the TPM, if enrolment made one; else a login opens the data.
+    assert "LoadCredentialEncrypted=faplink-data-key:/srv/faplink/node/data-key.cred" in node
+    assert "SetCredential=faplink-data-key:none" in node
     assert "systemctl enable faplink-node.service faplink-kiosk.service" in result.output
     # The scratch root has no cage: a kiosk installed like this would boot to a blank screen.
     assert "не установлен cage" in result.output and "apt-get install cage" in result.output
@@ -126,7 +133,7 @@ def test_diagnostics_hold_no_patient_data_or_secrets(node_app, tmp_path: Path) -
 
 
 def _counts(path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(path)
+    conn = connect_file(path, DataKey.from_hex(TEST_DATA_KEY).database_key)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
@@ -142,7 +149,7 @@ def test_backup_while_open_then_restore_gives_the_same_kiosk(node_app, tmp_path:
     info = backup(nd, tmp_path / "kiosk.tar.gz")
     assert info.blobs == 1 and (tmp_path / "kiosk.tar.gz").stat().st_mode & 0o777 == 0o600
     restored = NodeDir(tmp_path / "restored")
-    restore(tmp_path / "kiosk.tar.gz", restored)
+    restore(tmp_path / "kiosk.tar.gz", restored, lambda root: DataKey.from_hex(TEST_DATA_KEY))
     assert _counts(restored.database) == _counts(nd.database)
     assert restored.identity().node_id == nd.identity().node_id
     assert (restored.key_file.read_bytes(), restored.key_file.stat().st_mode & 0o777) == (
@@ -158,7 +165,8 @@ def test_a_damaged_backup_is_refused_and_leaves_the_target_empty(node_app, tmp_p
     nd = _node_dir(node_app)
     backup(nd, tmp_path / "kiosk.tar.gz")
     raw = bytearray(gzip.decompress((tmp_path / "kiosk.tar.gz").read_bytes()))
-    at = raw.index(b"SQLite format 3") + 4096 + 100  # inside the database's second page
+    with tarfile.open(tmp_path / "kiosk.tar.gz") as tar:
+        at = tar.getmember("node.db").offset_data + 4096 + 100  # inside the database's second page
     raw[at] ^= 0xFF
     (tmp_path / "damaged.tar.gz").write_bytes(gzip.compress(bytes(raw)))
     target = NodeDir(tmp_path / "target")
