@@ -104,6 +104,8 @@ def backlog() -> Any:
     node = request_node()
     total = 0
     for model in REPLICATED_MODELS:
+        if not model.PULLED_BY_POSTS:
+            continue
         query = model.select()
         scope = model.scope_for_post(node.organization_id)
         if scope is not None:
