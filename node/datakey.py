@@ -382,8 +382,15 @@ def unwrap_recovery(keyring: dict[str, Any], centre_key: X25519PrivateKey) -> Da
 def may_start_afresh(data_dir: Path) -> bool:
     """Whether the post's data may be made anew under a new key: no feldsher's login has ever
     opened it and no TPM holds its key, so nobody can have recorded anything there, and all
-    it holds (if anything) came from central and comes again with the next sync."""
-    return not read_keyring(data_dir).get("had_logins") and not (data_dir / SEALED_KEY_FILE).exists()
+    it holds (if anything) came from central and comes again with the next sync. A keyring
+    that is missing or unreadable beside an encrypted database says nothing: locked, then."""
+    if (data_dir / SEALED_KEY_FILE).exists():
+        return False
+    database = data_dir / "node.db"
+    if database.is_file() and database.stat().st_size and not is_plain_sqlite(database):
+        keyring = read_keyring(data_dir)
+        return bool(keyring) and not keyring.get("had_logins")
+    return True
 
 
 def start_afresh(data_dir: Path, node_id: str) -> DataKey:
@@ -391,9 +398,12 @@ def start_afresh(data_dir: Path, node_id: str) -> DataKey:
     earlier key sealed is unreadable now and is removed; the recovery copy is made again.
     A plain database of an older version is kept, to be converted under the new key."""
     if not is_plain_sqlite(data_dir / "node.db"):
-        for name in ("node.db", "node.db-wal", "node.db-shm"):
-            (data_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(data_dir / "blobs", ignore_errors=True)
+        # Moved aside, not deleted: should the old key turn up after all, nothing is lost.
+        aside = data_dir / f"unopened-{os.getpid()}-{os.urandom(4).hex()}"
+        for name in ("node.db", "node.db-wal", "node.db-shm", "blobs"):
+            if (data_dir / name).exists():
+                aside.mkdir(mode=0o700, exist_ok=True)
+                os.replace(data_dir / name, aside / name)
     # else: a plain post of an older version, upgraded now: open_node converts it under this key.
     key = DataKey.generate()
     data = read_keyring(data_dir)

@@ -19,7 +19,9 @@ from node.datakey import (
     DataKey,
     find_data_key,
     keyring_logins,
+    may_start_afresh,
     read_keyring,
+    start_afresh,
     tpm_available,
     unlock_with_password,
     wrap_for_recovery,
@@ -218,3 +220,28 @@ def test_a_backup_holds_no_key_in_the_clear_and_opens_with_a_feldshers_login(
     node = create_app({"DATA_DIR": target, "SYNC_ENABLED": False, "TESTING": True, "DATA_KEY": KEY.raw})
     with node.app_context():
         assert Patient.get_by_id(patient.id).snils == patient.snils
+
+
+def test_only_a_post_no_one_ever_opened_starts_afresh_and_nothing_is_deleted(
+    node_app, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    data_dir = _data_dir(node_app)  # feldshers' logins have opened it: it never starts afresh
+    database.close()
+    assert not may_start_afresh(data_dir)
+    keyring = (data_dir / "keyring.json").read_text()
+    (data_dir / "keyring.json").write_text("{not json")  # a damaged keyring says nothing: locked
+    assert not may_start_afresh(data_dir)
+    (data_dir / "keyring.json").unlink()
+    assert not may_start_afresh(data_dir)
+    (data_dir / "keyring.json").write_text(keyring)
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert may_start_afresh(fresh)  # enrolled, never started
+    first = start_afresh(fresh, "kiosk-new")
+    (fresh / "node.db").write_bytes(os.urandom(4096))  # what that key sealed, the key then lost
+    assert may_start_afresh(fresh)  # still nobody's login: nothing recorded there
+    second = start_afresh(fresh, "kiosk-new")
+    assert second != first and not (fresh / "node.db").exists()
+    [aside] = fresh.glob("unopened-*")
+    assert (aside / "node.db").is_file()  # moved aside, not deleted
