@@ -101,6 +101,12 @@ class SyncStatus:
         return asdict(self)
 
 
+def _no_link(exc: Exception) -> TransportError:
+    """Central could not be reached: said in the feldsher's words; what failed goes to the log."""
+    log.info("central not reached: %s", type(exc).__name__)
+    return TransportError(N_("Нет связи с центром: сервер не отвечает или сеть недоступна"))
+
+
 class SyncClient:
     """Talks to central for one node; safe to call `run_round` from one thread at a time."""
 
@@ -173,7 +179,7 @@ class SyncClient:
                 method, self.base + full, data=body, headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:
-            raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
+            raise _no_link(exc) from exc
         self._count(sent=len(body), received=len(response.content))
         if response.status_code >= 400:
             raise self._error(response)
@@ -269,7 +275,7 @@ class SyncClient:
             pong.raise_for_status()
             server_ms = int(pong.json()["server_time_ms"])
         except (requests.RequestException, ValueError, KeyError) as exc:
-            raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
+            raise _no_link(exc) from exc
         self._set_clock_offset(server_ms, started, time.time())
 
     def _signed_hello(self) -> None:
@@ -547,7 +553,7 @@ def request_enrolment(
     try:
         response = requests.post(f"{parse_url(central_url)}/sync/v1/enroll", json=body, timeout=timeout)
     except requests.RequestException as exc:
-        raise TransportError(N_("Нет связи с центром: %(detail)s"), detail=type(exc).__name__) from exc
+        raise _no_link(exc) from exc
     try:
         data = response.json()
     except ValueError as exc:

@@ -9,6 +9,7 @@ from faplink.web.auth import login_required
 
 from ..auth.routes import NODE_ROLES
 from ..linkquality import MODE_LABELS, NEEDS, LinkQuality, offered_mode
+from ..sync_ui.truth import post_link
 from . import bp
 from .monitor import LinkMonitor
 
@@ -22,11 +23,15 @@ def _link_json(monitor: LinkMonitor) -> dict[str, Any]:
     q: LinkQuality | None = monitor.latest
     empty = {"rtt_ms": None, "down_kbps": None, "up_kbps": None, "loss_pct": None, "measured_at": None}
     age = monitor.age_s()
+    # With no link at all (the last round could not reach central) nothing but a deferred
+    # consultation will work, whatever the last measurement said.
+    online = post_link().online
     return {
         **(q.as_dict() if q is not None else {**empty, "error": None}),
-        "mode": offered_mode(q),
+        "mode": offered_mode(q) if online else "deferred",
         "measuring": monitor.measuring,
         "stale": age is None or age > 3 * monitor.interval,
+        "online": online,
     }
 
 
