@@ -176,6 +176,7 @@ def edit(patient_id: str) -> Any:
         except SyncError as exc:
             error = translate_error(exc)
     else:
+        audit.viewed(patient, detail="edit")
         form = {
             "last_name": patient.last_name,
             "first_name": patient.first_name,

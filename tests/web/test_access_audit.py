@@ -106,6 +106,7 @@ def test_the_feldshers_openings_at_the_post_are_journalled_with_who_and_what(nod
 
     opened = {
         f"/patients/{appeal.patient_id}": ("view", "patient", appeal.patient_id),
+        f"/patients/{appeal.patient_id}/edit": ("view", "patient", appeal.patient_id),
         f"/appeals/{appeal.id}": ("view", "appeal", appeal.id),
         f"/api/v1/appeals/{appeal.id}": ("view", "appeal", appeal.id),
         f"/appeals/{appeal.id}/protocol.pdf": ("download", "attachment", pdf.id),
