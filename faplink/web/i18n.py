@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, session
-from flask_babel import Babel, gettext
+from flask_babel import Babel, format_decimal, gettext
 
 from sync.errors import SyncError
 from sync.validators import format_phone
@@ -75,6 +75,17 @@ def _format_phone(value: str | None) -> str:
     return format_phone(value, gettext("доб.")) if value else ""
 
 
+def file_size(size: int | None) -> str:
+    """A file's size as people read it, in the user's language: «0,5 КБ», «12 КБ», «3,4 МБ»."""
+    value = float(size or 0)
+    if value >= 1024 * 1024:
+        amount, unit = value / (1024 * 1024), gettext("МБ")
+    else:
+        amount, unit = max(value / 1024, 0.1), gettext("КБ")
+    shown = format_decimal(round(amount, 1 if amount < 10 else 0), format="#,##0.#")
+    return f"{shown}\u00a0{unit}"
+
+
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "ru")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
@@ -82,6 +93,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = _format_datetime
     app.jinja_env.filters["ddmmyyyy"] = _format_date
     app.jinja_env.filters["phone"] = _format_phone
+    app.jinja_env.filters["filesize"] = file_size
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = lambda: session.get("lang", "ru")
     app.jinja_env.globals["user_timezone"] = lambda: str(user_timezone())
