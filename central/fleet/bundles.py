@@ -9,6 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from faplink.web import audit
 from provisioning.bundle import FORMAT, centre_bundle_key, fingerprint, public_hex, seal
 from provisioning.recovery import recovery_public_hex
 from sync.changes import collect_changes, latest_seq
@@ -16,7 +17,7 @@ from sync.client import parse_url
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, ValidationError
-from sync.models import Organization, OrgKind
+from sync.models import AccessAction, Organization, OrgKind
 from sync.models.directory import region_centres
 from sync.server import register_node
 
@@ -96,6 +97,15 @@ def export_bundle(
         "cursor": cursor,
         "records": [row.to_wire() for row in rows],
     }
+    # The bundle carries the post's patients: an export of personal data (who: the engineer at
+    # the fleet page, nobody at the command line).
+    audit.record(
+        AccessAction.EXPORT,
+        kind="bundle",
+        record_id=node_id,
+        detail=f"post {organization_id}: {len(rows)} records",
+        role="cli" if created_by == "cli" else "",
+    )
     return ExportedBundle(
         data=seal(payload, signing_key),
         node_id=node_id,

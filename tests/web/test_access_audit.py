@@ -323,3 +323,14 @@ def test_a_page_of_the_journal_is_quick_on_100000_rows(central_app) -> None:  # 
         response = admin.get("/admin/audit", query_string=query)
         took = time.monotonic() - started
         assert response.status_code == 200 and took < 1.5, (query, took)
+
+
+def test_an_enrolment_bundle_is_an_export_of_the_posts_data(central_app) -> None:  # type: ignore[no-untyped-def]
+    app, data = central_app
+    client = app.test_client()
+    token = login(client, "engineer")
+    form = {"csrf_token": token, "organization": data.posts[0][0], "central_url": "http://centre.example:8700"}
+    assert client.post("/fleet/bundle", data=form).status_code == 200
+    row = _last()
+    assert (row.action, row.kind, row.staff_id) == (AccessAction.EXPORT, "bundle", _staff("engineer").id)
+    assert row.detail.startswith(f"post {data.posts[0][0]}: ")
