@@ -33,14 +33,13 @@ import string
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
 
+from .described import Described
 from .errors import SigningError
 
 __all__ = [
@@ -221,7 +220,7 @@ MAX_CERTIFICATE = 16 * 1024
 
 
 @dataclass(frozen=True)
-class ExternalCertificate:
+class ExternalCertificate(Described):
     """A consultant's certificate whose key the external program holds (e.g. in КриптоПро CSP)."""
 
     thumbprint: str  # SHA-1 of the DER, as cryptcp -thumbprint takes it
@@ -232,24 +231,6 @@ class ExternalCertificate:
     def serial(self) -> str:
         digits = f"{self.certificate.serial_number:X}"
         return digits.zfill(len(digits) + len(digits) % 2)
-
-    @property
-    def holder(self) -> str:
-        values = self.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(values[0].value) if values else self.certificate.subject.rfc4514_string()
-
-    @property
-    def issuer(self) -> str:
-        values = self.certificate.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(values[0].value) if values else self.certificate.issuer.rfc4514_string()
-
-    @property
-    def not_before(self) -> datetime:
-        return self.certificate.not_valid_before_utc
-
-    @property
-    def not_after(self) -> datetime:
-        return self.certificate.not_valid_after_utc
 
 
 def _load_certificate(data: bytes) -> x509.Certificate:

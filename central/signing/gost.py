@@ -28,6 +28,7 @@ from cryptography.x509.oid import NameOID
 from faplink.openssl import OpenSSLError, run_openssl
 
 from .ca import _fit, _fit_utf8, _locked, _person, _write_atomically
+from .described import Described
 from .errors import SigningError
 from .store import MIN_PASSPHRASE
 
@@ -208,31 +209,13 @@ class GostCA:
 
 
 @dataclass(frozen=True)
-class GostSigner:
+class GostSigner(Described):
     """A consultant's stored GOST key: what «Выберите подпись» shows, and where the key is."""
 
     serial: str
     certificate: x509.Certificate
     key_path: Path
     trusted: bool  # issued by this centre's GOST CA
-
-    @property
-    def holder(self) -> str:
-        values = self.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(values[0].value) if values else self.certificate.subject.rfc4514_string()
-
-    @property
-    def issuer(self) -> str:
-        values = self.certificate.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(values[0].value) if values else self.certificate.issuer.rfc4514_string()
-
-    @property
-    def not_before(self) -> datetime:
-        return self.certificate.not_valid_before_utc
-
-    @property
-    def not_after(self) -> datetime:
-        return self.certificate.not_valid_after_utc
 
 
 class GostSignerStore:

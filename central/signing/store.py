@@ -12,13 +12,13 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .credentials import SignerCredential, issued_by, read_pkcs12
+from .described import Described
 from .errors import SigningError
 
 __all__ = ["MIN_PASSPHRASE", "SignerStore", "StoredSigner"]
@@ -30,30 +30,12 @@ _STAFF_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
 @dataclass(frozen=True)
-class StoredSigner:
+class StoredSigner(Described):
     """What «Выберите подпись» shows of a stored credential."""
 
     serial: str
     certificate: x509.Certificate
     trusted: bool  # issued by the centre's CA
-
-    @property
-    def holder(self) -> str:
-        values = self.certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        return str(values[0].value) if values else self.certificate.subject.rfc4514_string()
-
-    @property
-    def issuer(self) -> str:
-        values = self.certificate.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        return str(values[0].value) if values else self.certificate.issuer.rfc4514_string()
-
-    @property
-    def not_before(self) -> datetime:
-        return self.certificate.not_valid_before_utc
-
-    @property
-    def not_after(self) -> datetime:
-        return self.certificate.not_valid_after_utc
 
 
 def check_new_passphrase(passphrase: str, confirmation: str) -> None:
