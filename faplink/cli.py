@@ -188,7 +188,7 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
 # -- demo and devices ----------------------------------------------------------
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--data", "data_dir", default="demo-data", type=click.Path(path_type=Path))
 @click.option(
     "--port",
@@ -206,8 +206,16 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
     envvar="FAPLINK_DEMO_SIGNER",
     help="How the demo centre signs protocols: PAdES (RSA) or GOST R 34.10-2012 (libengine-gost-openssl).",
 )
-def demo(data_dir: Path, port: int, keep: bool, signer: str) -> None:
-    """Central, two posts and simulated devices, seeded, on embedded SQLite."""
+@click.pass_context
+def demo(ctx: click.Context, data_dir: Path, port: int, keep: bool, signer: str) -> None:
+    """Central, two posts and simulated devices, seeded, on embedded SQLite.
+
+    While it runs, from another terminal: `faplink demo link off post1` cuts post 1's link to
+    central (`on` restores it); `faplink demo stop central` / `start central` stop and start
+    one process while the others go on.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from .demo import DemoError, run_demo
 
     try:
@@ -215,6 +223,43 @@ def demo(data_dir: Path, port: int, keep: bool, signer: str) -> None:
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
     sys.exit(code)
+
+
+def _demo_command(command: str, target: str, data_dir: Path) -> None:
+    from .demo_link import post_command
+
+    if not (data_dir / "demo.json").is_file():
+        raise click.ClickException(f"no demo in {data_dir}: start one with `faplink demo`")
+    post_command(data_dir / "control", command, target)
+    click.echo(f"{command} {target}: passed to the running demo")
+
+
+_DEMO_DATA = click.option("--data", "data_dir", default="demo-data", type=click.Path(path_type=Path))
+
+
+@demo.command("link")
+@click.argument("state", type=click.Choice(["off", "on"]))
+@click.argument("post")
+@_DEMO_DATA
+def demo_link(state: str, post: str, data_dir: Path) -> None:
+    """Cut (off) or restore (on) a demo post's link to central, e.g. `link off post1`."""
+    _demo_command(f"link-{state}", post, data_dir)
+
+
+@demo.command("stop")
+@click.argument("name")
+@_DEMO_DATA
+def demo_stop(name: str, data_dir: Path) -> None:
+    """Stop one demo process (central, post1, post2); the others go on."""
+    _demo_command("stop", name, data_dir)
+
+
+@demo.command("start")
+@click.argument("name")
+@_DEMO_DATA
+def demo_start(name: str, data_dir: Path) -> None:
+    """Start a stopped demo process again."""
+    _demo_command("start", name, data_dir)
 
 
 def _register_subcommands() -> None:

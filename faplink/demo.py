@@ -20,6 +20,7 @@ from sync.server import register_node
 from sync.signing import NodeKey
 from sync.state import CENTRAL_MIGRATIONS
 
+from .demo_link import LinkSwitch, take_commands
 from .demo_seed import DEMO_PASSWORD, DemoData, DemoLogin, seed
 from .processes import faplink_command, start, stop, wait_http
 
@@ -137,23 +138,37 @@ def _start_devices(
 
 def run_demo(data_dir: Path, port: int, *, keep: bool = False, signer: str = "pades") -> int:
     plan = prepare(data_dir, port, fresh=not keep, signer=signer)
-    central_port = plan["central"]["port"]  # type: ignore[index]
-    _check_ports_free([central_port + index for index in range(1 + len(plan["posts"]))])  # type: ignore[arg-type]
+    central_port = int(plan["central"]["port"])  # type: ignore[index]
+    posts = plan["posts"]
+    assert isinstance(posts, list)
+    # central, the posts, then each post's cable to central (a switch a newcomer can cut)
+    link_ports = [central_port + 1 + len(posts) + index for index in range(len(posts))]
+    _check_ports_free([central_port + index for index in range(1 + 2 * len(posts))])
     logs = data_dir / "logs"
-    children: list[subprocess.Popen[bytes]] = []
+    control = data_dir / "control"
+    take_commands(control)  # what an earlier demo left undone does not apply to this one
+    links = {}
+    for post, link_port in zip(posts, link_ports, strict=True):
+        name = Path(post["dir"]).name
+        links[name] = LinkSwitch(link_port, central_port)
+        _route_through(Path(post["dir"]), link_port)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    devices: list[subprocess.Popen[bytes]] = []
 
     def shutdown(signum: int = 0, frame: FrameType | None = None) -> None:
-        for child in reversed(children):
+        for child in [*reversed(children.values()), *devices]:
             stop(child)
+        for link in links.values():
+            link.close()
         print("faplink demo stopped", flush=True)
         sys.exit(0)
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     try:
-        urls = _start_all(plan, logs, children)
+        urls = _start_all(plan, logs, children, devices)
     except (RuntimeError, TimeoutError) as exc:
-        for child in reversed(children):
+        for child in [*reversed(children.values()), *devices]:
             stop(child)
         raise DemoError(f"{exc}; see the logs in {logs}") from exc
     print("faplink demo is running; Ctrl+C stops it. Logs:", logs, flush=True)
@@ -162,36 +177,108 @@ def run_demo(data_dir: Path, port: int, *, keep: bool = False, signer: str = "pa
     for raw in plan["logins"]:  # type: ignore[attr-defined]
         login = DemoLogin(**raw)
         print(f"login {login.role}: {login.login} / {login.password}  ({login.who})", flush=True)
+    print(
+        f"offline work: faplink demo link off post1 --data {data_dir} (and on); "
+        f"faplink demo stop|start central --data {data_dir}",
+        flush=True,
+    )
+    reported: set[str] = set()
     while True:
-        for child in children:
-            if child.poll() is not None:
-                print(f"a demo process exited with code {child.returncode}; see {logs}", flush=True)
-                shutdown()
-        time.sleep(1)
+        for command, target in take_commands(control):
+            _carry_out(command, target, plan, logs, children, links)
+            reported.discard(target)
+        for name, child in children.items():
+            if child.poll() is not None and name not in reported:
+                reported.add(name)
+                print(
+                    f"{name} stopped (code {child.returncode}); the others go on. "
+                    f"Start it again: faplink demo start {name} --data {data_dir}",
+                    flush=True,
+                )
+        time.sleep(0.5)
 
 
-def _start_all(plan: dict[str, object], logs: Path, children: list[subprocess.Popen[bytes]]) -> list[str]:
-    """Start central, then each post with its devices; returns the lines to print."""
+def _route_through(post_dir: Path, link_port: int) -> None:
+    """Point the post at its cable to central instead of central itself."""
+    path = post_dir / "node.json"
+    identity = json.loads(path.read_text())
+    identity["central_url"] = f"http://127.0.0.1:{link_port}"
+    path.write_text(json.dumps(identity, ensure_ascii=False, indent=2))
+
+
+def _carry_out(
+    command: str,
+    target: str,
+    plan: dict[str, object],
+    logs: Path,
+    children: dict[str, subprocess.Popen[bytes]],
+    links: dict[str, LinkSwitch],
+) -> None:
+    """One command left by `faplink demo link|stop|start`."""
+    if command in ("link-off", "link-on"):
+        link = links.get(target)
+        if link is None:
+            print(f"no post {target} in this demo", flush=True)
+        elif command == "link-off":
+            link.cut()
+            print(f"{target}: link to central cut (the post works offline)", flush=True)
+        else:
+            link.mend()
+            print(f"{target}: link to central restored", flush=True)
+        return
+    child = children.get(target)
+    if child is None:
+        print(f"no process {target} in this demo", flush=True)
+    elif command == "stop" and child.poll() is None:
+        stop(child)
+        print(f"{target} stopped; the others go on", flush=True)
+    elif command == "start" and child.poll() is not None:
+        children[target] = _start_one(target, plan, logs)
+        print(f"{target} started again", flush=True)
+
+
+def _start_one(
+    name: str, plan: dict[str, object], logs: Path, ports: list[dict[str, str]] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start central or one post's node (its devices are started once, by `_start_all`)."""
     central = plan["central"]
     assert isinstance(central, dict)
-    children.append(
-        start(
+    if name == "central":
+        proc = start(
             faplink_command("central", "run", "--port", str(central["port"]), "--data", central["dir"]),
             logs / "central.log",
         )
+        wait_http(f"{central['url']}/login", process=proc)
+        return proc
+    post = next(p for p in plan["posts"] if Path(p["dir"]).name == name)  # type: ignore[attr-defined]
+    devices_file = Path(post["dir"]) / "demo-devices.json"
+    if ports is not None:
+        devices_file.write_text(json.dumps(ports, ensure_ascii=False))
+    env = {"FAPLINK_DEVICE_PORTS": devices_file.read_text() if devices_file.is_file() else "[]"}
+    proc = start(
+        faplink_command("node", "run", "--port", str(post["port"]), "--data", post["dir"]),
+        logs / f"{name}.log",
+        env=env,
     )
-    wait_http(f"{central['url']}/login", process=children[-1])
+    wait_http(f"http://127.0.0.1:{post['port']}/login", process=proc)
+    return proc
+
+
+def _start_all(
+    plan: dict[str, object],
+    logs: Path,
+    children: dict[str, subprocess.Popen[bytes]],
+    devices: list[subprocess.Popen[bytes]],
+) -> list[str]:
+    """Start central, then each post with its devices; returns the lines to print."""
+    central = plan["central"]
+    assert isinstance(central, dict)
+    children["central"] = _start_one("central", plan, logs)
     urls = [f"central: {central['url']}/"]
     for post in plan["posts"]:  # type: ignore[attr-defined]
-        ports = _start_devices(Path(post["dir"]), logs, children)
-        children.append(
-            start(
-                faplink_command("node", "run", "--port", str(post["port"]), "--data", post["dir"]),
-                logs / f"{Path(post['dir']).name}.log",
-                env={"FAPLINK_DEVICE_PORTS": json.dumps(ports)},
-            )
-        )
-        wait_http(f"http://127.0.0.1:{post['port']}/login", process=children[-1])
+        name = Path(post["dir"]).name
+        ports = _start_devices(Path(post["dir"]), logs, devices)
+        children[name] = _start_one(name, plan, logs, ports)
         urls.append(f"post {post['name']}: http://127.0.0.1:{post['port']}/")
         urls.extend(f"  device {p['label']}: {p['port']} ({p['protocol']})" for p in ports)
     return urls

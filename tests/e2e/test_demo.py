@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_starts_prints_and_stops(tmp_path: Path) -> None:
-    port = free_port_block(3)  # central's port, and the next two for the posts
+    port = free_port_block(5)  # central, the two posts, and the posts' links to central
     proc = subprocess.Popen(
         faplink_command("demo", "--data", str(tmp_path / "demo"), "--port", str(port)),
         stdout=subprocess.PIPE,
@@ -68,7 +68,7 @@ def test_demo_starts_prints_and_stops(tmp_path: Path) -> None:
 
 def test_demo_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
     """Another program on a post's port would answer for the post: the demo says so and stops."""
-    port = free_port_block(3)
+    port = free_port_block(5)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port + 2))
         squatter.listen()
@@ -99,3 +99,78 @@ def test_a_port_left_in_time_wait_by_a_stopped_demo_counts_as_free() -> None:
         accepted.close()  # the server side closes first: its end of the connection waits
         client.close()
     _check_ports_free([port])  # no DemoError
+
+
+def _demo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(faplink_command("demo", *args), capture_output=True, text=True, timeout=60)
+
+
+def _wait(check, what: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_newcomer_cuts_a_posts_link_and_stops_central_and_the_rest_goes_on(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    port = free_port_block(5)
+    proc = subprocess.Popen(
+        faplink_command("demo", "--data", str(data), "--port", str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    post1, post2, central = (f"http://127.0.0.1:{port + n}" for n in (1, 2, 0))
+    try:
+        _wait(lambda: requests.get(f"{post2}/login", timeout=2).ok, "the demo")
+        feldsher = requests.Session()
+        _wait(
+            lambda: feldsher.post(
+                f"{post1}/api/v1/session", json={"login": "fap1", "password": "demo1234"}, timeout=5
+            ).ok,
+            "post 1's first sync",
+        )
+        status = lambda: feldsher.get(f"{post1}/api/v1/sync/status", timeout=5).json()  # noqa: E731
+        assert _demo("link", "off", "post1", "--data", str(data)).returncode == 0
+        feldsher.post(f"{post1}/api/v1/sync/now", timeout=5)
+        _wait(lambda: status()["state"] == "offline", "post 1 to notice its link is cut")
+        bar = feldsher.get(f"{post1}/patients", timeout=5).text
+        assert "Нет связи с центром" in bar
+        # Post 2 keeps its link.
+        other = requests.Session()
+        _wait(
+            lambda: other.post(
+                f"{post2}/api/v1/session", json={"login": "fap2", "password": "demo1234"}, timeout=5
+            ).ok,
+            "post 2's login",
+        )
+        assert other.get(f"{post2}/api/v1/sync/status", timeout=5).json()["state"] != "offline"
+
+        assert _demo("link", "on", "post1", "--data", str(data)).returncode == 0
+        _wait(lambda: status()["state"] == "idle", "post 1 back online")
+
+        assert _demo("stop", "central", "--data", str(data)).returncode == 0
+        _wait(lambda: not _answers(central), "central to stop")
+        assert feldsher.get(f"{post1}/patients", timeout=5).ok  # the posts go on
+        assert _demo("start", "central", "--data", str(data)).returncode == 0
+        _wait(lambda: _answers(central), "central to start again")
+        assert proc.poll() is None
+    finally:
+        os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
+        proc.wait(timeout=30)
+    out = proc.stdout.read() if proc.stdout else ""  # type: ignore[union-attr]
+    assert "post1: link to central cut" in out and "central started again" in out
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/login", timeout=2).ok
+    except requests.RequestException:
+        return False
