@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 Opener = Callable[[DataKey], Flask]
 _LOGIN_PATHS = ("/login", "/api/v1/session")
+#: Wrong passwords tried in a row before each further try waits (doubling, up to a minute):
+#: the node's own lock-out lives in the database, which is still closed here.
+_FREE_TRIES = 5
 
 
 class _LockedNode:
@@ -43,6 +47,7 @@ class _LockedNode:
         self.opener = opener
         self.node: Flask | None = None
         self._opening = threading.Lock()
+        self._failures = 0
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if self.node is None and environ.get("REQUEST_METHOD") == "POST":
@@ -62,9 +67,13 @@ class _LockedNode:
             data = probe.form
         login, password = str(data.get("login", "")), str(data.get("password", ""))
         data_dir = self.shell.extensions["identity"].data_dir
+        if self._failures >= _FREE_TRIES:
+            time.sleep(min(60, 2 ** (self._failures - _FREE_TRIES)))
         key = unlock_with_password(data_dir, login, password)
         if key is None:
+            self._failures += 1
             return
+        self._failures = 0
         with self._opening:
             if self.node is None:
                 log.info("the post's data opened with a feldsher's login; starting the node")

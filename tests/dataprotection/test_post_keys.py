@@ -245,3 +245,14 @@ def test_only_a_post_no_one_ever_opened_starts_afresh_and_nothing_is_deleted(
     assert second != first and not (fresh / "node.db").exists()
     [aside] = fresh.glob("unopened-*")
     assert (aside / "node.db").is_file()  # moved aside, not deleted
+
+
+def test_guessing_at_the_locked_login_page_slows_down(node_app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    data_dir = _data_dir(node_app)
+    database.close()
+    waits: list[float] = []
+    monkeypatch.setattr("node.locked.time.sleep", waits.append)
+    client = create_app({"DATA_DIR": data_dir, "SYNC_ENABLED": False, "TESTING": True}).test_client()
+    for _ in range(7):
+        assert client.post("/login", data={"login": "fap1", "password": "guess"}).status_code == 401
+    assert waits == [1, 2]  # five free tries, then each waits twice as long as the last
