@@ -9,7 +9,7 @@ from faplink.web.auth import login_required
 
 from ..auth.routes import NODE_ROLES
 from ..linkquality import MODE_LABELS, NEEDS, LinkQuality, offered_mode
-from ..sync_ui.truth import post_link
+from ..sync_ui.truth import post_state
 from . import bp
 from .monitor import LinkMonitor
 
@@ -25,7 +25,7 @@ def _link_json(monitor: LinkMonitor) -> dict[str, Any]:
     age = monitor.age_s()
     # With no link at all (the last round could not reach central) nothing but a deferred
     # consultation will work, whatever the last measurement said.
-    online = post_link().online
+    online = post_state().online
     return {
         **(q.as_dict() if q is not None else {**empty, "error": None}),
         "mode": offered_mode(q) if online else "deferred",

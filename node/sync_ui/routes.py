@@ -10,12 +10,12 @@ from faplink.web.auth import login_required
 from ..auth.routes import NODE_ROLES
 from ..syncing import sync_client, sync_worker
 from . import bp
-from .truth import forget_counts, post_link
+from .truth import forget_counts, post_state
 
 
 @bp.app_context_processor
 def sync_bar() -> dict[str, Any]:
-    return {"sync_status": sync_client().status, "post_link": post_link}
+    return {"sync_status": sync_client().status, "post_state": post_state}
 
 
 @bp.post("/sync/now")
@@ -38,5 +38,5 @@ def status() -> Any:
         "node/sync_status.html",
         title=_("Синхронизация"),
         status=sync_client().refresh_queues(),
-        truth=post_link(),
+        truth=post_state(),
     )

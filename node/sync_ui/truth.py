@@ -22,7 +22,7 @@ from sync.state import Cursor
 
 from ..syncing import sync_client
 
-__all__ = ["PostLink", "post_link", "QUEUE_TTL_S"]
+__all__ = ["PostState", "post_state", "QUEUE_TTL_S"]
 
 #: Queue counts are reused for this long (a page render, its fragments, the next page).
 QUEUE_TTL_S = 2.0
@@ -40,7 +40,7 @@ _OFFLINE_STATES = {SyncState.OFFLINE.value, SyncState.ERROR.value, SyncState.REV
 
 
 @dataclass(frozen=True)
-class PostLink:
+class PostState:
     state: str
     says: str  # Russian msgid
     online: bool
@@ -87,12 +87,12 @@ def _when(text: str | None) -> datetime | None:
         return None
 
 
-def post_link() -> PostLink:
+def post_state() -> PostState:
     status = sync_client().status
     counts = _counts(current_app.extensions["identity"].node_id)
     state = status.state
     online = state not in _OFFLINE_STATES
-    return PostLink(
+    return PostState(
         state=state,
         says=_SAYS.get(state, state),
         online=online,
