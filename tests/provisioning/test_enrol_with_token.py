@@ -10,9 +10,18 @@ from pathlib import Path
 import pytest
 
 from node.datakey import unlock_with_password
+from provisioning.recovery import recover_data_key
 from sync.db import connect_file
 from tests.e2e.cluster import ApiClient, Cluster
-from tests.provisioning.helpers import central_rows, faplink, fleet_page, issue_token, opened_env, post_id
+from tests.provisioning.helpers import (
+    central_dir,
+    central_rows,
+    faplink,
+    fleet_page,
+    issue_token,
+    opened_env,
+    post_id,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +58,8 @@ def test_enrol_sync_appear_on_the_fleet_page_and_refuse_a_second_use(
     assert (kiosk / "node.db").read_bytes()[:16] != b"SQLite format 3\x00"
     key = unlock_with_password(kiosk, "fap1", "demo1234")
     assert key is not None and unlock_with_password(kiosk, "fap1", "wrong") is None
+    # ... and central's recovery key, whose public half the kiosk fetched at enrolment.
+    assert recover_data_key(Path(central_dir(cluster)), kiosk / "keyring.json") == key
     conn = connect_file(kiosk / "node.db", key.database_key)
     assert conn.execute("SELECT count(*) FROM staff_credential WHERE login = 'fap1'").fetchone() == (1,)
     assert conn.execute("SELECT count(*) FROM staff_credential WHERE login = 'fap2'").fetchone() == (0,)
