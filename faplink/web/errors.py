@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import shutil
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -37,6 +40,31 @@ def error_json(exc: SyncError) -> tuple[Any, int]:
     return jsonify(body), status_for(exc)
 
 
+class DiskFull(HTTPException):
+    """507 Insufficient Storage (WebDAV's code; werkzeug has none): the disk has no room left."""
+
+    code = 507
+    description = "Insufficient Storage"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from or while handling."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _disk_nearly_full(app: Flask) -> bool:
+    """Whether the data directory's disk has (almost) no room left: SQLite may report that as I/O."""
+    try:
+        return shutil.disk_usage(Path(app.config.get("DATA_DIR") or ".")).free < 1024 * 1024
+    except OSError:
+        return False
+
+
 def init_errors(app: Flask) -> None:
     @app.errorhandler(SyncError)
     def sync_error(exc: SyncError) -> Any:
@@ -47,8 +75,25 @@ def init_errors(app: Flask) -> None:
             status_for(exc),
         )
 
+    @app.errorhandler(OSError)
+    def os_error(exc: OSError) -> Any:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return disk_full(exc)
+        raise exc
+
+    def disk_full(exc: Exception) -> Any:
+        # The write failed whole (SQLite rolls the transaction back; a blob is published only
+        # once complete): what was stored before is intact, and only space is missing.
+        app.logger.error("disk full on %s %s: %s", request.method, request.path, exc)
+        return http_error(DiskFull())
+
     @app.errorhandler(OperationalError)
     def database_error(exc: OperationalError) -> Any:
+        # SQLite rolls a statement back itself when the disk is full, so the rollback that
+        # follows fails too: look along the chain for the first cause.
+        said = " ".join(str(e) for e in _chain(exc))
+        if "disk is full" in said or ("disk I/O error" in said and _disk_nearly_full(app)):
+            return disk_full(exc)
         if "locked" in str(exc) or "busy" in str(exc):
             # Locked past the busy timeout: the transaction was rolled back, so nothing
             # was half-written, and a retry is the user's whole remedy.
@@ -70,6 +115,10 @@ def init_errors(app: Flask) -> None:
                 "если ошибка повторится, сообщите в техподдержку."
             ),
             503: _("Сервер занят. Повторите попытку через несколько секунд."),
+            507: _(
+                "Недостаточно места на диске: действие не выполнено, сохранённое раньше не потеряно. "
+                "Освободите место или позвоните в техподдержку."
+            ),
         }
         message = messages.get(exc.code or 500, exc.description or "")
         if isinstance(exc, InternalServerError):

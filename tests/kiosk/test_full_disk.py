@@ -1,0 +1,76 @@
+"""A full disk at the post: the feldsher reads «Недостаточно места на диске», nothing already
+stored is lost, and work goes on once there is room again (a real tmpfs, really filled)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sync.models import Patient
+from tests.conftest import login
+
+NEW_PATIENT = {
+    "last_name": "Местова",
+    "first_name": "Дарья",
+    "birth_date": "1970-01-01",
+    "sex": "female",
+    "phone": "+79160001122",
+}
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The node's data directory on a 24 MB disk of its own."""
+    where = tmp_path / "node"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(where)], check=True)
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_is_said_plainly_and_loses_nothing(small_disk: Path, node_app) -> None:  # type: ignore[no-untyped-def]
+    app, _ = node_app
+    client = app.test_client()
+    token = login(client, "fap1")
+    before = client.post("/api/v1/patients", json=NEW_PATIENT, headers={"X-CSRF-Token": token})
+    assert before.status_code == 201, before.get_json()
+    stored = Patient.select().count()
+
+    filler = _fill(small_disk)
+    refused = client.post(
+        "/api/v1/patients",
+        json=NEW_PATIENT | {"last_name": "Тесная", "phone": "+79160001133"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert refused.status_code == 507, refused.get_data(as_text=True)[:300]
+    assert "Недостаточно места на диске" in refused.get_json()["message"]
+    assert "сохранённое раньше не потеряно" in refused.get_json()["message"]
+    page = client.post(
+        "/patients/new",
+        data=NEW_PATIENT | {"last_name": "Тесная", "phone": "+79160001133", "csrf_token": token},
+    )
+    assert page.status_code == 507 and "Недостаточно места на диске" in page.get_data(as_text=True)
+
+    filler.unlink()
+    assert Patient.select().count() == stored
+    assert Patient.get_by_id(before.get_json()["id"]).last_name == "Местова"
+    again = client.post(
+        "/api/v1/patients",
+        json=NEW_PATIENT | {"last_name": "Тесная", "phone": "+79160001133"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert again.status_code == 201
