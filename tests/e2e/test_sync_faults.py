@@ -141,6 +141,7 @@ def test_kill_minus_nine_at_random_points_loses_and_duplicates_nothing(tmp_path:
             victim = rng.choice(["node", "central"])
             proc = subprocess.Popen(
                 faplink_command("node", "sync", "--data", str(node_dir), "--once"),
+                env=node_env(node_dir),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
