@@ -17,7 +17,6 @@ from flask import current_app
 
 from sync.changes import pending_counts
 from sync.client import SyncState
-from sync.errors import N_
 from sync.state import Cursor
 
 from ..syncing import sync_client
@@ -27,22 +26,12 @@ __all__ = ["PostState", "post_state", "QUEUE_TTL_S"]
 #: Queue counts are reused for this long (a page render, its fragments, the next page).
 QUEUE_TTL_S = 2.0
 
-#: The state as the feldsher reads it, and what it means for their work.
-_SAYS = {
-    SyncState.IDLE.value: N_("На связи с центром"),
-    SyncState.SYNCING.value: N_("Идёт синхронизация"),
-    SyncState.OFFLINE.value: N_("Нет связи с центром"),
-    SyncState.ERROR.value: N_("Синхронизация не удалась"),
-    SyncState.UPDATE_REQUIRED.value: N_("Требуется обновление программы"),
-    SyncState.REVOKED.value: N_("Доступ поста к центру отозван"),
-}
 _OFFLINE_STATES = {SyncState.OFFLINE.value, SyncState.ERROR.value, SyncState.REVOKED.value}
 
 
 @dataclass(frozen=True)
 class PostState:
-    state: str
-    says: str  # Russian msgid
+    state: str  # a SyncState value; pages show it with the `sync_state` label
     online: bool
     emergency: int  # emergency appeals waiting to go
     records: int  # every change waiting to go
@@ -94,7 +83,6 @@ def post_state() -> PostState:
     online = state not in _OFFLINE_STATES
     return PostState(
         state=state,
-        says=_SAYS.get(state, state),
         online=online,
         emergency=counts["emergency"],
         records=counts["records"],
