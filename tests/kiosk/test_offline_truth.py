@@ -47,7 +47,7 @@ def test_an_appeal_made_offline_shows_in_the_queue_at_once(feldsher) -> None:  #
     waiting = re.search(r"Ждут отправки: (\d+) \(экстренных: (\d+)\)", bar)
     assert waiting and int(waiting.group(1)) >= 1 and int(waiting.group(2)) == 1, bar
     page = _text(client.get(f"/appeals/{appeal}").get_data(as_text=True))
-    assert "Обращение ещё не отправлено" in page
+    assert "Обращение пока только на посту" in page
 
 
 def test_with_central_away_every_page_says_so_in_russian(node_app, feldsher) -> None:  # type: ignore[no-untyped-def]
