@@ -25,7 +25,14 @@ MAX_TEXT = 200_000
 MAX_ROWS, MAX_COLS = 500, 50
 
 #: Converted documents may carry markup, never scripts; the app's own scripts come from 'self'.
-PREVIEW_CSP = "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+PREVIEW_CSP = (
+    "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    # The preview opens in a dialog's frame on the app's own page, and nowhere else.
+    "frame-ancestors 'self'"
+)
+#: The file's own bytes, shown inside that preview (a PDF in its frame, an image): framed by
+#: the app's pages only; nothing else about them needs allowing.
+FILE_CSP = "frame-ancestors 'self'"
 
 #: Kinds a browser shows by itself (an <img> or the PDF viewer), so they may be served inline.
 _INLINE = (JPEG, PNG, PDF, TXT)
@@ -120,6 +127,7 @@ def file_response(data: bytes, filename: str, kind: FileKind | None, *, download
         headers={
             "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
             "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": FILE_CSP,
         },
     )
 

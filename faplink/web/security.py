@@ -46,7 +46,9 @@ def _headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", policy(csp_nonce()))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    # The legacy header says what frame-ancestors says (previews are framed by the app itself).
+    framed_here = "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN" if framed_here else "DENY")
     return response
 
 

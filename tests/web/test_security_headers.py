@@ -90,3 +90,5 @@ def test_a_response_with_its_own_policy_keeps_it() -> None:
     response = app.test_client().get("/preview")
     assert response.headers["Content-Security-Policy"] == PREVIEW_CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # The preview is framed by the app's own dialog: same origin only, said both ways.
+    assert "frame-ancestors 'self'" in PREVIEW_CSP and response.headers["X-Frame-Options"] == "SAMEORIGIN"
