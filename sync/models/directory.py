@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, datetime
 from typing import Any
 
@@ -68,15 +70,35 @@ def today_at(organization_id: str | None, now: datetime | None = None) -> date:
     Ages and "not in the future" checks use it on both sides, so that central near
     midnight UTC agrees with a post eight hours east. Unknown organisation: Moscow.
     """
+    return local_date(_zone_of(organization_id) if organization_id else "", now)
+
+
+#: An organisation's zone is looked up at most this often: a pushed batch validates
+#: thousands of one post's patients, and a region changes its zone about never.
+_ZONE_TTL_S = 5.0
+_zones: dict[str, tuple[float, str]] = {}
+_zones_lock = threading.Lock()
+
+
+def _zone_of(organization_id: str) -> str:
+    now = time.monotonic()
+    with _zones_lock:
+        hit = _zones.get(organization_id)
+        if hit is not None and now - hit[0] < _ZONE_TTL_S:
+            return hit[1]
     zone = (
         Region.select(Region.timezone)
         .join(Organization, on=(Organization.region == Region.id))
         .where(Organization.id == organization_id)
         .scalar()
-        if organization_id
-        else None
     )
-    return local_date(zone or "", now)
+    if zone is None:
+        return ""  # not here (yet): not remembered, so it is looked up again once it arrives
+    with _zones_lock:
+        if len(_zones) > 10_000:
+            _zones.clear()
+        _zones[organization_id] = (now, str(zone))
+    return str(zone)
 
 
 class Region(SyncModel):
