@@ -14,8 +14,9 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,13 @@ class SyncClient:
             return False
 
     # -- one round -------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No round runs meanwhile (a link measurement: on a slow link a round would take the
+        bandwidth being measured); waits for a running round to end first."""
+        with self._lock:
+            yield
 
     def run_round(self) -> RoundReport:
         """One full exchange; raises SyncError (status updated) if it could not finish."""

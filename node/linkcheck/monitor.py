@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 import requests
@@ -124,7 +125,8 @@ class LinkMonitor:
 
     def measure_now(self) -> LinkQuality:
         """Measure (waiting for one already running to finish first), keep and push the result."""
-        with self._measure_lock:
+        rounds_held = self.client.exclusive() if self.client is not None else nullcontext()
+        with self._measure_lock, rounds_held:
             self.measuring = True
             try:
                 result = measure_link(self.identity, budget_s=self.budget_s)
