@@ -27,7 +27,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import N_, BundleError
+from .keyfile import kept_private_key
 
 __all__ = [
     "Bundle",
@@ -74,19 +74,7 @@ def public_hex(key: Ed25519PrivateKey) -> str:
 def centre_bundle_key(central_data_dir: Path) -> Ed25519PrivateKey:
     """central's bundle signing key, made on first use and kept (0600) in its data directory."""
     path = Path(central_data_dir) / BUNDLE_KEY_FILE
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it a moment ago: use theirs
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = kept_private_key(path, Ed25519PrivateKey.generate)
     if not isinstance(key, Ed25519PrivateKey):
         raise BundleError(N_("Ключ подписи пакетов регистрации повреждён: %(path)s"), path=str(path))
     return key

@@ -12,7 +12,6 @@ post with it, syncs (the new feldsher's login arrives) and seals the key again
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sync.db import WrongDatabaseKey, connect_file
 
 from .errors import N_, ProvisioningError
+from .keyfile import kept_private_key
 
 if TYPE_CHECKING:  # central imports this module for its key alone, and never the node
     from node.datakey import DataKey
@@ -42,22 +42,12 @@ RECOVERY_KEY_FILE = "recovery.key"
 
 def centre_recovery_key(central_data_dir: Path) -> X25519PrivateKey:
     """Central's recovery key, made on first use and kept (0600) in its data directory."""
-    path = Path(central_data_dir) / RECOVERY_KEY_FILE
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = X25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another instance made it a moment ago: use theirs
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = kept_private_key(Path(central_data_dir) / RECOVERY_KEY_FILE, X25519PrivateKey.generate)
     if not isinstance(key, X25519PrivateKey):
-        raise ProvisioningError(N_("Ключ восстановления центра повреждён: %(path)s"), path=str(path))
+        raise ProvisioningError(
+            N_("Ключ восстановления центра повреждён: %(path)s"),
+            path=str(Path(central_data_dir) / RECOVERY_KEY_FILE),
+        )
     return key
 
 
