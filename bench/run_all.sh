@@ -31,11 +31,15 @@ rc_shaped=${PIPESTATUS[0]}
 # The kiosk's loopback call (aiortc, FFmpeg test source): CPU per second at 640×480 and 1280×720.
 "$PY" bench/call_cpu.py --runs "$RUNS" | tee "$logs/call_cpu.log"
 rc_call=${PIPESTATUS[0]}
+# The consultant's МКБ-10 search as someone types: per keystroke, in-process and through the API.
+"$PY" bench/icd10_typing.py | tee "$logs/icd10_typing.log"
+rc_icd=${PIPESTATUS[0]}
 
 echo
 echo "summary:"
 for log in "$logs/sync_compare.log" "$logs/sync_compare_ecg.log" "$logs/shaped_link.log" "$logs/call_cpu.log"; do
   sed -n '/^summary:$/,$p' "$log" | sed '1d'
 done
+tail -n 3 "$logs/icd10_typing.log"
 rm -rf "$logs"
-[ "$rc_compare" -eq 0 ] && [ "$rc_ecg" -eq 0 ] && [ "$rc_shaped" -eq 0 ] && [ "$rc_call" -eq 0 ]
+[ "$rc_compare" -eq 0 ] && [ "$rc_ecg" -eq 0 ] && [ "$rc_shaped" -eq 0 ] && [ "$rc_call" -eq 0 ] && [ "$rc_icd" -eq 0 ]

@@ -3,9 +3,6 @@ only codes in force at the most detailed level stand in a protocol, with exactly
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import pytest
 
 from central.protocols import icd10
@@ -73,16 +70,6 @@ def test_search_by_keywords_and_several_words() -> None:
     assert icd10.search("   ") == [] and icd10.search("zzzqqq") == []
     # A lone letter is no search (and would cost a third of the vocabulary); a digit is.
     assert icd10.search("п") == [] and codes("диабет с комой")[0] == "E10.0"
-
-
-def test_search_is_fast_enough_to_type_into() -> None:
-    icd10.search("пневм")  # the index is built on first use
-    timings = []
-    for query in ("п", "пн", "пне", "пнев", "пневм", "пневмо", "р", "ро", "род", "роды", "сахарный д", "J1"):
-        started = time.perf_counter()
-        icd10.search(query)
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.05 and max(timings) < 0.2, timings
 
 
 def test_only_codes_in_force_at_the_most_detailed_level_are_diagnoses() -> None:
