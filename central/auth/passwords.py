@@ -16,7 +16,7 @@ from zxcvbn import zxcvbn
 
 from faplink.web.auth import hash_password, verify_password
 from sync.clock import utcnow
-from sync.db import database
+from sync.db import create_side_tables, database
 from sync.errors import N_, ValidationError
 from sync.models import BaseModel, Staff, StaffCredential
 
@@ -67,7 +67,7 @@ class TemporaryPassword(BaseModel):
 
 
 def create_tables() -> None:
-    database.create_tables([TemporaryPassword], safe=True)
+    create_side_tables([TemporaryPassword])  # several instances may start at once
 
 
 def check_new_password(password: str, *, login: str = "", staff: Staff | None = None) -> None:

@@ -17,7 +17,7 @@ from flask import session
 from peewee import CharField, DateTimeField
 
 from sync.clock import utcnow
-from sync.db import database
+from sync.db import create_side_tables, database
 from sync.models import BaseModel
 
 __all__ = [
@@ -51,7 +51,7 @@ class StaffSession(BaseModel):
 
 
 def create_tables() -> None:
-    database.create_tables([StaffSession], safe=True)
+    create_side_tables([StaffSession])  # several instances may start at once
 
 
 def _hash(sid: str) -> str:
