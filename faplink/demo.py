@@ -190,12 +190,19 @@ def run_demo(data_dir: Path, port: int, *, keep: bool = False, signer: str = "pa
         for name, child in children.items():
             if child.poll() is not None and name not in reported:
                 reported.add(name)
-                print(
+                _say(
+                    logs,
                     f"{name} stopped (code {child.returncode}); the others go on. "
                     f"Start it again: faplink demo start {name} --data {data_dir}",
-                    flush=True,
                 )
         time.sleep(0.5)
+
+
+def _say(logs: Path, line: str) -> None:
+    """Tell the newcomer, and keep it in logs/demo.log (what the demo did, in order)."""
+    print(line, flush=True)
+    with (logs / "demo.log").open("a", encoding="utf-8") as log:
+        log.write(line + "\n")
 
 
 def _route_through(post_dir: Path, link_port: int) -> None:
@@ -218,23 +225,25 @@ def _carry_out(
     if command in ("link-off", "link-on"):
         link = links.get(target)
         if link is None:
-            print(f"no post {target} in this demo", flush=True)
+            _say(logs, f"no post {target} in this demo")
         elif command == "link-off":
             link.cut()
-            print(f"{target}: link to central cut (the post works offline)", flush=True)
+            _say(logs, f"{target}: link to central cut (the post works offline)")
         else:
             link.mend()
-            print(f"{target}: link to central restored", flush=True)
+            _say(logs, f"{target}: link to central restored")
         return
     child = children.get(target)
     if child is None:
-        print(f"no process {target} in this demo", flush=True)
+        _say(logs, f"no process {target} in this demo")
     elif command == "stop" and child.poll() is None:
         stop(child)
-        print(f"{target} stopped; the others go on", flush=True)
+        _say(logs, f"{target} stopped; the others go on")
     elif command == "start" and child.poll() is not None:
         children[target] = _start_one(target, plan, logs)
-        print(f"{target} started again", flush=True)
+        _say(logs, f"{target} started again")
+    else:
+        _say(logs, f"{target} is already {'running' if command == 'start' else 'stopped'}")
 
 
 def _start_one(

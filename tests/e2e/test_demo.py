@@ -166,7 +166,10 @@ def test_a_newcomer_cuts_a_posts_link_and_stops_central_and_the_rest_goes_on(tmp
         os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
         proc.wait(timeout=30)
     out = proc.stdout.read() if proc.stdout else ""  # type: ignore[union-attr]
-    assert "post1: link to central cut" in out and "central started again" in out
+    said = (data / "logs" / "demo.log").read_text(encoding="utf-8")
+    for line in ("post1: link to central cut", "post1: link to central restored", "central stopped"):
+        assert line in said, (line, said, out)
+    assert "central started again" in said, (said, out)
 
 
 def _answers(url: str) -> bool:
