@@ -59,7 +59,9 @@ def test_a_child_with_her_guardian_and_an_appeal_with_the_consent(node_app, tmp_
         page.locator(".consultant-card", has_text="Иванова Мария Сергеевна").get_by_role(
             "link", name="Выбрать врача"
         ).click()
-        page.locator(".slots label").first.click()
+        # Not the first slot: the seed is made once per session, and by now the first one
+        # shown may start before the form is sent («Время этого слота уже прошло»).
+        page.locator(".slots label").nth(1).click()
         page.get_by_role("button", name="Далее").click()
         page.get_by_label("Основной вопрос").fill("Коррекция терапии?")
         consent = page.locator("fieldset.consent-step")
