@@ -78,15 +78,15 @@ POSTS = [
 ]
 
 
-def _slots_for(consultant: Staff, now: datetime, days: int) -> None:
-    """Slots every 30 minutes, 09:00–16:30 local, weekdays, starting from now."""
+def _slots_for(consultant: Staff, now: datetime, days: int, *, weekends: bool = False) -> None:
+    """Slots every 30 minutes, 09:00–16:30 local, weekdays (or every day), starting from now."""
     zone = ZoneInfo(REGION_TZ)
     utc = ZoneInfo("UTC")
     today = now.replace(tzinfo=utc).astimezone(zone).date()
     rows = []
     for offset in range(days):
         day = today + timedelta(days=offset)
-        if day.weekday() >= 5:
+        if day.weekday() >= 5 and not weekends:
             continue
         start = datetime.combine(day, time(9, 0), zone)
         for n in range(16):
@@ -105,8 +105,14 @@ def _credential(staff: Staff, login: str, password: str) -> None:
     StaffCredential.create(staff=staff, login=login, password_hash=hash_password(password))
 
 
-def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PASSWORD) -> DemoData:
-    """Region, centre with consultants and schedules, two posts with feldshers and patients."""
+def seed(
+    now: datetime | None = None, *, days: int = 14, weekends: bool = False, password: str = DEMO_PASSWORD
+) -> DemoData:
+    """Region, centre with consultants and schedules, two posts with feldshers and patients.
+
+    `weekends` gives slots on Saturdays and Sundays too: tests seed a few days and must find
+    the same slots whatever weekday they run on.
+    """
     now = now or utcnow()
     with database.atomic():
         region = Region.create(name="Тверская область", timezone=REGION_TZ)
@@ -136,7 +142,7 @@ def seed(now: datetime | None = None, *, days: int = 14, password: str = DEMO_PA
                 timezone=REGION_TZ,
             )
             _credential(staff, login, password)
-            _slots_for(staff, now, days)
+            _slots_for(staff, now, days, weekends=weekends)
             data.consultants[login] = staff.id
             data.logins.append(DemoLogin("консультант", login, password, f"{staff.full_name}, {spec_name}"))
         admin = Staff.create(

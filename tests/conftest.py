@@ -79,7 +79,7 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[n
     handle = open_database(path)
     migrate(handle, CENTRAL_MIGRATIONS)
     bind_replica(CENTRAL)
-    data = seed(days=3)
+    data = seed(days=3, weekends=True)
     handle.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     handle.close()
     return path, data

@@ -76,7 +76,7 @@ def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
     db = open_database_url(pg_url)
     migrate(db, CENTRAL_MIGRATIONS)
     bind_replica(CENTRAL)
-    data = seed(days=2)
+    data = seed(days=2, weekends=True)
     database.close()
 
     shared = tmp_path / "central"  # blobs and the session key: shared storage in production

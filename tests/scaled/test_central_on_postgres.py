@@ -25,7 +25,7 @@ def pg_central(tmp_path: Path, pg_url: str):  # type: ignore[no-untyped-def]
     from sync.db import database
 
     app = create_app({"DATA_DIR": tmp_path / "central", "DATABASE_URL": pg_url, "TESTING": True})
-    data = seed(days=2)
+    data = seed(days=2, weekends=True)
     yield app, data
     database.close()
 

@@ -20,7 +20,7 @@ def pg_seeded(tmp_path: Path, pg_url: str):  # type: ignore[no-untyped-def]
     from sync.db import database
 
     create_app({"DATA_DIR": tmp_path / "central", "DATABASE_URL": pg_url, "TESTING": True})
-    data = seed(days=1)
+    data = seed(days=1, weekends=True)
     yield data
     database.close()
 
