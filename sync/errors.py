@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 __all__ = [
     "N_",
     "SyncError",
     "ValidationError",
     "LifecycleError",
     "ScopeError",
+    "NotFoundError",
+    "ForbiddenError",
     "ClockError",
     "TransportError",
     "error_for_code",
@@ -28,6 +32,13 @@ def N_(text: str) -> str:
     return text
 
 
+def _plain(value: object) -> object:
+    """A parameter as the untranslated message names it: a moment (naive UTC) in UTC."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes") + " UTC"
+    return value
+
+
 class SyncError(Exception):
     """Root of every error raised by `sync`."""
 
@@ -40,7 +51,7 @@ class SyncError(Exception):
         self.template = template
         self.params = params
         self.field = field
-        self.message = template % params if params else template
+        self.message = template % {k: _plain(v) for k, v in params.items()} if params else template
         super().__init__(self.message)
 
     def as_dict(self) -> dict[str, str]:
@@ -66,6 +77,23 @@ class ScopeError(SyncError):
     """A node asked for, or sent, a record outside its scope."""
 
     code = "out_of_scope"
+
+
+class NotFoundError(SyncError):
+    """A record that does not exist, or that this user may not know of (pages answer 404)."""
+
+    code = "not_found"
+
+    def __init__(
+        self, template: str = N_("Страница не найдена"), *, field: str | None = None, **params: object
+    ) -> None:
+        super().__init__(template, field=field, **params)
+
+
+class ForbiddenError(SyncError):
+    """A record the user may see but not act on this way (pages answer 403)."""
+
+    code = "forbidden"
 
 
 class ClockError(ValidationError):

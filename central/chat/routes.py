@@ -89,6 +89,7 @@ def chat_side() -> str:
 @login_required(*CONSULTANT)
 def send(appeal_id: str) -> Any:
     """The chat form without JavaScript: store, then back to the appeal."""
+    visible_appeal(g.staff, appeal_id)  # 404 before anything is tried
     try:
         service.post_message(g.staff, appeal_id, *message_from_request())
     except SyncError as exc:

@@ -17,8 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cryptography import x509
-from flask import abort, current_app
-from flask_babel import gettext as _
+from flask import current_app
 
 from central.appeals import service as appeals
 from central.signing import (
@@ -41,6 +40,7 @@ from faplink.cms import split_pem_bundle
 from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
 from sync.blobs import BlobStore
 from sync.db import database
+from sync.errors import N_, ForbiddenError, NotFoundError
 from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, Organization, Protocol, Staff
 
 from . import signer_settings
@@ -143,13 +143,14 @@ def signer_store(ca: CentreCA) -> SignerStore:
 
 
 def signable_appeal(staff: Staff, appeal_id: str) -> tuple[Appeal, Protocol]:
-    """The closed appeal whose protocol ``staff`` wrote; 404 if unseen or open, 403 if someone else's."""
+    """The closed appeal whose protocol ``staff`` wrote; NotFoundError if unseen or open,
+    ForbiddenError if someone else's."""
     appeal = appeals.visible_appeal(staff, appeal_id)
     protocol = appeal.current_protocol()
     if appeal.status != AppealStatus.CLOSED or protocol is None or appeal.protocol_pdf() is None:
-        abort(404, description=_("Подписать можно только отправленный протокол закрытого обращения"))
+        raise NotFoundError(N_("Подписать можно только отправленный протокол закрытого обращения"))
     if protocol.consultant_id != staff.id:
-        abort(403, description=_("Подписать протокол может только консультант, который его составил"))
+        raise ForbiddenError(N_("Подписать протокол может только консультант, который его составил"))
     return appeal, protocol
 
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from flask import Flask, Response, abort, current_app, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask_babel import gettext as _
 
 from faplink.web.uploads import check_upload, store_file
 from sync.blobs import BlobStore
 from sync.db import database
-from sync.errors import N_, LifecycleError, ValidationError
+from sync.errors import N_, LifecycleError, NotFoundError, ValidationError
 from sync.models import Appeal, AppealStatus, Attachment, ChatMessage, Staff
 
 __all__ = [
@@ -108,7 +108,7 @@ def file_of(appeal: Appeal, attachment_id: str) -> Attachment:
         (Attachment.id == attachment_id) & (Attachment.appeal == appeal) & (Attachment.deleted == False)  # noqa: E712
     )
     if attachment is None:
-        abort(404)
+        raise NotFoundError()
     return attachment
 
 

@@ -12,7 +12,15 @@ from flask_babel import gettext as _
 from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from sync.errors import AuthError, LifecycleError, ScopeError, SyncError, VersionError
+from sync.errors import (
+    AuthError,
+    ForbiddenError,
+    LifecycleError,
+    NotFoundError,
+    ScopeError,
+    SyncError,
+    VersionError,
+)
 
 from .i18n import translate_error
 
@@ -24,7 +32,9 @@ def status_for(exc: SyncError) -> int:
         return 429
     if isinstance(exc, AuthError):
         return 401
-    if isinstance(exc, ScopeError):
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ScopeError | ForbiddenError):
         return 403
     if isinstance(exc, VersionError):
         return 426
@@ -70,10 +80,10 @@ def init_errors(app: Flask) -> None:
     def sync_error(exc: SyncError) -> Any:
         if request.path.startswith(("/api/", "/sync/")):
             return error_json(exc)
-        return (
-            render_template("web/error.html", title=_("Ошибка"), message=translate_error(exc)),
-            status_for(exc),
-        )
+        message = translate_error(exc)
+        # «Not found» and «not allowed» pages are titled with their reason, as abort() made them.
+        title = message if isinstance(exc, NotFoundError | ForbiddenError) else _("Ошибка")
+        return render_template("web/error.html", title=title, message=message), status_for(exc)
 
     @app.errorhandler(OSError)
     def os_error(exc: OSError) -> Any:

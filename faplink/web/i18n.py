@@ -28,12 +28,22 @@ def select_locale() -> str:
 def translate_error(exc: SyncError) -> str:
     """The error's message in the user's language, with its parameters filled in."""
     text = gettext(exc.template)
-    # Parameters that are our own labels (marked with N_) translate too.
-    params = {k: gettext(v) if isinstance(v, str) else v for k, v in exc.params.items()}
+    # Parameters that are our own labels (marked with N_) translate too; a moment (naive UTC,
+    # as the models keep it) is named in the user's zone.
+    params = {k: _error_param(v) for k, v in exc.params.items()}
     try:
         return text % params if params else text
     except (KeyError, ValueError, TypeError):
         return exc.message
+
+
+def _error_param(value: object) -> object:
+    if isinstance(value, str):
+        return gettext(value)
+    if isinstance(value, datetime):
+        local = to_local(value)
+        return f"{local:%d.%m.%Y %H:%M} ({user_timezone()})"
+    return value
 
 
 def user_timezone() -> ZoneInfo:

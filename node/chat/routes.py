@@ -110,6 +110,7 @@ def chat_side() -> str:
 @login_required(*NODE_ROLES)
 def send(appeal_id: str) -> Any:
     """The chat form without JavaScript: store here, send with the next sync, back to the appeal."""
+    post_appeal(appeal_id)  # 404 before anything is tried
     try:
         service.post_message(g.staff, appeal_id, *message_from_request())
         _send_soon()

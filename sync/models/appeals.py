@@ -366,7 +366,7 @@ class Appeal(SyncModel):
         if earliest is not None and now < earliest:
             raise LifecycleError(
                 N_("Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"),
-                time=earliest.isoformat(sep=" ", timespec="minutes") + " UTC",
+                time=earliest,  # a moment: each reader sees it in their own zone
             )
         self.status = AppealStatus.IN_WORK
         self.consultant = consultant
