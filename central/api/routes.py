@@ -5,11 +5,13 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 
 from central.appeals import service
+from central.appeals.filters import QueueFilter
 from central.auth import passwords
 from central.auth.routes import check_central_login
 from central.auth.sessions import keep_only_this_session
 from faplink.web import audit
 from faplink.web.auth import login_required
+from faplink.web.i18n import user_timezone
 from faplink.web.openapi import build_openapi
 from faplink.web.serialize import appeal_json, protocol_json
 from faplink.web.session_api import add_session_routes, json_body
@@ -74,7 +76,7 @@ def appeals() -> Any:
     if name not in ("new", "overdue", "in_work", "closed"):
         raise ValidationError(N_("Неизвестный список обращений: %(name)s"), field="queue", name=name)
     now = utcnow()
-    queues = service.queues(g.staff, now)
+    queues = service.queues(g.staff, now, QueueFilter.from_args(request.args, user_timezone()))
     items = getattr(queues, name)
     if name == "new":
         items = queues.overdue + queues.new

@@ -76,6 +76,7 @@ def detail(appeal_id: str) -> Any:
 @bp.post("/appeals/<appeal_id>/take")
 @login_required(*CONSULTANT)
 def take(appeal_id: str) -> Any:
+    service.visible_appeal(g.staff, appeal_id)  # 404 before anything is tried
     try:
         service.take(g.staff, appeal_id)
         flash(_("Обращение взято в работу"), "success")
@@ -104,6 +105,7 @@ def protocol(appeal_id: str) -> Any:
                 recommendations=form.get("recommendations", ""),
                 additional_recommendations=form.get("additional_recommendations", ""),
                 diagnoses=diagnoses,
+                files=request.files.getlist("protocol_files"),
             )
             flash(_("Протокол отправлен, обращение закрыто"), "success")
             return redirect(url_for("appeals.detail", appeal_id=appeal_id))

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, has_request_context, request
+from flask import current_app
 from peewee import JOIN, Expression
 from werkzeug.datastructures import FileStorage
 
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
 from central.protocols.files import attach_protocol_files, check_protocol_files
 from central.protocols.icd10 import check_diagnoses
-from faplink.web.i18n import to_local, user_timezone
 from faplink.web.labels import LABELS
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, LifecycleError
+from sync.errors import NotFoundError
 from sync.models import (
     Appeal,
     AppealStatus,
@@ -31,6 +29,7 @@ from sync.models import (
     Role,
     Staff,
 )
+from sync.models.appeal_queries import Queues, split_queues
 
 from .filters import QueueFilter
 
@@ -46,22 +45,6 @@ __all__ = [
 ]
 
 QUEUE_NAMES = ("new", "in_work", "closed")
-
-
-@dataclass
-class Queues:
-    overdue: list[Appeal] = field(default_factory=list)
-    new: list[Appeal] = field(default_factory=list)
-    in_work: list[Appeal] = field(default_factory=list)
-    closed: list[Appeal] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "overdue": len(self.overdue),
-            "new": len(self.new) + len(self.overdue),
-            "in_work": len(self.in_work),
-            "closed": len(self.closed),
-        }
 
 
 def _visible_to(staff: Staff):  # type: ignore[no-untyped-def]
@@ -84,10 +67,7 @@ def appeals_visible_to(staff: Staff) -> Expression:
 
 
 def queues(staff: Staff, now: datetime | None = None, filters: QueueFilter | None = None) -> Queues:
-    """The consultant's lists; without `filters`, those of the request's GET parameters, if any."""
-    now = now or utcnow()
-    if filters is None and has_request_context():
-        filters = QueueFilter.from_args(request.args, user_timezone())
+    """The consultant's lists, narrowed by ``filters`` if given."""
     rows = (
         Appeal.select(Appeal, Patient, Organization)
         .join(Patient, on=(Appeal.patient == Patient.id))
@@ -99,22 +79,14 @@ def queues(staff: Staff, now: datetime | None = None, filters: QueueFilter | Non
     narrowed = filters.where() if filters is not None else None
     if narrowed is not None:
         rows = rows.where(narrowed)
-    out = Queues()
-    for appeal in rows:
-        if appeal.status == AppealStatus.NEW:
-            (out.overdue if appeal.is_overdue(now) else out.new).append(appeal)
-        elif appeal.status == AppealStatus.IN_WORK:
-            out.in_work.append(appeal)
-        elif appeal.status == AppealStatus.CLOSED:
-            out.closed.append(appeal)
-    out.closed.sort(key=lambda a: a.closed_at or a.created_at, reverse=True)
-    return out
+    return split_queues(rows, now)
 
 
 def visible_appeal(staff: Staff, appeal_id: str) -> Appeal:
+    """The appeal if this staff member may open it; NotFoundError otherwise (as if there were none)."""
     appeal = Appeal.get_or_none((Appeal.id == appeal_id) & _visible_to(staff))
     if appeal is None:
-        abort(404)
+        raise NotFoundError()
     return appeal
 
 
@@ -124,19 +96,10 @@ def can_see(staff: Staff, appeal_id: str) -> bool:
 
 
 def take(staff: Staff, appeal_id: str, now: datetime | None = None) -> Appeal:
-    """«Взять в работу», re-reading the appeal inside the transaction."""
-    now = now or utcnow()
+    """«Взять в работу» by the model's rule, re-reading the appeal inside the transaction."""
     with database.atomic():
         appeal = visible_appeal(staff, appeal_id)
-        earliest = appeal.can_take_from()
-        if appeal.status == AppealStatus.NEW and earliest is not None and now < earliest:
-            # The model's refusal names the time in UTC; the consultant reads it in their own zone.
-            local = to_local(earliest)
-            raise LifecycleError(
-                N_("Обращение можно взять в работу не ранее чем за 15 минут до приёма (с %(time)s)"),
-                time=f"{local:%d.%m.%Y %H:%M} ({user_timezone()})" if local else "",
-            )
-        appeal.take_in_work(staff, now)
+        appeal.take_in_work(staff, now or utcnow())
     return appeal
 
 
@@ -148,19 +111,16 @@ def send_protocol(
     recommendations: str,
     additional_recommendations: str,
     diagnoses: Sequence[Sequence[str]],
-    files: Sequence[FileStorage] | None = None,
+    files: Sequence[FileStorage] = (),
 ) -> Protocol:
     """«Отправить протокол»: protocol, diagnoses, files, the closed status and the PDF, all or nothing.
 
     Each diagnosis is (code, title, role) or (code, title); see :func:`check_diagnoses`.
-    Without ``files``, the files come from the page's «protocol_files» input, if any.
     """
     blobs: BlobStore = current_app.extensions["blobs"]
     # Codes are checked against the national МКБ-10: only codes in force, most detailed level.
     cleaned = check_diagnoses(diagnoses)
-    if files is None and has_request_context():
-        files = request.files.getlist("protocol_files")
-    checked_files = check_protocol_files(files or [])
+    checked_files = check_protocol_files(files)
     with database.atomic():
         appeal = visible_appeal(staff, appeal_id)
         protocol = Protocol.send(
@@ -189,7 +149,7 @@ def send_protocol(
 def protocol_pdf_bytes(appeal: Appeal) -> bytes:
     attachment = appeal.protocol_pdf()
     if attachment is None:
-        abort(404)
+        raise NotFoundError()
     blobs: BlobStore = current_app.extensions["blobs"]
     return blobs.read(attachment.sha256)
 

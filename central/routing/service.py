@@ -7,16 +7,13 @@ patient's post), so they reach the post with its next pull.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-
-from flask import abort
-from flask_babel import gettext as _
 
 from central.appeals import service as appeals
 from faplink.web.i18n import from_local, to_local
 from sync.clock import utcnow
-from sync.errors import N_, ValidationError
+from sync.errors import N_, ForbiddenError, NotFoundError, ValidationError
 from sync.models import (
     Appeal,
     AppealKind,
@@ -30,6 +27,7 @@ from sync.models import (
     Specialty,
     Staff,
 )
+from sync.models.appeal_queries import free_slots
 from sync.models.directory import region_centres
 from sync.models.visibility import bookable, check_may_book
 
@@ -47,17 +45,17 @@ __all__ = [
     "book",
 ]
 
-BOOKING_DAYS = 14
 _TEXT_LIMIT = 4000
 
 
 def routable_appeal(staff: Staff, appeal_id: str) -> Appeal:
-    """An appeal in work or closed that ``staff`` consults on; 404 if unseen, 403 otherwise."""
+    """An appeal in work or closed that ``staff`` consults on; NotFoundError if unseen or open,
+    ForbiddenError if someone else's."""
     appeal = appeals.visible_appeal(staff, appeal_id)
     if appeal.status not in (AppealStatus.IN_WORK, AppealStatus.CLOSED):
-        abort(404, description=_("Маршрутизация доступна для обращений в работе и закрытых"))
+        raise NotFoundError(N_("Маршрутизация доступна для обращений в работе и закрытых"))
     if staff.id not in (appeal.consultant_id, appeal.taken_by_id):
-        abort(403, description=_("Маршрутизацию выполняет консультант, который ведёт обращение"))
+        raise ForbiddenError(N_("Маршрутизацию выполняет консультант, который ведёт обращение"))
     return appeal
 
 
@@ -86,25 +84,6 @@ def specialties(appeal: Appeal) -> list[Specialty]:
     """Specialties that some consultant of the region sees patients in."""
     ids = {doctor.specialty_id for doctor in doctors(appeal)}
     return [s for s in Specialty.live().order_by(Specialty.name) if s.id in ids]
-
-
-def free_slots(consultant_id: str, now: datetime | None = None, days: int = BOOKING_DAYS) -> list[Slot]:
-    """The consultant's active future slots with no live appeal on them."""
-    now = now or utcnow()
-    taken = Appeal.select(Appeal.slot).where(
-        Appeal.slot.is_null(False) & (Appeal.status != AppealStatus.CANCELLED) & (Appeal.deleted == False)  # noqa: E712
-    )
-    return list(
-        Slot.live()
-        .where(
-            (Slot.consultant == consultant_id)
-            & (Slot.active == True)  # noqa: E712
-            & (Slot.starts_at > now)
-            & (Slot.starts_at < now + timedelta(days=days))
-            & Slot.id.not_in(taken)
-        )
-        .order_by(Slot.starts_at)
-    )
 
 
 def _text(form: Any, name: str) -> str:
