@@ -19,8 +19,6 @@ from faplink.web.session_api import add_session_routes, json_body
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
-from sync.models import Staff
-from sync.models.visibility import check_may_book
 
 from ..appeals import service as appeals
 from ..auth.routes import NODE_ROLES, check_feldsher
@@ -180,11 +178,8 @@ def slots(consultant_id: str) -> Any:
         400: {description: "the patient may not be booked to this consultant"}
     """
     patient_id = request.args.get("patient")
-    if patient_id:
-        consultant = Staff.get_or_none(Staff.id == consultant_id)
-        if consultant is not None:
-            check_may_book(consultant, post_patient(patient_id))
-    return jsonify(slots=[slot_json(s) for s in appeals.free_slots(consultant_id)])
+    patient = post_patient(patient_id) if patient_id else None
+    return jsonify(slots=[slot_json(s) for s in appeals.bookable_slots(consultant_id, patient)])
 
 
 @bp.get("/appeals")

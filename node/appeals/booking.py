@@ -4,12 +4,12 @@ The details step takes the latest exam's data (and proposes the form of care its
 early warning asks for: choosing a less urgent one needs a reason, which the
 consultant sees) and the files «результаты инструментальных и
 лабораторных исследований». Files are staged until the appeal is created; the
-appeal, its files and the exam's link to it are then stored in one transaction.
+appeal, its files and the exam's link to it are then stored in one transaction
+(:func:`service.create_appeal`, the JSON API's way too).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
@@ -20,10 +20,8 @@ from faplink.web.auth import login_required
 from faplink.web.earlywarning import EarlyWarning
 from faplink.web.i18n import to_local, translate_error
 from sync.clock import utcnow
-from sync.db import database
 from sync.errors import SyncError
-from sync.models import Appeal, AttachmentKind, Exam, Patient, Slot, Staff
-from sync.models.visibility import check_may_book
+from sync.models import AttachmentKind, Exam, Patient, Slot
 
 from ..auth.routes import NODE_ROLES
 from ..exams import files
@@ -93,13 +91,12 @@ def book_doctor() -> Any:
 @login_required(*NODE_ROLES)
 def book_slot() -> Any:
     patient = post_patient(request.args.get("patient", ""))
-    consultant = Staff.get_by_id(request.args.get("consultant", ""))
+    consultant = service.chosen_consultant(request.args.get("consultant", ""))
     try:
-        check_may_book(consultant, patient)
+        slots = service.bookable_slots(consultant.id, patient)
     except SyncError as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("appeals.book_doctor", patient=patient.id))
-    slots = service.free_slots(consultant.id)
     days = [
         (day, list(items))
         for day, items in groupby(slots, key=lambda s: to_local(s.starts_at).date())  # type: ignore[union-attr]
@@ -174,7 +171,7 @@ def _take_uploads(data: dict[str, str]) -> list[files.StagedFile]:
 def book_details() -> Any:
     data = {name: request.values.get(name, "") for name in DETAIL_FIELDS}
     patient = post_patient(data["patient"])
-    consultant = Staff.get_by_id(data["consultant"])
+    consultant = service.chosen_consultant(data["consultant"])
     slot = Slot.get_or_none(Slot.id == data["slot"]) if data["slot"] else None
     error = None
     staged: list[files.StagedFile] = []
@@ -185,7 +182,7 @@ def book_details() -> Any:
         staged = _take_uploads(data) if request.method == "POST" else files.parse_staged(data["files"])
         consent_scan = _take_consent_scan(data)
         if request.method == "POST" and not request.form.get("remove"):
-            _dry_run(data)
+            service.check_appeal(g.staff, data, staged, consent_scan)
             return render_template(
                 "node/book_review.html",
                 title=_("Проверьте данные обращения"),
@@ -230,33 +227,14 @@ def _exam_files(exam: Exam | None) -> list[Any]:
     return files.exam_attachments(exam) if exam is not None else []
 
 
-def _store(data: dict[str, Any]) -> Appeal:
-    """The appeal, its files and the exam's link, all or nothing."""
-    staged = files.parse_staged(str(data.get("files") or ""))
-    consent_scan = files.parse_staged(str(data.get("consent_file") or ""))
-    with database.atomic():
-        appeal = service.create_appeal(g.staff, data)
-        if data.get("exam"):
-            exam = _exam_for(appeal.patient, str(data["exam"]))
-            if exam is not None:
-                exam.appeal = appeal
-                exam.save()
-                for attachment in _exam_files(exam):
-                    # The consultant sees the exam's photos and files with the appeal.
-                    files.attach(g.staff, files.restage(attachment.__data__), appeal=appeal)
-        for item in staged:
-            files.attach(g.staff, item, appeal=appeal)
-        for item in consent_scan:
-            files.attach(g.staff, replace(item, kind=AttachmentKind.CONSENT), appeal=appeal)
-    return appeal
-
-
 @bp.post("/book/create")
 @login_required(*NODE_ROLES)
 def book_create() -> Any:
     data = {name: request.form.get(name, "") for name in DETAIL_FIELDS}
     try:
-        appeal = _store(data)
+        staged = files.parse_staged(data["files"])
+        consent_scan = files.parse_staged(data["consent_file"])
+        appeal = service.create_appeal(g.staff, data, staged, consent_scan)
     except SyncError as exc:
         flash(translate_error(exc), "error")
         target = "appeals.book_slot" if exc.field == "slot" else "appeals.book_details"
@@ -264,10 +242,3 @@ def book_create() -> Any:
         return redirect(url_for(target, **params))  # type: ignore[arg-type]
     flash(_("Обращение создано"), "success")
     return redirect(url_for("appeals.detail", appeal_id=appeal.id))
-
-
-def _dry_run(data: dict[str, Any]) -> None:
-    """Check the appeal with exactly the rules that creating it applies, then roll back."""
-    with database.atomic() as txn:
-        _store(data)
-        txn.rollback()

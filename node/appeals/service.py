@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from flask import abort, current_app
+from flask import current_app
 
 from faplink.web.i18n import from_local
 from faplink.web.uploads import store_file
-from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, ValidationError
+from sync.errors import N_, NotFoundError, ValidationError
 from sync.models import (
     Appeal,
     AppealKind,
-    AppealStatus,
     Attachment,
     AttachmentKind,
     ContactMode,
@@ -30,19 +29,24 @@ from sync.models import (
     Specialty,
     Staff,
 )
-from sync.models.visibility import bookable, fitting_specialties
+from sync.models.appeal_queries import Queues, free_slots, split_queues
+from sync.models.visibility import bookable, check_may_book, fitting_specialties
 
+from ..exams import files
 from ..exams.service import exam_warning, post_exam
 from ..patients.service import post_patient
 
 __all__ = [
-    "Lists",
+    "Queues",
     "lists",
     "post_appeal",
     "specialties",
     "consultants",
+    "chosen_consultant",
     "free_slots",
+    "bookable_slots",
     "create_appeal",
+    "check_appeal",
     "proposed_form",
     "sent_exam",
     "attach_file",
@@ -54,35 +58,18 @@ def _post() -> str:
     return str(current_app.extensions["identity"].organization_id)
 
 
-@dataclass
-class Lists:
-    overdue: list[Appeal] = field(default_factory=list)
-    new: list[Appeal] = field(default_factory=list)
-    in_work: list[Appeal] = field(default_factory=list)
-    closed: list[Appeal] = field(default_factory=list)
-
-
-def lists(now: datetime | None = None) -> Lists:
-    now = now or utcnow()
-    out = Lists()
-    rows = Appeal.live().where(Appeal.post == _post()).order_by(Appeal.due_at)
-    for appeal in rows:
-        if appeal.status == AppealStatus.NEW:
-            (out.overdue if appeal.is_overdue(now) else out.new).append(appeal)
-        elif appeal.status == AppealStatus.IN_WORK:
-            out.in_work.append(appeal)
-        elif appeal.status == AppealStatus.CLOSED:
-            out.closed.append(appeal)
-    out.closed.sort(key=lambda a: a.closed_at or a.created_at, reverse=True)
-    return out
+def lists(now: datetime | None = None) -> Queues:
+    """This post's appeals in «Новые обращения» («Просроченные» apart), «В работе», «Закрытые»."""
+    return split_queues(Appeal.live().where(Appeal.post == _post()).order_by(Appeal.due_at), now)
 
 
 def post_appeal(appeal_id: str) -> Appeal:
+    """An appeal of this post; NotFoundError otherwise."""
     appeal = Appeal.get_or_none(
         (Appeal.id == appeal_id) & (Appeal.post == _post()) & (Appeal.deleted == False)  # noqa: E712
     )
     if appeal is None:
-        abort(404)
+        raise NotFoundError()
     return appeal
 
 
@@ -114,23 +101,23 @@ def consultants(
     return list(query) if patient is None else bookable(query, patient)
 
 
-def free_slots(consultant_id: str, now: datetime | None = None, days: int = 14) -> list[Slot]:
-    """The consultant's active future slots with no live appeal on them."""
-    now = now or utcnow()
-    taken = Appeal.select(Appeal.slot).where(
-        Appeal.slot.is_null(False) & (Appeal.status != AppealStatus.CANCELLED) & (Appeal.deleted == False)  # noqa: E712
-    )
-    return list(
-        Slot.live()
-        .where(
-            (Slot.consultant == consultant_id)
-            & (Slot.active == True)  # noqa: E712
-            & (Slot.starts_at > now)
-            & (Slot.starts_at < now + timedelta(days=days))
-            & Slot.id.not_in(taken)
-        )
-        .order_by(Slot.starts_at)
-    )
+def chosen_consultant(consultant_id: str) -> Staff:
+    """The consultant a booking names; refused if there is none by that id."""
+    consultant = Staff.get_or_none((Staff.id == consultant_id) & (Staff.role == Role.CONSULTANT))
+    if consultant is None:
+        raise ValidationError(N_("Выберите консультанта"), field="consultant")
+    return consultant
+
+
+def bookable_slots(
+    consultant_id: str, patient: Patient | None = None, now: datetime | None = None
+) -> list[Slot]:
+    """«Изменить дату и время»: the consultant's free slots; with a patient, refused
+    (ValidationError) if the patient may not be booked to this consultant."""
+    consultant = Staff.get_or_none(Staff.id == consultant_id)
+    if patient is not None and consultant is not None:
+        check_may_book(consultant, patient)
+    return free_slots(consultant_id, now)
 
 
 def parse_consent_time(value: Any) -> datetime | None:
@@ -147,7 +134,7 @@ def parse_consent_time(value: Any) -> datetime | None:
         ) from None
 
 
-def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+def _choice(data: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = str(data.get(name) or default)
     if value not in allowed:
         raise ValidationError(N_("Недопустимое значение поля"), field=name)
@@ -170,16 +157,21 @@ def proposed_form(exam: Exam | None) -> str:
     return (warning.proposed if warning else None) or ""
 
 
-def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
-    """«Информация верна, создать обращение»: validate everything, then store it at once."""
+def create_appeal(
+    author: Staff,
+    data: Mapping[str, Any],
+    staged: Sequence[files.StagedFile] = (),
+    consent_scans: Sequence[files.StagedFile] = (),
+) -> Appeal:
+    """«Информация верна, создать обращение»: the appeal, the exam's link and its files, the
+    staged files and the photo/scan of the signed ИДС, all or nothing.
+
+    The one way an appeal is made at the post: the wizard and the JSON API both come here.
+    """
     patient = post_patient(str(data.get("patient", "")))
     consultant = None
     if data.get("consultant"):
-        consultant = Staff.get_or_none(
-            (Staff.id == str(data["consultant"])) & (Staff.role == Role.CONSULTANT)
-        )
-        if consultant is None:
-            raise ValidationError(N_("Выберите консультанта"), field="consultant")
+        consultant = chosen_consultant(str(data["consultant"]))
         specialty = consultant.specialty
         if specialty is None:
             raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
@@ -217,7 +209,27 @@ def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
         if exam is not None:
             exam.appeal = appeal
             exam.save()
+            for attachment in files.exam_attachments(exam):
+                # The consultant sees the exam's photos and files with the appeal.
+                files.attach(author, files.restage(attachment.__data__), appeal=appeal)
+        for item in staged:
+            files.attach(author, item, appeal=appeal)
+        for item in consent_scans:
+            files.attach(author, replace(item, kind=AttachmentKind.CONSENT), appeal=appeal)
     return appeal
+
+
+def check_appeal(
+    author: Staff,
+    data: Mapping[str, Any],
+    staged: Sequence[files.StagedFile] = (),
+    consent_scans: Sequence[files.StagedFile] = (),
+) -> None:
+    """Check an appeal with exactly the rules :func:`create_appeal` applies, then roll back:
+    the refusal it would meet, or nothing stored."""
+    with database.atomic() as txn:
+        create_appeal(author, data, staged, consent_scans)
+        txn.rollback()
 
 
 def attach_file(
