@@ -21,7 +21,7 @@ from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 
 from .openssl import NO_GOST, OpenSSLError, gost_available, run_openssl
-from .signatures import VerificationResult
+from .signatures import VerificationResult, signed_at_text
 
 __all__ = ["SignatureFacts", "matches_content", "read_signature", "split_pem_bundle", "verify_detached"]
 
@@ -184,7 +184,7 @@ def verify_detached(
             facts,
             "Сертификат удостоверяющего центра ещё не получен: синхронизируйте ФАП с центром.",
         )
-    when = f"{facts.signed_at:%d.%m.%Y %H:%M} UTC" if facts.signed_at else "время не указано"
+    when = signed_at_text(facts.signed_at)
     who = f"{facts.signer_name or 'владелец не указан'}, сертификат {facts.serial or '—'}, подписано {when}"
     with tempfile.TemporaryDirectory(prefix="faplink-cms-") as temporary:
         workdir = Path(temporary)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -42,6 +43,7 @@ __all__ = [
     "asn1_certificate",
     "check_signed_protocol",
     "protocol_signature",
+    "signed_at_text",
     "signed_protocol",
     "verify_protocol",
 ]
@@ -63,6 +65,11 @@ def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
+def signed_at_text(moment: datetime | None) -> str:
+    """The signing time as the summary states it: in UTC, the same for every reader of a file."""
+    return f"{moment.astimezone(UTC):%d.%m.%Y %H:%M} UTC" if moment else "время не указано"
+
+
 @dataclass(frozen=True)
 class VerificationResult:
     """What a post learns about a signed protocol; ``summary`` is for the screen."""
@@ -75,6 +82,12 @@ class VerificationResult:
     signed_at: datetime | None
     covers_whole_document: bool
     summary: str
+
+    def summary_shown(self, show: Callable[[datetime], str]) -> str:
+        """The summary with its signing time as ``show`` writes it (a page: in the reader's zone)."""
+        if self.signed_at is None:
+            return self.summary
+        return self.summary.replace(signed_at_text(self.signed_at), show(self.signed_at))
 
 
 def _unreadable(summary: str) -> VerificationResult:
@@ -126,7 +139,7 @@ def _check_one(
     serial = serial.zfill(len(serial) + len(serial) % 2)
     signer_name = _holder(certificate)
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    when = f"{signed_at.astimezone(UTC):%d.%m.%Y %H:%M} UTC" if signed_at else "время не указано"
+    when = signed_at_text(signed_at)
     who = f"{signer_name or 'владелец не указан'}, сертификат {serial}, подписано {when}"
 
     if not intact:

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask
 from .auth import init_auth
 from .chat import init_chat
 from .errors import init_errors
+from .formats import init_formats
 from .i18n import init_i18n
 from .labels import init_labels
 from .previews import init_previews
@@ -31,6 +32,7 @@ def init_web(app: Flask) -> None:
     """Register the shared blueprint, translations, sessions/CSRF and error pages."""
     app.register_blueprint(bp)
     init_i18n(app)
+    init_formats(app)
     init_labels(app)
     init_vitals(app)
     init_previews(app)

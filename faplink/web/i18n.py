@@ -1,4 +1,6 @@
-"""Russian first, English second: Flask-Babel wiring, time zones and error translation."""
+"""Russian first, English second: Flask-Babel wiring, time zones and error translation.
+
+How a time, number or size is shown is `formats.py`'s."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, session
-from flask_babel import Babel, format_decimal, gettext
+from flask_babel import Babel, gettext
 
 from sync.errors import SyncError
 from sync.validators import format_phone
@@ -71,11 +73,6 @@ def from_local(text: str) -> datetime:
     return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None, microsecond=0)
 
 
-def _format_datetime(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
-    local = to_local(value)
-    return local.strftime(fmt) if local else ""
-
-
 def _format_date(value: date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else ""
 
@@ -85,25 +82,12 @@ def _format_phone(value: str | None) -> str:
     return format_phone(value, gettext("доб.")) if value else ""
 
 
-def file_size(size: int | None) -> str:
-    """A file's size as people read it, in the user's language: «0,5 КБ», «12 КБ», «3,4 МБ»."""
-    value = float(size or 0)
-    if value >= 1024 * 1024:
-        amount, unit = value / (1024 * 1024), gettext("МБ")
-    else:
-        amount, unit = max(value / 1024, 0.1), gettext("КБ")
-    shown = format_decimal(round(amount, 1 if amount < 10 else 0), format="#,##0.#")
-    return f"{shown}\u00a0{unit}"
-
-
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "ru")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.filters["localtime"] = _format_datetime
     app.jinja_env.filters["ddmmyyyy"] = _format_date
     app.jinja_env.filters["phone"] = _format_phone
-    app.jinja_env.filters["filesize"] = file_size
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = lambda: session.get("lang", "ru")
     app.jinja_env.globals["user_timezone"] = lambda: str(user_timezone())

@@ -16,6 +16,8 @@ from sync.clock import utcnow
 from sync.errors import N_
 from sync.models import CATALOGUE, LABS, Exam, Observation, Patient
 
+from .formats import number
+
 __all__ = [
     "SYSTOLIC",
     "DIASTOLIC",
@@ -92,11 +94,6 @@ UNIT_LABELS: dict[str, str] = {
 }
 
 
-def number(value: float) -> str:
-    """A measured value as people write it: 93, 36,6."""
-    return f"{float(value):g}".replace(".", ",")
-
-
 def unit_label(unit: str) -> str:
     """The user-language name of a UCUM unit."""
     return gettext(UNIT_LABELS.get(unit, unit))
@@ -142,7 +139,6 @@ def series(patient: Patient | str, days: int = 365) -> dict[str, list[tuple[date
 
 
 def init_vitals(app: Flask) -> None:
-    """The template helpers `num`, `unit_label(unit)` and `vital_label(code)`."""
-    app.jinja_env.filters["num"] = number
+    """The template helpers `unit_label(unit)` and `vital_label(code)` (`num` is formats.py's)."""
     app.jinja_env.globals["unit_label"] = unit_label
     app.jinja_env.globals["vital_label"] = vital_label
