@@ -275,8 +275,10 @@ class DeviceStatus:
     port: str
     state: LinkState
     protocol: str = ""
-    detail: str = ""
+    detail: str = ""  # for the log and the terminal (English); a page says it from `state`/`counts`
     timestamp: datetime = field(default_factory=utcnow)
+    #: Figures a page can say in its own words, e.g. {"stored": 5, "new": 0} after a download.
+    counts: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -284,6 +286,7 @@ class DeviceStatus:
             "state": self.state.value,
             "protocol": self.protocol,
             "detail": self.detail,
+            "counts": dict(self.counts),
             "port": self.port,
             "timestamp": _iso(self.timestamp),
         }

@@ -108,5 +108,5 @@ class DeviceProtocol:
         if self.transport is not None:
             self.transport.write(data)
 
-    def status(self, state: LinkState, detail: str = "") -> None:
-        self.emit(DeviceStatus(self.port, state, self.name, detail, utcnow()))
+    def status(self, state: LinkState, detail: str = "", **counts: int) -> None:
+        self.emit(DeviceStatus(self.port, state, self.name, detail, utcnow(), counts))

@@ -356,5 +356,7 @@ class Bm65(DeviceProtocol):
         self.status(
             LinkState.DOWNLOAD_COMPLETE,
             f"{self._count} stored, {self._new_records} new",
+            stored=self._count,
+            new=self._new_records,
         )
         self._idle(self.poll_interval)

@@ -37,6 +37,8 @@ __all__ = [
     "loopback_finding",
     "link_finding",
     "serial_finding",
+    "with_browser",
+    "WORKING_STATES",
     "disk_finding",
     "clock_finding",
     "judge_preview",
@@ -92,14 +94,20 @@ class Finding:
 
     def text(self) -> str:
         """Detail and advice in Russian, as one line (the terminal's self-test)."""
-        detail = self.detail % self.params if self.params else self.detail
+        params = {k: _russian(v) for k, v in self.params.items()}
+        detail = self.detail % params if params else self.detail
         if self.advice:
-            advice = self.advice % self.params if self.params else self.advice
+            advice = self.advice % params if params else self.advice
             return f"{detail}. {advice}" if detail else advice
         return detail
 
     def as_dict(self) -> dict[str, Any]:
         return {"title": self.title, **asdict(self)}
+
+
+def _russian(value: Any) -> Any:
+    """A float parameter as Russian writes it (pages write it in the user's language)."""
+    return f"{value:g}".replace(".", ",") if isinstance(value, float) else value
 
 
 # -- devices present ------------------------------------------------------------------
@@ -140,7 +148,7 @@ def camera_finding(found: list[Camera] | None = None) -> Finding:
             figures=figures,
         )
     best = max((b for c in found if (b := c.best()) is not None), key=lambda s: s[0] * s[1])
-    params = {"names": names, "width": best[0], "height": best[1], "fps": f"{best[2]:g}"}
+    params = {"names": names, "width": best[0], "height": best[1], "fps": float(best[2])}
     return Finding(
         "camera",
         FAIL,
@@ -182,24 +190,77 @@ def speakers_finding(found: list[SoundDevice] | None = None) -> Finding:
     return Finding("speakers", OK, "%(names)s", {"names": _names(found)}, figures=figures)
 
 
-def serial_finding(ports: list[dict[str, Any]]) -> Finding:
-    """From the serial ports the settings page lists (`node.settings.routes.serial_ports`)."""
-    figures = {"ports": ports}
-    if not ports:
+#: Link states of a device that is there and talking (hardware.LinkState values).
+WORKING_STATES = frozenset({"connected", "detected", "identified", "download_complete"})
+
+
+def _device_names(devices: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{d.get('port') or '—'} ({d.get('protocol') or '—'})" for d in devices)
+
+
+def serial_finding(devices: list[dict[str, Any]], ports: list[dict[str, Any]] | None = None) -> Finding:
+    """The post's medical devices: those the node reads (`DeviceFeed.links()`: label, protocol,
+    link state) and USB adapters of a known device nobody reads yet (`ports`). A serial port
+    with nothing recognised on it (a motherboard's empty /dev/ttyS0) is no medical device."""
+    read = {str(d.get("port")) for d in devices}
+    waiting = [
+        {"port": p.get("device"), "protocol": p.get("hint")}
+        for p in ports or []
+        if p.get("hint") and p.get("device") not in read
+    ]
+    working = [d for d in devices if d.get("state") in WORKING_STATES]
+    silent = [d for d in devices if d.get("state") not in WORKING_STATES]
+    figures = {"devices": devices, "ports": ports or []}
+    if not devices and not waiting:
         return Finding(
             "serial_ports",
             WARN,
-            N_("Последовательные порты не найдены"),
+            N_("Медицинские приборы не подключены"),
             advice=N_("Подключите медицинский прибор USB-кабелем, если он нужен на приёме"),
             figures=figures,
         )
-    names = ", ".join(f"{p.get('device')} ({p.get('hint') or p.get('description') or '—'})" for p in ports)
-    return Finding("serial_ports", OK, "%(names)s", {"names": names}, figures=figures)
+    params = {"names": _device_names(working + waiting), "silent": _device_names(silent)}
+    if silent:
+        detail = (
+            N_("Не отвечают: %(silent)s")
+            if not working and not waiting
+            else N_("%(names)s; не отвечают: %(silent)s")
+        )
+        advice = N_("Включите прибор и проверьте его кабель: %(silent)s")
+        return Finding("serial_ports", WARN, detail, params, advice, figures)
+    return Finding("serial_ports", OK, "%(names)s", params, figures=figures)
+
+
+#: What each device finding is called when the system lists no such device but the kiosk's
+#: browser got a picture or sound from one (a camera plugged in since, a driver V4L2 lacks).
+_SEEN_BY_BROWSER = {
+    "camera": N_("%(label)s: камера работает в браузере"),
+    "microphone": N_("%(label)s: микрофон работает в браузере"),
+    "speakers": N_("Звук воспроизводится: фельдшер его слышит"),
+}
+
+
+def with_browser(device: Finding, measured: Finding | None) -> Finding:
+    """A device finding («Камера не найдена») corrected by what the browser measured with it: a
+    device the browser got a picture or sound from is there, whatever the system lists."""
+    if measured is None or measured.status == SKIP or measured.figures.get("error"):
+        return device
+    if measured.name == "speaker_test" and not measured.figures.get("heard"):
+        return device
+    if device.status == OK or device.name not in _SEEN_BY_BROWSER:
+        return device
+    return Finding(
+        device.name,
+        OK,
+        _SEEN_BY_BROWSER[device.name],
+        {"label": measured.params.get("label") or "—"},
+        figures={**device.figures, "browser": measured.figures},
+    )
 
 
 def disk_finding(root: Path) -> Finding:
     free = shutil.disk_usage(root).free
-    params = {"gb": f"{free / 1024**3:.1f}"}
+    params = {"gb": round(free / 1024**3, 1)}
     figures = {"free_bytes": free}
     if free < DISK_FAIL:
         advice = N_("Освободите место, иначе новые записи и файлы не сохранятся: позвоните в техподдержку")
@@ -223,7 +284,7 @@ def clock_finding(offset_ms: int | None) -> Finding:
         )
     if abs(offset_ms) < 1000:
         return Finding("clock", OK, N_("Часы киоска идут вровень с центром"), figures=figures)
-    params = {"seconds": f"{abs(offset_ms) / 1000:.1f}"}
+    params = {"seconds": round(abs(offset_ms) / 1000, 1)}
     if offset_ms > 0:
         detail = N_("Часы киоска отстают на %(seconds)s с")
     else:
@@ -263,10 +324,10 @@ def loopback_finding(
     params = {
         "received": result.frames_received,
         "sent": result.frames_sent,
-        "fps": f"{result.fps:.1f}",
+        "fps": round(float(result.fps), 1),
         "width": result.width,
         "height": result.height,
-        "cpu": f"{result.cpu_per_call_s:.2f}",
+        "cpu": round(float(result.cpu_per_call_s), 2),
         "source": result.video_source,
     }
     detail = N_(
@@ -294,8 +355,10 @@ def loopback_finding(
     return Finding("loopback", OK, detail, params, figures=figures)
 
 
-def _figure(value: float | None, fmt: str) -> str:
-    return "—" if value is None else format(value, fmt)
+def _figure(value: float | None, digits: int) -> float | int | str:
+    if value is None:
+        return "—"
+    return round(float(value), digits) if digits else round(value)
 
 
 def link_finding(identity: Any, *, budget_s: float = 6.0) -> Finding:
@@ -322,10 +385,10 @@ def link_finding(identity: Any, *, budget_s: float = 6.0) -> Finding:
             figures,
         )
     params = {
-        "rtt": _figure(quality.rtt_ms, ".0f"),
-        "down": _figure(quality.down_kbps, ".0f"),
-        "up": _figure(quality.up_kbps, ".0f"),
-        "loss": _figure(quality.loss_pct, ".1f"),
+        "rtt": _figure(quality.rtt_ms, 0),
+        "down": _figure(quality.down_kbps, 0),
+        "up": _figure(quality.up_kbps, 0),
+        "loss": _figure(quality.loss_pct, 1),
         "mode": MODE_LABELS.get(mode, mode),
     }
     detail = N_(
@@ -360,7 +423,7 @@ def judge_preview(preview: dict[str, Any] | None) -> Finding:
     params = {
         "width": preview["width"],
         "height": preview["height"],
-        "fps": f"{preview['fps']:.0f}",
+        "fps": round(preview["fps"]),
         "label": preview.get("label") or "—",
     }
     detail = N_("%(label)s: %(width)s×%(height)s, %(fps)s кадр/с")
@@ -388,7 +451,7 @@ def judge_microphone(level: dict[str, Any] | None) -> Finding:
             N_("Подключите гарнитуру или микрофон и проверьте снова"),
             dict(level),
         )
-    params = {"peak": f"{level['peak'] * 100:.0f}", "label": level.get("label") or "—"}
+    params = {"peak": round(level["peak"] * 100), "label": level.get("label") or "—"}
     detail = N_("%(label)s: наибольший уровень %(peak)s %%")
     if level["peak"] < MIN_MIC_PEAK:
         advice = N_(

@@ -10,6 +10,7 @@ from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
+from faplink.web.formats import say
 from faplink.web.session_api import json_body
 from node.devicecheck import checks, results
 from node.devicecheck.checks import Finding
@@ -18,6 +19,7 @@ from sync.errors import N_, ValidationError
 from sync.state import Cursor
 
 from ..auth.routes import NODE_ROLES
+from ..exams.devices import device_feed
 from . import bp
 from .routes import serial_ports
 
@@ -44,16 +46,10 @@ def _data_dir() -> Path:
 def shown(check: dict[str, Any]) -> dict[str, Any]:
     """A stored or fresh finding in the user's language, ready for the page or its script."""
     raw = check.get("params")
-    raw = raw if isinstance(raw, dict) else {}
-    # Parameters that are our own labels (a mode's name) translate too, as in translate_error.
-    params = {k: _(v) if isinstance(v, str) and v else v for k, v in raw.items()}
-    texts = {}
-    for key in ("detail", "advice"):
-        template = str(check.get(key) or "")
-        try:
-            texts[key] = _(template) % params if params and template else _(template) if template else ""
-        except (KeyError, ValueError, TypeError):
-            texts[key] = template
+    params = raw if isinstance(raw, dict) else {}
+    # Parameters that are our own labels (a mode's name) translate too; numbers get the
+    # user's decimal separator.
+    texts = {key: say(str(check.get(key) or ""), params) for key in ("detail", "advice")}
     status = str(check.get("status") or "")
     return {
         "name": check.get("name"),
@@ -80,14 +76,17 @@ def _with_time(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**result, "when": when}
 
 
+def _device_findings() -> list[Finding]:
+    """The camera, microphone and speakers the system lists."""
+    return [checks.camera_finding(), checks.microphone_finding(), checks.speakers_finding()]
+
+
 def _quick_findings() -> list[Finding]:
     """Checks that take no time: devices present, disk, clock."""
     measured = Cursor.get_or_none(Cursor.name == "clock_offset")  # written by enrolment and each hello
     return [
-        checks.camera_finding(),
-        checks.microphone_finding(),
-        checks.speakers_finding(),
-        checks.serial_finding(serial_ports()),
+        *_device_findings(),
+        checks.serial_finding(device_feed().links(), serial_ports()),
         checks.disk_finding(_data_dir()),
         checks.clock_finding(int(measured.value) if measured is not None else None),
     ]
@@ -191,12 +190,25 @@ def api_judge() -> Any:
         400: {description: bad input, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
     """  # noqa: E501
     browser = results.parse_browser_results(json_body())
-    judged = [
-        checks.judge_preview(browser.camera_preview) if browser.camera_preview is not None else None,
-        checks.judge_microphone(browser.microphone_level) if browser.microphone_level is not None else None,
-        checks.judge_speaker(browser.speaker_test) if browser.speaker_test is not None else None,
-    ]
-    return jsonify(checks=[shown(f.as_dict()) for f in judged if f is not None])
+    judged = {
+        "camera": checks.judge_preview(browser.camera_preview)
+        if browser.camera_preview is not None
+        else None,
+        "microphone": checks.judge_microphone(browser.microphone_level)
+        if browser.microphone_level is not None
+        else None,
+        "speakers": checks.judge_speaker(browser.speaker_test) if browser.speaker_test is not None else None,
+    }
+    quick = {f.name: f for f in _device_findings()}
+    return jsonify(
+        checks=[shown(f.as_dict()) for f in judged.values() if f is not None],
+        # «Камера не найдена» no longer stands beside a picture the browser got.
+        devices={
+            name: shown(checks.with_browser(quick[name], finding).as_dict())
+            for name, finding in judged.items()
+            if finding is not None
+        },
+    )
 
 
 def _skipped(name: str) -> Finding:
@@ -226,13 +238,16 @@ def api_save() -> Any:
     browser = results.parse_browser_results(json_body())
     quick = {f.name: f for f in _quick_findings()}
     measured = _measurements()
+    preview = checks.judge_preview(browser.camera_preview)
+    level = checks.judge_microphone(browser.microphone_level)
+    heard = checks.judge_speaker(browser.speaker_test)
     findings = [
-        quick["camera"],
-        checks.judge_preview(browser.camera_preview),
-        quick["microphone"],
-        checks.judge_microphone(browser.microphone_level),
-        quick["speakers"],
-        checks.judge_speaker(browser.speaker_test),
+        checks.with_browser(quick["camera"], preview),
+        preview,
+        checks.with_browser(quick["microphone"], level),
+        level,
+        checks.with_browser(quick["speakers"], heard),
+        heard,
         measured.fresh("loopback") or _skipped("loopback"),
         measured.fresh("link") or _skipped("link"),
         quick["serial_ports"],

@@ -45,6 +45,36 @@ LINK_STATES = {
 }
 
 
+def device_lines(links: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Each device the node reads as the feldsher reads it: its name, protocol and state in Russian.
+
+    A driver's own detail is English and for the log; the page names the model the device
+    gave (when identified) and what a download brought."""
+    lines = []
+    for link in links:
+        state = str(link.get("state") or "")
+        note = ""
+        counts = link.get("counts") or {}
+        if state == "identified":
+            note = str(link.get("detail") or "")
+        elif state == "download_complete" and {"stored", "new"} <= set(counts):
+            note = _(
+                "записей в памяти прибора: %(stored)s, новых: %(new)s",
+                stored=counts["stored"],
+                new=counts["new"],
+            )
+        lines.append(
+            {
+                "name": str(link.get("port") or ""),
+                "protocol": str(link.get("protocol") or ""),
+                "state": state,
+                "state_text": _(LINK_STATES.get(state, state)),
+                "note": note,
+            }
+        )
+    return lines
+
+
 def serial_ports() -> list[dict[str, str]]:
     """Serial ports present now (an empty list if they cannot be listed here)."""
     try:
@@ -87,8 +117,7 @@ def index() -> Any:
         "node/settings/index.html",
         title=_("Настройки"),
         ports=serial_ports(),
-        links=device_feed().links(),
-        link_states=LINK_STATES,
+        devices=device_lines(device_feed().links()),
         readings=list(device_feed().latest().values()),
         identity=identity,
         device_check=current_app.view_functions.get("settings.device_check") is not None,

@@ -18,8 +18,6 @@ from playwright.sync_api import expect
 from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import Cluster, eventually, login_works
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 
 @pytest.fixture
 def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -50,6 +48,10 @@ def test_the_feldsher_checks_the_equipment_and_the_engineer_sees_it_at_central(c
         expect(kiosk.locator("#camera-figures")).to_contain_text("Разрешение: 1280×720", timeout=20_000)
         assert float(kiosk.locator("#camera-figures").get_attribute("data-fps") or 0) >= 15
         expect(kiosk.locator("#camera-result")).to_contain_text("норма")
+        # The camera's own line follows what the browser saw: no «Камера не найдена» beside it.
+        expect(kiosk.locator("#camera-devices")).to_contain_text("камера работает в браузере")
+        expect(kiosk.locator("#camera-devices")).not_to_contain_text("Камера не найдена")
+        expect(kiosk.locator("#camera-figures")).to_contain_text(re.compile(r"кадров в секунду: \d+(,\d)?$"))
 
         # Microphone: the level meter moves with chromium's fake input (a beep).
         kiosk.get_by_role("button", name="Проверить микрофон").click()
@@ -109,5 +111,6 @@ def test_the_feldsher_checks_the_equipment_and_the_engineer_sees_it_at_central(c
         check = row.locator("details.device-check")
         expect(check).to_contain_text("Пробный видеозвонок")
         expect(check).to_contain_text(f"Получено кадров: {frames[1]} из {frames[2]}")
-        expect(check).to_contain_text("Камера не найдена")
+        expect(check).to_contain_text("камера работает в браузере")
+        expect(check).not_to_contain_text("Камера не найдена")
         expect(check).to_contain_text("Фельдшер слышит проверочный звук")

@@ -122,5 +122,6 @@ def test_clock_and_disk() -> None:
     assert checks.clock_finding(None).status == "skip"
     assert checks.clock_finding(300).status == "ok"
     late = checks.clock_finding(5 * 60 * 1000)
-    assert late.status == "warn" and late.text().startswith("Часы киоска отстают на 300.0 с")
+    assert late.status == "warn" and late.text().startswith("Часы киоска отстают на 300 с")
+    assert checks.clock_finding(1500).text() == "Часы киоска отстают на 1,5 с"  # a decimal comma
     assert checks.disk_finding(Path("/")).figures["free_bytes"] > 0
