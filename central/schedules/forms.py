@@ -63,13 +63,18 @@ class TemplateForm:
         )
 
     def grid(self) -> list[tuple[str, bool]]:
-        """The grid's cells between the first and last time, and whether each is switched on."""
+        """The grid's cells between the first and last time that an appointment of the chosen
+        length fits in, and whether each is switched on."""
         try:
             first, last = time.fromisoformat(self.first_time), time.fromisoformat(self.last_time)
         except ValueError:
             first, last = time.fromisoformat(DEFAULT_FIRST), time.fromisoformat(DEFAULT_LAST)
+        try:
+            length = int(self.slot_minutes or DEFAULT_SLOT)
+        except ValueError:
+            length = DEFAULT_SLOT
         chosen = set(self.cells)
-        return [(cell, cell in chosen) for cell in grid_cells(first, last)]
+        return [(cell, cell in chosen) for cell in grid_cells(first, last, length)]
 
     def weekday_choices(self) -> list[tuple[str, str, bool]]:
         return [(str(n), label, str(n) in self.weekdays) for n, label in WEEKDAYS]

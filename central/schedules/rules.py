@@ -65,10 +65,13 @@ def hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def grid_cells(first: time, last: time) -> list[str]:
-    """The grid's cells from the first to the last appointment time, every 15 minutes."""
+def grid_cells(first: time, last: time, slot_minutes: int = GRID_MINUTES) -> list[str]:
+    """The grid's cells from the first to the last appointment time, every 15 minutes, that an
+    appointment of `slot_minutes` can start at: one that would end after the working day
+    (`check_plan` refuses it) is not offered."""
     start, stop = minutes_of(first), minutes_of(last)
-    return [hhmm(m) for m in range(start, stop + 1, GRID_MINUTES)]
+    day_end = stop + DAY_END_MARGIN
+    return [hhmm(m) for m in range(start, stop + 1, GRID_MINUTES) if m + slot_minutes <= day_end]
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ def test_the_grid_follows_the_hours_and_deleting_asks_for_confirmation(central_a
         "/schedule/new",
         data=_template_form(token, monday, action="grid", first_time="08:00", last_time="08:30"),
     ).get_data(as_text=True)
-    assert re.findall(r'name="cells" value="([^"]+)"', refreshed) == ["08:00", "08:15", "08:30"]
+    # 30-minute appointments in a day that ends at 08:45: 08:30 would end after it, so it is not offered.
+    assert re.findall(r'name="cells" value="([^"]+)"', refreshed) == ["08:00", "08:15"]
     assert ScheduleTemplate.select().count() == 0
 
     client.post("/schedule/new", data=_template_form(token, monday))
@@ -135,6 +136,25 @@ def test_the_grid_follows_the_hours_and_deleting_asks_for_confirmation(central_a
     gone = client.post(f"/schedule/{template.id}/delete", data={"csrf_token": token}, follow_redirects=True)
     assert "Шаблон «Будни» удалён" in gone.get_data(as_text=True)
     assert ScheduleTemplate.get_by_id(template.id).deleted
+
+
+def test_every_cell_the_grid_offers_can_be_saved(central_app) -> None:  # type: ignore[no-untyped-def]
+    app, _ = central_app
+    client, token = _client(app, "ivanova")
+    monday = _next_monday()
+    for n, minutes in enumerate(("15", "30", "45", "60")):
+        hours = {"first_time": "09:00", "last_time": "16:45", "slot_minutes": minutes}
+        grid = client.post("/schedule/new", data=_template_form(token, monday, action="grid", **hours))
+        offered = re.findall(r'name="cells" value="([^"]+)"', grid.get_data(as_text=True))
+        # The last cell offered is the latest an appointment of this length fits in the day.
+        assert offered[-1] == {"15": "16:45", "30": "16:30", "45": "16:15", "60": "16:00"}[minutes]
+        name = f"Шаблон {minutes}"
+        saved = client.post(
+            "/schedule/new",
+            data=_template_form(token, monday, name=name, cells=[offered[-1]], **hours),
+        )
+        assert saved.status_code == 302, saved.get_data(as_text=True)
+        assert ScheduleTemplate.select().count() == n + 1
 
 
 def test_an_administrator_keeps_a_consultants_schedule(central_app) -> None:  # type: ignore[no-untyped-def]
