@@ -238,6 +238,20 @@ class _UploadCut(TimeoutError):
         self.seconds = seconds
 
 
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in the feldsher's words (the page shows it; the class name is
+    for the log)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "соединение отклонено"
+    if isinstance(exc, TimeoutError):
+        return "нет ответа вовремя"
+    if isinstance(exc, ConnectionError | http.client.HTTPException):
+        return "соединение прервано"
+    if isinstance(exc, ValueError):
+        return "непонятный ответ центра"
+    return "сеть недоступна"
+
+
 def measure_link(identity: NodeIdentity, *, budget_s: float = 6.0) -> LinkQuality:
     """Measure round trip, throughput both ways and loss to central within about `budget_s`."""
     at = datetime.now(UTC)
@@ -328,9 +342,7 @@ class _Probe:
         try:
             rtt_ms = self.pings(self.share(0.15))
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            return LinkQuality(
-                None, None, None, None, at, error=f"{N_('Центр не отвечает')}: {type(exc).__name__}"
-            )
+            return LinkQuality(None, None, None, None, at, error=f"{N_('Центр не отвечает')}: {_reason(exc)}")
         # Each direction: its rate, then its loss at half that rate (the loss is what tells a
         # fast but lossy link, so it must not be the phase that the budget runs out before).
         down = self._phase(N_("приём"), lambda: self.download_rate(self.share(0.2)))
@@ -355,7 +367,7 @@ class _Probe:
         except _Refused as exc:
             self.notes.append(f"{name}: {exc}")
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            self.notes.append(f"{name}: {type(exc).__name__}")
+            self.notes.append(f"{name}: {_reason(exc)}")
         self.close()  # whatever state the failure left them in: the next phase reconnects
         return None
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import has_request_context
+
+from faplink.web.formats import say
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.migrations import SCHEMA_VERSION
@@ -146,18 +149,12 @@ def _say(template: Any, params: Any = None) -> str:
     """A node's msgid in the user's language with its parameters; as sent when that is not possible."""
     text = str(template or "")
     params = params if isinstance(params, dict) else {}
-    try:
-        from flask_babel import gettext
-
-        translated = gettext(text) if text else ""
-    except Exception:  # no request here: the Russian as the node sent it
-        translated = text
-    for candidate in (translated, text):
-        try:
-            return candidate % params if params else candidate
-        except (KeyError, ValueError, TypeError):
-            continue
-    return text
+    if has_request_context():
+        return say(text, params)  # numbers with the user's decimal separator
+    try:  # no request here: the Russian as the node sent it
+        return text % params if params else text
+    except (KeyError, ValueError, TypeError):
+        return text
 
 
 def _device_check(data: Any) -> DeviceCheckView | None:
