@@ -112,7 +112,8 @@ def test_an_appeal_made_through_the_api_carries_the_exam_and_its_photo_as_the_wi
     client, token, data = feldsher
     exam = _exam(client, token, data.patients[ELDER])
 
-    made = client.post("/api/v1/appeals", json=_appeal(data, exam=exam["id"]), headers={"X-CSRF-Token": token})
+    body = _appeal(data, exam=exam["id"])
+    made = client.post("/api/v1/appeals", json=body, headers={"X-CSRF-Token": token})
     assert made.status_code == 201, made.get_json()
     appeal = Appeal.get_by_id(made.get_json()["id"])
     assert Exam.get_by_id(exam["id"]).appeal_id == appeal.id

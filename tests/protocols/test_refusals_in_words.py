@@ -61,5 +61,6 @@ def test_taking_too_early_is_refused_in_the_same_words_by_the_page_and_the_api(c
     unseen = app.test_client()
     token = login_page(unseen, "kuznetsova")
     assert unseen.post(f"/appeals/{appeal.id}/take", data={"csrf_token": token}).status_code == 404
-    assert unseen.post(f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token}).status_code == 404
+    api = unseen.post(f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token})
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
     assert Appeal.get_by_id(appeal.id).status == AppealStatus.NEW
