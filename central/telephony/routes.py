@@ -144,10 +144,13 @@ def call(appeal_id: str) -> Any:
     appeal = visible_appeal(g.staff, appeal_id)
     try:
         entry = service.start_phone_call(g.staff, appeal)
-        if entry.call.state is CallState.CALLING_CONSULTANT:
-            flash(_("Звоним на ваш телефон: ответьте, и вас соединят с пациентом"), "success")
-        else:
+        # The gateway rang the consultant's phone before it returned; by now the call may
+        # already be further on (or over: a busy patient line answers at once), and the
+        # appeal page shows where it is. This message says what the click did.
+        if entry.call.state is CallState.STARTING:
             flash(phone_call_state(entry.call), "success")
+        else:
+            flash(_("Звоним на ваш телефон: ответьте, и вас соединят с пациентом"), "success")
     except SyncError as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("appeals.detail", appeal_id=appeal_id) + "#phone-call")
