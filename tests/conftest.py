@@ -23,6 +23,7 @@ from sync.state import CENTRAL_MIGRATIONS
 
 #: The data key of the posts the fixtures build (hex; node/datakey.py's configured source).
 TEST_DATA_KEY = "5a" * 32
+TESTS = Path(__file__).parent
 
 #: Ports handed out in this session: a port two servers were given would be refused to one.
 _HANDED_OUT: set[int] = set()
@@ -41,8 +42,14 @@ def free_port_block(count: int) -> int:
     the ephemeral range are only ever taken by listeners. None is handed out twice.
     """
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    # Parallel workers (pytest-xdist) each draw from their own share of the range, so that
+    # two of them never hand out the same port between the check and the server's bind.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = (low - 20000) // max(workers, 1)
+    first = 20000 + share * (int(worker) if worker.isdigit() else 0)
     for _ in range(500):
-        base = random.randrange(20000, low - count)
+        base = random.randrange(first, first + share - count)
         block = set(range(base, base + count))
         if block & _HANDED_OUT:
             continue
@@ -112,6 +119,44 @@ def served_in_thread(app: Flask) -> Iterator[int]:
 
 def rows(model) -> int:  # type: ignore[no-untyped-def]
     return int(model.select().count())
+
+
+#: The suite's speed classes, decided here and nowhere else (`make test-fast` leaves both
+#: out). `slow`: real processes, fault injection, a shaped network; `browser`: drives Debian
+#: chromium, and is slow too. A folder ("e2e/"), a module, or one test ("module::name"),
+#: relative to tests/. Every module with "browser" in its name is a browser test.
+SLOW = {
+    "e2e/",
+    "telephony/",
+    "chat/test_chat_e2e.py",
+    "dataprotection/test_post_at_rest.py",
+    "devicecheck/test_loopback.py",
+    "devicecheck/test_node_check_cli.py",
+    "kiosk/test_kiosk_window.py",
+    "linkquality/test_shaped_link.py",
+    "provisioning/test_backup_restore_sync.py",
+    "provisioning/test_enrol_from_bundle.py",
+    "provisioning/test_enrol_with_token.py",
+    "scaled/test_calls_across_instances.py",
+    "scaled/test_two_instances.py",
+    "devicecheck/test_results.py::test_the_loopback_from_the_page_is_part_of_the_saved_result",
+}
+
+
+def _speed_marks(item: pytest.Item) -> list[pytest.MarkDecorator]:
+    path = Path(str(item.path)).relative_to(TESTS).as_posix()
+    test_id = f"{path}::{item.name.split('[')[0]}"
+    if "browser" in Path(path).name:
+        return [pytest.mark.slow, pytest.mark.browser]
+    if any(path.startswith(f) for f in SLOW if f.endswith("/")) or path in SLOW or test_id in SLOW:
+        return [pytest.mark.slow]
+    return []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark in _speed_marks(item):
+            item.add_marker(mark)
 
 
 __all__ = ["free_port", "free_port_block", "served_in_thread", "rows", "database", "TEST_DATA_KEY"]

@@ -18,8 +18,6 @@ from tests.calls.browser import call_browser, call_stats
 from tests.e2e.browser import sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 MEDIA_S = 20.0  # ICE and the first decoded frames take a second or two here; allow for a busy machine
 LIVE_MS = 10_000
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from central.routing.service import free_slots
@@ -28,8 +27,6 @@ from tests.protocols.helpers import new_appeal
 
 from .exam_data import attach_files, post_exams
 from .test_browser_features import _login, _menu, browser, central  # noqa: F401  (shared fixtures)
-
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def _appeal_in_work(data) -> Appeal:  # type: ignore[no-untyped-def]

@@ -14,8 +14,6 @@ from sync.models import ScheduleTemplate, Slot, Staff, StaffCredential, SupportR
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:

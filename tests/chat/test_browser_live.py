@@ -17,8 +17,6 @@ from sync.models import Appeal, Patient, Specialty, Staff
 from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 LIVE_MS = 8000
 
 

@@ -8,8 +8,6 @@ import pytest
 
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
-pytestmark = pytest.mark.slow
-
 #: Each way must take no longer than this (the post's sync timer is set far longer).
 LIVE_S = 6.0
 

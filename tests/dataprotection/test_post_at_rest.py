@@ -14,8 +14,6 @@ from faplink.processes import stop
 from sync.db import SQLITE_HEADER
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
-pytestmark = pytest.mark.slow
-
 QUIET = {"FAPLINK_CENTRAL_LINK": "false", "FAPLINK_LINK_CHECK_ENABLED": "false"}
 
 

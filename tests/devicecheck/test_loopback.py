@@ -9,12 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-import pytest
-
 from node.devicecheck.devices import cameras
 from node.devicecheck.loopback import LoopbackSpec, run_loopback
-
-pytestmark = pytest.mark.slow
 
 
 def test_a_loopback_call_without_a_camera_sends_the_test_picture_at_hd() -> None:

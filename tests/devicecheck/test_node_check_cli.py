@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.cluster import ApiClient, Cluster
 from tests.provisioning.helpers import faplink, fleet_page, sync_once
-
-pytestmark = pytest.mark.slow
 
 DEVICE_CHECKS = {"camera", "microphone", "speakers", "loopback", "link", "disk", "clock", "serial_ports"}
 

@@ -19,8 +19,6 @@ from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key, node_env
 from tests.e2e.relay import Relay
 
-pytestmark = pytest.mark.slow
-
 SIZE = 2 * 1024 * 1024
 OVERHEAD = 64 * 1024  # headers and JSON of the few requests around the chunks
 # Only the test starts sync rounds. The live link to central also wakes the worker (each

@@ -11,8 +11,6 @@ from playwright.sync_api import Page, expect
 from tests.e2e.browser import chromium
 from tests.e2e.cluster import Cluster, eventually, login_works
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 
 # Both ways central is served: Werkzeug (the demo's) and gunicorn (production's).
 @pytest.fixture(params=["werkzeug", "gunicorn"])

@@ -6,13 +6,10 @@ import http.client
 import socket
 from pathlib import Path
 
-import pytest
 import requests
 import socketio
 
 from tests.e2e.cluster import Cluster, connect_live
-
-pytestmark = pytest.mark.slow
 
 
 def test_gunicorn_keeps_connections_alive_serves_websockets_and_stops_cleanly(tmp_path: Path) -> None:

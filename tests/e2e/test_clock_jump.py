@@ -10,8 +10,6 @@ from faplink.processes import stop
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 from tests.e2e.test_clocks_and_merges import PHONE, _at_central, _sync
 
-pytestmark = pytest.mark.slow
-
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 
 

@@ -13,8 +13,6 @@ from sync.db import CENTRAL, bind_replica, open_database
 from sync.models import Patient
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
-pytestmark = pytest.mark.slow
-
 PHONE = "+79151112233"  # Кузьмин Пётр Васильевич, post 1
 
 

@@ -9,13 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 import requests
 
 from faplink.processes import faplink_command
 from tests.conftest import free_port_block
-
-pytestmark = pytest.mark.slow
 
 
 def test_demo_starts_prints_and_stops(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 from tests.signing.cms_helpers import needs_gost
 
-pytestmark = [pytest.mark.slow, needs_gost]
+pytestmark = needs_gost
 
 
 @pytest.fixture

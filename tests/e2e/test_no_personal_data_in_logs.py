@@ -11,8 +11,6 @@ import pytest
 from faplink.demo_seed import make_snils
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
-pytestmark = pytest.mark.slow
-
 SURNAME = "Небылицына"
 SNILS = make_snils("151515151")
 PHONE = "+79165551234"

@@ -10,8 +10,6 @@ import pytest
 
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
-pytestmark = pytest.mark.slow
-
 
 # Both ways central is served: Werkzeug (the demo's) and gunicorn (production's).
 @pytest.fixture(params=["werkzeug", "gunicorn"])

@@ -11,15 +11,12 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
 from sync.models import Appeal, Attachment, AttachmentKind, Patient
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium, sign_in
 from tests.kiosk import samples
-
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 GUARDIAN = "Кузьмин Пётр Васильевич"
 PHONE = "8 915 111-22-33"

@@ -23,8 +23,6 @@ from tests.e2e.browser import chromium
 from tests.e2e.cluster import Cluster, eventually, login_works
 from tests.kiosk import samples
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 PATIENT = "Кузьмин Пётр Васильевич"
 QUESTION = "Гипоксемия и гипертензия: нужна ли госпитализация?"
 REASON = "Давление 250/100 снижено на ФАПе, пациент отказывается ехать в ЦРБ"

@@ -14,8 +14,6 @@ import requests
 from faplink.demo import prepare
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.slow
-
 
 def _kiosk(data_dir: Path, port: int, tmp_path: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
     env = {

@@ -26,8 +26,6 @@ from tests.e2e.cluster import ApiClient, eventually, login_works
 
 from .netlink import DelayRelay, ShapedLink, in_netns, why_not_here
 
-pytestmark = pytest.mark.slow
-
 CENTRAL_PORT, NODE_PORT = 8700, 8701
 ONE_WAY_DELAY = 0.040
 LOSS = 0.005

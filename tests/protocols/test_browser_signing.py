@@ -18,8 +18,6 @@ from tests.e2e.browser import chromium, sign_in
 
 from .helpers import PASSPHRASE, new_appeal
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 
 @pytest.fixture
 def served(central) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]

@@ -12,8 +12,6 @@ from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_env
 from tests.provisioning.helpers import central_rows, faplink, sync_once
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -14,8 +14,6 @@ from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 from tests.provisioning.helpers import central_dir, central_rows, faplink, opened_env, post_id, sync_once
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -23,8 +23,6 @@ from tests.provisioning.helpers import (
     post_id,
 )
 
-pytestmark = pytest.mark.slow
-
 KIOSK = "kiosk-mednoe-2"
 
 

@@ -10,8 +10,6 @@ from playwright.sync_api import expect
 from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import Cluster, eventually, login_works
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 
 @pytest.fixture
 def cluster(tmp_path: Path):  # type: ignore[no-untyped-def]

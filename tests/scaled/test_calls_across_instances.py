@@ -10,7 +10,6 @@ from __future__ import annotations
 import queue
 from typing import Any
 
-import pytest
 import redis
 import requests
 import socketio
@@ -23,8 +22,6 @@ from sync.signing import signed_headers
 from tests.chat.helpers import feldsher, in_work
 from tests.e2e.cluster import connect_live
 from tests.scaled.conftest import REDIS_URL, TwoCentrals
-
-pytestmark = pytest.mark.slow
 
 
 class Party:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
 import requests
 import socketio
 
@@ -15,8 +14,6 @@ from sync.migrations import migrate
 from sync.state import NODE_MIGRATIONS
 from tests.e2e.cluster import connect_live
 from tests.scaled.conftest import TwoCentrals
-
-pytestmark = pytest.mark.slow
 
 
 def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentrals, tmp_path: Path) -> None:

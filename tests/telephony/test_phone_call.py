@@ -20,8 +20,6 @@ from tests.chat.helpers import in_work
 from tests.conftest import login
 from tests.telephony.sipp import CENTRE_NUMBER, CONSULTANT_NUMBER, Phone, free_udp_port
 
-pytestmark = pytest.mark.slow
-
 PATIENT = "Кузьмин Пётр Васильевич@1"
 
 
