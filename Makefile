@@ -9,12 +9,17 @@ PIP    := $(BIN)/python -m pip
 demo: $(VENV)/.installed
 	$(BIN)/faplink demo
 
+# Parallel workers (pytest-xdist): most tests wait on real processes, browsers and sockets,
+# so more workers than cores finish sooner; `worksteal` evens out the long fault tests.
+TEST_WORKERS ?= 4
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
+
 test: $(VENV)/.installed-test system-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 # The quick local loop: everything but real browsers and fault suites.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(PYTEST) -m "not slow and not browser"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check faplink sync central node kiosk_ui hardware provisioning tests
