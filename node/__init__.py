@@ -88,7 +88,13 @@ def open_node(app: Flask, key: DataKey) -> Flask:
     )
     app.extensions["blobs"].seal_existing()
 
-    app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
+    # The kiosk's own look (node/static/kiosk.css): a touch screen, not a mouse.
+    app.jinja_env.globals.update(
+        app_title=app.config["APP_TITLE"],
+        home_endpoint="appeals.queue",
+        app_stylesheet="kiosk.css",
+        app_body_class="kiosk",
+    )
     init_web(app)
 
     from . import (

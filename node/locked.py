@@ -95,6 +95,8 @@ def lock(shell: Flask, opener: Opener) -> Flask:
         user_menu=lambda: [],
         csrf_token=lambda: "",
         app_title=shell.config["APP_TITLE"],
+        app_stylesheet="kiosk.css",
+        app_body_class="kiosk",
     )
 
     @shell.before_request

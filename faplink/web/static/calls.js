@@ -113,8 +113,23 @@
       el.message.hidden = !message;
     }
 
+    // While a call is on, the panel docks at the window's right edge below the page's header
+    // (calls.css: body.call-open) and the page narrows beside it: nothing of the appeal, the
+    // patient's card included, lies under the video.
+    function dockTop() {
+      const content = document.querySelector("main.content");
+      const top = content ? Math.max(0, content.getBoundingClientRect().top) : 0;
+      document.body.style.setProperty("--call-top", top + "px");
+    }
+    function dock(open) {
+      document.body.classList.toggle("call-open", open);
+      if (open) { dockTop(); window.addEventListener("scroll", dockTop, {passive: true}); }
+      else { window.removeEventListener("scroll", dockTop); }
+    }
+
     function show(title, status) {
       panel.hidden = false;
+      dock(true);
       el.title.textContent = title;
       el.status.textContent = status || "";
       say("");
@@ -273,6 +288,7 @@
       el.incoming.hidden = true;
       el.controls.hidden = true;
       panel.hidden = true;
+      dock(false);
       notice("");
       say(message);
       refreshButtons();
