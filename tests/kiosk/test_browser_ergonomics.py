@@ -18,8 +18,6 @@ from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import Cluster, eventually, login_works
 from tests.e2e.pagecheck import KIOSK_SIZES, check_page, screenshot_dir
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 PATIENT = "Кузьмин Пётр Васильевич"
 
 

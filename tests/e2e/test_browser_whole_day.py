@@ -33,8 +33,6 @@ from tests.e2e.pagecheck import check_page, english_words, screenshot_dir, utc_o
 from tests.kiosk import samples
 from tests.protocols.helpers import PASSPHRASE
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 PATIENT = "Кузьмин Пётр Васильевич"
 QUESTION = "Одышка и отёки голеней нарастают третий день: нужна ли госпитализация?"
 SIZE = {"width": 1024, "height": 768}
