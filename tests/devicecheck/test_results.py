@@ -185,7 +185,7 @@ def test_the_fleet_page_shows_a_kiosks_device_check_with_what_to_do(central_app,
     row = row[: row.index("</tr>")]
     assert "Оборудование:" in row and "не пройдена" in row
     assert "Камера не найдена" in row and "Подключите веб-камеру" in row
-    assert "Получено кадров: 27 из 27, 9.0 кадр/с" in row and "закройте другие программы" in row
+    assert "Получено кадров: 27 из 27, 9 кадр/с" in row and "закройте другие программы" in row
     assert "Проверка оборудования не пройдена: Пробный видеозвонок" in row
     assert saved["ok"] is False
 
