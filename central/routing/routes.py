@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from itertools import groupby
 from typing import Any
@@ -12,9 +13,10 @@ from faplink.web.i18n import to_local, translate_error
 from faplink.web.serialize import appeal_json, iso, staff_json
 from sync.clock import utcnow
 from sync.errors import N_, SyncError, ValidationError
-from sync.models import Appeal, Referral, Role, Slot
+from sync.models import Appeal, AppealKind, Referral, Role, Slot
 
-from . import bp, service
+from . import booking, bp, files, service
+from .files import StagedFile
 
 # Each step shows the form again with the user's input and the reason, or the review.
 _REVIEW, _CREATE = "review", "create"
@@ -74,8 +76,10 @@ def _local_day(slot: Slot) -> date:
     return local.date() if local else slot.starts_at.date()
 
 
-def _booking_form(appeal: Appeal, form: Any, error: str | None = None) -> Any:
-    doctors = service.bookable_doctors(appeal)
+def _booking_form(
+    appeal: Appeal, form: Any, error: str | None = None, attached: Sequence[StagedFile] = ()
+) -> Any:
+    doctors = booking.bookable_doctors(appeal.patient)
     chosen = form.get("consultant") or request.args.get("consultant") or g.staff.id
     consultant = next((d for d in doctors if d.id == chosen), None)
     slots = service.free_slots(consultant.id) if consultant else []
@@ -90,6 +94,9 @@ def _booking_form(appeal: Appeal, form: Any, error: str | None = None) -> Any:
         days=days,
         error=error,
         consent_at=form.get("consent_at") or _now_local(),
+        attached=attached,
+        attached_token=files.carry(attached, g.staff),
+        max_files=files.MAX_FILES,
     ), (400 if error else 200)
 
 
@@ -99,16 +106,25 @@ def _now_local() -> str:
     return now.strftime("%Y-%m-%dT%H:%M") if now else ""
 
 
-@bp.route("/appeals/<appeal_id>/routing/booking", methods=["GET", "POST"])
+@bp.route("/appeals/<appeal_id>/routing/booking", methods=["GET", "POST"], endpoint="booking")
 @login_required(Role.CONSULTANT)
-def booking(appeal_id: str) -> Any:
+def booking_page(appeal_id: str) -> Any:
     appeal = service.routable_appeal(g.staff, appeal_id)
     form = request.form
     step = form.get("step")
-    if request.method == "GET" or step not in (_REVIEW, _CREATE):
-        return _booking_form(appeal, form)
+    attached: list[StagedFile] = []
     try:
-        draft = service.read_booking(appeal, form)
+        attached = files.carried(form.get("attached", ""), g.staff)
+        if request.method == "POST" and step != _CREATE:
+            # «Далее» or «Изменить»: files may have been added or removed.
+            attached = files.update(
+                attached, dropped=form.getlist("drop"), uploads=request.files.getlist("files")
+            )
+        if request.method == "GET" or step not in (_REVIEW, _CREATE):
+            return _booking_form(appeal, form, attached=attached)
+        draft = booking.read_booking(
+            appeal.patient, form, kind=AppealKind.REPEAT, contact_mode=appeal.contact_mode, attached=attached
+        )
         if step == _REVIEW:
             return render_template(
                 "central/routing/booking_review.html",
@@ -116,10 +132,11 @@ def booking(appeal_id: str) -> Any:
                 appeal=appeal,
                 form=form,
                 draft=draft,
+                attached_token=files.carry(attached, g.staff),
             )
-        service.book(g.staff, appeal, draft)
+        booking.book(g.staff, draft)
     except SyncError as exc:
-        return _booking_form(appeal, form, translate_error(exc))
+        return _booking_form(appeal, form, translate_error(exc), attached)
     when = to_local(draft.slot.starts_at)
     flash(
         _(
@@ -222,5 +239,8 @@ def api_booking(appeal_id: str) -> Any:
         404: {description: not found, not visible, or not in work/closed}
     """
     appeal = service.routable_appeal(g.staff, appeal_id)
-    created = service.book(g.staff, appeal, service.read_booking(appeal, _json_body()))
+    draft = booking.read_booking(
+        appeal.patient, _json_body(), kind=AppealKind.REPEAT, contact_mode=appeal.contact_mode
+    )
+    created = booking.book(g.staff, draft)
     return jsonify(appeal_json(created, utcnow())), 201

@@ -1,4 +1,5 @@
-"""«Маршрутизация» of an appeal in work or closed: a referral, or a booking that opens a new appeal.
+"""«Маршрутизация» of an appeal in work or closed: a referral, or a booking that opens a new appeal
+(the booking itself: :mod:`central.routing.booking`).
 
 Both are replicated rows in the post's scope (the referral's ``post``, the new appeal's
 patient's post), so they reach the post with its next pull.
@@ -7,42 +8,36 @@ patient's post), so they reach the post with its next pull.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from central.appeals import service as appeals
-from faplink.web.i18n import from_local, to_local
+from faplink.web.i18n import to_local
 from sync.clock import utcnow
 from sync.errors import N_, ForbiddenError, NotFoundError, ValidationError
 from sync.models import (
     Appeal,
-    AppealKind,
     AppealStatus,
-    FormOfCare,
     Organization,
     OrgKind,
     Referral,
     Role,
-    Slot,
     Specialty,
     Staff,
 )
 from sync.models.appeal_queries import free_slots
 from sync.models.directory import region_centres
-from sync.models.visibility import bookable, check_may_book
 
 __all__ = [
     "routable_appeal",
     "doctors",
-    "bookable_doctors",
+    "region_doctors",
     "specialties",
     "free_slots",
     "ReferralDraft",
     "read_referral",
     "create_referral",
-    "BookingDraft",
-    "read_booking",
-    "book",
+    "issued_from",
 ]
 
 _TEXT_LIMIT = 4000
@@ -59,8 +54,8 @@ def routable_appeal(staff: Staff, appeal_id: str) -> Appeal:
     return appeal
 
 
-def doctors(appeal: Appeal) -> list[Staff]:
-    """Consultants of the centres of the appeal's region: those the post can see and book."""
+def region_doctors(post_id: str) -> list[Staff]:
+    """Consultants of the centres of a post's region: those the post can see and book."""
     return list(
         Staff.live()
         .join(Organization, on=(Staff.organization == Organization.id))
@@ -68,16 +63,16 @@ def doctors(appeal: Appeal) -> list[Staff]:
             (Staff.role == Role.CONSULTANT)
             & (Staff.active == True)  # noqa: E712
             & (Organization.kind == OrgKind.CENTRE)
-            & Staff.organization.in_(region_centres(appeal.post_id))
+            & Staff.organization.in_(region_centres(post_id))
             & Staff.specialty.is_null(False)
         )
         .order_by(Staff.last_name, Staff.first_name)
     )
 
 
-def bookable_doctors(appeal: Appeal) -> list[Staff]:
-    """«Запись на консультацию»: the region's consultants this patient may be booked to."""
-    return bookable(doctors(appeal), appeal.patient)
+def doctors(appeal: Appeal) -> list[Staff]:
+    """Consultants of the centres of the appeal's region."""
+    return region_doctors(appeal.post_id)
 
 
 def specialties(appeal: Appeal) -> list[Specialty]:
@@ -167,74 +162,6 @@ def create_referral(staff: Staff, appeal: Appeal, draft: ReferralDraft) -> Refer
         diagnoses=draft.diagnoses,
         justification=draft.justification,
         source_appeal=appeal,
-    )
-
-
-# --- «Запись на консультацию» -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BookingDraft:
-    """A checked booking, shown for «Информация верна, создать обращение» before it is stored."""
-
-    consultant: Staff
-    slot: Slot
-    question: str
-    #: The ИДС to the new consultation: who gave it, the representative's name, when.
-    consent_by: str = ""
-    consent_name: str = ""
-    consent_at: datetime | None = None
-
-
-def read_booking(appeal: Appeal, form: Any, now: datetime | None = None) -> BookingDraft:
-    """The booking the form describes, or a clear refusal; nothing is stored."""
-    consultant = _doctor(appeal, _text(form, "consultant"))
-    check_may_book(consultant, appeal.patient)
-    slot_id = _text(form, "slot")
-    slot = next((s for s in free_slots(consultant.id, now) if s.id == slot_id), None) if slot_id else None
-    if slot is None:
-        raise ValidationError(
-            N_("Выберите свободные дату и время приёма («Изменить дату и время»)"), field="slot"
-        )
-    question = _text(form, "question")
-    if not question:
-        raise ValidationError(N_("Заполните текст обращения"), field="question")
-    consent_by, consent_name, consent_at = Appeal.check_consent(
-        appeal.patient, _text(form, "consent_by"), _text(form, "consent_name"), _consent_time(form, now), now
-    )
-    return BookingDraft(consultant, slot, question, consent_by, consent_name, consent_at)
-
-
-def _consent_time(form: Any, now: datetime | None) -> datetime:
-    """When the ИДС to the new consultation was given: typed in the consultant's zone; now if empty."""
-    raw = _text(form, "consent_at")
-    if not raw:
-        return now or utcnow()
-    try:
-        return from_local(raw)
-    except ValueError:
-        raise ValidationError(
-            N_("Укажите время получения ИДС в формате ДД.ММ.ГГГГ ЧЧ:ММ"), field="consent_at"
-        ) from None
-
-
-def book(staff: Staff, appeal: Appeal, draft: BookingDraft) -> Appeal:
-    """«Информация верна, создать обращение»: a new appeal for the same patient and post."""
-    if draft.consultant.specialty is None:
-        raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
-    return Appeal.book(
-        patient=appeal.patient,
-        author=staff,
-        specialty=draft.consultant.specialty,
-        consultant=draft.consultant,
-        slot=draft.slot,
-        form_of_care=FormOfCare.PLANNED,
-        kind=AppealKind.REPEAT,
-        contact_mode=appeal.contact_mode,
-        question=draft.question,
-        consent_by=draft.consent_by,
-        consent_name=draft.consent_name,
-        consent_at=draft.consent_at,
     )
 
 
