@@ -130,23 +130,6 @@ def _parse_date(value: Any) -> date:
         ) from exc
 
 
-def _refuse_duplicates(probe: Patient, exclude: str | None = None) -> None:
-    """One card per SNILS and per ЕНП (a phone may be shared by a family)."""
-    for name, label in (("snils", N_("СНИЛС")), ("enp", N_("полисом ОМС"))):
-        value = getattr(probe, name)
-        if not value:
-            continue
-        query = Patient.live().where(getattr(Patient, name) == value)
-        if exclude:
-            query = query.where(Patient.id != exclude)
-        if query.exists():
-            raise ValidationError(
-                N_("Пациент с таким номером (%(what)s) уже зарегистрирован: найдите его в поиске"),
-                field=name,
-                what=label,
-            )
-
-
 def register(data: dict[str, Any]) -> Patient:
     """Create a patient with validated identity numbers; refuse a duplicate SNILS or ЕНП."""
     sex = data.get("sex")
@@ -168,7 +151,7 @@ def register(data: dict[str, Any]) -> Patient:
     probe = Patient(**fields)
     probe.validate()  # normalises the numbers before the duplicate check
     with database.atomic():
-        _refuse_duplicates(probe)
+        probe.refuse_duplicates()
         fields.update(
             snils=probe.snils,
             enp=probe.enp,
@@ -218,7 +201,7 @@ def update(patient_id: str, data: dict[str, Any]) -> Patient:
                 patient.representative_name = patient.representative_document = ""
                 patient.representative_phone = None
         patient.validate()  # normalises the numbers before the duplicate check
-        _refuse_duplicates(patient, exclude=patient.id)
+        patient.refuse_duplicates(exclude=patient.id)
         patient.save()
     return patient
 

@@ -194,6 +194,23 @@ class Patient(SyncModel):
                 field="representative_document",
             )
 
+    def refuse_duplicates(self, exclude: str | None = None) -> None:
+        """One card per SNILS and per ЕНП, at a post and at central alike (a phone may be a
+        family's). Call after `validate`, which normalises the numbers."""
+        for name, label in (("snils", N_("СНИЛС")), ("enp", N_("полисом ОМС"))):
+            value = getattr(self, name)
+            if not value:
+                continue
+            query = Patient.live().where(getattr(Patient, name) == value)
+            if exclude:
+                query = query.where(Patient.id != exclude)
+            if query.exists():
+                raise ValidationError(
+                    N_("Пациент с таким номером (%(what)s) уже зарегистрирован: найдите его в поиске"),
+                    field=name,
+                    what=label,
+                )
+
     def _stored_as_is(self) -> bool:
         """Is this row already stored with the same birth date and representative?"""
         stored = Patient.get_or_none(Patient.id == self.id) if self.id else None
