@@ -75,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         protocols,
         routing,
         schedules,
+        settings,
         support,
         sync_api,
         telephony,
@@ -82,7 +83,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_features(
         app,
-        *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, linkcheck),
+        # The user menu lists these in this order: the manual's «Профиль», «Расписание», «Настройки»…
+        *(auth, appeals, chat, protocols, routing, profile, schedules, settings),
+        *(support, admin, fleet, linkcheck),
         telephony,
         calls,
         *(api, sync_api, fhir),
