@@ -73,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         linkcheck,
         profile,
         protocols,
+        referrals,
         routing,
         schedules,
         settings,
@@ -84,7 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_features(
         app,
         # The user menu lists these in this order: the manual's «Профиль», «Расписание», «Настройки»…
-        *(auth, appeals, chat, protocols, routing, profile, schedules, settings),
+        *(auth, appeals, chat, protocols, routing, profile, schedules, settings, referrals),
         *(support, admin, fleet, linkcheck),
         telephony,
         calls,

@@ -1,0 +1,20 @@
+"""«Направления»: the referrals the consultant issued, filtered by status and validity, paged."""
+
+from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
+
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
+bp = Blueprint("referrals", __name__, url_prefix="", template_folder="../templates")
+
+MENU = [MenuItem("referrals.index", N_("Направления"), (Role.CONSULTANT,))]
+
+from . import routes  # noqa: E402,F401
+from .service import ensure_index  # noqa: E402
+
+
+@bp.record_once
+def _index(state: BlueprintSetupState) -> None:
+    ensure_index()
