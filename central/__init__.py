@@ -71,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         fhir,
         fleet,
         linkcheck,
+        patient_booking,
         profile,
         protocols,
         referrals,
@@ -85,7 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_features(
         app,
         # The user menu lists these in this order: the manual's «Профиль», «Расписание», «Настройки»…
-        *(auth, appeals, chat, protocols, routing, profile, schedules, settings, referrals),
+        *(auth, appeals, chat, protocols, routing, profile, schedules, settings, referrals, patient_booking),
         *(support, admin, fleet, linkcheck),
         telephony,
         calls,

@@ -48,11 +48,12 @@ QUEUE_NAMES = ("new", "in_work", "closed")
 
 
 def _visible_to(staff: Staff):  # type: ignore[no-untyped-def]
-    """Appeals a consultant may see: addressed to them, or to their specialty with no one named
-    from a post of their centre's region."""
+    """Appeals a consultant may see: addressed to them, booked by them («Записать пациента»: the
+    appeal shows «у вас и у другого врача»), or to their specialty with no one named from a post
+    of their centre's region."""
     if staff.role == Role.ADMIN:
         return Appeal.deleted == False  # noqa: E712
-    mine = (Appeal.consultant == staff.id) | (Appeal.taken_by == staff.id)
+    mine = (Appeal.consultant == staff.id) | (Appeal.taken_by == staff.id) | (Appeal.author == staff.id)
     own_region = Organization.select(Organization.region).where(Organization.id == staff.organization_id)
     region_posts = Organization.select(Organization.id).where(Organization.region.in_(own_region))
     open_to_specialty = (

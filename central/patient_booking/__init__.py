@@ -1,0 +1,14 @@
+"""«Записать пациента» for the consultant, as the manual's wizard: find the patient (or create
+the card), choose the doctor, date and time, write the appeal with its files, check, create."""
+
+from flask import Blueprint
+
+from faplink.web.features import MenuItem
+from sync.errors import N_
+from sync.models import Role
+
+bp = Blueprint("patient_booking", __name__, url_prefix="/book", template_folder="../templates")
+
+MENU = [MenuItem("patient_booking.find", N_("Записать пациента"), (Role.CONSULTANT,))]
+
+from . import routes  # noqa: E402,F401

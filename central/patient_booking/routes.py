@@ -1,0 +1,204 @@
+"""«Записать пациента»: patient → doctor, date and time → appeal text and files → check → create.
+
+The search is sent by POST: a phone or СНИЛС never travels in a URL (nor into a log line).
+The later steps carry only ids; the booking itself is «Маршрутизация»'s
+(:mod:`central.routing.booking`): one check, one transaction.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from central.appeals import service as appeals
+from central.routing import booking, files
+from central.routing.files import StagedFile
+from central.routing.service import free_slots
+from faplink.web import audit
+from faplink.web.auth import login_required
+from faplink.web.i18n import to_local, translate_error
+from sync.clock import utcnow
+from sync.errors import SyncError
+from sync.models import AppealKind, ContactMode, Patient, Relation, Role, Slot, Specialty, Staff
+
+from . import bp, patients
+
+_REVIEW, _CREATE = "review", "create"
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required(Role.CONSULTANT)
+def find() -> Any:
+    """Step 1: «найдите медицинскую карту нужного пациента по номеру телефона, СНИЛС или полису ОМС»."""
+    query = request.form.get("query", "") if request.method == "POST" else ""
+    found: list[Patient] = []
+    error = None
+    if query.strip():
+        try:
+            found = patients.search(g.staff, query)
+        except SyncError as exc:
+            error = translate_error(exc)
+        else:
+            audit.searched(audit.query_fields(query), found)
+    return render_template(
+        "central/patient_booking/find.html",
+        title=_("Записать пациента"),
+        query=query,
+        searched=bool(query.strip()) and error is None,
+        found=found,
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.route("/patient", methods=["GET", "POST"])
+@login_required(Role.CONSULTANT)
+def new_patient() -> Any:
+    """«Создать учётную запись для пациента», when the search finds nobody."""
+    error = None
+    if request.method == "POST":
+        try:
+            patient = patients.create(g.staff, request.form)
+        except SyncError as exc:
+            error = translate_error(exc)
+        else:
+            audit.viewed(patient)
+            flash(_("Пациент %(name)s создан", name=patient.full_name), "success")
+            return redirect(url_for("patient_booking.doctor", patient=patient.id))
+    return render_template(
+        "central/patient_booking/patient_form.html",
+        title=_("Новый пациент"),
+        form=request.form,
+        posts=patients.region_posts(g.staff),
+        relations=Relation.ALL,
+        error=error,
+    ), (400 if error else 200)
+
+
+def _patient() -> Patient:
+    return patients.region_patient(g.staff, request.values.get("patient", ""))
+
+
+@bp.get("/doctor")
+@login_required(Role.CONSULTANT)
+def doctor() -> Any:
+    """Step 2: the doctor (filter by specialty, search by name), then a free date and time."""
+    try:
+        patient = _patient()
+    except SyncError as exc:
+        flash(translate_error(exc), "error")
+        return redirect(url_for("patient_booking.find"))
+    doctors = booking.bookable_doctors(patient)
+    specialty = request.args.get("specialty", "")
+    name = request.args.get("name", "").strip()
+    shown = [
+        d
+        for d in doctors
+        if (not specialty or d.specialty_id == specialty)
+        and (not name or name.lower() in d.full_name.lower())
+    ]
+    chosen = next((d for d in doctors if d.id == request.args.get("consultant")), None)
+    days = []
+    if chosen is not None:
+        slots = free_slots(chosen.id)
+        days = [(day, list(items)) for day, items in groupby(slots, key=_local_day)]
+    specialties = {d.specialty_id for d in doctors}
+    return render_template(
+        "central/patient_booking/doctor.html",
+        title=_("Выбор врача"),
+        patient=patient,
+        specialties=[s for s in Specialty.live().order_by(Specialty.name) if s.id in specialties],
+        specialty=specialty,
+        name=name,
+        doctors=shown,
+        chosen=chosen,
+        days=days,
+    )
+
+
+def _local_day(slot: Slot) -> Any:
+    local = to_local(slot.starts_at)
+    return local.date() if local else slot.starts_at.date()
+
+
+def _now_local() -> str:
+    now = to_local(utcnow())
+    return now.strftime("%Y-%m-%dT%H:%M") if now else ""
+
+
+def _details(
+    patient: Patient, form: Any, error: str | None = None, attached: list[StagedFile] | None = None
+) -> Any:
+    consultant = Staff.get_or_none(Staff.id == form.get("consultant", ""))
+    slot = Slot.get_or_none(Slot.id == form.get("slot", "")) if form.get("slot") else None
+    attached = attached or []
+    return render_template(
+        "central/patient_booking/details.html",
+        title=_("Текст обращения"),
+        patient=patient,
+        consultant=consultant,
+        slot=slot,
+        form=form,
+        kinds=AppealKind.ALL,
+        contact_modes=ContactMode.ALL,
+        consent_at=form.get("consent_at") or _now_local(),
+        attached=attached,
+        attached_token=files.carry(attached, g.staff),
+        max_files=files.MAX_FILES,
+        error=error,
+    ), (400 if error else 200)
+
+
+@bp.route("/details", methods=["GET", "POST"])
+@login_required(Role.CONSULTANT)
+def details() -> Any:
+    """Step 3 and the check: the type of consultation, the contact, the text, the files; then
+    «Информация верна, создать обращение»."""
+    try:
+        patient = _patient()
+    except SyncError as exc:
+        flash(translate_error(exc), "error")
+        return redirect(url_for("patient_booking.find"))
+    form = request.values
+    step = request.form.get("step")
+    attached: list[StagedFile] = []
+    try:
+        attached = files.carried(request.form.get("attached", ""), g.staff)
+        if request.method == "POST" and step != _CREATE:
+            dropped, uploads = request.form.getlist("drop"), request.files.getlist("files")
+            attached = files.update(attached, dropped=dropped, uploads=uploads)
+        if request.method == "GET" or step not in (_REVIEW, _CREATE):
+            return _details(patient, form, attached=attached)
+        draft = booking.read_booking(
+            patient,
+            form,
+            kind=form.get("kind", ""),
+            contact_mode=form.get("contact_mode", ""),
+            attached=attached,
+        )
+        if step == _REVIEW:
+            return render_template(
+                "central/patient_booking/review.html",
+                title=_("Проверьте данные обращения"),
+                patient=patient,
+                form=form,
+                draft=draft,
+                attached_token=files.carry(attached, g.staff),
+            )
+        created = booking.book(g.staff, draft)
+    except SyncError as exc:
+        return _details(patient, form, translate_error(exc), attached)
+    when = to_local(draft.slot.starts_at)
+    flash(
+        _(
+            "Обращение создано: %(doctor)s, %(time)s; оно будет доступно на ФАП после синхронизации",
+            doctor=draft.consultant.full_name,
+            time=when.strftime("%d.%m.%Y %H:%M") if when else "",
+        ),
+        "success",
+    )
+    if appeals.can_see(g.staff, created.id):
+        return redirect(url_for("appeals.detail", appeal_id=created.id))
+    return redirect(url_for("appeals.queue", queue="new"))
