@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Browser, expect
 
 from sync.clock import utcnow
-from sync.models import Staff
+from sync.models import Specialty, Staff
 from tests.protocols.helpers import new_appeal
 
 from .referral_data import a_mix, issue
@@ -64,6 +64,22 @@ def test_the_consultant_filters_issued_referrals_pages_and_opens_the_patient(
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Старое направление")
 
+    # A valid referral leads on to «Записать пациента», at the doctor of its specialty.
+    page.get_by_role("link", name="Назад").click()
+    page.locator("tr.referral-row", has_text="Наблюдение невролога").get_by_role(
+        "link", name="Записать пациента"
+    ).click()
+    expect(page.get_by_role("heading", name="Выбор врача")).to_be_visible()
+    expect(page.get_by_label("Специальность")).to_have_value(Specialty.get(Specialty.name == "Неврология").id)
+    expect(page.locator(".doctor-card")).to_have_count(1)
+    expect(page.locator(".doctor-card")).to_contain_text("Кузнецова Ольга Петровна")
+
+    page.go_back()
+    page.get_by_role("link", name="Вперёд").click()
+    expect(rows).to_have_count(1)
+    expect(page.locator("tr.referral-row").first.get_by_role("link", name="Записать пациента")).to_have_count(
+        0
+    )
     rows.first.get_by_role("link", name="Кузьмин Пётр Васильевич").click()
     expect(page.get_by_role("heading", name="Кузьмин Пётр Васильевич", level=1)).to_be_visible()
     assert page.url.endswith(f"/appeals/{appeal.id}")
