@@ -20,6 +20,7 @@ import queue
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,11 @@ from typing import Any, TypeVar
 
 from tests.e2e.relay import abort_socket
 
-__all__ = ["ShapedLink", "DelayRelay", "in_netns", "why_not_here"]
+__all__ = ["ShapedLink", "DelayRelay", "RelayProcess", "in_netns", "why_not_here", "PRIORITY"]
+
+#: `nice` for the processes on the link (central, the node, the relay): a machine busy with
+#: other work must not stall them, or their timing — not the link's — is what gets measured.
+PRIORITY = ["nice", "-n", "-10"]
 
 T = TypeVar("T")
 _CLONE_NEWNET = 0x40000000
@@ -216,3 +221,42 @@ class DelayRelay:
         except OSError:
             abort_socket(src)
             abort_socket(dst)
+
+
+class RelayProcess:
+    """A `DelayRelay` in a process of its own at raised priority: in the test's process its
+    threads would share the interpreter with the test, and a busy machine would make it hand
+    on what it holds in bursts (a download that looks hundreds of times faster than the link)."""
+
+    def __init__(self, netns: str, target: tuple[str, int], delay: float) -> None:
+        code = (
+            "import sys, threading; from tests.linkquality.netlink import DelayRelay; "
+            f"r = DelayRelay({netns!r}, {target!r}, {delay!r}); print(r.port, flush=True); "
+            "sys.stdin.read(); r.close()"
+        )
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [*PRIORITY, sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.proc.kill()
+            raise RuntimeError(f"the relay did not start: {line!r}")
+        self.port = int(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()  # the relay's signal to stop
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

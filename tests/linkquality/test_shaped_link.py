@@ -24,7 +24,7 @@ from faplink.demo import prepare
 from faplink.processes import faplink_command, start, stop, wait_http
 from tests.e2e.cluster import ApiClient, eventually, login_works
 
-from .netlink import DelayRelay, ShapedLink, in_netns, why_not_here
+from .netlink import PRIORITY, RelayProcess, ShapedLink, in_netns, why_not_here
 
 CENTRAL_PORT, NODE_PORT = 8700, 8701
 ONE_WAY_DELAY = 0.040
@@ -44,7 +44,7 @@ class Site:
         self.root = root
         self.link = ShapedLink()
         self.procs: list[Any] = []
-        self.relay: DelayRelay | None = None
+        self.relay: RelayProcess | None = None
 
     @property
     def central_url(self) -> str:
@@ -60,7 +60,7 @@ class Site:
         self.procs.append(
             start(
                 [
-                    "ip", "netns", "exec", self.link.centre,
+                    "ip", "netns", "exec", self.link.centre, *PRIORITY,
                     *faplink_command(
                         "central", "run", "--host", self.link.CENTRE_IP, "--port", str(CENTRAL_PORT),
                         "--data", central_dir,
@@ -70,7 +70,7 @@ class Site:
             )
         )  # fmt: skip
         in_netns(self.link.centre, lambda: wait_http(f"{self.central_url}/login", 60, self.procs[0]))
-        self.relay = DelayRelay(self.link.post, (self.link.CENTRE_IP, CENTRAL_PORT), ONE_WAY_DELAY)
+        self.relay = RelayProcess(self.link.post, (self.link.CENTRE_IP, CENTRAL_PORT), ONE_WAY_DELAY)
         post_dir = Path(plan["posts"][0]["dir"])  # type: ignore[index]
         identity = json.loads((post_dir / "node.json").read_text())
         identity["central_url"] = f"http://127.0.0.1:{self.relay.port}"
@@ -83,7 +83,7 @@ class Site:
         }
         self.procs.append(
             start(
-                ["ip", "netns", "exec", self.link.post,
+                ["ip", "netns", "exec", self.link.post, *PRIORITY,
                  *faplink_command("node", "run", "--port", str(NODE_PORT), "--data", str(post_dir))],
                 self.root / "logs" / "post.log",
                 env=env,
