@@ -21,7 +21,8 @@ def test_the_consultant_checks_the_link_camera_microphone_and_speakers(
 
     # The link is checked on arrival: the live connection, the round trip, both directions.
     expect(page.locator("#live-state")).to_have_attribute("data-state", "connected", timeout=15_000)
-    expect(page.locator("#live-state")).to_contain_text("установлено")
+    expect(page.locator("#live-state")).to_have_text("установлено")
+    expect(page.locator("#live-state")).to_have_attribute("data-transport", "websocket")
     link = page.locator("#link-result")
     expect(link).to_have_attribute("data-status", "ok", timeout=30_000)
     expect(link).to_contain_text("норма")
