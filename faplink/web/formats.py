@@ -28,6 +28,7 @@ __all__ = [
     "say",
     "file_size",
     "moment_time",
+    "place_time",
     "signature_summary",
     "viewer_zone",
     "init_formats",
@@ -117,6 +118,23 @@ def signature_summary(result: _Summarised) -> str:
     return result.summary_shown(moment_time)
 
 
+def place_time(value: datetime | None, zone_name: str | None, place: str) -> str:
+    """The same moment on another side's clock, when it differs from the viewer's:
+    «11:00 по времени ФАП» (with the date when that differs too); "" when the clocks agree."""
+    if value is None or not zone_name:
+        return ""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (KeyError, ValueError):
+        return ""
+    mine = to_local(value)
+    there = value.replace(tzinfo=UTC).astimezone(zone)
+    if mine is None or mine.utcoffset() == there.utcoffset():
+        return ""
+    fmt = "%H:%M" if there.date() == mine.date() else DATE_TIME
+    return gettext("%(time)s по времени %(place)s", time=there.strftime(fmt), place=place)
+
+
 def viewer_zone() -> str:
     """The viewer's zone's abbreviation now, for a heading over times shown without it."""
     return zone_abbreviation(user_timezone())
@@ -179,11 +197,12 @@ def file_size(size: int | None) -> str:
 
 def init_formats(app: Flask) -> None:
     """The template filters `localtime`, `num`, `quantity`, `filesize`, `signature_summary`,
-    `zone` (a tz name's abbreviation) and the global `viewer_zone`."""
+    `zone` (a tz name's abbreviation), `place_time` and the global `viewer_zone`."""
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["num"] = number
     app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.filters["filesize"] = file_size
     app.jinja_env.filters["signature_summary"] = signature_summary
     app.jinja_env.filters["zone"] = zone_abbreviation
+    app.jinja_env.filters["place_time"] = place_time
     app.jinja_env.globals["viewer_zone"] = viewer_zone
