@@ -35,6 +35,7 @@ def test_the_consultant_checks_the_link_camera_microphone_and_speakers(
     expect(camera).to_have_attribute("data-status", "ok", timeout=20_000)
     expect(camera).to_contain_text("1280×720")
     expect(page.locator("#camera-figures")).to_contain_text("Разрешение: 1280×720")
+    expect(page.locator("#camera-figures")).not_to_contain_text(".")  # «29,9», not «29.9»
     assert page.locator("#camera-video").evaluate("video => video.videoWidth") == 1280
 
     # Microphone: the meter moves with the fake input's beeps, then the verdict.
