@@ -180,6 +180,8 @@ def _consultant_takes_chats_and_calls(
     panel = kiosk.locator("#call-panel")
     expect(panel).to_contain_text("Входящий видеозвонок", timeout=LIVE_MS)
     kiosk.get_by_role("button", name="Принять").click()
+    expect(panel.locator(".call-title")).to_have_text("Видеозвонок")  # answered: no longer «Входящий»
+    expect(panel.locator(".call-status")).to_have_text("Идёт видеозвонок", timeout=LIVE_MS)
     eventually(
         lambda: (s := call_stats(kiosk)) and s["framesDecoded"] > 0, timeout=25, what="video at the post"
     )

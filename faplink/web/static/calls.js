@@ -362,7 +362,9 @@
       }
       if (call !== ringing) { for (const track of local.getTracks()) { track.stop(); } return; }
       const current = begin(ringing.id, ringing.mode, "callee", local);
-      show(ringing.mode === "video" ? text.incoming_video : text.incoming_audio, text.connecting);
+      // Answered: no longer «Входящий …», but the call it is, as the caller's panel names it.
+      show(buttonLabel(ringing.mode) || (ringing.mode === "video" ? text.incoming_video : text.incoming_audio),
+           (ringing.caller ? ringing.caller + " · " : "") + text.connecting);
       el.controls.hidden = false;
       peer();
       const reply = await ack(io, "call:answer", {call: current.id});
