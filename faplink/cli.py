@@ -92,7 +92,6 @@ def node() -> None:
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True)
 def node_run(port: int, data_dir: Path) -> None:
     """Serve the post's pages and API on 127.0.0.1, with the sync worker."""
-    from node import create_app
     from node.extensions import socketio
     from node.locked import when_open
     from node.running import NodeAlreadyRunning, hold_data_dir
@@ -101,11 +100,28 @@ def node_run(port: int, data_dir: Path) -> None:
         lock = hold_data_dir(data_dir.resolve())  # held until this process ends
     except NodeAlreadyRunning as exc:
         raise click.ClickException(str(exc)) from exc
-    app = create_app({"DATA_DIR": data_dir.resolve()})
+    app = _node_app({"DATA_DIR": data_dir.resolve()})
     app.extensions["data_dir_lock"] = lock
     when_open(app, _report_health)  # a post sealed by passwords opens at a feldsher's login
     click.echo(f"node: http://127.0.0.1:{port}/", err=True)
     socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+def _node_app(config: dict[str, object]):  # type: ignore[no-untyped-def]
+    """The node's app, or one line saying why its data directory does not open (exit 1)."""
+    from node import create_app
+    from node.datakey import DataKeyError
+    from node.errors import NodeError
+    from node.identity import NodeNotEnrolled
+
+    from .terminal import terminal_text
+
+    try:
+        return create_app(config)
+    except NodeError as exc:
+        raise click.ClickException(terminal_text(exc)) from exc
+    except (NodeNotEnrolled, DataKeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _report_health(app: object) -> None:
@@ -167,10 +183,9 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
         status = json.loads(path.read_text()) if path.is_file() else {"state": "never"}
         click.echo(json.dumps(status, ensure_ascii=False, indent=2))
         return
-    from node import create_app
     from sync.errors import SyncError
 
-    app = create_app({"DATA_DIR": data_dir, "SYNC_ENABLED": False})
+    app = _node_app({"DATA_DIR": data_dir, "SYNC_ENABLED": False})
     if "sync_client" not in app.extensions:
         raise click.ClickException(
             "Данные ФАП зашифрованы и ещё не открыты: войдите в киоск логином фельдшера "

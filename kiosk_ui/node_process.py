@@ -45,11 +45,29 @@ def node_answers(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def _log_tail(path: Path, lines: int = 12) -> str:
+def _log_tail(path: Path, lines: int = 12, since: int = 0) -> str:
+    """The last `lines` lines the log got after its first `since` bytes."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with path.open("rb") as log_file:
+            log_file.seek(since)
+            text = log_file.read().decode(errors="replace")
     except OSError:
         return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _node_said(tail: str) -> str:
+    """The node's own one-line reason: `faplink node run` says «Error: …» and exits 1 when its
+    data directory does not open (a damaged node.json, node.key or database, a full disk)."""
+    said = [line.removeprefix("Error: ") for line in tail.splitlines() if line.startswith("Error: ")]
+    return said[-1] if said else ""
 
 
 def ensure_node(url: str, data_dir: Path, port: int, *, wait: float = 60.0) -> StartedNode | None:
@@ -67,11 +85,16 @@ def ensure_node(url: str, data_dir: Path, port: int, *, wait: float = 60.0) -> S
     except (OSError, ValueError) as exc:
         raise NodeStartError("Настройки рабочего места повреждены", f"{node_json}: {exc}") from exc
     log_path = data_dir / "logs" / "node.log"
+    since = _size(log_path)  # the log keeps earlier runs: read only what this one said
     process = start(faplink_command("node", "run", "--port", str(port), "--data", str(data_dir)), log_path)
     log.info("started the node (pid %s), waiting for %s", process.pid, url)
     try:
         wait_http(f"{url}/login", timeout=wait, process=process)
     except (RuntimeError, TimeoutError) as exc:
         stop(process)
-        raise NodeStartError("Не удалось запустить рабочее место", f"{exc}\n{_log_tail(log_path)}") from exc
+        tail = _log_tail(log_path, since=since)
+        said = _node_said(tail)
+        if said:  # the engineer's one line, and nothing else
+            raise NodeStartError("Не удалось запустить рабочее место", said) from exc
+        raise NodeStartError("Не удалось запустить рабочее место", f"{exc}\n{tail}") from exc
     return StartedNode(process, log_path)

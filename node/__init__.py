@@ -13,15 +13,16 @@ from faplink.web import init_web
 from faplink.web.features import register_features
 from faplink.web.settings import env_path, secret_key_for
 from faplink.web.storage import init_storage
-from sync.db import open_database
 from sync.errors import N_
 from sync.state import NODE_MIGRATIONS
 
-from .datakey import DataKey, encrypt_plain_database, find_data_key, may_start_afresh, start_afresh
+from .datadir import check_before_open, keep_mark, open_post_database
+from .datakey import DataKey, find_data_key, may_start_afresh, start_afresh
 from .extensions import socketio
 from .identity import NodeIdentity
-from .keyring import keep_keyring
+from .keyring import keep_keyring, keep_recovery_copy
 from .locked import lock
+from .nodekey import seal_in_place
 from .syncing import start_sync
 
 __all__ = ["create_app", "open_node"]
@@ -60,9 +61,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     The post's data is encrypted (node/datakey.py): with its key at hand (the TPM's
     credential; DATA_KEY or FAPLINK_DATA_KEY_FILE in tests and the demo) the node opens at
-    once; otherwise it shows the login page only until a feldsher's login opens the key."""
+    once; otherwise it shows the login page only until a feldsher's login opens the key.
+
+    A damaged node.json, a missing or damaged node.key, a missing, empty, damaged or
+    incomplete database raise a NodeError (node/errors.py) saying what to do: the node
+    never builds an empty database over a post's records (node/datadir.py)."""
     app = _configured(config)
     data_dir = Path(app.config["DATA_DIR"])
+    check_before_open(data_dir)
     key = find_data_key(data_dir, app.config.get("DATA_KEY"))
     if key is None and may_start_afresh(data_dir):
         key = start_afresh(data_dir, app.extensions["identity"].node_id)
@@ -76,8 +82,10 @@ def open_node(app: Flask, key: DataKey) -> Flask:
     data_dir = Path(app.config["DATA_DIR"])
     identity: NodeIdentity = app.extensions["identity"]
     app.extensions["data_key"] = key
-    encrypt_plain_database(data_dir / "node.db", key)
-    db = open_database(data_dir / "node.db", key.database_key)
+    identity.data_key = key
+    db = open_post_database(data_dir / "node.db", key)
+    seal_in_place(identity.key_path, key)
+    identity.key()  # a node.key this data key does not open is said now, not at the first sync
     init_storage(
         app,
         db,
@@ -86,7 +94,9 @@ def open_node(app: Flask, key: DataKey) -> Flask:
         data_dir=data_dir,
         blob_key=key.blob_key,
     )
+    keep_mark(db, data_dir / "node.db")
     app.extensions["blobs"].seal_existing()
+    keep_recovery_copy(data_dir, key, identity.node_id)
 
     # The kiosk's own look (node/static/kiosk.css): a touch screen, not a mouse.
     app.jinja_env.globals.update(

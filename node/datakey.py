@@ -400,7 +400,7 @@ def start_afresh(data_dir: Path, node_id: str) -> DataKey:
     if not is_plain_sqlite(data_dir / "node.db"):
         # Moved aside, not deleted: should the old key turn up after all, nothing is lost.
         aside = data_dir / f"unopened-{os.getpid()}-{os.urandom(4).hex()}"
-        for name in ("node.db", "node.db-wal", "node.db-shm", "blobs"):
+        for name in ("node.db", "node.db-wal", "node.db-shm", "node.db.mark", "sync-status.json", "blobs"):
             if (data_dir / name).exists():
                 aside.mkdir(mode=0o700, exist_ok=True)
                 os.replace(data_dir / name, aside / name)

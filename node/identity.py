@@ -1,14 +1,19 @@
-"""Who this node is: node.json (node id, post, central URL) and its Ed25519 key file."""
+"""Who this node is: node.json (node id, post, central URL) and its Ed25519 key (node.key)."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sync.signing import NodeKey
+
+from .datakey import DataKey
+from .errors import N_, IdentityDamaged
+from .nodekey import read_node_key
 
 __all__ = ["NodeIdentity", "NodeNotEnrolled"]
 
@@ -25,32 +30,49 @@ class NodeIdentity:
     data_dir: Path
     #: Central's clock minus ours, measured at enrolment (before any sync round).
     clock_offset_ms: int = 0
+    #: The post's data key, once the node has opened it: node.key is sealed under it.
+    data_key: DataKey | None = field(default=None, repr=False, compare=False)
 
     @property
     def key_path(self) -> Path:
         return self.data_dir / "node.key"
 
     def key(self) -> NodeKey:
-        return NodeKey.load(self.key_path)
+        """The kiosk's signing key (node/nodekey.py: sealed under the data key)."""
+        return read_node_key(self.key_path, self.data_key)
 
     @classmethod
     def load(cls, data_dir: Path) -> NodeIdentity:
         path = data_dir / "node.json"
         if not path.is_file():
             raise NodeNotEnrolled(f"{path} not found: enrol this kiosk first (faplink provision enroll …)")
-        data = json.loads(path.read_text())
-        return cls(
-            node_id=data["node_id"],
-            organization_id=data["organization_id"],
-            central_url=data["central_url"],
-            data_dir=data_dir,
-            clock_offset_ms=int(data.get("clock_offset_ms", 0)),
-        )
+        try:
+            data: Any = json.loads(path.read_text())
+            return cls(
+                node_id=str(data["node_id"]),
+                organization_id=str(data["organization_id"]),
+                central_url=str(data["central_url"]),
+                data_dir=data_dir,
+                clock_offset_ms=int(data.get("clock_offset_ms", 0)),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IdentityDamaged(
+                N_(
+                    "Файл регистрации киоска %(path)s повреждён: восстановите киоск из резервной копии "
+                    "в новый каталог (faplink provision restore --from АРХИВ --data КАТАЛОГ) или "
+                    "зарегистрируйте его заново (faplink provision enroll --force)"
+                ),
+                path=str(path),
+            ) from exc
 
     def save(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        data = asdict(self)
-        data.pop("data_dir")
+        data = {
+            "node_id": self.node_id,
+            "organization_id": self.organization_id,
+            "central_url": self.central_url,
+            "clock_offset_ms": self.clock_offset_ms,
+        }
         fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".node")
         with os.fdopen(fd, "w") as out:
             json.dump(data, out, indent=2)

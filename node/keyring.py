@@ -1,17 +1,19 @@
-"""Keeping keyring.json in step with the post's feldshers' credentials, which sync brings."""
+"""Keeping keyring.json in step: the post's feldshers' credentials, which sync brings, and
+the recovery copy of the data key for central's recovery key."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from sync.models import Role, Staff, StaffCredential
 
-from .datakey import wrap_for_logins
+from .datakey import DataKey, read_keyring, wrap_for_logins, wrap_for_recovery
 
-__all__ = ["refresh_keyring", "keep_keyring"]
+__all__ = ["refresh_keyring", "keep_keyring", "has_recovery_copy", "keep_recovery_copy"]
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +56,26 @@ def keep_keyring(app: Flask) -> None:
             log.exception("could not refresh keyring.json")
 
     app.extensions["sync_client"].listeners.append(listener)
+
+
+def has_recovery_copy(data_dir: Path) -> bool:
+    """Whether keyring.json holds a copy of the data key that central's recovery key opens."""
+    entry = read_keyring(data_dir).get("recovery")
+    return isinstance(entry, dict) and all(entry.get(name) for name in ("centre_key", "ephemeral", "key"))
+
+
+def keep_recovery_copy(data_dir: Path, key: DataKey, node_id: str) -> bool:
+    """Make the recovery copy again where keyring.json knows central's recovery key but lost
+    the copy; returns whether the post has one. A post enrolled before the copy existed does
+    not know the key: the kiosk's fleet reporter fetches it after a sync round
+    (provisioning/report.py) and `node check` remarks on it until then."""
+    if has_recovery_copy(data_dir):
+        return True
+    entry = read_keyring(data_dir).get("recovery")
+    centre_key = str(entry.get("centre_key") or "") if isinstance(entry, dict) else ""
+    if not centre_key:
+        log.warning("the post's data key has no recovery copy yet: made once central's recovery key comes")
+        return False
+    wrap_for_recovery(data_dir, key, node_id, centre_key)
+    log.info("keyring.json holds a recovery copy of the data key again")
+    return True

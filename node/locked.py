@@ -23,9 +23,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Request
 
 from faplink.web import bp as web_bp
-from faplink.web.i18n import init_i18n
+from faplink.web.i18n import init_i18n, translate_error
 
 from .datakey import DataKey, unlock_with_password
+from .errors import NodeError
 
 __all__ = ["lock", "is_locked", "when_open"]
 
@@ -77,7 +78,12 @@ class _LockedNode:
         with self._opening:
             if self.node is None:
                 log.info("the post's data opened with a feldsher's login; starting the node")
-                self.node = self.opener(key)
+                try:
+                    self.node = self.opener(key)
+                except NodeError as exc:  # the data opened, but it is not whole: say so, build nothing
+                    log.error("%s", exc.message)
+                    self.shell.extensions["refused"] = exc
+                    return
                 for callback in self.shell.extensions.get("when_open", []):
                     callback(self.node)
                 self.shell.extensions["node_app"] = self.node
@@ -105,6 +111,9 @@ def lock(shell: Flask, opener: Opener) -> Flask:
 
     @shell.route("/login", methods=["GET", "POST"])
     def login() -> Any:
+        refused = shell.extensions.get("refused")
+        if refused is not None:
+            return render_template("web/error.html", title=_("Ошибка"), message=translate_error(refused)), 503
         error = _("Неверный логин или пароль") if request.method == "POST" else None
         return render_template(
             "web/login.html",
@@ -116,12 +125,18 @@ def lock(shell: Flask, opener: Opener) -> Flask:
 
     @shell.route("/api/v1/session", methods=["POST"])
     def api_login() -> Any:
+        refused = shell.extensions.get("refused")
+        if refused is not None:
+            return jsonify(error=refused.code, message=translate_error(refused)), 503
         return jsonify(error="unauthorized", message=_("Неверный логин или пароль")), 401
 
     @shell.route("/", defaults={"path": ""})
     @shell.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def everything_else(path: str) -> Any:
         if request.path.startswith(("/api/", "/sync/")):
+            refused = shell.extensions.get("refused")
+            if refused is not None:
+                return jsonify(error=refused.code, message=translate_error(refused)), 503
             message = _("Данные ФАП зашифрованы: войдите, чтобы открыть их")
             return jsonify(error="locked", message=message), 503
         return redirect(url_for("login", next=request.full_path if path else None))

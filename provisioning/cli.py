@@ -37,10 +37,12 @@ data_option = click.option(
 @contextmanager
 def _errors() -> Iterator[None]:
     """Our errors as one clear line and exit code 1, never a stack trace."""
+    from faplink.terminal import terminal_text
+
     try:
         yield
     except SyncError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(terminal_text(exc)) from exc
 
 
 def _node_dir(data_dir: Path):  # type: ignore[no-untyped-def]
@@ -242,8 +244,11 @@ def rotate_key_command(data_dir: Path) -> None:
     from .bundle import fingerprint
     from .keys import rotate_key
 
+    nd = _node_dir(data_dir)
     with _errors():
-        key = rotate_key(_node_dir(data_dir))
+        if nd.enrolled():
+            _open_data(nd)  # node.key.new is sealed under the post's data key, like node.key
+        key = rotate_key(nd)
     click.echo(f"Новый ключ киоска принят центром: {fingerprint(key.public_hex)}")
     click.echo("Перезапустите службу киоска, чтобы она взяла новый ключ: systemctl restart faplink-node")
 

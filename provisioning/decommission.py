@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from node.running import LOCK_FILE
 from sync.db import database
 from sync.errors import SyncError
-from sync.signing import NodeKey
 
 from .errors import N_, ProvisioningError
 from .layout import NodeDir
@@ -23,7 +22,7 @@ __all__ = ["DecommissionResult", "decommission", "final_sync"]
 
 #: Everything that may hold patient data or the kiosk's secrets.
 _WIPED = (
-    *("node.db", "node.db-wal", "node.db-shm", "node.key", "node.key.new", "secret_key"),
+    *("node.db", "node.db-wal", "node.db-shm", "node.db.mark", "node.key", "node.key.new", "secret_key"),
     *("sync-status.json", "selftest.json", "centre-ca.crt", LOCK_FILE),
     # The data key's wrappings: with the data gone they open nothing, but leave no trace of it.
     *("keyring.json", "data-key.cred"),
@@ -72,7 +71,7 @@ def decommission(nd: NodeDir, *, force: bool = False) -> DecommissionResult:
         )
     revoked, revoke_error = True, ""
     try:
-        FleetLink(identity.central_url, identity.node_id, NodeKey.load(nd.key_file)).call(
+        FleetLink(identity.central_url, identity.node_id, nd.node_key()).call(
             "POST", "/decommission", {}
         )
     except SyncError as exc:

@@ -29,7 +29,7 @@ from .bundle import fingerprint
 from .errors import N_, AlreadyEnrolledError
 from .layout import NodeDir
 from .link import FleetLink
-from .recovery import protect_key
+from .recovery import fetch_recovery_key, protect_key
 from .report import build_report, send_report
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "first_sync",
     "prepare_directory",
     "describe_post",
+    "fetch_recovery_key",
 ]
 
 
@@ -121,7 +122,7 @@ def _retire_old_key(nd: NodeDir) -> None:
     """Best effort: the old node asks central to revoke its own key before it is replaced."""
     try:
         identity = nd.identity()
-        link = FleetLink(identity.central_url, identity.node_id, NodeKey.load(nd.key_file), timeout=5)
+        link = FleetLink(identity.central_url, identity.node_id, nd.node_key(), timeout=5)
         link.call("POST", "/decommission", {})
     except Exception:  # offline, already revoked, broken key: the fleet page can still revoke it
         pass
@@ -152,7 +153,9 @@ def enrol_with_token(
     replaced, pinned, unsent = prepare_directory(nd, force)
     identity = NodeIdentity(node_id, str(answer["organization"]), url, nd.root, clock_offset_ms=offset)
     nd.root.mkdir(parents=True, exist_ok=True)
-    key.save(nd.key_file)
+    data_key = DataKey.generate()  # the post's data is encrypted from its first byte, its key too
+    nd.remember_key(data_key)
+    nd.save_node_key(key)
     identity.save()
     nd.update_record(enrolled_via="token", enrolled_at=utcnow().isoformat(), centre_bundle_key=pinned)
     nd.log("enrolled", via="token", node_id=node_id, central=url)
@@ -167,8 +170,6 @@ def enrol_with_token(
         unsent_left=unsent,
     )
     link = FleetLink(url, node_id, key, clock_offset_ms=offset)
-    data_key = DataKey.generate()  # the post's data is encrypted from its first byte
-    nd.remember_key(data_key)
     summary.key_protection = protect_key(nd, data_key, node_id, fetch_recovery_key(link))
     _fetch_ca(nd, link)
     try:
@@ -178,14 +179,6 @@ def enrol_with_token(
         summary.sync_error = exc.message
     describe_post(nd, summary)
     return summary
-
-
-def fetch_recovery_key(link: FleetLink) -> str:
-    """Central's recovery public key (hex), "" from an older central."""
-    try:
-        return str(link.call("GET", "/recovery-key").get("public_key") or "")
-    except SyncError:
-        return ""
 
 
 def _fetch_ca(nd: NodeDir, link: FleetLink) -> None:

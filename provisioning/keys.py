@@ -1,6 +1,7 @@
 """Replacing a kiosk's key (`faplink provision rotate-key`), safe against a lost answer.
 
-The new key is written next to the old one (node.key.new) before central is
+The new key is written next to the old one (node.key.new, sealed under the post's
+data key like node.key) before central is
 asked; it replaces node.key only once central has confirmed. If central's
 answer was lost, the next attempt first asks whether central already knows
 the new key, so the kiosk never ends with a key central does not accept.
@@ -27,12 +28,12 @@ def rotate_key(nd: NodeDir, *, clock_offset_ms: int | None = None, timeout: floa
     """Make a new key, have central accept it (signed with the old one), then switch to it."""
     identity = nd.identity()
     pending = nd.root / "node.key.new"
-    old = NodeKey.load(nd.key_file)
+    old = nd.node_key()
     link = FleetLink(
         identity.central_url, identity.node_id, old, clock_offset_ms=clock_offset_ms, timeout=timeout
     )
     if pending.is_file():
-        new = NodeKey.load(pending)
+        new = nd.node_key(pending)
         try:
             link.call("GET", "/whoami", key=new)
         except BadSignatureError:
@@ -41,7 +42,7 @@ def rotate_key(nd: NodeDir, *, clock_offset_ms: int | None = None, timeout: floa
             return _switch(nd, pending, old, new)
     else:
         new = NodeKey.generate()
-        new.save(pending)
+        nd.save_node_key(new, pending)
     proof = base64.b64encode(new.sign(rotation_proof_message(identity.node_id, new.public_hex))).decode()
     link.call("POST", "/rotate-key", {"public_key": new.public_hex, "proof": proof})
     return _switch(nd, pending, old, new)

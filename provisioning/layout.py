@@ -1,6 +1,7 @@
 """A node's data directory: which file is what, and provisioning's own notes (provision.json).
 
-node.json and node.key belong to the node's identity (node/identity.py);
+node.json and node.key belong to the node's identity (node/identity.py; node.key is
+sealed under the post's data key, node/nodekey.py);
 provision.json records how the kiosk was enrolled and the centre key it pins;
 provision.log keeps one JSON line per provisioning event (enrolled, key
 rotated, backed up, restored, decommissioned) for the engineer who comes next.
@@ -17,9 +18,11 @@ from typing import Any
 
 from node.datakey import DataKey, find_data_key
 from node.identity import NodeIdentity, NodeNotEnrolled
+from node.nodekey import key_file_state, read_node_key, write_node_key
 from node.running import running_pid
 from sync.clock import utcnow
 from sync.db import is_plain_sqlite
+from sync.signing import NodeKey
 
 from .bundle import fingerprint
 from .errors import N_, DataLockedError, ProvisioningError
@@ -124,14 +127,27 @@ class NodeDir:
         key = self.data_key()
         return key.database_key if key is not None else None
 
+    def node_key(self, path: Path | None = None) -> NodeKey:
+        """The kiosk's signing key (node.key, or `path`), unsealed with the post's data key."""
+        path = path or self.key_file
+        data_key = self.data_key() if key_file_state(path) == "sealed" else None
+        return read_node_key(path, data_key)
+
+    def save_node_key(self, key: NodeKey, path: Path | None = None) -> None:
+        """Write the kiosk's key, sealed under the data key (plain only on an older, plain post)."""
+        write_node_key(path or self.key_file, key, self.data_key())
+
     def node_config(self, **settings: Any) -> dict[str, Any]:
         """The settings for `node.create_app` on this directory, with the data key if open."""
         key = self.data_key()
         return {"DATA_DIR": self.root, **({"DATA_KEY": key.raw} if key is not None else {}), **settings}
 
     def identity(self) -> NodeIdentity:
+        """node.json, with the data key if this process has opened it (node.key needs it)."""
         try:
-            return NodeIdentity.load(self.root)
+            identity = NodeIdentity.load(self.root)
+            identity.data_key = _OPENED.get(self.root)
+            return identity
         except NodeNotEnrolled as exc:
             raise ProvisioningError(
                 N_("В каталоге %(dir)s нет зарегистрированного киоска: сначала faplink provision enroll"),

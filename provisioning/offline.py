@@ -8,7 +8,6 @@ repeats nothing.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from node.datakey import KEYRING_FILE, DataKey, wrap_for_logins
@@ -18,6 +17,7 @@ from sync.apply import apply_records
 from sync.changes import latest_stamp
 from sync.clock import utcnow
 from sync.db import bind_replica, database, open_database
+from sync.errors import AuthError
 from sync.migrations import migrate
 from sync.signing import NodeKey
 from sync.state import NODE_MIGRATIONS, Cursor
@@ -59,7 +59,7 @@ def enrol_from_bundle(nd: NodeDir, bundle: Bundle, *, force: bool = False) -> En
     data_key = DataKey.generate()  # the post's data is encrypted from its first byte
     nd.remember_key(data_key)
     try:
-        _write_key(nd.key_file, str(bundle.payload["node_key"]))
+        nd.save_node_key(_bundle_key(bundle))
         ca = str(bundle.payload.get("ca_certificate") or "")
         if ca:
             nd.ca_file.write_text(ca)
@@ -68,7 +68,7 @@ def enrol_from_bundle(nd: NodeDir, bundle: Bundle, *, force: bool = False) -> En
         for leftover in (nd.key_file, nd.ca_file, nd.root / KEYRING_FILE, *nd.root.glob("node.db*")):
             leftover.unlink(missing_ok=True)
         raise
-    key = NodeKey.load(nd.key_file)
+    key = nd.node_key()
     protection = protect_key(nd, data_key, bundle.node_id, str(bundle.payload.get("recovery_key") or ""))
     identity.save()  # last: until node.json exists the directory does not count as enrolled
     nd.update_record(
@@ -95,10 +95,11 @@ def enrol_from_bundle(nd: NodeDir, bundle: Bundle, *, force: bool = False) -> En
     return summary
 
 
-def _write_key(path: Path, pem: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(pem)
+def _bundle_key(bundle: Bundle) -> NodeKey:
+    try:
+        return NodeKey.from_pem(str(bundle.payload["node_key"]).encode())
+    except AuthError as exc:
+        raise BundleError(N_("В пакете повреждён ключ киоска: выгрузите пакет заново")) from exc
 
 
 def _load_records(nd: NodeDir, bundle: Bundle) -> None:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from sync.db import WrongDatabaseKey, connect_file
+from sync.errors import SyncError
 
 from .errors import N_, ProvisioningError
 from .keyfile import kept_private_key
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # central imports this module for its key alone, and never th
     from node.datakey import DataKey
 
     from .layout import NodeDir
+    from .link import FleetLink
 
 __all__ = [
     "RECOVERY_KEY_FILE",
@@ -35,6 +37,7 @@ __all__ = [
     "recover_data_key",
     "protect_key",
     "open_with_key",
+    "fetch_recovery_key",
 ]
 
 RECOVERY_KEY_FILE = "recovery.key"
@@ -54,6 +57,14 @@ def centre_recovery_key(central_data_dir: Path) -> X25519PrivateKey:
 def recovery_public_hex(central_data_dir: Path) -> str:
     public = centre_recovery_key(central_data_dir).public_key()
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def fetch_recovery_key(link: FleetLink) -> str:
+    """Central's recovery public key (hex) over the kiosk's signed link; "" from an older central."""
+    try:
+        return str(link.call("GET", "/recovery-key").get("public_key") or "")
+    except SyncError:
+        return ""
 
 
 def recover_data_key(central_data_dir: Path, keyring_file: Path) -> DataKey:

@@ -8,6 +8,7 @@ The last result is kept in selftest.json, for `status` and for central's fleet p
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import shutil
 import tempfile
@@ -15,9 +16,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from faplink.terminal import terminal_text
+from node.datadir import check_against_mark, check_present, damaged
 from node.devicecheck import checks as device_checks
+from node.keyring import has_recovery_copy
+from node.nodekey import key_file_state
 from sync.clock import utcnow
-from sync.db import WrongDatabaseKey, connect_file
+from sync.db import FILE_ERRORS, WrongDatabaseKey, connect_file
 from sync.errors import N_, RevokedError, SyncError, TransportError
 from sync.signing import NodeKey
 
@@ -33,6 +38,8 @@ DISK_FAIL = device_checks.DISK_FAIL
 CLOCK_WARN_MS = device_checks.CLOCK_WARN_MS
 #: How long the self-test's loopback call lasts (the kiosk page's lasts longer).
 CALL_SECONDS = 3.0
+#: What a full disk is called at the kiosk (faplink/web/errors.py) and here alike.
+DISK_FULL = "Недостаточно места на диске"
 
 
 class CheckStatus(enum.StrEnum):
@@ -78,6 +85,8 @@ class _Checks:
     def add(self, name: str, title: str, check: Callable[[], tuple[CheckStatus, str]]) -> None:
         try:
             status, detail = check()
+        except SyncError as exc:  # ours: a sentence that says what to do
+            status, detail = CheckStatus.FAIL, terminal_text(exc)
         except Exception as exc:  # a check that crashes is a failed check, not a crashed self-test
             status, detail = CheckStatus.FAIL, f"{type(exc).__name__}: {exc}"
         self.results.append(CheckResult(name, title, status.value, detail))
@@ -101,13 +110,18 @@ class _Checks:
         root = self.nd.root
         if not root.is_dir():
             return CheckStatus.FAIL, f"каталог данных {root} не существует"
-        fd, path = tempfile.mkstemp(dir=root, prefix=".selftest")
         try:
-            os.write(fd, b"faplink")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-            os.unlink(path)
+            fd, path = tempfile.mkstemp(dir=root, prefix=".selftest")
+            try:
+                os.write(fd, b"faplink")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(path)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                return CheckStatus.FAIL, f"{DISK_FULL}: в каталог {root} ничего не записать, освободите место"
+            raise
         return CheckStatus.OK, str(root)
 
     def identity(self) -> tuple[CheckStatus, str]:
@@ -117,35 +131,54 @@ class _Checks:
     def node_key(self) -> tuple[CheckStatus, str]:
         from .bundle import fingerprint
 
-        self.key = NodeKey.load(self.nd.key_file)
+        state = key_file_state(self.nd.key_file)  # missing or damaged: a NodeKeyError says so
+        try:
+            self.key = self.nd.node_key()
+        except DataLockedError:
+            return CheckStatus.WARN, "ключ киоска зашифрован ключом данных ФАП: вход фельдшера его откроет"
         mode = self.nd.key_file.stat().st_mode & 0o777
         text = f"отпечаток {fingerprint(self.key.public_hex)}"
+        if state == "plain":
+            return CheckStatus.WARN, f"{text}; файл ключа не зашифрован: служба киоска зашифрует его"
         if mode & 0o077:
             return CheckStatus.WARN, f"{text}; файл ключа доступен другим пользователям ({mode:o}), нужно 600"
         return CheckStatus.OK, text
 
     def database(self) -> tuple[CheckStatus, str]:
+        check_present(self.nd.database)  # missing or empty where a database was: refused, said why
         if not self.nd.database.is_file():
             return CheckStatus.FAIL, "база данных киоска не создана: повторите регистрацию"
         try:
             conn = connect_file(self.nd.database, self.nd.database_key(), read_only=True)
+            try:
+                rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+                seq = _change_number(conn)
+            finally:
+                conn.close()
         except DataLockedError:
             return CheckStatus.WARN, "данные зашифрованы, вход фельдшера их ещё не открыл: проверка пропущена"
-        except WrongDatabaseKey:
-            return CheckStatus.FAIL, "ключ не открывает базу: восстановите его (faplink provision recover)"
-        try:
-            rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-        finally:
-            conn.close()
-        if rows == ["ok"]:
-            return CheckStatus.OK, "integrity_check: ok"
-        return CheckStatus.FAIL, "база данных повреждена: " + "; ".join(rows[:3])
+        except WrongDatabaseKey as exc:  # not a database, cut short, or another key
+            raise damaged(self.nd.database) from exc
+        except FILE_ERRORS as exc:
+            raise damaged(self.nd.database) from exc
+        if rows != ["ok"]:
+            return CheckStatus.FAIL, "база данных повреждена: " + "; ".join(rows[:3])
+        check_against_mark(self.nd.database, seq)  # a lost -wal, an older copy: refused, said why
+        return CheckStatus.OK, "integrity_check: ok"
+
+    def recovery_copy(self) -> tuple[CheckStatus, str]:
+        if has_recovery_copy(self.nd.root):
+            return CheckStatus.OK, "ключ восстановления центра откроет данные ФАП, если фельдшеры уйдут"
+        return CheckStatus.WARN, (
+            "нет копии ключа данных ФАП для ключа восстановления центра: служба киоска сделает её "
+            "после синхронизации с центром"
+        )
 
     def disk(self) -> tuple[CheckStatus, str]:
         free = shutil.disk_usage(self.nd.root).free
         text = f"свободно {free / 1024**3:.1f} ГБ"
         if free < DISK_FAIL:
-            return CheckStatus.FAIL, text + ": освободите место, иначе новые записи не сохранятся"
+            return CheckStatus.FAIL, f"{DISK_FULL}: {text}, освободите место, иначе записи не сохранятся"
         if free < DISK_WARN:
             return CheckStatus.WARN, text
         return CheckStatus.OK, text
@@ -154,8 +187,8 @@ class _Checks:
         if not self.online:
             return CheckStatus.SKIP, "проверка связи не запрашивалась"
         identity = self.nd.identity()
-        if self.key is None:
-            return CheckStatus.SKIP, "нет ключа киоска"
+        if self.key is None:  # missing, or sealed under a data key nothing here opened
+            return CheckStatus.SKIP, "ключ киоска не открыт: подписанный запрос к центру не отправить"
         self.link = FleetLink(identity.central_url, identity.node_id, self.key, timeout=self.timeout)
         try:
             self.link.measure_clock()
@@ -220,6 +253,7 @@ def run_checks(
     run.add("identity", N_("Регистрация киоска (node.json)"), run.identity)
     run.add("key", N_("Ключ киоска"), run.node_key)
     run.add("database", N_("Целостность базы данных"), run.database)
+    run.add("recovery", N_("Копия ключа данных для центра"), run.recovery_copy)
     run.add("disk", N_("Свободное место на диске"), run.disk)
     run.add("central", N_("Связь с центром"), run.central)
     run.add("clock", N_("Часы киоска"), run.clock)
@@ -233,8 +267,20 @@ def run_checks(
         run.add_device("link", run.link_quality)
     result = SelfTest(at=utcnow().isoformat(), checks=run.results)
     if save and nd.root.is_dir():
-        write_json(nd.selftest_file, result.as_dict())
+        try:
+            write_json(nd.selftest_file, result.as_dict())
+        except OSError:
+            pass  # a full disk: the checks above say so, and the last saved result stays
     return result
+
+
+def _change_number(conn: Any) -> int:
+    """The newest change number in node.db (as node/datadir.py reads it), on a side connection."""
+    try:
+        row = conn.execute("SELECT value FROM sync_sequence WHERE name = 'changes'").fetchone()
+    except FILE_ERRORS:
+        return 0  # never migrated
+    return int(row[0]) if row else 0
 
 
 def last_selftest(nd: NodeDir) -> dict[str, Any] | None:

@@ -14,7 +14,6 @@ from sync.changes import pending_counts
 from sync.db import open_database
 from sync.migrations import SCHEMA_VERSION, applied
 from sync.models import Attachment, Organization
-from sync.signing import NodeKey
 from sync.state import Cursor, PendingRecord
 
 from .bundle import fingerprint
@@ -62,7 +61,7 @@ def node_status(nd: NodeDir) -> dict[str, Any]:
     identity = nd.identity()
     record = nd.record()
     try:
-        key_fp = fingerprint(NodeKey.load(nd.key_file).public_hex)
+        key_fp = fingerprint(nd.node_key().public_hex)
     except Exception as exc:  # a broken key is part of the status, not a crash
         key_fp = f"ошибка: {exc}"
     sync = nd.sync_status()

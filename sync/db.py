@@ -12,11 +12,12 @@ owner's alone (0600, directory 0700).
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "private_file",
     "private_dir",
     "FILE_ERRORS",
+    "CommitListeners",
 ]
 
 #: Replica id of the consultation centre; nodes use their enrolled node id.
@@ -68,6 +70,41 @@ FILE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, sqlcipher.Error)
 
 class WrongDatabaseKey(DatabaseError):
     """The key does not open this database (or the file is not a database at all)."""
+
+
+# SQLCipher writes its own lines to stderr when a page does not decrypt ("hmac check
+# failed"): they repeat what the raised error says, and the engineer reads that one line.
+_quiet = sqlcipher.connect(":memory:")
+_quiet.execute("PRAGMA cipher_log_level = NONE")
+_quiet.close()
+
+
+class CommitListeners:
+    """Mixed into a database class: `commit_listeners` run after each transaction that changed
+    something commits (the node keeps the mark of its last committed change with one). A
+    listener must not raise: the transaction is committed whatever it does."""
+
+    commit_listeners: list[Callable[[], None]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commit_listeners = []
+
+    def commit(self) -> None:
+        super().commit()  # type: ignore[misc]
+        if not self.commit_listeners:
+            return
+        state = self._state  # type: ignore[attr-defined]  # peewee's per-thread connection state
+        changes = state.conn.total_changes if state.conn is not None else None
+        if changes is not None and getattr(state, "changes_seen", None) == changes:
+            return  # a transaction that only read
+        state.changes_seen = changes
+        for listener in list(self.commit_listeners):
+            listener()
+
+
+class _Sqlite(CommitListeners, SqliteDatabase):
+    pass
 
 
 def private_file(path: Path) -> None:
@@ -131,11 +168,9 @@ def open_database(path: str | Path, key: bytes | None = None) -> SqliteDatabase:
     }
     db: SqliteDatabase
     if key is None:
-        db = SqliteDatabase(str(path), **options)
+        db = _Sqlite(str(path), **options)
     else:
-        from playhouse.sqlcipher_ext import SqlCipherDatabase
-
-        db = SqlCipherDatabase(str(path), passphrase=_key_pragma(key), **options)
+        db = _sqlcipher_class()(str(path), passphrase=_key_pragma(key), **options)
     try:
         db.connect(reuse_if_open=True)
         db.execute_sql("SELECT count(*) FROM sqlite_master")
@@ -147,6 +182,16 @@ def open_database(path: str | Path, key: bytes | None = None) -> SqliteDatabase:
     database.initialize(db)
     private_file(path)  # the WAL and its index exist now
     return db
+
+
+@functools.cache
+def _sqlcipher_class() -> type[SqliteDatabase]:
+    from playhouse.sqlcipher_ext import SqlCipherDatabase
+
+    class _SqlCipher(CommitListeners, SqlCipherDatabase):  # type: ignore[misc]
+        pass
+
+    return _SqlCipher
 
 
 def connect_file(path: str | Path, key: bytes | None = None, *, read_only: bool = False) -> Any:

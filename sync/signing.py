@@ -38,7 +38,7 @@ def _canonical(method: str, path: str, body: bytes, timestamp: str, nonce: str) 
 
 
 class NodeKey:
-    """A node's private signing key, kept in a 0600 file in the node's data directory."""
+    """A node's private signing key (at a post, node.key: sealed under its data key, 0600)."""
 
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
@@ -49,22 +49,35 @@ class NodeKey:
 
     @classmethod
     def load(cls, path: str | Path) -> NodeKey:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        return cls.from_pem(Path(path).read_bytes())
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> NodeKey:
+        """The key from its PKCS#8 PEM; AuthError if that is not an Ed25519 private key."""
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            raise AuthError(N_("Файл ключа узла повреждён: это не ключ Ed25519")) from exc
         if not isinstance(key, Ed25519PrivateKey):
             raise AuthError(N_("Файл ключа узла повреждён: это не ключ Ed25519"))
         return cls(key)
 
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = self._private.private_bytes(
+    def pem(self) -> bytes:
+        """The private key as unencrypted PKCS#8 PEM (the caller seals it before it is stored)."""
+        return self._private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+
+    def save(self, path: str | Path) -> None:
+        """Write the key in the clear (0600): enrolment before the post has a data key, which
+        seals it on the node's first start (node/nodekey.py), and central's test tools."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            out.write(pem)
+            out.write(self.pem())
 
     @property
     def public_hex(self) -> str:

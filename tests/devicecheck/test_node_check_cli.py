@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.cluster import ApiClient, Cluster
+from tests.e2e.cluster import ApiClient, Cluster, node_env
 from tests.provisioning.helpers import faplink, fleet_page, sync_once
 
 DEVICE_CHECKS = {"camera", "microphone", "speakers", "loopback", "link", "disk", "clock", "serial_ports"}
@@ -53,8 +53,9 @@ def test_node_check_measures_the_link_to_a_running_centre_and_reports_to_the_fle
     try:
         cluster.start_central()
         post_dir = str(cluster.plan["posts"][0]["dir"])  # type: ignore[index]
-        sync_once(Path(post_dir))  # the kiosk's first pull makes its database
-        done = faplink("node", "check", "--data", post_dir, "--json", "--call-seconds", "2")
+        env = node_env(post_dir)  # its data key, as the kiosk's TPM gives it: node.key is sealed under it
+        sync_once(Path(post_dir), env)  # the kiosk's first pull makes its database
+        done = faplink("node", "check", "--data", post_dir, "--json", "--call-seconds", "2", env=env)
         report, checks = _checks(done.stdout)
         link = checks["link"]
         figures = link["figures"]

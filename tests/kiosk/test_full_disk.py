@@ -1,15 +1,20 @@
-"""A full disk at the post: the feldsher reads «Недостаточно места на диске», nothing already
-stored is lost, and work goes on once there is room again (a real tmpfs, really filled)."""
+"""A full disk at the post: the feldsher reads «Недостаточно места на диске», and so does the
+engineer's `node check`; nothing already stored is lost, and work goes on once there is room
+again (a real tmpfs, really filled)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from faplink.processes import faplink_command
+from sync.db import database
 from sync.models import Patient
-from tests.conftest import login
+from tests.conftest import TEST_DATA_KEY, login
 
 NEW_PATIENT = {
     "last_name": "Местова",
@@ -74,3 +79,31 @@ def test_a_full_disk_is_said_plainly_and_loses_nothing(small_disk: Path, node_ap
         headers={"X-CSRF-Token": token},
     )
     assert again.status_code == 201
+
+
+def test_node_check_says_the_disk_is_full_and_the_post_stays_whole(
+    small_disk: Path, node_app, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    app, _ = node_app
+    post = small_disk / "post"
+    database.close()
+    shutil.copytree(app.config["DATA_DIR"], post)
+    (tmp_path / "data.key").write_text(TEST_DATA_KEY)
+    env = {**os.environ, "FAPLINK_DATA_KEY_FILE": str(tmp_path / "data.key")}
+    before = (post / "node.db").read_bytes()
+
+    _fill(small_disk)
+    check = subprocess.run(
+        faplink_command("node", "check", "--data", str(post), "--offline", "--no-devices"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert check.returncode == 1, check.stdout
+    assert "Traceback" not in check.stdout + check.stderr, check.stderr[-3000:]
+    failed = [line for line in check.stdout.splitlines() if line.lstrip().startswith("XX")]
+    assert failed and all("Недостаточно места на диске" in line for line in failed), check.stdout
+    # Neither the database nor anything else is called damaged: only the room is missing.
+    assert "повреждена" not in check.stdout and "сохранённое раньше не потеряно" in check.stdout
+    assert (post / "node.db").read_bytes() == before

@@ -102,7 +102,7 @@ def test_a_revoked_kiosk_is_refused_and_force_reenrols_it_with_a_new_key(
     refused = faplink("node", "sync", "--data", str(kiosk), "--once", env=opened_env(kiosk))
     assert refused.returncode != 0 and "позвоните в техническую поддержку" in refused.stderr
     assert '"state": "revoked"' in (kiosk / "sync-status.json").read_text().replace('":"', '": "')
-    check = faplink("provision", "check", "--data", str(kiosk), "--no-devices")
+    check = faplink("provision", "check", "--data", str(kiosk), "--no-devices", env=opened_env(kiosk))
     assert check.returncode == 1 and "доступ киоска к центру отозван" in check.stdout
 
     forced = _enrol(cluster, kiosk, issue_token(cluster), "--force")
