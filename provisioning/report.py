@@ -5,7 +5,9 @@ sync worker knows nothing of provisioning, so the report travels by a
 `Reporter` added to the SyncClient's listeners (see `attach_reporter`): after
 a round that reached central it sends a report (at most every few minutes,
 in the background) and, for a kiosk enrolled from a bundle, replaces the key
-that came on the USB stick with one made here.
+that came on the USB stick with one made here; for a post enrolled before the
+recovery copy of its data key existed, it fetches central's recovery key and
+makes the copy.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from node.datakey import wrap_for_recovery
 from node.devicecheck.results import latest_result
 from node.identity import NodeIdentity
+from node.keyring import has_recovery_copy
 from node.linkquality import load_latest, offered_mode
 from sync import PROTOCOL_VERSION
 from sync.client import SyncClient, SyncStatus
@@ -30,6 +34,7 @@ from sync.signing import NodeKey
 from .keys import rotate_key
 from .layout import NodeDir
 from .link import FleetLink
+from .recovery import fetch_recovery_key
 from .selftest import last_selftest
 
 __all__ = ["software_version", "build_report", "send_report", "report_now", "Reporter", "attach_reporter"]
@@ -90,7 +95,7 @@ def report_now(nd: NodeDir) -> bool:
     """Send a report from the CLI (after a self-test) if central answers; whether it went."""
     try:
         identity = nd.identity()
-        link = FleetLink(identity.central_url, identity.node_id, NodeKey.load(nd.key_file), timeout=5)
+        link = FleetLink(identity.central_url, identity.node_id, nd.node_key(), timeout=5)
         send_report(link, build_report(nd, nd.sync_status()))
     except Exception:  # offline or revoked: the self-test has already said so
         return False
@@ -102,12 +107,15 @@ class Reporter:
 
     def __init__(self, identity: NodeIdentity, client: SyncClient, *, every: float = 600.0) -> None:
         self.nd = NodeDir(identity.data_dir)
+        if identity.data_key is not None:
+            self.nd.remember_key(identity.data_key)  # node.key (and a rotated one) is sealed under it
         self.identity = identity
         self.client = client
         self.every = every
         self._last: float | None = None
         self._last_state = ""
         self._last_device_check: object = None
+        self._recovery_asked: float | None = None
 
     def __call__(self, status: SyncStatus) -> None:
         if status.state not in _REACHED:
@@ -115,6 +123,8 @@ class Reporter:
         try:
             if status.state == "idle" and self.nd.record().get("rotate_pending"):
                 self._replace_bundle_key(status)
+            if status.state == "idle" and not has_recovery_copy(self.nd.root):
+                self._make_recovery_copy(status)
             now = time.monotonic()
             checked = (latest_result(self.nd.root) or {}).get("at")  # a new device check goes out at once
             if (
@@ -138,6 +148,28 @@ class Reporter:
             log.info("replaced the key that came with the enrolment bundle")
         except SyncError as exc:
             log.warning("could not replace the bundle's key yet: %s", exc.message)
+
+    def _make_recovery_copy(self, status: SyncStatus) -> None:
+        """Inside the round, like the keyring's own refresh (so the two never write it at once):
+        central's recovery key over the signed link, then the copy of the data key for it."""
+        key = self.identity.data_key
+        now = time.monotonic()
+        if key is None or (self._recovery_asked is not None and now - self._recovery_asked < self.every):
+            return
+        self._recovery_asked = now
+        link = FleetLink(
+            self.identity.central_url,
+            self.identity.node_id,
+            self.client.key,
+            clock_offset_ms=status.clock_offset_ms,
+            timeout=10,
+        )
+        centre_key = fetch_recovery_key(link)
+        if not centre_key:
+            log.info("central gave no recovery key yet: the post's data key has no recovery copy")
+            return
+        wrap_for_recovery(self.nd.root, key, self.identity.node_id, centre_key)
+        log.info("keyring.json now holds a recovery copy of the data key for central's recovery key")
 
     def _send(self, report: dict[str, Any], key: NodeKey, offset: int | None) -> None:
         link = FleetLink(self.identity.central_url, self.identity.node_id, key, clock_offset_ms=offset)
