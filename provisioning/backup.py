@@ -6,13 +6,18 @@ copied after it: they are content-addressed and written before the rows that
 name them, so every file the snapshot refers to is already there.
 
 Nothing in the archive is readable without the post's data key: the database
-stays SQLCipher, the files stay sealed, and the kiosk's key (node.key) and
-session secret travel sealed with AES-GCM under a key derived from the data key
+stays SQLCipher, the files stay sealed, and the kiosk's key (node.key, sealed at
+rest already, or plain on a post not started since its upgrade) and session
+secret travel sealed with AES-GCM under a key derived from the data key
 (``node.key.sealed``). keyring.json travels too, so the archive opens with a
 feldsher's login and password or with central's recovery key, never with the
 TPM of the old machine (data-key.cred stays behind). Still written 0600. A
 restored kiosk IS the old one (same node id and key): the old machine must not
 run any more.
+
+The restore is a row of the post's «Журнал доступа» (AccessAction.RESTORE) that
+follows the backup's chain head: the kiosk's next rows follow it, and where central
+already holds the old machine's later rows, the restore row records the fork.
 """
 
 from __future__ import annotations
@@ -28,16 +33,20 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from node.datakey import KEYRING_FILE, DataKey
+from node.nodekey import seal_in_place
 from node.running import LOCK_FILE
+from sync.changes import latest_stamp
 from sync.clock import utcnow
-from sync.db import FILE_ERRORS, connect_file, private_dir
-from sync.migrations import SCHEMA_VERSION
+from sync.db import FILE_ERRORS, bind_replica, connect_file, open_database, private_dir
+from sync.migrations import SCHEMA_VERSION, migrate
+from sync.models import AccessAction, append_entry
+from sync.state import NODE_MIGRATIONS
 
 from .errors import N_, BackupError
 from .layout import NodeDir
@@ -165,7 +174,7 @@ def backup(nd: NodeDir, out: Path) -> BackupInfo:
     return BackupInfo(out, identity.node_id, len(members), len(blobs), out.stat().st_size)
 
 
-def _read_manifest(tar: tarfile.TarFile) -> dict[str, str]:
+def _read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
     try:
         member = tar.getmember(MANIFEST)
         handle = tar.extractfile(member)
@@ -180,7 +189,7 @@ def _read_manifest(tar: tarfile.TarFile) -> dict[str, str]:
     for name in files:
         if name not in ("node.db", *_archive_names()) and not _BLOB.match(name):
             raise BackupError(N_("В резервной копии посторонний файл: %(name)s"), name=name)
-    return {str(k): str(v) for k, v in files.items()}
+    return {**manifest, "files": {str(k): str(v) for k, v in files.items()}}
 
 
 def _copy_checked(source: IO[bytes], target: Path, expected: str, name: str) -> None:
@@ -213,7 +222,8 @@ def restore(archive: Path, nd: NodeDir, open_key: Callable[[Path], DataKey] | No
     private_dir(nd.root)
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
-            files = _read_manifest(tar)
+            manifest = _read_manifest(tar)
+            files: dict[str, str] = manifest["files"]
             seen: set[str] = set()
             for member in tar:
                 if member.name == MANIFEST:
@@ -249,6 +259,8 @@ def restore(archive: Path, nd: NodeDir, open_key: Callable[[Path], DataKey] | No
             raise BackupError(N_("База данных в резервной копии повреждена"))
         if key is not None:
             nd.remember_key(key)
+            seal_in_place(nd.key_file, key)  # a backup of a post not started since its upgrade
+        _journal_restore(nd, key, str(manifest.get("created_at") or ""))
     except (OSError, tarfile.TarError, EOFError) as exc:
         _empty(nd.root)
         raise BackupError(
@@ -261,6 +273,23 @@ def restore(archive: Path, nd: NodeDir, open_key: Callable[[Path], DataKey] | No
     blobs = sum(1 for name in files if name.startswith("blobs/"))
     nd.log("restored", file=str(archive))
     return BackupInfo(archive, identity.node_id, len(files), blobs, archive.stat().st_size)
+
+
+def _journal_restore(nd: NodeDir, key: DataKey | None, made_at: str) -> None:
+    """The restore as a row of the post's access journal, after the backup's chain head."""
+    identity = nd.identity()
+    db = open_database(nd.database, key.database_key if key is not None else None)
+    try:
+        migrate(db, NODE_MIGRATIONS)  # a backup of an older version: the node would do it at start
+        bind_replica(identity.node_id, latest_stamp())
+        append_entry(
+            organization=identity.organization_id,
+            action=AccessAction.RESTORE,
+            kind="backup",
+            detail=f"restored from the backup made {made_at}"[:200],
+        )
+    finally:
+        db.close()
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -27,6 +27,7 @@ ACTION_LABELS: dict[str, str] = {
     AccessAction.EXPORT: N_("выгрузка"),
     AccessAction.LOGIN: N_("вход"),
     AccessAction.LOGIN_FAILED: N_("неудачный вход"),
+    AccessAction.RESTORE: N_("восстановление из резервной копии"),
 }
 
 CSV_COLUMNS = (

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .access import AccessAction, AccessChainHead, AccessEntry, ChainBreak, append_entry, verify_chains
+from .access import (
+    AccessAction,
+    AccessChainHead,
+    AccessEntry,
+    ChainBreak,
+    ChainFork,
+    append_entry,
+    restore_forks,
+    verify_chains,
+)
 from .appeals import (
     DEFAULT_DEADLINES,
     TAKE_IN_WORK_LEAD,
@@ -114,6 +123,8 @@ __all__ = [
     "AccessAction",
     "AccessChainHead",
     "ChainBreak",
+    "ChainFork",
     "append_entry",
     "verify_chains",
+    "restore_forks",
 ]

@@ -6,6 +6,11 @@ row holds the SHA-256 of the previous row of its writer and its own, over a cano
 of its fields, so an edited row, a row deleted from the middle, or (where the writer's
 chain head is kept: its own rows) one cut from the end, is found by `verify_chains`.
 
+A post restored from a backup continues its chain from the backup's head, and the restore
+itself is the first row of that continuation (`AccessAction.RESTORE`). Central may hold
+the replaced machine's later rows too: two rows then follow the same row, a fork that the
+restore row records (`restore_forks`). Any other second row at a position is a forgery.
+
 A post's rows travel to central like any record the post owns (append-only in its
 contract); a post pulls none of them back, not even its own.
 """
@@ -31,9 +36,11 @@ __all__ = [
     "AccessChainHead",
     "AccessAction",
     "ChainBreak",
+    "ChainFork",
     "GENESIS",
     "append_entry",
     "verify_chains",
+    "restore_forks",
 ]
 
 #: What the first row of a chain names as its previous row.
@@ -50,7 +57,9 @@ class AccessAction:
     EXPORT = "export"
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
-    ALL = (VIEW, DOWNLOAD, PREVIEW, SEARCH, EXPORT, LOGIN, LOGIN_FAILED)
+    #: The post's data restored from a backup (the row continues the backup's chain).
+    RESTORE = "restore"
+    ALL = (VIEW, DOWNLOAD, PREVIEW, SEARCH, EXPORT, LOGIN, LOGIN_FAILED, RESTORE)
 
 
 class AccessEntry(SyncModel):
@@ -172,31 +181,45 @@ class ChainBreak:
 
 
 def _first_break(writer: str, rows: Iterable[AccessEntry]) -> ChainBreak | None:
-    expected, previous, last_id = 1, GENESIS, ""
+    """The first row (in position order) that does not follow a row before it, or was changed.
+
+    Every row follows the row its `prev_hash` names, one position before it (the first
+    follows GENESIS). A row already followed may be followed again only by a restore."""
+    known: dict[str, int] = {GENESIS: 0}  # row hash -> its position
+    followed: set[str] = set()  # rows a row other than a restore follows
+    occupied: set[int] = set()
+    last, last_id = 0, ""
     for row in rows:
         position = int(row.position)
-        if position < expected:
-            return ChainBreak(writer, position, row.id, "a second row at this position (a forged fork)")
-        if position > expected:
+        if position > last + 1:
             return ChainBreak(
-                writer, position, row.id, f"rows {expected}–{position - 1} before it are missing (deleted)"
+                writer, position, row.id, f"rows {last + 1}–{position - 1} before it are missing (deleted)"
             )
-        if row.deleted:
-            return ChainBreak(writer, position, row.id, "marked deleted")
-        if row.prev_hash != previous:
+        if known.get(row.prev_hash) != position - 1:
+            if position in occupied:
+                return ChainBreak(writer, position, row.id, "a second row at this position (a forged fork)")
             return ChainBreak(
                 writer, position, row.id, "does not follow the row before it (that row was changed)"
             )
+        if row.action != AccessAction.RESTORE:
+            if row.prev_hash in followed:
+                return ChainBreak(writer, position, row.id, "a second row at this position (a forged fork)")
+            followed.add(row.prev_hash)
+        if row.deleted:
+            return ChainBreak(writer, position, row.id, "marked deleted")
         if row.computed_hash() != row.row_hash:
             return ChainBreak(writer, position, row.id, "changed after it was written")
-        expected, previous, last_id = position + 1, row.row_hash, row.id
+        known[row.row_hash] = position
+        occupied.add(position)
+        if position > last:
+            last, last_id = position, row.id
     head = AccessChainHead.get_or_none(AccessChainHead.writer == writer)
-    if head is not None and (int(head.position) != expected - 1 or head.last_hash != previous):
+    if head is not None and (int(head.position) != last or known.get(head.last_hash) != last):
         return ChainBreak(
             writer,
             int(head.position),
             last_id,
-            f"the chain ends at row {expected - 1} but was written up to row {head.position} "
+            f"the chain ends at row {last} but was written up to row {head.position} "
             "(rows at its end deleted or changed)",
         )
     return None
@@ -205,6 +228,32 @@ def _first_break(writer: str, rows: Iterable[AccessEntry]) -> ChainBreak | None:
 def _rows_of(writer: str) -> Iterator[AccessEntry]:
     query = AccessEntry.select().where(AccessEntry.origin == writer).order_by(AccessEntry.position)
     return iter(query.iterator())
+
+
+@dataclass(frozen=True)
+class ChainFork:
+    """Where a writer's chain goes on from a backup: a restore, and the row it follows."""
+
+    writer: str
+    position: int
+    entry_id: str
+    at: datetime
+
+    def __str__(self) -> str:
+        return (
+            f"chain {self.writer}: row {self.position} ({self.entry_id}): restored from a backup "
+            f"on {self.at.isoformat(sep=' ', timespec='seconds')} UTC, goes on from row {self.position - 1}"
+        )
+
+
+def restore_forks() -> list[ChainFork]:
+    """Every restore from a backup recorded in any chain, by writer and position."""
+    query = (
+        AccessEntry.select(AccessEntry.origin, AccessEntry.position, AccessEntry.id, AccessEntry.at)
+        .where(AccessEntry.action == AccessAction.RESTORE)
+        .order_by(AccessEntry.origin, AccessEntry.position)
+    )
+    return [ChainFork(row.origin, int(row.position), row.id, row.at) for row in query]
 
 
 def verify_chains() -> tuple[int, list[ChainBreak]]:
