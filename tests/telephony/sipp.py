@@ -114,7 +114,7 @@ class Phone:
         )
         stderr.close()  # sipp has its own copy
 
-    def wait_ready(self, timeout: float = 5) -> Phone:
+    def wait_ready(self, timeout: float = 30) -> Phone:
         """Wait until sipp listens (a datagram sent before would meet a closed port)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -133,7 +133,7 @@ class Phone:
         """The phone's SIP address with the consultant's number: a desk phone reached directly."""
         return f"sip:{CONSULTANT_NUMBER}@127.0.0.1:{self.port}"
 
-    def finish(self, timeout: float = 15) -> int:
+    def finish(self, timeout: float = 60) -> int:
         """Wait for sipp to end its one call; its exit code (0: the scenario passed every check)."""
         try:
             return self.process.wait(timeout)
