@@ -24,7 +24,7 @@ DEADLINE_S = 30.0
 
 
 def wait_until(
-    condition: Callable[[], T], what: str, timeout: float = DEADLINE_S, interval: float = 0.02
+    condition: Callable[[], T | None], what: str, timeout: float = DEADLINE_S, interval: float = 0.02
 ) -> T:
     """Poll `condition` until it returns something truthy, and return that; fail the test
     saying `what` was awaited (and the last value seen) once `timeout` seconds have passed."""
