@@ -105,6 +105,11 @@ def init_calls(app: Flask) -> None:
     app.config["CALL_RING_SECONDS"] = float(app.config["CALL_RING_SECONDS"])
 
 
+#: The clock a call's talk is timed on (monotonic seconds); tests put one there that they
+#: move on by hand, instead of waiting while a call "talks".
+talk_clock: Callable[[], float] = time.monotonic
+
+
 @dataclass
 class CallTimes:
     """When a call was placed, answered and ended, as this server saw it."""
@@ -115,12 +120,12 @@ class CallTimes:
 
     def answered(self) -> None:
         self.answered_at = utcnow()
-        self._answered_mono = time.monotonic()
+        self._answered_mono = talk_clock()
 
     def talk_seconds(self) -> int:
         """Seconds of conversation (0 if nobody answered)."""
         if self._answered_mono is not None:
-            return max(0, round(time.monotonic() - self._answered_mono))
+            return max(0, round(talk_clock() - self._answered_mono))
         if self.answered_at is not None:  # answered in another process: only its wall clock is known
             return max(0, round((utcnow() - self.answered_at).total_seconds()))
         return 0

@@ -12,12 +12,27 @@ from node.chat.link import CentralLink
 from sync import server
 from sync.signing import NodeKey
 from tests.conftest import login
+from tests.helpers.timing import wait_until
 
 NODE = "/node"
 
 
 def events(client: SocketIOTestClient, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
     return [e["args"][0] for e in client.get_received(namespace) if e["name"] == name]
+
+
+def wait_for_events(
+    client: SocketIOTestClient, name: str, call: str, namespace: str | None = None
+) -> list[dict[str, Any]]:
+    """The `name` events about `call` that the client gets, once one has come (events sent from
+    another thread, e.g. a ring timer's, arrive when they arrive). Other events are dropped."""
+    got: list[dict[str, Any]] = []
+
+    def arrived() -> list[dict[str, Any]]:
+        got.extend(e for e in events(client, name, namespace) if e["call"] == call)
+        return got
+
+    return wait_until(arrived, f"{name} about call {call}")
 
 
 def consultant_socket(app: Flask, login_name: str) -> SocketIOTestClient:

@@ -6,12 +6,11 @@ The parties are real Socket.IO clients of central's app: the consultant's page
 
 from __future__ import annotations
 
-import time
-
 from sync.models import Appeal, AppealStatus, CallLog, Staff
-from tests.calls.helpers import NODE, consultant_socket, events, node_socket
+from tests.calls.helpers import NODE, consultant_socket, events, node_socket, wait_for_events
 from tests.chat.helpers import appeal_to, feldsher, in_work
 from tests.conftest import login, rows
+from tests.helpers.timing import ManualClock
 
 
 def test_the_consultant_who_took_the_appeal_sees_the_call_buttons_and_the_log(central_app) -> None:  # type: ignore[no-untyped-def]
@@ -140,8 +139,12 @@ def test_another_posts_node_can_neither_place_nor_answer_nor_hear_the_call(centr
     assert events(ivanova, "call:accepted") == []
 
 
-def test_a_consultants_call_answered_by_the_post_relays_signals_and_is_logged_completed(central_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_consultants_call_answered_by_the_post_relays_signals_and_is_logged_completed(  # type: ignore[no-untyped-def]
+    central_app, monkeypatch
+) -> None:
     app, data = central_app
+    clock = ManualClock()  # the talk lasts as long as the test says
+    monkeypatch.setattr("faplink.web.calls.talk_clock", clock)
     appeal = in_work(data, "ivanova")
     medno = node_socket(app, data.posts[0][0], "kiosk-medno")
     second_kiosk = node_socket(app, data.posts[0][0], "kiosk-medno-2")  # the same post's second kiosk
@@ -189,14 +192,14 @@ def test_a_consultants_call_answered_by_the_post_relays_signals_and_is_logged_co
     assert events(ivanova, "call:signal") == [{"call": call, "data": answer}]
     assert events(second_kiosk, "call:signal", NODE) == []
 
-    time.sleep(1.1)
+    clock.advance(95)  # a minute and a half of talk
     assert ivanova.emit("call:hangup", {"call": call}, callback=True) == {"ok": True}
     ended = events(medno, "call:ended", NODE)
     assert [(e["call"], e["outcome"]) for e in ended] == [(call, "completed")]
     log = CallLog.get(CallLog.appeal == appeal.id)
     assert log.id == call, "the log row is the call's own record"
     assert (log.caller.id, log.mode, log.outcome) == (data.consultants["ivanova"], "video", "completed")
-    assert log.duration_s >= 1 and log.ended_at is not None and log.ended_at >= log.started_at
+    assert log.duration_s == 95 and log.ended_at is not None and log.ended_at >= log.started_at
     http = app.test_client()
     login(http, "ivanova")
     listed = http.get(f"/api/v1/appeals/{appeal.id}/calls").get_json()["calls"]
@@ -220,9 +223,9 @@ def test_a_declined_and_an_unanswered_call_are_logged_so(central_app) -> None:  
     assert [e["outcome"] for e in events(ivanova, "call:ended") if e["call"] == first] == ["declined"]
 
     second = ivanova.emit("call:place", {"appeal": appeal.id, "mode": "video"}, callback=True)["call"]
-    time.sleep(1.0)
-    assert [e["outcome"] for e in events(ivanova, "call:ended") if e["call"] == second] == ["missed"]
-    assert [e["outcome"] for e in events(medno, "call:ended", NODE) if e["call"] == second] == ["missed"]
+    # Nobody answers: once the ring time is out, both sides are told it was missed.
+    assert [e["outcome"] for e in wait_for_events(ivanova, "call:ended", second)] == ["missed"]
+    assert [e["outcome"] for e in wait_for_events(medno, "call:ended", second, NODE)] == ["missed"]
     logged = [
         (c.mode, c.outcome, c.duration_s) for c in CallLog.select().order_by(CallLog.started_at, CallLog.hlc)
     ]
