@@ -7,6 +7,7 @@ camera and microphone; what each side receives is read from getStats().
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +19,8 @@ from tests.calls.browser import call_browser, call_stats
 from tests.e2e.browser import sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
-MEDIA_S = 20.0  # ICE and the first decoded frames take a second or two here; allow for a busy machine
-LIVE_MS = 10_000
+MEDIA_S = 30.0  # ICE and the first decoded frames take a second or two here; allow for a busy machine
+LIVE_MS = 30_000  # a ceiling: live updates take well under a second on an idle machine
 
 
 @dataclass
@@ -131,6 +132,39 @@ def _receiving(page: Page, what: str) -> dict[str, Any]:
     )
 
 
+def _talking(page: Page, packets: int) -> None:
+    """Wait until the page has received `packets` audio packets in all (20 ms of sound each): the
+    call has lasted at least that much sound, however slowly a busy machine runs."""
+    eventually(
+        lambda: (s := call_stats(page)) and s["audioPackets"] >= packets,
+        timeout=MEDIA_S,
+        what=f"{packets} audio packets",
+    )
+
+
+def _audio_without_video(page: Page, packets: int = 50) -> None:
+    """Wait for a stretch of `packets` audio packets (a second of sound) in which not one video
+    frame was decoded; frames already on their way when video stopped may still come first."""
+    start = call_stats(page)
+
+    def quiet_stretch() -> bool:
+        nonlocal start
+        now = call_stats(page)
+        assert start is not None and now is not None, "the call ended"
+        assert now["state"] == "connected", now
+        if now["framesDecoded"] != start["framesDecoded"]:
+            start = now  # a frame still came: count the stretch from here
+            return False
+        return bool(now["audioPackets"] >= start["audioPackets"] + packets)
+
+    eventually(quiet_stretch, timeout=MEDIA_S, what="a second of audio with no video frame")
+
+
+def _logged_talk_matches(duration_s: int, shortest: float, longest: float) -> None:
+    """The log's talk time (whole seconds) lies within what the test saw of the talk."""
+    assert shortest - 0.5 <= duration_s <= longest + 0.5, (duration_s, shortest, longest)
+
+
 def test_a_video_call_from_the_consultant_both_see_each_other_then_video_drops_and_audio_stays(
     call: Call,
 ) -> None:
@@ -142,6 +176,7 @@ def test_a_video_call_from_the_consultant_both_see_each_other_then_video_drops_a
     panel = kiosk.locator("#call-panel")
     expect(panel).to_contain_text("Входящий видеозвонок", timeout=LIVE_MS)
     expect(panel).to_contain_text("Иванова")
+    before_answer = time.monotonic()
     _button(kiosk, "Принять").click()
 
     # Both sides decode the other's camera.
@@ -151,6 +186,7 @@ def test_a_video_call_from_the_consultant_both_see_each_other_then_video_drops_a
     for page in (consultant, kiosk):
         expect(page.locator("#call-panel")).to_contain_text("Идёт видеозвонок", timeout=LIVE_MS)
         expect(_button(page, "Завершить")).to_be_visible()
+    answered = time.monotonic()  # central took the answer before the pages said so
     assert _button(consultant, "Видеозвонок").is_disabled(), "one call at a time"
 
     # Mute and camera off are the page's own tracks.
@@ -176,24 +212,15 @@ def test_a_video_call_from_the_consultant_both_see_each_other_then_video_drops_a
     consultant.evaluate("window.faplinkCallTuning = {minVideoBps: 1e12, statsEveryMs: 300}")
     for page in (consultant, kiosk):
         expect(page.locator("#call-panel")).to_contain_text("Видео отключено: слабая связь", timeout=LIVE_MS)
-    consultant.wait_for_timeout(1500)  # frames in flight
-    before = {"consultant": call_stats(consultant), "kiosk": call_stats(kiosk)}
-    consultant.wait_for_timeout(2500)
-    after = {"consultant": call_stats(consultant), "kiosk": call_stats(kiosk)}
-    for side in ("consultant", "kiosk"):
-        was, now = before[side], after[side]
-        assert was is not None and now is not None, f"{side}'s call ended"
-        assert now["framesDecoded"] == was["framesDecoded"], f"{side} still receives video"
-        assert now["audioPackets"] > was["audioPackets"] + 50, f"{side} lost audio too"
-        assert now["state"] == "connected"
+    for page in (consultant, kiosk):
+        _audio_without_video(page)
 
-    talk_started = consultant.evaluate("Date.now()")
-    consultant.wait_for_timeout(1000)
+    before_hang_up = time.monotonic()
     _button(consultant, "Завершить").click()
     for page in (consultant, kiosk):
         expect(page.locator("#call-panel")).to_be_hidden(timeout=LIVE_MS)
     expect(kiosk.locator("#call-message")).to_have_text("Звонок завершён")
-    assert talk_started
+    hung_up = time.monotonic()
 
     # The consultant placed the call: central logged it, and both pages show it.
     logged = eventually(call.central_calls, what="the call log at central")[0]
@@ -202,7 +229,7 @@ def test_a_video_call_from_the_consultant_both_see_each_other_then_video_drops_a
         "completed",
         "Иванова Мария Сергеевна",
     )
-    assert logged["duration_s"] >= 3
+    _logged_talk_matches(logged["duration_s"], before_hang_up - answered, hung_up - before_answer)
     row = consultant.locator(f'[data-call-log="{logged["id"]}"]')
     expect(row).to_contain_text("Состоялся", timeout=LIVE_MS)
     expect(row).to_contain_text("Видео")
@@ -216,6 +243,7 @@ def test_an_audio_call_from_the_kiosk_has_no_video_and_reaches_centrals_log(call
     panel = consultant.locator("#call-panel")
     expect(panel).to_contain_text("Входящий аудиозвонок", timeout=LIVE_MS)
     expect(panel).to_contain_text("ФАП")
+    before_answer = time.monotonic()
     _button(consultant, "Принять").click()
 
     at_consultant = _receiving(consultant, "audio")
@@ -224,16 +252,20 @@ def test_an_audio_call_from_the_kiosk_has_no_video_and_reaches_centrals_log(call
     assert at_consultant["framesDecoded"] == 0 and at_kiosk["framesDecoded"] == 0
     expect(_button(kiosk, "Выключить камеру")).to_be_hidden()
     expect(kiosk.locator("#call-panel")).to_contain_text("Идёт аудиозвонок", timeout=LIVE_MS)
-    kiosk.wait_for_timeout(1000)
+    answered = time.monotonic()  # the kiosk's node took the answer before its page said so
+    _talking(kiosk, 100)  # two seconds of sound
+    before_hang_up = time.monotonic()
     _button(kiosk, "Завершить").click()
     expect(consultant.locator("#call-panel")).to_be_hidden(timeout=LIVE_MS)
+    hung_up = time.monotonic()
 
     # The kiosk placed it: its node logged it, and the sync brings the row to central.
     def kiosk_call_at_central() -> dict[str, Any] | None:
         return next((c for c in call.central_calls() if c["mode"] == "audio"), None)
 
     logged = eventually(kiosk_call_at_central, what="the kiosk's call log to reach central")
-    assert logged["outcome"] == "completed" and logged["duration_s"] >= 1
+    assert logged["outcome"] == "completed" and logged["duration_s"] >= 2
+    _logged_talk_matches(logged["duration_s"], before_hang_up - answered, hung_up - before_answer)
     assert logged["caller"]["full_name"] != "Иванова Мария Сергеевна"
     expect(consultant.locator(f'[data-call-log="{logged["id"]}"]')).to_contain_text("Аудио", timeout=LIVE_MS)
 
@@ -261,8 +293,7 @@ def test_central_going_down_mid_call_ends_it_on_both_sides_and_the_post_still_lo
     consultant, kiosk = call.consultant, call.kiosk
     before = call.kiosk_rings("Аудио")
     _button(consultant, "Принять").click()
-    _receiving(kiosk, "audio")
-    kiosk.wait_for_timeout(1500)
+    _talking(kiosk, 100)  # two seconds of sound
 
     call.cluster.stop_central(kill=True)
     # The kiosk's page talks to its node, which lost its link to central: the call ends there.
@@ -278,4 +309,4 @@ def test_central_going_down_mid_call_ends_it_on_both_sides_and_the_post_still_lo
 
     logged = call.new_call_at_central(before, "the interrupted call", timeout=60)
     assert (logged["mode"], logged["outcome"]) == ("audio", "completed")
-    assert logged["duration_s"] >= 1
+    assert logged["duration_s"] >= 2
