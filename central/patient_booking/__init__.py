@@ -7,7 +7,7 @@ from faplink.web.features import MenuItem
 from sync.errors import N_
 from sync.models import Role
 
-bp = Blueprint("patient_booking", __name__, url_prefix="/book", template_folder="../templates")
+bp = Blueprint("patient_booking", __name__, url_prefix="", template_folder="../templates")
 
 MENU = [MenuItem("patient_booking.find", N_("Записать пациента"), (Role.CONSULTANT,))]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.appeals import service as appeals
@@ -20,6 +20,8 @@ from central.routing.service import free_slots
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.i18n import to_local, translate_error
+from faplink.web.serialize import appeal_json
+from faplink.web.session_api import json_body
 from sync.clock import utcnow
 from sync.errors import SyncError
 from sync.models import AppealKind, ContactMode, Patient, Relation, Role, Slot, Specialty, Staff
@@ -29,7 +31,7 @@ from . import bp, patients
 _REVIEW, _CREATE = "review", "create"
 
 
-@bp.route("/", methods=["GET", "POST"])
+@bp.route("/book/", methods=["GET", "POST"])
 @login_required(Role.CONSULTANT)
 def find() -> Any:
     """Step 1: «найдите медицинскую карту нужного пациента по номеру телефона, СНИЛС или полису ОМС»."""
@@ -53,7 +55,7 @@ def find() -> Any:
     ), (400 if error else 200)
 
 
-@bp.route("/patient", methods=["GET", "POST"])
+@bp.route("/book/patient", methods=["GET", "POST"])
 @login_required(Role.CONSULTANT)
 def new_patient() -> Any:
     """«Создать учётную запись для пациента», when the search finds nobody."""
@@ -81,7 +83,7 @@ def _patient() -> Patient:
     return patients.region_patient(g.staff, request.values.get("patient", ""))
 
 
-@bp.get("/doctor")
+@bp.get("/book/doctor")
 @login_required(Role.CONSULTANT)
 def doctor() -> Any:
     """Step 2: the doctor (filter by specialty, search by name), then a free date and time."""
@@ -151,7 +153,7 @@ def _details(
     ), (400 if error else 200)
 
 
-@bp.route("/details", methods=["GET", "POST"])
+@bp.route("/book/details", methods=["GET", "POST"])
 @login_required(Role.CONSULTANT)
 def details() -> Any:
     """Step 3 and the check: the type of consultation, the contact, the text, the files; then
@@ -202,3 +204,43 @@ def details() -> Any:
     if appeals.can_see(g.staff, created.id):
         return redirect(url_for("appeals.detail", appeal_id=created.id))
     return redirect(url_for("appeals.queue", queue="new"))
+
+
+@bp.post("/api/v1/bookings", endpoint="api_book")
+@login_required(Role.CONSULTANT)
+def api_book() -> Any:
+    """«Записать пациента».
+    ---
+    post:
+      summary: Book a patient of the region into a doctor's free slot (a new appeal, by the wizard's rules)
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [patient, consultant, slot, question, consent_by]
+              properties:
+                patient: {type: string, description: "a patient of a post in the consultant's region"}
+                consultant: {type: string}
+                slot: {type: string}
+                kind: {type: string, enum: [primary, repeat, monitoring], default: primary}
+                contact_mode: {type: string, enum: [video, audio, chat], default: video}
+                question: {type: string, description: the text of the appeal}
+                consent_by: {type: string, enum: [patient, representative]}
+                consent_name: {type: string}
+                consent_at: {type: string, format: date-time}
+      responses:
+        201: {description: the new appeal; it reaches the post with its next sync}
+        400:
+          description: "an unknown patient or doctor, a taken slot, no ИДС, an age the doctor does not see"
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+    """
+    body = json_body()
+    patient = patients.region_patient(g.staff, str(body.get("patient") or ""))
+    draft = booking.read_booking(
+        patient,
+        body,
+        kind=str(body.get("kind") or AppealKind.PRIMARY),
+        contact_mode=str(body.get("contact_mode") or ContactMode.VIDEO),
+    )
+    return jsonify(appeal_json(booking.book(g.staff, draft), utcnow())), 201
