@@ -17,7 +17,7 @@ from sync.models import Appeal, Patient, Specialty, Staff
 from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 
-LIVE_MS = 8000
+LIVE_MS = 30_000  # a ceiling: live updates take well under a second on an idle machine
 
 
 @pytest.fixture
@@ -104,8 +104,6 @@ def test_two_cardiologists_queues_and_the_chat_update_live(cluster: Cluster, tmp
         expect(ivanova.locator("#new")).to_contain_text("Кузьмин Пётр Васильевич", timeout=LIVE_MS)
         expect(ivanova.locator(".mainnav")).to_contain_text("Новые обращения 1")
         assert _not_reloaded(ivanova)
-        smirnov.wait_for_timeout(500)
-        expect(smirnov.locator("#queues")).not_to_contain_text("Кузьмин Пётр Васильевич")
 
         # 2. An appeal to the specialty arrives: both cardiologists see it.
         open_id = _appeal_to_cardiology_written_at_post(cluster, mother["id"])
@@ -113,6 +111,8 @@ def test_two_cardiologists_queues_and_the_chat_update_live(cluster: Cluster, tmp
         for page in (ivanova, smirnov):
             expect(page.locator("#new")).to_contain_text("Сидорова Елена Андреевна", timeout=LIVE_MS)
             assert _not_reloaded(page)
+        # Смирнов's queue has been updated live since Иванова's emergency came: it never showed it.
+        expect(smirnov.locator("#queues")).not_to_contain_text("Кузьмин Пётр Васильевич")
 
         # The post's kiosk opens the appeal while it is still new: no chat yet.
         kiosk = browser.new_context(locale="ru-RU").new_page()
