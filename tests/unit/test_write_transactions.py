@@ -19,15 +19,13 @@ def test_a_read_then_write_transaction_survives_a_concurrent_commit(seeded) -> N
     appeal = _book(seeded)
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     patient_id = appeal.patient_id
-    read_done = threading.Event()
-    other_done = threading.Event()
     errors: list[BaseException] = []
 
-    def other_writer() -> None:
-        # Another connection (a sync apply, say) commits while the first one is between
-        # its read and its write.
+    def other_writer(busy_timeout_ms: int) -> None:
+        # Another connection (a sync apply, say) writes while the first one is between its
+        # read and its write.
         try:
-            read_done.wait(10)
+            database.execute_sql(f"PRAGMA busy_timeout = {busy_timeout_ms}")
             with database.atomic():
                 Patient.update(address="с. Берёзовка, ул. Новая, 1").where(
                     Patient.id == patient_id
@@ -35,18 +33,22 @@ def test_a_read_then_write_transaction_survives_a_concurrent_commit(seeded) -> N
         except BaseException as exc:  # noqa: BLE001 - reported to the test
             errors.append(exc)
         finally:
-            other_done.set()
             database.close()
 
-    writer = threading.Thread(target=other_writer)
-    writer.start()
     with database.atomic():
         fresh = Appeal.get_by_id(appeal.id)
-        read_done.set()
-        # Give the other writer its chance to commit first (it cannot while we hold the lock).
-        other_done.wait(0.5)
+        # The lock is ours from the start: a writer that will not wait is refused at once
+        # (after a deferred BEGIN it would commit here, and our write below would fail).
+        impatient = threading.Thread(target=other_writer, args=(0,))
+        impatient.start()
+        impatient.join(15)
+        assert [str(e) for e in errors] == ["database is locked"]
+        errors.clear()
+        # A writer that waits, as every connection does, commits once we have.
+        patient = threading.Thread(target=other_writer, args=(10_000,))
+        patient.start()
         fresh.take_in_work(consultant, fresh.due_at)
-    writer.join(15)
+    patient.join(15)
 
     assert errors == []
     assert Appeal.get_by_id(appeal.id).status == AppealStatus.IN_WORK
@@ -67,8 +69,8 @@ def test_a_read_snapshot_does_not_hold_back_writers(seeded) -> None:  # type: ig
         before = Patient.get_by_id(appeal.patient_id).address
         thread = threading.Thread(target=writer)
         thread.start()
-        assert wrote.wait(5), "a writer waited for a reader"
+        assert wrote.wait(30), "a writer waited for a reader"
         # Still the snapshot taken at the first read.
         assert Patient.get_by_id(appeal.patient_id).address == before
-    thread.join(5)
+    thread.join(30)
     assert Patient.get_by_id(appeal.patient_id).address == "д. Ключи"
