@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime
 
@@ -57,8 +58,11 @@ class LinkMonitor:
         budget_s: float = 6.0,
         first_delay: float = 60.0,
         client: SyncClient | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.identity = identity
+        #: The wall clock a measurement's age is read on (aware UTC); tests pass a fixed one.
+        self.now = now
         self.interval = interval
         self.first_delay = first_delay
         self.budget_s = budget_s
@@ -108,7 +112,7 @@ class LinkMonitor:
     def age_s(self) -> float | None:
         if self.latest is None:
             return None
-        return (datetime.now(UTC) - self.latest.measured_at).total_seconds()
+        return (self.now() - self.latest.measured_at).total_seconds()
 
     def due(self) -> bool:
         age = self.age_s()

@@ -3,7 +3,6 @@ after a «отложенная» result — and at once when asked («Прове
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +11,10 @@ from node.linkcheck.monitor import LinkMonitor
 from node.linkquality import LinkQuality, load_latest
 from sync.client import SyncStatus
 from sync.signing import NodeKey
+from tests.helpers.timing import wait_until
+
+#: The moment the due-tests look from (a measurement's age is counted to it, not to the wall clock).
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def kiosk(tmp_path: Path) -> NodeIdentity:
@@ -23,12 +26,12 @@ def kiosk(tmp_path: Path) -> NodeIdentity:
 
 
 def measured(minutes_ago: float, rtt: float | None) -> LinkQuality:
-    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    at = NOW - timedelta(minutes=minutes_ago)
     return LinkQuality(rtt, 2000 if rtt else None, 900 if rtt else None, 0.5 if rtt else None, at)
 
 
 def test_a_measurement_is_due_every_interval_and_sooner_after_deferred(tmp_path: Path) -> None:
-    monitor = LinkMonitor(kiosk(tmp_path), interval=900)
+    monitor = LinkMonitor(kiosk(tmp_path), interval=900, now=lambda: NOW)
     assert monitor.due()  # never measured
     monitor.latest = measured(2, rtt=90)
     assert not monitor.due()
@@ -42,15 +45,15 @@ def test_a_measurement_is_due_every_interval_and_sooner_after_deferred(tmp_path:
 
 def test_the_first_minute_is_left_to_the_kiosk_but_a_request_is_served_at_once(tmp_path: Path) -> None:
     monitor = LinkMonitor(kiosk(tmp_path), first_delay=60, budget_s=1.0)
+    monitor.after_round(SyncStatus(state="idle"))  # the first sync round ends
+    assert monitor._wake.is_set(), "a measurement is due: the round wakes the monitor"
     monitor.start()
     try:
-        monitor.after_round(SyncStatus(state="idle"))  # the first sync round ends
-        time.sleep(1.5)
-        assert monitor.latest is None and load_latest(tmp_path) is None
+        # The monitor's thread takes the wake, and within its first minute goes back to waiting.
+        wait_until(lambda: not monitor._wake.is_set(), "the monitor to take the wake")
+        assert not monitor.measuring and monitor.latest is None and load_latest(tmp_path) is None
         monitor.wake()  # «Проверить связь»
-        deadline = time.monotonic() + 10
-        while monitor.latest is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: monitor.latest, "the requested measurement")
         assert monitor.latest is not None and monitor.mode == "deferred"
         assert load_latest(tmp_path) == monitor.latest
     finally:
