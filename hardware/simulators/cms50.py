@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hardware.drivers.base import LineSettings
@@ -154,10 +155,14 @@ class Cms50V7Simulator(_OximeterSimulator):
     line = LineSettings(115200)
     packet_size = 9
 
-    def __init__(self, *, stall_after: float = 30.0, **options: Any) -> None:
+    def __init__(
+        self, *, stall_after: float = 30.0, clock: Callable[[], float] = time.monotonic, **options: Any
+    ) -> None:
         super().__init__(**options)
         #: The firmware stops streaming when the host stays silent this long.
         self.stall_after = stall_after
+        #: What that silence is timed on (seconds); tests pass a clock they move on by hand.
+        self.clock = clock
         self.commands: list[int] = []
         self._command = bytearray()
         self._active = False
@@ -172,7 +177,7 @@ class Cms50V7Simulator(_OximeterSimulator):
         self._active = False
 
     def streaming(self) -> bool:
-        if self._active and time.monotonic() - self._last_command > self.stall_after:
+        if self._active and self.clock() - self._last_command > self.stall_after:
             self._active = False
         return self._active
 
@@ -188,7 +193,7 @@ class Cms50V7Simulator(_OximeterSimulator):
                     code = self._command[2]
                     self._command.clear()
                     self.commands.append(code)
-                    self._last_command = time.monotonic()
+                    self._last_command = self.clock()
                     if code == V7_START:
                         self._active = True
                     elif code == V7_STOP:

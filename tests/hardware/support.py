@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 
 from hardware.readings import DeviceEvent, DeviceStatus, LinkState, NoReading, Reading
+from tests.helpers.timing import DEADLINE_S
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
-    """Poll `condition` until it is true; fail the test after `timeout` seconds."""
+def wait_until(condition: Callable[[], object], timeout: float = DEADLINE_S, what: str = "") -> None:
+    """Poll `condition` until it is true; fail the test after `timeout` seconds (a ceiling)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -47,11 +48,11 @@ class EventLog:
             e for e in self.snapshot() if isinstance(e, DeviceStatus) and (state is None or e.state is state)
         ]
 
-    def wait_readings(self, n: int, loinc: str | None = None, timeout: float = 5.0) -> list[Reading]:
+    def wait_readings(self, n: int, loinc: str | None = None, timeout: float = DEADLINE_S) -> list[Reading]:
         wait_until(lambda: len(self.readings(loinc)) >= n, timeout, f"{n} readings of {loinc}")
         return self.readings(loinc)
 
-    def wait_status(self, state: LinkState, n: int = 1, timeout: float = 5.0) -> DeviceStatus:
+    def wait_status(self, state: LinkState, n: int = 1, timeout: float = DEADLINE_S) -> DeviceStatus:
         wait_until(lambda: len(self.statuses(state)) >= n, timeout, f"status {state.value}")
         return self.statuses(state)[n - 1]
 

@@ -283,7 +283,7 @@ def test_garbage_and_cut_frames_delay_but_never_corrupt_results(simulator, reade
         fast_sim(messages=messages, garbage_rate=0.3, partial_rate=0.3, reply_timeout=0.15, seed=2)
     )
     port_reader, log = reader(sim.path, "astm", options=FAST)
-    wait_until(lambda: len(sim.delivered) == len(values), timeout=20, what="all delivered")
+    wait_until(lambda: len(sim.delivered) == len(values), what="all delivered")
     log.wait_readings(len(values))
     assert sim.garbage_injected and sim.frames_cut
     assert [r.value for r in log.readings()] == list(values)
@@ -292,6 +292,6 @@ def test_garbage_and_cut_frames_delay_but_never_corrupt_results(simulator, reade
 def test_an_idle_instrument_is_found_by_probing_with_enq(simulator, reader):
     sim = simulator(fast_sim(messages=[], interval=0))
     port_reader, log = reader(sim.path, "auto", probe_seconds=0.3)
-    assert log.wait_status(LinkState.DETECTED, timeout=6).protocol == "astm"
+    assert log.wait_status(LinkState.DETECTED).protocol == "astm"
     sim.add_message(WORKED_SESSION)
     assert log.wait_readings(1)[0].value == 5.4

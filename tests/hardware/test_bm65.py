@@ -93,7 +93,7 @@ def test_line_noise_never_turns_into_a_wrong_measurement(simulator, reader):
     options = {"bm65": {**FAST["bm65"], "poll_interval": 0.2}}
     port_reader, log = reader(sim.path, "bm65", options=options)
     # Records spoiled twice in a row are picked up on the next pass over the memory.
-    log.wait_readings(3 * len(records), timeout=10)
+    log.wait_readings(3 * len(records))
     assert sim.garbage_injected
     assert downloaded(log) == stored(records)
     assert len(log.readings()) == 3 * len(records), "each record reported once"

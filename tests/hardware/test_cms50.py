@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from hardware.drivers.base import LineSettings
@@ -12,6 +10,7 @@ from hardware.ports import PortReader
 from hardware.readings import PULSE_RATE, SPO2, LinkState, NoReadingReason
 from hardware.simulators import Cms50LegacySimulator, Cms50V7Simulator
 from tests.hardware.support import EventLog, wait_until
+from tests.helpers.timing import ManualClock
 
 LEGACY_WORKED = bytes.fromhex("C5 3A 46 07 61")
 V7_WORKED = bytes.fromhex("01 E0 85 D5 9A BD E3 FF FF")
@@ -115,8 +114,9 @@ def test_a_packet_forged_by_noise_is_not_reported(simulator, reader):
     port_reader, log = reader(sim.path, "cms50-legacy")
     driver_running(port_reader)
     sim.inject(legacy(97, 70) * 3 + legacy(55, 200) + legacy(97, 70) * 3)
+    # Five come as the packets after them confirm them; the sixth, the last packet, once the
+    # line has been quiet a moment (the filter held it until then). Nothing more is to come.
     log.wait_readings(6, SPO2)
-    time.sleep(0.7)  # past the quiet time that releases the last held packet
     assert [r.value for r in log.readings(SPO2)] == [97] * 6
     assert port_reader.driver is not None and port_reader.driver.filter.rejected == 1
 
@@ -133,7 +133,7 @@ def test_a_packet_forged_by_noise_is_not_reported(simulator, reader):
 def test_detection_finds_the_family_and_line_speed(simulator, reader, sim, expected):
     device = simulator(sim())
     port_reader, log = reader(device.path, "cms50", probe_seconds=0.4)
-    detected = log.wait_status(LinkState.DETECTED, timeout=5)
+    detected = log.wait_status(LinkState.DETECTED)
     assert detected.protocol == expected
     assert log.wait_readings(4, SPO2)
     assert port_reader.driver_class is not None and port_reader.driver_class.name == expected
@@ -161,7 +161,7 @@ def test_a_clean_stream_gives_a_reading_per_packet(simulator, reader, family):
 def test_garbage_corruption_and_cut_packets_never_become_readings(simulator, reader, family):
     sim = simulator(family(garbage_rate=0.2, bad_checksum_rate=0.15, partial_rate=0.15, seed=7))
     port_reader, log = reader(sim.path, family.protocol)
-    log.wait_readings(60, SPO2, timeout=8)
+    log.wait_readings(60, SPO2)
     assert sim.garbage_injected and sim.checksums_broken and sim.frames_cut
     assert_plausible(log)
 
@@ -171,17 +171,25 @@ def test_v7_sends_a1_again_when_the_stream_stops(simulator, reader):
     port_reader, log = reader(sim.path, "cms50-v7", options={"cms50-v7": {"restart_after": 0.3}})
     log.wait_readings(10, SPO2)
     sim.pause()
-    time.sleep(0.1)
-    seen = len(log.readings(SPO2))
+    # The driver asks again only after a silence: by then it has read every packet sent before.
     wait_until(lambda: sim.commands.count(V7_START) >= 2, what="a second A1")
-    log.wait_readings(seen + 10, SPO2)
+    seen = len(log.readings(SPO2))
+    log.wait_readings(seen + 10, SPO2)  # (one of them may be the last packet before the pause)
 
 
 def test_v7_keep_alive_keeps_the_stream_going(simulator, reader):
-    sim = simulator(Cms50V7Simulator(stall_after=0.6))
-    port_reader, log = reader(sim.path, "cms50-v7", options={"cms50-v7": {"keepalive_interval": 0.2}})
+    # The driver's clock and the oximeter's are one the test moves on, a quarter second at a
+    # time once a packet has come: the stream outlives its stall time only by the keep-alives.
+    clock = ManualClock()
+    sim = simulator(Cms50V7Simulator(stall_after=3.0, clock=clock))
+    port_reader, log = reader(
+        sim.path, "cms50-v7", options={"cms50-v7": {"keepalive_interval": 1.0, "clock": clock}}
+    )
     log.wait_readings(5, SPO2)
-    time.sleep(1.5)
-    assert sim.commands.count(V7_KEEPALIVE) >= 3
+    for _ in range(24):  # six seconds: twice the stall time
+        seen = len(log.readings(SPO2))
+        clock.advance(0.25)
+        log.wait_readings(seen + 1, SPO2)
+    assert sim.commands.count(V7_KEEPALIVE) >= 5
     driver = port_reader.driver
     assert driver is not None and driver.starts_sent == 1, "the stream never stalled"

@@ -26,6 +26,7 @@ from hardware.simulators import (
 from hardware.simulators.astm import glucose_message
 from hardware.simulators.bm65 import sample_records
 from tests.hardware.support import wait_until
+from tests.helpers.timing import DEADLINE_S
 
 
 def test_an_oximeter_unplugged_mid_stream_is_read_again_on_the_same_path(simulator, reader, tmp_path):
@@ -67,9 +68,15 @@ def test_a_device_back_on_a_new_pty_is_found_through_its_locator(simulator, read
 
 def test_a_reader_started_before_the_device_waits_for_it(simulator, reader, tmp_path):
     link = tmp_path / "ttyUSB-scale"
-    port_reader, log = reader(str(link), "mtsics")
+    looks: list[str] = []  # each time the reader looks for its port
+
+    def locate() -> str:
+        looks.append(str(link))
+        return str(link)
+
+    port_reader, log = reader(locate, "mtsics", label=str(link))
     assert "no serial port at" in log.wait_status(LinkState.ERROR).detail
-    time.sleep(0.5)
+    wait_until(lambda: len(looks) >= 4, what="a few retries")
     assert len(log.statuses(LinkState.ERROR)) == 1, "said once, not per retry"
     simulator(MtSicsSimulator(weight=81.3, link=link))
     assert log.wait_readings(1)[0].value == 81.3
@@ -89,7 +96,7 @@ def test_an_astm_session_cut_by_unplugging_is_sent_again_whole(simulator, reader
     log.wait_status(LinkState.DISCONNECTED)
     assert not log.readings()
     sim.reconnect()
-    log.wait_readings(12, timeout=8)
+    log.wait_readings(12)
     wait_until(lambda: sim.delivered, what="delivery")
     assert [r.extra["test_code"] for r in log.readings()] == [f"T{i}" for i in range(1, 13)]
 
@@ -101,7 +108,7 @@ def test_a_cuff_unplugged_mid_download_is_downloaded_again(simulator, reader, tm
     log.wait_readings(6)
     sim.disconnect()
     sim.reconnect()
-    log.wait_status(LinkState.DOWNLOAD_COMPLETE, timeout=8)
+    log.wait_status(LinkState.DOWNLOAD_COMPLETE)
     measured = {r.extra["device_time"] for r in log.readings()}
     assert measured == {r.measured_at.isoformat(timespec="minutes") for r in records}
 
@@ -136,9 +143,9 @@ def test_the_hub_funnels_events_from_several_ports_into_one_queue(simulator):
         hub.open(scale.path, "mtsics")
         hub.open(oximeter.path, "cms50")
         ports: set[str] = set()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + DEADLINE_S
         while ports != {scale.path, oximeter.path} and time.monotonic() < deadline:
-            event = hub.events.get(timeout=5)
+            event = hub.events.get(timeout=DEADLINE_S)
             if isinstance(event, Reading):
                 ports.add(event.port)
         assert ports == {scale.path, oximeter.path}
