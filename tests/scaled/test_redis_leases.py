@@ -11,6 +11,7 @@ import redis
 from central.calls.book import RedisCallBook
 from central.calls.registry import Call, CallState, Side
 from central.chat.presence import RedisLinkedPosts
+from tests.helpers.timing import wait_until
 from tests.scaled.conftest import REDIS_URL
 
 
@@ -47,8 +48,9 @@ def test_a_call_round_trips_through_redis_and_vanishes_when_its_lease_runs_out(c
     assert again.to_json() == kept.to_json()
     assert {c.appeal_id for c in book.calls()} == {"appeal-kept", "appeal-orphan"}
 
-    client.pexpire(f"{prefix}call:{orphan.id}", 50)  # as if its instance stopped renewing it
-    time.sleep(0.2)
+    orphan_key = f"{prefix}call:{orphan.id}"
+    client.pexpire(orphan_key, 50)  # as if its instance stopped renewing it
+    wait_until(lambda: not client.exists(orphan_key), "Redis to let the orphan's lease run out")
     assert book.renew([kept.id, orphan.id]) == {kept.id}
     assert [c.appeal_id for c in book.calls()] == ["appeal-kept"]
     assert client.smembers(f"{prefix}ids") == {kept.id.encode()}
