@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 
 from sync.apply import apply_records
-from sync.clock import HybridClock
+from sync.clock import HybridClock, Stamp
 from sync.models import Appeal, AppealStatus, Patient, Staff
 from sync.state import PendingRecord, SyncEvent
 from tests.conftest import future_slot, rows
@@ -194,10 +194,12 @@ def test_the_later_edit_of_one_field_wins_and_the_loser_is_audited(seeded) -> No
     import json as _json
 
     post = seeded.posts[0][0]
-    record = patient_record(post)
+    # Two clocks that never met are ordered by wall time: the post wrote and edited the card
+    # a minute before central edited it.
+    a_minute_ago = int(time.time() * 1000) - 60_000
+    record = dict(patient_record(post), hlc=Stamp(a_minute_ago, 0, NODE).encode())
     push([record], post)
-    early = clock.now()
-    time.sleep(0.005)  # two clocks that never met: order them by wall time
+    early = Stamp(a_minute_ago, 1, NODE).encode()
     at_central = Patient.get_by_id(record["id"])
     at_central.last_name = "Морозова-Центр"
     at_central.save()  # stamped after `early`
