@@ -54,6 +54,7 @@ class CentralLink:
         self.retry_cap = retry_cap
         self.connected = threading.Event()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._client: socketio.Client | None = None
         self._handlers: dict[str, Callable[[Any], Any]] = {}
@@ -65,8 +66,16 @@ class CentralLink:
             self._thread = threading.Thread(target=self._run, name="faplink-central-link", daemon=True)
             self._thread.start()
 
+    def retry_now(self) -> None:
+        """Central was just reached (a sync round went through): if the link is down, try it
+        now rather than after its backoff, which grows up to `retry_cap` while the post is cut
+        off; a call placed from central would find no way to the kiosk meanwhile."""
+        if not self.connected.is_set():
+            self._wake.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self._wake.set()
         client = self._client
         if client is not None:
             try:
@@ -148,6 +157,7 @@ class CentralLink:
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
+            self._wake.clear()  # a wake-up from here on cuts the wait after this attempt
             client = socketio.Client(reconnection=False, logger=False, engineio_logger=False)
             client.on("changes", self._changes, namespace=NODE_NAMESPACE)
             client.on("connect", self._connected, namespace=NODE_NAMESPACE)
@@ -176,4 +186,4 @@ class CentralLink:
                 except Exception:
                     pass
             delay = min(self.retry_cap, self.retry_base * 2 ** min(failures, 8))
-            self._stop.wait(random.uniform(delay / 2, delay))
+            self._wake.wait(random.uniform(delay / 2, delay))

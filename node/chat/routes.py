@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -23,7 +24,7 @@ from faplink.web.auth import login_required
 from faplink.web.chat import file_download, message_from_request, messages
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import chat_message_json
-from sync.client import SyncClient
+from sync.client import SyncClient, SyncState, SyncStatus
 from sync.errors import SyncError
 from sync.models import Appeal, Attachment, ChatMessage
 from sync.worker import SyncWorker
@@ -52,7 +53,18 @@ def connect_sync(app: Flask, identity: NodeIdentity, client: SyncClient, worker:
     if app.config["SYNC_ENABLED"] and app.config.get("CENTRAL_LINK", True):
         link = CentralLink(identity.central_url, identity.node_id, identity.key(), worker.trigger)
         app.extensions["central_link"] = link
+        client.listeners.append(_reach_again(link))
         link.start()
+
+
+def _reach_again(link: CentralLink) -> Callable[[SyncStatus], None]:
+    """A round that reached central says the link is back: the live link follows at once."""
+
+    def listener(status: SyncStatus) -> None:
+        if status.state == SyncState.IDLE.value:
+            link.retry_now()
+
+    return listener
 
 
 @bp.after_app_request
