@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from sync.changes import latest_stamp
-from sync.db import CENTRAL, bind_replica, open_database
+from sync.clock import Stamp
+from sync.db import CENTRAL, bind_replica, connect_file, open_database
 from sync.models import Patient
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
+from tests.helpers.timing import wait_until
 
 PHONE = "+79151112233"  # Кузьмин Пётр Васильевич, post 1
+SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 
 
 @pytest.fixture
@@ -39,6 +44,37 @@ def _at_central(cluster: Cluster, patient_id: str, field: str) -> str:
         return str(conn.execute(f"SELECT {field} FROM patient WHERE id = ?", (patient_id,)).fetchone()[0])
 
 
+def _central_stamp(cluster: Cluster, patient_id: str, field: str) -> Stamp:
+    """The stamp of central's last edit of one field of the card."""
+    return Stamp.decode(json.loads(_at_central(cluster, patient_id, "field_stamps"))[field])
+
+
+def _kiosk_stamp(cluster: Cluster, index: int, patient_id: str, field: str) -> Stamp:
+    """The stamp of a kiosk's last edit of one field of the card, from its own database."""
+    node_dir = Path(cluster.plan["posts"][index]["dir"])  # type: ignore[index]
+    with closing(connect_file(node_dir / "node.db", node_data_key(node_dir).database_key)) as conn:
+        row = conn.execute("SELECT field_stamps FROM patient WHERE id = ?", (patient_id,)).fetchone()
+    return Stamp.decode(json.loads(row[0])[field])
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _kiosk_error_ms(client: ApiClient, skew_ms: int = 0) -> int:
+    """How far ahead of ours the kiosk's corrected clock runs (what it stamps edits with): its own
+    clock is `skew_ms` off, and the offset measured at its last sync undoes that only up to
+    half a round trip, which a busy machine makes tens of milliseconds or more."""
+    return skew_ms + int(client.get("/api/v1/sync/status").json()["clock_offset_ms"] or 0)
+
+
+def _wait_until_past(stamp: Stamp, error_ms: int, whose: str) -> None:
+    """Wait until a clock that runs `error_ms` ahead of ours has passed `stamp`: an edit made
+    by that clock from now on comes after the stamped one, whatever the clocks' errors."""
+    passed = f"{whose} clock to pass {stamp.encode()}"
+    wait_until(lambda: _now_ms() + error_ms > stamp.wall_ms, passed, interval=0.005)
+
+
 def _sync(client: ApiClient) -> None:
     before = client.get("/api/v1/sync/status").json()["rounds_completed"]
     client.post("/api/v1/sync/now")
@@ -62,9 +98,13 @@ def test_a_kiosk_clock_seven_days_wrong_does_not_reorder_edits(cluster: Cluster,
     assert abs(abs(offset) - seven_days) < 60_000, offset
     patient = feldsher.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]["id"]
 
+    skew_ms = SEVEN_DAYS_MS if skew.startswith("+") else -SEVEN_DAYS_MS
+
     # Kiosk behind: its edit, made after central's, must still win.
     _edit_at_central(cluster, patient, address="адрес из центра, раньше")
-    time.sleep(0.05)
+    _wait_until_past(
+        _central_stamp(cluster, patient, "address"), _kiosk_error_ms(feldsher, skew_ms), "the kiosk's"
+    )
     assert (
         feldsher.http.patch(
             f"{post}/api/v1/patients/{patient}", json={"address": "адрес с поста, позже"}, timeout=10
@@ -81,7 +121,7 @@ def test_a_kiosk_clock_seven_days_wrong_does_not_reorder_edits(cluster: Cluster,
         ).status_code
         == 200
     )
-    time.sleep(0.05)
+    _wait_until_past(_kiosk_stamp(cluster, 0, patient, "middle_name"), 0, "central's")
     _edit_at_central(cluster, patient, middle_name="из центра, позже")
     _sync(feldsher)
     assert _at_central(cluster, patient, "middle_name") == "из центра, позже"
@@ -108,7 +148,7 @@ def test_two_kiosks_and_central_editing_one_patient_converge(cluster: Cluster) -
         ).status_code
         == 200
     )
-    time.sleep(0.05)
+    _wait_until_past(_kiosk_stamp(cluster, 0, patient, "last_name"), _kiosk_error_ms(b), "the second kiosk's")
     assert (
         b.http.patch(
             f"{b_url}/api/v1/patients/{patient}",
