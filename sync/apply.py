@@ -21,7 +21,7 @@ from peewee import IntegrityError
 from .clock import Stamp, utcnow
 from .contract import POST_CLOCK_SKEW, Contract, Reference, Writer
 from .db import database, replica
-from .errors import N_, ClockError, ScopeError, SyncError, ValidationError
+from .errors import N_, ClockError, MalformedError, ScopeError, SyncError
 from .models import MODELS_BY_TABLE, REPLICATED_MODELS, SyncModel, next_seq
 from .models.base import reserve_seqs
 from .models.contracts import contract_of
@@ -63,29 +63,29 @@ class _Incoming:
 
 def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
     if not isinstance(record, dict):
-        raise ValidationError(N_("Запись синхронизации должна быть объектом JSON"))
+        raise MalformedError(N_("Запись синхронизации должна быть объектом JSON"))
     model = MODELS_BY_TABLE.get(record.get("model"))  # type: ignore[arg-type]
     if model is None:
-        raise ValidationError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
+        raise MalformedError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
     rid = record.get("id")
     if not isinstance(rid, str) or not _UUID.match(rid):
-        raise ValidationError(N_("Некорректный идентификатор записи"), field="id")
+        raise MalformedError(N_("Некорректный идентификатор записи"), field="id")
     hlc = record.get("hlc")
     try:
         Stamp.decode(hlc)  # type: ignore[arg-type]
     except ValueError as exc:
-        raise ValidationError(N_("Некорректная отметка времени записи"), field="hlc") from exc
+        raise MalformedError(N_("Некорректная отметка времени записи"), field="hlc") from exc
     origin, changed_by = record.get("origin"), record.get("changed_by")
     if not isinstance(origin, str) or not isinstance(changed_by, str) or not origin or not changed_by:
-        raise ValidationError(N_("У записи не указан источник"), field="origin")
+        raise MalformedError(N_("У записи не указан источник"), field="origin")
     if not from_central and changed_by != peer:
         raise ScopeError(N_("Узел может передавать только свои изменения"))
     deleted = record.get("deleted", False)
     if not isinstance(deleted, bool):
-        raise ValidationError(N_("Некорректный признак удаления"), field="deleted")
+        raise MalformedError(N_("Некорректный признак удаления"), field="deleted")
     fields = record.get("fields")
     if not isinstance(fields, dict):
-        raise ValidationError(N_("У записи нет полей"), field="fields")
+        raise MalformedError(N_("У записи нет полей"), field="fields")
     values = model.fields_from_wire(fields)
     if model.PER_FIELD:
         model.expand_stamps(values, hlc)  # type: ignore[arg-type]
@@ -351,7 +351,7 @@ def _guarded(
     except IntegrityError as exc:
         text = str(exc).lower()
         if "foreign key" not in text:
-            raise ValidationError(
+            raise MalformedError(
                 N_("Запись противоречит уже сохранённым данным: %(detail)s"), detail=str(exc)
             ) from exc
         _stage(rec, from_central, scope_org, str(exc))

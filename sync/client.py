@@ -33,11 +33,11 @@ from .contract import POST_CLOCK_SKEW
 from .db import database, replica
 from .errors import (
     N_,
+    MalformedError,
     RevokedError,
     StaleRequestError,
     SyncError,
     TransportError,
-    ValidationError,
     VersionError,
     error_for_code,
 )
@@ -546,7 +546,7 @@ def _software() -> str:
 def parse_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(N_("Адрес центра должен начинаться с http:// или https://"))
+        raise MalformedError(N_("Адрес центра должен начинаться с http:// или https://"))
     return url.rstrip("/")
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from i18n import N_
+
 __all__ = [
     "N_",
     "SyncError",
+    "MalformedError",
     "ValidationError",
     "LifecycleError",
     "ScopeError",
@@ -21,11 +24,6 @@ __all__ = [
     "EnrolmentError",
     "VersionError",
 ]
-
-
-def N_(text: str) -> str:
-    """Mark a user-facing message for translation without translating it here."""
-    return text
 
 
 class SyncError(Exception):
@@ -68,7 +66,13 @@ class ScopeError(SyncError):
     code = "out_of_scope"
 
 
-class ClockError(ValidationError):
+class MalformedError(SyncError):
+    """A body, record or value from a peer (or an operator) that the engine cannot take."""
+
+    code = "invalid"
+
+
+class ClockError(MalformedError):
     """A post's record stamped ahead of central's clock: the post's clock is wrong."""
 
     code = "clock_ahead"

@@ -28,13 +28,13 @@ from .errors import (
     N_,
     BadSignatureError,
     EnrolmentError,
+    MalformedError,
     ReplayError,
     RevokedError,
     ScopeError,
     StaleRequestError,
     UnknownNodeError,
     UnsignedError,
-    ValidationError,
     VersionError,
 )
 from .migrations import SCHEMA_VERSION
@@ -121,7 +121,7 @@ def enroll(payload: dict[str, Any]) -> dict[str, Any]:
     token, node_id, public_hex = (str(payload.get(k, "")) for k in ("token", "node_id", "public_key"))
     proof = str(payload.get("proof", ""))
     if not token or not _NODE_ID.match(node_id):
-        raise ValidationError(N_("Запрос на регистрацию поста неполон"))
+        raise MalformedError(N_("Запрос на регистрацию поста неполон"))
     try:
         public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
         public.verify(base64.b64decode(proof, validate=True), enrolment_proof_message(token, node_id))
@@ -194,7 +194,7 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     if not (isinstance(protocol, int) and isinstance(schema, int)) or not all(
         type(v) is int and 0 <= v < _MAX_VERSION for v in (protocol, schema)
     ):
-        raise ValidationError(N_("В приветствии нет версий протокола и схемы"))
+        raise MalformedError(N_("В приветствии нет версий протокола и схемы"))
     KnownNode.update(
         schema_version=schema,
         software_version=str(payload.get("software", ""))[:32],
@@ -218,7 +218,7 @@ def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     """Apply a pushed batch; with `pull: {cursor, limit}`, answer with the first pull page too."""
     records = payload.get("records")
     if not isinstance(records, list):
-        raise ValidationError(N_("В пакете нет списка записей"))
+        raise MalformedError(N_("В пакете нет списка записей"))
     pull = _pull_request(payload.get("pull"))
     result = apply_records(records, peer=node.node_id, from_central=False, scope_org=node.organization_id)
     answer = result.as_dict()
@@ -235,7 +235,7 @@ def _pull_request(pull: Any) -> tuple[int, int] | None:
         cursor, limit = pull.get("cursor"), pull.get("limit")
         if type(cursor) is int and type(limit) is int:
             return pull_bounds(cursor, limit)
-    raise ValidationError(N_("Курсор и размер пакета должны быть числами"))
+    raise MalformedError(N_("Курсор и размер пакета должны быть числами"))
 
 
 #: A change number fits a signed 64-bit column; a page is at most this many records asked.
@@ -248,10 +248,10 @@ def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
     try:
         values = [int(v) if type(v) is int else int(str(v), 10) for v in (cursor, limit)]
     except ValueError as exc:
-        raise ValidationError(N_("Курсор и размер пакета должны быть числами")) from exc
+        raise MalformedError(N_("Курсор и размер пакета должны быть числами")) from exc
     cursor, limit = values
     if not (0 <= cursor <= _MAX_CURSOR and 0 <= limit <= _MAX_LIMIT):
-        raise ValidationError(N_("Курсор или размер пакета вне допустимых пределов"))
+        raise MalformedError(N_("Курсор или размер пакета вне допустимых пределов"))
     return cursor, limit
 
 
@@ -276,9 +276,9 @@ def missing_blobs(node: KnownNode, store: BlobStore, shas: Any) -> list[str]:
     """Which of these blobs central lacks *for this post*: all but those it delivered itself or
     may read (so the answer tells nothing of other posts' files)."""
     if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
-        raise ValidationError(N_("Ожидался список контрольных сумм"))
+        raise MalformedError(N_("Ожидался список контрольных сумм"))
     if len(shas) > MAX_PULL:
-        raise ValidationError(N_("Слишком длинный список контрольных сумм"))
+        raise MalformedError(N_("Слишком длинный список контрольных сумм"))
     for sha in shas:
         store.path(sha)  # refuses a malformed digest
     readable = _readable(node, [sha for sha in shas if store.has(sha)])

@@ -18,7 +18,7 @@ from flask import current_app
 from faplink.web.uploads import FileKind, check_upload, sniff
 from sync.blobs import BlobStore
 from sync.clock import utcnow
-from sync.errors import N_, ValidationError
+from sync.errors import N_, MalformedError, ValidationError
 from sync.models import Appeal, Attachment, AttachmentKind, Exam, Staff
 
 __all__ = [
@@ -73,7 +73,7 @@ def restage(ref: dict[str, Any]) -> StagedFile:
     blobs = _blobs()
     try:
         present = blobs.has(sha)
-    except ValidationError:
+    except MalformedError:
         present = False
     if not present:
         raise ValidationError(N_("Файл «%(name)s» не найден: прикрепите его снова"), field="file", name=name)
@@ -151,7 +151,7 @@ def read_blob(sha: str, filename: str) -> tuple[bytes, FileKind | None]:
     blobs = _blobs()
     try:
         present = blobs.has(sha)
-    except ValidationError:
+    except MalformedError:
         present = False
     if not present:
         raise ValidationError(N_("Файл «%(name)s» ещё не получен"), field="file", name=filename)
