@@ -17,11 +17,11 @@ import time
 from datetime import date
 from pathlib import Path
 
+from domain.models import Appeal, Attachment, Patient, Staff
 from sync.blobs import BlobStore
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.migrations import migrate
-from sync.models import Appeal, Attachment, Patient, Staff
 from sync.state import NODE_MIGRATIONS
 from sync.wire import encode
 

@@ -69,7 +69,7 @@ def central_run(host: str, port: int, data_dir: Path | None, database_url: str |
 def central_issue_token(data_dir: Path, organization: str, hours: float) -> None:
     """Print a one-time enrolment token for a post's kiosk."""
     from central import create_app
-    from sync.models import Organization, OrgKind
+    from domain.models import Organization, OrgKind
     from sync.server import issue_token
 
     create_app({"DATA_DIR": data_dir.resolve()})

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from sync.models import Role, Staff, StaffCredential
+from domain.models import Role, Staff, StaffCredential
 
 from .datakey import wrap_for_logins
 

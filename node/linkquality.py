@@ -56,7 +56,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from faplink.tcpinfo import TcpCounters, tcp_counters
-from sync.errors import N_, SyncError
+from i18n import N_
+from sync.errors import SyncError
 from sync.signing import NodeKey, signed_headers
 
 from .identity import NodeIdentity

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, StaffCredential
 from node.datakey import DataKey
 from node.identity import NodeIdentity
 from sync.client import RoundReport, parse_url, request_enrolment
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, connect_file, open_database
 from sync.errors import SyncError
-from sync.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, StaffCredential
 from sync.signing import NodeKey
 
 from .bundle import fingerprint

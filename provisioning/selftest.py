@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from i18n import N_
 from node.devicecheck import checks as device_checks
 from sync.clock import utcnow
 from sync.db import WrongDatabaseKey, connect_file
-from sync.errors import N_, RevokedError, SyncError, TransportError
+from sync.errors import RevokedError, SyncError, TransportError
 from sync.signing import NodeKey
 
 from .errors import DataLockedError

@@ -18,13 +18,15 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from domain.contracts import contract_of
+from domain.models import MODELS_BY_TABLE, REPLICATED_MODELS
+from i18n import N_
+
 from .clock import Stamp, utcnow
 from .contract import POST_CLOCK_SKEW, Contract, Reference, Writer
 from .db import database, replica
-from .errors import N_, ClockError, MalformedError, ScopeError, SyncError
-from .models import MODELS_BY_TABLE, REPLICATED_MODELS, SyncModel, next_seq
-from .models.base import reserve_seqs
-from .models.contracts import contract_of
+from .errors import ClockError, MalformedError, ScopeError, SyncError
+from .model import SyncModel, next_seq, reserve_seqs
 from .state import PendingRecord, SyncEvent
 
 __all__ = ["ApplyResult", "apply_records", "retry_pending"]

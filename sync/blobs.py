@@ -28,7 +28,9 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import N_, MalformedError, SyncError
+from i18n import N_
+
+from .errors import MalformedError, SyncError
 
 __all__ = ["BlobStore", "StagingFullError", "sha256_hex", "CHUNK_SIZE", "SealedBlobError"]
 

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from .models import (
-    REPLICATED_MODELS,
-    Appeal,
-    AppealStatus,
-    Attachment,
-    FormOfCare,
-    Patient,
-    SyncModel,
-    SyncSequence,
-)
+from domain.models import REPLICATED_MODELS, Appeal, AppealStatus, Attachment, FormOfCare, Patient
+
+from .model import SyncModel, SyncSequence
 
 __all__ = ["collect_changes", "express_lane", "pending_counts", "latest_seq", "latest_stamp"]
 

@@ -24,6 +24,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from domain.models import REPLICATED_MODELS, Attachment
+from i18n import N_
+
 from . import PROTOCOL_VERSION
 from .apply import apply_records
 from .blobs import CHUNK_SIZE, BlobStore
@@ -32,7 +35,6 @@ from .clock import utcnow
 from .contract import POST_CLOCK_SKEW
 from .db import database, replica
 from .errors import (
-    N_,
     MalformedError,
     RevokedError,
     StaleRequestError,
@@ -42,7 +44,7 @@ from .errors import (
     error_for_code,
 )
 from .migrations import SCHEMA_VERSION
-from .models import REPLICATED_MODELS, Attachment, SyncModel, next_seq
+from .model import SyncModel, next_seq
 from .signing import NodeKey, signed_headers
 from .state import Cursor, PendingRecord, UploadedBlob
 from .wire import decode, encode, pack_chunk

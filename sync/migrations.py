@@ -16,9 +16,11 @@ from peewee import CharField, Database, DateTimeField, Model, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_ops
 
+from domain.models import REPLICATED_MODELS
+
 from .clock import utcnow
 from .db import database
-from .models import REPLICATED_MODELS, SyncSequence
+from .model import SyncSequence
 
 __all__ = ["Migration", "SCHEMA_VERSION", "REPLICATED_MIGRATIONS", "migrate", "applied"]
 
@@ -54,7 +56,7 @@ def _add_column_if_missing(db: Database, migrator: SchemaMigrator, model: type[M
 
 
 def _patient_field_stamps(db: Database, migrator: SchemaMigrator) -> None:
-    from .models import Patient
+    from domain.models import Patient
 
     _add_column_if_missing(db, migrator, Patient, "field_stamps")
 
@@ -62,7 +64,7 @@ def _patient_field_stamps(db: Database, migrator: SchemaMigrator) -> None:
 def _consultation_records(db: Database, migrator: SchemaMigrator) -> None:
     """Exams, chat, calls, referrals, support, schedule templates; CA certificates;
     attachments of exams (so an attachment's appeal may now be empty)."""
-    from .models import (
+    from domain.models import (
         Attachment,
         CallLog,
         ChatMessage,
@@ -92,7 +94,7 @@ def _consultation_records(db: Database, migrator: SchemaMigrator) -> None:
 def _organization_parent(db: Database, migrator: SchemaMigrator) -> None:
     """«Головная организация»: the medical organisation a post is a unit of (consultants'
     visibility «только прикреплённые к медицинской организации» needs it)."""
-    from .models import Organization
+    from domain.models import Organization
 
     _add_column_if_missing(db, migrator, Organization, "parent")
 
@@ -106,7 +108,8 @@ def _diagnoses_in_russian(db: Database) -> None:
     theirs in Russian. Node and central both run this on their own copies, so the rows stay
     equal without being sent again.
     """
-    from .models import Diagnosis, DiagnosisRole, icd10
+    from domain import icd10
+    from domain.models import Diagnosis, DiagnosisRole
 
     rows = list(
         Diagnosis.live()
@@ -128,7 +131,7 @@ def _clinical_correctness(db: Database, migrator: SchemaMigrator) -> None:
     """Legal representatives' details, specialties' age ranges, the ИДС and the proposed
     form of care on appeals, ACVPU and oxygen on exams, diagnoses' roles; old diagnoses'
     Russian titles and roles."""
-    from .models import Appeal, Diagnosis, Exam, Patient, Specialty
+    from domain.models import Appeal, Diagnosis, Exam, Patient, Specialty
 
     for name in ("representative_relation", "representative_name", "representative_document"):
         _add_column_if_missing(db, migrator, Patient, name)
@@ -165,7 +168,7 @@ def _widen_if_narrower(db: Database, migrator: SchemaMigrator, model: type[Model
 def _phone_extensions(db: Database, migrator: SchemaMigrator) -> None:
     """Phones keep their extension («доб. 123» stored as ";ext=123"): every column
     holding a normalised phone takes `sync.validators.PHONE_MAX_LENGTH`."""
-    from .models import Organization, Patient, SupportRequest
+    from domain.models import Organization, Patient, SupportRequest
 
     for model, name in (
         (Patient, "phone"),
@@ -178,7 +181,7 @@ def _phone_extensions(db: Database, migrator: SchemaMigrator) -> None:
 
 def _access_audit(db: Database, migrator: SchemaMigrator) -> None:
     """«Журнал доступа»: the replicated access rows and each writer's chain head."""
-    from .models import AccessChainHead, AccessEntry
+    from domain.models import AccessChainHead, AccessEntry
 
     db.create_tables([AccessEntry, AccessChainHead], safe=True)
 

@@ -18,6 +18,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from domain.models import Attachment
+from i18n import N_
+
 from . import PROTOCOL_VERSION
 from .apply import apply_records
 from .blobs import CHUNK_SIZE, BlobStore
@@ -25,7 +28,6 @@ from .changes import collect_changes, latest_seq
 from .clock import utcnow
 from .db import CENTRAL, database, read_snapshot
 from .errors import (
-    N_,
     BadSignatureError,
     EnrolmentError,
     MalformedError,
@@ -38,7 +40,6 @@ from .errors import (
     VersionError,
 )
 from .migrations import SCHEMA_VERSION
-from .models import Attachment
 from .nonces import DatabaseNonces, NonceStore
 from .signing import HEADERS, check_signature
 from .state import BlobHolder, EnrolmentToken, KnownNode

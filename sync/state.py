@@ -11,7 +11,7 @@ from peewee import JOIN, BigIntegerField, BooleanField, CharField, CompositeKey,
 
 from .clock import utcnow
 from .migrations import Migration
-from .models import BaseModel
+from .model import BaseModel
 
 __all__ = [
     "PendingRecord",
@@ -152,8 +152,9 @@ NODE_MIGRATIONS = [
 def _blob_holders(db, migrator) -> None:  # type: ignore[no-untyped-def]
     """Who delivered each blob: for blobs received before this table existed, the post of the
     earliest attachment naming it that central did not make itself (its first sender)."""
+    from domain.models import Appeal, Attachment, Exam
+
     from .db import CENTRAL
-    from .models import Appeal, Attachment, Exam
 
     db.create_tables([BlobHolder], safe=True)
     first: dict[str, str] = {}

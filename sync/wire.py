@@ -8,7 +8,9 @@ import json
 import zlib
 from typing import Any
 
-from .errors import N_, MalformedError
+from i18n import N_
+
+from .errors import MalformedError
 
 __all__ = ["encode", "decode", "decode_object", "pack_chunk", "unpack_chunk", "CONTENT_TYPE", "MAX_BODY"]
 

@@ -183,8 +183,8 @@ def future_slot(consultant):  # type: ignore[no-untyped-def]
     """The consultant's first slot that is still ahead (the seed is made once per session)."""
     from datetime import timedelta
 
+    from domain.models import Slot
     from sync.clock import utcnow
-    from sync.models import Slot
 
     return (
         Slot.select()

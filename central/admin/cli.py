@@ -23,7 +23,7 @@ def verify(data_dir: Path, database_url: str | None) -> None:
     """Check every writer's chain (each post's, central's): exit 0 when all hold, 1 naming the
     first broken row of each chain that does not."""
     from central import create_app
-    from sync.models import verify_chains
+    from domain.models import verify_chains
 
     config: dict[str, object] = {"DATA_DIR": data_dir.resolve()}
     if database_url:

@@ -14,13 +14,8 @@ from werkzeug.datastructures import FileStorage
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
 from central.protocols.files import attach_protocol_files, check_protocol_files
 from central.protocols.icd10 import check_diagnoses
-from faplink.web.i18n import to_local, user_timezone
-from faplink.web.labels import LABELS
-from sync.blobs import BlobStore
-from sync.clock import utcnow
-from sync.db import database
-from sync.errors import N_, LifecycleError
-from sync.models import (
+from domain.errors import LifecycleError
+from domain.models import (
     Appeal,
     AppealStatus,
     Attachment,
@@ -31,6 +26,12 @@ from sync.models import (
     Role,
     Staff,
 )
+from faplink.web.i18n import to_local, user_timezone
+from faplink.web.labels import LABELS
+from i18n import N_
+from sync.blobs import BlobStore
+from sync.clock import utcnow
+from sync.db import database
 
 from .filters import QueueFilter
 

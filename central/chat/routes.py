@@ -16,13 +16,13 @@ from flask import (
 from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from domain.models import Appeal, Attachment, ChatMessage, Role
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.chat import file_download, message_from_request, messages
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import chat_message_json
 from sync.errors import SyncError
-from sync.models import Appeal, Attachment, ChatMessage, Role
 
 from ..appeals.service import visible_appeal
 from ..extensions import shared_redis, socketio

@@ -17,9 +17,9 @@ from flask_socketio import join_room
 
 from central.appeals.service import can_see
 from central.sync_api.nodes import seen_nonces
+from domain.models import Role, Staff
 from sync import server
 from sync.errors import SyncError
-from sync.models import Role, Staff
 
 from ..extensions import socketio
 from .live import ADMINS, NODE_NS, STAFF_NS, appeal_room, post_room, specialty_room, staff_room

@@ -25,7 +25,7 @@ from flask import has_request_context, request
 from peewee import Expression
 
 from central.appeals.service import appeals_visible_to
-from sync.models import AccessAction, Appeal, Organization, Patient, Role, Staff, append_entry
+from domain.models import AccessAction, Appeal, Organization, Patient, Role, Staff, append_entry
 
 from .mapping import Resource
 from .tokens import FhirToken

@@ -119,8 +119,8 @@ def export_fhir(
     base_url: str,
 ) -> None:
     """Write FHIR R4 resources as Bulk Data NDJSON: one <Type>.ndjson per resource type."""
+    from domain.models import Region
     from provisioning.console import ProgressBar
-    from sync.models import Region
 
     from .access import Reader
     from .export import export_ndjson

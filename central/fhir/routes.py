@@ -16,10 +16,11 @@ from urllib.parse import urlencode
 from flask import Response, current_app, g, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Appeal, Attachment, AttachmentKind
 from faplink.web.i18n import translate_error
+from i18n import N_
 from sync.blobs import BlobStore
-from sync.errors import N_, SyncError
-from sync.models import Appeal, Attachment, AttachmentKind
+from sync.errors import SyncError
 
 from . import bp, tokens
 from .access import READER_ROLES, Reader, record_access

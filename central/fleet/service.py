@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.errors import ValidationError
+from domain.models import Organization, OrgKind, Staff
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_, ValidationError
 from sync.migrations import SCHEMA_VERSION
-from sync.models import Organization, OrgKind, Staff
 from sync.server import issue_token
 from sync.state import EnrolmentToken, KnownNode
 

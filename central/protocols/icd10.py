@@ -17,9 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync.errors import N_, ValidationError
-from sync.models import Diagnosis, DiagnosisRole
-from sync.models.icd10 import OID, VERSION, Code, classification, lookup, normalize_code, require_diagnosis
+from domain.errors import ValidationError
+from domain.icd10 import OID, VERSION, Code, classification, lookup, normalize_code, require_diagnosis
+from domain.models import Diagnosis, DiagnosisRole
+from i18n import N_
 
 __all__ = ["OID", "VERSION", "LIMIT", "as_json", "search", "check_diagnoses", "lookup"]
 

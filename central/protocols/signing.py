@@ -37,11 +37,11 @@ from central.signing.signers import (
     SignerChoice,
     gost_store,
 )
+from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, Organization, Protocol, Staff
 from faplink.cms import split_pem_bundle
 from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
 from sync.blobs import BlobStore
 from sync.db import database
-from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, Organization, Protocol, Staff
 
 from . import signer_settings
 

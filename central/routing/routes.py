@@ -7,12 +7,14 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.errors import ValidationError
+from domain.models import Appeal, Referral, Role, Slot
 from faplink.web.auth import login_required
 from faplink.web.i18n import to_local, translate_error
 from faplink.web.serialize import appeal_json, iso, staff_json
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_, SyncError, ValidationError
-from sync.models import Appeal, Referral, Role, Slot
+from sync.errors import SyncError
 
 from . import bp, service
 

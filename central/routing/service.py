@@ -14,10 +14,8 @@ from flask import abort
 from flask_babel import gettext as _
 
 from central.appeals import service as appeals
-from faplink.web.i18n import from_local, to_local
-from sync.clock import utcnow
-from sync.errors import N_, ValidationError
-from sync.models import (
+from domain.errors import ValidationError
+from domain.models import (
     Appeal,
     AppealKind,
     AppealStatus,
@@ -30,8 +28,11 @@ from sync.models import (
     Specialty,
     Staff,
 )
-from sync.models.directory import region_centres
-from sync.models.visibility import bookable, check_may_book
+from domain.models.directory import region_centres
+from domain.visibility import bookable, check_may_book
+from faplink.web.i18n import from_local, to_local
+from i18n import N_
+from sync.clock import utcnow
 
 __all__ = [
     "routable_appeal",

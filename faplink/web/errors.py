@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from sync.errors import AuthError, LifecycleError, ScopeError, SyncError, VersionError
+from domain.errors import LifecycleError
+from sync.errors import AuthError, ScopeError, SyncError, VersionError
 
 from .i18n import translate_error
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g, request, session
 from flask_babel import Babel, format_decimal, gettext
 
+from domain.validators import format_phone
 from sync.errors import SyncError
-from sync.validators import format_phone
 
 __all__ = ["init_i18n", "LANGUAGES", "translate_error", "to_local", "from_local", "user_timezone"]
 

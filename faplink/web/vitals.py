@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from flask import Flask
 from flask_babel import gettext
 
+from domain.models import CATALOGUE, LABS, Exam, Observation, Patient
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_
-from sync.models import CATALOGUE, LABS, Exam, Observation, Patient
 
 __all__ = [
     "SYSTOLIC",

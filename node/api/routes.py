@@ -5,6 +5,9 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
+from domain.errors import ValidationError
+from domain.models import Staff
+from domain.visibility import check_may_book
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.openapi import build_openapi
@@ -16,11 +19,9 @@ from faplink.web.serialize import (
     staff_json,
 )
 from faplink.web.session_api import add_session_routes, json_body
+from i18n import N_
 from sync.blobs import BlobStore
 from sync.clock import utcnow
-from sync.errors import N_, ValidationError
-from sync.models import Staff
-from sync.models.visibility import check_may_book
 
 from ..appeals import service as appeals
 from ..auth.routes import NODE_ROLES, check_feldsher

@@ -8,12 +8,8 @@ from typing import Any
 
 from flask import abort, current_app
 
-from faplink.web.i18n import from_local
-from faplink.web.uploads import store_file
-from sync.clock import utcnow
-from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import (
+from domain.errors import ValidationError
+from domain.models import (
     Appeal,
     AppealKind,
     AppealStatus,
@@ -30,7 +26,12 @@ from sync.models import (
     Specialty,
     Staff,
 )
-from sync.models.visibility import bookable, fitting_specialties
+from domain.visibility import bookable, fitting_specialties
+from faplink.web.i18n import from_local
+from faplink.web.uploads import store_file
+from i18n import N_
+from sync.clock import utcnow
+from sync.db import database
 
 from ..exams.service import exam_warning, post_exam
 from ..patients.service import post_patient

@@ -18,6 +18,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
+from domain.models import Appeal, Attachment, ChatMessage
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.chat import file_download, message_from_request, messages
@@ -25,7 +26,6 @@ from faplink.web.i18n import translate_error
 from faplink.web.serialize import chat_message_json
 from sync.client import SyncClient
 from sync.errors import SyncError
-from sync.models import Appeal, Attachment, ChatMessage
 from sync.worker import SyncWorker
 
 from ..appeals.service import post_appeal

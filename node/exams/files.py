@@ -15,11 +15,13 @@ from typing import Any
 
 from flask import current_app
 
+from domain.errors import ValidationError
+from domain.models import Appeal, Attachment, AttachmentKind, Exam, Staff
 from faplink.web.uploads import FileKind, check_upload, sniff
+from i18n import N_
 from sync.blobs import BlobStore
 from sync.clock import utcnow
-from sync.errors import N_, MalformedError, ValidationError
-from sync.models import Appeal, Attachment, AttachmentKind, Exam, Staff
+from sync.errors import MalformedError
 
 __all__ = [
     "StagedFile",

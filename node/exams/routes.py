@@ -8,14 +8,16 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from domain.errors import ValidationError
+from domain.models import Appeal, Attachment, AttachmentKind
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.charts import vital_charts
 from faplink.web.i18n import to_local, translate_error
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, SyncError, ValidationError
-from sync.models import Appeal, Attachment, AttachmentKind
+from sync.errors import SyncError
 
 from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient

@@ -5,11 +5,11 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Patient
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.i18n import translate_error
 from sync.errors import SyncError
-from sync.models import Patient
 
 from ..auth.routes import NODE_ROLES
 from . import bp, service

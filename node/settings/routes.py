@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from faplink.web.auth import login_required
 from faplink.web.i18n import translate_error
 from faplink.web.session_api import json_body
-from sync.errors import N_, SyncError
+from i18n import N_
+from sync.errors import SyncError
 
 from ..auth.routes import NODE_ROLES
 from ..exams.devices import device_feed

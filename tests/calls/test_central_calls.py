@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from sync.models import Appeal, AppealStatus, CallLog, Staff
+from domain.models import Appeal, AppealStatus, CallLog, Staff
 from tests.calls.helpers import NODE, consultant_socket, events, node_socket
 from tests.chat.helpers import appeal_to, feldsher, in_work
 from tests.conftest import login, rows

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from central.routing.service import free_slots
-from sync.models import (
+from domain.models import (
     Appeal,
     AppealKind,
     AppealStatus,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from sync.models import (
+from domain.models import (
     Appeal,
     Organization,
     Patient,

@@ -9,9 +9,9 @@ import pytest
 
 from central.schedules import service
 from central.schedules.rules import TemplatePlan, local_to_utc
+from domain.errors import ValidationError
+from domain.models import Appeal, Patient, ScheduleTemplate, Slot, Staff
 from sync.changes import collect_changes
-from sync.errors import ValidationError
-from sync.models import Appeal, Patient, ScheduleTemplate, Slot, Staff
 
 # Far enough ahead that the demo's own slots (the next few days) do not meet ours.
 NOW = datetime(2030, 3, 1, 8, 0)

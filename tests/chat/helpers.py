@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.models import Appeal, AppealStatus, Patient, Slot, Specialty, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, AppealStatus, Patient, Slot, Specialty, Staff
 
 #: A harmless PNG (1×1 pixel) and a text file, as a post or a consultant would attach them.
 PNG = (

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from domain.models import Appeal, Patient, Specialty, Staff
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
-from sync.models import Appeal, Patient, Specialty, Staff
 from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 

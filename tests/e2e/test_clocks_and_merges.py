@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import Patient
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, open_database
-from sync.models import Patient
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 
 pytestmark = pytest.mark.slow

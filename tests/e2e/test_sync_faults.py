@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import REPLICATED_MODELS, Appeal, Attachment, Patient, Slot, Staff
 from faplink.processes import faplink_command
 from sync.changes import collect_changes, latest_stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
 from sync.migrations import migrate
-from sync.models import REPLICATED_MODELS, Appeal, Attachment, Patient, Slot, Staff
 from sync.state import CENTRAL_MIGRATIONS, NODE_MIGRATIONS
 from tests.e2e.cluster import Cluster, node_data_key, node_env
 from tests.e2e.relay import Relay

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.models import Patient
+from domain.models import Patient
 from tests.conftest import login
 
 NEW_PATIENT = {

@@ -6,8 +6,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from domain.models import Appeal, Patient, Slot, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, Patient, Slot, Staff
 
 PATIENT = "Кузьмин Пётр Васильевич@1"
 PASSPHRASE = "Пароль подписи 2025"

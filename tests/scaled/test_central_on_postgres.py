@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import Appeal, AppealStatus, Patient, Slot, Staff
 from sync.apply import apply_records
 from sync.changes import collect_changes
 from sync.clock import utcnow
 from sync.migrations import SCHEMA_VERSION
-from sync.models import Appeal, AppealStatus, Patient, Slot, Staff
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode

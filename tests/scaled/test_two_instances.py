@@ -60,7 +60,7 @@ def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentr
     sync_client.run_round()
     from datetime import date
 
-    from sync.models import Appeal, Patient, Staff
+    from domain.models import Appeal, Patient, Staff
 
     patient = Patient.create(
         last_name="Яковлева",

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from sync.clock import utcnow
-from sync.errors import LifecycleError, ValidationError
-from sync.models import (
+from domain.errors import LifecycleError, ValidationError
+from domain.models import (
     Appeal,
     AppealStatus,
     Diagnosis,
@@ -20,6 +19,7 @@ from sync.models import (
     Staff,
     configure_deadlines,
 )
+from sync.clock import utcnow
 from tests.conftest import future_slot, rows
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from domain.errors import ValidationError
+from domain.models import Appeal, ConsentGiver, Patient, Relation, Specialty, Staff
+from domain.models.directory import today_at
 from sync.apply import apply_records
 from sync.clock import utcnow
-from sync.errors import ValidationError
-from sync.models import Appeal, ConsentGiver, Patient, Relation, Specialty, Staff
-from sync.models.directory import today_at
 from tests.conftest import future_slot, rows
 from tests.unit.test_sync_apply import NODE, clock, patient_record, push
 

@@ -6,9 +6,9 @@ import time
 import uuid
 from datetime import date
 
+from domain.models import Appeal, AppealStatus, Patient, Staff
 from sync.apply import apply_records
 from sync.clock import HybridClock
-from sync.models import Appeal, AppealStatus, Patient, Staff
 from sync.state import PendingRecord, SyncEvent
 from tests.conftest import future_slot, rows
 

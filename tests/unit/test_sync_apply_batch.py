@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from domain.models import Appeal, Patient, Protocol, Staff
 from sync.apply import apply_records
 from sync.clock import HybridClock
-from sync.models import Appeal, Patient, Protocol, Staff
 from sync.state import PendingRecord, SyncEvent
 from tests.conftest import future_slot, rows
 from tests.unit.test_sync_apply import NODE, push

@@ -10,10 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from faplink.demo_seed import make_snils
-from sync.clock import utcnow
-from sync.db import CENTRAL
-from sync.models import (
+from domain.models import (
     AccessAction,
     AccessEntry,
     Appeal,
@@ -26,6 +23,9 @@ from sync.models import (
     StaffCredential,
     verify_chains,
 )
+from faplink.demo_seed import make_snils
+from sync.clock import utcnow
+from sync.db import CENTRAL
 from tests.conftest import future_slot, login
 from tests.web.test_central_pages import _appeal as central_appeal
 

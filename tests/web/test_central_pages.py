@@ -6,8 +6,8 @@ import re
 import subprocess
 from datetime import timedelta
 
+from domain.models import Appeal, AppealStatus, Diagnosis, Patient, Protocol, Slot, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, AppealStatus, Diagnosis, Patient, Protocol, Slot, Staff
 from tests.conftest import login, rows
 
 

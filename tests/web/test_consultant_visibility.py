@@ -13,12 +13,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from domain.models import Appeal, Organization, Patient, Referral, Region, Role, Staff
+from domain.models.directory import Visibility
 from sync.apply import apply_records
 from sync.clock import HybridClock
 from sync.db import open_database
 from sync.migrations import applied, migrate
-from sync.models import Appeal, Organization, Patient, Referral, Region, Role, Staff
-from sync.models.directory import Visibility
 from sync.state import CENTRAL_MIGRATIONS
 from tests.conftest import future_slot, login, rows
 from tests.protocols.helpers import PATIENT, in_work

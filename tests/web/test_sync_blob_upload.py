@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from sync.models import Appeal, Attachment, Patient, Staff
+from domain.models import Appeal, Attachment, Patient, Staff
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode

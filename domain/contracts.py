@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..contract import CENTRAL_ONLY, Contract, Reference, Writer
-from ..errors import N_
-from .access import AccessEntry
-from .appeals import Appeal, Attachment, AttachmentKind, Diagnosis, Protocol
-from .base import SyncModel
-from .clinical import Exam, Observation
-from .conversation import CallLog, ChatMessage
-from .directory import Organization, Region, Specialty, Staff, StaffCredential
-from .patients import Patient
-from .routing import Referral, SupportRequest
-from .schedule import ScheduleTemplate, Slot
+from i18n import N_
+from sync.contract import CENTRAL_ONLY, Contract, Reference, Writer
+from sync.model import SyncModel
+
+from .models.access import AccessEntry
+from .models.appeals import Appeal, Attachment, AttachmentKind, Diagnosis, Protocol
+from .models.clinical import Exam, Observation
+from .models.conversation import CallLog, ChatMessage
+from .models.directory import Organization, Region, Specialty, Staff, StaffCredential
+from .models.patients import Patient
+from .models.routing import Referral, SupportRequest
+from .models.schedule import ScheduleTemplate, Slot
 
 __all__ = ["CONTRACTS", "contract_of", "POST_ATTACHMENT_KINDS"]
 

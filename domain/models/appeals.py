@@ -21,11 +21,13 @@ from peewee import (
     TextField,
 )
 
-from ..clock import utcnow
-from ..db import CENTRAL
-from ..errors import N_, LifecycleError, ValidationError
-from . import icd10
-from .base import SyncModel
+from i18n import N_
+from sync.clock import utcnow
+from sync.db import CENTRAL
+from sync.model import SyncModel
+
+from .. import icd10
+from ..errors import LifecycleError, ValidationError
 from .directory import Organization, Specialty, Staff
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient
 from .schedule import Slot
@@ -277,7 +279,7 @@ class Appeal(SyncModel):
                 raise ValidationError(
                     N_("Консультант не ведёт приём по этой специальности"), field="consultant"
                 )
-            from .visibility import check_age_fits, check_may_book  # routing imports this module
+            from ..visibility import check_age_fits, check_may_book  # routing imports this module
 
             check_age_fits(specialty, patient)
             if consultant is not None:
@@ -429,7 +431,7 @@ class Appeal(SyncModel):
     def _check_visibility(cls, incoming: dict[str, Any]) -> None:
         """A new appeal from a post: its consultant (named or the slot's) must accept the
         patient, and the patient's age must fit the specialty."""
-        from .visibility import check_age_fits, check_may_book  # routing imports this module
+        from ..visibility import check_age_fits, check_may_book  # routing imports this module
 
         patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
         specialty = Specialty.get_or_none(Specialty.id == incoming.get("specialty"))

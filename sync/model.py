@@ -23,8 +23,8 @@ from peewee import (
     TextField,
 )
 
-from ..db import database, replica
-from ..errors import MalformedError
+from .db import database, replica
+from .errors import MalformedError
 
 __all__ = ["BaseModel", "SyncModel", "SyncSequence", "new_id", "next_seq", "reserve_seqs"]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sync.model import BaseModel, SyncModel, SyncSequence, new_id, next_seq
+
+from ..contracts import CONTRACTS, contract_of
 from .access import AccessAction, AccessChainHead, AccessEntry, ChainBreak, append_entry, verify_chains
 from .appeals import (
     DEFAULT_DEADLINES,
@@ -19,9 +22,7 @@ from .appeals import (
     Protocol,
     configure_deadlines,
 )
-from .base import BaseModel, SyncModel, SyncSequence, new_id, next_seq
 from .clinical import CATALOGUE, LABS, VITALS, Consciousness, Exam, Observation
-from .contracts import CONTRACTS, contract_of
 from .conversation import CallLog, CallMode, CallOutcome, ChatMessage
 from .directory import Organization, OrgKind, Region, Role, Specialty, Staff, StaffCredential
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient, Relation, Sex
