@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import domain  # noqa: F401  (registers the replicated models with the sync engine)
 from faplink.web import init_web
 from faplink.web.features import register_features
 from faplink.web.settings import env_path, secret_key_for

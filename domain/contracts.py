@@ -13,6 +13,7 @@ from i18n import N_
 from sync.contract import CENTRAL_ONLY, Contract, Reference, Writer
 from sync.model import SyncModel
 
+from .booking import check_booked_by_post
 from .models.access import AccessEntry
 from .models.appeals import Appeal, Attachment, AttachmentKind, Diagnosis, Protocol
 from .models.clinical import Exam, Observation
@@ -22,7 +23,7 @@ from .models.patients import Patient
 from .models.routing import Referral, SupportRequest
 from .models.schedule import ScheduleTemplate, Slot
 
-__all__ = ["CONTRACTS", "contract_of", "POST_ATTACHMENT_KINDS"]
+__all__ = ["CONTRACTS", "POST_ATTACHMENT_KINDS"]
 
 BOTH = frozenset({Writer.POST, Writer.CENTRAL})
 
@@ -76,6 +77,8 @@ CONTRACTS: dict[type[SyncModel], Contract] = {
             Reference("slot"),
         ),
         post_clock=("created_at", "consent_at"),
+        # Its consultant must take its patient, its specialty fit the patient's age.
+        check_new=check_booked_by_post,
     ),
     Exam: Contract(
         created_by=frozenset({Writer.POST}),
@@ -136,7 +139,3 @@ CONTRACTS: dict[type[SyncModel], Contract] = {
         # the kiosk and bounded like every other; its own `at` says what the kiosk's clock said.
     ),
 }
-
-
-def contract_of(model: type[SyncModel]) -> Contract:
-    return CONTRACTS.get(model, CENTRAL_ONLY)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import click
 
+import domain  # noqa: F401  (registers the replicated models with the sync engine)
+from faplink.web.errors import USER_ERRORS
+
 from .logs import configure_logging
 from .serving import SERVERS, serve_gunicorn
 
@@ -129,7 +132,6 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
 
     from node.identity import NodeIdentity
     from sync.client import parse_url, request_enrolment
-    from sync.errors import SyncError
     from sync.signing import NodeKey
 
     data_dir = data_dir.resolve()
@@ -141,7 +143,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
         sent = time.time()
         answer = request_enrolment(central_url, token, key, node_id)
         midpoint_ms = (sent + time.time()) / 2 * 1000
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         raise click.ClickException(exc.message) from exc
     identity = NodeIdentity(
         node_id,
@@ -168,7 +170,6 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
         click.echo(json.dumps(status, ensure_ascii=False, indent=2))
         return
     from node import create_app
-    from sync.errors import SyncError
 
     app = create_app({"DATA_DIR": data_dir, "SYNC_ENABLED": False})
     if "sync_client" not in app.extensions:
@@ -179,7 +180,7 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
     client = app.extensions["sync_client"]
     try:
         report = client.run_round()
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         click.echo(json.dumps(client.status.as_dict(), ensure_ascii=False), err=True)
         raise click.ClickException(exc.message) from exc
     click.echo(json.dumps(report.__dict__, ensure_ascii=False))

@@ -33,11 +33,11 @@ from typing import IO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from domain.migrations import SCHEMA_VERSION
 from node.datakey import KEYRING_FILE, DataKey
 from node.running import LOCK_FILE
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, connect_file, private_dir
-from sync.migrations import SCHEMA_VERSION
 
 from .errors import N_, BackupError
 from .layout import NodeDir

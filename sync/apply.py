@@ -8,30 +8,31 @@ stored one is skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from peewee import IntegrityError
 
-from domain.contracts import contract_of
-from domain.models import MODELS_BY_TABLE, REPLICATED_MODELS
 from i18n import N_
 
 from .clock import Stamp, utcnow
 from .contract import POST_CLOCK_SKEW, Contract, Reference, Writer
 from .db import database, replica
-from .errors import ClockError, MalformedError, ScopeError, SyncError
+from .errors import ClockError, MalformedError, RefusedError, ScopeError, SyncError
 from .model import SyncModel, next_seq, reserve_seqs
+from .registry import replication
 from .state import PendingRecord, SyncEvent
 
 __all__ = ["ApplyResult", "apply_records", "retry_pending"]
 
-_ORDER = {m._meta.table_name: i for i, m in enumerate(REPLICATED_MODELS)}
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -63,10 +64,24 @@ class _Incoming:
     raw: dict[str, Any]
 
 
+def _refusing(check: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Turn the domain's refusals (its registered error types) into the engine's RefusedError."""
+
+    @functools.wraps(check)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return check(*args, **kwargs)
+        except replication().refusals as exc:
+            raise RefusedError.of(exc) from exc
+
+    return checked
+
+
+@_refusing
 def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
     if not isinstance(record, dict):
         raise MalformedError(N_("Запись синхронизации должна быть объектом JSON"))
-    model = MODELS_BY_TABLE.get(record.get("model"))  # type: ignore[arg-type]
+    model = replication().by_table.get(record.get("model"))  # type: ignore[arg-type]
     if model is None:
         raise MalformedError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
     rid = record.get("id")
@@ -130,6 +145,7 @@ def _write(
     return "applied"
 
 
+@_refusing
 def _plan(
     rec: _Incoming,
     from_central: bool,
@@ -145,7 +161,7 @@ def _plan(
     model = rec.model
     refs: list[tuple[Reference, str]] = []
     if scope_org is not None:
-        contract = contract_of(model)
+        contract = replication().contract_of(model)
         if not contract.post_writes:
             raise ScopeError(
                 N_("Пост не может изменять записи типа «%(model)s»"), model=model._meta.table_name
@@ -172,6 +188,10 @@ def _plan(
         if local is not None and local.hlc >= rec.hlc:
             return None
         merged = model.merge_remote(local, rec.fields, from_central)
+        if local is None and not from_central:
+            check = replication().contract_of(model).check_new
+            if check is not None:
+                check(merged)
     # Validate the merged values as a whole row (checksums, required fields).
     probe = model(id=rec.id, **merged)
     probe.validate()
@@ -395,7 +415,8 @@ def apply_records(
         key = (rec.model._meta.table_name, rec.id)
         if key not in newest or rec.hlc > newest[key].hlc:
             newest[key] = rec
-    parsed = sorted(newest.values(), key=lambda r: _ORDER[r.model._meta.table_name])
+    order = replication().order
+    parsed = sorted(newest.values(), key=lambda r: order[r.model._meta.table_name])
     out_of_scope: dict[tuple[str, str], SyncError] = {}
     while True:
         attempt = ApplyResult(refused=list(result.refused))
@@ -612,7 +633,8 @@ def retry_pending() -> int:
     progress = True
     while progress:
         progress = False
-        rows = sorted(PendingRecord.select(), key=lambda p: _ORDER.get(p.model, 99))
+        order = replication().order
+        rows = sorted(PendingRecord.select(), key=lambda p: order.get(p.model, len(order)))
         for row in rows:
             raw = json.loads(row.payload)
             try:

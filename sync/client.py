@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import requests
 
-from domain.models import REPLICATED_MODELS, Attachment
 from i18n import N_
 
 from . import PROTOCOL_VERSION
@@ -43,8 +42,9 @@ from .errors import (
     VersionError,
     error_for_code,
 )
-from .migrations import SCHEMA_VERSION
+from .migrations import schema_version
 from .model import SyncModel, next_seq
+from .registry import replication
 from .signing import NodeKey, signed_headers
 from .state import Cursor, PendingRecord, UploadedBlob
 from .wire import decode, encode, pack_chunk
@@ -293,7 +293,7 @@ class SyncClient:
         answer = self._json(
             "POST",
             "/hello",
-            {"protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION, "software": _software()},
+            {"protocol": PROTOCOL_VERSION, "schema": schema_version(), "software": _software()},
         )
         server_ms = answer.get("server_time_ms") if isinstance(answer, dict) else None
         features = answer.get("features") if isinstance(answer, dict) else None
@@ -362,7 +362,7 @@ class SyncClient:
         sound = clock.rewind()
         count = 0
         with database.atomic():
-            for model in REPLICATED_MODELS:
+            for model in replication().models:
                 ahead = model.select().where((model.changed_by == self.node_id) & (model.hlc > sound))
                 for row in ahead:
                     stamp = clock.now()
@@ -425,16 +425,19 @@ class SyncClient:
 
     def _upload_blobs(self) -> None:
         """Send the blobs of our attachments that central lacks, smallest first, resumable."""
-        mine = (
-            Attachment.select(Attachment.sha256, Attachment.size)
+        blobs = replication().blobs
+        sha256, size = blobs.sha256_field, blobs.size_field
+        mine: Any = (
+            blobs.model.select(sha256, size)
             .where(
-                (Attachment.origin == self.node_id)
-                & Attachment.sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
+                (blobs.model.origin == self.node_id)
+                & sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
             )
             .distinct()
-            .order_by(Attachment.size)
+            .order_by(size)
+            .tuples()
         )
-        wanted = [(a.sha256, a.size) for a in mine if self.blobs.has(a.sha256)]
+        wanted = [(sha, length) for sha, length in mine if self.blobs.has(sha)]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             answer = self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})
@@ -490,8 +493,9 @@ class SyncClient:
 
     def blobs_wanted(self) -> list[tuple[str, int]]:
         """(sha, size) of attachments whose bytes are not here yet, smallest first."""
-        rows = Attachment.live().select(Attachment.sha256, Attachment.size).distinct()
-        wanted = {a.sha256: a.size for a in rows if not self.blobs.has(a.sha256)}
+        blobs = replication().blobs
+        rows = blobs.model.live().select(blobs.sha256_field, blobs.size_field).distinct().tuples()
+        wanted = {sha: length for sha, length in rows if not self.blobs.has(sha)}
         return sorted(wanted.items(), key=lambda item: (item[1], item[0]))
 
     def refresh_queues(self) -> SyncStatus:

@@ -1,15 +1,19 @@
-"""One root error for the sync package; every message is fit to show a user."""
+"""One root error for the sync engine; every message is fit to show a user.
+
+The engine's errors are about the link and the records on it: transport, authentication,
+versions, clocks, a malformed body, a record outside the post's scope or contract. The
+domain's own rules raise the domain's errors (`domain.errors`), which are not SyncErrors;
+the engine refuses a record they reject as a `RefusedError` carrying the same code and text.
+"""
 
 from __future__ import annotations
 
-from i18n import N_
+from typing import Any
 
 __all__ = [
-    "N_",
     "SyncError",
     "MalformedError",
-    "ValidationError",
-    "LifecycleError",
+    "RefusedError",
     "ScopeError",
     "ClockError",
     "TransportError",
@@ -48,18 +52,6 @@ class SyncError(Exception):
         return out
 
 
-class ValidationError(SyncError):
-    """Bad input from a user or a peer: says what was wrong and what to do."""
-
-    code = "invalid"
-
-
-class LifecycleError(SyncError):
-    """An appeal transition that its current state does not allow."""
-
-    code = "not_allowed"
-
-
 class ScopeError(SyncError):
     """A node asked for, or sent, a record outside its scope."""
 
@@ -70,6 +62,21 @@ class MalformedError(SyncError):
     """A body, record or value from a peer (or an operator) that the engine cannot take."""
 
     code = "invalid"
+
+
+class RefusedError(SyncError):
+    """A record from a peer that a rule of the domain refuses (a bad SNILS, a consultant who
+    does not take the patient): the domain's error, as the engine reports it."""
+
+    code = "invalid"
+
+    @classmethod
+    def of(cls, exc: Exception) -> RefusedError:
+        """The engine's refusal for one of the domain's registered errors: same code and text."""
+        params: dict[str, Any] = dict(getattr(exc, "params", None) or {})
+        refused = cls(str(getattr(exc, "template", None) or exc), field=getattr(exc, "field", None), **params)
+        refused.code = str(getattr(exc, "code", cls.code))
+        return refused
 
 
 class ClockError(MalformedError):

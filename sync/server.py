@@ -18,7 +18,6 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from domain.models import Attachment
 from i18n import N_
 
 from . import PROTOCOL_VERSION
@@ -39,8 +38,9 @@ from .errors import (
     UnsignedError,
     VersionError,
 )
-from .migrations import SCHEMA_VERSION
+from .migrations import schema_version
 from .nonces import DatabaseNonces, NonceStore
+from .registry import replication
 from .signing import HEADERS, check_signature
 from .state import BlobHolder, EnrolmentToken, KnownNode
 
@@ -147,7 +147,7 @@ def enroll(payload: dict[str, Any]) -> dict[str, Any]:
         "node_id": node_id,
         "organization": row.organization_id,
         "protocol": PROTOCOL_VERSION,
-        "schema": SCHEMA_VERSION,
+        "schema": schema_version(),
         "server_time_ms": int(time.time() * 1000),
     }
 
@@ -200,15 +200,15 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
         schema_version=schema,
         software_version=str(payload.get("software", ""))[:32],
     ).where(KnownNode.node_id == node.node_id).execute()
-    if protocol != PROTOCOL_VERSION or schema < SCHEMA_VERSION:
+    if protocol != PROTOCOL_VERSION or schema < schema_version():
         raise VersionError(
             N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
             p=PROTOCOL_VERSION,
-            s=SCHEMA_VERSION,
+            s=schema_version(),
         )
     return {
         "protocol": PROTOCOL_VERSION,
-        "schema": SCHEMA_VERSION,
+        "schema": schema_version(),
         "server_time_ms": int(time.time() * 1000),
         "organization": node.organization_id,
         "features": list(FEATURES),
@@ -293,18 +293,20 @@ def upload_offsets(node: KnownNode, store: BlobStore, shas: list[str]) -> dict[s
     partial = [sha for sha, held in staged.items() if held > 0]
     if not partial:
         return {}
-    scope = Attachment.scope_for_post(org)
-    query = Attachment.select(Attachment.sha256).where(Attachment.sha256.in_(partial) & scope)
-    return {row.sha256: staged[row.sha256] for row in query}
+    blobs = replication().blobs
+    scope = blobs.model.scope_for_post(org)
+    query = blobs.model.select(blobs.sha256_field).where(blobs.sha256_field.in_(partial) & scope)
+    return {sha: staged[sha] for sha in query.scalars()}
 
 
 def blob_size(node: KnownNode, sha: str) -> int:
     """The size the attachment's metadata declares for a blob (what an upload must reach)."""
-    scope = Attachment.scope_for_post(node.organization_id)
-    row = Attachment.select(Attachment.size).where((Attachment.sha256 == sha) & scope).first()
-    if row is None:
+    blobs = replication().blobs
+    scope = blobs.model.scope_for_post(node.organization_id)
+    size = blobs.model.select(blobs.size_field).where((blobs.sha256_field == sha) & scope).limit(1).scalar()
+    if size is None:
         raise ScopeError(N_("Файл не относится к обращениям этого поста"))
-    return int(row.size)
+    return int(size)
 
 
 def may_send_blob(node: KnownNode, sha: str) -> None:
@@ -339,7 +341,9 @@ def _readable(node: KnownNode, shas: list[str]) -> set[str]:
     held = BlobHolder.select(BlobHolder.sha256).where(
         BlobHolder.sha256.in_(shas) & (BlobHolder.organization_id == org)
     )
-    made_here = Attachment.select(Attachment.sha256).where(
-        Attachment.sha256.in_(shas) & (Attachment.origin == CENTRAL) & Attachment.scope_for_post(org)
+    blobs = replication().blobs
+    model = blobs.model
+    made_here = model.select(blobs.sha256_field).where(
+        blobs.sha256_field.in_(shas) & (model.origin == CENTRAL) & model.scope_for_post(org)
     )
-    return {row.sha256 for row in held} | {row.sha256 for row in made_here}
+    return {row.sha256 for row in held} | set(made_here.scalars())

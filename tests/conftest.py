@@ -16,6 +16,7 @@ from flask import Flask
 from peewee import Database
 from werkzeug.serving import make_server
 
+import domain  # noqa: F401  (registers the replicated models with the sync engine)
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database
 from sync.migrations import migrate

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.errors import ValidationError
+from domain.migrations import SCHEMA_VERSION
 from domain.models import Organization, OrgKind, Staff
 from i18n import N_
 from sync.clock import utcnow
-from sync.migrations import SCHEMA_VERSION
 from sync.server import issue_token
 from sync.state import EnrolmentToken, KnownNode
 

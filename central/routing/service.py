@@ -14,6 +14,7 @@ from flask import abort
 from flask_babel import gettext as _
 
 from central.appeals import service as appeals
+from domain.booking import book_appeal
 from domain.errors import ValidationError
 from domain.models import (
     Appeal,
@@ -244,7 +245,7 @@ def book(staff: Staff, appeal: Appeal, draft: BookingDraft) -> Appeal:
     """«Информация верна, создать обращение»: a new appeal for the same patient and post."""
     if draft.consultant.specialty is None:
         raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
-    return Appeal.book(
+    return book_appeal(
         patient=appeal.patient,
         author=staff,
         specialty=draft.consultant.specialty,

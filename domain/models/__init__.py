@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sync.model import BaseModel, SyncModel, SyncSequence, new_id, next_seq
+from sync.model import SyncModel
 
-from ..contracts import CONTRACTS, contract_of
 from .access import AccessAction, AccessChainHead, AccessEntry, ChainBreak, append_entry, verify_chains
 from .appeals import (
     DEFAULT_DEADLINES,
@@ -52,24 +51,8 @@ REPLICATED_MODELS: list[type[SyncModel]] = [
     AccessEntry,
 ]
 
-#: What a post may create or change (by the models' contracts); everything else is central's.
-WRITABLE_BY_POST: frozenset[type[SyncModel]] = frozenset(
-    m for m in REPLICATED_MODELS if contract_of(m).post_writes
-)
-
-MODELS_BY_TABLE: dict[str, type[SyncModel]] = {m._meta.table_name: m for m in REPLICATED_MODELS}
-
 __all__ = [
     "REPLICATED_MODELS",
-    "WRITABLE_BY_POST",
-    "CONTRACTS",
-    "contract_of",
-    "MODELS_BY_TABLE",
-    "BaseModel",
-    "SyncModel",
-    "SyncSequence",
-    "new_id",
-    "next_seq",
     "Region",
     "Organization",
     "OrgKind",

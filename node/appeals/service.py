@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, current_app
 
+from domain.booking import book_appeal
 from domain.errors import ValidationError
 from domain.models import (
     Appeal,
@@ -196,7 +197,7 @@ def create_appeal(author: Staff, data: dict[str, Any]) -> Appeal:
             raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
     exam = sent_exam(patient, str(data.get("exam") or ""))
     with database.atomic():
-        appeal = Appeal.book(
+        appeal = book_appeal(
             patient=patient,
             author=author,
             specialty=specialty,

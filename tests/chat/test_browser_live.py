@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from domain.models import Appeal, Patient, Specialty, Staff
+from domain.booking import book_appeal
+from domain.models import Patient, Specialty, Staff
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from tests.e2e.browser import chromium, sign_in
@@ -54,7 +55,7 @@ def _appeal_to_cardiology_written_at_post(cluster: Cluster, patient_id: str) -> 
     db = open_database(post_dir / "node.db", node_data_key(post_dir).database_key)
     try:
         bind_replica(node["node_id"], latest_stamp())
-        appeal = Appeal.book(
+        appeal = book_appeal(
             consent_by="patient",  # the ИДС to the consultation
             patient=Patient.get_by_id(patient_id),
             author=Staff.get((Staff.organization == node["organization_id"]) & (Staff.role == "feldsher")),

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.models import REPLICATED_MODELS, Appeal, Attachment, Patient, Slot, Staff
+from domain.booking import book_appeal
+from domain.models import REPLICATED_MODELS, Attachment, Patient, Slot, Staff
 from faplink.processes import faplink_command
 from sync.changes import collect_changes, latest_stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
@@ -64,7 +65,7 @@ def _write_at_post(node_dir: Path, node_id: str, run: int, rng: random.Random) -
                 organization=post_id,
             )
             if n % 4 == 0:
-                appeal = Appeal.book(
+                appeal = book_appeal(
                     consent_by="patient",  # the ИДС to the consultation
                     patient=patient,
                     author=feldsher,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from domain.booking import book_appeal
 from domain.errors import ValidationError
 from domain.models import Appeal, ConsentGiver, Patient, Relation, Specialty, Staff
 from domain.models.directory import today_at
@@ -128,7 +129,7 @@ def test_central_refuses_a_synced_child_without_a_representative(seeded) -> None
 
 
 def _book(patient: Patient, doctor: Staff, **consent: Any) -> Appeal:
-    return Appeal.book(
+    return book_appeal(
         patient=patient,
         author=Staff.get(Staff.organization == patient.organization_id),
         specialty=doctor.specialty,

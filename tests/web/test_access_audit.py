@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from domain.booking import book_appeal
 from domain.models import (
     AccessAction,
     AccessEntry,
@@ -68,7 +69,7 @@ def _node_appeal(app: Flask, data) -> tuple[Appeal, Attachment, Attachment]:  # 
     doctor = Staff.get_by_id(data.consultants["ivanova"])
     patient = Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"])
     assert patient.organization_id == post
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",
         patient=patient,
         author=feldsher,
