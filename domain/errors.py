@@ -1,19 +1,36 @@
-"""One root error for the clinical domain; every message is fit to show a user."""
+"""One root error for the clinical domain; every message is fit to show a user.
+
+Not a SyncError: a rule of the domain (a bad SNILS, an appeal that cannot be cancelled) is
+no failure of the sync engine. Pages show both kinds alike (`faplink.web.errors.USER_ERRORS`),
+and the engine refuses a record from a peer that raises one of these (`domain.replication`
+registers `DomainError` as the domain's refusal).
+"""
 
 from __future__ import annotations
-
-from sync.errors import SyncError
 
 __all__ = ["DomainError", "ValidationError", "LifecycleError"]
 
 
-class DomainError(SyncError):
-    """Root of every error raised by `domain`: a rule of the domain refused something.
+class DomainError(Exception):
+    """Root of every error raised by `domain`: a rule of the domain refused something."""
 
-    For now still a SyncError, so that pages that catch SyncError keep showing it.
-    """
-
+    #: Machine-readable code, stable across releases (used in JSON errors).
     code = "domain_error"
+
+    def __init__(self, template: str, *, field: str | None = None, **params: object) -> None:
+        # `template` is the Russian text (a gettext msgid marked with N_); pages
+        # translate it and then fill in `params` ("%(name)s" placeholders).
+        self.template = template
+        self.params = params
+        self.field = field
+        self.message = template % params if params else template
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"error": self.code, "message": self.message}
+        if self.field:
+            out["field"] = self.field
+        return out
 
 
 class ValidationError(DomainError):

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from faplink.web.errors import USER_ERRORS
 from i18n import N_
 from node.devicecheck import checks as device_checks
 from sync.clock import utcnow
 from sync.db import WrongDatabaseKey, connect_file
-from sync.errors import RevokedError, SyncError, TransportError
+from sync.errors import RevokedError, TransportError
 from sync.signing import NodeKey
 
 from .errors import DataLockedError
@@ -167,7 +168,7 @@ class _Checks:
             self.link.call("GET", "/whoami")
         except RevokedError:
             return CheckStatus.FAIL, "доступ киоска к центру отозван: позвоните в техническую поддержку"
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             return CheckStatus.FAIL, f"центр не принимает ключ киоска: {exc.message}"
         return CheckStatus.OK, f"центр {identity.central_url} отвечает и принимает ключ киоска"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sync.errors import SyncError
+from faplink.web.errors import USER_ERRORS
 
 __all__ = ["fhir_token", "export_fhir"]
 
@@ -25,7 +25,7 @@ def _errors() -> Iterator[None]:
     """Our errors as one clear line and exit code 1, never a stack trace."""
     try:
         yield
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         raise click.ClickException(exc.message) from exc
 
 

@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from domain.errors import ValidationError
 from domain.models import Appeal, Referral, Role, Slot
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error
 from faplink.web.serialize import appeal_json, iso, staff_json
 from i18n import N_
 from sync.clock import utcnow
-from sync.errors import SyncError
 
 from . import bp, service
 
@@ -65,7 +65,7 @@ def referral(appeal_id: str) -> Any:
                 draft=draft,
             )
         service.create_referral(g.staff, appeal, draft)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _referral_form(appeal, form, translate_error(exc))
     flash(_("Направление создано: оно будет доступно на ФАП после синхронизации"), "success")
     return redirect(url_for("routing.routing", appeal_id=appeal.id))
@@ -120,7 +120,7 @@ def booking(appeal_id: str) -> Any:
                 draft=draft,
             )
         service.book(g.staff, appeal, draft)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _booking_form(appeal, form, translate_error(exc))
     when = to_local(draft.slot.starts_at)
     flash(

@@ -20,10 +20,10 @@ from domain.models import Appeal, AttachmentKind, Exam, Patient, Slot, Staff
 from domain.visibility import check_may_book
 from faplink.web.auth import login_required
 from faplink.web.earlywarning import EarlyWarning
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import SyncError
 
 from ..auth.routes import NODE_ROLES
 from ..exams import files
@@ -96,7 +96,7 @@ def book_slot() -> Any:
     consultant = Staff.get_by_id(request.args.get("consultant", ""))
     try:
         check_may_book(consultant, patient)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("appeals.book_doctor", patient=patient.id))
     slots = service.free_slots(consultant.id)
@@ -198,7 +198,7 @@ def book_details() -> Any:
                 exam=exam if data["exam"] else None,
                 exam_files=_exam_files(exam if data["exam"] else None),
             )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         error = translate_error(exc)
         staged = _staged_or_none(data["files"])
         consent_scan = _staged_or_none(data["consent_file"])
@@ -222,7 +222,7 @@ def book_details() -> Any:
 def _staged_or_none(text: str) -> list[files.StagedFile]:
     try:
         return files.parse_staged(text)
-    except SyncError:
+    except USER_ERRORS:
         return []
 
 
@@ -257,7 +257,7 @@ def book_create() -> Any:
     data = {name: request.form.get(name, "") for name in DETAIL_FIELDS}
     try:
         appeal = _store(data)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         target = "appeals.book_slot" if exc.field == "slot" else "appeals.book_details"
         params: dict[str, str] = {k: v for k, v in data.items() if v}
