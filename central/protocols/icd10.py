@@ -1,7 +1,7 @@
 """Finding МКБ-10 codes for «Добавьте заболевания», and the check at «Отправить протокол».
 
 The classification is the national Russian edition (НСИ OID 1.2.643.5.1.13.13.11.1005,
-version 2.27), read by :mod:`sync.models.icd10`. This module adds the search the
+version 2.27), read by :mod:`domain.icd10`. This module adds the search the
 protocol form types into: by code prefix («J18», «е11,9») or by Russian words, each
 word matching the start of a title's word («пневм») or another form of it («роды»
 finds «родов», «родах»). ``data/icd10_keywords.tsv`` adds the words doctors type that

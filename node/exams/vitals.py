@@ -110,7 +110,7 @@ _DECIMALS = {
 class Vital:
     loinc: str
     label: str  # Russian msgid
-    unit: str  # UCUM, as sync.models.CATALOGUE requires
+    unit: str  # UCUM, as domain.models.CATALOGUE requires
     low: float
     high: float
 
