@@ -22,8 +22,8 @@ test-fast: $(VENV)/.installed-test
 	$(PYTEST) -m "not slow and not browser"
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check faplink sync central node kiosk_ui hardware provisioning tests
-	$(BIN)/mypy faplink sync central node hardware provisioning kiosk_ui
+	$(BIN)/ruff check faplink i18n sync domain central node kiosk_ui hardware provisioning tests
+	$(BIN)/mypy faplink i18n sync domain central node hardware provisioning kiosk_ui
 
 # Re-extract the Russian msgids, merge them into the English catalog, compile.
 i18n: $(VENV)/.installed-test

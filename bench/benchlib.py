@@ -167,7 +167,7 @@ def code_version() -> tuple[str, bool]:
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "sync", "central", "node", "faplink"],
+            ["git", "status", "--porcelain", "--", "i18n", "sync", "domain", "central", "node", "faplink"],
             cwd=REPO,
             capture_output=True,
             text=True,

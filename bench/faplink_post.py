@@ -17,11 +17,12 @@ import time
 from datetime import date
 from pathlib import Path
 
+from domain.booking import book_appeal
+from domain.models import Attachment, Patient, Staff
 from sync.blobs import BlobStore
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.migrations import migrate
-from sync.models import Appeal, Attachment, Patient, Staff
 from sync.state import NODE_MIGRATIONS
 from sync.wire import encode
 
@@ -64,7 +65,7 @@ def main() -> int:
                 sample = patient.to_wire()
     with db.atomic():
         for f in files:
-            appeal = Appeal.book(
+            appeal = book_appeal(
                 consent_by="patient",  # the ИДС to the consultation
                 patient=Patient.get_by_id(f["patient"]),
                 author=feldsher,

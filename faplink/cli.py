@@ -9,6 +9,9 @@ from pathlib import Path
 
 import click
 
+import domain  # noqa: F401  (registers the replicated models with the sync engine)
+from faplink.web.errors import USER_ERRORS
+
 from .logs import configure_logging
 from .serving import SERVERS, serve_gunicorn
 
@@ -69,7 +72,7 @@ def central_run(host: str, port: int, data_dir: Path | None, database_url: str |
 def central_issue_token(data_dir: Path, organization: str, hours: float) -> None:
     """Print a one-time enrolment token for a post's kiosk."""
     from central import create_app
-    from sync.models import Organization, OrgKind
+    from domain.models import Organization, OrgKind
     from sync.server import issue_token
 
     create_app({"DATA_DIR": data_dir.resolve()})
@@ -145,7 +148,6 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
 
     from node.identity import NodeIdentity
     from sync.client import parse_url, request_enrolment
-    from sync.errors import SyncError
     from sync.signing import NodeKey
 
     data_dir = data_dir.resolve()
@@ -157,7 +159,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
         sent = time.time()
         answer = request_enrolment(central_url, token, key, node_id)
         midpoint_ms = (sent + time.time()) / 2 * 1000
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         raise click.ClickException(exc.message) from exc
     identity = NodeIdentity(
         node_id,
@@ -183,7 +185,6 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
         status = json.loads(path.read_text()) if path.is_file() else {"state": "never"}
         click.echo(json.dumps(status, ensure_ascii=False, indent=2))
         return
-    from sync.errors import SyncError
 
     app = _node_app({"DATA_DIR": data_dir, "SYNC_ENABLED": False})
     if "sync_client" not in app.extensions:
@@ -194,7 +195,7 @@ def node_sync(data_dir: Path, once: bool, show_status: bool) -> None:
     client = app.extensions["sync_client"]
     try:
         report = client.run_round()
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         click.echo(json.dumps(client.status.as_dict(), ensure_ascii=False), err=True)
         raise click.ClickException(exc.message) from exc
     click.echo(json.dumps(report.__dict__, ensure_ascii=False))

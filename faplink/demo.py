@@ -55,8 +55,8 @@ def _sign_with_gost(central_dir: Path, data: DemoData) -> None:
     from central.protocols import signer_settings
     from central.signing import CentreCA
     from central.signing.gost import GostCA, GostSignerStore
+    from domain.models import Organization, Staff
     from faplink.openssl import NO_GOST, gost_available
-    from sync.models import Organization, Staff
 
     if not gost_available():
         raise DemoError(f"--signer gost: {NO_GOST}")

@@ -6,10 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from faplink.web.auth import hash_password
-from sync.clock import utcnow
-from sync.db import database
-from sync.models import (
+from domain.models import (
     Organization,
     OrgKind,
     Patient,
@@ -21,7 +18,10 @@ from sync.models import (
     Staff,
     StaffCredential,
 )
-from sync.validators import luhn_valid, snils_check_digits
+from domain.validators import luhn_valid, snils_check_digits
+from faplink.web.auth import hash_password
+from sync.clock import utcnow
+from sync.db import database
 
 __all__ = ["DemoLogin", "DemoData", "seed", "make_snils", "make_enp", "DEMO_PASSWORD"]
 

@@ -32,9 +32,9 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from domain.models import Appeal, Attachment, AttachmentKind
 from sync.blobs import BlobStore
 from sync.db import CENTRAL
-from sync.models import Appeal, Attachment, AttachmentKind
 
 __all__ = [
     "PADES_KEY_TYPES",

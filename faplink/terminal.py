@@ -12,6 +12,7 @@ import os
 from functools import cache
 from pathlib import Path
 
+from domain.errors import DomainError
 from sync.errors import SyncError
 
 __all__ = ["terminal_language", "terminal_text"]
@@ -33,7 +34,7 @@ def _english() -> gettext.NullTranslations:
     return gettext.translation("messages", _CATALOGUES, languages=["en"], fallback=True)
 
 
-def terminal_text(exc: SyncError) -> str:
+def terminal_text(exc: SyncError | DomainError) -> str:
     """The error's message in the terminal's language, its parameters filled in, on one line."""
     text = exc.message
     if terminal_language() == "en":

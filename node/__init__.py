@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
+import domain  # noqa: F401  (registers the replicated models with the sync engine)
 from faplink.web import init_web
 from faplink.web.features import register_features
 from faplink.web.settings import env_path, secret_key_for
 from faplink.web.storage import init_storage
-from sync.errors import N_
+from i18n import N_
 from sync.state import NODE_MIGRATIONS
 
 from .datadir import check_before_open, keep_mark, open_post_database

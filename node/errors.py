@@ -8,7 +8,8 @@ and the way out: a restore from a backup into a new directory, or a new enrolmen
 
 from __future__ import annotations
 
-from sync.errors import N_, SyncError
+from i18n import N_
+from sync.errors import SyncError
 
 __all__ = ["N_", "NodeError", "IdentityDamaged", "NodeKeyError", "DatabaseRefused", "NoRoomOnDisk"]
 

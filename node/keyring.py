@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from sync.models import Role, Staff, StaffCredential
+from domain.models import Role, Staff, StaffCredential
 
 from .datakey import DataKey, read_keyring, wrap_for_logins, wrap_for_recovery
 

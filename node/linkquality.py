@@ -56,7 +56,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from faplink.tcpinfo import TcpCounters, tcp_counters
-from sync.errors import N_, SyncError
+from faplink.web.errors import USER_ERRORS
+from i18n import N_
 from sync.signing import NodeKey, signed_headers
 
 from .identity import NodeIdentity
@@ -257,7 +258,7 @@ def measure_link(identity: NodeIdentity, *, budget_s: float = 6.0) -> LinkQualit
     at = datetime.now(UTC)
     try:
         probe = _Probe(identity.central_url, identity.node_id, identity.key(), budget_s)
-    except (OSError, ValueError, SyncError) as exc:
+    except (OSError, ValueError, *USER_ERRORS) as exc:
         error = f"{N_('Ключ или адрес центра не читаются')}: {exc}"
         return LinkQuality(None, None, None, None, at, error=error)
     try:

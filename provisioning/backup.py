@@ -38,14 +38,15 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from domain.migrations import SCHEMA_VERSION
+from domain.models import AccessAction, append_entry
 from node.datakey import KEYRING_FILE, DataKey
 from node.nodekey import seal_in_place
 from node.running import LOCK_FILE
 from sync.changes import latest_stamp
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, bind_replica, connect_file, open_database, private_dir
-from sync.migrations import SCHEMA_VERSION, migrate
-from sync.models import AccessAction, append_entry
+from sync.migrations import migrate
 from sync.state import NODE_MIGRATIONS
 
 from .errors import N_, BackupError

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from sync.errors import SyncError
+from faplink.web.errors import USER_ERRORS
 
 from .console import ProgressBar, dump, print_checks, print_status, print_summary
 
@@ -41,7 +41,7 @@ def _errors() -> Iterator[None]:
 
     try:
         yield
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         raise click.ClickException(terminal_text(exc)) from exc
 
 

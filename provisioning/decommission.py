@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 
+from faplink.web.errors import USER_ERRORS
 from node.running import LOCK_FILE
 from sync.db import database
-from sync.errors import SyncError
 
 from .errors import N_, ProvisioningError
 from .layout import NodeDir
@@ -48,7 +48,7 @@ def final_sync(nd: NodeDir) -> tuple[bool, str, int]:
     try:
         client.run_round()
         return True, "", 0
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         status = client.refresh_queues()
         return False, exc.message, status.queue_records + status.queue_blobs_up
     finally:
@@ -74,7 +74,7 @@ def decommission(nd: NodeDir, *, force: bool = False) -> DecommissionResult:
         FleetLink(identity.central_url, identity.node_id, nd.node_key()).call(
             "POST", "/decommission", {}
         )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         revoked, revoke_error = False, exc.message
         if not force:
             raise ProvisioningError(

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, StaffCredential
+from faplink.web.errors import USER_ERRORS
 from node.datakey import DataKey
 from node.identity import NodeIdentity
 from sync.client import RoundReport, parse_url, request_enrolment
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, connect_file, open_database
-from sync.errors import SyncError
-from sync.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, StaffCredential
 from sync.signing import NodeKey
 
 from .bundle import fingerprint
@@ -175,7 +175,7 @@ def enrol_with_token(
     try:
         first_sync(nd, link, progress)
         summary.synced = True
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         summary.sync_error = exc.message
     describe_post(nd, summary)
     return summary
@@ -184,7 +184,7 @@ def enrol_with_token(
 def _fetch_ca(nd: NodeDir, link: FleetLink) -> None:
     try:
         pem = str(link.call("GET", "/ca-certificate").get("pem") or "")
-    except SyncError:
+    except USER_ERRORS:
         return  # the certificate also travels with the centre's directory record
     if pem:
         nd.ca_file.write_text(pem)
@@ -217,7 +217,7 @@ def first_sync(nd: NodeDir, link: FleetLink, progress: ProgressCallback | None =
     total: int | None = None
     try:
         total = int(link.call("GET", "/backlog")["records"])
-    except (SyncError, KeyError, TypeError, ValueError):
+    except (*USER_ERRORS, KeyError, TypeError, ValueError):
         pass  # an older central: progress without a total
     done = threading.Event()
 
@@ -241,7 +241,7 @@ def first_sync(nd: NodeDir, link: FleetLink, progress: ProgressCallback | None =
         progress(Progress(records, total, status.bytes_done, status.bytes_total))
     try:
         send_report(link, build_report(nd, client.status.as_dict()))
-    except SyncError:
+    except USER_ERRORS:
         pass  # the worker reports again later
     return report
 

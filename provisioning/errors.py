@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sync.errors import N_, SyncError
+from i18n import N_
+from sync.errors import SyncError
 
 __all__ = [
     "N_",

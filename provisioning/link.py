@@ -12,8 +12,9 @@ from typing import Any
 
 import requests
 
+from i18n import N_
 from sync.client import parse_url
-from sync.errors import N_, SyncError, TransportError, error_for_code
+from sync.errors import SyncError, TransportError, error_for_code
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 

@@ -63,7 +63,7 @@ def fetch_recovery_key(link: FleetLink) -> str:
     """Central's recovery public key (hex) over the kiosk's signed link; "" from an older central."""
     try:
         return str(link.call("GET", "/recovery-key").get("public_key") or "")
-    except SyncError:
+    except SyncError:  # the signed link's own errors only
         return ""
 
 

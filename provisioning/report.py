@@ -19,6 +19,8 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from domain.migrations import SCHEMA_VERSION
+from faplink.web.errors import USER_ERRORS
 from node.datakey import wrap_for_recovery
 from node.devicecheck.results import latest_result
 from node.identity import NodeIdentity
@@ -27,8 +29,6 @@ from node.linkquality import load_latest, offered_mode
 from sync import PROTOCOL_VERSION
 from sync.client import SyncClient, SyncStatus
 from sync.clock import utcnow
-from sync.errors import SyncError
-from sync.migrations import SCHEMA_VERSION
 from sync.signing import NodeKey
 
 from .keys import rotate_key
@@ -146,7 +146,7 @@ class Reporter:
         try:
             self.client.key = rotate_key(self.nd, clock_offset_ms=status.clock_offset_ms)
             log.info("replaced the key that came with the enrolment bundle")
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             log.warning("could not replace the bundle's key yet: %s", exc.message)
 
     def _make_recovery_copy(self, status: SyncStatus) -> None:
@@ -175,7 +175,7 @@ class Reporter:
         link = FleetLink(self.identity.central_url, self.identity.node_id, key, clock_offset_ms=offset)
         try:
             send_report(link, report)
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             log.info("fleet report not sent: %s", exc.message)
 
 

@@ -17,13 +17,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from faplink.terminal import terminal_text
+from faplink.web.errors import USER_ERRORS
+from i18n import N_
 from node.datadir import check_against_mark, check_present, damaged
 from node.devicecheck import checks as device_checks
 from node.keyring import has_recovery_copy
 from node.nodekey import key_file_state
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, WrongDatabaseKey, connect_file
-from sync.errors import N_, RevokedError, SyncError, TransportError
+from sync.errors import RevokedError, TransportError
 from sync.signing import NodeKey
 
 from .errors import DataLockedError
@@ -85,7 +87,7 @@ class _Checks:
     def add(self, name: str, title: str, check: Callable[[], tuple[CheckStatus, str]]) -> None:
         try:
             status, detail = check()
-        except SyncError as exc:  # ours: a sentence that says what to do
+        except USER_ERRORS as exc:  # ours: a sentence that says what to do
             status, detail = CheckStatus.FAIL, terminal_text(exc)
         except Exception as exc:  # a check that crashes is a failed check, not a crashed self-test
             status, detail = CheckStatus.FAIL, f"{type(exc).__name__}: {exc}"
@@ -199,7 +201,7 @@ class _Checks:
             self.link.call("GET", "/whoami")
         except RevokedError:
             return CheckStatus.FAIL, "доступ киоска к центру отозван: позвоните в техническую поддержку"
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             return CheckStatus.FAIL, f"центр не принимает ключ киоска: {exc.message}"
         return CheckStatus.OK, f"центр {identity.central_url} отвечает и принимает ключ киоска"
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.migrations import SCHEMA_VERSION
+from domain.models import Attachment, Organization
 from sync import PROTOCOL_VERSION
 from sync.blobs import BlobStore
 from sync.changes import pending_counts
 from sync.db import open_database
-from sync.migrations import SCHEMA_VERSION, applied
-from sync.models import Attachment, Organization
+from sync.migrations import applied
 from sync.state import Cursor, PendingRecord
 
 from .bundle import fingerprint

@@ -8,28 +8,31 @@ stored one is skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from peewee import IntegrityError
+
+from i18n import N_
 
 from .clock import Stamp, utcnow
 from .contract import POST_CLOCK_SKEW, Contract, Reference, Writer
 from .db import database, replica
-from .errors import N_, ClockError, ScopeError, SyncError, ValidationError
-from .models import MODELS_BY_TABLE, REPLICATED_MODELS, SyncModel, next_seq
-from .models.base import reserve_seqs
-from .models.contracts import contract_of
+from .errors import ClockError, MalformedError, RefusedError, ScopeError, SyncError
+from .model import SyncModel, next_seq, reserve_seqs
+from .registry import replication
 from .state import PendingRecord, SyncEvent
 
 __all__ = ["ApplyResult", "apply_records", "retry_pending"]
 
-_ORDER = {m._meta.table_name: i for i, m in enumerate(REPLICATED_MODELS)}
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -61,31 +64,45 @@ class _Incoming:
     raw: dict[str, Any]
 
 
+def _refusing(check: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Turn the domain's refusals (its registered error types) into the engine's RefusedError."""
+
+    @functools.wraps(check)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return check(*args, **kwargs)
+        except replication().refusals as exc:
+            raise RefusedError.of(exc) from exc
+
+    return checked
+
+
+@_refusing
 def _parse(record: Any, from_central: bool, peer: str) -> _Incoming:
     if not isinstance(record, dict):
-        raise ValidationError(N_("Запись синхронизации должна быть объектом JSON"))
-    model = MODELS_BY_TABLE.get(record.get("model"))  # type: ignore[arg-type]
+        raise MalformedError(N_("Запись синхронизации должна быть объектом JSON"))
+    model = replication().by_table.get(record.get("model"))  # type: ignore[arg-type]
     if model is None:
-        raise ValidationError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
+        raise MalformedError(N_("Неизвестный тип записи: %(model)s"), model=str(record.get("model")))
     rid = record.get("id")
     if not isinstance(rid, str) or not _UUID.match(rid):
-        raise ValidationError(N_("Некорректный идентификатор записи"), field="id")
+        raise MalformedError(N_("Некорректный идентификатор записи"), field="id")
     hlc = record.get("hlc")
     try:
         Stamp.decode(hlc)  # type: ignore[arg-type]
     except ValueError as exc:
-        raise ValidationError(N_("Некорректная отметка времени записи"), field="hlc") from exc
+        raise MalformedError(N_("Некорректная отметка времени записи"), field="hlc") from exc
     origin, changed_by = record.get("origin"), record.get("changed_by")
     if not isinstance(origin, str) or not isinstance(changed_by, str) or not origin or not changed_by:
-        raise ValidationError(N_("У записи не указан источник"), field="origin")
+        raise MalformedError(N_("У записи не указан источник"), field="origin")
     if not from_central and changed_by != peer:
         raise ScopeError(N_("Узел может передавать только свои изменения"))
     deleted = record.get("deleted", False)
     if not isinstance(deleted, bool):
-        raise ValidationError(N_("Некорректный признак удаления"), field="deleted")
+        raise MalformedError(N_("Некорректный признак удаления"), field="deleted")
     fields = record.get("fields")
     if not isinstance(fields, dict):
-        raise ValidationError(N_("У записи нет полей"), field="fields")
+        raise MalformedError(N_("У записи нет полей"), field="fields")
     values = model.fields_from_wire(fields)
     if model.PER_FIELD:
         model.expand_stamps(values, hlc)  # type: ignore[arg-type]
@@ -128,6 +145,7 @@ def _write(
     return "applied"
 
 
+@_refusing
 def _plan(
     rec: _Incoming,
     from_central: bool,
@@ -143,7 +161,7 @@ def _plan(
     model = rec.model
     refs: list[tuple[Reference, str]] = []
     if scope_org is not None:
-        contract = contract_of(model)
+        contract = replication().contract_of(model)
         if not contract.post_writes:
             raise ScopeError(
                 N_("Пост не может изменять записи типа «%(model)s»"), model=model._meta.table_name
@@ -170,6 +188,10 @@ def _plan(
         if local is not None and local.hlc >= rec.hlc:
             return None
         merged = model.merge_remote(local, rec.fields, from_central)
+        if local is None and not from_central:
+            check = replication().contract_of(model).check_new
+            if check is not None:
+                check(merged)
     # Validate the merged values as a whole row (checksums, required fields).
     probe = model(id=rec.id, **merged)
     probe.validate()
@@ -351,7 +373,7 @@ def _guarded(
     except IntegrityError as exc:
         text = str(exc).lower()
         if "foreign key" not in text:
-            raise ValidationError(
+            raise MalformedError(
                 N_("Запись противоречит уже сохранённым данным: %(detail)s"), detail=str(exc)
             ) from exc
         _stage(rec, from_central, scope_org, str(exc))
@@ -393,7 +415,8 @@ def apply_records(
         key = (rec.model._meta.table_name, rec.id)
         if key not in newest or rec.hlc > newest[key].hlc:
             newest[key] = rec
-    parsed = sorted(newest.values(), key=lambda r: _ORDER[r.model._meta.table_name])
+    order = replication().order
+    parsed = sorted(newest.values(), key=lambda r: order[r.model._meta.table_name])
     out_of_scope: dict[tuple[str, str], SyncError] = {}
     while True:
         attempt = ApplyResult(refused=list(result.refused))
@@ -610,7 +633,8 @@ def retry_pending() -> int:
     progress = True
     while progress:
         progress = False
-        rows = sorted(PendingRecord.select(), key=lambda p: _ORDER.get(p.model, 99))
+        order = replication().order
+        rows = sorted(PendingRecord.select(), key=lambda p: order.get(p.model, len(order)))
         for row in rows:
             raw = json.loads(row.payload)
             try:

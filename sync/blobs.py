@@ -28,7 +28,9 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import N_, SyncError, ValidationError
+from i18n import N_
+
+from .errors import MalformedError, SyncError
 
 __all__ = ["BlobStore", "StagingFullError", "sha256_hex", "CHUNK_SIZE", "SealedBlobError"]
 
@@ -113,7 +115,7 @@ class BlobStore:
 
     def path(self, sha: str) -> Path:
         if not _SHA.match(sha or ""):
-            raise ValidationError(N_("Некорректная контрольная сумма файла"), field="sha256")
+            raise MalformedError(N_("Некорректная контрольная сумма файла"), field="sha256")
         return self.root / sha[:2] / sha
 
     def has(self, sha: str) -> bool:
@@ -129,7 +131,7 @@ class BlobStore:
         """Store bytes; if `expected` is given, refuse bytes whose digest differs."""
         sha = sha256_hex(data)
         if expected is not None and sha != expected:
-            raise ValidationError(
+            raise MalformedError(
                 N_("Файл повреждён при передаче: контрольная сумма не совпала"), field="sha256"
             )
         target = self.path(sha)
@@ -264,7 +266,7 @@ class BlobStore:
     def staging_path(self, sha: str, sender: str = "") -> Path:
         self.path(sha)  # validates the digest's form
         if sender and not _SENDER.match(sender):
-            raise ValidationError(N_("Некорректный отправитель файла"))
+            raise MalformedError(N_("Некорректный отправитель файла"))
         return self.root / "staging" / (f"{sha}.{sender}.part" if sender else f"{sha}.part")
 
     def staged(self, sha: str, sender: str = "", *, sender_holds: bool | None = None) -> int:
@@ -336,7 +338,7 @@ class BlobStore:
         if self.has(sha) and (sender_holds if sender_holds is not None else not sender):
             return self.size(sha)
         if total <= 0 or offset < 0 or offset + len(data) > total:
-            raise ValidationError(N_("Некорректный фрагмент файла"), field="offset")
+            raise MalformedError(N_("Некорректный фрагмент файла"), field="offset")
         part = self.staging_path(sha, sender)
         if self._aead is None:
             held = part.stat().st_size if part.is_file() else 0
@@ -370,7 +372,7 @@ class BlobStore:
                 digest.update(block)
         if digest.hexdigest() != sha:
             part.unlink(missing_ok=True)
-            raise ValidationError(
+            raise MalformedError(
                 N_("Файл повреждён при передаче: контрольная сумма не совпала"), field="sha256"
             )
         if self.has(sha):
@@ -393,7 +395,7 @@ class BlobStore:
             self._write_sealed(Path(tmp), sha, total, checked())
             if digest.hexdigest() != sha:
                 part.unlink(missing_ok=True)
-                raise ValidationError(
+                raise MalformedError(
                     N_("Файл повреждён при передаче: контрольная сумма не совпала"), field="sha256"
                 )
             if not self.has(sha):

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from .models import (
-    REPLICATED_MODELS,
-    Appeal,
-    AppealStatus,
-    Attachment,
-    FormOfCare,
-    Patient,
-    SyncModel,
-    SyncSequence,
-)
+from peewee import ForeignKeyField
+
+from .model import SyncModel, SyncSequence
+from .registry import replication
 
 __all__ = ["collect_changes", "express_lane", "pending_counts", "latest_seq", "latest_stamp"]
 
@@ -26,7 +20,7 @@ def collect_changes(
 ) -> tuple[list[SyncModel], bool]:
     """Up to `limit` rows with seq > `after`, across all models; and whether more remain."""
     candidates: list[SyncModel] = []
-    for model in REPLICATED_MODELS:
+    for model in replication().models:
         if scope_org is not None and not model.PULLED_BY_POSTS:
             continue
         query = model.select().where(model.seq > after)
@@ -50,64 +44,75 @@ def latest_seq() -> int:
 
 def latest_stamp() -> str | None:
     """The newest HLC stamp stored, so a restarted replica's clock never goes back."""
-    stamps = [m.select(m.hlc).order_by(m.hlc.desc()).limit(1).scalar() for m in REPLICATED_MODELS]
+    stamps = [m.select(m.hlc).order_by(m.hlc.desc()).limit(1).scalar() for m in replication().models]
     found = [s for s in stamps if s]
     return max(found) if found else None
 
 
 def express_lane(after: int, only_by: str) -> list[SyncModel]:
-    """Unsent emergency appeals with the patients they need, parents first."""
-    appeals = list(
-        Appeal.select().where(
-            (Appeal.seq > after)
-            & (Appeal.changed_by == only_by)
-            & (Appeal.form_of_care == FormOfCare.EMERGENCY)
-            & (Appeal.status == AppealStatus.NEW)
-        )
-    )
-    if not appeals:
+    """Unsent urgent rows (the domain says which) with the unsent rows they reference, parents first."""
+    lane = replication().express
+    if lane is None:
         return []
-    patient_ids = {a.patient_id for a in appeals}
-    patients = list(
-        Patient.select().where(
-            Patient.id.in_(patient_ids) & (Patient.seq > after) & (Patient.changed_by == only_by)
+    model = lane.model
+    urgent = list(model.select().where((model.seq > after) & (model.changed_by == only_by) & lane.urgent()))
+    parents: list[SyncModel] = []
+    seen = {(model, row.id) for row in urgent}
+    _unsent_parents(urgent, after, only_by, seen, parents)
+    return [*parents, *urgent]
+
+
+def _unsent_parents(
+    rows: list[SyncModel],
+    after: int,
+    only_by: str,
+    seen: set[tuple[type[SyncModel], str]],
+    out: list[SyncModel],
+) -> None:
+    """Add to `out` the rows `rows` reference that this replica changed and has not sent,
+    their own parents before them (one query per reference and level)."""
+    replicated = set(replication().models)
+    wanted: dict[type[SyncModel], set[str]] = {}
+    for row in rows:
+        for field in type(row)._meta.sorted_fields:
+            if not isinstance(field, ForeignKeyField) or field.rel_model not in replicated:
+                continue
+            value = row.__data__.get(field.name)
+            if value and (field.rel_model, value) not in seen:
+                wanted.setdefault(field.rel_model, set()).add(value)
+    found: list[SyncModel] = []
+    for target, ids in wanted.items():
+        query = target.select().where(
+            target.id.in_(sorted(ids)) & (target.seq > after) & (target.changed_by == only_by)
         )
-    )
-    representatives = {p.representative_id for p in patients if p.representative_id}
-    if representatives:
-        patients = (
-            list(
-                Patient.select().where(
-                    Patient.id.in_(representatives) & (Patient.seq > after) & (Patient.changed_by == only_by)
-                )
-            )
-            + patients
-        )
-    return [*patients, *appeals]
+        for row in query:
+            seen.add((target, row.id))
+            found.append(row)
+    if found:
+        _unsent_parents(found, after, only_by, seen, out)
+        out.extend(found)
 
 
 def pending_counts(after: int, only_by: str) -> dict[str, int]:
-    """Queue sizes by lane: emergency appeals, all records, and files not yet confirmed."""
+    """Queue sizes by lane: urgent rows, all records, and files not yet confirmed."""
+    declared = replication()
     records = sum(
-        m.select().where((m.seq > after) & (m.changed_by == only_by)).count() for m in REPLICATED_MODELS
+        m.select().where((m.seq > after) & (m.changed_by == only_by)).count() for m in declared.models
     )
-    emergency = (
-        Appeal.select()
-        .where(
-            (Appeal.seq > after)
-            & (Appeal.changed_by == only_by)
-            & (Appeal.form_of_care == FormOfCare.EMERGENCY)
+    lane = declared.express
+    emergency = 0
+    if lane is not None:
+        model = lane.model
+        emergency = (
+            model.select().where((model.seq > after) & (model.changed_by == only_by) & lane.urgent()).count()
         )
-        .count()
-    )
     from .state import UploadedBlob
 
+    blobs = declared.blobs
+    sha256 = blobs.sha256_field
     blobs_up = (
-        Attachment.select(Attachment.sha256)
-        .where(
-            (Attachment.origin == only_by)
-            & Attachment.sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
-        )
+        blobs.model.select(sha256)
+        .where((blobs.model.origin == only_by) & sha256.not_in(UploadedBlob.select(UploadedBlob.sha256)))
         .distinct()
         .count()
     )

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from i18n import N_
+
 from . import PROTOCOL_VERSION
 from .apply import apply_records
 from .blobs import CHUNK_SIZE, BlobStore
@@ -32,17 +34,17 @@ from .clock import utcnow
 from .contract import POST_CLOCK_SKEW
 from .db import database, replica
 from .errors import (
-    N_,
+    MalformedError,
     RevokedError,
     StaleRequestError,
     SyncError,
     TransportError,
-    ValidationError,
     VersionError,
     error_for_code,
 )
-from .migrations import SCHEMA_VERSION
-from .models import REPLICATED_MODELS, Attachment, SyncModel, next_seq
+from .migrations import schema_version
+from .model import SyncModel, next_seq
+from .registry import replication
 from .signing import NodeKey, signed_headers
 from .state import Cursor, PendingRecord, UploadedBlob
 from .wire import decode, encode, pack_chunk
@@ -291,7 +293,7 @@ class SyncClient:
         answer = self._json(
             "POST",
             "/hello",
-            {"protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION, "software": _software()},
+            {"protocol": PROTOCOL_VERSION, "schema": schema_version(), "software": _software()},
         )
         server_ms = answer.get("server_time_ms") if isinstance(answer, dict) else None
         features = answer.get("features") if isinstance(answer, dict) else None
@@ -360,7 +362,7 @@ class SyncClient:
         sound = clock.rewind()
         count = 0
         with database.atomic():
-            for model in REPLICATED_MODELS:
+            for model in replication().models:
                 ahead = model.select().where((model.changed_by == self.node_id) & (model.hlc > sound))
                 for row in ahead:
                     stamp = clock.now()
@@ -423,16 +425,19 @@ class SyncClient:
 
     def _upload_blobs(self) -> None:
         """Send the blobs of our attachments that central lacks, smallest first, resumable."""
-        mine = (
-            Attachment.select(Attachment.sha256, Attachment.size)
+        blobs = replication().blobs
+        sha256, size = blobs.sha256_field, blobs.size_field
+        mine: Any = (
+            blobs.model.select(sha256, size)
             .where(
-                (Attachment.origin == self.node_id)
-                & Attachment.sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
+                (blobs.model.origin == self.node_id)
+                & sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
             )
             .distinct()
-            .order_by(Attachment.size)
+            .order_by(size)
+            .tuples()
         )
-        wanted = [(a.sha256, a.size) for a in mine if self.blobs.has(a.sha256)]
+        wanted = [(sha, length) for sha, length in mine if self.blobs.has(sha)]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             answer = self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})
@@ -488,8 +493,9 @@ class SyncClient:
 
     def blobs_wanted(self) -> list[tuple[str, int]]:
         """(sha, size) of attachments whose bytes are not here yet, smallest first."""
-        rows = Attachment.live().select(Attachment.sha256, Attachment.size).distinct()
-        wanted = {a.sha256: a.size for a in rows if not self.blobs.has(a.sha256)}
+        blobs = replication().blobs
+        rows = blobs.model.live().select(blobs.sha256_field, blobs.size_field).distinct().tuples()
+        wanted = {sha: length for sha, length in rows if not self.blobs.has(sha)}
         return sorted(wanted.items(), key=lambda item: (item[1], item[0]))
 
     def refresh_queues(self) -> SyncStatus:
@@ -546,7 +552,7 @@ def _software() -> str:
 def parse_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(N_("Адрес центра должен начинаться с http:// или https://"))
+        raise MalformedError(N_("Адрес центра должен начинаться с http:// или https://"))
     return url.rstrip("/")
 
 

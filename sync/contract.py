@@ -2,8 +2,8 @@
 
 A post's kiosk stands in a village and its key can be copied, so central checks
 every record a post pushes against its model's contract, never against what the
-post claims. The engine knows only this shape; the models declare their own
-contracts (``sync.models.contracts``) and the engine enforces them, in one place
+post claims. The engine knows only this shape; the domain declares its models' contracts
+and hands them over through ``sync.registry``; the engine enforces them, in one place
 (``sync.apply``), before anything a post sent is kept:
 
 - who may create rows of the model (the post, central, or both);
@@ -12,7 +12,9 @@ contracts (``sync.models.contracts``) and the engine enforces them, in one place
 - which references must resolve *inside the writer's own scope* (an appeal's
   patient, a message's author…), and which values a post may give a field
   (a post makes files and photos, never the protocol's PDF);
-- which times the post's clock sets, which may not run ahead of central's.
+- which times the post's clock sets, which may not run ahead of central's;
+- a rule of the domain's own that a post's new row must pass (an appeal's consultant must
+  take its patient), refused by the domain's registered errors.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Contract:
     post_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: Times set by the post's clock: refused when ahead of central's by more than the skew.
     post_clock: tuple[str, ...] = ()
+    #: The domain's check of a new row a post sends, given its merged field values.
+    check_new: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def post_writes(self) -> bool:

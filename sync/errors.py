@@ -1,17 +1,20 @@
-"""One root error for the sync package; every message is fit to show a user."""
+"""One root error for the sync engine; every message is fit to show a user.
+
+The engine's errors are about the link and the records on it: transport, authentication,
+versions, clocks, a malformed body, a record outside the post's scope or contract. The
+domain's own rules raise the domain's errors (`domain.errors`), which are not SyncErrors;
+the engine refuses a record they reject as a `RefusedError` carrying the same code and text.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 __all__ = [
-    "N_",
     "SyncError",
-    "ValidationError",
-    "LifecycleError",
+    "MalformedError",
+    "RefusedError",
     "ScopeError",
-    "NotFoundError",
-    "ForbiddenError",
     "ClockError",
     "TransportError",
     "error_for_code",
@@ -27,18 +30,6 @@ __all__ = [
 ]
 
 
-def N_(text: str) -> str:
-    """Mark a user-facing message for translation without translating it here."""
-    return text
-
-
-def _plain(value: object) -> object:
-    """A parameter as the untranslated message names it: a moment (naive UTC) in UTC."""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="minutes") + " UTC"
-    return value
-
-
 class SyncError(Exception):
     """Root of every error raised by `sync`."""
 
@@ -51,7 +42,7 @@ class SyncError(Exception):
         self.template = template
         self.params = params
         self.field = field
-        self.message = template % {k: _plain(v) for k, v in params.items()} if params else template
+        self.message = template % params if params else template
         super().__init__(self.message)
 
     def as_dict(self) -> dict[str, str]:
@@ -61,42 +52,37 @@ class SyncError(Exception):
         return out
 
 
-class ValidationError(SyncError):
-    """Bad input from a user or a peer: says what was wrong and what to do."""
-
-    code = "invalid"
-
-
-class LifecycleError(SyncError):
-    """An appeal transition that its current state does not allow."""
-
-    code = "not_allowed"
-
-
 class ScopeError(SyncError):
     """A node asked for, or sent, a record outside its scope."""
 
     code = "out_of_scope"
 
 
-class NotFoundError(SyncError):
-    """A record that does not exist, or that this user may not know of (pages answer 404)."""
+class MalformedError(SyncError):
+    """A body, record or value from a peer (or an operator) that the engine cannot take."""
 
-    code = "not_found"
-
-    def __init__(
-        self, template: str = N_("Страница не найдена"), *, field: str | None = None, **params: object
-    ) -> None:
-        super().__init__(template, field=field, **params)
+    code = "invalid"
 
 
-class ForbiddenError(SyncError):
-    """A record the user may see but not act on this way (pages answer 403)."""
+class RefusedError(SyncError):
+    """A record from a peer that a rule of the domain refuses (a bad SNILS, a consultant who
+    does not take the patient): the domain's error, as the engine reports it."""
 
-    code = "forbidden"
+    code = "invalid"
+
+    @classmethod
+    def of(cls, exc: Exception) -> RefusedError:
+        """The engine's refusal for one of the domain's registered errors: same code and text."""
+        params: dict[str, Any] = dict(getattr(exc, "params", None) or {})
+        refused = cls(str(getattr(exc, "template", None) or exc), field=getattr(exc, "field", None), **params)
+        refused.code = str(getattr(exc, "code", cls.code))
+        # The domain's own words for an untranslated reader (it names a moment in UTC).
+        refused.message = str(getattr(exc, "message", None) or refused.message)
+        refused.args = (refused.message,)
+        return refused
 
 
-class ClockError(ValidationError):
+class ClockError(MalformedError):
     """A post's record stamped ahead of central's clock: the post's clock is wrong."""
 
     code = "clock_ahead"

@@ -18,6 +18,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from i18n import N_
+
 from . import PROTOCOL_VERSION
 from .apply import apply_records
 from .blobs import CHUNK_SIZE, BlobStore
@@ -25,21 +27,20 @@ from .changes import collect_changes, latest_seq
 from .clock import utcnow
 from .db import CENTRAL, database, read_snapshot
 from .errors import (
-    N_,
     BadSignatureError,
     EnrolmentError,
+    MalformedError,
     ReplayError,
     RevokedError,
     ScopeError,
     StaleRequestError,
     UnknownNodeError,
     UnsignedError,
-    ValidationError,
     VersionError,
 )
-from .migrations import SCHEMA_VERSION
-from .models import Attachment
+from .migrations import schema_version
 from .nonces import DatabaseNonces, NonceStore
+from .registry import replication
 from .signing import HEADERS, check_signature
 from .state import BlobHolder, EnrolmentToken, KnownNode
 
@@ -121,7 +122,7 @@ def enroll(payload: dict[str, Any]) -> dict[str, Any]:
     token, node_id, public_hex = (str(payload.get(k, "")) for k in ("token", "node_id", "public_key"))
     proof = str(payload.get("proof", ""))
     if not token or not _NODE_ID.match(node_id):
-        raise ValidationError(N_("Запрос на регистрацию поста неполон"))
+        raise MalformedError(N_("Запрос на регистрацию поста неполон"))
     try:
         public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
         public.verify(base64.b64decode(proof, validate=True), enrolment_proof_message(token, node_id))
@@ -146,7 +147,7 @@ def enroll(payload: dict[str, Any]) -> dict[str, Any]:
         "node_id": node_id,
         "organization": row.organization_id,
         "protocol": PROTOCOL_VERSION,
-        "schema": SCHEMA_VERSION,
+        "schema": schema_version(),
         "server_time_ms": int(time.time() * 1000),
     }
 
@@ -194,20 +195,20 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     if not (isinstance(protocol, int) and isinstance(schema, int)) or not all(
         type(v) is int and 0 <= v < _MAX_VERSION for v in (protocol, schema)
     ):
-        raise ValidationError(N_("В приветствии нет версий протокола и схемы"))
+        raise MalformedError(N_("В приветствии нет версий протокола и схемы"))
     KnownNode.update(
         schema_version=schema,
         software_version=str(payload.get("software", ""))[:32],
     ).where(KnownNode.node_id == node.node_id).execute()
-    if protocol != PROTOCOL_VERSION or schema < SCHEMA_VERSION:
+    if protocol != PROTOCOL_VERSION or schema < schema_version():
         raise VersionError(
             N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
             p=PROTOCOL_VERSION,
-            s=SCHEMA_VERSION,
+            s=schema_version(),
         )
     return {
         "protocol": PROTOCOL_VERSION,
-        "schema": SCHEMA_VERSION,
+        "schema": schema_version(),
         "server_time_ms": int(time.time() * 1000),
         "organization": node.organization_id,
         "features": list(FEATURES),
@@ -218,7 +219,7 @@ def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     """Apply a pushed batch; with `pull: {cursor, limit}`, answer with the first pull page too."""
     records = payload.get("records")
     if not isinstance(records, list):
-        raise ValidationError(N_("В пакете нет списка записей"))
+        raise MalformedError(N_("В пакете нет списка записей"))
     pull = _pull_request(payload.get("pull"))
     result = apply_records(records, peer=node.node_id, from_central=False, scope_org=node.organization_id)
     answer = result.as_dict()
@@ -235,7 +236,7 @@ def _pull_request(pull: Any) -> tuple[int, int] | None:
         cursor, limit = pull.get("cursor"), pull.get("limit")
         if type(cursor) is int and type(limit) is int:
             return pull_bounds(cursor, limit)
-    raise ValidationError(N_("Курсор и размер пакета должны быть числами"))
+    raise MalformedError(N_("Курсор и размер пакета должны быть числами"))
 
 
 #: A change number fits a signed 64-bit column; a page is at most this many records asked.
@@ -248,10 +249,10 @@ def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
     try:
         values = [int(v) if type(v) is int else int(str(v), 10) for v in (cursor, limit)]
     except ValueError as exc:
-        raise ValidationError(N_("Курсор и размер пакета должны быть числами")) from exc
+        raise MalformedError(N_("Курсор и размер пакета должны быть числами")) from exc
     cursor, limit = values
     if not (0 <= cursor <= _MAX_CURSOR and 0 <= limit <= _MAX_LIMIT):
-        raise ValidationError(N_("Курсор или размер пакета вне допустимых пределов"))
+        raise MalformedError(N_("Курсор или размер пакета вне допустимых пределов"))
     return cursor, limit
 
 
@@ -276,9 +277,9 @@ def missing_blobs(node: KnownNode, store: BlobStore, shas: Any) -> list[str]:
     """Which of these blobs central lacks *for this post*: all but those it delivered itself or
     may read (so the answer tells nothing of other posts' files)."""
     if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
-        raise ValidationError(N_("Ожидался список контрольных сумм"))
+        raise MalformedError(N_("Ожидался список контрольных сумм"))
     if len(shas) > MAX_PULL:
-        raise ValidationError(N_("Слишком длинный список контрольных сумм"))
+        raise MalformedError(N_("Слишком длинный список контрольных сумм"))
     for sha in shas:
         store.path(sha)  # refuses a malformed digest
     readable = _readable(node, [sha for sha in shas if store.has(sha)])
@@ -292,18 +293,20 @@ def upload_offsets(node: KnownNode, store: BlobStore, shas: list[str]) -> dict[s
     partial = [sha for sha, held in staged.items() if held > 0]
     if not partial:
         return {}
-    scope = Attachment.scope_for_post(org)
-    query = Attachment.select(Attachment.sha256).where(Attachment.sha256.in_(partial) & scope)
-    return {row.sha256: staged[row.sha256] for row in query}
+    blobs = replication().blobs
+    scope = blobs.model.scope_for_post(org)
+    query = blobs.model.select(blobs.sha256_field).where(blobs.sha256_field.in_(partial) & scope)
+    return {sha: staged[sha] for sha in query.scalars()}
 
 
 def blob_size(node: KnownNode, sha: str) -> int:
     """The size the attachment's metadata declares for a blob (what an upload must reach)."""
-    scope = Attachment.scope_for_post(node.organization_id)
-    row = Attachment.select(Attachment.size).where((Attachment.sha256 == sha) & scope).first()
-    if row is None:
+    blobs = replication().blobs
+    scope = blobs.model.scope_for_post(node.organization_id)
+    size = blobs.model.select(blobs.size_field).where((blobs.sha256_field == sha) & scope).limit(1).scalar()
+    if size is None:
         raise ScopeError(N_("Файл не относится к обращениям этого поста"))
-    return int(row.size)
+    return int(size)
 
 
 def may_send_blob(node: KnownNode, sha: str) -> None:
@@ -338,7 +341,9 @@ def _readable(node: KnownNode, shas: list[str]) -> set[str]:
     held = BlobHolder.select(BlobHolder.sha256).where(
         BlobHolder.sha256.in_(shas) & (BlobHolder.organization_id == org)
     )
-    made_here = Attachment.select(Attachment.sha256).where(
-        Attachment.sha256.in_(shas) & (Attachment.origin == CENTRAL) & Attachment.scope_for_post(org)
+    blobs = replication().blobs
+    model = blobs.model
+    made_here = model.select(blobs.sha256_field).where(
+        blobs.sha256_field.in_(shas) & (model.origin == CENTRAL) & model.scope_for_post(org)
     )
-    return {row.sha256 for row in held} | {row.sha256 for row in made_here}
+    return {row.sha256 for row in held} | set(made_here.scalars())

@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from .errors import N_, AuthError, BadSignatureError
+from i18n import N_
+
+from .errors import AuthError, BadSignatureError
 
 __all__ = ["NodeKey", "signed_headers", "check_signature", "HEADERS"]
 

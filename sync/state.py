@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import JOIN, BigIntegerField, BooleanField, CharField, CompositeKey, DateTimeField, TextField
+from peewee import BigIntegerField, BooleanField, CharField, CompositeKey, DateTimeField, TextField
 
 from .clock import utcnow
 from .migrations import Migration
-from .models import BaseModel
+from .model import BaseModel
 
 __all__ = [
     "PendingRecord",
@@ -151,25 +151,23 @@ NODE_MIGRATIONS = [
 ]
 def _blob_holders(db, migrator) -> None:  # type: ignore[no-untyped-def]
     """Who delivered each blob: for blobs received before this table existed, the post of the
-    earliest attachment naming it that central did not make itself (its first sender)."""
+    node that first sent a row naming it (central's own rows aside)."""
     from .db import CENTRAL
-    from .models import Appeal, Attachment, Exam
+    from .registry import replication
 
     db.create_tables([BlobHolder], safe=True)
+    blobs = replication().blobs
+    model = blobs.model
     first: dict[str, str] = {}
     rows: Any = (
-        Attachment.select(Attachment.sha256, Appeal.post, Exam.post.alias("exam_post"))
-        .join(Appeal, join_type=JOIN.LEFT_OUTER, on=(Attachment.appeal == Appeal.id))
-        .switch(Attachment)
-        .join(Exam, join_type=JOIN.LEFT_OUTER, on=(Attachment.exam == Exam.id))
-        .where(Attachment.origin != CENTRAL)
-        .order_by(Attachment.seq)
+        model.select(blobs.sha256_field.alias("sha256"), KnownNode.organization_id)
+        .join(KnownNode, on=(model.origin == KnownNode.node_id))
+        .where(model.origin != CENTRAL)
+        .order_by(model.seq)
         .dicts()
     )
     for row in rows:
-        post = row.get("post") or row.get("exam_post")
-        if post:
-            first.setdefault(row["sha256"], post)
+        first.setdefault(row["sha256"], row["organization_id"])
     for sha, post in first.items():
         BlobHolder.insert(sha256=sha, organization_id=post).on_conflict_ignore().execute()
 

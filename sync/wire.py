@@ -8,7 +8,9 @@ import json
 import zlib
 from typing import Any
 
-from .errors import N_, ValidationError
+from i18n import N_
+
+from .errors import MalformedError
 
 __all__ = ["encode", "decode", "decode_object", "pack_chunk", "unpack_chunk", "CONTENT_TYPE", "MAX_BODY"]
 
@@ -30,25 +32,25 @@ MAX_INT_DIGITS = 19
 
 
 def decode(body: bytes, gzipped: bool = True) -> Any:
-    """Parse a body; a corrupt, oversized, too deep or out-of-range one is a ValidationError."""
+    """Parse a body; a corrupt, oversized, too deep or out-of-range one is a MalformedError."""
     try:
         raw = _gunzip_bounded(body) if gzipped else body
         if len(raw) > MAX_BODY:
-            raise ValidationError(N_("Пакет синхронизации слишком велик"))
+            raise MalformedError(N_("Пакет синхронизации слишком велик"))
         text = raw.decode("utf-8")
         payload = json.loads(text, parse_int=_bounded_int, parse_float=_finite, parse_constant=_no_constant)
         if isinstance(payload, dict | list):
             _check_depth(payload)
         return payload
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ValidationError(N_("Пакет синхронизации повреждён: %(detail)s"), detail=str(exc)[:200]) from exc
+        raise MalformedError(N_("Пакет синхронизации повреждён: %(detail)s"), detail=str(exc)[:200]) from exc
 
 
 def decode_object(body: bytes, gzipped: bool = True) -> dict[str, Any]:
     """A body that must be a JSON object (every request a node sends)."""
     payload = decode(body, gzipped)
     if not isinstance(payload, dict):
-        raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
+        raise MalformedError(N_("Ожидался JSON-объект в теле запроса"))
     return payload
 
 
@@ -64,24 +66,24 @@ def _check_depth(payload: Any) -> None:
         ]
         if not level:
             return
-    raise ValidationError(N_("Пакет синхронизации слишком глубоко вложен"))
+    raise MalformedError(N_("Пакет синхронизации слишком глубоко вложен"))
 
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValidationError(N_("Число в пакете синхронизации слишком велико"))
+        raise MalformedError(N_("Число в пакете синхронизации слишком велико"))
     return int(text)
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise ValidationError(N_("Число в пакете синхронизации слишком велико"))
+        raise MalformedError(N_("Число в пакете синхронизации слишком велико"))
     return value
 
 
 def _no_constant(text: str) -> Any:
-    raise ValidationError(N_("Пакет синхронизации содержит %(value)s вместо числа"), value=text)
+    raise MalformedError(N_("Пакет синхронизации содержит %(value)s вместо числа"), value=text)
 
 
 def _gunzip_bounded(body: bytes, limit: int = MAX_BODY) -> bytes:
@@ -115,11 +117,11 @@ def pack_chunk(data: bytes, level: int = 6) -> bytes | None:
 
 
 def unpack_chunk(body: bytes, limit: int) -> bytes:
-    """A gzipped blob chunk unpacked; corrupt or over `limit` bytes is a ValidationError."""
+    """A gzipped blob chunk unpacked; corrupt or over `limit` bytes is a MalformedError."""
     try:
         raw = _gunzip_bounded(body, limit)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ValidationError(N_("Фрагмент файла повреждён: %(detail)s"), detail=str(exc)) from exc
+        raise MalformedError(N_("Фрагмент файла повреждён: %(detail)s"), detail=str(exc)) from exc
     if len(raw) > limit:
-        raise ValidationError(N_("Фрагмент файла слишком велик"))
+        raise MalformedError(N_("Фрагмент файла слишком велик"))
     return raw

@@ -16,6 +16,7 @@ from flask import Flask
 from peewee import Database
 from werkzeug.serving import make_server
 
+import domain  # noqa: F401  (registers the replicated models with the sync engine)
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database
 from sync.migrations import migrate
@@ -228,8 +229,8 @@ def future_slot(consultant):  # type: ignore[no-untyped-def]
     """The consultant's first slot that is still ahead (the seed is made once per session)."""
     from datetime import timedelta
 
+    from domain.models import Slot
     from sync.clock import utcnow
-    from sync.models import Slot
 
     return (
         Slot.select()

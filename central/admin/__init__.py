@@ -2,9 +2,9 @@
 
 from flask import Blueprint
 
+from domain.models import Role
 from faplink.web.features import MenuItem
-from sync.errors import N_
-from sync.models import Role
+from i18n import N_
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="../templates")
 

@@ -7,12 +7,12 @@ from typing import Any
 from flask import Response, flash, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
+from domain.models import Role, Staff
 from faplink.web import audit
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error, user_timezone
 from sync.clock import utcnow
-from sync.errors import SyncError
-from sync.models import Role, Staff
 
 from . import bp, journal
 from .labels import ROLE_LABELS
@@ -24,7 +24,7 @@ JOURNAL_READERS = (Role.ADMIN, Role.AUDITOR)
 def _filters() -> journal.JournalFilter:
     try:
         return journal.JournalFilter.from_args(request.args, user_timezone())
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         return journal.JournalFilter(zone=user_timezone())
 

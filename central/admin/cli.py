@@ -23,7 +23,7 @@ def verify(data_dir: Path, database_url: str | None) -> None:
     """Check every writer's chain (each post's, central's): exit 0 when all hold, 1 naming the
     first broken row of each chain that does not; a post's restore from a backup shows as a fork."""
     from central import create_app
-    from sync.models import restore_forks, verify_chains
+    from domain.models import restore_forks, verify_chains
 
     config: dict[str, object] = {"DATA_DIR": data_dir.resolve()}
     if database_url:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from central.profile.zones import check_zone
+from domain.errors import ValidationError
+from domain.models import Organization, OrgKind, Region, Specialty, Staff
+from domain.validators import normalize_phone
+from i18n import N_
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import Organization, OrgKind, Region, Specialty, Staff
-from sync.validators import normalize_phone
 
 __all__ = [
     "regions",

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
-from sync.errors import N_, ValidationError
-from sync.models import AccessAction, AccessEntry, Organization, Staff
+from domain.errors import ValidationError
+from domain.models import AccessAction, AccessEntry, Organization, Staff
+from i18n import N_
 
 __all__ = ["JournalFilter", "PAGE_SIZE", "page", "csv_lines", "ACTION_LABELS", "CSV_COLUMNS"]
 

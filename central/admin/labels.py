@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sync.errors import N_
-from sync.models import OrgKind, Role
-from sync.models.directory import Visibility
+from domain.models import OrgKind, Role
+from domain.models.directory import Visibility
+from i18n import N_
 
 __all__ = ["ROLE_LABELS", "KIND_LABELS", "VISIBILITY_LABELS", "VISIBILITY_CHOICES"]
 

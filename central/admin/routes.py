@@ -10,10 +10,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.profile.zones import RUSSIAN_ZONES, other_zones
+from domain.models import Organization, Region, Role, Specialty, Staff, SupportRequest
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
-from sync.errors import N_, SyncError
-from sync.models import Organization, Region, Role, Specialty, Staff, SupportRequest
+from i18n import N_
 
 from . import bp, directories
 from .labels import KIND_LABELS
@@ -119,7 +120,7 @@ def directory(kind: str) -> Any:
     editing = _row(entry, request.form.get("id"))
     try:
         saved = entry.save(editing, request.form)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _page(kind, editing, translate_error(exc))
     flash(_(entry.saved, name=saved.name), "success")
     return redirect(url_for("admin.directory", kind=kind))
@@ -133,6 +134,6 @@ def delete(kind: str, row_id: str) -> Any:
     try:
         entry.delete(row)
         flash(_(entry.deleted, name=row.name), "success")
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("admin.directory", kind=kind))

@@ -8,10 +8,10 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.profile.zones import RUSSIAN_ZONES, other_zones
+from domain.models import Role, Staff
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
-from sync.errors import SyncError
-from sync.models import Role, Staff
 
 from . import bp, directories, users
 from .labels import KIND_LABELS, ROLE_LABELS, VISIBILITY_LABELS
@@ -75,7 +75,7 @@ def user_new() -> Any:
         return _form_page(None, {})
     try:
         staff = users.save_user(None, request.form, g.staff)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _form_page(None, request.form, translate_error(exc))
     return _saved(staff, created=True)
 
@@ -88,7 +88,7 @@ def user_edit(staff_id: str) -> Any:
         return _form_page(staff, {})
     try:
         users.save_user(staff, request.form, g.staff)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _form_page(_staff(staff_id), request.form, translate_error(exc))
     return _saved(staff, created=False)
 
@@ -100,7 +100,7 @@ def user_password(staff_id: str) -> Any:
     staff = _staff(staff_id)
     try:
         password = users.reset_password(staff)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("admin.user_edit", staff_id=staff_id))
     credential = users.credential_of(staff)
@@ -128,6 +128,6 @@ def user_active(staff_id: str) -> Any:
                 _("Пользователь %(name)s деактивирован: войти он больше не сможет", name=staff.full_name),
                 "success",
             )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("admin.user_edit", staff_id=staff_id))

@@ -16,6 +16,7 @@ from flask import Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.chat.service import appeal_file
+from domain.models import Appeal, Attachment, AttachmentKind, Exam, Observation
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.charts import VitalChart, vital_charts
@@ -24,7 +25,6 @@ from faplink.web.previews import PREVIEW_CSP, file_response, preview
 from faplink.web.uploads import sniff
 from faplink.web.vitals import observations
 from sync.blobs import BlobStore
-from sync.models import Appeal, Attachment, AttachmentKind, Exam, Observation
 
 from . import bp
 from .routes import CONSULTANT

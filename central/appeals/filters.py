@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from peewee import Expression
 
-from sync.errors import N_, ValidationError
-from sync.models import Appeal, FormOfCare, Organization, OrgKind, Slot, Specialty
+from domain.errors import ValidationError
+from domain.models import Appeal, FormOfCare, Organization, OrgKind, Slot, Specialty
+from i18n import N_
 
 __all__ = ["QueueFilter", "post_choices", "specialty_choices"]
 

@@ -7,12 +7,12 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from central.protocols import icd10
+from domain.models import AppealStatus, DiagnosisRole, FormOfCare, Role
 from faplink.web import audit
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error, user_timezone
 from sync.clock import utcnow
-from sync.errors import SyncError
-from sync.models import AppealStatus, DiagnosisRole, FormOfCare, Role
 
 from . import bp, service
 from .filters import QueueFilter, post_choices, specialty_choices
@@ -28,7 +28,7 @@ def queue() -> Any:
         name = "new"
     try:
         filters = QueueFilter.from_args(request.args, user_timezone())
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         filters = QueueFilter(zone=user_timezone())
     queues = service.queues(g.staff, filters=filters)
@@ -80,7 +80,7 @@ def take(appeal_id: str) -> Any:
     try:
         service.take(g.staff, appeal_id)
         flash(_("Обращение взято в работу"), "success")
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("appeals.detail", appeal_id=appeal_id))
 
@@ -109,7 +109,7 @@ def protocol(appeal_id: str) -> Any:
             )
             flash(_("Протокол отправлен, обращение закрыто"), "success")
             return redirect(url_for("appeals.detail", appeal_id=appeal_id))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
     else:
         audit.viewed(appeal, detail="protocol_form")

@@ -13,12 +13,8 @@ from werkzeug.datastructures import FileStorage
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
 from central.protocols.files import attach_protocol_files, check_protocol_files
 from central.protocols.icd10 import check_diagnoses
-from faplink.web.labels import LABELS
-from sync.blobs import BlobStore
-from sync.clock import utcnow
-from sync.db import database
-from sync.errors import NotFoundError
-from sync.models import (
+from domain.errors import NotFoundError
+from domain.models import (
     Appeal,
     AppealStatus,
     Attachment,
@@ -29,7 +25,11 @@ from sync.models import (
     Role,
     Staff,
 )
-from sync.models.appeal_queries import Queues, split_queues
+from domain.models.appeal_queries import Queues, split_queues
+from faplink.web.labels import LABELS
+from sync.blobs import BlobStore
+from sync.clock import utcnow
+from sync.db import database
 
 from .filters import QueueFilter
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from peewee import CharField, DateTimeField
 from zxcvbn import zxcvbn
 
+from domain.errors import ValidationError
+from domain.models import Staff, StaffCredential
 from faplink.web.auth import hash_password, verify_password
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
-from sync.errors import N_, ValidationError
-from sync.models import BaseModel, Staff, StaffCredential
+from sync.model import BaseModel
 
 __all__ = [
     "MIN_LENGTH",

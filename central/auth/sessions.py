@@ -18,7 +18,7 @@ from peewee import CharField, DateTimeField
 
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
-from sync.models import BaseModel
+from sync.model import BaseModel
 
 __all__ = [
     "StaffSession",

@@ -20,7 +20,8 @@ from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from sync.errors import N_, AuthError
+from i18n import N_
+from sync.errors import AuthError
 
 __all__ = ["LoginThrottle", "TooManyAttempts", "RULES"]
 

@@ -27,16 +27,9 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
+from domain.models import REPLICATED_MODELS, Appeal, ChatMessage, Exam, Protocol, Staff
 from sync.changes import latest_seq
-from sync.models import (
-    REPLICATED_MODELS,
-    Appeal,
-    ChatMessage,
-    Exam,
-    Protocol,
-    Staff,
-    SyncModel,
-)
+from sync.model import SyncModel
 
 __all__ = [
     "STAFF_NS",

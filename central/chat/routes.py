@@ -16,13 +16,13 @@ from flask import (
 from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from domain.models import Appeal, Attachment, ChatMessage, Role
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.chat import file_download, message_from_request, messages
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import chat_message_json
-from sync.errors import SyncError
-from sync.models import Appeal, Attachment, ChatMessage, Role
 
 from ..appeals.service import visible_appeal
 from ..extensions import shared_redis, socketio
@@ -92,7 +92,7 @@ def send(appeal_id: str) -> Any:
     visible_appeal(g.staff, appeal_id)  # 404 before anything is tried
     try:
         service.post_message(g.staff, appeal_id, *message_from_request())
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("appeals.detail", appeal_id=appeal_id) + "#chat")
 

@@ -5,10 +5,11 @@ The chat itself (messages, files, storing one) is faplink/web/chat.py, shared wi
 
 from __future__ import annotations
 
+from domain.errors import LifecycleError
+from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
 from faplink.web.chat import Upload, file_of, files_of
 from faplink.web.chat import post_message as store_message
-from sync.errors import N_, LifecycleError
-from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
+from i18n import N_
 
 from ..appeals.service import visible_appeal
 

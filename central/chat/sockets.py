@@ -17,9 +17,9 @@ from flask_socketio import join_room
 
 from central.appeals.service import can_see
 from central.sync_api.nodes import seen_nonces
+from domain.models import Role, Staff
+from faplink.web.errors import USER_ERRORS
 from sync import server
-from sync.errors import SyncError
-from sync.models import Role, Staff
 
 from ..extensions import socketio
 from .live import ADMINS, NODE_NS, STAFF_NS, appeal_room, post_room, specialty_room, staff_room
@@ -77,7 +77,7 @@ def linked_posts() -> LinkedPosts:
 def node_connect(auth: Any = None) -> None:
     try:
         node = server.authenticate("GET", LINK_PATH, b"", dict(request.headers), seen_nonces())
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         log.info("node link refused: %s", exc.message)
         raise ConnectionRefusedError(exc.code) from exc
     join_room(post_room(node.organization_id))

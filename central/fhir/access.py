@@ -25,7 +25,7 @@ from flask import has_request_context, request
 from peewee import Expression
 
 from central.appeals.service import appeals_visible_to
-from sync.models import AccessAction, Appeal, Organization, Patient, Role, Staff, append_entry
+from domain.models import AccessAction, Appeal, Organization, Patient, Role, Staff, append_entry
 
 from .mapping import Resource
 from .tokens import FhirToken
@@ -119,7 +119,7 @@ def record_access(
     patient: str = "",
     parameters: Sequence[str] = (),
 ) -> None:
-    """Write the read to the access journal («Журнал доступа», `sync.models.AccessEntry`).
+    """Write the read to the access journal («Журнал доступа», `domain.models.AccessEntry`).
 
     Who (the consultant or administrator, or the МИС's token), how (read, search,
     `$everything`, a file, the export), which resources (ids only), whose data (the

@@ -8,10 +8,10 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Region, Role
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
-from sync.errors import SyncError
-from sync.models import Region, Role
 
 from . import tokens
 
@@ -48,7 +48,7 @@ def issue() -> Any:
         row, token = tokens.issue(
             request.form.get("name", ""), request.form.get("region", ""), created_by=g.staff.id
         )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _page(error=translate_error(exc), status=400)
     flash(
         _("Токен для «%(name)s» выпущен: сохраните его в МИС, он показан один раз", name=row.name), "success"
@@ -61,7 +61,7 @@ def issue() -> Any:
 def revoke(token_id: str) -> Any:
     try:
         row = tokens.revoke(token_id)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     else:
         flash(_("Токен «%(name)s» отозван", name=row.name), "success")

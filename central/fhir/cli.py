@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sync.errors import SyncError
+from faplink.web.errors import USER_ERRORS
 
 __all__ = ["fhir_token", "export_fhir"]
 
@@ -25,7 +25,7 @@ def _errors() -> Iterator[None]:
     """Our errors as one clear line and exit code 1, never a stack trace."""
     try:
         yield
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         raise click.ClickException(exc.message) from exc
 
 
@@ -119,8 +119,8 @@ def export_fhir(
     base_url: str,
 ) -> None:
     """Write FHIR R4 resources as Bulk Data NDJSON: one <Type>.ndjson per resource type."""
+    from domain.models import Region
     from provisioning.console import ProgressBar
-    from sync.models import Region
 
     from .access import Reader
     from .export import export_ndjson

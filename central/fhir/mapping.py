@@ -15,8 +15,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from sync.clock import Stamp
-from sync.models import (
+from domain.models import (
     CATALOGUE,
     LABS,
     Appeal,
@@ -34,6 +33,7 @@ from sync.models import (
     Specialty,
     Staff,
 )
+from sync.clock import Stamp
 
 from . import systems
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from peewee import Expression
 
-from sync.errors import N_
-from sync.models import (
+from domain.models import (
     CATALOGUE,
     Appeal,
     Attachment,
@@ -32,6 +31,7 @@ from sync.models import (
     Slot,
     Staff,
 )
+from i18n import N_
 
 from . import mapping, search
 from .access import Reader

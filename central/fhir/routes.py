@@ -16,10 +16,11 @@ from urllib.parse import urlencode
 from flask import Response, current_app, g, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Appeal, Attachment, AttachmentKind
+from faplink.web.errors import USER_ERRORS, UserError
 from faplink.web.i18n import translate_error
+from i18n import N_
 from sync.blobs import BlobStore
-from sync.errors import N_, SyncError
-from sync.models import Appeal, Attachment, AttachmentKind
 
 from . import bp, tokens
 from .access import READER_ROLES, Reader, record_access
@@ -83,11 +84,14 @@ def _authenticate() -> Response | None:
     return None
 
 
-@bp.errorhandler(SyncError)
-def _error(exc: SyncError) -> Response:
+def _error(exc: UserError) -> Response:
     status = exc.status if isinstance(exc, FhirError) else 400
     code = exc.issue if isinstance(exc, FhirError) else "invalid"
     return _outcome(status, code, translate_error(exc))
+
+
+for _shown in USER_ERRORS:
+    bp.register_error_handler(_shown, _error)
 
 
 def _reader() -> Reader:
@@ -267,7 +271,7 @@ def binary(attachment_id: str) -> Response:
     blobs: BlobStore = current_app.extensions["blobs"]
     try:
         data = blobs.read(attachment.sha256)
-    except (FileNotFoundError, OSError, SyncError) as exc:
+    except (FileNotFoundError, OSError, *USER_ERRORS) as exc:
         raise NotFound(N_("Файл %(id)s ещё не получен центром"), id=attachment_id) from exc
     record_access(
         _reader(), "binary", "Binary", ids=[f"Binary/{attachment_id}"], patient=attachment.appeal.patient_id

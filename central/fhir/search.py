@@ -13,8 +13,8 @@ from typing import Any
 
 from peewee import Expression
 
-from sync.errors import N_
-from sync.models import Appeal, AppealStatus, Observation, Patient
+from domain.models import Appeal, AppealStatus, Observation, Patient
+from i18n import N_
 
 from . import systems
 from .errors import SearchError

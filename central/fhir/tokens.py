@@ -13,10 +13,12 @@ from datetime import datetime
 
 from peewee import CharField, DateTimeField
 
+from domain.errors import ValidationError
+from domain.models import Region
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import create_side_tables
-from sync.errors import N_, ValidationError
-from sync.models import BaseModel, Region
+from sync.model import BaseModel
 
 __all__ = ["FhirToken", "ensure_tables", "issue", "revoke", "verify", "TOKEN_PREFIX"]
 

@@ -3,9 +3,9 @@
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
+from domain.models import Role
 from faplink.web.features import MenuItem
-from sync.errors import N_
-from sync.models import Role
+from i18n import N_
 
 bp = Blueprint("fleet", __name__, url_prefix="/fleet", template_folder="../templates")
 

@@ -9,16 +9,17 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from domain.errors import ValidationError
+from domain.models import AccessAction, Organization, OrgKind
+from domain.models.directory import region_centres
 from faplink.web import audit
+from i18n import N_
 from provisioning.bundle import FORMAT, centre_bundle_key, fingerprint, public_hex, seal
 from provisioning.recovery import recovery_public_hex
 from sync.changes import collect_changes, latest_seq
 from sync.client import parse_url
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import AccessAction, Organization, OrgKind
-from sync.models.directory import region_centres
 from sync.server import register_node
 
 __all__ = ["ExportedBundle", "export_bundle", "centre_ca_pem", "bundle_key_fingerprint"]

@@ -19,11 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Blueprint, Response, current_app, request
 
 from central.sync_api.nodes import request_node
+from domain.errors import ValidationError
+from domain.models import REPLICATED_MODELS
+from i18n import N_
 from provisioning.protocol import FLEET_PATH, rotation_proof_message
 from provisioning.recovery import recovery_public_hex
 from sync import server
-from sync.errors import N_, BadSignatureError, ValidationError
-from sync.models import REPLICATED_MODELS
+from sync.errors import BadSignatureError
 from sync.state import KnownNode
 from sync.wire import decode
 

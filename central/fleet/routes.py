@@ -9,8 +9,8 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
-from sync.errors import SyncError
 from sync.state import KnownNode
 
 from . import FLEET_ROLES, bp, service
@@ -54,7 +54,7 @@ def confirm_revoke(node_id: str) -> Any:
 def revoke(node_id: str) -> Any:
     try:
         service.revoke_node(node_id)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     else:
         current_app.logger.info("%s revoked node %s", g.staff.id, node_id)
@@ -86,7 +86,7 @@ def issue_token() -> Any:
         token = service.issue(
             form.get("organization", ""), form.get("hours", "72"), g.staff.id, form.get("note", "")
         )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _tokens_page(error=translate_error(exc), form=form), 400
     # Shown on this page only: central keeps the token's hash, not the token.
     return _tokens_page(new_token=token)
@@ -97,7 +97,7 @@ def issue_token() -> Any:
 def revoke_token(token_hash: str) -> Any:
     try:
         service.revoke_token(token_hash)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     else:
         flash(_("Код регистрации отозван"), "success")
@@ -126,7 +126,7 @@ def bundle_download() -> Any:
             request.form.get("central_url", "") or request.host_url,
             created_by=g.staff.id,
         )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("fleet.bundle_form"))
     current_app.logger.info("%s exported an enrolment bundle for %s", g.staff.id, exported.node_id)

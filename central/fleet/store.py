@@ -15,7 +15,7 @@ from peewee import CharField, DateTimeField, TextField
 
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
-from sync.models import BaseModel
+from sync.model import BaseModel
 
 __all__ = ["NodeReport", "ensure_tables", "store_report", "queued_items", "HISTORY"]
 

@@ -23,8 +23,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 
+from domain.errors import ValidationError
 from faplink.tcpinfo import TcpCounters, tcp_counters
-from sync.errors import N_, UnsignedError, ValidationError
+from i18n import N_
+from sync.errors import UnsignedError
 from sync.signing import HEADERS
 from sync.wire import decode
 

@@ -16,11 +16,12 @@ from typing import Any
 
 from peewee import CharField, DatabaseError, DateTimeField, TextField
 
+from domain.errors import ValidationError
 from faplink.web.serialize import iso
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
-from sync.errors import N_, ValidationError
-from sync.models import BaseModel
+from sync.model import BaseModel
 from sync.state import KnownNode
 
 __all__ = [

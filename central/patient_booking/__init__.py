@@ -3,9 +3,9 @@ the card), choose the doctor, date and time, write the appeal with its files, ch
 
 from flask import Blueprint
 
+from domain.models import Role
 from faplink.web.features import MenuItem
-from sync.errors import N_
-from sync.models import Role
+from i18n import N_
 
 bp = Blueprint("patient_booking", __name__, url_prefix="", template_folder="../templates")
 

@@ -7,10 +7,11 @@ import re
 from datetime import date
 from typing import Any
 
+from domain.errors import ValidationError
+from domain.models import Organization, OrgKind, Patient, Relation, Sex, Staff
+from domain.validators import PHONE_EXTENSION, normalize_enp, normalize_phone
+from i18n import N_
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import Organization, OrgKind, Patient, Relation, Sex, Staff
-from sync.validators import PHONE_EXTENSION, normalize_enp, normalize_phone
 
 __all__ = ["region_posts", "search", "region_patient", "create"]
 

@@ -17,14 +17,14 @@ from central.appeals import service as appeals
 from central.routing import booking, files
 from central.routing.files import StagedFile
 from central.routing.service import free_slots
+from domain.models import AppealKind, ContactMode, Patient, Relation, Role, Slot, Specialty, Staff
 from faplink.web import audit
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error
 from faplink.web.serialize import appeal_json
 from faplink.web.session_api import json_body
 from sync.clock import utcnow
-from sync.errors import SyncError
-from sync.models import AppealKind, ContactMode, Patient, Relation, Role, Slot, Specialty, Staff
 
 from . import bp, patients
 
@@ -41,7 +41,7 @@ def find() -> Any:
     if query.strip():
         try:
             found = patients.search(g.staff, query)
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
         else:
             audit.searched(audit.query_fields(query), found)
@@ -63,7 +63,7 @@ def new_patient() -> Any:
     if request.method == "POST":
         try:
             patient = patients.create(g.staff, request.form)
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
         else:
             audit.viewed(patient)
@@ -89,7 +89,7 @@ def doctor() -> Any:
     """Step 2: the doctor (filter by specialty, search by name), then a free date and time."""
     try:
         patient = _patient()
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("patient_booking.find"))
     doctors = booking.bookable_doctors(patient)
@@ -160,7 +160,7 @@ def details() -> Any:
     «Информация верна, создать обращение»."""
     try:
         patient = _patient()
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("patient_booking.find"))
     form = request.values
@@ -190,7 +190,7 @@ def details() -> Any:
                 attached_token=files.carry(attached, g.staff),
             )
         created = booking.book(g.staff, draft)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _details(patient, form, translate_error(exc), attached)
     when = to_local(draft.slot.starts_at)
     flash(

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from faplink.web.features import MenuItem
-from sync.errors import N_
+from i18n import N_
 
 bp = Blueprint("profile", __name__, url_prefix="/profile", template_folder="../templates")
 

@@ -11,11 +11,11 @@ from central.admin.labels import ROLE_LABELS, VISIBILITY_LABELS
 from central.auth.passwords import MIN_LENGTH, change_password, is_temporary
 from central.auth.sessions import keep_only_this_session
 from central.support import SUPPORT_PHONE
+from domain.models import Staff, StaffCredential
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
 from sync.db import database
-from sync.errors import SyncError
-from sync.models import Staff, StaffCredential
 
 from . import bp
 from .zones import RUSSIAN_ZONES, check_zone, other_zones, utc_offset
@@ -34,7 +34,7 @@ def show() -> Any:
                 staff.save()
             flash(_("Часовой пояс сохранён: %(zone)s", zone=zone), "success")
             return redirect(url_for("profile.show"))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
     credential = StaffCredential.get_or_none(StaffCredential.staff == staff.id)
     return render_template(
@@ -65,7 +65,7 @@ def password() -> Any:
                 request.form.get("password", ""),
                 request.form.get("repeat", ""),
             )
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
         else:
             keep_only_this_session(staff)

@@ -6,7 +6,8 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from sync.errors import N_, ValidationError
+from domain.errors import ValidationError
+from i18n import N_
 
 __all__ = ["RUSSIAN_ZONES", "other_zones", "utc_offset", "check_zone"]
 

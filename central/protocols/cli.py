@@ -28,7 +28,7 @@ def signing_ca(data_dir: Path, centre_id: str | None, everything: bool) -> None:
     """
     from central import create_app
     from central.signing import SigningError
-    from sync.models import Organization, OrgKind
+    from domain.models import Organization, OrgKind
 
     from . import signer_settings
     from . import signing as service

@@ -1,7 +1,7 @@
 """Finding МКБ-10 codes for «Добавьте заболевания», and the check at «Отправить протокол».
 
 The classification is the national Russian edition (НСИ OID 1.2.643.5.1.13.13.11.1005,
-version 2.27), read by :mod:`sync.models.icd10`. This module adds the search the
+version 2.27), read by :mod:`domain.icd10`. This module adds the search the
 protocol form types into: by code prefix («J18», «е11,9») or by Russian words, each
 word matching the start of a title's word («пневм») or another form of it («роды»
 finds «родов», «родах»). ``data/icd10_keywords.tsv`` adds the words doctors type that
@@ -17,9 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync.errors import N_, ValidationError
-from sync.models import Diagnosis, DiagnosisRole
-from sync.models.icd10 import OID, VERSION, Code, classification, lookup, normalize_code, require_diagnosis
+from domain.errors import ValidationError
+from domain.icd10 import OID, VERSION, Code, classification, lookup, normalize_code, require_diagnosis
+from domain.models import Diagnosis, DiagnosisRole
+from i18n import N_
 
 __all__ = ["OID", "VERSION", "LIMIT", "as_json", "search", "check_diagnoses", "lookup"]
 

@@ -16,10 +16,10 @@ from central.signing.errors import SigningError
 from central.signing.external import TIMEOUT_DEFAULT, TIMEOUT_MAX, TIMEOUT_MIN, check_template
 from faplink.cms import split_pem_bundle
 from faplink.openssl import NO_GOST, gost_available
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
-from sync.errors import N_
-from sync.models import BaseModel
+from sync.model import BaseModel
 
 __all__ = [
     "EXTERNAL",

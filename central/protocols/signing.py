@@ -36,12 +36,13 @@ from central.signing.signers import (
     SignerChoice,
     gost_store,
 )
+from domain.errors import ForbiddenError, NotFoundError
+from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, Organization, Protocol, Staff
 from faplink.cms import split_pem_bundle
 from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
+from i18n import N_
 from sync.blobs import BlobStore
 from sync.db import database
-from sync.errors import N_, ForbiddenError, NotFoundError
-from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, Organization, Protocol, Staff
 
 from . import signer_settings
 

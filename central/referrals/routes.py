@@ -8,12 +8,12 @@ from typing import Any
 from flask import flash, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from domain.models import Referral, Role
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error
 from faplink.web.serialize import iso, staff_json
 from sync.clock import utcnow
-from sync.errors import SyncError
-from sync.models import Referral, Role
 
 from . import bp, service
 
@@ -34,7 +34,7 @@ def _page_number() -> int:
 def index() -> Any:
     try:
         filters = service.ReferralFilter.from_args(request.args)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         filters = service.ReferralFilter()
     today = _today()

@@ -13,9 +13,10 @@ from typing import Any
 
 from peewee import JOIN, DatabaseError, Expression
 
+from domain.errors import ValidationError
+from domain.models import Organization, Patient, Referral, ReferralStatus, Specialty, Staff
+from i18n import N_
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import Organization, Patient, Referral, ReferralStatus, Specialty, Staff
 
 __all__ = [
     "ReferralFilter",

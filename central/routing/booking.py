@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.booking import book_appeal
+from domain.errors import ValidationError
+from domain.models import Appeal, AppealKind, ContactMode, FormOfCare, Patient, Slot, Staff
+from domain.visibility import bookable, check_may_book
 from faplink.web.i18n import from_local
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import Appeal, AppealKind, ContactMode, FormOfCare, Patient, Slot, Staff
-from sync.models.visibility import bookable, check_may_book
 
 from . import files
 from .files import StagedFile
@@ -126,7 +128,7 @@ def book(staff: Staff, draft: BookingDraft, now: datetime | None = None) -> Appe
     if draft.consultant.specialty is None:
         raise ValidationError(N_("У консультанта не указана специальность"), field="consultant")
     with database.atomic():
-        appeal = Appeal.book(
+        appeal = book_appeal(
             patient=draft.patient,
             author=staff,
             specialty=draft.consultant.specialty,

@@ -17,10 +17,11 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
 
+from domain.errors import ValidationError
+from domain.models import Appeal, Attachment, AttachmentKind, Staff
 from faplink.web.uploads import MAX_UPLOAD, check_upload
+from i18n import N_
 from sync.blobs import BlobStore
-from sync.errors import N_, ValidationError
-from sync.models import Appeal, Attachment, AttachmentKind, Staff
 
 __all__ = ["StagedFile", "MAX_FILES", "stage", "update", "carry", "carried", "attach"]
 

@@ -8,12 +8,14 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.errors import ValidationError
+from domain.models import Appeal, AppealKind, Referral, Role, Slot
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error
 from faplink.web.serialize import appeal_json, iso, staff_json
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_, SyncError, ValidationError
-from sync.models import Appeal, AppealKind, Referral, Role, Slot
 
 from . import booking, bp, files, service
 from .files import StagedFile
@@ -65,7 +67,7 @@ def referral(appeal_id: str) -> Any:
                 draft=draft,
             )
         service.create_referral(g.staff, appeal, draft)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _referral_form(appeal, form, translate_error(exc))
     flash(_("Направление создано: оно будет доступно на ФАП после синхронизации"), "success")
     return redirect(url_for("routing.routing", appeal_id=appeal.id))
@@ -135,7 +137,7 @@ def booking_page(appeal_id: str) -> Any:
                 attached_token=files.carry(attached, g.staff),
             )
         booking.book(g.staff, draft)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _booking_form(appeal, form, translate_error(exc), attached)
     when = to_local(draft.slot.starts_at)
     flash(

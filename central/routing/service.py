@@ -12,21 +12,13 @@ from datetime import date
 from typing import Any
 
 from central.appeals import service as appeals
+from domain.errors import ForbiddenError, NotFoundError, ValidationError
+from domain.models import Appeal, AppealStatus, Organization, OrgKind, Referral, Role, Specialty, Staff
+from domain.models.appeal_queries import free_slots
+from domain.models.directory import region_centres
 from faplink.web.i18n import to_local
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_, ForbiddenError, NotFoundError, ValidationError
-from sync.models import (
-    Appeal,
-    AppealStatus,
-    Organization,
-    OrgKind,
-    Referral,
-    Role,
-    Specialty,
-    Staff,
-)
-from sync.models.appeal_queries import free_slots
-from sync.models.directory import region_centres
 
 __all__ = [
     "routable_appeal",

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
 
-from sync.errors import N_, ValidationError
-from sync.models import ScheduleTemplate
+from domain.errors import ValidationError
+from domain.models import ScheduleTemplate
+from i18n import N_
 
 from .rules import WEEKDAYS, TemplatePlan, grid_cells
 

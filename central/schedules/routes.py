@@ -8,10 +8,10 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Role, ScheduleTemplate, Staff
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
-from sync.errors import SyncError
-from sync.models import Role, ScheduleTemplate, Staff
 
 from . import bp, service
 from .forms import TemplateForm, plan_from_form
@@ -125,7 +125,7 @@ def new() -> Any:
         return _render_form(owner, form, None, None)  # «Обновить сетку» without JS
     try:
         template = service.create_template(owner, plan_from_form(form))
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _render_form(owner, form, None, translate_error(exc))
     flash(
         _(
@@ -149,7 +149,7 @@ def edit(template_id: str) -> Any:
         return _render_form(owner, form, template, None)
     try:
         change = service.update_template(template, plan_from_form(form))
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _render_form(owner, form, template, translate_error(exc))
     if template.active:
         flash(
@@ -198,7 +198,7 @@ def toggle(template_id: str) -> Any:
                     name=template.name,
                 )
             flash(message, "success")
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return _back_to_templates(owner)
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sync.errors import N_, ValidationError
-from sync.models import ScheduleTemplate
+from domain.errors import ValidationError
+from domain.models import ScheduleTemplate
+from i18n import N_
 
 __all__ = [
     "GRID_MINUTES",

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.errors import ValidationError
+from domain.models import Appeal, AppealStatus, Organization, Patient, ScheduleTemplate, Slot, Staff
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import Appeal, AppealStatus, Organization, Patient, ScheduleTemplate, Slot, Staff
 
 from .rules import TemplatePlan, check_plan, local_to_utc, minutes_of, plans_overlap
 

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.errors import N_, ValidationError
+from domain.errors import ValidationError
+from i18n import N_
 
 __all__ = [
     "Finding",

@@ -8,8 +8,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
-from sync.errors import SyncError
 
 from . import SUPPORT_PHONE, SUPPORT_STAFF, bp, service
 
@@ -36,7 +36,7 @@ def help_page() -> Any:
 def callback() -> Any:
     try:
         service.request_callback(g.staff, request.form.get("phone", ""), request.form.get("comment", ""))
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _help_page(translate_error(exc), "callback")
     flash(_("Заявка на звонок принята: с вами свяжутся в течение 10 минут"), "success")
     return redirect(url_for("support.help"))
@@ -47,7 +47,7 @@ def callback() -> Any:
 def feedback() -> Any:
     try:
         service.leave_feedback(g.staff, request.form.get("message", ""))
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         return _help_page(translate_error(exc), "feedback")
     flash(_("Спасибо! Сообщение отправлено в поддержку"), "success")
     return redirect(url_for("support.help"))
@@ -73,6 +73,6 @@ def done(request_id: str) -> Any:
     try:
         service.mark_done(request_id, g.staff)
         flash(_("Обращение отмечено выполненным"), "success")
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("support.requests", status=request.args.get("status", "new")))

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from peewee import JOIN
 
+from domain.errors import LifecycleError, ValidationError
+from domain.models import Organization, Staff, SupportKind, SupportRequest
+from domain.validators import normalize_phone
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, LifecycleError, ValidationError
-from sync.models import Organization, Staff, SupportKind, SupportRequest
-from sync.validators import normalize_phone
 
 __all__ = ["STATUS_FILTERS", "request_callback", "leave_feedback", "requests_list", "mark_done"]
 

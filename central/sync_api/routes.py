@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from domain.errors import ValidationError
+from i18n import N_
 from sync import server
 from sync.blobs import CHUNK_SIZE, BlobStore
-from sync.errors import N_, ValidationError
 from sync.wire import decode_object, pack_chunk, unpack_chunk
 
 from . import bp

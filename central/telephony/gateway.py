@@ -16,9 +16,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from domain.errors import LifecycleError
+from domain.models import CallOutcome
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_, LifecycleError, SyncError
-from sync.models import CallOutcome
+from sync.errors import SyncError
 
 __all__ = [
     "CallState",

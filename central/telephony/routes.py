@@ -8,12 +8,11 @@ from typing import Any
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Appeal, Organization, OrgKind, Role
 from faplink.web.auth import login_required
-from faplink.web.errors import error_json
+from faplink.web.errors import USER_ERRORS, error_json
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import iso
-from sync.errors import SyncError
-from sync.models import Appeal, Organization, OrgKind, Role
 
 from ..appeals.service import visible_appeal
 from . import bp, service, store
@@ -91,7 +90,7 @@ def settings() -> Any:
             store.save_settings(centre.id, request.form, g.staff.id, current_app.extensions["sealing_key"])
             flash(_("Телефония центра «%(name)s» сохранена", name=centre.name), "success")
             return redirect(url_for("telephony.settings", centre=centre.id))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
     current = store.settings_for(centre.id) if centre is not None else None
     configured = {c.id for c in centres if store.settings_for(c.id) is not None}
@@ -129,7 +128,7 @@ def own_phone_save() -> Any:
         flash(
             _("Ваш телефон для звонков сохранён") if phone else _("Ваш телефон для звонков удалён"), "success"
         )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("profile.show") + "#own-phone")
 
@@ -151,7 +150,7 @@ def call(appeal_id: str) -> Any:
             flash(phone_call_state(entry.call), "success")
         else:
             flash(_("Звоним на ваш телефон: ответьте, и вас соединят с пациентом"), "success")
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("appeals.detail", appeal_id=appeal_id) + "#phone-call")
 

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 
+from domain.models import Appeal, AppealStatus, CallLog, CallMode, OrgKind, Staff
+from domain.validators import without_extension
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_
-from sync.models import Appeal, AppealStatus, CallLog, CallMode, OrgKind, Staff
-from sync.validators import without_extension
 
 from . import store
 from .gateway import CallState, PhoneCall, PhoneCallUnavailable, TelephonyError, TelephonyGateway

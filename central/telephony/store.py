@@ -13,11 +13,12 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from peewee import CharField, DateTimeField, IntegerField
 
+from domain.errors import ValidationError
+from domain.validators import normalize_phone
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
-from sync.errors import N_, ValidationError
-from sync.models import BaseModel
-from sync.validators import normalize_phone
+from sync.model import BaseModel
 
 __all__ = [
     "TelephonySettings",

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
 
-from sync.models import (
+from domain.models import (
     AccessAction,
     AccessEntry,
     Appeal,
@@ -34,9 +34,9 @@ from sync.models import (
     Patient,
     Protocol,
     Staff,
-    SyncModel,
     append_entry,
 )
+from sync.model import SyncModel
 
 __all__ = [
     "AccessAction",

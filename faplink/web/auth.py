@@ -25,7 +25,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 
-from sync.models import Staff, StaffCredential
+from domain.models import Staff, StaffCredential
 
 __all__ = [
     "hash_password",

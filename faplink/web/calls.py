@@ -25,10 +25,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, has_app_context, url_for
 
+from domain.errors import LifecycleError
+from domain.models import Appeal, CallLog, CallMode, CallOutcome
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, LifecycleError
-from sync.models import Appeal, CallLog, CallMode, CallOutcome
 
 from .i18n import translate_error
 from .serialize import iso

@@ -11,7 +11,7 @@ from datetime import datetime
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from sync.models import CATALOGUE, Patient
+from domain.models import CATALOGUE, Patient
 
 from .i18n import to_local
 from .vitals import series, unit_label

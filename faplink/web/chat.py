@@ -20,11 +20,12 @@ from urllib.parse import quote
 from flask import Flask, Response, current_app, render_template, request
 from flask_babel import gettext as _
 
+from domain.errors import LifecycleError, NotFoundError, ValidationError
+from domain.models import Appeal, AppealStatus, Attachment, ChatMessage, Staff
 from faplink.web.uploads import check_upload, store_file
+from i18n import N_
 from sync.blobs import BlobStore
 from sync.db import database
-from sync.errors import N_, LifecycleError, NotFoundError, ValidationError
-from sync.models import Appeal, AppealStatus, Attachment, ChatMessage, Staff
 
 __all__ = [
     "Upload",

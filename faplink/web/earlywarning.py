@@ -27,8 +27,8 @@ from datetime import date
 
 from flask_babel import gettext, lazy_gettext
 
-from sync.errors import N_
-from sync.models import Consciousness, Exam, FormOfCare
+from domain.models import Consciousness, Exam, FormOfCare
+from i18n import N_
 
 from .labels import LABELS
 from .vitals import (

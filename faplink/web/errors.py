@@ -12,22 +12,19 @@ from flask_babel import gettext as _
 from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from sync.errors import (
-    AuthError,
-    ForbiddenError,
-    LifecycleError,
-    NotFoundError,
-    ScopeError,
-    SyncError,
-    VersionError,
-)
+from domain.errors import DomainError, ForbiddenError, LifecycleError, NotFoundError
+from sync.errors import AuthError, ScopeError, SyncError, VersionError
 
-from .i18n import translate_error
+from .i18n import UserError, translate_error
 
-__all__ = ["init_errors", "status_for", "error_json"]
+__all__ = ["init_errors", "status_for", "error_json", "USER_ERRORS", "UserError"]
+
+#: Errors fit to show a user, caught wherever a page or an answer says what went wrong: the
+#: sync engine's (the link, a refused record) and the domain's (a rule that said no).
+USER_ERRORS: tuple[type[SyncError], type[DomainError]] = (SyncError, DomainError)
 
 
-def status_for(exc: SyncError) -> int:
+def status_for(exc: UserError) -> int:
     if exc.code == "too_many_attempts":  # central's login throttle: come back later
         return 429
     if isinstance(exc, AuthError):
@@ -43,7 +40,7 @@ def status_for(exc: SyncError) -> int:
     return 400
 
 
-def error_json(exc: SyncError) -> tuple[Any, int]:
+def error_json(exc: UserError) -> tuple[Any, int]:
     body: dict[str, Any] = {"error": exc.code, "message": translate_error(exc)}
     if exc.field:
         body["field"] = exc.field
@@ -76,14 +73,16 @@ def _disk_nearly_full(app: Flask) -> bool:
 
 
 def init_errors(app: Flask) -> None:
-    @app.errorhandler(SyncError)
-    def sync_error(exc: SyncError) -> Any:
+    def user_error(exc: UserError) -> Any:
         if request.path.startswith(("/api/", "/sync/")):
             return error_json(exc)
         message = translate_error(exc)
         # «Not found» and «not allowed» pages are titled with their reason, as abort() made them.
         title = message if isinstance(exc, NotFoundError | ForbiddenError) else _("Ошибка")
         return render_template("web/error.html", title=title, message=message), status_for(exc)
+
+    for shown in USER_ERRORS:
+        app.register_error_handler(shown, user_error)
 
     @app.errorhandler(OSError)
     def os_error(exc: OSError) -> Any:

@@ -11,10 +11,22 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g, request, session
 from flask_babel import Babel, gettext
 
+from domain.errors import DomainError
+from domain.validators import format_phone
 from sync.errors import SyncError
-from sync.validators import format_phone
 
-__all__ = ["init_i18n", "LANGUAGES", "translate_error", "to_local", "from_local", "user_timezone"]
+__all__ = [
+    "init_i18n",
+    "UserError",
+    "LANGUAGES",
+    "translate_error",
+    "to_local",
+    "from_local",
+    "user_timezone",
+]
+
+#: An error whose message a user may read: the sync engine's or the domain's.
+UserError = SyncError | DomainError
 
 LANGUAGES = ("ru", "en")
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -27,7 +39,7 @@ def select_locale() -> str:
     return session.get("lang", "ru")
 
 
-def translate_error(exc: SyncError) -> str:
+def translate_error(exc: UserError) -> str:
     """The error's message in the user's language, with its parameters filled in."""
     text = gettext(exc.template)
     # Parameters that are our own labels (marked with N_) translate too; a moment (naive UTC,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import gettext
 
-from sync.errors import N_
+from i18n import N_
 
 __all__ = ["LABELS", "label", "init_labels"]
 

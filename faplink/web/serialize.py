@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sync.models import Appeal, Attachment, ChatMessage, Patient, Protocol, Role, Slot, Staff
+from domain.models import Appeal, Attachment, ChatMessage, Patient, Protocol, Role, Slot, Staff
 
 __all__ = [
     "appeal_json",

@@ -8,8 +8,9 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from sync.errors import N_, ValidationError
-from sync.models import Staff
+from domain.errors import ValidationError
+from domain.models import Staff
+from i18n import N_
 
 from .auth import csrf_token, login_user, logout_user
 from .serialize import staff_json

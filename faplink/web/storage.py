@@ -8,11 +8,11 @@ from pathlib import Path
 from flask import Flask
 from peewee import Database
 
+from domain.models import configure_deadlines
 from sync.blobs import BlobStore
 from sync.changes import latest_stamp
 from sync.db import bind_replica
 from sync.migrations import Migration, migrate
-from sync.models import configure_deadlines
 
 __all__ = ["init_storage"]
 

@@ -7,7 +7,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from sync.errors import N_, ValidationError
+from domain.errors import ValidationError
+from i18n import N_
 
 __all__ = ["FileKind", "sniff", "check_upload", "store_file", "MAX_UPLOAD"]
 
@@ -123,7 +124,7 @@ def store_file(
     """
     from flask import current_app
 
-    from sync.models import Attachment
+    from domain.models import Attachment
 
     kind = kind or check_upload(data, filename)
     sha = current_app.extensions["blobs"].put(data)

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from flask import Flask
 from flask_babel import gettext
 
+from domain.models import CATALOGUE, LABS, Exam, Observation, Patient
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_
-from sync.models import CATALOGUE, LABS, Exam, Observation, Patient
 
 from .formats import number
 
@@ -60,7 +60,7 @@ GLUCOSE_MASS = "2339-0"  # mg/dL: what some meters send
 WEIGHT = "29463-7"
 RESPIRATION = "9279-1"
 
-# The lab results a post files (sync.models.LABS), in the units Russian laboratories
+# The lab results a post files (domain.models.LABS), in the units Russian laboratories
 # report, and the codes of the same analytes in the units some analysers send.
 HBA1C = "4548-4"  # %
 CHOLESTEROL = "14647-2"  # mmol/L
@@ -72,7 +72,7 @@ TRIGLYCERIDES_MASS = "2571-8"  # mg/dL
 CREATININE_MASS = "2160-0"  # mg/dL
 HBA1C_IFCC = "59261-8"  # mmol/mol
 
-#: The order in which observations are listed: vitals, then lab results (`sync.models.CATALOGUE`).
+#: The order in which observations are listed: vitals, then lab results (`domain.models.CATALOGUE`).
 VITAL_ORDER: tuple[str, ...] = tuple(CATALOGUE)
 LAB_ORDER: tuple[str, ...] = tuple(LABS)
 

@@ -5,6 +5,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
+from domain.errors import ValidationError
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.openapi import build_openapi
@@ -16,9 +17,9 @@ from faplink.web.serialize import (
     staff_json,
 )
 from faplink.web.session_api import add_session_routes, json_body
+from i18n import N_
 from sync.blobs import BlobStore
 from sync.clock import utcnow
-from sync.errors import N_, ValidationError
 
 from ..appeals import service as appeals
 from ..auth.routes import NODE_ROLES, check_feldsher

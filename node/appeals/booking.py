@@ -16,12 +16,12 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import AttachmentKind, Exam, Patient, Slot
 from faplink.web.auth import login_required
 from faplink.web.earlywarning import EarlyWarning
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error
 from sync.clock import utcnow
-from sync.errors import SyncError
-from sync.models import AttachmentKind, Exam, Patient, Slot
 
 from ..auth.routes import NODE_ROLES
 from ..exams import files
@@ -94,7 +94,7 @@ def book_slot() -> Any:
     consultant = service.chosen_consultant(request.args.get("consultant", ""))
     try:
         slots = service.bookable_slots(consultant.id, patient)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         return redirect(url_for("appeals.book_doctor", patient=patient.id))
     days = [
@@ -195,7 +195,7 @@ def book_details() -> Any:
                 exam=exam if data["exam"] else None,
                 exam_files=_exam_files(exam if data["exam"] else None),
             )
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         error = translate_error(exc)
         staged = _staged_or_none(data["files"])
         consent_scan = _staged_or_none(data["consent_file"])
@@ -219,7 +219,7 @@ def book_details() -> Any:
 def _staged_or_none(text: str) -> list[files.StagedFile]:
     try:
         return files.parse_staged(text)
-    except SyncError:
+    except USER_ERRORS:
         return []
 
 
@@ -235,7 +235,7 @@ def book_create() -> Any:
         staged = files.parse_staged(data["files"])
         consent_scan = files.parse_staged(data["consent_file"])
         appeal = service.create_appeal(g.staff, data, staged, consent_scan)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
         target = "appeals.book_slot" if exc.field == "slot" else "appeals.book_details"
         params: dict[str, str] = {k: v for k, v in data.items() if v}

@@ -9,11 +9,9 @@ from typing import Any
 
 from flask import current_app
 
-from faplink.web.i18n import from_local
-from faplink.web.uploads import store_file
-from sync.db import database
-from sync.errors import N_, NotFoundError, ValidationError
-from sync.models import (
+from domain.booking import book_appeal
+from domain.errors import NotFoundError, ValidationError
+from domain.models import (
     Appeal,
     AppealKind,
     Attachment,
@@ -29,8 +27,12 @@ from sync.models import (
     Specialty,
     Staff,
 )
-from sync.models.appeal_queries import Queues, free_slots, split_queues
-from sync.models.visibility import bookable, check_may_book, fitting_specialties
+from domain.models.appeal_queries import Queues, free_slots, split_queues
+from domain.visibility import bookable, check_may_book, fitting_specialties
+from faplink.web.i18n import from_local
+from faplink.web.uploads import store_file
+from i18n import N_
+from sync.db import database
 
 from ..exams import files
 from ..exams.service import exam_warning, post_exam
@@ -187,7 +189,7 @@ def create_appeal(
             raise ValidationError(N_("Этот слот больше не доступен: выберите другое время"), field="slot")
     exam = sent_exam(patient, str(data.get("exam") or ""))
     with database.atomic():
-        appeal = Appeal.book(
+        appeal = book_appeal(
             patient=patient,
             author=author,
             specialty=specialty,

@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 
 from peewee import CharField, DateTimeField
 
+from domain.models import StaffCredential
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, AuthError
-from sync.models import BaseModel, StaffCredential
+from sync.errors import AuthError
+from sync.model import BaseModel
 
 __all__ = [
     "LoginFailure",

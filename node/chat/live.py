@@ -15,9 +15,9 @@ from typing import Any
 from flask import current_app, session
 from flask_socketio import SocketIO, join_room
 
+from domain.models import Appeal, ChatMessage, Role, Staff
 from sync.changes import latest_seq
 from sync.client import SyncState, SyncStatus
-from sync.models import Appeal, ChatMessage, Role, Staff
 
 from ..extensions import socketio
 

@@ -19,14 +19,14 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
+from domain.models import Appeal, Attachment, ChatMessage
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.chat import file_download, message_from_request, messages
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import chat_message_json
 from sync.client import SyncClient, SyncState, SyncStatus
-from sync.errors import SyncError
-from sync.models import Appeal, Attachment, ChatMessage
 from sync.worker import SyncWorker
 
 from ..appeals.service import post_appeal
@@ -126,7 +126,7 @@ def send(appeal_id: str) -> Any:
     try:
         service.post_message(g.staff, appeal_id, *message_from_request())
         _send_soon()
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     return redirect(url_for("appeals.detail", appeal_id=appeal_id) + "#chat")
 

@@ -5,9 +5,9 @@ The chat itself (messages, files, storing one) is faplink/web/chat.py, shared wi
 
 from __future__ import annotations
 
+from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
 from faplink.web.chat import Upload, file_of, files_of
 from faplink.web.chat import post_message as store_message
-from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
 
 from ..appeals.service import post_appeal
 

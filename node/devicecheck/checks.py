@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync.errors import N_
+from i18n import N_
 
 from .devices import Camera, SoundDevice, cameras, capture_devices, playback_devices
 from .loopback import LoopbackResult, LoopbackSpec, run_loopback

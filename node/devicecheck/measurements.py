@@ -6,7 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from sync.errors import N_, LifecycleError
+from domain.errors import LifecycleError
+from i18n import N_
 
 from .checks import TITLES, Finding
 

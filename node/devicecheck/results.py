@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain.errors import ValidationError
+from i18n import N_
 from sync.clock import utcnow
-from sync.errors import N_, ValidationError
 
 from .checks import Finding
 

@@ -19,10 +19,10 @@ from typing import Any
 
 from flask import Flask, current_app, session
 
+from faplink.web.errors import USER_ERRORS
 from faplink.web.vitals import UNIT_LABELS
 from hardware import DeviceHub, DeviceStatus, Reading
 from sync.clock import utcnow
-from sync.errors import SyncError
 
 from ..extensions import socketio
 from .vitals import to_ucum
@@ -83,7 +83,7 @@ class DeviceFeed:
             return
         try:
             code, value, unit = to_ucum(event.loinc, event.value, event.unit)
-        except SyncError:
+        except USER_ERRORS:
             return  # a quantity the exam does not take (an analyte unmapped, e.g. ALT)
         item = DeviceValue(
             code,

@@ -15,11 +15,13 @@ from typing import Any
 
 from flask import current_app
 
+from domain.errors import ValidationError
+from domain.models import Appeal, Attachment, AttachmentKind, Exam, Staff
 from faplink.web.uploads import FileKind, check_upload, sniff
+from i18n import N_
 from sync.blobs import BlobStore
 from sync.clock import utcnow
-from sync.errors import N_, ValidationError
-from sync.models import Appeal, Attachment, AttachmentKind, Exam, Staff
+from sync.errors import MalformedError
 
 __all__ = [
     "StagedFile",
@@ -73,7 +75,7 @@ def restage(ref: dict[str, Any]) -> StagedFile:
     blobs = _blobs()
     try:
         present = blobs.has(sha)
-    except ValidationError:
+    except MalformedError:
         present = False
     if not present:
         raise ValidationError(N_("Файл «%(name)s» не найден: прикрепите его снова"), field="file", name=name)
@@ -151,7 +153,7 @@ def read_blob(sha: str, filename: str) -> tuple[bytes, FileKind | None]:
     blobs = _blobs()
     try:
         present = blobs.has(sha)
-    except ValidationError:
+    except MalformedError:
         present = False
     if not present:
         raise ValidationError(N_("Файл «%(name)s» ещё не получен"), field="file", name=filename)

@@ -8,14 +8,16 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from domain.errors import ValidationError
+from domain.models import Appeal, Attachment, AttachmentKind
 from faplink.web import audit
 from faplink.web.auth import login_required
 from faplink.web.charts import vital_charts
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import to_local, translate_error
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, SyncError, ValidationError
-from sync.models import Appeal, Attachment, AttachmentKind
 
 from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient
@@ -110,7 +112,7 @@ def new(patient_id: str) -> Any:
                 )
                 flash(_("Обследование сохранено"), "success")
                 return redirect(url_for("exams.detail", exam_id=exam.id))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
     local_now = to_local(utcnow())
     return render_template(
@@ -158,7 +160,7 @@ def attach(exam_id: str) -> Any:
         with database.atomic():
             for item in staged:
                 files.attach(g.staff, item, exam=exam)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         flash(translate_error(exc), "error")
     else:
         flash(_("Файлы прикреплены: %(n)s", n=len(staged)), "success")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.errors import ValidationError
+from domain.models import CATALOGUE
 from faplink.web.vitals import (
     CHOLESTEROL,
     CHOLESTEROL_MASS,
@@ -26,8 +28,7 @@ from faplink.web.vitals import (
     UNIT_LABELS,
     WEIGHT,
 )
-from sync.errors import N_, ValidationError
-from sync.models import CATALOGUE
+from i18n import N_
 
 # The LOINC codes live in faplink.web.vitals, shared with central.
 __all__ = [
@@ -109,7 +110,7 @@ _DECIMALS = {
 class Vital:
     loinc: str
     label: str  # Russian msgid
-    unit: str  # UCUM, as sync.models.CATALOGUE requires
+    unit: str  # UCUM, as domain.models.CATALOGUE requires
     low: float
     high: float
 

@@ -5,11 +5,11 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Patient
 from faplink.web import audit
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
-from sync.errors import SyncError
-from sync.models import Patient
 
 from ..auth.routes import NODE_ROLES
 from . import bp, service
@@ -45,7 +45,7 @@ def search() -> Any:
     found = []
     try:
         found = service.search(query)
-    except SyncError as exc:
+    except USER_ERRORS as exc:
         error = translate_error(exc)
     if query.strip() and error is None:
         audit.searched(audit.query_fields(query), found)
@@ -75,7 +75,7 @@ def _representatives(form: Any, patient: Patient | None) -> tuple[list[Patient],
                     "Совершеннолетний пациент поста не найден: "
                     "укажите ФИО, документ и телефон представителя"
                 )
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
     if chosen and chosen not in {p.id for p in found}:
         linked = Patient.get_or_none(Patient.id == chosen)
@@ -107,7 +107,7 @@ def new() -> Any:
             if target:
                 return redirect(target)
             return redirect(url_for("patients.search", q=patient.phone or patient.snils or patient.enp))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
     return render_template(
         "node/patient_form.html",
@@ -173,7 +173,7 @@ def edit(patient_id: str) -> Any:
             else:
                 flash(_("Изменений нет"), "info")
             return redirect(url_for("patients.card", patient_id=patient.id))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
     else:
         audit.viewed(patient, detail="edit")

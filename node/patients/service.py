@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import current_app
 
+from domain.errors import ValidationError
+from domain.models import Patient, Sex
+from domain.models.directory import today_at
+from domain.models.patients import ADULT_AGE
+from domain.validators import PHONE_EXTENSION, normalize_enp, normalize_phone
+from i18n import N_
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import Patient, Sex
-from sync.models.directory import today_at
-from sync.models.patients import ADULT_AGE
-from sync.validators import PHONE_EXTENSION, normalize_enp, normalize_phone
 
 __all__ = [
     "search",

@@ -8,12 +8,12 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import Referral, Staff
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import iso, staff_json
 from faplink.web.session_api import json_body
-from sync.errors import SyncError
-from sync.models import Referral, Staff
 
 from ..appeals import service as appeals
 from ..auth.routes import NODE_ROLES
@@ -41,7 +41,7 @@ def new() -> Any:
     if request.method == "POST":
         try:
             referral = service.create_referral(g.staff, request.form.to_dict())
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
         else:
             flash(_("Направление создано"), "success")

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import current_app
 
-from sync.errors import N_, ValidationError
-from sync.models import Patient, Referral, Role, Specialty, Staff
+from domain.errors import ValidationError
+from domain.models import Patient, Referral, Role, Specialty, Staff
+from i18n import N_
 
 from ..patients.service import post_patient
 

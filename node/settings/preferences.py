@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from peewee import CharField, DateTimeField
 
+from domain.errors import ValidationError
+from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
-from sync.errors import N_, ValidationError
-from sync.models import BaseModel
+from sync.model import BaseModel
 
 __all__ = ["StaffPreference", "ZONES", "create_tables", "timezone_for", "set_timezone"]
 

@@ -9,9 +9,10 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
 from faplink.web.session_api import json_body
-from sync.errors import N_, SyncError
+from i18n import N_
 
 from ..auth.routes import NODE_ROLES
 from ..exams.devices import device_feed
@@ -92,7 +93,7 @@ def profile() -> Any:
     if request.method == "POST":
         try:
             preferences.set_timezone(g.staff.id, request.form.get("timezone", ""))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             error = translate_error(exc)
         else:
             flash(_("Часовой пояс сохранён"), "success")

@@ -7,12 +7,12 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from domain.models import SupportKind
 from faplink.web.auth import login_required
+from faplink.web.errors import USER_ERRORS
 from faplink.web.i18n import translate_error
 from faplink.web.serialize import iso
 from faplink.web.session_api import json_body
-from sync.errors import SyncError
-from sync.models import SupportKind
 
 from ..auth.routes import NODE_ROLES
 from ..syncing import reached_centre
@@ -28,7 +28,7 @@ def index() -> Any:
         text = request.form.get("comment" if kind == SupportKind.CALLBACK else "text", "")
         try:
             service.request_help(g.staff, kind, text, request.form.get("phone", ""))
-        except SyncError as exc:
+        except USER_ERRORS as exc:
             errors[kind] = translate_error(exc)
         else:
             if kind == SupportKind.CALLBACK:

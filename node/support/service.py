@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 
-from sync.errors import N_, ValidationError
-from sync.models import Staff, SupportKind, SupportRequest
-from sync.validators import normalize_phone
+from domain.errors import ValidationError
+from domain.models import Staff, SupportKind, SupportRequest
+from domain.validators import normalize_phone
+from i18n import N_
 
 __all__ = ["request_help", "mine"]
 

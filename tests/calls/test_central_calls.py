@@ -6,7 +6,7 @@ The parties are real Socket.IO clients of central's app: the consultant's page
 
 from __future__ import annotations
 
-from sync.models import Appeal, AppealStatus, CallLog, Staff
+from domain.models import Appeal, AppealStatus, CallLog, Staff
 from tests.calls.helpers import NODE, consultant_socket, events, node_socket, wait_for_events
 from tests.chat.helpers import appeal_to, feldsher, in_work
 from tests.conftest import login, rows

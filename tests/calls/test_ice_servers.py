@@ -65,7 +65,7 @@ def turn_in_environment(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def test_the_node_takes_ice_servers_from_its_environment_too(turn_in_environment, node_app) -> None:  # type: ignore[no-untyped-def]
-    from sync.models import Appeal, AppealStatus
+    from domain.models import Appeal, AppealStatus
     from tests.chat.helpers import appeal_to
 
     app, data = node_app

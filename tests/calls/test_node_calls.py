@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from domain.models import Appeal, AppealStatus
 from node.extensions import socketio
-from sync.models import Appeal, AppealStatus
 from tests.chat.helpers import appeal_to
 from tests.conftest import login
 

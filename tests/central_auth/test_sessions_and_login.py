@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 
 from central.auth import sessions
 from central.auth.passwords import check_new_password
-from sync.errors import ValidationError
-from sync.models import Staff, StaffCredential
+from domain.errors import ValidationError
+from domain.models import Staff, StaffCredential
 from tests.conftest import login
 
 PASSWORD = "demo1234"

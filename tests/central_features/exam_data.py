@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from domain.models import Appeal, Attachment, AttachmentKind, Exam, Observation, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, Attachment, AttachmentKind, Exam, Observation, Staff
 from tests.kiosk import samples
 
 #: Systolic, diastolic, pulse, SpO2 of the exam sent with the appeal.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sync.models import Appeal, Referral, Specialty, Staff
+from domain.models import Appeal, Referral, Specialty, Staff
 
 
 def issue(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from sync.models import Attachment, AttachmentKind
+from domain.models import Attachment, AttachmentKind
 from tests.kiosk import samples
 from tests.protocols.helpers import login_page, new_appeal
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from sync.models import Appeal, Attachment, AttachmentKind, Staff
+from domain.booking import book_appeal
+from domain.models import Appeal, Attachment, AttachmentKind, Staff
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from tests.conftest import future_slot, rows
@@ -147,7 +148,7 @@ def test_a_slot_taken_before_create_leaves_no_appeal_and_no_file_and_keeps_the_l
     )
     carried = _attached(review.get_data(as_text=True))
     # Someone else books the same slot meanwhile.
-    Appeal.book(
+    book_appeal(
         patient=appeal.patient,
         author=appeal.author,
         specialty=smirnov.specialty,

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from central.routing.service import free_slots
-from sync.models import Appeal, AppealStatus, Attachment, Patient, Slot, Staff
+from domain.models import Appeal, AppealStatus, Attachment, Patient, Slot, Staff
 from tests.kiosk import samples
 from tests.protocols.helpers import new_appeal
 

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from central.routing.service import free_slots
-from sync.clock import utcnow
-from sync.models import (
+from domain.models import (
     Appeal,
     AppealKind,
     AppealStatus,
@@ -23,6 +22,7 @@ from sync.models import (
     Specialty,
     Staff,
 )
+from sync.clock import utcnow
 from tests.kiosk import samples
 from tests.protocols.helpers import new_appeal
 

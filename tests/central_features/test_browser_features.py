@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from domain.models import ScheduleTemplate, Slot, Staff, StaffCredential, SupportRequest
 from faplink.web.auth import verify_password
-from sync.models import ScheduleTemplate, Slot, Staff, StaffCredential, SupportRequest
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, expect
 
+from domain.models import Specialty, Staff
 from sync.clock import utcnow
-from sync.models import Specialty, Staff
 from tests.protocols.helpers import new_appeal
 
 from .referral_data import a_mix, issue

@@ -63,7 +63,7 @@ def test_the_appeal_page_leads_to_the_sound_and_video_check(
     central: str,  # noqa: F811
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
-    from sync.models import Staff
+    from domain.models import Staff
     from tests.protocols.helpers import new_appeal
 
     _, data = central_app

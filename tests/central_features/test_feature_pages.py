@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from sync.models import (
-    Appeal,
+from domain.booking import book_appeal
+from domain.models import (
     Organization,
     Patient,
     Region,
@@ -66,7 +66,7 @@ def test_a_consultant_creates_activates_and_sees_the_day_schedule(central_app) -
         hour=6
     )
 
-    Appeal.book(
+    book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),

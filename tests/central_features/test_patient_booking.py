@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from central.patient_booking import patients
-from sync.errors import ValidationError
-from sync.models import Appeal, Attachment, Organization, Patient, Region, Staff
+from domain.errors import ValidationError
+from domain.models import Appeal, Attachment, Organization, Patient, Region, Staff
 from tests.conftest import future_slot, rows
 from tests.protocols.helpers import login_page
 

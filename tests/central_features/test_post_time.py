@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sync.models import Organization, Region
+from domain.models import Organization, Region
 from tests.protocols.helpers import login_page, new_appeal
 
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 from central.referrals import service
 from central.referrals.service import ReferralFilter
+from domain.models import Staff
 from sync.db import database
-from sync.models import Staff
 from tests.protocols.helpers import login_page, new_appeal
 
 from .referral_data import a_mix, issue

@@ -9,9 +9,10 @@ import pytest
 
 from central.schedules import service
 from central.schedules.rules import TemplatePlan, local_to_utc
+from domain.booking import book_appeal
+from domain.errors import ValidationError
+from domain.models import Appeal, Patient, ScheduleTemplate, Slot, Staff
 from sync.changes import collect_changes
-from sync.errors import ValidationError
-from sync.models import Appeal, Patient, ScheduleTemplate, Slot, Staff
 
 # Far enough ahead that the demo's own slots (the next few days) do not meet ours.
 NOW = datetime(2030, 3, 1, 8, 0)
@@ -151,7 +152,7 @@ def test_templates_that_overlap_an_active_one_are_refused(seeded) -> None:  # ty
 
 def _book(data, slot: Slot) -> Appeal:  # type: ignore[no-untyped-def]
     doctor = slot.consultant
-    return Appeal.book(
+    return book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sync.models import Appeal, AppealStatus, Staff
+from domain.models import Appeal, AppealStatus, Staff
 from tests.protocols.helpers import login_page, new_appeal
 
 

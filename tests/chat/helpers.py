@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.booking import book_appeal
+from domain.models import Appeal, AppealStatus, Patient, Slot, Specialty, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, AppealStatus, Patient, Slot, Specialty, Staff
 
 #: A harmless PNG (1×1 pixel) and a text file, as a post or a consultant would attach them.
 PNG = (
@@ -32,7 +33,7 @@ def appeal_to(
     starts = utcnow() + timedelta(minutes=minutes_ahead)
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
     post = 0 if patient.endswith("@1") else 1
-    return Appeal.book(
+    return book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[patient]),
         author=feldsher(data, post),
@@ -46,7 +47,7 @@ def appeal_to(
 
 def appeal_to_specialty(data, specialty: str = "Кардиология", form: str = "urgent") -> Appeal:  # type: ignore[no-untyped-def]
     """An appeal from post 1 open to every consultant of a specialty (no one named, no slot)."""
-    return Appeal.book(
+    return book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=feldsher(data),

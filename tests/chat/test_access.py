@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from faplink.web.auth import hash_password
-from sync.models import (
+from domain.models import (
     Appeal,
     AppealStatus,
     Organization,
@@ -14,6 +13,7 @@ from sync.models import (
     Staff,
     StaffCredential,
 )
+from faplink.web.auth import hash_password
 from tests.chat.helpers import appeal_to, appeal_to_specialty
 from tests.conftest import login
 

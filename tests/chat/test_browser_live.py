@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from domain.booking import book_appeal
+from domain.models import Patient, Specialty, Staff
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
-from sync.models import Appeal, Patient, Specialty, Staff
 from tests.e2e.browser import chromium, sign_in
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 
@@ -52,7 +53,7 @@ def _appeal_to_cardiology_written_at_post(cluster: Cluster, patient_id: str) -> 
     db = open_database(post_dir / "node.db", node_data_key(post_dir).database_key)
     try:
         bind_replica(node["node_id"], latest_stamp())
-        appeal = Appeal.book(
+        appeal = book_appeal(
             consent_by="patient",  # the ИДС to the consultation
             patient=Patient.get_by_id(patient_id),
             author=Staff.get((Staff.organization == node["organization_id"]) & (Staff.role == "feldsher")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from central.extensions import socketio
-from sync.models import Appeal, Attachment, ChatMessage, Staff
+from domain.models import Appeal, Attachment, ChatMessage, Staff
 from tests.chat.helpers import ECG_TXT, PNG, appeal_to, appeal_to_specialty, in_work
 from tests.conftest import login, rows
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import time
 
+from domain.models import Appeal, AppealStatus, Attachment, ChatMessage
 from node.chat.live import on_sync_status
 from node.extensions import socketio
 from sync.apply import apply_records
 from sync.client import SyncStatus
 from sync.clock import Stamp
-from sync.models import Appeal, AppealStatus, Attachment, ChatMessage, new_id
+from sync.model import new_id
 from sync.state import Cursor
 from tests.chat.helpers import ECG_TXT, PNG, appeal_to
 from tests.conftest import login, rows

@@ -9,9 +9,9 @@ import pytest
 
 from central.appeals import service
 from central.appeals.filters import QueueFilter
+from domain.errors import ValidationError
+from domain.models import Appeal, Staff
 from sync.clock import utcnow
-from sync.errors import ValidationError
-from sync.models import Appeal, Staff
 from tests.chat.helpers import appeal_to, appeal_to_specialty
 from tests.conftest import login
 

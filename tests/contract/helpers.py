@@ -11,7 +11,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from sync.clock import HybridClock
-from sync.models import SyncModel
+from sync.model import SyncModel
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from domain.models import AccessAction, AccessEntry, Patient, verify_chains
 from node import create_app
 from node.datakey import DataKey
 from provisioning.backup import backup, restore
 from provisioning.layout import NodeDir
 from sync.changes import collect_changes
 from sync.db import database
-from sync.models import AccessAction, AccessEntry, Patient, verify_chains
 from sync.server import register_node
 from sync.signing import NodeKey
 from tests.conftest import TEST_DATA_KEY, login

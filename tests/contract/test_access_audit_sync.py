@@ -9,9 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from domain.models import AccessEntry, Patient, verify_chains
 from sync.changes import collect_changes
 from sync.db import CENTRAL, database
-from sync.models import AccessEntry, Patient, verify_chains
 from sync.server import register_node
 from sync.signing import NodeKey
 from tests.conftest import login

@@ -25,9 +25,7 @@ from peewee import (
     IntegerField,
 )
 
-from sync.clock import Stamp, utcnow
-from sync.db import replica
-from sync.models import (
+from domain.models import (
     REPLICATED_MODELS,
     AppealStatus,
     Attachment,
@@ -35,8 +33,10 @@ from sync.models import (
     ConsentGiver,
     DiagnosisRole,
     FormOfCare,
-    SyncModel,
 )
+from sync.clock import Stamp, utcnow
+from sync.db import replica
+from sync.model import SyncModel
 from tests.contract.helpers import Kiosk, json_of
 from tests.contract.test_trust_boundary import _own_appeal
 

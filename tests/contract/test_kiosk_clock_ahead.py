@@ -7,10 +7,10 @@ import json
 import time
 from types import SimpleNamespace
 
+from domain.models import Patient
 from sync.client import SyncClient
 from sync.clock import Stamp
 from sync.db import replica
-from sync.models import Patient
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from sync.migrations import SCHEMA_VERSION
+from domain.migrations import SCHEMA_VERSION
 
 
 def _error(response) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -8,9 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from sync.clock import Stamp, utcnow
-from sync.db import CENTRAL, replica
-from sync.models import (
+from domain.models import (
     Appeal,
     AppealStatus,
     Attachment,
@@ -22,6 +20,8 @@ from sync.models import (
     Role,
     Staff,
 )
+from sync.clock import Stamp, utcnow
+from sync.db import CENTRAL, replica
 from sync.state import SyncEvent
 from tests.conftest import rows
 from tests.contract.helpers import Kiosk, json_of

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import Patient
 from faplink.processes import faplink_command, start, stop, wait_http
 from node import create_app
 from node.datakey import DataKey
@@ -20,7 +21,6 @@ from node.identity import NodeIdentity
 from node.keyring import refresh_keyring
 from node.nodekey import SEALED_HEADER
 from sync.db import connect_file, database
-from sync.models import Patient
 from sync.signing import NodeKey
 from tests.conftest import TEST_DATA_KEY, free_port, login
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from domain.models import Patient
 from node import create_app
 from node.datakey import (
     CREDENTIAL_NAME,
@@ -32,7 +33,6 @@ from provisioning.cli import provision
 from provisioning.layout import NodeDir
 from provisioning.recovery import protect_key, recovery_public_hex
 from sync.db import database
-from sync.models import Patient
 from tests.conftest import TEST_DATA_KEY
 
 KEY = DataKey.from_hex(TEST_DATA_KEY)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from domain.models import Role, Staff, StaffCredential
 from faplink.web.auth import hash_password
 from node.devicecheck import checks, results
 from node.devicecheck.loopback import LoopbackResult
 from provisioning.layout import NodeDir
 from provisioning.report import build_report
-from sync.models import Role, Staff, StaffCredential
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import Patient
 from sync.changes import latest_stamp
 from sync.clock import Stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
-from sync.models import Patient
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 from tests.helpers.timing import wait_until
 

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from domain.booking import book_appeal
+from domain.models import REPLICATED_MODELS, Attachment, Patient, Slot, Staff
 from faplink.processes import faplink_command
 from sync.changes import collect_changes, latest_stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
 from sync.migrations import migrate
-from sync.models import REPLICATED_MODELS, Appeal, Attachment, Patient, Slot, Staff
 from sync.state import CENTRAL_MIGRATIONS, NODE_MIGRATIONS
 from tests.e2e.cluster import Cluster, node_data_key, node_env
 from tests.e2e.relay import Relay
@@ -65,7 +66,7 @@ def _write_at_post(node_dir: Path, node_id: str, run: int, rng: random.Random) -
                 organization=post_id,
             )
             if n % 4 == 0:
-                appeal = Appeal.book(
+                appeal = book_appeal(
                     consent_by="patient",  # the ИДС to the consultation
                     patient=patient,
                     author=feldsher,

@@ -10,8 +10,8 @@ import fhir.resources
 from fhir.resources import construct_fhir_element
 from flask import Flask
 
+from domain.models import Appeal, Attachment, AttachmentKind, Exam, Observation, Patient, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, Attachment, AttachmentKind, Exam, Observation, Patient, Staff
 from tests.protocols.helpers import PATIENT, in_work
 
 #: fhir.resources 6.4.0: its root package is FHIR R4 (4.0.1); from 6.5.0 it is R4B, from 7.0 R5.

@@ -16,8 +16,9 @@ import pytest
 
 from central.fhir import tokens
 from central.fhir.systems import DIAGNOSIS_ROLE, ENP, ICD10_RU, LOINC, SNILS, UCUM
+from domain.booking import book_appeal
+from domain.models import AccessAction, AccessEntry, Region, Staff
 from faplink.logs import PrivacyFilter
-from sync.models import AccessAction, AccessEntry, Region, Staff
 from tests.conftest import login
 from tests.fhir.helpers import (
     CONSENT_SCAN,
@@ -292,13 +293,13 @@ def test_request_logs_keep_no_search_parameters() -> None:
 
 
 def test_a_child_consented_for_by_her_mother(central_app) -> None:  # type: ignore[no-untyped-def]
-    from sync.models import Appeal, Patient, Specialty
+    from domain.models import Patient, Specialty
     from tests.conftest import future_slot
 
     app, data = central_app
     child = Patient.get_by_id(data.patients["Сидорова Мария Игоревна@1"])
     pediatrician = Staff.get_by_id(data.consultants["popov"])
-    appeal = Appeal.book(
+    appeal = book_appeal(
         patient=child,
         author=Staff.get(Staff.organization == data.posts[0][0]),
         specialty=Specialty.get_by_id(pediatrician.specialty_id),

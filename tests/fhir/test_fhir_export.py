@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 from central.fhir.access import Reader
 from central.fhir.export import EXPORT_ORDER, export_ndjson
+from domain.models import Exam, Observation
 from faplink.cli import main
 from sync.clock import utcnow
 from sync.db import database
-from sync.models import Exam, Observation
 from tests.fhir.helpers import validate, walk_one_appeal
 
 

@@ -7,8 +7,8 @@ import io
 import json
 import re
 
+from domain.models import Appeal, Attachment, Exam
 from node.exams.routes import appeal_files
-from sync.models import Appeal, Attachment, Exam
 from tests.conftest import future_slot, rows
 from tests.kiosk import samples
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sync.models import Appeal, Attachment, Exam
+from domain.models import Appeal, Attachment, Exam
 from tests.conftest import future_slot, rows
 from tests.kiosk import samples
 

@@ -12,8 +12,8 @@ import io
 import re
 from datetime import date
 
-from sync.models import Appeal, Attachment, AttachmentKind, Patient
-from sync.models.directory import today_at
+from domain.models import Appeal, Attachment, AttachmentKind, Patient
+from domain.models.directory import today_at
 from tests.conftest import future_slot, rows
 from tests.kiosk import samples
 

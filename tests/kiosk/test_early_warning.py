@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from domain.models import Appeal, Exam, Observation, Patient
 from faplink.web.vitals import PULSE, RESPIRATION, SPO2, SYSTOLIC, TEMPERATURE
-from sync.models import Appeal, Exam, Observation, Patient
 from tests.conftest import future_slot, rows
 
 ADULT = "Кузьмин Пётр Васильевич@1"

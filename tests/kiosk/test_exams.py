@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain.models import Exam, Observation
 from faplink.web.vitals import GLUCOSE, GLUCOSE_MASS, PULSE, SPO2, SYSTOLIC, TEMPERATURE, WEIGHT
 from hardware import Reading
 from node.exams.devices import DeviceFeed
 from node.exams.vitals import to_ucum
-from sync.models import Exam, Observation
 from tests.conftest import rows
 
 

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from domain.models import Attachment, AttachmentKind
 from faplink.web.uploads import MAX_UPLOAD
-from sync.models import Attachment, AttachmentKind
 from tests.conftest import rows
 from tests.kiosk import samples
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import Patient
 from faplink.processes import faplink_command
 from sync.db import database
-from sync.models import Patient
 from tests.conftest import TEST_DATA_KEY, login
 
 NEW_PATIENT = {

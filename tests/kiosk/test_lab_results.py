@@ -10,13 +10,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from domain.models import Exam, Observation
 from faplink.web.vitals import CHOLESTEROL, CREATININE, GLUCOSE, HBA1C
 from hardware.simulators import AstmSimulator
 from hardware.simulators.astm import analyser_message
 from node.exams.devices import start_devices
 from sync.apply import apply_records
 from sync.db import database
-from sync.models import Exam, Observation
 from tests.protocols.helpers import PATIENT, login_page, new_appeal
 
 #: One serum specimen as a Russian laboratory's analyser reports it.

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from domain.models import StaffCredential
 from node.auth import lockout
 from sync.clock import utcnow
-from sync.models import StaffCredential
 from tests.kiosk.conftest import page_csrf
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from sync.models import Patient, Referral, SupportRequest
+from domain.models import Patient, Referral, SupportRequest
 from tests.conftest import rows
 
 

@@ -6,8 +6,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from domain.booking import book_appeal
+from domain.models import Appeal, Patient, Slot, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, Patient, Slot, Staff
 
 PATIENT = "Кузьмин Пётр Васильевич@1"
 PASSPHRASE = "Пароль подписи 2025"
@@ -24,7 +25,7 @@ def new_appeal(data: Any, consultant: str = "ivanova", minutes_ahead: int = 5) -
     doctor = Staff.get_by_id(data.consultants[consultant])
     starts = utcnow() + timedelta(minutes=minutes_ahead)
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
-    return Appeal.book(
+    return book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[PATIENT]),
         author=Staff.get(Staff.organization == data.posts[0][0]),

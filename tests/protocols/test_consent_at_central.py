@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sync.models import Appeal, Patient, Specialty
+from domain.models import Appeal, Patient, Specialty
 from tests.conftest import future_slot, login, rows
 from tests.protocols.helpers import PATIENT, closed, in_work
 

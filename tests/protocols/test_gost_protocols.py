@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from asn1crypto import cms
 
+from domain.models import Attachment, AttachmentKind, Organization
 from sync.changes import collect_changes
 from sync.db import database
-from sync.models import Attachment, AttachmentKind, Organization
 from tests.conftest import login
 from tests.signing.cms_helpers import (
     FAKE_CRYPTCP,

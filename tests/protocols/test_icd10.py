@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from central.protocols import icd10
-from sync.errors import ValidationError
-from sync.models import Appeal, AppealStatus, Diagnosis, DiagnosisRole, Protocol
-from sync.models import icd10 as classifier
+from domain import icd10 as classifier
+from domain.errors import ValidationError
+from domain.models import Appeal, AppealStatus, Diagnosis, DiagnosisRole, Protocol
 from tests.conftest import login, rows
 
 from .helpers import in_work, protocol_form

@@ -8,9 +8,10 @@ import pytest
 
 from central.documents.protocol_pdf import render_protocol_pdf
 from central.signing import CentreCA, SignerCredential, sign_protocol
+from domain.booking import book_appeal
+from domain.models import Appeal, Attachment, AttachmentKind, Organization, Patient, Protocol, Staff
 from node.signatures import bp as signatures_bp
 from sync.db import CENTRAL
-from sync.models import Appeal, Attachment, AttachmentKind, Organization, Patient, Protocol, Staff
 from tests.conftest import login
 from tests.signing.helpers import protocol_document, tamper
 
@@ -37,7 +38,7 @@ def post(node_app):  # type: ignore[no-untyped-def]
 def _closed_appeal(data: Any) -> Appeal:
     """A closed appeal with its protocol, as the post has it after a pull."""
     doctor = Staff.get_by_id(data.consultants["ivanova"])
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[PATIENT]),
         author=Staff.get(Staff.organization == data.posts[0][0]),

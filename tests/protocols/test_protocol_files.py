@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, Protocol
 from sync.changes import collect_changes
-from sync.models import Appeal, AppealStatus, Attachment, AttachmentKind, Protocol
 from tests.conftest import rows
 
 from .helpers import in_work, protocol_form

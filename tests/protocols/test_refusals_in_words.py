@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from sync.models import Appeal, AppealStatus, Referral, Specialty
+from domain.models import Appeal, AppealStatus, Referral, Specialty
 from tests.conftest import rows
 
 from .helpers import closed, login_page, new_appeal

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from domain.models import Appeal, AppealKind, AppealStatus, Referral, Slot, Specialty, Staff
 from sync.changes import collect_changes
 from sync.clock import utcnow
-from sync.models import Appeal, AppealKind, AppealStatus, Referral, Slot, Specialty, Staff
 from tests.conftest import rows
 
 from .helpers import closed, in_work, login_page, new_appeal

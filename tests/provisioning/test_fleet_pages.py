@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from domain.migrations import SCHEMA_VERSION
+from domain.models import Role, Staff, StaffCredential
 from faplink.web.auth import hash_password
 from provisioning.bundle import open_bundle
 from provisioning.protocol import rotation_proof_message
 from sync.clock import utcnow
 from sync.errors import EnrolmentError
-from sync.migrations import SCHEMA_VERSION
-from sync.models import Role, Staff, StaffCredential
 from sync.server import enroll, enrolment_proof_message, register_node
 from sync.signing import NodeKey, signed_headers
 from sync.state import KnownNode

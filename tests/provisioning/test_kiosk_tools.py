@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from domain.models import Patient
 from node.datakey import DataKey
 from provisioning.backup import backup, restore
 from provisioning.cli import provision
@@ -19,7 +20,6 @@ from provisioning.diagnose import diagnose
 from provisioning.errors import BackupError
 from provisioning.layout import NodeDir
 from sync.db import connect_file
-from sync.models import Patient
 from tests.conftest import TEST_DATA_KEY
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from domain.models import AccessEntry, append_entry, verify_chains
 from sync.db import CENTRAL, database
-from sync.models import AccessEntry, append_entry, verify_chains
 
 
 def test_concurrent_appends_make_one_unbroken_chain(tmp_path: Path, pg_url: str) -> None:

@@ -14,10 +14,10 @@ import redis
 import requests
 import socketio
 
+from domain.models import CallLog
 from node.chat.link import LINK_PATH, NODE_NAMESPACE
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database_url
-from sync.models import CallLog
 from sync.signing import signed_headers
 from tests.chat.helpers import feldsher, in_work
 from tests.e2e.cluster import connect_live

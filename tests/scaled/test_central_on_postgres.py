@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from domain.booking import book_appeal
+from domain.migrations import SCHEMA_VERSION
+from domain.models import Appeal, AppealStatus, Patient, Slot, Staff
 from sync.apply import apply_records
 from sync.changes import collect_changes
 from sync.clock import utcnow
-from sync.migrations import SCHEMA_VERSION
-from sync.models import Appeal, AppealStatus, Patient, Slot, Staff
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
@@ -35,7 +36,7 @@ def test_consultant_closes_an_appeal_on_postgresql(pg_central) -> None:  # type:
     doctor = Staff.get_by_id(data.consultants["ivanova"])
     starts = utcnow() + timedelta(minutes=5)
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),

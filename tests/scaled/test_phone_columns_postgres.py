@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from domain.validators import PHONE_MAX_LENGTH
 from sync.db import database, open_database_url
 from sync.migrations import applied, migrate
-from sync.validators import PHONE_MAX_LENGTH
 
 PHONES = (("patient", "phone"), ("patient", "representative_phone"), ("organization", "phone"))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import Patient
 from sync.apply import apply_records
-from sync.models import Patient
 from sync.state import PendingRecord
 from tests.conftest import rows
 from tests.unit.test_sync_apply_batch import NODE, patient_record

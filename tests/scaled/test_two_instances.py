@@ -8,6 +8,7 @@ from pathlib import Path
 import requests
 import socketio
 
+from domain.booking import book_appeal
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.migrations import migrate
@@ -57,7 +58,7 @@ def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentr
     sync_client.run_round()
     from datetime import date
 
-    from sync.models import Appeal, Patient, Staff
+    from domain.models import Patient, Staff
 
     patient = Patient.create(
         last_name="Яковлева",
@@ -68,7 +69,7 @@ def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentr
         organization=post,
     )
     doctor = Staff.get_by_id(data.consultants["ivanova"])
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=Staff.get(Staff.organization == post),

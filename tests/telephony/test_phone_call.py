@@ -12,10 +12,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from central.telephony.store import ConsultantPhone, TelephonySettings, open_password
+from domain.errors import ValidationError
+from domain.models import Appeal, CallLog, CallOutcome, Patient
 from sync.changes import collect_changes
 from sync.clock import utcnow
-from sync.errors import ValidationError
-from sync.models import Appeal, CallLog, CallOutcome, Patient
 from tests.chat.helpers import in_work
 from tests.conftest import login
 from tests.helpers.timing import DEADLINE_S, ManualClock, wait_until

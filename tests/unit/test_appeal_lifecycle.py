@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from sync.clock import utcnow
-from sync.errors import LifecycleError, ValidationError
-from sync.models import (
+from domain.booking import book_appeal
+from domain.errors import LifecycleError, ValidationError
+from domain.models import (
     Appeal,
     AppealStatus,
     Diagnosis,
@@ -20,6 +20,7 @@ from sync.models import (
     Staff,
     configure_deadlines,
 )
+from sync.clock import utcnow
 from tests.conftest import future_slot, rows
 
 
@@ -34,7 +35,7 @@ def _book(seeded, slot: Slot | None = None, form: str = FormOfCare.PLANNED, **kw
     consultant, feldsher, patient = _people(seeded)
     if slot is None and form == FormOfCare.PLANNED:
         slot = future_slot(consultant)
-    return Appeal.book(
+    return book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=feldsher,
@@ -72,7 +73,7 @@ def test_a_cancelled_appeal_frees_its_slot(seeded) -> None:  # type: ignore[no-u
 def test_planned_care_needs_a_slot(seeded) -> None:  # type: ignore[no-untyped-def]
     consultant, feldsher, patient = _people(seeded)
     with pytest.raises(ValidationError) as err:
-        Appeal.book(
+        book_appeal(
             consent_by="patient",  # the ИДС to the consultation
             patient=patient,
             author=feldsher,

@@ -10,8 +10,8 @@ from datetime import date, datetime
 
 import pytest
 
-from sync.errors import ValidationError
-from sync.models import Organization, OrgKind, Patient, Region
+from domain.errors import ValidationError
+from domain.models import Organization, OrgKind, Patient, Region
 from tests.conftest import rows
 from tests.unit.test_sync_apply import patient_record, push
 

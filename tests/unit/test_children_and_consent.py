@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
+from domain.booking import book_appeal
+from domain.errors import ValidationError
+from domain.models import Appeal, ConsentGiver, Patient, Relation, Specialty, Staff
+from domain.models.directory import today_at
 from sync.apply import apply_records
 from sync.clock import utcnow
-from sync.errors import ValidationError
-from sync.models import Appeal, ConsentGiver, Patient, Relation, Specialty, Staff
-from sync.models.directory import today_at
 from tests.conftest import future_slot, rows
 from tests.unit.test_sync_apply import NODE, clock, patient_record, push
 
@@ -128,7 +129,7 @@ def test_central_refuses_a_synced_child_without_a_representative(seeded) -> None
 
 
 def _book(patient: Patient, doctor: Staff, **consent: Any) -> Appeal:
-    return Appeal.book(
+    return book_appeal(
         patient=patient,
         author=Staff.get(Staff.organization == patient.organization_id),
         specialty=doctor.specialty,

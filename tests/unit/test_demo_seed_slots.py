@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.models import Slot
 from faplink.demo_seed import seed
-from sync.models import Slot
 
 # Saturday 5 December 2026, 12:00 in Tver (09:00 UTC): the two days ahead are a weekend.
 SATURDAY_NOON = datetime(2026, 12, 5, 9, 0)

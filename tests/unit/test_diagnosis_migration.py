@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from domain.models import Diagnosis, Protocol
 from sync.apply import apply_records
 from sync.clock import HybridClock
 from sync.db import database
 from sync.migrations import migrate
-from sync.models import Diagnosis, Protocol
 from sync.state import CENTRAL_MIGRATIONS
 from tests.unit.test_appeal_lifecycle import _book, _people
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from domain.migrations import REPLICATED_MIGRATIONS, SCHEMA_VERSION
 from sync.db import open_database
-from sync.migrations import REPLICATED_MIGRATIONS, SCHEMA_VERSION, applied, migrate
+from sync.migrations import applied, migrate
 from sync.state import CENTRAL_MIGRATIONS
 
 

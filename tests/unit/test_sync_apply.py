@@ -6,9 +6,10 @@ import time
 import uuid
 from datetime import date
 
+from domain.booking import book_appeal
+from domain.models import Appeal, AppealStatus, Patient, Staff
 from sync.apply import apply_records
 from sync.clock import HybridClock, Stamp
-from sync.models import Appeal, AppealStatus, Patient, Staff
 from sync.state import PendingRecord, SyncEvent
 from tests.conftest import future_slot, rows
 
@@ -113,7 +114,7 @@ def test_central_keeps_its_decision_when_a_post_edits_an_appeal(seeded) -> None:
     feldsher = Staff.get(Staff.organization == post)
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
     slot = future_slot(consultant)
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=feldsher,
@@ -142,7 +143,7 @@ def test_a_post_may_cancel_while_the_appeal_is_new(seeded) -> None:  # type: ign
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
     slot = future_slot(consultant)
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=Staff.get(Staff.organization == post),

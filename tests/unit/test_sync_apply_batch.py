@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from domain.booking import book_appeal
+from domain.models import Patient, Protocol, Staff
 from sync.apply import apply_records
 from sync.clock import HybridClock
-from sync.models import Appeal, Patient, Protocol, Staff
 from sync.state import PendingRecord, SyncEvent
 from tests.conftest import future_slot, rows
 from tests.unit.test_sync_apply import NODE, push
@@ -93,7 +94,7 @@ def test_a_row_that_conflicts_with_another_is_refused_the_rest_stored(seeded) ->
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     feldsher = Staff.get(Staff.organization == post)
     patient = Patient.select().where(Patient.organization == post).first()
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=patient,
         author=feldsher,

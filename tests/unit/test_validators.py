@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sync.errors import ValidationError
-from sync.validators import (
+from domain.errors import ValidationError
+from domain.validators import (
     PHONE_MAX_LENGTH,
     format_phone,
     format_snils,

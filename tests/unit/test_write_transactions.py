@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 
+from domain.models import Appeal, AppealStatus, Patient, Staff
 from sync.db import database, read_snapshot
-from sync.models import Appeal, AppealStatus, Patient, Staff
 from tests.unit.test_appeal_lifecycle import _book
 
 

@@ -10,10 +10,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from faplink.demo_seed import make_snils
-from sync.clock import utcnow
-from sync.db import CENTRAL
-from sync.models import (
+from domain.booking import book_appeal
+from domain.models import (
     AccessAction,
     AccessEntry,
     Appeal,
@@ -26,6 +24,9 @@ from sync.models import (
     StaffCredential,
     verify_chains,
 )
+from faplink.demo_seed import make_snils
+from sync.clock import utcnow
+from sync.db import CENTRAL
 from tests.conftest import future_slot, login
 from tests.web.test_central_pages import _appeal as central_appeal
 
@@ -68,7 +69,7 @@ def _node_appeal(app: Flask, data) -> tuple[Appeal, Attachment, Attachment]:  # 
     doctor = Staff.get_by_id(data.consultants["ivanova"])
     patient = Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"])
     assert patient.organization_id == post
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",
         patient=patient,
         author=feldsher,

@@ -6,8 +6,9 @@ import re
 import subprocess
 from datetime import timedelta
 
+from domain.booking import book_appeal
+from domain.models import Appeal, AppealStatus, Diagnosis, Patient, Protocol, Slot, Staff
 from sync.clock import utcnow
-from sync.models import Appeal, AppealStatus, Diagnosis, Patient, Protocol, Slot, Staff
 from tests.conftest import login, rows
 
 
@@ -16,7 +17,7 @@ def _appeal(data, minutes_ahead: int = 5, consultant: str = "ivanova") -> Appeal
     doctor = Staff.get_by_id(data.consultants[consultant])
     starts = utcnow() + timedelta(minutes=minutes_ahead)
     slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
-    return Appeal.book(
+    return book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
         author=Staff.get(Staff.organization == data.posts[0][0]),

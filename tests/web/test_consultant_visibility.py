@@ -13,12 +13,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from domain.booking import book_appeal
+from domain.models import Appeal, Organization, Patient, Referral, Region, Role, Staff
+from domain.models.directory import Visibility
 from sync.apply import apply_records
 from sync.clock import HybridClock
 from sync.db import open_database
 from sync.migrations import applied, migrate
-from sync.models import Appeal, Organization, Patient, Referral, Region, Role, Staff
-from sync.models.directory import Visibility
 from sync.state import CENTRAL_MIGRATIONS
 from tests.conftest import future_slot, login, rows
 from tests.protocols.helpers import PATIENT, in_work
@@ -230,7 +231,7 @@ def test_central_region_visibility_books(central_app) -> None:  # type: ignore[n
 def _wire_appeal(data: Any, doctor: Staff) -> dict[str, Any]:
     """An appeal as a post would push it (made with the rules, then removed from central)."""
     post = data.posts[0][0]
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.get_by_id(data.patients[PATIENT]),
         author=Staff.get(Staff.organization == post),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sync.models import Appeal, Patient
+from domain.models import Appeal, Patient
 from tests.conftest import future_slot, login, rows
 
 

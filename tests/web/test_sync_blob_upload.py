@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from sync.models import Appeal, Attachment, Patient, Staff
+from domain.booking import book_appeal
+from domain.models import Attachment, Patient, Staff
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
@@ -38,7 +39,7 @@ def attached_file(data, post_index: int, size: int = 3 * CHUNK + 1000) -> tuple[
     post = data.posts[post_index][0]
     consultant = Staff.get_by_id(data.consultants["ivanova"])
     feldsher = Staff.get(Staff.organization == post)
-    appeal = Appeal.book(
+    appeal = book_appeal(
         consent_by="patient",  # the ИДС to the consultation
         patient=Patient.select().where(Patient.organization == post).first(),
         author=feldsher,

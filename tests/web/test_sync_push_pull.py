@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from sync.models import Patient
+from domain.models import Patient
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from domain.migrations import SCHEMA_VERSION
 from sync.clock import utcnow
-from sync.migrations import SCHEMA_VERSION
 from sync.server import enrolment_proof_message, issue_token, register_node
 from sync.signing import HEADERS, NodeKey, signed_headers
 from sync.state import EnrolmentToken, KnownNode

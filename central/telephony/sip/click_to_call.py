@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.errors import N_
-from sync.models import CallOutcome
+from domain.models import CallOutcome
+from i18n import N_
 
 from ..gateway import CallState, PhoneCall, TelephonyError
 from .leg import ClientTransaction, Credentials, Leg, Timers, Unresolvable

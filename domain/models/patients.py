@@ -6,9 +6,11 @@ from datetime import date
 
 from peewee import CharField, DateField, Expression, ForeignKeyField, TextField
 
-from ..errors import N_, ValidationError
+from i18n import N_
+from sync.model import SyncModel
+
+from ..errors import ValidationError
 from ..validators import PHONE_MAX_LENGTH, format_snils, normalize_enp, normalize_phone, normalize_snils
-from .base import SyncModel
 from .directory import Organization, today_at
 
 __all__ = ["Patient", "Sex", "Relation", "REPRESENTATIVE_REQUIRED_UNDER", "ADULT_AGE"]

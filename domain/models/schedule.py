@@ -16,8 +16,10 @@ from peewee import (
     TextField,
 )
 
-from ..errors import N_, ValidationError
-from .base import SyncModel
+from i18n import N_
+from sync.model import SyncModel
+
+from ..errors import ValidationError
 from .directory import Staff, region_centres
 
 __all__ = ["Slot", "ScheduleTemplate"]

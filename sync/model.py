@@ -23,8 +23,8 @@ from peewee import (
     TextField,
 )
 
-from ..db import database, replica
-from ..errors import ValidationError
+from .db import database, replica
+from .errors import MalformedError
 
 __all__ = ["BaseModel", "SyncModel", "SyncSequence", "new_id", "next_seq", "reserve_seqs"]
 
@@ -99,7 +99,7 @@ class SyncModel(BaseModel):
     # -- local writes ----------------------------------------------------------
 
     def validate(self) -> None:
-        """Raise ValidationError for values no side may store (override per model)."""
+        """Raise MalformedError for values no side may store (override per model)."""
 
     def save(self, force_insert: bool = False, only: Any = None) -> int:
         self.validate()
@@ -227,7 +227,7 @@ class SyncModel(BaseModel):
         known = {f.name: f for f in cls.payload_fields()}
         unknown = set(data) - set(known)
         if unknown:
-            raise ValidationError(
+            raise MalformedError(
                 f"{cls._meta.table_name}: unknown fields {sorted(unknown)}",
                 field=sorted(unknown)[0],
             )
@@ -246,7 +246,7 @@ def _convert(model: type[SyncModel], field: Field, value: Any) -> Any:
     where = f"{model._meta.table_name}.{field.name}"
     if value is None:
         if not field.null and field.default is None:
-            raise ValidationError(f"{where}: a value is required", field=field.name)
+            raise MalformedError(f"{where}: a value is required", field=field.name)
         return field.default() if callable(field.default) else field.default
     try:
         if isinstance(field, DateTimeField):
@@ -270,8 +270,8 @@ def _convert(model: type[SyncModel], field: Field, value: Any) -> Any:
                 raise TypeError
             max_length = getattr(field, "max_length", None)
             if isinstance(field, CharField) and max_length and len(value) > max_length:
-                raise ValidationError(f"{where}: longer than {max_length} characters", field=field.name)
+                raise MalformedError(f"{where}: longer than {max_length} characters", field=field.name)
             return value
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{where}: bad value {value!r}", field=field.name) from exc
+        raise MalformedError(f"{where}: bad value {value!r}", field=field.name) from exc
     return value

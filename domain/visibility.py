@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from ..clock import utcnow
-from ..errors import N_, ValidationError
-from .directory import Organization, Role, Specialty, Staff, Visibility, today_at
-from .patients import Patient
-from .routing import Referral, ReferralStatus
+from i18n import N_
+from sync.clock import utcnow
+
+from .errors import ValidationError
+from .models.directory import Organization, Role, Specialty, Staff, Visibility, today_at
+from .models.patients import Patient
+from .models.routing import Referral, ReferralStatus
 
 __all__ = ["may_book", "check_may_book", "bookable", "age_fits", "check_age_fits", "fitting_specialties"]
 

@@ -9,10 +9,12 @@ from typing import Any
 
 from peewee import BooleanField, CharField, Expression, ForeignKeyField, IntegerField, TextField
 
-from ..clock import local_date
-from ..errors import N_, ValidationError
+from i18n import N_
+from sync.clock import local_date
+from sync.model import SyncModel
+
+from ..errors import ValidationError
 from ..validators import PHONE_MAX_LENGTH
-from .base import SyncModel
 
 __all__ = [
     "region_centres",

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..contract import CENTRAL_ONLY, Contract, Reference, Writer
-from ..errors import N_
-from .access import AccessEntry
-from .appeals import Appeal, Attachment, AttachmentKind, Diagnosis, Protocol
-from .base import SyncModel
-from .clinical import Exam, Observation
-from .conversation import CallLog, ChatMessage
-from .directory import Organization, Region, Specialty, Staff, StaffCredential
-from .patients import Patient
-from .routing import Referral, SupportRequest
-from .schedule import ScheduleTemplate, Slot
+from i18n import N_
+from sync.contract import CENTRAL_ONLY, Contract, Reference, Writer
+from sync.model import SyncModel
 
-__all__ = ["CONTRACTS", "contract_of", "POST_ATTACHMENT_KINDS"]
+from .booking import check_booked_by_post
+from .models.access import AccessEntry
+from .models.appeals import Appeal, Attachment, AttachmentKind, Diagnosis, Protocol
+from .models.clinical import Exam, Observation
+from .models.conversation import CallLog, ChatMessage
+from .models.directory import Organization, Region, Specialty, Staff, StaffCredential
+from .models.patients import Patient
+from .models.routing import Referral, SupportRequest
+from .models.schedule import ScheduleTemplate, Slot
+
+__all__ = ["CONTRACTS", "POST_ATTACHMENT_KINDS"]
 
 BOTH = frozenset({Writer.POST, Writer.CENTRAL})
 
@@ -75,6 +77,8 @@ CONTRACTS: dict[type[SyncModel], Contract] = {
             Reference("slot"),
         ),
         post_clock=("created_at", "consent_at"),
+        # Its consultant must take its patient, its specialty fit the patient's age.
+        check_new=check_booked_by_post,
     ),
     Exam: Contract(
         created_by=frozenset({Writer.POST}),
@@ -135,7 +139,3 @@ CONTRACTS: dict[type[SyncModel], Contract] = {
         # the kiosk and bounded like every other; its own `at` says what the kiosk's clock said.
     ),
 }
-
-
-def contract_of(model: type[SyncModel]) -> Contract:
-    return CONTRACTS.get(model, CENTRAL_ONLY)

@@ -26,9 +26,10 @@ from typing import Any, ClassVar
 
 from peewee import BigIntegerField, CharField, DateTimeField, Expression, ForeignKeyField, TextField
 
-from ..clock import utcnow
-from ..db import database, replica
-from .base import BaseModel, SyncModel
+from sync.clock import utcnow
+from sync.db import database, replica
+from sync.model import BaseModel, SyncModel
+
 from .directory import Organization, Staff
 
 __all__ = [

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..clock import utcnow
+from sync.clock import utcnow
+
 from .appeals import Appeal, AppealStatus
 from .schedule import Slot
 

@@ -10,7 +10,9 @@ import re
 
 import phonenumbers
 
-from .errors import N_, ValidationError
+from i18n import N_
+
+from .errors import ValidationError
 
 __all__ = [
     "normalize_snils",

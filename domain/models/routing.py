@@ -6,11 +6,13 @@ from datetime import date
 
 from peewee import CharField, DateField, DateTimeField, Expression, ForeignKeyField, TextField
 
-from ..clock import utcnow
-from ..errors import N_, ValidationError
+from i18n import N_
+from sync.clock import utcnow
+from sync.model import SyncModel
+
+from ..errors import ValidationError
 from ..validators import PHONE_MAX_LENGTH
 from .appeals import Appeal
-from .base import SyncModel
 from .directory import Organization, Specialty, Staff
 from .patients import Patient
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sync.model import SyncModel
+
 from .access import (
     AccessAction,
     AccessChainHead,
@@ -28,9 +30,7 @@ from .appeals import (
     Protocol,
     configure_deadlines,
 )
-from .base import BaseModel, SyncModel, SyncSequence, new_id, next_seq
 from .clinical import CATALOGUE, LABS, VITALS, Consciousness, Exam, Observation
-from .contracts import CONTRACTS, contract_of
 from .conversation import CallLog, CallMode, CallOutcome, ChatMessage
 from .directory import Organization, OrgKind, Region, Role, Specialty, Staff, StaffCredential
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient, Relation, Sex
@@ -60,24 +60,8 @@ REPLICATED_MODELS: list[type[SyncModel]] = [
     AccessEntry,
 ]
 
-#: What a post may create or change (by the models' contracts); everything else is central's.
-WRITABLE_BY_POST: frozenset[type[SyncModel]] = frozenset(
-    m for m in REPLICATED_MODELS if contract_of(m).post_writes
-)
-
-MODELS_BY_TABLE: dict[str, type[SyncModel]] = {m._meta.table_name: m for m in REPLICATED_MODELS}
-
 __all__ = [
     "REPLICATED_MODELS",
-    "WRITABLE_BY_POST",
-    "CONTRACTS",
-    "contract_of",
-    "MODELS_BY_TABLE",
-    "BaseModel",
-    "SyncModel",
-    "SyncSequence",
-    "new_id",
-    "next_seq",
     "Region",
     "Organization",
     "OrgKind",

@@ -21,11 +21,13 @@ from peewee import (
     TextField,
 )
 
-from ..clock import utcnow
-from ..db import CENTRAL
-from ..errors import N_, LifecycleError, ValidationError
-from . import icd10
-from .base import SyncModel
+from i18n import N_
+from sync.clock import utcnow
+from sync.db import CENTRAL
+from sync.model import SyncModel
+
+from .. import icd10
+from ..errors import LifecycleError, ValidationError
 from .directory import Organization, Specialty, Staff
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient
 from .schedule import Slot
@@ -222,91 +224,6 @@ class Appeal(SyncModel):
             query = query.where(cls.id != exclude)
         return query.exists()
 
-    @classmethod
-    def book(
-        cls,
-        *,
-        patient: Patient,
-        author: Staff,
-        specialty: Specialty,
-        consultant: Staff | None,
-        slot: Slot | None,
-        form_of_care: str,
-        question: str,
-        kind: str = AppealKind.PRIMARY,
-        contact_mode: str = ContactMode.VIDEO,
-        anamnesis: str = "",
-        complaints: str = "",
-        exam_data: str = "",
-        consent_by: str = "",
-        consent_name: str = "",
-        consent_at: datetime | None = None,
-        proposed_form: str = "",
-        form_reason: str = "",
-        now: datetime | None = None,
-    ) -> Self:
-        """Create an appeal, refusing a slot that is past, inactive or already taken, an
-        appeal without the ИДС, and a specialty for another age."""
-        now = now or utcnow()
-        consent_by, consent_name, consent_at = cls.check_consent(
-            patient, consent_by, consent_name, consent_at or now, now
-        )
-        with cls._meta.database.atomic():
-            if slot is not None:
-                slot = Slot.get_by_id(slot.id)  # re-read inside the transaction
-                if slot.deleted or not slot.active:
-                    raise ValidationError(
-                        N_("Этот слот больше не доступен: выберите другое время"), field="slot"
-                    )
-                if slot.is_past(now):
-                    raise ValidationError(N_("Время этого слота уже прошло: выберите другое"), field="slot")
-                if cls.slot_taken(slot.id):
-                    raise ValidationError(
-                        N_("Это время уже занято другим обращением: выберите другой слот"),
-                        field="slot",
-                    )
-                if consultant is None:
-                    consultant = slot.consultant
-                elif slot.consultant_id != consultant.id:
-                    raise ValidationError(N_("Слот принадлежит другому консультанту"), field="slot")
-            elif form_of_care == FormOfCare.PLANNED:
-                raise ValidationError(
-                    N_("Для плановой консультации выберите дату и время приёма"), field="slot"
-                )
-            if consultant is not None and consultant.specialty_id != specialty.id:
-                raise ValidationError(
-                    N_("Консультант не ведёт приём по этой специальности"), field="consultant"
-                )
-            from .visibility import check_age_fits, check_may_book  # routing imports this module
-
-            check_age_fits(specialty, patient)
-            if consultant is not None:
-                check_may_book(consultant, patient, now.date())
-            if form_of_care not in FormOfCare.ALL:
-                raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
-            return cls.create(
-                patient=patient,
-                post=patient.organization_id,
-                author=author,
-                specialty=specialty,
-                consultant=consultant,
-                slot=slot,
-                kind=kind,
-                form_of_care=form_of_care,
-                contact_mode=contact_mode,
-                question=(question or "").strip(),
-                anamnesis=anamnesis.strip(),
-                complaints=complaints.strip(),
-                exam_data=exam_data.strip(),
-                consent_by=consent_by,
-                consent_name=consent_name,
-                consent_at=consent_at,
-                proposed_form=proposed_form or "",
-                form_reason=(form_reason or "").strip(),
-                created_at=now,
-                due_at=cls.compute_due_at(now, form_of_care, slot),
-            )
-
     @staticmethod
     def check_consent(
         patient: Patient | None, by: str, name: str, at: datetime | None, now: datetime | None = None
@@ -426,28 +343,6 @@ class Appeal(SyncModel):
         )
 
     @classmethod
-    def _check_visibility(cls, incoming: dict[str, Any]) -> None:
-        """A new appeal from a post: its consultant (named or the slot's) must accept the
-        patient, and the patient's age must fit the specialty."""
-        from .visibility import check_age_fits, check_may_book  # routing imports this module
-
-        patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
-        specialty = Specialty.get_or_none(Specialty.id == incoming.get("specialty"))
-        if patient is not None:
-            check_age_fits(specialty, patient)
-
-        consultant_id = incoming.get("consultant")
-        if not consultant_id and incoming.get("slot"):
-            slot = Slot.get_or_none(Slot.id == incoming["slot"])
-            consultant_id = slot.consultant_id if slot is not None else None
-        consultant = Staff.get_or_none(Staff.id == consultant_id) if consultant_id else None
-        patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
-        if consultant is None or patient is None:
-            return  # a missing parent: the record is parked until it arrives
-        created = incoming.get("created_at")
-        check_may_book(consultant, patient, created.date() if isinstance(created, datetime) else None)
-
-    @classmethod
     def merge_remote(cls, local: Self | None, incoming: dict[str, Any], from_central: bool) -> dict[str, Any]:
         """Status only moves forward; a post may create and cancel, central decides the rest."""
         if local is None:
@@ -457,8 +352,8 @@ class Appeal(SyncModel):
             ):
                 incoming = {**incoming, "status": AppealStatus.NEW}
             if not from_central:
+                # The booking rule (`domain.booking`) is the contract's check of a new appeal.
                 cls._check_consent(incoming)
-                cls._check_visibility(incoming)
             return incoming
         merged = dict(incoming)
         if not from_central:
@@ -661,7 +556,9 @@ class Attachment(SyncModel):
 
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
-        from .clinical import Exam
+        # Exams are defined after attachments (their module imports this one): the resolved
+        # foreign key names the model without an import going back up.
+        Exam = cls._meta.fields["exam"].rel_model
 
         return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id)) | (
             cls.exam.in_(Exam.select(Exam.id).where(Exam.post == organization_id))

@@ -6,10 +6,12 @@ from typing import Any
 
 from peewee import BooleanField, CharField, DateTimeField, Expression, FloatField, ForeignKeyField, TextField
 
-from ..clock import utcnow
-from ..errors import N_, ValidationError
+from i18n import N_
+from sync.clock import utcnow
+from sync.model import SyncModel
+
+from ..errors import ValidationError
 from .appeals import Appeal
-from .base import SyncModel
 from .directory import Organization, Staff
 from .patients import Patient
 

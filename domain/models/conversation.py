@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from peewee import CharField, DateTimeField, Expression, ForeignKeyField, IntegerField, TextField
 
-from ..clock import utcnow
-from ..errors import N_, ValidationError
+from i18n import N_
+from sync.clock import utcnow
+from sync.model import SyncModel
+
+from ..errors import ValidationError
 from .appeals import Appeal, Attachment
-from .base import SyncModel
 from .directory import Staff
 
 __all__ = ["ChatMessage", "CallLog", "CallMode", "CallOutcome"]

@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import N_, ValidationError
+from i18n import N_
+
+from .errors import ValidationError
 
 __all__ = [
     "OID",
