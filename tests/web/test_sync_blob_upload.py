@@ -87,7 +87,9 @@ def test_missing_blobs_say_where_to_resume_for_the_posts_own_files(signed) -> No
     untouched, untouched_sha = attached_file(data, 0)
     assert put(client, key, mine_sha, 0, mine[:CHUNK]).status_code == 200
     # Another post's partial upload (through its own kiosk): not this node's business.
-    app.extensions["blobs"].append(theirs_sha, 0, theirs[:CHUNK], len(theirs), data.posts[1][0], sender_holds=False)
+    app.extensions["blobs"].append(
+        theirs_sha, 0, theirs[:CHUNK], len(theirs), data.posts[1][0], sender_holds=False
+    )
 
     answer = missing(client, key, [mine_sha, theirs_sha, untouched_sha])
     assert sorted(answer["missing"]) == sorted([mine_sha, theirs_sha, untouched_sha])
