@@ -43,8 +43,9 @@ def _error_param(value: object) -> object:
     if isinstance(value, str):
         return gettext(value)
     if isinstance(value, datetime):
-        local = to_local(value)
-        return f"{local:%d.%m.%Y %H:%M} ({user_timezone()})"
+        from .formats import local_time  # (formats.py stands on this module)
+
+        return local_time(value)  # «07.12.2026 09:45 ЕКБ», as every time on a page
     return value
 
 
