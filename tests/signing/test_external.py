@@ -93,7 +93,7 @@ def test_a_program_that_hangs_is_killed_after_the_timeout(
     started = time.monotonic()
     with pytest.raises(SigningError, match="не ответила за 1 с и остановлена"):
         ExternalCommand(TEMPLATE, timeout=1).sign(DOCUMENT, thumbprint=cryptcp, pin=PASSPHRASE)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 120, "killed at its timeout, not waited for (it hangs 600 s)"
 
 
 @pytest.mark.parametrize(
