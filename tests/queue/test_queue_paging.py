@@ -310,3 +310,15 @@ def test_too_many_changes_at_once_ask_the_page_to_reload(central_app, lists: Lis
     body = http.get("/appeals/changes?queue=new&since=0").get_json()
     assert body["reload"] is True and body["rows"] == []
     assert body["counts"]["new"] == str(len(lists.all_new))
+
+
+def test_the_openapi_document_describes_the_cursor(central_app) -> None:  # type: ignore[no-untyped-def]
+    app, _ = central_app
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/appeals"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {"queue", "after", "limit", "specialty", "due_by"} <= set(parameters)
+    assert parameters["limit"]["schema"]["maximum"] == paging.MAX_PAGE_SIZE
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+    assert {"appeals", "next", "counts", "count_limit"} <= set(page)
+    assert "opaque cursor" in operation["description"] and "400" in operation["responses"]
