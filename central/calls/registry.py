@@ -30,7 +30,7 @@ from faplink.web.calls import CallRefused, CallTimes, outcome_for_hangup, record
 from sync.errors import N_
 from sync.models import CallOutcome
 
-from ..chat.live import NODE_NS, STAFF_NS, post_room
+from ..live.feed import NODE_NS, STAFF_NS, post_room
 from .book import LEASE_SECONDS, CallBook, MemoryCallBook
 
 __all__ = ["Side", "CallState", "Call", "CentralCalls", "call_room", "Emitter"]

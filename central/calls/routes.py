@@ -13,8 +13,8 @@ from sync.changes import latest_seq
 from sync.models import CallLog, Role
 
 from ..appeals.service import visible_appeal
-from ..chat.live import appeal_room
 from ..extensions import shared_redis, socketio
+from ..live.feed import appeal_room
 from . import bp
 from .book import call_book_for
 from .registry import CentralCalls
@@ -56,7 +56,7 @@ def _start(state: BlueprintSetupState) -> None:
 
     def recorded() -> None:
         feed.flush()
-        changes = app.extensions.get("chat_feed")  # tells the post to sync now
+        changes = app.extensions.get("live_feed")  # tells the post to sync now
         if changes is not None:
             changes.flush()
 

@@ -30,9 +30,9 @@ from sync.errors import N_
 from sync.models import Appeal, AppealStatus, Role, Staff
 
 from ..appeals.service import can_see
-from ..chat.live import NODE_NS, STAFF_NS, post_room
-from ..chat.sockets import linked_posts, session_staff
 from ..extensions import socketio
+from ..live.feed import NODE_NS, STAFF_NS, post_room
+from ..live.sockets import linked_posts, session_staff
 from .registry import Call, CentralCalls, Side, call_room
 
 __all__ = ["calls", "may_call", "MAX_SIGNAL_BYTES"]

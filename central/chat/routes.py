@@ -26,9 +26,9 @@ from sync.models import Appeal, Attachment, ChatMessage, Role
 
 from ..appeals.service import visible_appeal
 from ..extensions import shared_redis, socketio
+from ..live.feed import ChangeFeed
+from ..live.presence import linked_posts_for
 from . import bp, service
-from .live import ChangeFeed
-from .presence import linked_posts_for
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 
@@ -38,7 +38,7 @@ CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 
 @bp.record_once
 def _start_feed(state: BlueprintSetupState) -> None:
-    state.app.extensions["chat_feed"] = ChangeFeed(socketio)
+    state.app.extensions["live_feed"] = ChangeFeed(socketio)
     state.app.extensions["linked_posts"] = linked_posts_for(shared_redis(state.app))
 
 
@@ -46,7 +46,7 @@ def _start_feed(state: BlueprintSetupState) -> None:
 def _announce_changes(response: Response) -> Response:
     """Every write (pages, API, a node's push) is announced as soon as it is committed."""
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        feed: ChangeFeed | None = current_app.extensions.get("chat_feed")
+        feed: ChangeFeed | None = current_app.extensions.get("live_feed")
         if feed is not None:
             feed.flush()
     return response

@@ -39,7 +39,7 @@ def call_room(appeal_id: str) -> str:
 
 
 class Link(Protocol):
-    """The node's link to central (node.chat.link.CentralLink)."""
+    """The node's link to central (node.live.link.CentralLink)."""
 
     def on(self, event: str, handler: Callable[[Any], Any]) -> None: ...
     def on_drop(self, listener: Callable[[], None]) -> None: ...

@@ -23,7 +23,7 @@ def _start(state: BlueprintSetupState) -> None:
 
     def recorded() -> None:
         """A call placed here was recorded: show it on the kiosk, send it to the centre soon."""
-        feed = app.extensions.get("chat_feed")
+        feed = app.extensions.get("live_feed")
         if feed is not None:
             feed.flush()
         worker = app.extensions.get("sync_worker")

@@ -32,22 +32,22 @@ from ..appeals.service import post_appeal
 from ..auth.routes import NODE_ROLES
 from ..extensions import socketio
 from ..identity import NodeIdentity
+from ..live.feed import NodeFeed, on_sync_status
+from ..live.link import CentralLink
 from ..syncing import reached_centre
 from . import bp, service
-from .link import CentralLink
-from .live import NodeFeed, on_sync_status
 
 # -- live updates ---------------------------------------------------------------
 
 
 @bp.record_once
 def _start_feed(state: BlueprintSetupState) -> None:
-    state.app.extensions["chat_feed"] = NodeFeed(socketio)
+    state.app.extensions["live_feed"] = NodeFeed(socketio)
 
 
 def connect_sync(app: Flask, identity: NodeIdentity, client: SyncClient, worker: SyncWorker) -> None:
     """Announce each sync round to the kiosk; while syncing runs, listen to central for changes."""
-    feed: NodeFeed = app.extensions["chat_feed"]
+    feed: NodeFeed = app.extensions["live_feed"]
     client.listeners.append(on_sync_status(feed, socketio))
     if app.config["SYNC_ENABLED"] and app.config.get("CENTRAL_LINK", True):
         link = CentralLink(identity.central_url, identity.node_id, identity.key(), worker.trigger)
@@ -58,7 +58,7 @@ def connect_sync(app: Flask, identity: NodeIdentity, client: SyncClient, worker:
 @bp.after_app_request
 def _announce_changes(response: Response) -> Response:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        feed: NodeFeed | None = current_app.extensions.get("chat_feed")
+        feed: NodeFeed | None = current_app.extensions.get("live_feed")
         if feed is not None:
             feed.flush()
     return response

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_socketio import SocketIOTestClient
 
 from central.extensions import socketio
-from node.chat.link import CentralLink
+from node.live.link import CentralLink
 from sync import server
 from sync.signing import NodeKey
 from tests.conftest import login

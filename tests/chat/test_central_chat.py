@@ -182,7 +182,7 @@ def test_queues_of_the_specialty_hear_of_new_and_taken_appeals_others_do_not(cen
         sockets[name] = socketio.test_client(app, flask_test_client=clients[name])
         assert sockets[name].is_connected()
     appeal = appeal_to_specialty(data)
-    feed = app.extensions["chat_feed"]
+    feed = app.extensions["live_feed"]
     feed.flush()  # as after the push that brought it
     heard = {name: bool(_events(sock, "appeals_changed")) for name, sock in sockets.items()}
     assert heard == {"ivanova": True, "smirnov": True, "kuznetsova": False}
@@ -202,7 +202,7 @@ def test_chat_api_is_in_the_openapi_document(central_app) -> None:  # type: igno
 
 
 def test_a_node_links_with_signed_headers_and_hears_only_of_its_own_posts_changes(central_app) -> None:  # type: ignore[no-untyped-def]
-    from node.chat.link import CentralLink
+    from node.live.link import CentralLink
     from sync import server
     from sync.signing import NodeKey
 
@@ -223,7 +223,7 @@ def test_a_node_links_with_signed_headers_and_hears_only_of_its_own_posts_change
     assert not socketio.test_client(app, namespace="/node", headers=forged).is_connected("/node")
 
     appeal = in_work(data)  # an appeal of post 1 (ФАП д. Медное)
-    assert [n.room for n in app.extensions["chat_feed"].flush() if n.event == "changes"] == [
+    assert [n.room for n in app.extensions["live_feed"].flush() if n.event == "changes"] == [
         f"post:{data.posts[0][0]}"
     ]
     medno.get_received("/node")

@@ -15,7 +15,7 @@ import redis
 import requests
 import socketio
 
-from node.chat.link import LINK_PATH, NODE_NAMESPACE
+from node.live.link import LINK_PATH, NODE_NAMESPACE
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database_url
 from sync.models import CallLog

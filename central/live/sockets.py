@@ -22,7 +22,7 @@ from sync.errors import SyncError
 from sync.models import Role, Staff
 
 from ..extensions import socketio
-from .live import ADMINS, NODE_NS, STAFF_NS, appeal_room, post_room, specialty_room, staff_room
+from .feed import ADMINS, NODE_NS, STAFF_NS, appeal_room, post_room, specialty_room, staff_room
 from .presence import LinkedPosts
 
 __all__ = ["session_staff", "LINK_PATH"]

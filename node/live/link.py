@@ -28,7 +28,7 @@ __all__ = ["CentralLink", "LINK_PATH", "NODE_NAMESPACE"]
 
 log = logging.getLogger(__name__)
 
-#: What the node signs for the handshake; central checks the same (central.chat.sockets).
+#: What the node signs for the handshake; central checks the same (central.live.sockets).
 LINK_PATH = "/socket.io/"
 NODE_NAMESPACE = "/node"
 

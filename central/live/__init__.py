@@ -1,0 +1,1 @@
+"""The live-update hub at central: what changed, for which consultant and which post."""
