@@ -71,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         fhir,
         fleet,
         linkcheck,
+        live,
         profile,
         protocols,
         routing,
@@ -82,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_features(
         app,
+        live,
         *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, linkcheck),
         telephony,
         calls,

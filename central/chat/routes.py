@@ -3,17 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    Response,
-    current_app,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
-    request,
     url_for,
 )
-from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from faplink.web import audit
@@ -25,31 +21,9 @@ from sync.errors import SyncError
 from sync.models import Appeal, Attachment, ChatMessage, Role
 
 from ..appeals.service import visible_appeal
-from ..extensions import shared_redis, socketio
-from ..live.feed import ChangeFeed
-from ..live.presence import linked_posts_for
 from . import bp, service
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
-
-
-# -- live updates ---------------------------------------------------------------
-
-
-@bp.record_once
-def _start_feed(state: BlueprintSetupState) -> None:
-    state.app.extensions["live_feed"] = ChangeFeed(socketio)
-    state.app.extensions["linked_posts"] = linked_posts_for(shared_redis(state.app))
-
-
-@bp.after_app_request
-def _announce_changes(response: Response) -> Response:
-    """Every write (pages, API, a node's push) is announced as soon as it is committed."""
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        feed: ChangeFeed | None = current_app.extensions.get("live_feed")
-        if feed is not None:
-            feed.flush()
-    return response
 
 
 # -- what the appeal page shows ---------------------------------------------------

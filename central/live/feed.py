@@ -9,9 +9,13 @@ changed since then and emits, over Socket.IO:
   appeal's specialty, its consultant and whoever took it (and to admins), so
   that their queues reload; ``appeal`` (id, status) and ``chat`` (appeal id) to
   the appeal's room, which only those who may open the appeal can join;
-- to posts (namespace "/node"): ``changes`` to the room of each post whose
-  records changed, with the replicas that changed them, so that the post's
-  node starts a sync round at once instead of at its next interval.
+- to posts (namespace "/node"): ``changes`` to the room of each linked post
+  that pulls a changed record — asked of the replication scope the pull itself
+  serves (`sync.changes.pulled_by_post`), never guessed from field names — with
+  the replicas that changed them, so that the post's node starts a sync round
+  at once instead of at its next interval. The region's shared directory and
+  timetable (`ON_THE_TIMER`) are left to the posts' timers: every post pulls
+  them alike, and a saved schedule must not start every post's round at once.
 
 Events say *what* changed, never the content: clients fetch that over HTTP,
 where access is checked on every request.
@@ -22,21 +26,26 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_socketio import SocketIO
 
-from sync.changes import latest_seq
+from sync.changes import latest_seq, pulled_by_post
 from sync.models import (
     REPLICATED_MODELS,
     Appeal,
     ChatMessage,
-    Exam,
-    Protocol,
-    Staff,
+    Organization,
+    Region,
+    ScheduleTemplate,
+    Slot,
+    Specialty,
     SyncModel,
 )
+
+from .presence import LinkedPosts
 
 __all__ = [
     "STAFF_NS",
@@ -47,6 +56,7 @@ __all__ = [
     "appeal_room",
     "post_room",
     "Notice",
+    "ON_THE_TIMER",
     "notices_between",
     "ChangeFeed",
 ]
@@ -88,52 +98,26 @@ def _changed(model: type[SyncModel], after: int, upto: int) -> list[Any]:
     return list(model.select().where((model.seq > after) & (model.seq <= upto)))
 
 
-def _appeal_posts(appeal_ids: set[str]) -> dict[str, str]:
-    if not appeal_ids:
-        return {}
-    rows = Appeal.select(Appeal.id, Appeal.post).where(Appeal.id.in_(list(appeal_ids)))
-    return {row.id: row.post_id for row in rows}
+#: Rows every post of a region pulls alike: they reach the posts on their timers.
+ON_THE_TIMER: frozenset[type[SyncModel]] = frozenset(
+    {Region, Organization, Specialty, ScheduleTemplate, Slot}
+)
 
 
-def _posts_of(rows_by_model: dict[type[SyncModel], list[Any]]) -> dict[str, set[str]]:
-    """Post id → replicas that changed its records (directories and schedules are left to the timer)."""
+def _posts_of(rows_by_model: dict[type[SyncModel], list[Any]], posts: Iterable[str]) -> dict[str, set[str]]:
+    """Post id → replicas that changed records it pulls, for each of `posts`."""
     touched: dict[str, set[str]] = defaultdict(set)
-    via_appeal: list[tuple[str, str]] = []  # (appeal id, changed_by)
-    for model, rows in rows_by_model.items():
-        names = {f.name for f in model._meta.sorted_fields}
-        for row in rows:
-            data = row.__data__
-            if model is Appeal:
-                touched[row.post_id].add(row.changed_by)
-            elif "post" in names and data.get("post"):
-                touched[data["post"]].add(row.changed_by)
-            elif "organization" in names and model is not Staff and data.get("organization"):
-                touched[data["organization"]].add(row.changed_by)
-            elif "appeal" in names and data.get("appeal"):
-                via_appeal.append((data["appeal"], row.changed_by))
-            elif "exam" in names and data.get("exam"):
-                exam = Exam.get_or_none(Exam.id == data["exam"])
-                if exam is not None:
-                    touched[exam.post_id].add(row.changed_by)
-            elif "protocol" in names and data.get("protocol"):
-                protocol = Protocol.get_or_none(Protocol.id == data["protocol"])
-                if protocol is not None:
-                    via_appeal.append((protocol.appeal_id, row.changed_by))
-            elif model is Staff and data.get("organization"):
-                touched[data["organization"]].add(row.changed_by)  # a feldsher's profile
-            elif "staff" in names and data.get("staff"):
-                staff = Staff.get_or_none(Staff.id == data["staff"])  # a login changed
-                if staff is not None:
-                    touched[staff.organization_id].add(row.changed_by)
-    posts = _appeal_posts({appeal for appeal, _ in via_appeal})
-    for appeal_id, changed_by in via_appeal:
-        if appeal_id in posts:
-            touched[posts[appeal_id]].add(changed_by)
-    return touched
+    for post in posts:
+        for model, rows in rows_by_model.items():
+            if model in ON_THE_TIMER:
+                continue
+            seen = pulled_by_post(model, {row.id for row in rows}, post)
+            touched[post].update(row.changed_by for row in rows if row.id in seen)
+    return {post: changers for post, changers in touched.items() if changers}
 
 
-def notices_between(after: int, upto: int) -> list[Notice]:
-    """What to announce about the changes numbered (after, upto]."""
+def notices_between(after: int, upto: int, posts: Iterable[str] = ()) -> list[Notice]:
+    """What to announce about the changes numbered (after, upto]; `posts`: those linked now."""
     rows_by_model = {m: rows for m in REPLICATED_MODELS if (rows := _changed(m, after, upto))}
     out: dict[tuple[str, str, str], Notice] = {}
 
@@ -146,7 +130,7 @@ def notices_between(after: int, upto: int) -> list[Notice]:
         add("appeal", appeal_room(appeal.id), id=appeal.id, status=appeal.status)
     for message in rows_by_model.get(ChatMessage, []):
         add("chat", appeal_room(message.appeal_id), appeal=message.appeal_id)
-    for post, changers in _posts_of(rows_by_model).items():
+    for post, changers in sorted(_posts_of(rows_by_model, posts).items()):
         add("changes", post_room(post), NODE_NS, changed_by=sorted(changers))
     return list(out.values())
 
@@ -163,8 +147,9 @@ def _consultant_rooms(appeal: Appeal) -> list[str]:
 class ChangeFeed:
     """Announces each change once per process, in change order."""
 
-    def __init__(self, socketio: SocketIO, start: int | None = None) -> None:
+    def __init__(self, socketio: SocketIO, posts: LinkedPosts, start: int | None = None) -> None:
         self.socketio = socketio
+        self.posts = posts
         self.seen = latest_seq() if start is None else start
         self._lock = threading.Lock()
 
@@ -175,7 +160,7 @@ class ChangeFeed:
                 upto = latest_seq()
                 if upto <= self.seen:
                     return []
-                notices = notices_between(self.seen, upto)
+                notices = notices_between(self.seen, upto, self.posts.posts())
                 self.seen = upto
             for notice in notices:
                 self.socketio.emit(notice.event, notice.data, to=notice.room, namespace=notice.namespace)

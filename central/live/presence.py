@@ -29,6 +29,7 @@ class LinkedPosts(Protocol):
     def link(self, post_id: str, sid: str) -> None: ...
     def unlink(self, sid: str) -> None: ...
     def linked(self, post_id: str) -> bool: ...
+    def posts(self) -> set[str]: ...
 
 
 class MemoryLinkedPosts:
@@ -49,6 +50,10 @@ class MemoryLinkedPosts:
     def linked(self, post_id: str) -> bool:
         with self._lock:
             return post_id in self._posts.values()
+
+    def posts(self) -> set[str]:
+        with self._lock:
+            return set(self._posts.values())
 
 
 class RedisLinkedPosts:
@@ -80,6 +85,16 @@ class RedisLinkedPosts:
         key = self._key(post_id)
         self.redis.zremrangebyscore(key, "-inf", time.time())  # leases of instances gone
         return bool(self.redis.zcard(key))
+
+    def posts(self) -> set[str]:
+        """The posts linked to any instance (each post's set trimmed of leases gone)."""
+        found = set()
+        for key in self.redis.scan_iter(match=f"{self.prefix}*"):
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            post_id = name[len(self.prefix) :]
+            if self.linked(post_id):
+                found.add(post_id)
+        return found
 
     def close(self) -> None:
         self._stop.set()

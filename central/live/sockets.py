@@ -3,15 +3,17 @@
 A browser is known by its Flask session (anonymous connections are refused);
 it joins its own rooms on connect and an appeal's room only if it may open
 that appeal. A node proves who it is with the same Ed25519 signed headers as
-its sync requests, on the connection's HTTP handshake, and joins its post's room.
+its sync requests, on the connection's HTTP handshake, and joins its post's room;
+when its link drops, the features that asked (`when_link_drops`) hear of it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from flask_babel import gettext as _
 from flask_socketio import join_room
 
@@ -23,9 +25,9 @@ from sync.models import Role, Staff
 
 from ..extensions import socketio
 from .feed import ADMINS, NODE_NS, STAFF_NS, appeal_room, post_room, specialty_room, staff_room
-from .presence import LinkedPosts
+from .hooks import linked_posts
 
-__all__ = ["session_staff", "LINK_PATH"]
+__all__ = ["session_staff", "LINK_PATH", "when_link_drops"]
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,9 @@ def join_appeal(data: Any = None) -> dict[str, Any]:
     return {"ok": True}
 
 
-def linked_posts() -> LinkedPosts:
-    return current_app.extensions["linked_posts"]  # type: ignore[no-any-return]
+def when_link_drops(app: Flask, listener: Callable[[str], None]) -> None:
+    """Call `listener(sid)` (in the request context of the disconnect) when a post's link drops."""
+    app.extensions.setdefault("live_link_drops", []).append(listener)
 
 
 @socketio.on("connect", namespace=NODE_NS)
@@ -83,3 +86,15 @@ def node_connect(auth: Any = None) -> None:
     join_room(post_room(node.organization_id))
     linked_posts().link(node.organization_id, request.sid)  # type: ignore[attr-defined]
     log.info("node %s linked for live changes", node.node_id)
+
+
+@socketio.on("disconnect", namespace=NODE_NS)
+def node_gone(reason: Any = None) -> None:
+    """A post's link dropped: it is no longer linked, and the features listening hear of it."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    linked_posts().unlink(sid)
+    for listener in current_app.extensions.get("live_link_drops", []):
+        try:
+            listener(sid)
+        except Exception:
+            log.exception("a link-drop listener failed")
