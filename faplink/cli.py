@@ -130,6 +130,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
     from node.identity import NodeIdentity
     from sync.client import parse_url, request_enrolment
     from sync.errors import SyncError
+    from sync.session import offset_from
     from sync.signing import NodeKey
 
     data_dir = data_dir.resolve()
@@ -140,7 +141,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
     try:
         sent = time.time()
         answer = request_enrolment(central_url, token, key, node_id)
-        midpoint_ms = (sent + time.time()) / 2 * 1000
+        offset = offset_from(answer["server_time_ms"], sent, time.time())
     except SyncError as exc:
         raise click.ClickException(exc.message) from exc
     identity = NodeIdentity(
@@ -148,7 +149,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
         answer["organization"],
         parse_url(central_url),
         data_dir,
-        clock_offset_ms=int(answer["server_time_ms"] - midpoint_ms),
+        clock_offset_ms=offset,
     )
     key.save(identity.key_path)
     identity.save()

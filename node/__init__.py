@@ -99,6 +99,7 @@ def open_node(app: Flask, key: DataKey) -> Flask:
         chat,
         exams,
         linkcheck,
+        live,
         patients,
         referrals,
         settings,
@@ -109,6 +110,7 @@ def open_node(app: Flask, key: DataKey) -> Flask:
 
     register_features(
         app,
+        live,
         *(auth, patients, exams, appeals, chat, signatures, referrals, settings, support, sync_ui, api),
         linkcheck,
         calls,
@@ -120,6 +122,7 @@ def open_node(app: Flask, key: DataKey) -> Flask:
 
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=[])
     start_sync(app, identity)
+    live.link_to_central(app, identity)
     keep_keyring(app)
     linkcheck.start_link_monitor(app, identity)
     logging.getLogger(__name__).info("node %s ready in %s", identity.node_id, data_dir)

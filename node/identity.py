@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sync.session import CentralSession, Trust
 from sync.signing import NodeKey
 
 __all__ = ["NodeIdentity", "NodeNotEnrolled"]
@@ -32,6 +33,16 @@ class NodeIdentity:
 
     def key(self) -> NodeKey:
         return NodeKey.load(self.key_path)
+
+    def session(self, *, verify: Trust = True) -> CentralSession:
+        """A signed session with central as this node; until measured, the enrolment's clock offset."""
+        return CentralSession(
+            self.central_url,
+            self.node_id,
+            self.key(),
+            verify=verify,
+            clock_offset_ms=self.clock_offset_ms or None,
+        )
 
     @classmethod
     def load(cls, data_dir: Path) -> NodeIdentity:

@@ -57,9 +57,7 @@ from urllib.parse import urlsplit
 
 from faplink.tcpinfo import TcpCounters, tcp_counters
 from sync.errors import N_, SyncError
-from sync.signing import NodeKey, signed_headers
-
-from .identity import NodeIdentity
+from sync.session import PING_PATH, CentralSession, offset_from
 
 __all__ = [
     "LinkQuality",
@@ -81,7 +79,6 @@ __all__ = [
 
 #: Where central serves the probes (central/linkcheck); the ping is the sync API's.
 LINK_PATH = "/sync/link/v1"
-PING_PATH = "/sync/v1/ping"
 #: The largest transfer the node asks for (central refuses anything above 1 MiB).
 MAX_PROBE_BYTES = 512 * 1024
 FIRST_PROBE_BYTES = 2 * 1024
@@ -238,11 +235,11 @@ class _UploadCut(TimeoutError):
         self.seconds = seconds
 
 
-def measure_link(identity: NodeIdentity, *, budget_s: float = 6.0) -> LinkQuality:
+def measure_link(central: CentralSession, *, budget_s: float = 6.0) -> LinkQuality:
     """Measure round trip, throughput both ways and loss to central within about `budget_s`."""
     at = datetime.now(UTC)
     try:
-        probe = _Probe(identity.central_url, identity.node_id, identity.key(), budget_s)
+        probe = _Probe(central, budget_s)
     except (OSError, ValueError, SyncError) as exc:
         error = f"{N_('Ключ или адрес центра не читаются')}: {exc}"
         return LinkQuality(None, None, None, None, at, error=error)
@@ -255,16 +252,15 @@ def measure_link(identity: NodeIdentity, *, budget_s: float = 6.0) -> LinkQualit
 class _Probe:
     """One measurement: phases in order, each with its share of the budget."""
 
-    def __init__(self, central_url: str, node_id: str, key: NodeKey, budget_s: float) -> None:
-        parts = urlsplit(central_url)
+    def __init__(self, central: CentralSession, budget_s: float) -> None:
+        parts = urlsplit(central.base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {central_url!r}")
+            raise ValueError(f"not an http(s) URL: {central.base!r}")
         self.https = parts.scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if self.https else 80)
         self.prefix = parts.path.rstrip("/")
-        self.node_id = node_id
-        self.key = key
+        self.central = central
         self.budget_s = budget_s
         self.started = time.monotonic()
         self.deadline = self.started + budget_s
@@ -283,7 +279,9 @@ class _Probe:
         conn = self._small if small_segments else self._conn
         if conn is None:
             if self.https:
-                conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
+                conn = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=timeout, context=self.central.ssl_context()
+                )
             else:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
             if small_segments:
@@ -307,9 +305,7 @@ class _Probe:
         return min(time.monotonic() + fraction * self.budget_s, self.deadline)
 
     def _signed(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
-        return signed_headers(
-            self.key, self.node_id, method, path, body, clock_offset_ms=self.clock_offset_ms
-        )
+        return self.central.sign(method, path, body, clock_offset_ms=self.clock_offset_ms)
 
     @staticmethod
     def _check(response: http.client.HTTPResponse) -> bytes:
@@ -381,7 +377,7 @@ class _Probe:
                 break  # a late answer: the ones we have will do
             rtts.append(time.monotonic() - sent)
             server_ms = float(json.loads(body)["server_time_ms"])
-            offsets.append(server_ms - (wall + rtts[-1] / 2) * 1000)
+            offsets.append(offset_from(server_ms, wall, wall + rtts[-1]))
         # The first ping also paid for the connection (and TLS) set-up.
         steady = rtts[1:] or rtts
         self.rtt_min_s = min(steady)

@@ -20,10 +20,8 @@ import time
 from contextlib import nullcontext
 from datetime import UTC, datetime
 
-import requests
-
 from sync.client import SyncClient, SyncStatus
-from sync.signing import signed_headers
+from sync.errors import SyncError
 from sync.wire import encode
 
 from ..identity import NodeIdentity
@@ -59,6 +57,8 @@ class LinkMonitor:
         client: SyncClient | None = None,
     ) -> None:
         self.identity = identity
+        #: The sync's session with central when there is a sync (one clock, one trust).
+        self.central = client.central if client is not None else identity.session()
         self.interval = interval
         self.first_delay = first_delay
         self.budget_s = budget_s
@@ -129,7 +129,7 @@ class LinkMonitor:
         with self._measure_lock, rounds_held:
             self.measuring = True
             try:
-                result = measure_link(self.identity, budget_s=self.budget_s)
+                result = measure_link(self.central, budget_s=self.budget_s)
             finally:
                 self.measuring = False
             previous = offered_mode(self.latest)
@@ -148,18 +148,10 @@ class LinkMonitor:
         """Send a measurement and its mode to central; whether central took it."""
         path = f"{LINK_PATH}/report"
         body = encode({**result.as_dict(), "mode": offered_mode(result)})
-        offset = self.identity.clock_offset_ms
-        if self.client is not None and self.client.status.clock_offset_ms is not None:
-            offset = self.client.status.clock_offset_ms
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         try:
-            headers = signed_headers(
-                self.identity.key(), self.identity.node_id, "POST", path, body, clock_offset_ms=offset
-            )
-            headers |= {"Content-Type": "application/json", "Content-Encoding": "gzip"}
-            response = requests.post(
-                self.identity.central_url.rstrip("/") + path, data=body, headers=headers, timeout=30
-            )
-        except (OSError, requests.RequestException) as exc:
+            response = self.central.send("POST", path, body, headers=headers, timeout=30)
+        except (OSError, SyncError) as exc:
             log.info("link measurement not sent to central: %s", type(exc).__name__)
             return False
         if not response.ok:

@@ -4,7 +4,9 @@ Central says «changes» when records of this post change there (a chat message,
 a take in work, a protocol); the node then starts a sync round at once instead
 of waiting for its timer. The connection is authenticated like every sync
 request: Ed25519-signed headers (fresh timestamp and nonce on every attempt)
-on the HTTP handshake. Without a link nothing breaks: the timer still syncs.
+on the HTTP handshake, made by the node's one session with central
+(`sync.session`: its key, central's clock, the TLS trust). Without a link
+nothing breaks: the timer still syncs.
 
 Other features may use the same connection: `on` adds a handler for an event
 from central, `emit` and `call` send one, `on_drop` hears that the link went
@@ -21,8 +23,7 @@ from typing import Any
 
 import socketio
 
-from sync.signing import NodeKey, signed_headers
-from sync.state import Cursor
+from sync.session import CentralSession
 
 __all__ = ["CentralLink", "LINK_PATH", "NODE_NAMESPACE"]
 
@@ -38,17 +39,14 @@ class CentralLink:
 
     def __init__(
         self,
-        central_url: str,
-        node_id: str,
-        key: NodeKey,
+        central: CentralSession,
         on_changes: Callable[[], None],
         *,
         retry_base: float = 2.0,
         retry_cap: float = 30.0,
     ) -> None:
-        self.central_url = central_url.rstrip("/")
-        self.node_id = node_id
-        self.key = key
+        self.central = central
+        self.node_id = central.node_id
         self.on_changes = on_changes
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -122,11 +120,7 @@ class CentralLink:
 
     def headers(self) -> dict[str, str]:
         """Signed afresh for each connection attempt, so that a nonce is never reused."""
-        try:
-            offset = int(Cursor.read("clock_offset") or 0)
-        except Exception:
-            offset = 0
-        return signed_headers(self.key, self.node_id, "GET", LINK_PATH, b"", clock_offset_ms=offset)
+        return self.central.sign("GET", LINK_PATH, b"")
 
     def _changes(self, data: Any = None) -> None:
         changed_by = data.get("changed_by", []) if isinstance(data, dict) else []
@@ -148,7 +142,10 @@ class CentralLink:
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            client = socketio.Client(reconnection=False, logger=False, engineio_logger=False)
+            http = self.central.new_http()  # the session's TLS trust, for polling and WebSocket
+            client = socketio.Client(
+                reconnection=False, logger=False, engineio_logger=False, http_session=http
+            )
             client.on("changes", self._changes, namespace=NODE_NAMESPACE)
             client.on("connect", self._connected, namespace=NODE_NAMESPACE)
             for event, handler in list(self._handlers.items()):
@@ -156,7 +153,7 @@ class CentralLink:
             self._client = client
             try:
                 client.connect(
-                    self.central_url,
+                    self.central.base,
                     headers=self.headers,
                     namespaces=[NODE_NAMESPACE],
                     wait_timeout=10,
@@ -175,5 +172,6 @@ class CentralLink:
                     client.disconnect()
                 except Exception:
                     pass
+                http.close()
             delay = min(self.retry_cap, self.retry_base * 2 ** min(failures, 8))
             self._stop.wait(random.uniform(delay / 2, delay))
