@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from sync.errors import SyncError
+from sync.session import Trust
 
 from .console import ProgressBar, dump, print_checks, print_status, print_summary
 
@@ -120,8 +121,7 @@ def enroll(
     from .offline import enrol_from_bundle, read_bundle
     from .selftest import run_checks
 
-    if tls_ca is not None:  # requests honours it for every HTTPS call of this process
-        os.environ["REQUESTS_CA_BUNDLE"] = str(tls_ca.resolve())
+    verify: Trust = str(tls_ca.resolve()) if tls_ca is not None else True
     nd = _node_dir(data_dir)
     if bundle_file is not None and (central_url or token):
         raise click.UsageError("--bundle не сочетается с --central/--token")
@@ -135,10 +135,12 @@ def enroll(
             assert central_url and token
             bar = ProgressBar("Первая синхронизация")
             try:
-                summary = enrol_with_token(nd, central_url, token, node_id=node_id, force=force, progress=bar)
+                summary = enrol_with_token(
+                    nd, central_url, token, node_id=node_id, force=force, progress=bar, verify=verify
+                )
             finally:
                 bar.close()
-        check = run_checks(nd, online=summary.via == "token").as_dict()
+        check = run_checks(nd, online=summary.via == "token", verify=verify).as_dict()
         summary.self_test = check
     if as_json:
         dump(asdict(summary))

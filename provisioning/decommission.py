@@ -72,7 +72,7 @@ def decommission(nd: NodeDir, *, force: bool = False) -> DecommissionResult:
         )
     revoked, revoke_error = True, ""
     try:
-        FleetLink(identity.central_url, identity.node_id, NodeKey.load(nd.key_file)).call(
+        FleetLink.to(identity.central_url, identity.node_id, NodeKey.load(nd.key_file)).call(
             "POST", "/decommission", {}
         )
     except SyncError as exc:

@@ -28,7 +28,7 @@ def rotate_key(nd: NodeDir, *, clock_offset_ms: int | None = None, timeout: floa
     identity = nd.identity()
     pending = nd.root / "node.key.new"
     old = NodeKey.load(nd.key_file)
-    link = FleetLink(
+    link = FleetLink.to(
         identity.central_url, identity.node_id, old, clock_offset_ms=clock_offset_ms, timeout=timeout
     )
     if pending.is_file():

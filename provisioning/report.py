@@ -90,7 +90,7 @@ def report_now(nd: NodeDir) -> bool:
     """Send a report from the CLI (after a self-test) if central answers; whether it went."""
     try:
         identity = nd.identity()
-        link = FleetLink(identity.central_url, identity.node_id, NodeKey.load(nd.key_file), timeout=5)
+        link = FleetLink.to(identity.central_url, identity.node_id, NodeKey.load(nd.key_file), timeout=5)
         send_report(link, build_report(nd, nd.sync_status()))
     except Exception:  # offline or revoked: the self-test has already said so
         return False
@@ -126,8 +126,7 @@ class Reporter:
                 return
             self._last, self._last_state, self._last_device_check = now, status.state, checked
             report = build_report(self.nd, status.as_dict())
-            args = (report, self.client.key, status.clock_offset_ms)
-            threading.Thread(target=self._send, args=args, name="faplink-report", daemon=True).start()
+            threading.Thread(target=self._send, args=(report,), name="faplink-report", daemon=True).start()
         except Exception:  # a report must never break the sync round that called us
             log.exception("could not prepare the fleet report")
 
@@ -139,10 +138,9 @@ class Reporter:
         except SyncError as exc:
             log.warning("could not replace the bundle's key yet: %s", exc.message)
 
-    def _send(self, report: dict[str, Any], key: NodeKey, offset: int | None) -> None:
-        link = FleetLink(self.identity.central_url, self.identity.node_id, key, clock_offset_ms=offset)
+    def _send(self, report: dict[str, Any]) -> None:
         try:
-            send_report(link, report)
+            send_report(FleetLink(self.client.central), report)
         except SyncError as exc:
             log.info("fleet report not sent: %s", exc.message)
 

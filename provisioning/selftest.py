@@ -19,6 +19,7 @@ from node.devicecheck import checks as device_checks
 from sync.clock import utcnow
 from sync.db import WrongDatabaseKey, connect_file
 from sync.errors import N_, RevokedError, SyncError, TransportError
+from sync.session import Trust
 from sync.signing import NodeKey
 
 from .errors import DataLockedError
@@ -67,10 +68,11 @@ class SelfTest:
 class _Checks:
     """One run: checks share what earlier ones found (the key, the link)."""
 
-    def __init__(self, nd: NodeDir, online: bool, timeout: float) -> None:
+    def __init__(self, nd: NodeDir, online: bool, timeout: float, verify: Trust = True) -> None:
         self.nd = nd
         self.online = online
         self.timeout = timeout
+        self.verify = verify
         self.key: NodeKey | None = None
         self.link: FleetLink | None = None
         self.results: list[CheckResult] = []
@@ -156,7 +158,9 @@ class _Checks:
         identity = self.nd.identity()
         if self.key is None:
             return CheckStatus.SKIP, "нет ключа киоска"
-        self.link = FleetLink(identity.central_url, identity.node_id, self.key, timeout=self.timeout)
+        self.link = FleetLink.to(
+            identity.central_url, identity.node_id, self.key, timeout=self.timeout, verify=self.verify
+        )
         try:
             self.link.measure_clock()
         except TransportError:
@@ -171,9 +175,9 @@ class _Checks:
         return CheckStatus.OK, f"центр {identity.central_url} отвечает и принимает ключ киоска"
 
     def clock(self) -> tuple[CheckStatus, str]:
-        if self.link is None or self.link.clock_offset_ms is None:
+        if self.link is None or self.link.central.clock_offset_ms is None:
             return CheckStatus.SKIP, "нет связи с центром"
-        offset = self.link.clock_offset_ms
+        offset = self.link.central.clock_offset_ms
         if abs(offset) < 1000:
             return CheckStatus.OK, "часы киоска идут вровень с центром"
         text = f"часы киоска {'отстают' if offset > 0 else 'спешат'} на {abs(offset) / 1000:.1f} с"
@@ -212,10 +216,11 @@ def run_checks(
     save: bool = True,
     devices: bool = False,
     call_seconds: float = CALL_SECONDS,
+    verify: Trust = True,
 ) -> SelfTest:
     """Run every check (with `devices`, the camera, sound, a loopback call and the link too);
-    keep the result in selftest.json unless `save` is False."""
-    run = _Checks(nd, online, timeout)
+    keep the result in selftest.json unless `save` is False. `verify`: TLS trust for central."""
+    run = _Checks(nd, online, timeout, verify)
     run.add("data_dir", N_("Каталог данных доступен для записи"), run.data_dir)
     run.add("identity", N_("Регистрация киоска (node.json)"), run.identity)
     run.add("key", N_("Ключ киоска"), run.node_key)
