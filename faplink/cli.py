@@ -130,8 +130,8 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
     from node.identity import NodeIdentity
     from sync.client import parse_url, request_enrolment
     from sync.errors import SyncError
+    from sync.request_signing import NodeKey
     from sync.session import offset_from
-    from sync.signing import NodeKey
 
     data_dir = data_dir.resolve()
     if (data_dir / "node.json").exists():

@@ -16,8 +16,8 @@ from types import FrameType
 from node.identity import NodeIdentity
 from sync.db import CENTRAL, bind_replica, open_database
 from sync.migrations import migrate
+from sync.request_signing import NodeKey
 from sync.server import register_node
-from sync.signing import NodeKey
 from sync.state import CENTRAL_MIGRATIONS
 
 from .demo_link import LinkSwitch, take_commands

@@ -103,7 +103,7 @@ def open_node(app: Flask, key: DataKey) -> Flask:
         patients,
         referrals,
         settings,
-        signatures,
+        signed_protocol,
         support,
         sync_ui,
     )
@@ -111,7 +111,7 @@ def open_node(app: Flask, key: DataKey) -> Flask:
     register_features(
         app,
         live,
-        *(auth, patients, exams, appeals, chat, signatures, referrals, settings, support, sync_ui, api),
+        *(auth, patients, exams, appeals, chat, signed_protocol, referrals, settings, support, sync_ui, api),
         linkcheck,
         calls,
     )

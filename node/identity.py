@@ -8,8 +8,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sync.request_signing import NodeKey
 from sync.session import CentralSession, Trust
-from sync.signing import NodeKey
 
 __all__ = ["NodeIdentity", "NodeNotEnrolled"]
 

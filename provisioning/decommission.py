@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from node.running import LOCK_FILE
 from sync.db import database
 from sync.errors import SyncError
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
 from .errors import N_, ProvisioningError
 from .layout import NodeDir

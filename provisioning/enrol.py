@@ -23,8 +23,8 @@ from sync.clock import utcnow
 from sync.db import FILE_ERRORS, connect_file, open_database
 from sync.errors import SyncError
 from sync.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, StaffCredential
+from sync.request_signing import NodeKey
 from sync.session import Trust, offset_from
-from sync.signing import NodeKey
 
 from .bundle import fingerprint
 from .errors import N_, AlreadyEnrolledError

@@ -13,7 +13,7 @@ import os
 
 from sync.clock import utcnow
 from sync.errors import BadSignatureError
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
 from .bundle import fingerprint
 from .layout import NodeDir

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from sync.errors import SyncError
+from sync.request_signing import NodeKey
 from sync.session import CentralSession, Trust
-from sync.signing import NodeKey
 
 from .protocol import FLEET_PATH
 

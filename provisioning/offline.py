@@ -19,7 +19,7 @@ from sync.changes import latest_stamp
 from sync.clock import utcnow
 from sync.db import bind_replica, database, open_database
 from sync.migrations import migrate
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 from sync.state import NODE_MIGRATIONS, Cursor
 
 from .bundle import Bundle, fingerprint, open_bundle

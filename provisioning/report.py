@@ -25,7 +25,7 @@ from sync.client import SyncClient, SyncStatus
 from sync.clock import utcnow
 from sync.errors import SyncError
 from sync.migrations import SCHEMA_VERSION
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
 from .keys import rotate_key
 from .layout import NodeDir

@@ -19,8 +19,8 @@ from node.devicecheck import checks as device_checks
 from sync.clock import utcnow
 from sync.db import WrongDatabaseKey, connect_file
 from sync.errors import N_, RevokedError, SyncError, TransportError
+from sync.request_signing import NodeKey
 from sync.session import Trust
-from sync.signing import NodeKey
 
 from .errors import DataLockedError
 from .layout import NodeDir, read_json, write_json

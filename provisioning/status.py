@@ -14,7 +14,7 @@ from sync.changes import pending_counts
 from sync.db import open_database
 from sync.migrations import SCHEMA_VERSION, applied
 from sync.models import Attachment, Organization
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 from sync.state import Cursor, PendingRecord
 
 from .bundle import fingerprint

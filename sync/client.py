@@ -41,8 +41,8 @@ from .errors import (
 )
 from .migrations import SCHEMA_VERSION
 from .models import REPLICATED_MODELS, Attachment, SyncModel, next_seq
+from .request_signing import NodeKey
 from .session import CentralSession, Trust, no_link, parse_url
-from .signing import NodeKey
 from .state import Cursor, PendingRecord, UploadedBlob
 from .wire import decode, encode, pack_chunk
 

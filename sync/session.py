@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import N_, SyncError, TransportError, ValidationError, error_for_code
-from .signing import NodeKey, signed_headers
+from .request_signing import NodeKey, signed_headers
 from .wire import encode
 
 __all__ = ["CentralSession", "Trust", "offset_from", "parse_url", "PING_PATH"]

@@ -25,7 +25,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 
 from faplink.tcpinfo import TcpCounters, tcp_counters
 from sync.errors import N_, UnsignedError, ValidationError
-from sync.signing import HEADERS
+from sync.request_signing import HEADERS
 from sync.wire import decode
 
 from ..sync_api.nodes import request_node

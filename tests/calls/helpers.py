@@ -10,8 +10,8 @@ from flask_socketio import SocketIOTestClient
 from central.extensions import socketio
 from node.live.link import CentralLink
 from sync import server
+from sync.request_signing import NodeKey
 from sync.session import CentralSession
-from sync.signing import NodeKey
 from tests.conftest import login
 
 NODE = "/node"

@@ -204,8 +204,8 @@ def test_chat_api_is_in_the_openapi_document(central_app) -> None:  # type: igno
 def test_a_node_links_with_signed_headers_and_hears_only_of_its_own_posts_changes(central_app) -> None:  # type: ignore[no-untyped-def]
     from node.live.link import CentralLink
     from sync import server
+    from sync.request_signing import NodeKey
     from sync.session import CentralSession
-    from sync.signing import NodeKey
 
     app, data = central_app
     links = {}
@@ -246,8 +246,8 @@ def test_a_post_hears_of_what_its_pull_would_bring_and_not_of_the_regions_timeta
     from sync import server
     from sync.clock import utcnow
     from sync.models import Slot, StaffCredential
+    from sync.request_signing import NodeKey
     from sync.session import CentralSession
-    from sync.signing import NodeKey
 
     app, data = central_app
     linked = {}

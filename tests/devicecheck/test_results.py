@@ -15,8 +15,8 @@ from node.devicecheck.loopback import LoopbackResult
 from provisioning.layout import NodeDir
 from provisioning.report import build_report
 from sync.models import Role, Staff, StaffCredential
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 from tests.conftest import login
 

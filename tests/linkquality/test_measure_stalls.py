@@ -16,8 +16,8 @@ import pytest
 
 from node.identity import NodeIdentity
 from node.linkquality import measure_link, offered_mode
+from sync.request_signing import NodeKey
 from sync.server import register_node
-from sync.signing import NodeKey
 from tests.conftest import served_in_thread
 from tests.e2e.relay import Relay
 

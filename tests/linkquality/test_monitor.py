@@ -11,7 +11,7 @@ from node.identity import NodeIdentity
 from node.linkcheck.monitor import LinkMonitor
 from node.linkquality import LinkQuality, load_latest
 from sync.client import SyncStatus
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
 
 def kiosk(tmp_path: Path) -> NodeIdentity:

@@ -18,8 +18,8 @@ from sync.clock import utcnow
 from sync.errors import EnrolmentError
 from sync.migrations import SCHEMA_VERSION
 from sync.models import Role, Staff, StaffCredential
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import enroll, enrolment_proof_message, register_node
-from sync.signing import NodeKey, signed_headers
 from sync.state import KnownNode
 from sync.wire import encode
 from tests.conftest import login

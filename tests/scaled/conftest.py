@@ -12,7 +12,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
 PG_ADMIN = os.environ.get("FAPLINK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("FAPLINK_TEST_REDIS", "redis://127.0.0.1:6379/0")

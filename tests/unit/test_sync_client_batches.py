@@ -6,8 +6,8 @@ import pytest
 
 from sync.client import FIRST_BATCH, MAX_BATCH, MIN_BATCH, SyncClient
 from sync.errors import TransportError
+from sync.request_signing import NodeKey
 from sync.session import CentralSession
-from sync.signing import NodeKey
 from sync.state import Cursor
 from tests.conftest import free_port
 
