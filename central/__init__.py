@@ -70,8 +70,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         chat,
         fhir,
         fleet,
-        linkcheck,
         live,
+        post_link,
         profile,
         protocols,
         routing,
@@ -84,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_features(
         app,
         live,
-        *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, linkcheck),
+        *(auth, appeals, chat, protocols, routing, profile, schedules, support, admin, fleet, post_link),
         telephony,
         calls,
         *(api, sync_api, fhir),

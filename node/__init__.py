@@ -98,7 +98,7 @@ def open_node(app: Flask, key: DataKey) -> Flask:
         calls,
         chat,
         exams,
-        linkcheck,
+        link_monitor,
         live,
         patients,
         referrals,
@@ -112,7 +112,7 @@ def open_node(app: Flask, key: DataKey) -> Flask:
         app,
         live,
         *(auth, patients, exams, appeals, chat, signed_protocol, referrals, settings, support, sync_ui, api),
-        linkcheck,
+        link_monitor,
         calls,
     )
 
@@ -124,6 +124,6 @@ def open_node(app: Flask, key: DataKey) -> Flask:
     start_sync(app, identity)
     live.link_to_central(app, identity)
     keep_keyring(app)
-    linkcheck.start_link_monitor(app, identity)
+    link_monitor.start_link_monitor(app, identity)
     logging.getLogger(__name__).info("node %s ready in %s", identity.node_id, data_dir)
     return app

@@ -19,7 +19,7 @@ from typing import Any
 
 from node.devicecheck.results import latest_result
 from node.identity import NodeIdentity
-from node.linkquality import load_latest, offered_mode
+from node.link_monitor.measure import load_latest, offered_mode
 from sync import PROTOCOL_VERSION
 from sync.client import SyncClient, SyncStatus
 from sync.clock import utcnow
@@ -72,7 +72,7 @@ def build_report(nd: NodeDir, status: dict[str, Any]) -> dict[str, Any]:
         "free_disk_bytes": free,
         "self_test": last_selftest(nd),
         "device_check": latest_result(nd.root),  # the kiosk page's «Проверка оборудования»
-        "link": link_section(nd),  # the latest link measurement (node/linkquality.py)
+        "link": link_section(nd),  # the latest link measurement (node/link_monitor/measure.py)
     }
 
 

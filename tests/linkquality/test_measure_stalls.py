@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from node.identity import NodeIdentity
-from node.linkquality import measure_link, offered_mode
+from node.link_monitor.measure import measure_link, offered_mode
 from sync.request_signing import NodeKey
 from sync.server import register_node
 from tests.conftest import served_in_thread

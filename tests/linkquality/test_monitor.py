@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from node.identity import NodeIdentity
-from node.linkcheck.monitor import LinkMonitor
-from node.linkquality import LinkQuality, load_latest
+from node.link_monitor.measure import LinkQuality, load_latest
+from node.link_monitor.monitor import LinkMonitor
 from sync.client import SyncStatus
 from sync.request_signing import NodeKey
 

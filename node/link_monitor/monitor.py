@@ -6,7 +6,7 @@ SyncClient only wakes the monitor. The first one waits a minute after start, and
 a due one waits while the sync has records or files queued: the kiosk's own
 traffic would distort the figures, and the measurement would slow that traffic
 down (one costs up to ~350 kB on a fast link, a few kB on a slow one). Each
-result is kept in the data directory (node/linkquality.py `save_latest`) and
+result is kept in the data directory (node/link_monitor/measure.py `save_latest`) and
 pushed to central at once (/sync/link/v1/report), so the consultant sees a change
 of mode before calling; the fleet health report carries it too
 (provisioning/report.py).
@@ -25,7 +25,7 @@ from sync.errors import SyncError
 from sync.wire import encode
 
 from ..identity import NodeIdentity
-from ..linkquality import (
+from .measure import (
     DEFERRED,
     LINK_PATH,
     LinkQuality,

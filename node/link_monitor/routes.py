@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from faplink.web.auth import login_required
 
 from ..auth.routes import NODE_ROLES
-from ..linkquality import MODE_LABELS, NEEDS, LinkQuality, offered_mode
 from ..sync_ui.truth import post_state
 from . import bp
+from .measure import MODE_LABELS, NEEDS, LinkQuality, offered_mode
 from .monitor import LinkMonitor
 
 

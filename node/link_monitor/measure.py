@@ -77,7 +77,7 @@ __all__ = [
     "MAX_PROBE_BYTES",
 ]
 
-#: Where central serves the probes (central/linkcheck); the ping is the sync API's.
+#: Where central serves the probes (central/post_link); the ping is the sync API's.
 LINK_PATH = "/sync/link/v1"
 #: The largest transfer the node asks for (central refuses anything above 1 MiB).
 MAX_PROBE_BYTES = 512 * 1024

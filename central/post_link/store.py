@@ -1,6 +1,6 @@
 """The latest link measurement of each kiosk, and what the consultant is told about a post's link.
 
-The kiosk decides its mode (the thresholds live in one place, node/linkquality.py)
+The kiosk decides its mode (the thresholds live in one place, node/link_monitor/measure.py)
 and sends the figures with it: pushed after every measurement (`PostLink`), and in
 its fleet health report (`NodeReport`, section "link"). The newer of the two counts.
 Central only adds its own caution: a measurement older than `stale_after` says
@@ -35,7 +35,7 @@ __all__ = [
     "STALE_AFTER",
 ]
 
-#: The modes a kiosk may report, best first (see node/linkquality.py for their thresholds).
+#: The modes a kiosk may report, best first (see node/link_monitor/measure.py for their thresholds).
 MODES = ("video", "audio", "chat", "deferred")
 MODE_LABELS = {
     "video": N_("видео"),
