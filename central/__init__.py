@@ -9,13 +9,13 @@ from typing import Any
 from flask import Flask, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from faplink.web import init_web
-from faplink.web.features import register_features
-from faplink.web.settings import env_path, secret_key_for
-from faplink.web.storage import init_storage
 from sync.db import CENTRAL, open_database_url
 from sync.errors import N_
 from sync.state import CENTRAL_MIGRATIONS
+from web import init_web
+from web.features import register_features
+from web.settings import env_path, secret_key_for
+from web.storage import init_storage
 
 from .extensions import socketio
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from .logs import configure_logging
-from .serving import SERVERS, serve_gunicorn
+from central.serving import SERVERS, serve_gunicorn
+from runtime.logs import configure_logging
 
 __all__ = ["main"]
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 
-from faplink.web import init_web
-from faplink.web.features import register_features
-from faplink.web.settings import env_path, secret_key_for
-from faplink.web.storage import init_storage
 from sync.db import open_database
 from sync.errors import N_
 from sync.state import NODE_MIGRATIONS
+from web import init_web
+from web.features import register_features
+from web.settings import env_path, secret_key_for
+from web.storage import init_storage
 
 from .datakey import DataKey, encrypt_plain_database, find_data_key, may_start_afresh, start_afresh
 from .extensions import socketio

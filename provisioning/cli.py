@@ -241,7 +241,8 @@ def diagnose_command(
 @data_option
 def rotate_key_command(data_dir: Path) -> None:
     """Replace the kiosk's key (central must be reachable)."""
-    from .bundle import fingerprint
+    from enrolment.bundle import fingerprint
+
     from .keys import rotate_key
 
     with _errors():

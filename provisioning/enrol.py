@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from enrolment.bundle import fingerprint
 from node.datakey import DataKey
 from node.identity import NodeIdentity
 from sync.client import RoundReport, parse_url, request_enrolment
@@ -26,7 +27,6 @@ from sync.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, S
 from sync.request_signing import NodeKey
 from sync.session import Trust, offset_from
 
-from .bundle import fingerprint
 from .errors import N_, AlreadyEnrolledError
 from .layout import NodeDir
 from .link import FleetLink

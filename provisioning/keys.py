@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import os
 
+from enrolment.bundle import fingerprint
+from enrolment.protocol import rotation_proof_message
 from sync.clock import utcnow
 from sync.errors import BadSignatureError
 from sync.request_signing import NodeKey
 
-from .bundle import fingerprint
 from .layout import NodeDir
 from .link import FleetLink
-from .protocol import rotation_proof_message
 
 __all__ = ["rotate_key"]
 

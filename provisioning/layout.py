@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from enrolment.bundle import fingerprint
 from node.datakey import DataKey, find_data_key
 from node.identity import NodeIdentity, NodeNotEnrolled
 from node.running import running_pid
 from sync.clock import utcnow
 from sync.db import is_plain_sqlite
 
-from .bundle import fingerprint
 from .errors import N_, DataLockedError, ProvisioningError
 
 __all__ = ["NodeDir", "fingerprint", "write_json", "read_json"]

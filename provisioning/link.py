@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from enrolment.protocol import FLEET_PATH
 from sync.errors import SyncError
 from sync.request_signing import NodeKey
 from sync.session import CentralSession, Trust
-
-from .protocol import FLEET_PATH
 
 __all__ = ["FleetLink", "reachable"]
 

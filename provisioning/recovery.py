@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from enrolment.keyfile import kept_private_key
 from sync.db import WrongDatabaseKey, connect_file
 
 from .errors import N_, ProvisioningError
-from .keyfile import kept_private_key
 
 if TYPE_CHECKING:  # central imports this module for its key alone, and never the node
     from node.datakey import DataKey

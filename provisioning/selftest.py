@@ -117,7 +117,7 @@ class _Checks:
         return CheckStatus.OK, f"{identity.node_id}, центр {identity.central_url}"
 
     def node_key(self) -> tuple[CheckStatus, str]:
-        from .bundle import fingerprint
+        from enrolment.bundle import fingerprint
 
         self.key = NodeKey.load(self.nd.key_file)
         mode = self.nd.key_file.stat().st_mode & 0o777

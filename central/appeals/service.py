@@ -14,8 +14,6 @@ from werkzeug.datastructures import FileStorage
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
 from central.protocols.files import attach_protocol_files, check_protocol_files
 from central.protocols.icd10 import check_diagnoses
-from faplink.web.i18n import to_local, user_timezone
-from faplink.web.labels import LABELS
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.db import database
@@ -31,6 +29,8 @@ from sync.models import (
     Role,
     Staff,
 )
+from web.i18n import to_local, user_timezone
+from web.labels import LABELS
 
 from .filters import QueueFilter
 

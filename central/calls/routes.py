@@ -7,10 +7,10 @@ from typing import Any, cast
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask.sansio.blueprints import BlueprintSetupState
 
-from faplink.web.auth import login_required
-from faplink.web.calls import call_log, call_log_json, init_calls, register_call_globals
 from sync.changes import latest_seq
 from sync.models import CallLog, Role
+from web.auth import login_required
+from web.calls import call_log, call_log_json, init_calls, register_call_globals
 
 from ..appeals.service import visible_appeal
 from ..extensions import shared_redis, socketio

@@ -25,9 +25,9 @@ from typing import Any
 from flask import current_app, request
 from flask_socketio import join_room, rooms
 
-from faplink.web.calls import CALL_MODES, CallRefused, answering, data_field
 from sync.errors import N_
 from sync.models import Appeal, AppealStatus, Role, Staff
+from web.calls import CALL_MODES, CallRefused, answering, data_field
 
 from ..appeals.service import can_see
 from ..extensions import socketio

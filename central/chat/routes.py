@@ -12,13 +12,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.chat import file_download, message_from_request, messages
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import chat_message_json
 from sync.errors import SyncError
 from sync.models import Appeal, Attachment, ChatMessage, Role
+from web import audit
+from web.auth import login_required
+from web.chat import file_download, message_from_request, messages
+from web.i18n import translate_error
+from web.serialize import chat_message_json
 
 from ..appeals.service import visible_appeal
 from . import bp, service

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Blueprint, Response, current_app, request
 
 from central.sync_api.nodes import request_node
-from provisioning.protocol import FLEET_PATH, rotation_proof_message
+from enrolment.protocol import FLEET_PATH, rotation_proof_message
 from provisioning.recovery import recovery_public_hex
 from sync import server
 from sync.errors import N_, BadSignatureError, ValidationError

@@ -23,7 +23,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 
-from faplink.tcpinfo import TcpCounters, tcp_counters
+from runtime.tcpinfo import TcpCounters, tcp_counters
 from sync.errors import N_, UnsignedError, ValidationError
 from sync.request_signing import HEADERS
 from sync.wire import decode

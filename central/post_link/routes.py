@@ -7,8 +7,8 @@ from typing import Any
 from flask import g, jsonify
 
 from central.appeals import service
-from faplink.web.auth import login_required
 from sync.models import Appeal, Role
+from web.auth import login_required
 
 from . import bp
 from .store import MODE_LABELS, STALE_AFTER, LinkState, latest_for_post

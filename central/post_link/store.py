@@ -16,12 +16,12 @@ from typing import Any
 
 from peewee import CharField, DatabaseError, DateTimeField, TextField
 
-from faplink.web.serialize import iso
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
 from sync.errors import N_, ValidationError
 from sync.models import BaseModel
 from sync.state import KnownNode
+from web.serialize import iso
 
 __all__ = [
     "PostLink",

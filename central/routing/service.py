@@ -14,7 +14,6 @@ from flask import abort
 from flask_babel import gettext as _
 
 from central.appeals import service as appeals
-from faplink.web.i18n import from_local, to_local
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.models import (
@@ -32,6 +31,7 @@ from sync.models import (
 )
 from sync.models.directory import region_centres
 from sync.models.visibility import bookable, check_may_book
+from web.i18n import from_local, to_local
 
 __all__ = [
     "routable_appeal",

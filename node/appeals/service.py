@@ -8,8 +8,6 @@ from typing import Any
 
 from flask import abort, current_app
 
-from faplink.web.i18n import from_local
-from faplink.web.uploads import store_file
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, ValidationError
@@ -31,6 +29,8 @@ from sync.models import (
     Staff,
 )
 from sync.models.visibility import bookable, fitting_specialties
+from web.i18n import from_local
+from web.uploads import store_file
 
 from ..exams.service import exam_warning, post_exam
 from ..patients.service import post_patient

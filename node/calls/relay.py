@@ -21,9 +21,9 @@ from typing import Any, Protocol
 
 from flask import Flask
 
-from faplink.web.calls import CallRefused, CallTimes, record_call_from
 from sync.errors import N_
 from sync.models import CallOutcome, Staff
+from web.calls import CallRefused, CallTimes, record_call_from
 
 __all__ = ["KioskCall", "KioskCalls", "Link", "call_room"]
 

@@ -5,8 +5,8 @@ from typing import Any, cast
 from flask import Flask, current_app, jsonify, render_template
 from flask.sansio.blueprints import BlueprintSetupState
 
-from faplink.web.auth import login_required
-from faplink.web.calls import call_log, call_log_json, init_calls, register_call_globals
+from web.auth import login_required
+from web.calls import call_log, call_log_json, init_calls, register_call_globals
 
 from ..appeals.service import post_appeal
 from ..auth.routes import NODE_ROLES

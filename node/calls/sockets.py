@@ -12,9 +12,9 @@ from typing import Any
 from flask import current_app, request, session
 from flask_socketio import join_room
 
-from faplink.web.calls import CALL_MODES, CallRefused, answering, data_field
 from sync.errors import N_
 from sync.models import Appeal, AppealStatus, Role, Staff
+from web.calls import CALL_MODES, CallRefused, answering, data_field
 
 from ..extensions import socketio
 from ..live import central_link

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from faplink.tcpinfo import TcpCounters, tcp_counters
+from runtime.tcpinfo import TcpCounters, tcp_counters
 from sync.errors import N_, SyncError
 from sync.session import PING_PATH, CentralSession, offset_from
 

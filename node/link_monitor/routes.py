@@ -5,7 +5,7 @@ from typing import Any
 from flask import current_app, flash, jsonify, redirect, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
+from web.auth import login_required
 
 from ..auth.routes import NODE_ROLES
 from ..sync_ui.truth import post_state

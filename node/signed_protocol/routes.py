@@ -5,11 +5,11 @@ from typing import Any
 from flask import Response, abort, current_app, render_template
 from flask_babel import gettext as _
 
-from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
-from faplink.web import audit
-from faplink.web.auth import login_required
+from protocol_signatures.pdf import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
 from sync.blobs import BlobStore
 from sync.models import Appeal, AppealStatus
+from web import audit
+from web.auth import login_required
 
 from ..appeals.service import post_appeal
 from ..auth.routes import NODE_ROLES

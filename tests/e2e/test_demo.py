@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from tests.conftest import free_port_block
 
 pytestmark = pytest.mark.slow

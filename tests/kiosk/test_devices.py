@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from faplink.web.vitals import PULSE, SPO2
 from hardware.simulators import create
 from node.exams.devices import start_devices
+from web.vitals import PULSE, SPO2
 
 
 def test_readings_from_a_serial_device_reach_the_exam_form(feldsher, node_app) -> None:  # type: ignore[no-untyped-def]

@@ -67,7 +67,7 @@ def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
     """Seed PostgreSQL, then run two `faplink central run --server gunicorn` processes sharing
     it and Redis, as a scaled central runs in production."""
     from faplink.demo_seed import seed
-    from faplink.processes import faplink_command, start, stop, wait_http
+    from runtime.processes import faplink_command, start, stop, wait_http
     from sync.db import CENTRAL, bind_replica, database, open_database_url
     from sync.migrations import migrate
     from sync.state import CENTRAL_MIGRATIONS

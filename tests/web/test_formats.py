@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import Babel, force_locale
 
-from faplink.web.i18n import file_size
+from web.i18n import file_size
 
 
 def test_file_sizes_read_as_people_write_them() -> None:

@@ -296,7 +296,7 @@ def _verified(blobs: BlobStore, sha: str, ca_pem: str, day: date) -> Verificatio
 def _verified_detached(
     blobs: BlobStore, pdf_sha: str, signature_sha: str, ca_pem: str, day: date
 ) -> VerificationResult:
-    from faplink.cms import split_pem_bundle, verify_detached  # it builds on this module
+    from protocol_signatures.cms import split_pem_bundle, verify_detached  # it builds on this module
 
     return verify_detached(blobs.read(pdf_sha), blobs.read(signature_sha), split_pem_bundle(ca_pem))
 

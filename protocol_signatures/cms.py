@@ -3,9 +3,9 @@
 The GOST signer and an external one (КриптоПро's ``cryptcp``) both leave a CAdES-BES
 signature beside the signed PDF. A post checks it as it checks a PAdES one: against
 the CA certificates its centre published, with no network. OpenSSL and its GOST
-engine do the cryptography (:mod:`faplink.openssl`); asn1crypto reads who signed and
-when, for the summary. Like :func:`faplink.signatures.verify_protocol` it never
-raises: every outcome is a :class:`~faplink.signatures.VerificationResult`.
+engine do the cryptography (:mod:`protocol_signatures.openssl`); asn1crypto reads who signed and
+when, for the summary. Like :func:`protocol_signatures.pdf.verify_protocol` it never
+raises: every outcome is a :class:`~protocol_signatures.pdf.VerificationResult`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 
 from .openssl import NO_GOST, OpenSSLError, gost_available, run_openssl
-from .signatures import VerificationResult
+from .pdf import VerificationResult
 
 __all__ = ["SignatureFacts", "matches_content", "read_signature", "split_pem_bundle", "verify_detached"]
 

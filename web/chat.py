@@ -20,11 +20,11 @@ from urllib.parse import quote
 from flask import Flask, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
-from faplink.web.uploads import check_upload, store_file
 from sync.blobs import BlobStore
 from sync.db import database
 from sync.errors import N_, LifecycleError, ValidationError
 from sync.models import Appeal, AppealStatus, Attachment, ChatMessage, Staff
+from web.uploads import check_upload, store_file
 
 __all__ = [
     "Upload",
