@@ -36,8 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from provisioning.errors import N_, BundleError
-
+from .errors import N_, BundleError
 from .keyfile import kept_private_key
 
 __all__ = [

@@ -110,10 +110,8 @@ def node_run(port: int, data_dir: Path) -> None:
 
 def _report_health(app: object) -> None:
     """Send the fleet page this kiosk's health after sync rounds (provisioning's reporter)."""
-    try:
-        from provisioning.report import attach_reporter
-    except ImportError:
-        return
+    from provisioning.report import attach_reporter
+
     extensions = app.extensions  # type: ignore[attr-defined]
     attach_reporter(extensions["sync_client"], extensions["identity"])
 
@@ -264,35 +262,25 @@ def demo_start(name: str, data_dir: Path) -> None:
 
 
 def _register_subcommands() -> None:
-    """Commands that live with their package: devices, provision, kiosk."""
-    import importlib
-
-    for module, name in (
-        ("hardware.cli", "devices"),
-        ("provisioning.cli", "provision"),
-        ("kiosk_ui.cli", "kiosk"),
-    ):
-        try:
-            group = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue  # not built yet, or not installed on this machine
-        main.add_command(group)
+    """Commands that live with their package; a package that fails to import fails the command."""
+    from central.admin.cli import audit
     from central.fhir.cli import export_fhir, fhir_token
+    from central.fleet.cli import export_bundle
+    from central.protocols.cli import signing
+    from hardware.cli import devices
+    from kiosk_ui.cli import kiosk
+    from provisioning.cli import node_check, provision
 
+    main.add_command(devices)  # `faplink devices list|read|simulate`
+    main.add_command(provision)  # `faplink provision …`: the field engineer's commands
+    main.add_command(kiosk)  # `faplink kiosk`: the full-screen window on the node
     central.add_command(fhir_token)  # `faplink central fhir-token issue|list|revoke`: МИС tokens
     central.add_command(export_fhir)  # `faplink central export-fhir`: Bulk Data NDJSON
-    from central.protocols.cli import signing
-
     central.add_command(signing)  # `faplink central signing ca`: the CA that checks the centre's signatures
-    from central.admin.cli import audit
-
     central.add_command(audit)  # `faplink central audit verify`: «Журнал доступа»'s chains
-    try:
-        from provisioning.cli import export_bundle, node_check
-    except ImportError:
-        return
     node.add_command(node_check, "check")  # `faplink node check`: the kiosk's self-test
     central.add_command(export_bundle)  # `faplink central export-bundle`: offline enrolment
+    provision.add_command(export_bundle)  # the same, where the field engineer looks for it
 
 
 _register_subcommands()

@@ -21,7 +21,7 @@ from sync.session import Trust
 
 from .console import ProgressBar, dump, print_checks, print_status, print_summary
 
-__all__ = ["provision", "export_bundle", "node_check"]
+__all__ = ["provision", "node_check"]
 
 DEFAULT_DATA = os.environ.get("FAPLINK_NODE_DATA", "/var/lib/faplink/node")
 
@@ -448,37 +448,3 @@ def recover_key(data_dir: Path, keyring_file: Path, out: Path) -> None:
 
 
 provision.add_command(recover_key)
-
-
-@click.command("export-bundle")
-@click.option(
-    "--data", "data_dir", required=True, type=click.Path(path_type=Path), help="Central's data directory."
-)
-@click.option("--organization", required=True, help="Id of the post.")
-@click.option("--central", "central_url", required=True, help="Central's address as the kiosk will reach it.")
-@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--node-id", help="The kiosk's id (default: a new random one).")
-def export_bundle(
-    data_dir: Path, organization: str, central_url: str, out: Path, node_id: str | None
-) -> None:
-    """Export a signed enrolment bundle for a post with no link (a file for a USB stick)."""
-    from central import create_app
-    from central.fleet.bundles import export_bundle as export
-
-    data_dir = data_dir.resolve()
-    create_app({"DATA_DIR": data_dir})
-    with _errors():
-        exported = export(data_dir, organization, central_url, node_id=node_id, created_by="cli")
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as target:
-        target.write(exported.data)
-    click.echo(
-        f"Пакет для {exported.post_name}: {out} (киоск {exported.node_id}, записей {exported.records})"
-    )
-    click.echo(f"Отпечаток ключа центра: {exported.centre_fingerprint}")
-    click.echo(
-        "Пакет содержит ключ киоска и данные поста: передавайте флешку из рук в руки и сотрите файл после."
-    )
-
-
-provision.add_command(export_bundle)

@@ -15,7 +15,8 @@ from sync.validators import format_phone
 __all__ = ["init_i18n", "LANGUAGES", "translate_error", "to_local", "from_local", "user_timezone"]
 
 LANGUAGES = ("ru", "en")
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+#: The catalogs stay with the `faplink` command's package for now (others add strings to them).
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "faplink" / "translations"
 
 
 def select_locale() -> str:

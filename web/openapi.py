@@ -6,13 +6,12 @@ Every `/api/v1` view documents itself in its docstring after a `---` line
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
 from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
-
-from faplink import __version__
 
 __all__ = ["build_openapi"]
 
@@ -30,7 +29,7 @@ ERROR_SCHEMA = {
 def build_openapi(app: Flask, title: str, prefix: str = "/api/v1") -> dict[str, Any]:
     spec = APISpec(
         title=title,
-        version=__version__,
+        version=version("faplink"),  # the distribution's, as pyproject.toml gives it
         openapi_version="3.0.3",
         plugins=[FlaskPlugin()],
         info={"description": "faplink JSON API; the web pages use the same operations."},

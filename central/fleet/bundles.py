@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from enrolment.bundle import FORMAT, centre_bundle_key, fingerprint, public_hex, seal
-from provisioning.recovery import recovery_public_hex
+from enrolment.recovery_key import recovery_public_hex
 from sync.changes import collect_changes, latest_seq
 from sync.client import parse_url
 from sync.clock import utcnow

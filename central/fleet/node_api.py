@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, request
 
 from central.sync_api.nodes import request_node
 from enrolment.protocol import FLEET_PATH, rotation_proof_message
-from provisioning.recovery import recovery_public_hex
+from enrolment.recovery_key import recovery_public_hex
 from sync import server
 from sync.errors import N_, BadSignatureError, ValidationError
 from sync.models import REPLICATED_MODELS
