@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from faplink.web.auth import hash_password
 from sync.clock import utcnow
 from sync.db import database
 from sync.models import (
@@ -22,6 +21,7 @@ from sync.models import (
     StaffCredential,
 )
 from sync.validators import luhn_valid, snils_check_digits
+from web.auth import hash_password
 
 __all__ = ["DemoLogin", "DemoData", "seed", "make_snils", "make_enp", "DEMO_PASSWORD"]
 

@@ -71,7 +71,7 @@ def decommission(nd: NodeDir, *, force: bool = False) -> DecommissionResult:
         )
     revoked, revoke_error = True, ""
     try:
-        FleetLink(identity.central_url, identity.node_id, nd.node_key()).call(
+        FleetLink.to(identity.central_url, identity.node_id, nd.node_key()).call(
             "POST", "/decommission", {}
         )
     except SyncError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enrolment.errors import BundleError
 from sync.errors import N_, SyncError
 
 __all__ = [
@@ -24,12 +25,6 @@ class AlreadyEnrolledError(ProvisioningError):
     """The data directory already holds an enrolled node."""
 
     code = "already_enrolled"
-
-
-class BundleError(ProvisioningError):
-    """An enrolment bundle that is not ours, is damaged, or was changed on the way."""
-
-    code = "bad_bundle"
 
 
 class BackupError(ProvisioningError):

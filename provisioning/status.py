@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from enrolment.bundle import fingerprint
 from sync import PROTOCOL_VERSION
 from sync.blobs import BlobStore
 from sync.changes import pending_counts
@@ -16,7 +17,6 @@ from sync.migrations import SCHEMA_VERSION, applied
 from sync.models import Attachment, Organization
 from sync.state import Cursor, PendingRecord
 
-from .bundle import fingerprint
 from .layout import NodeDir
 from .report import software_version
 from .selftest import last_selftest

@@ -40,7 +40,7 @@ from .errors import (
 from .migrations import SCHEMA_VERSION
 from .models import Attachment
 from .nonces import DatabaseNonces, NonceStore
-from .signing import HEADERS, check_signature
+from .request_signing import HEADERS, check_signature
 from .state import BlobHolder, EnrolmentToken, KnownNode
 
 __all__ = [

@@ -200,7 +200,7 @@ def node_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
     from node import create_app
     from node.identity import NodeIdentity
     from sync.apply import apply_records
-    from sync.signing import NodeKey
+    from sync.request_signing import NodeKey
 
     template, data = seeded_template
     post_id = data.posts[0][0]

@@ -7,12 +7,12 @@ from typing import Any
 from flask import Response, flash, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error, user_timezone
 from sync.clock import utcnow
 from sync.errors import SyncError
 from sync.models import Role, Staff
+from web import audit
+from web.auth import login_required
+from web.i18n import translate_error, user_timezone
 
 from . import bp, journal
 from .labels import ROLE_LABELS

@@ -10,10 +10,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.profile.zones import RUSSIAN_ZONES, other_zones
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error
 from sync.errors import N_, SyncError
 from sync.models import Organization, Region, Role, Specialty, Staff, SupportRequest
+from web.auth import login_required
+from web.i18n import translate_error
 
 from . import bp, directories
 from .labels import KIND_LABELS

@@ -8,10 +8,10 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from central.profile.zones import RUSSIAN_ZONES, other_zones
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error
 from sync.errors import SyncError
 from sync.models import Role, Staff
+from web.auth import login_required
+from web.i18n import translate_error
 
 from . import bp, directories, users
 from .labels import KIND_LABELS, ROLE_LABELS, VISIBILITY_LABELS

@@ -16,10 +16,10 @@ from typing import Any
 from central.auth.passwords import MIN_LENGTH, check_new_password, mark_temporary
 from central.auth.sessions import end_sessions_of
 from central.profile.zones import check_zone
-from faplink.web.auth import hash_password
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import Organization, OrgKind, Role, Specialty, Staff, StaffCredential
+from web.auth import hash_password
 
 from .labels import VISIBILITY_CHOICES
 

@@ -9,16 +9,16 @@ from central.appeals.filters import QueueFilter
 from central.auth import passwords
 from central.auth.routes import check_central_login
 from central.auth.sessions import keep_only_this_session
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.i18n import user_timezone
-from faplink.web.openapi import build_openapi
-from faplink.web.serialize import appeal_json, protocol_json
-from faplink.web.session_api import add_session_routes, json_body
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.models import Role
 from sync.models.appeal_queries import QUEUE_LISTS
+from web import audit
+from web.auth import login_required
+from web.i18n import user_timezone
+from web.openapi import build_openapi
+from web.serialize import appeal_json, protocol_json
+from web.session_api import add_session_routes, json_body
 
 from . import bp
 

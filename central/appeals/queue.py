@@ -9,13 +9,13 @@ from typing import Any
 from flask import current_app, flash, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error, user_timezone
 from sync.changes import latest_seq
 from sync.clock import utcnow
 from sync.errors import N_, SyncError, ValidationError
 from sync.models import Appeal, AppealStatus, FormOfCare, Role
 from sync.models.appeal_queries import QUEUE_LISTS, QueueList
+from web.auth import login_required
+from web.i18n import translate_error, user_timezone
 
 from . import bp, paging
 from .filters import QueueFilter, post_choices, specialty_choices

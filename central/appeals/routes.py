@@ -7,12 +7,12 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from central.protocols import icd10
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.i18n import to_local, translate_error
 from sync.clock import utcnow
 from sync.errors import SyncError
 from sync.models import AppealStatus, DiagnosisRole, Role
+from web import audit
+from web.auth import login_required
+from web.i18n import to_local, translate_error
 
 from . import bp, service
 

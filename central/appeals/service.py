@@ -13,7 +13,6 @@ from werkzeug.datastructures import FileStorage
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
 from central.protocols.files import attach_protocol_files, check_protocol_files
 from central.protocols.icd10 import check_diagnoses
-from faplink.web.labels import LABELS
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.db import database
@@ -26,6 +25,7 @@ from sync.models import (
     Protocol,
     Staff,
 )
+from web.labels import LABELS
 
 from .visibility import visible_to
 

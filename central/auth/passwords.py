@@ -14,11 +14,11 @@ from __future__ import annotations
 from peewee import CharField, DateTimeField
 from zxcvbn import zxcvbn
 
-from faplink.web.auth import hash_password, verify_password
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
 from sync.errors import N_, ValidationError
 from sync.models import BaseModel, Staff, StaffCredential
+from web.auth import hash_password, verify_password
 
 __all__ = [
     "MIN_LENGTH",

@@ -119,7 +119,7 @@ def export_fhir(
     base_url: str,
 ) -> None:
     """Write FHIR R4 resources as Bulk Data NDJSON: one <Type>.ndjson per resource type."""
-    from provisioning.console import ProgressBar
+    from runtime.progress import ProgressBar
     from sync.models import Region
 
     from .access import Reader

@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 from flask import Response, current_app, g, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.i18n import translate_error
 from sync.blobs import BlobStore
 from sync.errors import N_, SyncError
 from sync.models import Appeal, Attachment, AttachmentKind
+from web.i18n import translate_error
 
 from . import bp, tokens
 from .access import READER_ROLES, Reader, record_access

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Blueprint, Response, current_app, request
 
 from central.sync_api.nodes import request_node
-from provisioning.protocol import FLEET_PATH, rotation_proof_message
-from provisioning.recovery import recovery_public_hex
+from enrolment.protocol import FLEET_PATH, rotation_proof_message
+from enrolment.recovery_key import recovery_public_hex
 from sync import server
 from sync.errors import N_, BadSignatureError, ValidationError
 from sync.models import REPLICATED_MODELS

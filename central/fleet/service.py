@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import has_request_context
 
-from faplink.web.formats import say
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.migrations import SCHEMA_VERSION
 from sync.models import Organization, OrgKind, Staff
 from sync.server import issue_token
 from sync.state import EnrolmentToken, KnownNode
+from web.formats import say
 
 from .store import NodeReport, queued_items
 

@@ -3,9 +3,9 @@ the card), choose the doctor, date and time, write the appeal with its files, ch
 
 from flask import Blueprint
 
-from faplink.web.features import MenuItem
 from sync.errors import N_
 from sync.models import Role
+from web.features import MenuItem
 
 bp = Blueprint("patient_booking", __name__, url_prefix="", template_folder="../templates")
 

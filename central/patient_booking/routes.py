@@ -17,14 +17,14 @@ from central.appeals import service as appeals
 from central.routing import booking, files
 from central.routing.files import StagedFile
 from central.routing.service import free_slots
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.i18n import to_local, translate_error
-from faplink.web.serialize import appeal_json
-from faplink.web.session_api import json_body
 from sync.clock import utcnow
 from sync.errors import SyncError
 from sync.models import AppealKind, ContactMode, Patient, Relation, Role, Slot, Specialty, Staff
+from web import audit
+from web.auth import login_required
+from web.i18n import to_local, translate_error
+from web.serialize import appeal_json
+from web.session_api import json_body
 
 from . import bp, patients
 

@@ -11,11 +11,11 @@ from central.admin.labels import ROLE_LABELS, VISIBILITY_LABELS
 from central.auth.passwords import MIN_LENGTH, change_password, is_temporary
 from central.auth.sessions import keep_only_this_session
 from central.support import SUPPORT_PHONE
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error
 from sync.db import database
 from sync.errors import SyncError
 from sync.models import Staff, StaffCredential
+from web.auth import login_required
+from web.i18n import translate_error
 
 from . import bp
 from .zones import RUSSIAN_ZONES, check_zone, other_zones, utc_offset

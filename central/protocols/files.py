@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from flask import current_app
 from werkzeug.datastructures import FileStorage
 
-from faplink.web.uploads import DOC, DOCX, PDF, XLS, XLSX, FileKind, check_upload
 from sync.blobs import BlobStore
 from sync.errors import N_, ValidationError
 from sync.models import Appeal, Attachment, AttachmentKind, Staff
+from web.uploads import DOC, DOCX, PDF, XLS, XLSX, FileKind, check_upload
 
 __all__ = ["ProtocolFile", "check_protocol_files", "attach_protocol_files", "protocol_files", "ALLOWED"]
 

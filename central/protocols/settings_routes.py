@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from central.signing import SigningError
 from central.signing.external import PIN_VARIABLE, TIMEOUT_DEFAULT
-from faplink.web.auth import login_required
 from sync.models import Organization, OrgKind, Role
+from web.auth import login_required
 
 from . import bp, signer_settings, signing
 

@@ -36,8 +36,8 @@ from central.signing.signers import (
     SignerChoice,
     gost_store,
 )
-from faplink.cms import split_pem_bundle
-from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
+from protocol_signatures.cms import split_pem_bundle
+from protocol_signatures.pdf import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
 from sync.blobs import BlobStore
 from sync.db import database
 from sync.errors import N_, ForbiddenError, NotFoundError

@@ -3,9 +3,9 @@
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
-from faplink.web.features import MenuItem
 from sync.errors import N_
 from sync.models import Role
+from web.features import MenuItem
 
 bp = Blueprint("referrals", __name__, url_prefix="", template_folder="../templates")
 

@@ -8,12 +8,12 @@ from typing import Any
 from flask import flash, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.i18n import to_local, translate_error
-from faplink.web.serialize import iso, staff_json
 from sync.clock import utcnow
 from sync.errors import SyncError
 from sync.models import Referral, Role
+from web.auth import login_required
+from web.i18n import to_local, translate_error
+from web.serialize import iso, staff_json
 
 from . import bp, service
 

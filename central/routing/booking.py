@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from faplink.web.i18n import from_local
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import Appeal, AppealKind, ContactMode, FormOfCare, Patient, Slot, Staff
 from sync.models.visibility import bookable, check_may_book
+from web.i18n import from_local
 
 from . import files
 from .files import StagedFile

@@ -17,10 +17,10 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import FileStorage
 
-from faplink.web.uploads import MAX_UPLOAD, check_upload
 from sync.blobs import BlobStore
 from sync.errors import N_, ValidationError
 from sync.models import Appeal, Attachment, AttachmentKind, Staff
+from web.uploads import MAX_UPLOAD, check_upload
 
 __all__ = ["StagedFile", "MAX_FILES", "stage", "update", "carry", "carried", "attach"]
 

@@ -8,12 +8,12 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.i18n import to_local, translate_error
-from faplink.web.serialize import appeal_json, iso, staff_json
 from sync.clock import utcnow
 from sync.errors import N_, SyncError, ValidationError
 from sync.models import Appeal, AppealKind, Referral, Role, Slot
+from web.auth import login_required
+from web.i18n import to_local, translate_error
+from web.serialize import appeal_json, iso, staff_json
 
 from . import booking, bp, files, service
 from .files import StagedFile

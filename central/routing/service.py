@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 from central.appeals import service as appeals
-from faplink.web.i18n import to_local
 from sync.clock import utcnow
 from sync.errors import N_, ForbiddenError, NotFoundError, ValidationError
 from sync.models import (
@@ -27,6 +26,7 @@ from sync.models import (
 )
 from sync.models.appeal_queries import free_slots
 from sync.models.directory import region_centres
+from web.i18n import to_local
 
 __all__ = [
     "routable_appeal",

@@ -2,9 +2,9 @@
 
 from flask import Blueprint
 
-from faplink.web.features import MenuItem
 from sync.errors import N_
 from sync.models import Role
+from web.features import MenuItem
 
 bp = Blueprint("schedules", __name__, url_prefix="/schedule", template_folder="../templates")
 

@@ -8,10 +8,10 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error
 from sync.errors import SyncError
 from sync.models import Role, ScheduleTemplate, Staff
+from web.auth import login_required
+from web.i18n import translate_error
 
 from . import bp, service
 from .forms import TemplateForm, plan_from_form

@@ -4,9 +4,9 @@ and the browser's link to central (the manual: «проверить состоя
 
 from flask import Blueprint
 
-from faplink.web.features import MenuItem
 from sync.errors import N_
 from sync.models import Role
+from web.features import MenuItem
 
 bp = Blueprint("settings", __name__, url_prefix="", template_folder="../templates")
 

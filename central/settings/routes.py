@@ -8,11 +8,11 @@ from typing import Any
 from flask import Response, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.formats import number
-from faplink.web.session_api import json_body
 from sync.errors import N_, ValidationError
 from sync.models import Role
+from web.auth import login_required
+from web.formats import number
+from web.session_api import json_body
 
 from . import bp, checks
 

@@ -2,9 +2,9 @@
 
 from flask import Blueprint
 
-from faplink.web.features import MenuItem
 from sync.errors import N_
 from sync.models import Role
+from web.features import MenuItem
 
 bp = Blueprint("support", __name__, url_prefix="/support", template_folder="../templates")
 

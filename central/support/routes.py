@@ -7,9 +7,9 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error
 from sync.errors import SyncError
+from web.auth import login_required
+from web.i18n import translate_error
 
 from . import SUPPORT_PHONE, SUPPORT_STAFF, bp, service
 

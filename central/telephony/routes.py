@@ -8,12 +8,12 @@ from typing import Any
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.errors import error_json
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import iso
 from sync.errors import SyncError
 from sync.models import Appeal, Organization, OrgKind, Role
+from web.auth import login_required
+from web.errors import error_json
+from web.i18n import translate_error
+from web.serialize import iso
 
 from ..appeals.service import visible_appeal
 from . import bp, service, store

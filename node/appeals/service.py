@@ -9,8 +9,6 @@ from typing import Any
 
 from flask import current_app
 
-from faplink.web.i18n import from_local
-from faplink.web.uploads import store_file
 from sync.db import database
 from sync.errors import N_, NotFoundError, ValidationError
 from sync.models import (
@@ -31,6 +29,8 @@ from sync.models import (
 )
 from sync.models.appeal_queries import Queues, free_slots, split_queues
 from sync.models.visibility import bookable, check_may_book, fitting_specialties
+from web.i18n import from_local
+from web.uploads import store_file
 
 from ..exams import files
 from ..exams.service import exam_warning, post_exam

@@ -7,14 +7,14 @@ from typing import Any
 from flask import g, jsonify, request, url_for
 from flask_babel import gettext
 
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.earlywarning import EarlyWarning, for_exam
-from faplink.web.serialize import attachment_json, iso
-from faplink.web.session_api import json_body
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import AttachmentKind, Exam
+from web import audit
+from web.auth import login_required
+from web.earlywarning import EarlyWarning, for_exam
+from web.serialize import attachment_json, iso
+from web.session_api import json_body
 
 from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient

@@ -15,11 +15,11 @@ from typing import Any
 
 from flask import current_app
 
-from faplink.web.uploads import FileKind, check_upload, sniff
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.errors import N_, ValidationError
 from sync.models import Appeal, Attachment, AttachmentKind, Exam, Staff
+from web.uploads import FileKind, check_upload, sniff
 
 __all__ = [
     "StagedFile",
@@ -140,7 +140,7 @@ def post_attachment(attachment_id: str) -> Attachment:
 
 
 def photo_name(now: datetime | None = None) -> str:
-    from faplink.web.i18n import to_local
+    from web.i18n import to_local
 
     local = to_local(now or utcnow())
     return f"Фото {local:%Y-%m-%d %H-%M-%S}.jpg" if local else "Фото.jpg"

@@ -8,14 +8,14 @@ from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.charts import vital_charts
-from faplink.web.i18n import to_local, translate_error
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, SyncError, ValidationError
 from sync.models import Appeal, Attachment, AttachmentKind
+from web import audit
+from web.auth import login_required
+from web.charts import vital_charts
+from web.i18n import to_local, translate_error
 
 from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient

@@ -9,14 +9,14 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext
 
-from faplink.web.earlywarning import EarlyWarning, for_exam
-from faplink.web.i18n import to_local, user_timezone
-from faplink.web.labels import label
-from faplink.web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series, values_of
 from sync.clock import utcnow
 from sync.db import database
 from sync.errors import N_, ValidationError
 from sync.models import Exam, Observation, Patient, Staff
+from web.earlywarning import EarlyWarning, for_exam
+from web.i18n import to_local, user_timezone
+from web.labels import label
+from web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series, values_of
 
 from ..patients.service import post_patient
 from .vitals import FORM_ORDER, LAB_ORDER, parse_number, to_ucum, vital

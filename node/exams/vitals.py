@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from faplink.web.vitals import (
+from sync.errors import N_, ValidationError
+from sync.models import CATALOGUE
+from web.vitals import (
     CHOLESTEROL,
     CHOLESTEROL_MASS,
     CREATININE,
@@ -26,10 +28,8 @@ from faplink.web.vitals import (
     UNIT_LABELS,
     WEIGHT,
 )
-from sync.errors import N_, ValidationError
-from sync.models import CATALOGUE
 
-# The LOINC codes live in faplink.web.vitals, shared with central.
+# The LOINC codes live in web.vitals, shared with central.
 __all__ = [
     "FORM_ORDER",
     "LAB_ORDER",

@@ -8,10 +8,10 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error
-from faplink.web.session_api import json_body
 from sync.errors import N_, SyncError
+from web.auth import login_required
+from web.i18n import translate_error
+from web.session_api import json_body
 
 from ..auth.routes import NODE_ROLES
 from ..exams.devices import device_feed

@@ -7,12 +7,12 @@ from typing import Any
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import iso
-from faplink.web.session_api import json_body
 from sync.errors import SyncError
 from sync.models import SupportKind
+from web.auth import login_required
+from web.i18n import translate_error
+from web.serialize import iso
+from web.session_api import json_body
 
 from ..auth.routes import NODE_ROLES
 from ..syncing import reached_centre

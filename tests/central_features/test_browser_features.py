@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from faplink.web.auth import verify_password
 from sync.models import ScheduleTemplate, Slot, Staff, StaffCredential, SupportRequest
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium
+from web.auth import verify_password
 
 
 @pytest.fixture(scope="module")

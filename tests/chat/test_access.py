@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from faplink.web.auth import hash_password
 from sync.models import (
     Appeal,
     AppealStatus,
@@ -16,6 +15,7 @@ from sync.models import (
 )
 from tests.chat.helpers import appeal_to, appeal_to_specialty
 from tests.conftest import login
+from web.auth import hash_password
 
 
 def _cardiologist_of_another_region() -> Staff:

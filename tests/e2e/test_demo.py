@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from tests.conftest import free_port_block
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from sync.changes import collect_changes, latest_stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
 from sync.migrations import migrate

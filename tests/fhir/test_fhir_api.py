@@ -16,7 +16,7 @@ import pytest
 
 from central.fhir import tokens
 from central.fhir.systems import DIAGNOSIS_ROLE, ENP, ICD10_RU, LOINC, SNILS, UCUM
-from faplink.logs import PrivacyFilter
+from runtime.logs import PrivacyFilter
 from sync.models import AccessAction, AccessEntry, Region, Staff
 from tests.conftest import login
 from tests.fhir.helpers import (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from faplink.web.vitals import PULSE, SPO2
 from hardware.simulators import create
 from node.exams.devices import start_devices
 from tests.helpers.timing import wait_until
+from web.vitals import PULSE, SPO2
 
 
 def test_readings_from_a_serial_device_reach_the_exam_form(feldsher, node_app) -> None:  # type: ignore[no-untyped-def]

@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from faplink.web.uploads import MAX_UPLOAD
 from sync.models import Attachment, AttachmentKind
 from tests.conftest import rows
 from tests.kiosk import samples
+from web.uploads import MAX_UPLOAD
 
 
 def _exam(client, token, patient):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from sync.db import database
 from sync.models import Patient
 from tests.conftest import TEST_DATA_KEY, login

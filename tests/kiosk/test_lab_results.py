@@ -9,7 +9,6 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from faplink.web.vitals import CHOLESTEROL, CREATININE, GLUCOSE, HBA1C
 from hardware.simulators import AstmSimulator
 from hardware.simulators.astm import analyser_message
 from node.exams.devices import start_devices
@@ -18,6 +17,7 @@ from sync.db import database
 from sync.models import Exam, Observation
 from tests.helpers.timing import wait_until
 from tests.protocols.helpers import PATIENT, login_page, new_appeal
+from web.vitals import CHOLESTEROL, CREATININE, GLUCOSE, HBA1C
 
 #: One serum specimen as a Russian laboratory's analyser reports it.
 PANEL = [("HBA1C", 6.8, "%"), ("CHOL", 5.2, "mmol/L"), ("CREA", 88, "µmol/L"), ("GLU", 6.1, "mmol/L")]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from faplink.signatures import verify_protocol
+from protocol_signatures.pdf import verify_protocol
 from sync.models import Diagnosis, Organization
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium, sign_in

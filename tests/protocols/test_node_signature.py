@@ -8,7 +8,7 @@ import pytest
 
 from central.documents.protocol_pdf import render_protocol_pdf
 from central.signing import CentreCA, SignerCredential, sign_protocol
-from node.signatures import bp as signatures_bp
+from node.signed_protocol import bp as signatures_bp
 from sync.db import CENTRAL
 from sync.models import Appeal, Attachment, AttachmentKind, Organization, Patient, Protocol, Staff
 from tests.conftest import login

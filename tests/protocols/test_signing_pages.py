@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.x509.oid import NameOID
 
 from central.signing import CentreCA, SignerCredential, SignerStore
-from faplink.signatures import verify_protocol
+from protocol_signatures.pdf import verify_protocol
 from sync.changes import collect_changes
 from sync.models import Attachment, AttachmentKind, Organization
 from tests.signing.helpers import needs_poppler, pdfsig, pdftotext, tamper

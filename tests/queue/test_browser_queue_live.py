@@ -35,7 +35,7 @@ def central(central_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 def _announce(app) -> None:  # type: ignore[no-untyped-def]
     """What central does after every write (a post's push, a page's form): tell who is concerned."""
-    app.extensions["chat_feed"].flush()
+    app.extensions["live_feed"].flush()
 
 
 def _names(page: Page) -> list[str]:

@@ -12,8 +12,8 @@ from sync.changes import collect_changes
 from sync.clock import utcnow
 from sync.migrations import SCHEMA_VERSION
 from sync.models import Appeal, AppealStatus, Patient, Slot, Staff
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 from tests.conftest import login
 

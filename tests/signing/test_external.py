@@ -16,7 +16,7 @@ import pytest
 from central.signing import SigningError
 from central.signing.external import ExternalCertificateStore, ExternalCommand, check_template
 from central.signing.gost import GostCA, GostSignerStore
-from faplink.cms import verify_detached
+from protocol_signatures.cms import verify_detached
 
 from .cms_helpers import FAKE_CRYPTCP, PASSPHRASE, flip_byte, needs_gost, openssl_cms_verify
 from .helpers import CONSULTANT, HOSPITAL

@@ -10,8 +10,8 @@ import os
 import pytest
 
 from sync.models import Appeal, Attachment, Patient, Staff
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 
 NODE = "kiosk-blob-upload"
