@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
+PACKAGES := faplink i18n web runtime enrolment protocol_signatures sync domain central node hardware provisioning kiosk_ui
 
 .PHONY: demo test test-fast lint i18n bench clean system-deps
 
@@ -22,8 +23,9 @@ test-fast: $(VENV)/.installed-test
 	$(PYTEST) -m "not slow and not browser"
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check faplink i18n sync domain central node kiosk_ui hardware provisioning tests
-	$(BIN)/mypy faplink i18n sync domain central node hardware provisioning kiosk_ui
+	$(BIN)/ruff check $(PACKAGES) tests
+	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/lint-imports
 
 # Re-extract the Russian msgids, merge them into the English catalog, compile.
 i18n: $(VENV)/.installed-test

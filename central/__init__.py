@@ -10,13 +10,13 @@ from flask import Flask, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import domain  # noqa: F401  (registers the replicated models with the sync engine)
-from faplink.web import init_web
-from faplink.web.features import register_features
-from faplink.web.settings import env_path, secret_key_for
-from faplink.web.storage import init_storage
 from i18n import N_
 from sync.db import CENTRAL, open_database_url
 from sync.state import CENTRAL_MIGRATIONS
+from web import init_web
+from web.features import register_features
+from web.settings import env_path, secret_key_for
+from web.storage import init_storage
 
 from .extensions import socketio
 
@@ -71,8 +71,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         chat,
         fhir,
         fleet,
-        linkcheck,
+        live,
         patient_booking,
+        post_link,
         profile,
         protocols,
         referrals,
@@ -86,9 +87,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_features(
         app,
+        live,
         # The user menu lists these in this order: the manual's «Профиль», «Расписание», «Настройки»…
         *(auth, appeals, chat, protocols, routing, profile, schedules, settings, referrals, patient_booking),
-        *(support, admin, fleet, linkcheck),
+        *(support, admin, fleet, post_link),
         telephony,
         calls,
         *(api, sync_api, fhir),

@@ -1,7 +1,7 @@
 """One root error for the clinical domain; every message is fit to show a user.
 
 Not a SyncError: a rule of the domain (a bad SNILS, an appeal that cannot be cancelled) is
-no failure of the sync engine. Pages show both kinds alike (`faplink.web.errors.USER_ERRORS`),
+no failure of the sync engine. Pages show both kinds alike (`web.errors.USER_ERRORS`),
 and the engine refuses a record from a peer that raises one of these (`domain.replication`
 registers `DomainError` as the domain's refusal).
 """

@@ -10,10 +10,9 @@ from pathlib import Path
 import click
 
 import domain  # noqa: F401  (registers the replicated models with the sync engine)
-from faplink.web.errors import USER_ERRORS
-
-from .logs import configure_logging
-from .serving import SERVERS, serve_gunicorn
+from central.serving import SERVERS, serve_gunicorn
+from runtime.logs import configure_logging
+from web.errors import USER_ERRORS
 
 __all__ = ["main"]
 
@@ -116,8 +115,7 @@ def _node_app(config: dict[str, object]):  # type: ignore[no-untyped-def]
     from node.datakey import DataKeyError
     from node.errors import NodeError
     from node.identity import NodeNotEnrolled
-
-    from .terminal import terminal_text
+    from runtime.terminal import terminal_text
 
     try:
         return create_app(config)
@@ -129,10 +127,8 @@ def _node_app(config: dict[str, object]):  # type: ignore[no-untyped-def]
 
 def _report_health(app: object) -> None:
     """Send the fleet page this kiosk's health after sync rounds (provisioning's reporter)."""
-    try:
-        from provisioning.report import attach_reporter
-    except ImportError:
-        return
+    from provisioning.report import attach_reporter
+
     extensions = app.extensions  # type: ignore[attr-defined]
     attach_reporter(extensions["sync_client"], extensions["identity"])
 
@@ -148,7 +144,8 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
 
     from node.identity import NodeIdentity
     from sync.client import parse_url, request_enrolment
-    from sync.signing import NodeKey
+    from sync.request_signing import NodeKey
+    from sync.session import offset_from
 
     data_dir = data_dir.resolve()
     if (data_dir / "node.json").exists():
@@ -158,7 +155,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
     try:
         sent = time.time()
         answer = request_enrolment(central_url, token, key, node_id)
-        midpoint_ms = (sent + time.time()) / 2 * 1000
+        offset = offset_from(answer["server_time_ms"], sent, time.time())
     except USER_ERRORS as exc:
         raise click.ClickException(exc.message) from exc
     identity = NodeIdentity(
@@ -166,7 +163,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
         answer["organization"],
         parse_url(central_url),
         data_dir,
-        clock_offset_ms=int(answer["server_time_ms"] - midpoint_ms),
+        clock_offset_ms=offset,
     )
     key.save(identity.key_path)
     identity.save()
@@ -279,35 +276,25 @@ def demo_start(name: str, data_dir: Path) -> None:
 
 
 def _register_subcommands() -> None:
-    """Commands that live with their package: devices, provision, kiosk."""
-    import importlib
-
-    for module, name in (
-        ("hardware.cli", "devices"),
-        ("provisioning.cli", "provision"),
-        ("kiosk_ui.cli", "kiosk"),
-    ):
-        try:
-            group = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue  # not built yet, or not installed on this machine
-        main.add_command(group)
+    """Commands that live with their package; a package that fails to import fails the command."""
+    from central.admin.cli import audit
     from central.fhir.cli import export_fhir, fhir_token
+    from central.fleet.cli import export_bundle
+    from central.protocols.cli import signing
+    from hardware.cli import devices
+    from kiosk_ui.cli import kiosk
+    from provisioning.cli import node_check, provision
 
+    main.add_command(devices)  # `faplink devices list|read|simulate`
+    main.add_command(provision)  # `faplink provision …`: the field engineer's commands
+    main.add_command(kiosk)  # `faplink kiosk`: the full-screen window on the node
     central.add_command(fhir_token)  # `faplink central fhir-token issue|list|revoke`: МИС tokens
     central.add_command(export_fhir)  # `faplink central export-fhir`: Bulk Data NDJSON
-    from central.protocols.cli import signing
-
     central.add_command(signing)  # `faplink central signing ca`: the CA that checks the centre's signatures
-    from central.admin.cli import audit
-
     central.add_command(audit)  # `faplink central audit verify`: «Журнал доступа»'s chains
-    try:
-        from provisioning.cli import export_bundle, node_check
-    except ImportError:
-        return
     node.add_command(node_check, "check")  # `faplink node check`: the kiosk's self-test
     central.add_command(export_bundle)  # `faplink central export-bundle`: offline enrolment
+    provision.add_command(export_bundle)  # the same, where the field engineer looks for it
 
 
 _register_subcommands()

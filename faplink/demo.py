@@ -14,15 +14,15 @@ from pathlib import Path
 from types import FrameType
 
 from node.identity import NodeIdentity
+from runtime.processes import faplink_command, start, stop, wait_http
 from sync.db import CENTRAL, bind_replica, open_database
 from sync.migrations import migrate
+from sync.request_signing import NodeKey
 from sync.server import register_node
-from sync.signing import NodeKey
 from sync.state import CENTRAL_MIGRATIONS
 
 from .demo_link import LinkSwitch, take_commands
 from .demo_seed import DEMO_PASSWORD, DemoData, DemoLogin, seed
-from .processes import faplink_command, start, stop, wait_http
 
 __all__ = ["DemoError", "prepare", "run_demo"]
 
@@ -56,7 +56,7 @@ def _sign_with_gost(central_dir: Path, data: DemoData) -> None:
     from central.signing import CentreCA
     from central.signing.gost import GostCA, GostSignerStore
     from domain.models import Organization, Staff
-    from faplink.openssl import NO_GOST, gost_available
+    from protocol_signatures.openssl import NO_GOST, gost_available
 
     if not gost_available():
         raise DemoError(f"--signer gost: {NO_GOST}")

@@ -19,9 +19,9 @@ from domain.models import (
     StaffCredential,
 )
 from domain.validators import luhn_valid, snils_check_digits
-from faplink.web.auth import hash_password
 from sync.clock import utcnow
 from sync.db import database
+from web.auth import hash_password
 
 __all__ = ["DemoLogin", "DemoData", "seed", "make_snils", "make_enp", "DEMO_PASSWORD"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from faplink.processes import faplink_command, start, stop, wait_http
+from runtime.processes import faplink_command, start, stop, wait_http
 
 __all__ = ["NodeStartError", "StartedNode", "node_answers", "ensure_node"]
 

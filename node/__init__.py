@@ -10,12 +10,12 @@ from typing import Any
 from flask import Flask, redirect, url_for
 
 import domain  # noqa: F401  (registers the replicated models with the sync engine)
-from faplink.web import init_web
-from faplink.web.features import register_features
-from faplink.web.settings import env_path, secret_key_for
-from faplink.web.storage import init_storage
 from i18n import N_
 from sync.state import NODE_MIGRATIONS
+from web import init_web
+from web.features import register_features
+from web.settings import env_path, secret_key_for
+from web.storage import init_storage
 
 from .datadir import check_before_open, keep_mark, open_post_database
 from .datakey import DataKey, find_data_key, may_start_afresh, start_afresh
@@ -115,19 +115,21 @@ def open_node(app: Flask, key: DataKey) -> Flask:
         calls,
         chat,
         exams,
-        linkcheck,
+        link_monitor,
+        live,
         patients,
         referrals,
         settings,
-        signatures,
+        signed_protocol,
         support,
         sync_ui,
     )
 
     register_features(
         app,
-        *(auth, patients, exams, appeals, chat, signatures, referrals, settings, support, sync_ui, api),
-        linkcheck,
+        live,
+        *(auth, patients, exams, appeals, chat, signed_protocol, referrals, settings, support, sync_ui, api),
+        link_monitor,
         calls,
     )
 
@@ -137,7 +139,8 @@ def open_node(app: Flask, key: DataKey) -> Flask:
 
     socketio.init_app(app, async_mode="threading", cors_allowed_origins=[])
     start_sync(app, identity)
+    live.link_to_central(app, identity)
     keep_keyring(app)
-    linkcheck.start_link_monitor(app, identity)
+    link_monitor.start_link_monitor(app, identity)
     logging.getLogger(__name__).info("node %s ready in %s", identity.node_id, data_dir)
     return app

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
+from sync.session import CentralSession, Trust
 
 from .datakey import DataKey
 from .errors import N_, IdentityDamaged
@@ -40,6 +41,16 @@ class NodeIdentity:
     def key(self) -> NodeKey:
         """The kiosk's signing key (node/nodekey.py: sealed under the data key)."""
         return read_node_key(self.key_path, self.data_key)
+
+    def session(self, *, verify: Trust = True) -> CentralSession:
+        """A signed session with central as this node; until measured, the enrolment's clock offset."""
+        return CentralSession(
+            self.central_url,
+            self.node_id,
+            self.key(),
+            verify=verify,
+            clock_offset_ms=self.clock_offset_ms or None,
+        )
 
     @classmethod
     def load(cls, data_dir: Path) -> NodeIdentity:

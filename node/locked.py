@@ -22,8 +22,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.wrappers import Request
 
-from faplink.web import bp as web_bp
-from faplink.web.i18n import init_i18n, translate_error
+from web import bp as web_bp
+from web.i18n import init_i18n, translate_error
 
 from .datakey import DataKey, unlock_with_password
 from .errors import NodeError

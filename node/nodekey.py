@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sync.errors import AuthError
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
 from .datakey import DataKey
 from .errors import N_, NodeKeyError

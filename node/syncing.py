@@ -6,34 +6,35 @@ from flask import Flask, current_app
 
 from sync.blobs import BlobStore
 from sync.client import SyncClient, SyncStatus
+from sync.session import CentralSession
 from sync.state import Cursor
 from sync.worker import SyncWorker
 
 from .identity import NodeIdentity
 
-__all__ = ["start_sync", "sync_client", "sync_worker", "reached_centre"]
+__all__ = ["start_sync", "central_session", "sync_client", "sync_worker", "reached_centre"]
 
 
 def start_sync(app: Flask, identity: NodeIdentity) -> None:
     blobs: BlobStore = app.extensions["blobs"]
     if not Cursor.read("clock_offset") and identity.clock_offset_ms:
         Cursor.write("clock_offset", identity.clock_offset_ms)
-    client = SyncClient(
-        identity.central_url,
-        identity.node_id,
-        identity.key(),
-        blobs,
-        status_file=identity.data_dir / "sync-status.json",
-    )
+    central = central_session(app, identity)
+    client = SyncClient(central, blobs, status_file=identity.data_dir / "sync-status.json")
     worker = SyncWorker(client, interval=float(app.config["SYNC_INTERVAL"]))
     app.extensions["sync_client"] = client
     app.extensions["sync_worker"] = worker
     client.refresh_queues()
     if app.config["SYNC_ENABLED"]:
         worker.start()
-    from .chat.routes import connect_sync  # the kiosk's live pages and the link to central
 
-    connect_sync(app, identity, client, worker)
+
+def central_session(app: Flask, identity: NodeIdentity) -> CentralSession:
+    """The node's one signed session with central, shared by the sync, the live link and the
+    link measurement; TLS trust from TLS_CA (a CA bundle's path), else the system's store."""
+    if "central_session" not in app.extensions:
+        app.extensions["central_session"] = identity.session(verify=app.config.get("TLS_CA") or True)
+    return app.extensions["central_session"]  # type: ignore[no-any-return]
 
 
 def sync_client() -> SyncClient:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import click
 
-from faplink.web.errors import USER_ERRORS
+from sync.session import Trust
+from web.errors import USER_ERRORS
 
 from .console import ProgressBar, dump, print_checks, print_status, print_summary
 
-__all__ = ["provision", "export_bundle", "node_check"]
+__all__ = ["provision", "node_check"]
 
 DEFAULT_DATA = os.environ.get("FAPLINK_NODE_DATA", "/var/lib/faplink/node")
 
@@ -37,7 +38,7 @@ data_option = click.option(
 @contextmanager
 def _errors() -> Iterator[None]:
     """Our errors as one clear line and exit code 1, never a stack trace."""
-    from faplink.terminal import terminal_text
+    from runtime.terminal import terminal_text
 
     try:
         yield
@@ -122,8 +123,7 @@ def enroll(
     from .offline import enrol_from_bundle, read_bundle
     from .selftest import run_checks
 
-    if tls_ca is not None:  # requests honours it for every HTTPS call of this process
-        os.environ["REQUESTS_CA_BUNDLE"] = str(tls_ca.resolve())
+    verify: Trust = str(tls_ca.resolve()) if tls_ca is not None else True
     nd = _node_dir(data_dir)
     if bundle_file is not None and (central_url or token):
         raise click.UsageError("--bundle не сочетается с --central/--token")
@@ -137,10 +137,12 @@ def enroll(
             assert central_url and token
             bar = ProgressBar("Первая синхронизация")
             try:
-                summary = enrol_with_token(nd, central_url, token, node_id=node_id, force=force, progress=bar)
+                summary = enrol_with_token(
+                    nd, central_url, token, node_id=node_id, force=force, progress=bar, verify=verify
+                )
             finally:
                 bar.close()
-        check = run_checks(nd, online=summary.via == "token").as_dict()
+        check = run_checks(nd, online=summary.via == "token", verify=verify).as_dict()
         summary.self_test = check
     if as_json:
         dump(asdict(summary))
@@ -241,7 +243,8 @@ def diagnose_command(
 @data_option
 def rotate_key_command(data_dir: Path) -> None:
     """Replace the kiosk's key (central must be reachable)."""
-    from .bundle import fingerprint
+    from enrolment.bundle import fingerprint
+
     from .keys import rotate_key
 
     nd = _node_dir(data_dir)
@@ -450,37 +453,3 @@ def recover_key(data_dir: Path, keyring_file: Path, out: Path) -> None:
 
 
 provision.add_command(recover_key)
-
-
-@click.command("export-bundle")
-@click.option(
-    "--data", "data_dir", required=True, type=click.Path(path_type=Path), help="Central's data directory."
-)
-@click.option("--organization", required=True, help="Id of the post.")
-@click.option("--central", "central_url", required=True, help="Central's address as the kiosk will reach it.")
-@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--node-id", help="The kiosk's id (default: a new random one).")
-def export_bundle(
-    data_dir: Path, organization: str, central_url: str, out: Path, node_id: str | None
-) -> None:
-    """Export a signed enrolment bundle for a post with no link (a file for a USB stick)."""
-    from central import create_app
-    from central.fleet.bundles import export_bundle as export
-
-    data_dir = data_dir.resolve()
-    create_app({"DATA_DIR": data_dir})
-    with _errors():
-        exported = export(data_dir, organization, central_url, node_id=node_id, created_by="cli")
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as target:
-        target.write(exported.data)
-    click.echo(
-        f"Пакет для {exported.post_name}: {out} (киоск {exported.node_id}, записей {exported.records})"
-    )
-    click.echo(f"Отпечаток ключа центра: {exported.centre_fingerprint}")
-    click.echo(
-        "Пакет содержит ключ киоска и данные поста: передавайте флешку из рук в руки и сотрите файл после."
-    )
-
-
-provision.add_command(export_bundle)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
+
+from runtime.progress import ProgressBar
 
 __all__ = ["dump", "print_checks", "print_summary", "print_status", "ProgressBar"]
 
@@ -22,33 +23,6 @@ def print_checks(result: dict[str, Any]) -> None:
     for check in result["checks"]:
         click.echo(f"  {_MARK.get(check['status'], '?? ')} {check['title']}: {check['detail']}")
     click.echo("Самопроверка пройдена" if result["ok"] else "Самопроверка НЕ пройдена")
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr, redrawn in place when stderr is a terminal."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self.shown = ""
-
-    def __call__(self, progress: Any) -> None:
-        records, total = progress.records, progress.total
-        if total:
-            done = min(records, total)
-            filled = int(30 * done / total)
-            line = f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} записей"
-        else:
-            line = f"{self.label}: {records} записей"
-        if progress.bytes_total:
-            line += f", файлы {progress.bytes_done / 2**20:.1f}/{progress.bytes_total / 2**20:.1f} МБ"
-        if line != self.shown and self.tty:
-            click.echo("\r" + line, nl=False, err=True)
-        self.shown = line
-
-    def close(self) -> None:
-        if self.shown:
-            click.echo(("\r" if self.tty else "") + self.shown, err=True)
 
 
 def print_summary(summary: Any, check: dict[str, Any]) -> None:

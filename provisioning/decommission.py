@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 
-from faplink.web.errors import USER_ERRORS
 from node.running import LOCK_FILE
 from sync.db import database
+from web.errors import USER_ERRORS
 
 from .errors import N_, ProvisioningError
 from .layout import NodeDir
@@ -71,7 +71,7 @@ def decommission(nd: NodeDir, *, force: bool = False) -> DecommissionResult:
         )
     revoked, revoke_error = True, ""
     try:
-        FleetLink(identity.central_url, identity.node_id, nd.node_key()).call(
+        FleetLink.to(identity.central_url, identity.node_id, nd.node_key()).call(
             "POST", "/decommission", {}
         )
     except USER_ERRORS as exc:

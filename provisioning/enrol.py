@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from domain.models import REPLICATED_MODELS, Organization, OrgKind, Role, Staff, StaffCredential
-from faplink.web.errors import USER_ERRORS
+from enrolment.bundle import fingerprint
 from node.datakey import DataKey
 from node.identity import NodeIdentity
 from sync.client import RoundReport, parse_url, request_enrolment
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, connect_file, open_database
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
+from sync.session import Trust, offset_from
+from web.errors import USER_ERRORS
 
-from .bundle import fingerprint
 from .errors import N_, AlreadyEnrolledError
 from .layout import NodeDir
 from .link import FleetLink
@@ -122,7 +123,7 @@ def _retire_old_key(nd: NodeDir) -> None:
     """Best effort: the old node asks central to revoke its own key before it is replaced."""
     try:
         identity = nd.identity()
-        link = FleetLink(identity.central_url, identity.node_id, nd.node_key(), timeout=5)
+        link = FleetLink.to(identity.central_url, identity.node_id, nd.node_key(), timeout=5)
         link.call("POST", "/decommission", {})
     except Exception:  # offline, already revoked, broken key: the fleet page can still revoke it
         pass
@@ -139,8 +140,10 @@ def enrol_with_token(
     node_id: str | None = None,
     force: bool = False,
     progress: ProgressCallback | None = None,
+    verify: Trust = True,
 ) -> EnrolmentSummary:
-    """Register with central by token, then sync, fetch the CA certificate and report."""
+    """Register with central by token, then sync, fetch the CA certificate and report; `verify`:
+    the TLS trust for central's HTTPS (a CA bundle's path, or True for the system's store)."""
     url = parse_url(central_url)
     node_id = node_id or f"kiosk-{secrets.token_hex(5)}"
     key = NodeKey.generate()
@@ -148,8 +151,8 @@ def enrol_with_token(
         prepare_directory(nd, force)  # raises: say so before spending the token
     # Central refuses a bad token before anything local changes.
     sent = time.time()
-    answer = request_enrolment(url, token, key, node_id)
-    offset = int(answer["server_time_ms"] - (sent + time.time()) / 2 * 1000)
+    answer = request_enrolment(url, token, key, node_id, verify=verify)
+    offset = offset_from(answer["server_time_ms"], sent, time.time())
     replaced, pinned, unsent = prepare_directory(nd, force)
     identity = NodeIdentity(node_id, str(answer["organization"]), url, nd.root, clock_offset_ms=offset)
     nd.root.mkdir(parents=True, exist_ok=True)
@@ -169,7 +172,7 @@ def enrol_with_token(
         replaced_dir=replaced,
         unsent_left=unsent,
     )
-    link = FleetLink(url, node_id, key, clock_offset_ms=offset)
+    link = FleetLink.to(url, node_id, key, clock_offset_ms=offset, verify=verify)
     summary.key_protection = protect_key(nd, data_key, node_id, fetch_recovery_key(link))
     _fetch_ca(nd, link)
     try:
@@ -212,7 +215,7 @@ def first_sync(nd: NodeDir, link: FleetLink, progress: ProgressCallback | None =
     """One full round through the node's own sync client, reporting progress while it runs."""
     from node import create_app
 
-    app = create_app(nd.node_config(SYNC_ENABLED=False))
+    app = create_app(nd.node_config(SYNC_ENABLED=False, TLS_CA=link.central.verify))
     client = app.extensions["sync_client"]
     total: int | None = None
     try:

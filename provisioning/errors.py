@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enrolment.errors import BundleError
 from i18n import N_
 from sync.errors import SyncError
 
@@ -25,12 +26,6 @@ class AlreadyEnrolledError(ProvisioningError):
     """The data directory already holds an enrolled node."""
 
     code = "already_enrolled"
-
-
-class BundleError(ProvisioningError):
-    """An enrolment bundle that is not ours, is damaged, or was changed on the way."""
-
-    code = "bad_bundle"
 
 
 class BackupError(ProvisioningError):

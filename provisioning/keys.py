@@ -12,14 +12,14 @@ from __future__ import annotations
 import base64
 import os
 
+from enrolment.bundle import fingerprint
+from enrolment.protocol import rotation_proof_message
 from sync.clock import utcnow
 from sync.errors import BadSignatureError
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
-from .bundle import fingerprint
 from .layout import NodeDir
 from .link import FleetLink
-from .protocol import rotation_proof_message
 
 __all__ = ["rotate_key"]
 
@@ -29,7 +29,7 @@ def rotate_key(nd: NodeDir, *, clock_offset_ms: int | None = None, timeout: floa
     identity = nd.identity()
     pending = nd.root / "node.key.new"
     old = nd.node_key()
-    link = FleetLink(
+    link = FleetLink.to(
         identity.central_url, identity.node_id, old, clock_offset_ms=clock_offset_ms, timeout=timeout
     )
     if pending.is_file():

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from enrolment.bundle import fingerprint
 from node.datakey import DataKey, find_data_key
 from node.identity import NodeIdentity, NodeNotEnrolled
 from node.nodekey import key_file_state, read_node_key, write_node_key
 from node.running import running_pid
 from sync.clock import utcnow
 from sync.db import is_plain_sqlite
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
-from .bundle import fingerprint
 from .errors import N_, DataLockedError, ProvisioningError
 
 __all__ = ["NodeDir", "fingerprint", "write_json", "read_json"]

@@ -1,4 +1,4 @@
-"""Enrolling a kiosk with no link, from a bundle central signed (see provisioning.bundle).
+"""Enrolling a kiosk with no link, from a bundle central signed (see enrolment.bundle).
 
 Verify the bundle, check the centre's key against the one this kiosk pins,
 write the key and the records the bundle carries, and set the pull cursor
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from enrolment.bundle import Bundle, fingerprint, open_bundle
 from node.datakey import KEYRING_FILE, DataKey, wrap_for_logins
 from node.identity import NodeIdentity
 from node.keyring import post_credentials
@@ -19,10 +20,9 @@ from sync.clock import utcnow
 from sync.db import bind_replica, database, open_database
 from sync.errors import AuthError
 from sync.migrations import migrate
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 from sync.state import NODE_MIGRATIONS, Cursor
 
-from .bundle import Bundle, fingerprint, open_bundle
 from .enrol import EnrolmentSummary, describe_post, prepare_directory
 from .errors import N_, BundleError, ProvisioningError
 from .layout import NodeDir

@@ -15,48 +15,25 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
+from enrolment.recovery_key import centre_recovery_key, recovery_public_hex
 from sync.db import WrongDatabaseKey, connect_file
 from sync.errors import SyncError
 
 from .errors import N_, ProvisioningError
-from .keyfile import kept_private_key
 
-if TYPE_CHECKING:  # central imports this module for its key alone, and never the node
+if TYPE_CHECKING:
     from node.datakey import DataKey
 
     from .layout import NodeDir
     from .link import FleetLink
 
 __all__ = [
-    "RECOVERY_KEY_FILE",
-    "centre_recovery_key",
-    "recovery_public_hex",
     "recover_data_key",
     "protect_key",
     "open_with_key",
     "fetch_recovery_key",
+    "recovery_public_hex",
 ]
-
-RECOVERY_KEY_FILE = "recovery.key"
-
-
-def centre_recovery_key(central_data_dir: Path) -> X25519PrivateKey:
-    """Central's recovery key, made on first use and kept (0600) in its data directory."""
-    key = kept_private_key(Path(central_data_dir) / RECOVERY_KEY_FILE, X25519PrivateKey.generate)
-    if not isinstance(key, X25519PrivateKey):
-        raise ProvisioningError(
-            N_("Ключ восстановления центра повреждён: %(path)s"),
-            path=str(Path(central_data_dir) / RECOVERY_KEY_FILE),
-        )
-    return key
-
-
-def recovery_public_hex(central_data_dir: Path) -> str:
-    public = centre_recovery_key(central_data_dir).public_key()
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
 def fetch_recovery_key(link: FleetLink) -> str:

@@ -20,16 +20,15 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from domain.migrations import SCHEMA_VERSION
-from faplink.web.errors import USER_ERRORS
 from node.datakey import wrap_for_recovery
 from node.devicecheck.results import latest_result
 from node.identity import NodeIdentity
 from node.keyring import has_recovery_copy
-from node.linkquality import load_latest, offered_mode
+from node.link_monitor.measure import load_latest, offered_mode
 from sync import PROTOCOL_VERSION
 from sync.client import SyncClient, SyncStatus
 from sync.clock import utcnow
-from sync.signing import NodeKey
+from web.errors import USER_ERRORS
 
 from .keys import rotate_key
 from .layout import NodeDir
@@ -77,7 +76,7 @@ def build_report(nd: NodeDir, status: dict[str, Any]) -> dict[str, Any]:
         "free_disk_bytes": free,
         "self_test": last_selftest(nd),
         "device_check": latest_result(nd.root),  # the kiosk page's «Проверка оборудования»
-        "link": link_section(nd),  # the latest link measurement (node/linkquality.py)
+        "link": link_section(nd),  # the latest link measurement (node/link_monitor/measure.py)
     }
 
 
@@ -95,7 +94,7 @@ def report_now(nd: NodeDir) -> bool:
     """Send a report from the CLI (after a self-test) if central answers; whether it went."""
     try:
         identity = nd.identity()
-        link = FleetLink(identity.central_url, identity.node_id, nd.node_key(), timeout=5)
+        link = FleetLink.to(identity.central_url, identity.node_id, nd.node_key(), timeout=5)
         send_report(link, build_report(nd, nd.sync_status()))
     except Exception:  # offline or revoked: the self-test has already said so
         return False
@@ -136,8 +135,7 @@ class Reporter:
                 return
             self._last, self._last_state, self._last_device_check = now, status.state, checked
             report = build_report(self.nd, status.as_dict())
-            args = (report, self.client.key, status.clock_offset_ms)
-            threading.Thread(target=self._send, args=args, name="faplink-report", daemon=True).start()
+            threading.Thread(target=self._send, args=(report,), name="faplink-report", daemon=True).start()
         except Exception:  # a report must never break the sync round that called us
             log.exception("could not prepare the fleet report")
 
@@ -151,30 +149,22 @@ class Reporter:
 
     def _make_recovery_copy(self, status: SyncStatus) -> None:
         """Inside the round, like the keyring's own refresh (so the two never write it at once):
-        central's recovery key over the signed link, then the copy of the data key for it."""
+        central's recovery key over the sync's signed session, then the copy of the data key for it."""
         key = self.identity.data_key
         now = time.monotonic()
         if key is None or (self._recovery_asked is not None and now - self._recovery_asked < self.every):
             return
         self._recovery_asked = now
-        link = FleetLink(
-            self.identity.central_url,
-            self.identity.node_id,
-            self.client.key,
-            clock_offset_ms=status.clock_offset_ms,
-            timeout=10,
-        )
-        centre_key = fetch_recovery_key(link)
+        centre_key = fetch_recovery_key(FleetLink(self.client.central))
         if not centre_key:
             log.info("central gave no recovery key yet: the post's data key has no recovery copy")
             return
         wrap_for_recovery(self.nd.root, key, self.identity.node_id, centre_key)
         log.info("keyring.json now holds a recovery copy of the data key for central's recovery key")
 
-    def _send(self, report: dict[str, Any], key: NodeKey, offset: int | None) -> None:
-        link = FleetLink(self.identity.central_url, self.identity.node_id, key, clock_offset_ms=offset)
+    def _send(self, report: dict[str, Any]) -> None:
         try:
-            send_report(link, report)
+            send_report(FleetLink(self.client.central), report)
         except USER_ERRORS as exc:
             log.info("fleet report not sent: %s", exc.message)
 

@@ -16,17 +16,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from faplink.terminal import terminal_text
-from faplink.web.errors import USER_ERRORS
 from i18n import N_
 from node.datadir import check_against_mark, check_present, damaged
 from node.devicecheck import checks as device_checks
 from node.keyring import has_recovery_copy
 from node.nodekey import key_file_state
+from runtime.terminal import terminal_text
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, WrongDatabaseKey, connect_file
 from sync.errors import RevokedError, TransportError
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
+from sync.session import Trust
+from web.errors import USER_ERRORS
 
 from .errors import DataLockedError
 from .layout import NodeDir, read_json, write_json
@@ -40,7 +41,7 @@ DISK_FAIL = device_checks.DISK_FAIL
 CLOCK_WARN_MS = device_checks.CLOCK_WARN_MS
 #: How long the self-test's loopback call lasts (the kiosk page's lasts longer).
 CALL_SECONDS = 3.0
-#: What a full disk is called at the kiosk (faplink/web/errors.py) and here alike.
+#: What a full disk is called at the kiosk (web/errors.py) and here alike.
 DISK_FULL = "Недостаточно места на диске"
 
 
@@ -76,10 +77,11 @@ class SelfTest:
 class _Checks:
     """One run: checks share what earlier ones found (the key, the link)."""
 
-    def __init__(self, nd: NodeDir, online: bool, timeout: float) -> None:
+    def __init__(self, nd: NodeDir, online: bool, timeout: float, verify: Trust = True) -> None:
         self.nd = nd
         self.online = online
         self.timeout = timeout
+        self.verify = verify
         self.key: NodeKey | None = None
         self.link: FleetLink | None = None
         self.results: list[CheckResult] = []
@@ -131,7 +133,7 @@ class _Checks:
         return CheckStatus.OK, f"{identity.node_id}, центр {identity.central_url}"
 
     def node_key(self) -> tuple[CheckStatus, str]:
-        from .bundle import fingerprint
+        from enrolment.bundle import fingerprint
 
         state = key_file_state(self.nd.key_file)  # missing or damaged: a NodeKeyError says so
         try:
@@ -191,7 +193,9 @@ class _Checks:
         identity = self.nd.identity()
         if self.key is None:  # missing, or sealed under a data key nothing here opened
             return CheckStatus.SKIP, "ключ киоска не открыт: подписанный запрос к центру не отправить"
-        self.link = FleetLink(identity.central_url, identity.node_id, self.key, timeout=self.timeout)
+        self.link = FleetLink.to(
+            identity.central_url, identity.node_id, self.key, timeout=self.timeout, verify=self.verify
+        )
         try:
             self.link.measure_clock()
         except TransportError:
@@ -206,9 +210,9 @@ class _Checks:
         return CheckStatus.OK, f"центр {identity.central_url} отвечает и принимает ключ киоска"
 
     def clock(self) -> tuple[CheckStatus, str]:
-        if self.link is None or self.link.clock_offset_ms is None:
+        if self.link is None or self.link.central.clock_offset_ms is None:
             return CheckStatus.SKIP, "нет связи с центром"
-        offset = self.link.clock_offset_ms
+        offset = self.link.central.clock_offset_ms
         if abs(offset) < 1000:
             return CheckStatus.OK, "часы киоска идут вровень с центром"
         text = f"часы киоска {'отстают' if offset > 0 else 'спешат'} на {abs(offset) / 1000:.1f} с"
@@ -247,10 +251,11 @@ def run_checks(
     save: bool = True,
     devices: bool = False,
     call_seconds: float = CALL_SECONDS,
+    verify: Trust = True,
 ) -> SelfTest:
     """Run every check (with `devices`, the camera, sound, a loopback call and the link too);
-    keep the result in selftest.json unless `save` is False."""
-    run = _Checks(nd, online, timeout)
+    keep the result in selftest.json unless `save` is False. `verify`: TLS trust for central."""
+    run = _Checks(nd, online, timeout, verify)
     run.add("data_dir", N_("Каталог данных доступен для записи"), run.data_dir)
     run.add("identity", N_("Регистрация киоска (node.json)"), run.identity)
     run.add("key", N_("Ключ киоска"), run.node_key)

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.migrations import SCHEMA_VERSION
 from domain.models import Attachment, Organization
+from enrolment.bundle import fingerprint
 from sync import PROTOCOL_VERSION
 from sync.blobs import BlobStore
 from sync.changes import pending_counts
@@ -17,7 +18,6 @@ from sync.db import open_database
 from sync.migrations import applied
 from sync.state import Cursor, PendingRecord
 
-from .bundle import fingerprint
 from .layout import NodeDir
 from .report import software_version
 from .selftest import last_selftest

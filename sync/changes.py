@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 from peewee import ForeignKeyField
 
 from .model import SyncModel, SyncSequence
 from .registry import replication
 
-__all__ = ["collect_changes", "express_lane", "pending_counts", "latest_seq", "latest_stamp"]
+__all__ = [
+    "collect_changes",
+    "in_post_scope",
+    "pulled_by_post",
+    "express_lane",
+    "pending_counts",
+    "latest_seq",
+    "latest_stamp",
+]
+
+
+def in_post_scope(model: type[SyncModel], query: Any, organization_id: str) -> Any:
+    """`query` narrowed to the rows of `model` the post pulls: the one scope the pull serves."""
+    scope = model.scope_for_post(organization_id)
+    return query if scope is None else query.where(scope)
+
+
+def pulled_by_post(model: type[SyncModel], ids: Collection[str], organization_id: str) -> set[str]:
+    """Of these rows of `model`, the ids the post pulls (none of a model posts never pull)."""
+    if not ids or not model.PULLED_BY_POSTS:
+        return set()
+    query = model.select(model.id).where(model.id.in_(list(ids)))
+    return {row.id for row in in_post_scope(model, query, organization_id)}
 
 
 def collect_changes(
@@ -29,9 +54,7 @@ def collect_changes(
         if not_by is not None:
             query = query.where(model.changed_by != not_by)
         if scope_org is not None:
-            scope = model.scope_for_post(scope_org)
-            if scope is not None:
-                query = query.where(scope)
+            query = in_post_scope(model, query, scope_org)
         candidates.extend(query.order_by(model.seq).limit(limit + 1))
     candidates.sort(key=lambda row: row.seq)
     return candidates[:limit], len(candidates) > limit

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -34,7 +33,6 @@ from .clock import utcnow
 from .contract import POST_CLOCK_SKEW
 from .db import database, replica
 from .errors import (
-    MalformedError,
     RevokedError,
     StaleRequestError,
     SyncError,
@@ -45,7 +43,8 @@ from .errors import (
 from .migrations import schema_version
 from .model import SyncModel, next_seq
 from .registry import replication
-from .signing import NodeKey, signed_headers
+from .request_signing import NodeKey
+from .session import CentralSession, Trust, no_link, parse_url
 from .state import Cursor, PendingRecord, UploadedBlob
 from .wire import decode, encode, pack_chunk
 
@@ -104,50 +103,49 @@ class SyncStatus:
         return asdict(self)
 
 
-def _no_link(exc: Exception) -> TransportError:
-    """Central could not be reached: said in the feldsher's words; what failed goes to the log."""
-    log.info("central not reached: %s", type(exc).__name__)
-    return TransportError(N_("Нет связи с центром: сервер не отвечает или сеть недоступна"))
-
-
 class SyncClient:
     """Talks to central for one node; safe to call `run_round` from one thread at a time."""
 
     def __init__(
         self,
-        central_url: str,
-        node_id: str,
-        key: NodeKey,
+        central: CentralSession,
         blobs: BlobStore,
         *,
         status_file: Path | None = None,
-        timeout: float = 30.0,
         batch_size: int | None = None,
         chunk_size: int = CHUNK_SIZE,
-        session: requests.Session | None = None,
     ) -> None:
-        self.base = central_url.rstrip("/")
-        self.node_id = node_id
-        self.key = key
+        self.central = central
+        self.node_id = central.node_id
         self.blobs = blobs
-        self.timeout = timeout
         # The batch size this node's link allowed last time (it adapts every request).
         learned = Cursor.read("batch_size")
         self.batch_size = batch_size or (min(MAX_BATCH, max(MIN_BATCH, learned)) if learned else FIRST_BATCH)
         self.chunk_size = chunk_size
-        self.session = session or requests.Session()
         self.status_file = status_file
         self.status = SyncStatus()
         self._lock = threading.Lock()
         # A wrong kiosk clock stays corrected across restarts, even offline.
-        self._clock_offset_ms = Cursor.read("clock_offset")
+        stored = Cursor.get_or_none(Cursor.name == "clock_offset")
+        if stored is not None:
+            central.clock_offset_ms = Cursor.read("clock_offset")
+        central.on_clock(self._keep_clock_offset)
         #: What central's hello said it understands beyond the protocol version.
         self._central_features: frozenset[str] = frozenset()
         #: Bytes per second the last blob chunk took to go up (0: not measured yet).
         self._upload_rate = 0.0
-        replica().clock.offset_ms = self._clock_offset_ms
-        self.status.clock_offset_ms = self._clock_offset_ms or None
+        replica().clock.offset_ms = central.clock_offset_ms or 0
+        self.status.clock_offset_ms = central.clock_offset_ms or None
         self.listeners: list[Callable[[SyncStatus], None]] = []
+
+    @property
+    def key(self) -> NodeKey:
+        """The node's signing key (a rotated key takes over for every later request)."""
+        return self.central.key
+
+    @key.setter
+    def key(self, key: NodeKey) -> None:
+        self.central.key = key
 
     # -- transport -------------------------------------------------------------
 
@@ -167,9 +165,7 @@ class SyncClient:
             encoded = encode(payload)
         body = encoded if encoded is not None else (raw if raw is not None else b"")
         full = f"/sync/v1{path}"
-        headers = signed_headers(
-            self.key, self.node_id, method, full, body, clock_offset_ms=self._clock_offset_ms
-        )
+        headers: dict[str, str] = {}
         if encoded is not None:
             headers["Content-Type"] = "application/json"
             headers["Content-Encoding"] = "gzip"
@@ -177,12 +173,7 @@ class SyncClient:
             headers["Content-Type"] = "application/octet-stream"
             if raw_gzipped:
                 headers["Content-Encoding"] = "gzip"
-        try:
-            response = self.session.request(
-                method, self.base + full, data=body, headers=headers, timeout=self.timeout
-            )
-        except requests.RequestException as exc:
-            raise _no_link(exc) from exc
+        response = self.central.send(method, full, body, headers=headers)
         self._count(sent=len(body), received=len(response.content))
         if response.status_code >= 400:
             raise self._error(response)
@@ -213,10 +204,7 @@ class SyncClient:
 
     def ping(self, timeout: float = 3.0) -> bool:
         """Whether central answers at all (unsigned, a few bytes): the link is back."""
-        try:
-            return self.session.get(f"{self.base}/sync/v1/ping", timeout=timeout).ok
-        except requests.RequestException:
-            return False
+        return self.central.ping(timeout)
 
     # -- one round -------------------------------------------------------------
 
@@ -279,14 +267,7 @@ class SyncClient:
             self._signed_hello()
 
     def _measure_clock(self) -> None:
-        started = time.time()
-        try:
-            pong = self.session.get(f"{self.base}/sync/v1/ping", timeout=self.timeout)
-            pong.raise_for_status()
-            server_ms = int(pong.json()["server_time_ms"])
-        except (requests.RequestException, ValueError, KeyError) as exc:
-            raise _no_link(exc) from exc
-        self._set_clock_offset(server_ms, started, time.time())
+        self.central.measure_clock()
 
     def _signed_hello(self) -> None:
         started = time.time()
@@ -300,15 +281,13 @@ class SyncClient:
         if isinstance(features, list):
             self._central_features = frozenset(f for f in features if isinstance(f, str))
         if isinstance(server_ms, int):
-            self._set_clock_offset(server_ms, started, time.time())
+            self.central.clock_read(server_ms, started, time.time())
 
-    def _set_clock_offset(self, server_ms: int, started: float, ended: float) -> None:
-        """Central's clock minus ours, taking central's reading at the middle of the round trip."""
-        midpoint_ms = (started + ended) / 2 * 1000
-        self._clock_offset_ms = int(server_ms - midpoint_ms)
-        self.status.clock_offset_ms = self._clock_offset_ms
-        replica().clock.offset_ms = self._clock_offset_ms
-        Cursor.write("clock_offset", self._clock_offset_ms)
+    def _keep_clock_offset(self, offset_ms: int) -> None:
+        """Central's clock was measured: stamp with it from now on, and keep it across restarts."""
+        self.status.clock_offset_ms = offset_ms
+        replica().clock.offset_ms = offset_ms
+        Cursor.write("clock_offset", offset_ms)
 
     def _push(self) -> dict[str, Any] | None:
         """Emergency appeals (with their patients) first, then everything in change order.
@@ -549,25 +528,21 @@ def _software() -> str:
         return "dev"
 
 
-def parse_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise MalformedError(N_("Адрес центра должен начинаться с http:// или https://"))
-    return url.rstrip("/")
-
-
 def request_enrolment(
-    central_url: str, token: str, key: NodeKey, node_id: str, *, timeout: float = 30.0
+    central_url: str, token: str, key: NodeKey, node_id: str, *, timeout: float = 30.0, verify: Trust = True
 ) -> dict[str, Any]:
-    """Register this node's key with central using a one-time token; returns central's answer."""
+    """Register this node's key with central using a one-time token; returns central's answer
+    (with central's clock, `server_time_ms`)."""
     from .server import enrolment_proof_message
 
     proof = base64.b64encode(key.sign(enrolment_proof_message(token, node_id))).decode()
     body = {"token": token, "node_id": node_id, "public_key": key.public_hex, "proof": proof}
     try:
-        response = requests.post(f"{parse_url(central_url)}/sync/v1/enroll", json=body, timeout=timeout)
+        response = requests.post(
+            f"{parse_url(central_url)}/sync/v1/enroll", json=body, timeout=timeout, verify=verify
+        )
     except requests.RequestException as exc:
-        raise _no_link(exc) from exc
+        raise no_link(exc) from exc
     try:
         data = response.json()
     except ValueError as exc:

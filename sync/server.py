@@ -41,7 +41,7 @@ from .errors import (
 from .migrations import schema_version
 from .nonces import DatabaseNonces, NonceStore
 from .registry import replication
-from .signing import HEADERS, check_signature
+from .request_signing import HEADERS, check_signature
 from .state import BlobHolder, EnrolmentToken, KnownNode
 
 __all__ = [

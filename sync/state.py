@@ -172,7 +172,15 @@ def _blob_holders(db, migrator) -> None:  # type: ignore[no-untyped-def]
         BlobHolder.insert(sha256=sha, organization_id=post).on_conflict_ignore().execute()
 
 
+def _queue_indexes(db, migrator) -> None:  # type: ignore[no-untyped-def]
+    """The indexes the consultant's paged lists walk (central only: a post's lists are short)."""
+    from domain.models.appeal_queries import create_queue_indexes
+
+    create_queue_indexes(db)
+
+
 CENTRAL_MIGRATIONS = [
     Migration("sync.central.0001_state", _central_tables),
     Migration("sync.central.0002_blob_holders", _blob_holders),
+    Migration("sync.central.0003_queue_indexes", _queue_indexes),
 ]

@@ -139,6 +139,7 @@ SLOW = {
     "provisioning/test_enrol_from_bundle.py",
     "provisioning/test_enrol_with_token.py",
     "scaled/test_calls_across_instances.py",
+    "scaled/test_queue_plans_postgres.py",
     "scaled/test_two_instances.py",
     "devicecheck/test_results.py::test_the_loopback_from_the_page_is_part_of_the_saved_result",
 }
@@ -200,7 +201,7 @@ def node_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
     from node import create_app
     from node.identity import NodeIdentity
     from sync.apply import apply_records
-    from sync.signing import NodeKey
+    from sync.request_signing import NodeKey
 
     template, data = seeded_template
     post_id = data.posts[0][0]

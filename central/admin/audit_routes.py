@@ -8,11 +8,11 @@ from flask import Response, flash, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
 from domain.models import Role, Staff
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error, user_timezone
 from sync.clock import utcnow
+from web import audit
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error, user_timezone
 
 from . import bp, journal
 from .labels import ROLE_LABELS

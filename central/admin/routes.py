@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 
 from central.profile.zones import RUSSIAN_ZONES, other_zones
 from domain.models import Organization, Region, Role, Specialty, Staff, SupportRequest
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
 from i18n import N_
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
 
 from . import bp, directories
 from .labels import KIND_LABELS

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 
 from central.profile.zones import RUSSIAN_ZONES, other_zones
 from domain.models import Role, Staff
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
 
 from . import bp, directories, users
 from .labels import KIND_LABELS, ROLE_LABELS, VISIBILITY_LABELS

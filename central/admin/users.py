@@ -18,9 +18,9 @@ from central.auth.sessions import end_sessions_of
 from central.profile.zones import check_zone
 from domain.errors import ValidationError
 from domain.models import Organization, OrgKind, Role, Specialty, Staff, StaffCredential
-from faplink.web.auth import hash_password
 from i18n import N_
 from sync.db import database
+from web.auth import hash_password
 
 from .labels import VISIBILITY_CHOICES
 

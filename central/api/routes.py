@@ -4,21 +4,22 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
-from central.appeals import service
+from central.appeals import paging, service
 from central.appeals.filters import QueueFilter
 from central.auth import passwords
 from central.auth.routes import check_central_login
 from central.auth.sessions import keep_only_this_session
 from domain.errors import ValidationError
 from domain.models import Role
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.i18n import user_timezone
-from faplink.web.openapi import build_openapi
-from faplink.web.serialize import appeal_json, protocol_json
-from faplink.web.session_api import add_session_routes, json_body
+from domain.models.appeal_queries import QUEUE_LISTS
 from i18n import N_
 from sync.clock import utcnow
+from web import audit
+from web.auth import login_required
+from web.i18n import user_timezone
+from web.openapi import build_openapi
+from web.serialize import appeal_json, protocol_json
+from web.session_api import add_session_routes, json_body
 
 from . import bp
 
@@ -61,27 +62,85 @@ def openapi() -> Any:
     return jsonify(build_openapi(current_app, "faplink central API"))
 
 
+#: The API's lists: ``new`` is every new appeal by deadline, the overdue ones first.
+API_LISTS = {"new": "all_new", "overdue": "overdue", "in_work": "in_work", "closed": "closed"}
+
+
 @bp.get("/appeals")
 @login_required(*CONSULTANT)
 def appeals() -> Any:
-    """The consultant's queues.
+    """The consultant's queues, a page at a time.
     ---
     get:
-      summary: Appeals in one queue («Новые обращения», «В работе», «Закрытые обращения»)
+      summary: Appeals in one queue («Новые обращения», «В работе», «Закрытые обращения»), a page at a time
+      description: >
+        The queue is the status filter: `new` (every new appeal by deadline, the overdue ones first),
+        `overdue`, `in_work` (by deadline) or `closed` (the last closed first). A page holds up to
+        `limit` appeals; `next` is an opaque cursor: pass it back as `after` for the next page, and
+        the same queue and filters. Pages follow the position, not an offset, so an appeal that
+        changes meanwhile is neither shown twice nor skipped by the pages after it. A cursor that
+        was altered, or made for another queue, is refused with 400.
       parameters:
-        - {name: queue, in: query, schema: {type: string, enum: [new, overdue, in_work, closed]}}
+        - {name: queue, in: query, schema: {type: string, enum: [new, overdue, in_work, closed], default: new}}
+        - {name: after, in: query, description: "the `next` cursor of the previous page", schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - {name: form_of_care, in: query, schema: {type: string, enum: [emergency, urgent, planned]}}
+        - {name: specialty, in: query, description: a specialty's id, schema: {type: string}}
+        - {name: post, in: query, description: a post's id, schema: {type: string}}
+        - {name: date, in: query, description: "reception day (or the day made, without a slot), user's zone", schema: {type: string, format: date}}
+        - {name: due_by, in: query, description: "deadline on this day (user's zone) or earlier", schema: {type: string, format: date}}
       responses:
-        200: {description: "appeals and the counters of every queue"}
+        200:
+          description: a page of appeals and the counters of the queues
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  appeals: {type: array, items: {type: object}}
+                  next: {type: string, nullable: true, description: "cursor of the next page; null on the last"}
+                  counts:
+                    type: object
+                    description: >
+                      appeals per queue under the same filters (`new` with the overdue ones,
+                      `new_not_overdue` without), exact up to `count_limit`; `count_limit` + 1 means more
+                    additionalProperties: {type: integer}
+                  count_limit: {type: integer}
+        400:
+          description: "an unknown queue, a bad filter or limit, a cursor altered or of another queue"
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
     """
     name = request.args.get("queue", "new")
-    if name not in ("new", "overdue", "in_work", "closed"):
+    if name not in API_LISTS:
         raise ValidationError(N_("Неизвестный список обращений: %(name)s"), field="queue", name=name)
+    queue_list = QUEUE_LISTS[API_LISTS[name]]
+    limit = _limit(request.args.get("limit"))
+    filters = QueueFilter.from_args(request.args, user_timezone())
+    cursors = paging.Cursors(current_app.secret_key or "")
+    after = request.args.get("after")
+    position = cursors.decode(after, queue_list) if after else None
     now = utcnow()
-    queues = service.queues(g.staff, now, QueueFilter.from_args(request.args, user_timezone()))
-    items = getattr(queues, name)
-    if name == "new":
-        items = queues.overdue + queues.new
-    return jsonify(appeals=[appeal_json(a, now) for a in items], counts=queues.counts())
+    page = paging.page(g.staff, queue_list, now, filters=filters, after=position, limit=limit)
+    return jsonify(
+        appeals=[appeal_json(a, now) for a in page.appeals],
+        next=cursors.encode(queue_list, page.next) if page.next else None,
+        counts=paging.counts(g.staff, now, filters),
+        count_limit=paging.COUNT_LIMIT,
+    )
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return paging.PAGE_SIZE
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= paging.MAX_PAGE_SIZE:
+        raise ValidationError(
+            N_("Размер страницы — число от 1 до %(max)s"), field="limit", max=paging.MAX_PAGE_SIZE
+        )
+    return limit
 
 
 @bp.get("/appeals/<appeal_id>")

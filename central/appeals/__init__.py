@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("appeals", __name__, template_folder="../templates")
 
-from . import examination, routes  # noqa: E402,F401
+from . import examination, queue, routes  # noqa: E402,F401

@@ -17,14 +17,14 @@ from flask_babel import gettext as _
 
 from central.chat.service import appeal_file
 from domain.models import Appeal, Attachment, AttachmentKind, Exam, Observation
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.charts import VitalChart, vital_charts
-from faplink.web.earlywarning import EarlyWarning, for_exam
-from faplink.web.previews import PREVIEW_CSP, file_response, preview
-from faplink.web.uploads import sniff
-from faplink.web.vitals import observations
 from sync.blobs import BlobStore
+from web import audit
+from web.auth import login_required
+from web.charts import VitalChart, vital_charts
+from web.earlywarning import EarlyWarning, for_exam
+from web.previews import PREVIEW_CSP, file_response, preview
+from web.uploads import sniff
+from web.vitals import observations
 
 from . import bp
 from .routes import CONSULTANT

@@ -1,7 +1,8 @@
-"""Filters of the consultant's queues: form of care, specialty, post and date.
+"""Filters of the consultant's queues: form of care, specialty, post, date and deadline.
 
-The same GET parameters drive the queue page and the JSON API
-(`form_of_care`, `specialty`, `post`, `date` as YYYY-MM-DD in the user's zone).
+The same GET parameters drive the queue page and the JSON API (`form_of_care`,
+`specialty`, `post`, `date` and `due_by` as YYYY-MM-DD in the user's zone); the
+status is the list itself (`queue`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class QueueFilter:
     specialty: str = ""
     post: str = ""
     day: date | None = None
+    #: «Срок ответа до»: open appeals whose deadline falls on this local day or earlier.
+    due_by: date | None = None
     zone: ZoneInfo = ZoneInfo("Europe/Moscow")
 
     @classmethod
@@ -39,24 +42,18 @@ class QueueFilter:
         form = str(args.get("form_of_care") or "").strip()
         if form and form not in FormOfCare.ALL:
             raise ValidationError(N_("Выберите форму оказания помощи"), field="form_of_care")
-        raw_day = str(args.get("date") or "").strip()
-        day = None
-        if raw_day:
-            try:
-                day = date.fromisoformat(raw_day)
-            except ValueError as exc:
-                raise ValidationError(N_("Дата указана неверно: ожидается ГГГГ-ММ-ДД"), field="date") from exc
         return cls(
             form_of_care=form,
             specialty=str(args.get("specialty") or "").strip(),
             post=str(args.get("post") or "").strip(),
-            day=day,
+            day=_day(args, "date"),
+            due_by=_day(args, "due_by"),
             zone=zone or cls.zone,
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.form_of_care or self.specialty or self.post or self.day)
+        return bool(self.form_of_care or self.specialty or self.post or self.day or self.due_by)
 
     def as_args(self) -> dict[str, str]:
         """The filters as GET parameters (only those that are set)."""
@@ -65,6 +62,7 @@ class QueueFilter:
             "specialty": self.specialty,
             "post": self.post,
             "date": self.day.isoformat() if self.day else "",
+            "due_by": self.due_by.isoformat() if self.due_by else "",
         }
         return {k: v for k, v in out.items() if v}
 
@@ -72,16 +70,17 @@ class QueueFilter:
         """The chosen local day as a naive-UTC half-open range."""
         if self.day is None:
             return None
-        start = datetime.combine(self.day, time(0), self.zone).astimezone(_UTC).replace(tzinfo=None)
-        end = (
-            datetime.combine(self.day + timedelta(days=1), time(0), self.zone)
-            .astimezone(_UTC)
-            .replace(tzinfo=None)
-        )
-        return start, end
+        return self._midnight(self.day), self._midnight(self.day + timedelta(days=1))
 
-    def where(self) -> Expression | None:
-        """The SQL condition on Appeal; None when nothing is filtered."""
+    def _midnight(self, day: date) -> datetime:
+        """The local day's start as naive UTC."""
+        return datetime.combine(day, time(0), self.zone).astimezone(_UTC).replace(tzinfo=None)
+
+    def where(self, *, open_list: bool = True) -> Expression | None:
+        """The SQL condition on Appeal; None when nothing is filtered.
+
+        The deadline narrows the open lists only: a closed appeal was answered (and the closed
+        list, by when it was closed, would have to read and sort every match)."""
         conditions: list[Expression] = []
         if self.form_of_care:
             conditions.append(Appeal.form_of_care == self.form_of_care)
@@ -98,12 +97,24 @@ class QueueFilter:
                 Appeal.slot.in_(slots_that_day)
                 | (Appeal.slot.is_null() & (Appeal.created_at >= start) & (Appeal.created_at < end))
             )
+        if self.due_by is not None and open_list:
+            conditions.append(Appeal.due_at < self._midnight(self.due_by + timedelta(days=1)))
         if not conditions:
             return None
         combined = conditions[0]
         for condition in conditions[1:]:
             combined = combined & condition
         return combined
+
+
+def _day(args: Mapping[str, Any], name: str) -> date | None:
+    raw = str(args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValidationError(N_("Дата указана неверно: ожидается ГГГГ-ММ-ДД"), field=name) from exc
 
 
 def specialty_choices() -> list[Specialty]:

@@ -7,51 +7,16 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from central.protocols import icd10
-from domain.models import AppealStatus, DiagnosisRole, FormOfCare, Role
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import to_local, translate_error, user_timezone
+from domain.models import AppealStatus, DiagnosisRole, Role
 from sync.clock import utcnow
+from web import audit
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import to_local, translate_error
 
 from . import bp, service
-from .filters import QueueFilter, post_choices, specialty_choices
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
-
-
-@bp.get("/appeals")
-@login_required(*CONSULTANT)
-def queue() -> Any:
-    name = request.args.get("queue", "new")
-    if name not in service.QUEUE_NAMES:
-        name = "new"
-    try:
-        filters = QueueFilter.from_args(request.args, user_timezone())
-    except USER_ERRORS as exc:
-        flash(translate_error(exc), "error")
-        filters = QueueFilter(zone=user_timezone())
-    queues = service.queues(g.staff, filters=filters)
-    return render_template(
-        "central/queue.html",
-        title=_queue_title(name),
-        queue=name,
-        queues=queues,
-        counts=queues.counts(),
-        now=utcnow(),
-        filters=filters,
-        forms_of_care=FormOfCare.ALL,
-        specialties=specialty_choices(),
-        posts=post_choices(),
-    )
-
-
-def _queue_title(name: str) -> str:
-    return {
-        "new": _("Новые обращения"),
-        "in_work": _("В работе"),
-        "closed": _("Закрытые обращения"),
-    }[name]
 
 
 @bp.get("/appeals/<appeal_id>")

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from peewee import JOIN, Expression
+from peewee import Expression
 from werkzeug.datastructures import FileStorage
 
 from central.documents.protocol_pdf import ProtocolDocument, render_protocol_pdf
@@ -16,26 +16,20 @@ from central.protocols.icd10 import check_diagnoses
 from domain.errors import NotFoundError
 from domain.models import (
     Appeal,
-    AppealStatus,
     Attachment,
     AttachmentKind,
-    Organization,
     Patient,
     Protocol,
-    Role,
     Staff,
 )
-from domain.models.appeal_queries import Queues, split_queues
-from faplink.web.labels import LABELS
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.db import database
+from web.labels import LABELS
 
-from .filters import QueueFilter
+from .visibility import visible_to
 
 __all__ = [
-    "Queues",
-    "queues",
     "visible_appeal",
     "can_see",
     "appeals_visible_to",
@@ -44,48 +38,15 @@ __all__ = [
     "protocol_pdf_bytes",
 ]
 
-QUEUE_NAMES = ("new", "in_work", "closed")
-
-
-def _visible_to(staff: Staff):  # type: ignore[no-untyped-def]
-    """Appeals a consultant may see: addressed to them, booked by them («Записать пациента»: the
-    appeal shows «у вас и у другого врача»), or to their specialty with no one named from a post
-    of their centre's region."""
-    if staff.role == Role.ADMIN:
-        return Appeal.deleted == False  # noqa: E712
-    mine = (Appeal.consultant == staff.id) | (Appeal.taken_by == staff.id) | (Appeal.author == staff.id)
-    own_region = Organization.select(Organization.region).where(Organization.id == staff.organization_id)
-    region_posts = Organization.select(Organization.id).where(Organization.region.in_(own_region))
-    open_to_specialty = (
-        Appeal.consultant.is_null() & (Appeal.specialty == staff.specialty_id) & Appeal.post.in_(region_posts)
-    )
-    return (Appeal.deleted == False) & (mine | open_to_specialty)  # noqa: E712
-
 
 def appeals_visible_to(staff: Staff) -> Expression:
     """The condition on Appeal of what this staff member's pages show (the FHIR API reads it too)."""
-    return _visible_to(staff)  # type: ignore[no-any-return]
-
-
-def queues(staff: Staff, now: datetime | None = None, filters: QueueFilter | None = None) -> Queues:
-    """The consultant's lists, narrowed by ``filters`` if given."""
-    rows = (
-        Appeal.select(Appeal, Patient, Organization)
-        .join(Patient, on=(Appeal.patient == Patient.id))
-        .switch(Appeal)
-        .join(Organization, JOIN.INNER, on=(Appeal.post == Organization.id))
-        .where(_visible_to(staff) & (Appeal.status != AppealStatus.CANCELLED))
-        .order_by(Appeal.due_at)
-    )
-    narrowed = filters.where() if filters is not None else None
-    if narrowed is not None:
-        rows = rows.where(narrowed)
-    return split_queues(rows, now)
+    return visible_to(staff)
 
 
 def visible_appeal(staff: Staff, appeal_id: str) -> Appeal:
     """The appeal if this staff member may open it; NotFoundError otherwise (as if there were none)."""
-    appeal = Appeal.get_or_none((Appeal.id == appeal_id) & _visible_to(staff))
+    appeal = Appeal.get_or_none((Appeal.id == appeal_id) & visible_to(staff))
     if appeal is None:
         raise NotFoundError()
     return appeal
@@ -93,7 +54,7 @@ def visible_appeal(staff: Staff, appeal_id: str) -> Appeal:
 
 def can_see(staff: Staff, appeal_id: str) -> bool:
     """Whether the appeal (and so its chat) is one this staff member may open."""
-    return bool(Appeal.select(Appeal.id).where((Appeal.id == appeal_id) & _visible_to(staff)).exists())
+    return bool(Appeal.select(Appeal.id).where((Appeal.id == appeal_id) & visible_to(staff)).exists())
 
 
 def take(staff: Staff, appeal_id: str, now: datetime | None = None) -> Appeal:

@@ -16,11 +16,11 @@ from zxcvbn import zxcvbn
 
 from domain.errors import ValidationError
 from domain.models import Staff, StaffCredential
-from faplink.web.auth import hash_password, verify_password
 from i18n import N_
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
 from sync.model import BaseModel
+from web.auth import hash_password, verify_password
 
 __all__ = [
     "MIN_LENGTH",

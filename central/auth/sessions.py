@@ -79,7 +79,7 @@ def keep_only_this_session(staff: Any) -> None:
 
 
 class DatabaseSessions:
-    """faplink.web.auth's session store for central, on central's database."""
+    """web.auth's session store for central, on central's database."""
 
     def start(self, staff_id: str, address: str) -> str:
         sid = secrets.token_urlsafe(32)

@@ -27,10 +27,10 @@ from typing import Any, Protocol
 from flask import Flask
 
 from domain.models import CallOutcome
-from faplink.web.calls import CallRefused, CallTimes, outcome_for_hangup, record_call_from
 from i18n import N_
+from web.calls import CallRefused, CallTimes, outcome_for_hangup, record_call_from
 
-from ..chat.live import NODE_NS, STAFF_NS, post_room
+from ..live.feed import NODE_NS, STAFF_NS, post_room
 from .book import LEASE_SECONDS, CallBook, MemoryCallBook
 
 __all__ = ["Side", "CallState", "Call", "CentralCalls", "call_room", "Emitter"]

@@ -8,17 +8,19 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask.sansio.blueprints import BlueprintSetupState
 
 from domain.models import CallLog, Role
-from faplink.web.auth import login_required
-from faplink.web.calls import call_log, call_log_json, init_calls, register_call_globals
 from sync.changes import latest_seq
+from web.auth import login_required
+from web.calls import call_log, call_log_json, init_calls, register_call_globals
 
 from ..appeals.service import visible_appeal
-from ..chat.live import appeal_room
 from ..extensions import shared_redis, socketio
+from ..live import live_feed
+from ..live.feed import appeal_room
+from ..live.sockets import when_link_drops
 from . import bp
 from .book import call_book_for
 from .registry import CentralCalls
-from .sockets import may_call
+from .sockets import may_call, node_gone
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 
@@ -56,7 +58,7 @@ def _start(state: BlueprintSetupState) -> None:
 
     def recorded() -> None:
         feed.flush()
-        changes = app.extensions.get("chat_feed")  # tells the post to sync now
+        changes = live_feed(app)  # tells the post to sync now
         if changes is not None:
             changes.flush()
 
@@ -67,6 +69,7 @@ def _start(state: BlueprintSetupState) -> None:
         recorded,
         book=call_book_for(shared_redis(app)),
     )
+    when_link_drops(app, node_gone)
 
 
 @bp.after_app_request

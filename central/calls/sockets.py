@@ -26,13 +26,14 @@ from flask import current_app, request
 from flask_socketio import join_room, rooms
 
 from domain.models import Appeal, AppealStatus, Role, Staff
-from faplink.web.calls import CALL_MODES, CallRefused, answering, data_field
 from i18n import N_
+from web.calls import CALL_MODES, CallRefused, answering, data_field
 
 from ..appeals.service import can_see
-from ..chat.live import NODE_NS, STAFF_NS, post_room
-from ..chat.sockets import linked_posts, session_staff
 from ..extensions import socketio
+from ..live import linked_posts
+from ..live.feed import NODE_NS, STAFF_NS, post_room
+from ..live.sockets import session_staff
 from .registry import Call, CentralCalls, Side, call_room
 
 __all__ = ["calls", "may_call", "MAX_SIGNAL_BYTES"]
@@ -279,8 +280,6 @@ def node_signal(data: Any = None) -> dict[str, Any]:
     return {"ok": True}
 
 
-@socketio.on("disconnect", namespace=NODE_NS)
-def node_gone(reason: Any = None) -> None:
-    """A post's link dropped: the calls it was a party to end."""
-    linked_posts().unlink(request.sid)  # type: ignore[attr-defined]
-    calls().dropped(request.sid)  # type: ignore[attr-defined]
+def node_gone(sid: str) -> None:
+    """A post's link dropped (the hub tells us): the calls it was a party to end."""
+    calls().dropped(sid)

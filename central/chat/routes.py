@@ -3,53 +3,27 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    Response,
-    current_app,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
-    request,
     url_for,
 )
-from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from domain.models import Appeal, Attachment, ChatMessage, Role
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.chat import file_download, message_from_request, messages
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import chat_message_json
+from web import audit
+from web.auth import login_required
+from web.chat import file_download, message_from_request, messages
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
+from web.serialize import chat_message_json
 
 from ..appeals.service import visible_appeal
-from ..extensions import shared_redis, socketio
 from . import bp, service
-from .live import ChangeFeed
-from .presence import linked_posts_for
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
-
-
-# -- live updates ---------------------------------------------------------------
-
-
-@bp.record_once
-def _start_feed(state: BlueprintSetupState) -> None:
-    state.app.extensions["chat_feed"] = ChangeFeed(socketio)
-    state.app.extensions["linked_posts"] = linked_posts_for(shared_redis(state.app))
-
-
-@bp.after_app_request
-def _announce_changes(response: Response) -> Response:
-    """Every write (pages, API, a node's push) is announced as soon as it is committed."""
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        feed: ChangeFeed | None = current_app.extensions.get("chat_feed")
-        if feed is not None:
-            feed.flush()
-    return response
 
 
 # -- what the appeal page shows ---------------------------------------------------

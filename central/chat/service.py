@@ -1,15 +1,15 @@
 """The appeal's chat at central: which appeals a consultant may read, and who writes.
 
-The chat itself (messages, files, storing one) is faplink/web/chat.py, shared with the post.
+The chat itself (messages, files, storing one) is web/chat.py, shared with the post.
 """
 
 from __future__ import annotations
 
 from domain.errors import LifecycleError
 from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
-from faplink.web.chat import Upload, file_of, files_of
-from faplink.web.chat import post_message as store_message
 from i18n import N_
+from web.chat import Upload, file_of, files_of
+from web.chat import post_message as store_message
 
 from ..appeals.service import visible_appeal
 

@@ -16,7 +16,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir/R4")
 
-from faplink.logs import PrivacyFilter  # noqa: E402
+from runtime.logs import PrivacyFilter  # noqa: E402
 
 from . import routes  # noqa: E402,F401
 from .admin import admin_bp  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from faplink.web.errors import USER_ERRORS
+from web.errors import USER_ERRORS
 
 __all__ = ["fhir_token", "export_fhir"]
 
@@ -120,7 +120,7 @@ def export_fhir(
 ) -> None:
     """Write FHIR R4 resources as Bulk Data NDJSON: one <Type>.ndjson per resource type."""
     from domain.models import Region
-    from provisioning.console import ProgressBar
+    from runtime.progress import ProgressBar
 
     from .access import Reader
     from .export import export_ndjson

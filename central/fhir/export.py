@@ -42,7 +42,7 @@ BATCH = 500
 
 @dataclass
 class ExportProgress:
-    """What a progress bar needs (provisioning.console.ProgressBar reads these names)."""
+    """What a progress bar needs (runtime.progress.ProgressBar reads these names)."""
 
     records: int = 0
     total: int = 0

@@ -17,10 +17,10 @@ from flask import Response, current_app, g, request, url_for
 from flask_babel import gettext as _
 
 from domain.models import Appeal, Attachment, AttachmentKind
-from faplink.web.errors import USER_ERRORS, UserError
-from faplink.web.i18n import translate_error
 from i18n import N_
 from sync.blobs import BlobStore
+from web.errors import USER_ERRORS, UserError
+from web.i18n import translate_error
 
 from . import bp, tokens
 from .access import READER_ROLES, Reader, record_access

@@ -1,4 +1,4 @@
-"""Exporting an offline enrolment bundle for a post (format: provisioning.bundle)."""
+"""Exporting an offline enrolment bundle for a post (format: enrolment.bundle)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.errors import ValidationError
 from domain.models import AccessAction, Organization, OrgKind
 from domain.models.directory import region_centres
-from faplink.web import audit
+from enrolment.bundle import FORMAT, centre_bundle_key, fingerprint, public_hex, seal
+from enrolment.recovery_key import recovery_public_hex
 from i18n import N_
-from provisioning.bundle import FORMAT, centre_bundle_key, fingerprint, public_hex, seal
-from provisioning.recovery import recovery_public_hex
 from sync.changes import collect_changes, latest_seq
 from sync.client import parse_url
 from sync.clock import utcnow
 from sync.db import database
 from sync.server import register_node
+from web import audit
 
 __all__ = ["ExportedBundle", "export_bundle", "centre_ca_pem", "bundle_key_fingerprint"]
 

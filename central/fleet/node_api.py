@@ -21,9 +21,9 @@ from flask import Blueprint, Response, current_app, request
 from central.sync_api.nodes import request_node
 from domain.errors import ValidationError
 from domain.models import REPLICATED_MODELS
+from enrolment.protocol import FLEET_PATH, rotation_proof_message
+from enrolment.recovery_key import recovery_public_hex
 from i18n import N_
-from provisioning.protocol import FLEET_PATH, rotation_proof_message
-from provisioning.recovery import recovery_public_hex
 from sync import server
 from sync.errors import BadSignatureError
 from sync.state import KnownNode

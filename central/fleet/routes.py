@@ -8,10 +8,10 @@ from typing import Any
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
 from sync.state import KnownNode
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
 
 from . import FLEET_ROLES, bp, service
 from .bundles import bundle_key_fingerprint, export_bundle

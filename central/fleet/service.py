@@ -11,11 +11,11 @@ from flask import has_request_context
 from domain.errors import ValidationError
 from domain.migrations import SCHEMA_VERSION
 from domain.models import Organization, OrgKind, Staff
-from faplink.web.formats import say
 from i18n import N_
 from sync.clock import utcnow
 from sync.server import issue_token
 from sync.state import EnrolmentToken, KnownNode
+from web.formats import say
 
 from .store import NodeReport, queued_items
 

@@ -4,8 +4,8 @@ the card), choose the doctor, date and time, write the appeal with its files, ch
 from flask import Blueprint
 
 from domain.models import Role
-from faplink.web.features import MenuItem
 from i18n import N_
+from web.features import MenuItem
 
 bp = Blueprint("patient_booking", __name__, url_prefix="", template_folder="../templates")
 

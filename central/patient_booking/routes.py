@@ -18,13 +18,13 @@ from central.routing import booking, files
 from central.routing.files import StagedFile
 from central.routing.service import free_slots
 from domain.models import AppealKind, ContactMode, Patient, Relation, Role, Slot, Specialty, Staff
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import to_local, translate_error
-from faplink.web.serialize import appeal_json
-from faplink.web.session_api import json_body
 from sync.clock import utcnow
+from web import audit
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import to_local, translate_error
+from web.serialize import appeal_json
+from web.session_api import json_body
 
 from . import bp, patients
 

@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from faplink.web.features import MenuItem
 from i18n import N_
+from web.features import MenuItem
 
 bp = Blueprint("profile", __name__, url_prefix="/profile", template_folder="../templates")
 

@@ -12,10 +12,10 @@ from central.auth.passwords import MIN_LENGTH, change_password, is_temporary
 from central.auth.sessions import keep_only_this_session
 from central.support import SUPPORT_PHONE
 from domain.models import Staff, StaffCredential
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
 from sync.db import database
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
 
 from . import bp
 from .zones import RUSSIAN_ZONES, check_zone, other_zones, utc_offset

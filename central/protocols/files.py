@@ -10,9 +10,9 @@ from werkzeug.datastructures import FileStorage
 
 from domain.errors import ValidationError
 from domain.models import Appeal, Attachment, AttachmentKind, Staff
-from faplink.web.uploads import DOC, DOCX, PDF, XLS, XLSX, FileKind, check_upload
 from i18n import N_
 from sync.blobs import BlobStore
+from web.uploads import DOC, DOCX, PDF, XLS, XLSX, FileKind, check_upload
 
 __all__ = ["ProtocolFile", "check_protocol_files", "attach_protocol_files", "protocol_files", "ALLOWED"]
 

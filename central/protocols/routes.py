@@ -10,9 +10,9 @@ from central.appeals import service as appeals
 from central.signing import MIN_PASSPHRASE, SigningError
 from central.signing.signers import SignerChoice
 from domain.models import Appeal, Attachment, AttachmentKind, Role
-from faplink.web import audit
-from faplink.web.auth import login_required
 from sync.blobs import BlobStore
+from web import audit
+from web.auth import login_required
 
 from . import bp, icd10, signing
 from .files import protocol_files

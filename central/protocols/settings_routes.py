@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from central.signing import SigningError
 from central.signing.external import PIN_VARIABLE, TIMEOUT_DEFAULT
 from domain.models import Organization, OrgKind, Role
-from faplink.web.auth import login_required
+from web.auth import login_required
 
 from . import bp, signer_settings, signing
 

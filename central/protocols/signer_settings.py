@@ -14,9 +14,9 @@ from peewee import CharField, DateTimeField, IntegerField, TextField
 
 from central.signing.errors import SigningError
 from central.signing.external import TIMEOUT_DEFAULT, TIMEOUT_MAX, TIMEOUT_MIN, check_template
-from faplink.cms import split_pem_bundle
-from faplink.openssl import NO_GOST, gost_available
 from i18n import N_
+from protocol_signatures.cms import split_pem_bundle
+from protocol_signatures.openssl import NO_GOST, gost_available
 from sync.clock import utcnow
 from sync.db import create_side_tables, database
 from sync.model import BaseModel

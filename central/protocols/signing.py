@@ -38,9 +38,9 @@ from central.signing.signers import (
 )
 from domain.errors import ForbiddenError, NotFoundError
 from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, Organization, Protocol, Staff
-from faplink.cms import split_pem_bundle
-from faplink.signatures import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
 from i18n import N_
+from protocol_signatures.cms import split_pem_bundle
+from protocol_signatures.pdf import SignedProtocol, check_signed_protocol, protocol_signature, signed_protocol
 from sync.blobs import BlobStore
 from sync.db import database
 

@@ -4,8 +4,8 @@ from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
 from domain.models import Role
-from faplink.web.features import MenuItem
 from i18n import N_
+from web.features import MenuItem
 
 bp = Blueprint("referrals", __name__, url_prefix="", template_folder="../templates")
 

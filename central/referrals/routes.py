@@ -9,11 +9,11 @@ from flask import flash, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from domain.models import Referral, Role
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import to_local, translate_error
-from faplink.web.serialize import iso, staff_json
 from sync.clock import utcnow
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import to_local, translate_error
+from web.serialize import iso, staff_json
 
 from . import bp, service
 

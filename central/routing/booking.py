@@ -20,10 +20,10 @@ from domain.booking import book_appeal
 from domain.errors import ValidationError
 from domain.models import Appeal, AppealKind, ContactMode, FormOfCare, Patient, Slot, Staff
 from domain.visibility import bookable, check_may_book
-from faplink.web.i18n import from_local
 from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
+from web.i18n import from_local
 
 from . import files
 from .files import StagedFile

@@ -19,9 +19,9 @@ from werkzeug.datastructures import FileStorage
 
 from domain.errors import ValidationError
 from domain.models import Appeal, Attachment, AttachmentKind, Staff
-from faplink.web.uploads import MAX_UPLOAD, check_upload
 from i18n import N_
 from sync.blobs import BlobStore
+from web.uploads import MAX_UPLOAD, check_upload
 
 __all__ = ["StagedFile", "MAX_FILES", "stage", "update", "carry", "carried", "attach"]
 

@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 
 from domain.errors import ValidationError
 from domain.models import Appeal, AppealKind, Referral, Role, Slot
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import to_local, translate_error
-from faplink.web.serialize import appeal_json, iso, staff_json
 from i18n import N_
 from sync.clock import utcnow
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import to_local, translate_error
+from web.serialize import appeal_json, iso, staff_json
 
 from . import booking, bp, files, service
 from .files import StagedFile

@@ -16,9 +16,9 @@ from domain.errors import ForbiddenError, NotFoundError, ValidationError
 from domain.models import Appeal, AppealStatus, Organization, OrgKind, Referral, Role, Specialty, Staff
 from domain.models.appeal_queries import free_slots
 from domain.models.directory import region_centres
-from faplink.web.i18n import to_local
 from i18n import N_
 from sync.clock import utcnow
+from web.i18n import to_local
 
 __all__ = [
     "routable_appeal",

@@ -5,8 +5,8 @@ and the browser's link to central (the manual: «проверить состоя
 from flask import Blueprint
 
 from domain.models import Role
-from faplink.web.features import MenuItem
 from i18n import N_
+from web.features import MenuItem
 
 bp = Blueprint("settings", __name__, url_prefix="", template_folder="../templates")
 

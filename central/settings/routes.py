@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 
 from domain.errors import ValidationError
 from domain.models import Role
-from faplink.web.auth import login_required
-from faplink.web.formats import number
-from faplink.web.session_api import json_body
 from i18n import N_
+from web.auth import login_required
+from web.formats import number
+from web.session_api import json_body
 
 from . import bp, checks
 

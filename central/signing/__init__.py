@@ -15,7 +15,7 @@ A centre may sign otherwise (:mod:`.signers`, one interface for all three): with
 GOST R 34.10-2012 keys from its GOST test CA (:mod:`.gost`, OpenSSL's GOST engine),
 or through an external program such as КриптоПро's ``cryptcp`` (:mod:`.external`).
 Both leave the PDF with a visible stamp (:mod:`.visible`) and a detached CAdES-BES
-signature (``.p7s``) of it, which a post checks with :mod:`faplink.cms`.
+signature (``.p7s``) of it, which a post checks with :mod:`protocol_signatures.cms`.
 """
 
 from .ca import CentreCA

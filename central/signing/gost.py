@@ -1,7 +1,7 @@
 """GOST R 34.10-2012 signatures: the centre's GOST test CA, consultants' keys, detached CAdES-BES.
 
 Everything cryptographic is done by ``openssl`` with Debian's GOST engine
-(``libengine-gost-openssl``, :mod:`faplink.openssl`): keys GOST R 34.10-2012 with
+(``libengine-gost-openssl``, :mod:`protocol_signatures.openssl`): keys GOST R 34.10-2012 with
 256-bit (OID 1.2.643.7.1.1.1.1, parameter set TC26 A) or 512-bit keys, digests
 GOST R 34.11-2012 (Streebog). The CA lives beside the RSA one, in ``ca-gost/``
 (``ca.key`` 0600, ``ca.crt``). It is a *test* CA, for the demo and for a centre
@@ -25,7 +25,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from faplink.openssl import OpenSSLError, run_openssl
+from protocol_signatures.openssl import OpenSSLError, run_openssl
 
 from .ca import _fit, _fit_utf8, _locked, _person, _write_atomically
 from .described import Described

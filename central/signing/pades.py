@@ -4,7 +4,7 @@
 visible stamp in the bottom area of the last page, in one incremental update, so the
 protocol's own bytes stay untouched and the signature covers the whole file.
 
-:func:`verify_protocol` lives in :mod:`faplink.signatures`, which the node imports
+:func:`verify_protocol` lives in :mod:`protocol_signatures.pdf`, which the node imports
 without pulling in central; it is re-exported here.
 """
 
@@ -22,7 +22,7 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from faplink.signatures import VerificationResult, asn1_certificate, verify_protocol
+from protocol_signatures.pdf import VerificationResult, asn1_certificate, verify_protocol
 
 from .credentials import SignerCredential
 from .errors import SigningError

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from cryptography import x509
 
-from faplink.cms import matches_content, read_signature
+from protocol_signatures.cms import matches_content, read_signature
 
 from .ca import CentreCA
 from .errors import SigningError

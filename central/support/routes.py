@@ -7,9 +7,9 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
 
 from . import SUPPORT_PHONE, SUPPORT_STAFF, bp, service
 

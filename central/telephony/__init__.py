@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Blueprint
 from flask.sansio.blueprints import BlueprintSetupState
 
-from faplink.web.settings import sealing_key_for
+from web.settings import sealing_key_for
 
 bp = Blueprint("telephony", __name__, url_prefix="", template_folder="../templates")
 

@@ -9,10 +9,10 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from flask_babel import gettext as _
 
 from domain.models import Appeal, Organization, OrgKind, Role
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS, error_json
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import iso
+from web.auth import login_required
+from web.errors import USER_ERRORS, error_json
+from web.i18n import translate_error
+from web.serialize import iso
 
 from ..appeals.service import visible_appeal
 from . import bp, service, store

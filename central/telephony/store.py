@@ -117,7 +117,7 @@ def open_password(key: bytes, stored: str) -> str:
 
 def save_settings(centre_id: str, form: Any, admin_id: str, key: bytes) -> TelephonySettings:
     """Store a centre's gateway from the «Телефония» form; a blank password keeps the stored one.
-    The password is sealed with `key` (`faplink.web.settings.sealing_key_for`)."""
+    The password is sealed with `key` (`web.settings.sealing_key_for`)."""
     kind = _text(form, "kind") or "sip"
     if kind not in KINDS:
         raise ValidationError(N_("Неизвестный вид телефонии: %(kind)s"), field="kind", kind=kind)

@@ -3,6 +3,9 @@
 One rule each, for the pages and the JSON API of both apps: a slot is free while
 no live appeal holds it; an appeal is «Просроченные» while it is new past its
 slot or deadline, then «В работе», then «Закрытые» (newest first).
+
+The post holds few appeals and splits them in memory (`split_queues`); central pages
+through each list (`QUEUE_LISTS`) in the order of the indexes `QUEUE_INDEXES` keep.
 """
 
 from __future__ import annotations
@@ -11,12 +14,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from peewee import Database, Expression, Field
+
 from sync.clock import utcnow
 
 from .appeals import Appeal, AppealStatus
 from .schedule import Slot
 
-__all__ = ["BOOKING_DAYS", "free_slots", "Queues", "split_queues"]
+__all__ = [
+    "BOOKING_DAYS",
+    "free_slots",
+    "Queues",
+    "split_queues",
+    "QueueList",
+    "QUEUE_LISTS",
+    "QUEUE_INDEXES",
+    "create_queue_indexes",
+]
 
 #: How far ahead a booking may choose a slot.
 BOOKING_DAYS = 14
@@ -73,3 +87,77 @@ def split_queues(appeals: Iterable[Appeal], now: datetime | None = None) -> Queu
             out.closed.append(appeal)
     out.closed.sort(key=lambda a: a.closed_at or a.created_at, reverse=True)
     return out
+
+
+@dataclass(frozen=True)
+class QueueList:
+    """One list of appeals as central pages through it: which status, which side of the
+    deadline, and the order (deadline first; «Закрытые» the last closed first, by id after)."""
+
+    name: str
+    status: str
+    #: True: only those past their deadline («Просроченные»); False: only those before it.
+    overdue: bool | None = None
+
+    @property
+    def newest_first(self) -> bool:
+        return self.status == AppealStatus.CLOSED
+
+    @property
+    def sort_field(self) -> Field:
+        # An appeal is closed only with its closed_at set (Protocol.send saves both at once).
+        return Appeal.closed_at if self.newest_first else Appeal.due_at  # type: ignore[no-any-return]
+
+    def where(self, now: datetime) -> Expression:
+        condition = Appeal.status == self.status
+        if self.overdue is True:
+            condition &= Appeal.due_at <= now
+        elif self.overdue is False:
+            condition &= Appeal.due_at > now
+        return condition  # type: ignore[no-any-return]
+
+    def holds(self, appeal: Appeal, now: datetime) -> bool:
+        """The same test as `where`, on a loaded appeal."""
+        if appeal.status != self.status or appeal.deleted:
+            return False
+        return self.overdue is None or appeal.is_overdue(now) == self.overdue
+
+    def sort_key(self, appeal: Appeal) -> datetime:
+        if self.newest_first:
+            return appeal.closed_at or appeal.created_at  # type: ignore[no-any-return]
+        return appeal.due_at  # type: ignore[no-any-return]
+
+
+#: The consultant's lists: «Просроченные» and the «Новые обращения» after them (apart on the
+#: page), both together (`all_new`: the menu's «Новые обращения», the API's ``new``), «В работе»
+#: and «Закрытые обращения».
+QUEUE_LISTS: dict[str, QueueList] = {
+    "overdue": QueueList("overdue", AppealStatus.NEW, overdue=True),
+    "new": QueueList("new", AppealStatus.NEW, overdue=False),
+    "all_new": QueueList("all_new", AppealStatus.NEW),
+    "in_work": QueueList("in_work", AppealStatus.IN_WORK),
+    "closed": QueueList("closed", AppealStatus.CLOSED),
+}
+
+#: Central's indexes for the lists: for each way a consultant sees an appeal (all of them, an
+#: admin; by specialty; named; taken; booked by them), the status and then the list's order, so
+#: that a page is a short walk of one index whatever the table holds.
+QUEUE_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("appeal_queue_all_due", ("status", "due_at", "id")),
+    ("appeal_queue_all_closed", ("status", "closed_at", "id")),
+    ("appeal_queue_specialty_due", ("specialty_id", "status", "due_at", "id")),
+    ("appeal_queue_specialty_closed", ("specialty_id", "status", "closed_at", "id")),
+    ("appeal_queue_consultant_due", ("consultant_id", "status", "due_at", "id")),
+    ("appeal_queue_consultant_closed", ("consultant_id", "status", "closed_at", "id")),
+    ("appeal_queue_taken_by_due", ("taken_by_id", "status", "due_at", "id")),
+    ("appeal_queue_taken_by_closed", ("taken_by_id", "status", "closed_at", "id")),
+    ("appeal_queue_author_due", ("author_id", "status", "due_at", "id")),
+    ("appeal_queue_author_closed", ("author_id", "status", "closed_at", "id")),
+)
+
+
+def create_queue_indexes(db: Database) -> None:
+    """Create `QUEUE_INDEXES` where missing (SQLite and PostgreSQL alike)."""
+    for name, columns in QUEUE_INDEXES:
+        quoted = ", ".join(f'"{column}"' for column in columns)
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{name}" ON "appeal" ({quoted})')

@@ -6,20 +6,20 @@ from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
 from domain.errors import ValidationError
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.openapi import build_openapi
-from faplink.web.serialize import (
+from i18n import N_
+from sync.blobs import BlobStore
+from sync.clock import utcnow
+from web import audit
+from web.auth import login_required
+from web.openapi import build_openapi
+from web.serialize import (
     appeal_json,
     attachment_json,
     patient_json,
     slot_json,
     staff_json,
 )
-from faplink.web.session_api import add_session_routes, json_body
-from i18n import N_
-from sync.blobs import BlobStore
-from sync.clock import utcnow
+from web.session_api import add_session_routes, json_body
 
 from ..appeals import service as appeals
 from ..auth.routes import NODE_ROLES, check_feldsher

@@ -17,11 +17,11 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from domain.models import AttachmentKind, Exam, Patient, Slot
-from faplink.web.auth import login_required
-from faplink.web.earlywarning import EarlyWarning
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import to_local, translate_error
 from sync.clock import utcnow
+from web.auth import login_required
+from web.earlywarning import EarlyWarning
+from web.errors import USER_ERRORS
+from web.i18n import to_local, translate_error
 
 from ..auth.routes import NODE_ROLES
 from ..exams import files

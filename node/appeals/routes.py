@@ -5,10 +5,10 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 from flask_babel import gettext as _
 
-from faplink.web import audit
-from faplink.web.auth import login_required
 from sync.blobs import BlobStore
 from sync.clock import utcnow
+from web import audit
+from web.auth import login_required
 
 from ..auth.routes import NODE_ROLES
 from ..syncing import reached_centre

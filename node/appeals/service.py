@@ -29,10 +29,10 @@ from domain.models import (
 )
 from domain.models.appeal_queries import Queues, free_slots, split_queues
 from domain.visibility import bookable, check_may_book, fitting_specialties
-from faplink.web.i18n import from_local
-from faplink.web.uploads import store_file
 from i18n import N_
 from sync.db import database
+from web.i18n import from_local
+from web.uploads import store_file
 
 from ..exams import files
 from ..exams.service import exam_warning, post_exam

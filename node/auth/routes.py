@@ -7,9 +7,9 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from domain.models import Role, Staff
-from faplink.web import audit
-from faplink.web.auth import check_login, login_required, login_user, logout_user
-from faplink.web.i18n import translate_error
+from web import audit
+from web.auth import check_login, login_required, login_user, logout_user
+from web.i18n import translate_error
 
 from . import bp, lockout
 

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from flask import Flask
 
 from domain.models import CallOutcome, Staff
-from faplink.web.calls import CallRefused, CallTimes, record_call_from
 from i18n import N_
+from web.calls import CallRefused, CallTimes, record_call_from
 
 __all__ = ["KioskCall", "KioskCalls", "Link", "call_room"]
 
@@ -39,7 +39,7 @@ def call_room(appeal_id: str) -> str:
 
 
 class Link(Protocol):
-    """The node's link to central (node.chat.link.CentralLink)."""
+    """The node's link to central (node.live.link.CentralLink)."""
 
     def on(self, event: str, handler: Callable[[Any], Any]) -> None: ...
     def on_drop(self, listener: Callable[[], None]) -> None: ...

@@ -5,12 +5,13 @@ from typing import Any, cast
 from flask import Flask, current_app, jsonify, render_template
 from flask.sansio.blueprints import BlueprintSetupState
 
-from faplink.web.auth import login_required
-from faplink.web.calls import call_log, call_log_json, init_calls, register_call_globals
+from web.auth import login_required
+from web.calls import call_log, call_log_json, init_calls, register_call_globals
 
 from ..appeals.service import post_appeal
 from ..auth.routes import NODE_ROLES
 from ..extensions import socketio
+from ..live import live_feed
 from . import bp
 from .relay import KioskCalls
 from .sockets import may_call
@@ -23,7 +24,7 @@ def _start(state: BlueprintSetupState) -> None:
 
     def recorded() -> None:
         """A call placed here was recorded: show it on the kiosk, send it to the centre soon."""
-        feed = app.extensions.get("chat_feed")
+        feed = live_feed(app)
         if feed is not None:
             feed.flush()
         worker = app.extensions.get("sync_worker")

@@ -13,10 +13,11 @@ from flask import current_app, request, session
 from flask_socketio import join_room
 
 from domain.models import Appeal, AppealStatus, Role, Staff
-from faplink.web.calls import CALL_MODES, CallRefused, answering, data_field
 from i18n import N_
+from web.calls import CALL_MODES, CallRefused, answering, data_field
 
 from ..extensions import socketio
+from ..live import central_link
 from .relay import KioskCalls, Link, call_room
 
 __all__ = ["kiosk_calls", "may_call", "kiosk_feldsher", "MAX_SIGNAL_BYTES"]
@@ -30,7 +31,7 @@ def kiosk_calls() -> KioskCalls:
 
 def _link() -> Link:
     """The link to central, with the calls' handlers on it (attached on first use)."""
-    return kiosk_calls().attach(current_app.extensions.get("central_link"))
+    return kiosk_calls().attach(central_link())
 
 
 def may_call(appeal: Appeal) -> bool:
@@ -79,7 +80,7 @@ def join(data: Any = None) -> dict[str, Any]:
     _feldsher()
     appeal = _appeal(data_field(data, "appeal"))
     join_room(call_room(appeal.id))
-    link = current_app.extensions.get("central_link")
+    link = central_link()
     if link is not None:
         kiosk_calls().attach(link)
     return {"ok": True, "linked": bool(link is not None and link.connected.is_set())}
@@ -120,7 +121,7 @@ def decline(data: Any = None) -> dict[str, Any]:
 @answering
 def hangup(data: Any = None) -> dict[str, Any]:
     failed = bool(data.get("failed")) if isinstance(data, dict) else False
-    link = current_app.extensions.get("central_link")
+    link = central_link()
     kiosk_calls().hangup(link, _feldsher(), data_field(data, "call"), _sid(), failed=failed)
     return {"ok": True}
 
@@ -138,4 +139,4 @@ def signal(data: Any = None) -> dict[str, Any]:
 @socketio.on("disconnect")
 def page_gone(reason: Any = None) -> None:
     """A kiosk page closed or lost its node: its call ends."""
-    kiosk_calls().page_gone(current_app.extensions.get("central_link"), _sid())
+    kiosk_calls().page_gone(central_link(), _sid())

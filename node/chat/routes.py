@@ -1,79 +1,31 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import (
-    Flask,
-    Response,
     current_app,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
-    request,
     url_for,
 )
-from flask.sansio.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from domain.models import Appeal, Attachment, ChatMessage
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.chat import file_download, message_from_request, messages
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import chat_message_json
-from sync.client import SyncClient, SyncState, SyncStatus
-from sync.worker import SyncWorker
+from web import audit
+from web.auth import login_required
+from web.chat import file_download, message_from_request, messages
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
+from web.serialize import chat_message_json
 
 from ..appeals.service import post_appeal
 from ..auth.routes import NODE_ROLES
-from ..extensions import socketio
-from ..identity import NodeIdentity
 from ..syncing import reached_centre
 from . import bp, service
-from .link import CentralLink
-from .live import NodeFeed, on_sync_status
-
-# -- live updates ---------------------------------------------------------------
-
-
-@bp.record_once
-def _start_feed(state: BlueprintSetupState) -> None:
-    state.app.extensions["chat_feed"] = NodeFeed(socketio)
-
-
-def connect_sync(app: Flask, identity: NodeIdentity, client: SyncClient, worker: SyncWorker) -> None:
-    """Announce each sync round to the kiosk; while syncing runs, listen to central for changes."""
-    feed: NodeFeed = app.extensions["chat_feed"]
-    client.listeners.append(on_sync_status(feed, socketio))
-    if app.config["SYNC_ENABLED"] and app.config.get("CENTRAL_LINK", True):
-        link = CentralLink(identity.central_url, identity.node_id, identity.key(), worker.trigger)
-        app.extensions["central_link"] = link
-        client.listeners.append(_reach_again(link))
-        link.start()
-
-
-def _reach_again(link: CentralLink) -> Callable[[SyncStatus], None]:
-    """A round that reached central says the link is back: the live link follows at once."""
-
-    def listener(status: SyncStatus) -> None:
-        if status.state == SyncState.IDLE.value:
-            link.retry_now()
-
-    return listener
-
-
-@bp.after_app_request
-def _announce_changes(response: Response) -> Response:
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        feed: NodeFeed | None = current_app.extensions.get("chat_feed")
-        if feed is not None:
-            feed.flush()
-    return response
 
 
 def _send_soon() -> None:

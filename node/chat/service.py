@@ -1,13 +1,13 @@
 """The appeal's chat at the post: stored here at once, sent to the centre by the sync.
 
-The chat itself (messages, files, storing one) is faplink/web/chat.py, shared with central.
+The chat itself (messages, files, storing one) is web/chat.py, shared with central.
 """
 
 from __future__ import annotations
 
 from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, ChatMessage, Staff
-from faplink.web.chat import Upload, file_of, files_of
-from faplink.web.chat import post_message as store_message
+from web.chat import Upload, file_of, files_of
+from web.chat import post_message as store_message
 
 from ..appeals.service import post_appeal
 

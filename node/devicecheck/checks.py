@@ -363,9 +363,9 @@ def _figure(value: float | None, digits: int) -> float | int | str:
 
 def link_finding(identity: Any, *, budget_s: float = 6.0) -> Finding:
     """Round trip, throughput both ways and loss to central, and the call mode they allow."""
-    from node.linkquality import MODE_LABELS, measure_link, offered_mode, save_latest
+    from node.link_monitor.measure import MODE_LABELS, measure_link, offered_mode, save_latest
 
-    quality = measure_link(identity, budget_s=budget_s)
+    quality = measure_link(identity.session(), budget_s=budget_s)
     mode = offered_mode(quality)
     figures = {**quality.as_dict(), "mode": mode}
     try:

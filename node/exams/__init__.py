@@ -3,8 +3,8 @@
 from flask import Blueprint
 
 from domain.models import Role
-from faplink.web.features import MenuItem
 from i18n import N_
+from web.features import MenuItem
 
 bp = Blueprint(
     "exams",

@@ -9,13 +9,13 @@ from flask_babel import gettext
 
 from domain.errors import ValidationError
 from domain.models import AttachmentKind, Exam
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.earlywarning import EarlyWarning, for_exam
-from faplink.web.serialize import attachment_json, iso
-from faplink.web.session_api import json_body
 from i18n import N_
 from sync.db import database
+from web import audit
+from web.auth import login_required
+from web.earlywarning import EarlyWarning, for_exam
+from web.serialize import attachment_json, iso
+from web.session_api import json_body
 
 from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient

@@ -19,10 +19,10 @@ from typing import Any
 
 from flask import Flask, current_app, session
 
-from faplink.web.errors import USER_ERRORS
-from faplink.web.vitals import UNIT_LABELS
 from hardware import DeviceHub, DeviceStatus, Reading
 from sync.clock import utcnow
+from web.errors import USER_ERRORS
+from web.vitals import UNIT_LABELS
 
 from ..extensions import socketio
 from .vitals import to_ucum

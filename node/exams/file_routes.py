@@ -7,9 +7,9 @@ from typing import Any
 from flask import Response, render_template, request, url_for
 
 from domain.models import Attachment
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.previews import PREVIEW_CSP, file_response, preview
+from web import audit
+from web.auth import login_required
+from web.previews import PREVIEW_CSP, file_response, preview
 
 from ..auth.routes import NODE_ROLES
 from . import bp, files

@@ -17,11 +17,11 @@ from flask import current_app
 
 from domain.errors import ValidationError
 from domain.models import Appeal, Attachment, AttachmentKind, Exam, Staff
-from faplink.web.uploads import FileKind, check_upload, sniff
 from i18n import N_
 from sync.blobs import BlobStore
 from sync.clock import utcnow
 from sync.errors import MalformedError
+from web.uploads import FileKind, check_upload, sniff
 
 __all__ = [
     "StagedFile",
@@ -142,7 +142,7 @@ def post_attachment(attachment_id: str) -> Attachment:
 
 
 def photo_name(now: datetime | None = None) -> str:
-    from faplink.web.i18n import to_local
+    from web.i18n import to_local
 
     local = to_local(now or utcnow())
     return f"Фото {local:%Y-%m-%d %H-%M-%S}.jpg" if local else "Фото.jpg"

@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 
 from domain.errors import ValidationError
 from domain.models import Appeal, Attachment, AttachmentKind
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.charts import vital_charts
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import to_local, translate_error
 from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
+from web import audit
+from web.auth import login_required
+from web.charts import vital_charts
+from web.errors import USER_ERRORS
+from web.i18n import to_local, translate_error
 
 from ..auth.routes import NODE_ROLES
 from ..patients.service import post_patient

@@ -11,13 +11,13 @@ from flask_babel import gettext
 
 from domain.errors import ValidationError
 from domain.models import Exam, Observation, Patient, Staff
-from faplink.web.earlywarning import EarlyWarning, for_exam
-from faplink.web.i18n import to_local, user_timezone
-from faplink.web.labels import label
-from faplink.web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series, values_of
 from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
+from web.earlywarning import EarlyWarning, for_exam
+from web.i18n import to_local, user_timezone
+from web.labels import label
+from web.vitals import DIASTOLIC, SYSTOLIC, UNIT_LABELS, observations, series, values_of
 
 from ..patients.service import post_patient
 from .vitals import FORM_ORDER, LAB_ORDER, parse_number, to_ucum, vital

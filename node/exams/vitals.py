@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from domain.errors import ValidationError
 from domain.models import CATALOGUE
-from faplink.web.vitals import (
+from i18n import N_
+from web.vitals import (
     CHOLESTEROL,
     CHOLESTEROL_MASS,
     CREATININE,
@@ -28,9 +29,8 @@ from faplink.web.vitals import (
     UNIT_LABELS,
     WEIGHT,
 )
-from i18n import N_
 
-# The LOINC codes live in faplink.web.vitals, shared with central.
+# The LOINC codes live in web.vitals, shared with central.
 __all__ = [
     "FORM_ORDER",
     "LAB_ORDER",

@@ -6,10 +6,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from domain.models import Patient
-from faplink.web import audit
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
+from web import audit
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
 
 from ..auth.routes import NODE_ROLES
 from . import bp, service
@@ -124,7 +124,7 @@ def new() -> Any:
 @login_required(*NODE_ROLES)
 def card(patient_id: str) -> Any:
     """The patient's card: demographics, exams with the vitals chart, files, referrals."""
-    from faplink.web.charts import vital_charts
+    from web.charts import vital_charts
 
     from ..exams import service as exams
     from ..referrals import service as referrals

@@ -9,11 +9,11 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from domain.models import Referral, Staff
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import iso, staff_json
-from faplink.web.session_api import json_body
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
+from web.serialize import iso, staff_json
+from web.session_api import json_body
 
 from ..appeals import service as appeals
 from ..auth.routes import NODE_ROLES

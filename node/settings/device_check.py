@@ -10,14 +10,14 @@ from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from domain.errors import ValidationError
-from faplink.web.auth import login_required
-from faplink.web.formats import say
-from faplink.web.session_api import json_body
 from i18n import N_
 from node.devicecheck import checks, results
 from node.devicecheck.checks import Finding
 from node.devicecheck.measurements import Measurements
 from sync.state import Cursor
+from web.auth import login_required
+from web.formats import say
+from web.session_api import json_body
 
 from ..auth.routes import NODE_ROLES
 from ..exams.devices import device_feed

@@ -8,11 +8,11 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
-from faplink.web.session_api import json_body
 from i18n import N_
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
+from web.session_api import json_body
 
 from ..auth.routes import NODE_ROLES
 from ..exams.devices import device_feed

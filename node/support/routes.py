@@ -8,11 +8,11 @@ from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from domain.models import SupportKind
-from faplink.web.auth import login_required
-from faplink.web.errors import USER_ERRORS
-from faplink.web.i18n import translate_error
-from faplink.web.serialize import iso
-from faplink.web.session_api import json_body
+from web.auth import login_required
+from web.errors import USER_ERRORS
+from web.i18n import translate_error
+from web.serialize import iso
+from web.session_api import json_body
 
 from ..auth.routes import NODE_ROLES
 from ..syncing import reached_centre

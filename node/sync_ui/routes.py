@@ -5,7 +5,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from faplink.web.auth import login_required
+from web.auth import login_required
 
 from ..auth.routes import NODE_ROLES
 from ..syncing import sync_client, sync_worker

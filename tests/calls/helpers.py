@@ -8,9 +8,10 @@ from flask import Flask
 from flask_socketio import SocketIOTestClient
 
 from central.extensions import socketio
-from node.chat.link import CentralLink
+from node.live.link import CentralLink
 from sync import server
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
+from sync.session import CentralSession
 from tests.conftest import login
 from tests.helpers.timing import wait_until
 
@@ -48,7 +49,7 @@ def node_socket(app: Flask, post_id: str, node_id: str) -> SocketIOTestClient:
     """A post's node linked to central with its enrolled key (signed handshake)."""
     key = NodeKey.generate()
     server.register_node(node_id, post_id, key.public_hex)
-    headers = CentralLink("http://127.0.0.1:9", node_id, key, lambda: None).headers()
+    headers = CentralLink(CentralSession("http://127.0.0.1:9", node_id, key), lambda: None).headers()
     sock = socketio.test_client(app, namespace=NODE, headers=headers)
     assert sock.is_connected(NODE)
     return sock

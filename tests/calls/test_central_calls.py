@@ -144,7 +144,7 @@ def test_a_consultants_call_answered_by_the_post_relays_signals_and_is_logged_co
 ) -> None:
     app, data = central_app
     clock = ManualClock()  # the talk lasts as long as the test says
-    monkeypatch.setattr("faplink.web.calls.talk_clock", clock)
+    monkeypatch.setattr("web.calls.talk_clock", clock)
     appeal = in_work(data, "ivanova")
     medno = node_socket(app, data.posts[0][0], "kiosk-medno")
     second_kiosk = node_socket(app, data.posts[0][0], "kiosk-medno-2")  # the same post's second kiosk

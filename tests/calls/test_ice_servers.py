@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from faplink.web.calls import IceServersError, check_ice_servers
 from sync.db import database
 from tests.chat.helpers import in_work
 from tests.conftest import login
+from web.calls import IceServersError, check_ice_servers
 
 TURN = '[{"urls": "turn:turn.example.ru:3478", "username": "fap", "credential": "s3cret"}]'
 

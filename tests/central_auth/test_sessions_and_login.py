@@ -210,6 +210,6 @@ def test_a_temporary_password_must_be_changed_before_anything_else(central_app) 
     assert done.status_code == 302
     assert doctor.get("/api/v1/appeals").status_code == 200
     credential = StaffCredential.get(StaffCredential.staff == staff_id)
-    from faplink.web.auth import verify_password
+    from web.auth import verify_password
 
     assert verify_password(credential.password_hash, NEW)

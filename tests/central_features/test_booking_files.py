@@ -14,8 +14,8 @@ import pytest
 
 from domain.booking import book_appeal
 from domain.models import Appeal, Attachment, AttachmentKind, Staff
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from tests.conftest import future_slot, rows
 from tests.kiosk import samples
 from tests.protocols.helpers import in_work

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from domain.models import ScheduleTemplate, Slot, Staff, StaffCredential, SupportRequest
-from faplink.web.auth import verify_password
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium
+from web.auth import verify_password
 
 
 @pytest.fixture(scope="module")

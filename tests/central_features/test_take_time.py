@@ -23,7 +23,7 @@ def test_too_early_names_the_time_in_the_consultants_zone(central_app) -> None: 
 
     page = client.post(f"/appeals/{appeal.id}/take", data={"csrf_token": token}, follow_redirects=True)
     html = page.get_data(as_text=True)
-    assert f"не ранее чем за 15 минут до приёма (с {local} (Asia/Yekaterinburg))" in html
+    assert f"не ранее чем за 15 минут до приёма (с {local}\u00a0ЕКБ)" in html
     assert f"Можно взять в работу с {local}" in html and "UTC" not in html
 
     api = client.post(f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token})

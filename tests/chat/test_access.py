@@ -13,9 +13,9 @@ from domain.models import (
     Staff,
     StaffCredential,
 )
-from faplink.web.auth import hash_password
 from tests.chat.helpers import appeal_to, appeal_to_specialty
 from tests.conftest import login
+from web.auth import hash_password
 
 
 def _cardiologist_of_another_region() -> Staff:

@@ -182,7 +182,7 @@ def test_queues_of_the_specialty_hear_of_new_and_taken_appeals_others_do_not(cen
         sockets[name] = socketio.test_client(app, flask_test_client=clients[name])
         assert sockets[name].is_connected()
     appeal = appeal_to_specialty(data)
-    feed = app.extensions["chat_feed"]
+    feed = app.extensions["live_feed"]
     feed.flush()  # as after the push that brought it
     heard = {name: bool(_events(sock, "appeals_changed")) for name, sock in sockets.items()}
     assert heard == {"ivanova": True, "smirnov": True, "kuznetsova": False}
@@ -202,16 +202,17 @@ def test_chat_api_is_in_the_openapi_document(central_app) -> None:  # type: igno
 
 
 def test_a_node_links_with_signed_headers_and_hears_only_of_its_own_posts_changes(central_app) -> None:  # type: ignore[no-untyped-def]
-    from node.chat.link import CentralLink
+    from node.live.link import CentralLink
     from sync import server
-    from sync.signing import NodeKey
+    from sync.request_signing import NodeKey
+    from sync.session import CentralSession
 
     app, data = central_app
     links = {}
     for index, node_id in enumerate(("kiosk-medno", "kiosk-kushalino")):
         key = NodeKey.generate()
         server.register_node(node_id, data.posts[index][0], key.public_hex)
-        links[node_id] = CentralLink("http://127.0.0.1:9", node_id, key, lambda: None)
+        links[node_id] = CentralLink(CentralSession("http://127.0.0.1:9", node_id, key), lambda: None)
     headers = links["kiosk-medno"].headers()
     medno = socketio.test_client(app, namespace="/node", headers=headers)
     assert medno.is_connected("/node")
@@ -223,7 +224,7 @@ def test_a_node_links_with_signed_headers_and_hears_only_of_its_own_posts_change
     assert not socketio.test_client(app, namespace="/node", headers=forged).is_connected("/node")
 
     appeal = in_work(data)  # an appeal of post 1 (ФАП д. Медное)
-    assert [n.room for n in app.extensions["chat_feed"].flush() if n.event == "changes"] == [
+    assert [n.room for n in app.extensions["live_feed"].flush() if n.event == "changes"] == [
         f"post:{data.posts[0][0]}"
     ]
     medno.get_received("/node")
@@ -236,3 +237,41 @@ def test_a_node_links_with_signed_headers_and_hears_only_of_its_own_posts_change
     changes = [e["args"][0] for e in medno.get_received("/node") if e["name"] == "changes"]
     assert changes == [{"changed_by": ["central"]}]
     assert kushalino.get_received("/node") == []
+
+
+def test_a_post_hears_of_what_its_pull_would_bring_and_not_of_the_regions_timetable(central_app) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from domain.models import Slot, StaffCredential
+    from node.live.link import CentralLink
+    from sync import server
+    from sync.clock import utcnow
+    from sync.request_signing import NodeKey
+    from sync.session import CentralSession
+
+    app, data = central_app
+    linked = {}
+    for index, node_id in enumerate(("kiosk-medno", "kiosk-kushalino")):
+        key = NodeKey.generate()
+        server.register_node(node_id, data.posts[index][0], key.public_hex)
+        headers = CentralLink(CentralSession("http://127.0.0.1:9", node_id, key), lambda: None).headers()
+        linked[index] = socketio.test_client(app, namespace="/node", headers=headers)
+        assert linked[index].is_connected("/node")
+    feed = app.extensions["live_feed"]
+    feed.flush()
+
+    # A login of post 2's feldsher changed at central: post 2 pulls it, post 1 does not.
+    credential = StaffCredential.get(
+        StaffCredential.staff.in_(Staff.select(Staff.id).where(Staff.organization == data.posts[1][0]))
+    )
+    credential.password_hash = credential.password_hash + "x"
+    credential.save()
+    assert [n.room for n in feed.flush() if n.event == "changes"] == [f"post:{data.posts[1][0]}"]
+
+    # A new slot of a centre's consultant: every post pulls it alike, on its timer.
+    doctor = Staff.get_by_id(data.consultants["ivanova"])
+    starts = utcnow() + timedelta(days=3)
+    Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
+    assert [n for n in feed.flush() if n.event == "changes"] == []
+    linked[0].disconnect(namespace="/node")
+    linked[1].disconnect(namespace="/node")

@@ -6,8 +6,8 @@ import io
 import time
 
 from domain.models import Appeal, AppealStatus, Attachment, ChatMessage
-from node.chat.live import on_sync_status
 from node.extensions import socketio
+from node.live.feed import on_sync_status
 from sync.apply import apply_records
 from sync.client import SyncStatus
 from sync.clock import Stamp
@@ -156,7 +156,7 @@ def test_kiosk_pages_hear_their_node_only_after_login(node_app) -> None:  # type
         peer="central",
         from_central=True,
     )
-    listener = on_sync_status(app.extensions["chat_feed"], socketio)
+    listener = on_sync_status(app.extensions["live_feed"], socketio)
     listener(SyncStatus(state="idle"))
     received = kiosk.get_received()
     assert {"appeal": appeal.id} in [e["args"][0] for e in received if e["name"] == "chat"]

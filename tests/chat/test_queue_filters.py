@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from central.appeals import service
+from central.appeals import paging
 from central.appeals.filters import QueueFilter
 from domain.errors import ValidationError
 from domain.models import Appeal, Staff
+from domain.models.appeal_queries import QUEUE_LISTS
 from sync.clock import utcnow
 from tests.chat.helpers import appeal_to, appeal_to_specialty
 from tests.conftest import login
@@ -27,8 +28,14 @@ def _when(appeal: Appeal) -> datetime:
     return appeal.slot.starts_at if appeal.slot_id else appeal.created_at
 
 
-def _ids(queues: service.Queues) -> set[str]:
-    return {a.id for a in queues.overdue + queues.new + queues.in_work + queues.closed}
+def _ids(staff: Staff, filters: QueueFilter) -> set[str]:
+    """Every appeal of the consultant's lists under `filters`."""
+    now = utcnow()
+    return {
+        appeal.id
+        for name in ("all_new", "in_work", "closed")
+        for appeal in paging.page(staff, QUEUE_LISTS[name], now, filters=filters, limit=200).appeals
+    }
 
 
 def test_each_filter_narrows_the_consultants_queues(central_app) -> None:  # type: ignore[no-untyped-def]
@@ -38,19 +45,19 @@ def test_each_filter_narrows_the_consultants_queues(central_app) -> None:  # typ
     urgent = appeal_to_specialty(data)
     from_kushalino = appeal_to(data, "ivanova", minutes_ahead=90, patient="Кузьмин Пётр Васильевич@2")
     with app.test_request_context("/"):
-        everything = _ids(service.queues(ivanova, filters=QueueFilter()))
+        everything = _ids(ivanova, QueueFilter())
         assert {planned.id, urgent.id, from_kushalino.id} <= everything
-        assert _ids(service.queues(ivanova, filters=QueueFilter(form_of_care="urgent"))) == {urgent.id}
+        assert _ids(ivanova, QueueFilter(form_of_care="urgent")) == {urgent.id}
         post1 = QueueFilter(post=data.posts[0][0])
-        assert _ids(service.queues(ivanova, filters=post1)) == {planned.id, urgent.id}
+        assert _ids(ivanova, post1) == {planned.id, urgent.id}
         neurology = QueueFilter(specialty=Staff.get_by_id(data.consultants["kuznetsova"]).specialty_id)
-        assert _ids(service.queues(ivanova, filters=neurology)) == set()
+        assert _ids(ivanova, neurology) == set()
         today = _local_day(utcnow())
         made_today = {a.id for a in (planned, urgent, from_kushalino) if _local_day(_when(a)) == today}
         assert urgent.id in made_today  # made just now, and it has no slot
-        assert _ids(service.queues(ivanova, filters=QueueFilter(day=today, zone=MOSCOW))) == made_today
+        assert _ids(ivanova, QueueFilter(day=today, zone=MOSCOW)) == made_today
         tomorrow = QueueFilter(day=today + timedelta(days=1), zone=MOSCOW)
-        assert _ids(service.queues(ivanova, filters=tomorrow)) == set()
+        assert _ids(ivanova, tomorrow) == set()
 
 
 def test_a_slot_date_is_the_appeals_date(central_app) -> None:  # type: ignore[no-untyped-def]
@@ -59,7 +66,7 @@ def test_a_slot_date_is_the_appeals_date(central_app) -> None:  # type: ignore[n
     later = appeal_to(data, "ivanova", minutes_ahead=3 * 24 * 60)
     slot_day = _local_day(later.slot.starts_at)
     with app.test_request_context("/"):
-        assert _ids(service.queues(ivanova, filters=QueueFilter(day=slot_day, zone=MOSCOW))) == {later.id}
+        assert _ids(ivanova, QueueFilter(day=slot_day, zone=MOSCOW)) == {later.id}
 
 
 def test_the_page_keeps_the_filters_and_the_api_takes_the_same_parameters(central_app) -> None:  # type: ignore[no-untyped-def]

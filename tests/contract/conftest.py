@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sync.request_signing import NodeKey
 from sync.server import register_node
-from sync.signing import NodeKey
 from tests.contract.helpers import Kiosk
 
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from sync.clock import HybridClock
 from sync.model import SyncModel
-from sync.signing import NodeKey, signed_headers
+from sync.request_signing import NodeKey, signed_headers
 from sync.wire import encode
 
 __all__ = ["Kiosk", "record"]

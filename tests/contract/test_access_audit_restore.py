@@ -16,8 +16,8 @@ from provisioning.backup import backup, restore
 from provisioning.layout import NodeDir
 from sync.changes import collect_changes
 from sync.db import database
+from sync.request_signing import NodeKey
 from sync.server import register_node
-from sync.signing import NodeKey
 from tests.conftest import TEST_DATA_KEY, login
 from tests.contract.helpers import Kiosk
 

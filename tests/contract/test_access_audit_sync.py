@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from domain.models import AccessEntry, Patient, verify_chains
 from sync.changes import collect_changes
 from sync.db import CENTRAL, database
+from sync.request_signing import NodeKey
 from sync.server import register_node
-from sync.signing import NodeKey
 from tests.conftest import login
 from tests.contract.helpers import Kiosk
 

@@ -23,7 +23,7 @@ def test_a_signed_pull_writes_nothing_to_the_database(kiosks) -> None:  # type: 
 
 
 def test_a_replayed_request_is_still_refused(kiosks) -> None:  # type: ignore[no-untyped-def]
-    from sync.signing import signed_headers
+    from sync.request_signing import signed_headers
 
     _, _, kiosk, _ = kiosks
     path = "/sync/v1/pull?cursor=0&limit=1"

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from domain.models import Patient
-from faplink.processes import faplink_command, start, stop, wait_http
 from node import create_app
 from node.datakey import DataKey
 from node.identity import NodeIdentity
 from node.keyring import refresh_keyring
 from node.nodekey import SEALED_HEADER
+from runtime.processes import faplink_command, start, stop, wait_http
 from sync.db import connect_file, database
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 from tests.conftest import TEST_DATA_KEY, free_port, login
 
 KEY = DataKey.from_hex(TEST_DATA_KEY)

@@ -19,7 +19,7 @@ from node.nodekey import SEALED_HEADER, read_node_key
 from provisioning.backup import backup, restore
 from provisioning.layout import NodeDir
 from sync.db import database
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 from tests.conftest import TEST_DATA_KEY
 
 KEY = DataKey.from_hex(TEST_DATA_KEY)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from faplink.processes import stop
+from runtime.processes import stop
 from sync.db import SQLITE_HEADER
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 

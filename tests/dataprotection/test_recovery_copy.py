@@ -7,11 +7,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from faplink.processes import faplink_command
 from node import create_app
 from node.datakey import DataKey, read_keyring, wrap_for_recovery, write_keyring
 from node.keyring import has_recovery_copy
 from provisioning.recovery import recover_data_key, recovery_public_hex
+from runtime.processes import faplink_command
 from sync.db import database
 from tests.conftest import TEST_DATA_KEY
 from tests.e2e.cluster import Cluster, eventually, node_env, node_key_file

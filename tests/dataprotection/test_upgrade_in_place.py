@@ -15,7 +15,7 @@ from sync.blobs import BlobStore
 from sync.changes import latest_stamp
 from sync.db import SQLITE_HEADER, bind_replica, connect_file, database, open_database
 from sync.migrations import migrate
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 from sync.state import NODE_MIGRATIONS
 from tests.conftest import post_records
 

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from domain.models import Role, Staff, StaffCredential
-from faplink.web.auth import hash_password
 from node.devicecheck import checks, results
 from node.devicecheck.loopback import LoopbackResult
 from provisioning.layout import NodeDir
 from provisioning.report import build_report
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 from tests.conftest import login
+from web.auth import hash_password
 
 CAMERA: dict[str, Any] = {"width": 1280, "height": 720, "fps": 29.5, "label": "fake_device_0"}
 GOOD: dict[str, Any] = {

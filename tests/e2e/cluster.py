@@ -14,8 +14,8 @@ import requests
 import socketio
 
 from faplink.demo import prepare
-from faplink.processes import faplink_command, start, stop, wait_http
 from node.datakey import DataKey, key_from_file
+from runtime.processes import faplink_command, start, stop, wait_http
 from tests.conftest import free_port
 
 

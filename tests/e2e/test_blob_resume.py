@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from faplink.processes import faplink_command, start, stop, wait_http
 from hardware.simulators.ecg_export import ecg_export
+from runtime.processes import faplink_command, start, stop, wait_http
 from sync.blobs import CHUNK_SIZE, BlobStore
 from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key, node_env

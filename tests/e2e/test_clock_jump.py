@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from faplink.processes import stop
+from runtime.processes import stop
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 from tests.e2e.test_clocks_and_merges import PHONE, _at_central, _sync
 

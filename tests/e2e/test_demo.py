@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from tests.conftest import free_port_block
 
 
@@ -44,16 +44,13 @@ def test_demo_starts_prints_and_stops(tmp_path: Path) -> None:
             page = requests.get(url + "login", timeout=10)
             assert page.status_code == 200 and "Вход в личный кабинет" in page.text
         session = requests.Session()
-        answer = session.post(
-            urls[1] + "api/v1/session", json={"login": "fap1", "password": "demo1234"}, timeout=10
-        )
-        deadline = time.monotonic() + 30
-        while answer.status_code != 200 and time.monotonic() < deadline:  # the post's first sync
-            time.sleep(0.5)
-            answer = session.post(
+        _wait(
+            lambda: session.post(
                 urls[1] + "api/v1/session", json={"login": "fap1", "password": "demo1234"}, timeout=10
-            )
-        assert answer.status_code == 200
+            ).status_code
+            == 200,
+            "the post's first sync (its feldsher's login)",
+        )
     finally:
         os.killpg(proc.pid, signal.SIGINT) if proc.poll() is None else None
         code = proc.wait(timeout=30)

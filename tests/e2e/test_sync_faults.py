@@ -19,7 +19,7 @@ import pytest
 
 from domain.booking import book_appeal
 from domain.models import REPLICATED_MODELS, Attachment, Patient, Slot, Staff
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from sync.changes import collect_changes, latest_stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
 from sync.migrations import migrate

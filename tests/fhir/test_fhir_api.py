@@ -18,7 +18,7 @@ from central.fhir import tokens
 from central.fhir.systems import DIAGNOSIS_ROLE, ENP, ICD10_RU, LOINC, SNILS, UCUM
 from domain.booking import book_appeal
 from domain.models import AccessAction, AccessEntry, Region, Staff
-from faplink.logs import PrivacyFilter
+from runtime.logs import PrivacyFilter
 from tests.conftest import login
 from tests.fhir.helpers import (
     CONSENT_SCAN,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-from faplink.web.vitals import PULSE, SPO2
 from hardware.simulators import create
 from node.exams.devices import start_devices
+from tests.helpers.timing import wait_until
+from web.vitals import PULSE, SPO2
 
 
 def test_readings_from_a_serial_device_reach_the_exam_form(feldsher, node_app) -> None:  # type: ignore[no-untyped-def]
@@ -19,14 +18,16 @@ def test_readings_from_a_serial_device_reach_the_exam_form(feldsher, node_app) -
         app.config["DEVICE_SCAN"] = False
         feed = start_devices(app)
         try:
-            deadline = time.monotonic() + 10
             readings: dict[str, dict] = {}  # type: ignore[type-arg]
-            while time.monotonic() < deadline and not {SPO2, PULSE} <= set(readings):
+
+            def both_read() -> bool:
+                nonlocal readings
                 readings = {
                     r["loinc"]: r for r in client.get("/api/v1/devices/readings").get_json()["readings"]
                 }
-                time.sleep(0.2)
-            assert {SPO2, PULSE} <= set(readings), readings
+                return {SPO2, PULSE} <= set(readings)
+
+            wait_until(both_read, "SpO2 and pulse from the oximeter", interval=0.2)
             assert readings[SPO2]["unit"] == "%" and readings[SPO2]["port"] == "Пульсоксиметр"
             page = client.get(f"/patients/{data.patients['Кузьмин Пётр Васильевич@1']}/exams/new")
             assert readings[SPO2]["device"] in page.get_data(as_text=True)

@@ -7,8 +7,8 @@ import re
 from datetime import date, timedelta
 
 from domain.models import Appeal, Exam, Observation, Patient
-from faplink.web.vitals import PULSE, RESPIRATION, SPO2, SYSTOLIC, TEMPERATURE
 from tests.conftest import future_slot, rows
+from web.vitals import PULSE, RESPIRATION, SPO2, SYSTOLIC, TEMPERATURE
 
 ADULT = "Кузьмин Пётр Васильевич@1"
 SEPTIC = {RESPIRATION: "25", SPO2: "91", SYSTOLIC: "95", PULSE: "125", TEMPERATURE: "39,2"}

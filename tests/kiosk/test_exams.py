@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.models import Exam, Observation
-from faplink.web.vitals import GLUCOSE, GLUCOSE_MASS, PULSE, SPO2, SYSTOLIC, TEMPERATURE, WEIGHT
 from hardware import Reading
 from node.exams.devices import DeviceFeed
 from node.exams.vitals import to_ucum
 from tests.conftest import rows
+from web.vitals import GLUCOSE, GLUCOSE_MASS, PULSE, SPO2, SYSTOLIC, TEMPERATURE, WEIGHT
 
 
 def test_units_convert_to_what_the_model_stores() -> None:

@@ -7,9 +7,9 @@ import io
 import pytest
 
 from domain.models import Attachment, AttachmentKind
-from faplink.web.uploads import MAX_UPLOAD
 from tests.conftest import rows
 from tests.kiosk import samples
+from web.uploads import MAX_UPLOAD
 
 
 def _exam(client, token, patient):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from domain.models import Patient
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from sync.db import database
 from tests.conftest import TEST_DATA_KEY, login
 

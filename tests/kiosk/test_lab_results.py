@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from datetime import datetime
 from pathlib import Path
 
 from domain.models import Exam, Observation
-from faplink.web.vitals import CHOLESTEROL, CREATININE, GLUCOSE, HBA1C
 from hardware.simulators import AstmSimulator
 from hardware.simulators.astm import analyser_message
 from node.exams.devices import start_devices
 from sync.apply import apply_records
 from sync.db import database
+from tests.helpers.timing import wait_until
 from tests.protocols.helpers import PATIENT, login_page, new_appeal
+from web.vitals import CHOLESTEROL, CREATININE, GLUCOSE, HBA1C
 
 #: One serum specimen as a Russian laboratory's analyser reports it.
 PANEL = [("HBA1C", 6.8, "%"), ("CHOL", 5.2, "mmol/L"), ("CREA", 88, "µmol/L"), ("GLU", 6.1, "mmol/L")]
@@ -37,11 +37,14 @@ def _analyser_readings(client, app):  # type: ignore[no-untyped-def]
     app.config["DEVICE_SCAN"] = False
     feed = start_devices(app)
     try:
-        deadline = time.monotonic() + 15
         readings: dict[str, dict] = {}  # type: ignore[type-arg]
-        while time.monotonic() < deadline and not {*LABS, GLUCOSE} <= set(readings):
+
+        def panel_read() -> bool:
+            nonlocal readings
             readings = {r["loinc"]: r for r in client.get("/api/v1/devices/readings").get_json()["readings"]}
-            time.sleep(0.2)
+            return {*LABS, GLUCOSE} <= set(readings)
+
+        wait_until(panel_read, "the analyser's whole panel", interval=0.2)
         return readings
     finally:
         assert feed.hub is not None

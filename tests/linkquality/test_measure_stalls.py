@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from node.identity import NodeIdentity
-from node.linkquality import measure_link, offered_mode
+from node.link_monitor.measure import measure_link, offered_mode
+from sync.request_signing import NodeKey
 from sync.server import register_node
-from sync.signing import NodeKey
 from tests.conftest import served_in_thread
 from tests.e2e.relay import Relay
 
@@ -46,7 +46,7 @@ def test_a_stalled_upload_is_sent_again_and_the_link_still_carries_video(
     relay = Relay(target_port=port, stall_request=b"POST /sync/link/v1/up", stall_s=1.0)
     try:
         identity = _kiosk(tmp_path, post_id, f"http://127.0.0.1:{relay.port}")
-        quality = measure_link(identity, budget_s=6.0)
+        quality = measure_link(identity.session(), budget_s=6.0)
     finally:
         relay.close()
     assert relay.stall_request is None, "the upload was never stalled: the test proves nothing"

@@ -1,4 +1,4 @@
-"""Which consultation mode a measured link is offered: the thresholds of node/linkquality.py."""
+"""Which consultation mode a measured link is offered: the thresholds of node/link_monitor/measure.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from node.linkquality import (
+from node.link_monitor.measure import (
     AUDIO,
     CHAT,
     DEFERRED,

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from node.identity import NodeIdentity
-from node.linkcheck.monitor import LinkMonitor
-from node.linkquality import LinkQuality, load_latest
+from node.link_monitor.measure import LinkQuality, load_latest
+from node.link_monitor.monitor import LinkMonitor
 from sync.client import SyncStatus
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 from tests.helpers.timing import wait_until
 
 #: The moment the due-tests look from (a measurement's age is counted to it, not to the wall clock).

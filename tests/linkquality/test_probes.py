@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from central.linkcheck.probes import MAX_PROBE_BYTES
-from node.linkquality import MAX_PROBE_BYTES as NODE_LARGEST
+from central.post_link.probes import MAX_PROBE_BYTES
+from node.link_monitor.measure import MAX_PROBE_BYTES as NODE_LARGEST
 from sync.clock import utcnow
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.state import KnownNode
 from tests.protocols.helpers import in_work, login_page, new_appeal
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from domain.models import Diagnosis, Organization
-from faplink.signatures import verify_protocol
+from protocol_signatures.pdf import verify_protocol
 from tests.conftest import served_in_thread
 from tests.e2e.browser import chromium, sign_in
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from central.protocols.signer_settings import GOST, SignerSettings
 from central.signing.gost import GostCA, GostSignerStore, sign_detached
 from domain.models import Organization, OrgKind
-from faplink.cms import split_pem_bundle, verify_detached
 from faplink.demo import prepare
 from faplink.demo_seed import DEMO_PASSWORD
+from protocol_signatures.cms import split_pem_bundle, verify_detached
 from sync.db import open_database
 from tests.signing.cms_helpers import needs_gost
 

@@ -190,7 +190,7 @@ def test_the_post_verifies_the_gost_signature_offline_after_the_sync(  # type: i
     from node import create_app as create_node
     from node.identity import NodeIdentity
     from sync.apply import apply_records
-    from sync.signing import NodeKey
+    from sync.request_signing import NodeKey
 
     app, data = gost_centre
     _client, appeal, serial = _gost_signed(app, data)

@@ -10,7 +10,7 @@ from central.documents.protocol_pdf import render_protocol_pdf
 from central.signing import CentreCA, SignerCredential, sign_protocol
 from domain.booking import book_appeal
 from domain.models import Appeal, Attachment, AttachmentKind, Organization, Patient, Protocol, Staff
-from node.signatures import bp as signatures_bp
+from node.signed_protocol import bp as signatures_bp
 from sync.db import CENTRAL
 from tests.conftest import login
 from tests.signing.helpers import protocol_document, tamper

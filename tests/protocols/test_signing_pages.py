@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from central.signing import CentreCA, SignerCredential, SignerStore
 from domain.models import Attachment, AttachmentKind, Organization
-from faplink.signatures import verify_protocol
+from protocol_signatures.pdf import verify_protocol
 from sync.changes import collect_changes
 from tests.signing.helpers import needs_poppler, pdfsig, pdftotext, tamper
 

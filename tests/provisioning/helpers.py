@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from faplink.processes import faplink_command
+from runtime.processes import faplink_command
 from tests.e2e.cluster import ApiClient, Cluster
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from faplink.processes import stop
+from runtime.processes import stop
 from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_env
 from tests.provisioning.helpers import central_rows, faplink, sync_once

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from provisioning.bundle import FORMAT, centre_bundle_key, open_bundle, public_hex, seal
+from enrolment.bundle import FORMAT, centre_bundle_key, open_bundle, public_hex, seal
 from provisioning.errors import BundleError
 
 PAYLOAD = {

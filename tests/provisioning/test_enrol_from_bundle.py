@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from faplink.processes import faplink_command, start, stop, wait_http
-from provisioning.bundle import open_bundle, seal
+from enrolment.bundle import open_bundle, seal
+from runtime.processes import faplink_command, start, stop, wait_http
 from tests.conftest import free_port
 from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
 from tests.provisioning.helpers import central_dir, central_rows, faplink, opened_env, post_id, sync_once

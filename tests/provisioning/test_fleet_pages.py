@@ -13,16 +13,16 @@ import pytest
 
 from domain.migrations import SCHEMA_VERSION
 from domain.models import Role, Staff, StaffCredential
-from faplink.web.auth import hash_password
-from provisioning.bundle import open_bundle
-from provisioning.protocol import rotation_proof_message
+from enrolment.bundle import open_bundle
+from enrolment.protocol import rotation_proof_message
 from sync.clock import utcnow
 from sync.errors import EnrolmentError
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import enroll, enrolment_proof_message, register_node
-from sync.signing import NodeKey, signed_headers
 from sync.state import KnownNode
 from sync.wire import encode
 from tests.conftest import login
+from web.auth import hash_password
 
 NODE = "kiosk-fleet-1"
 
@@ -223,7 +223,7 @@ def test_the_engineer_downloads_a_bundle_that_preregisters_a_kiosk(fleet) -> Non
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     bundle = open_bundle(response.data)
-    from provisioning.bundle import fingerprint as fp
+    from enrolment.bundle import fingerprint as fp
 
     assert fp(bundle.centre_key) == fingerprint
     assert bundle.central_url == "http://centre.example:8700"

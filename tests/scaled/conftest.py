@@ -12,7 +12,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
 
 PG_ADMIN = os.environ.get("FAPLINK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("FAPLINK_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -67,7 +67,7 @@ def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
     """Seed PostgreSQL, then run two `faplink central run --server gunicorn` processes sharing
     it and Redis, as a scaled central runs in production."""
     from faplink.demo_seed import seed
-    from faplink.processes import faplink_command, start, stop, wait_http
+    from runtime.processes import faplink_command, start, stop, wait_http
     from sync.db import CENTRAL, bind_replica, database, open_database_url
     from sync.migrations import migrate
     from sync.state import CENTRAL_MIGRATIONS

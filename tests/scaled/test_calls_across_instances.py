@@ -15,10 +15,10 @@ import requests
 import socketio
 
 from domain.models import CallLog
-from node.chat.link import LINK_PATH, NODE_NAMESPACE
+from node.live.link import LINK_PATH, NODE_NAMESPACE
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database_url
-from sync.signing import signed_headers
+from sync.request_signing import signed_headers
 from tests.chat.helpers import feldsher, in_work
 from tests.e2e.cluster import connect_live
 from tests.scaled.conftest import REDIS_URL, TwoCentrals

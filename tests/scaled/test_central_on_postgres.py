@@ -13,8 +13,8 @@ from domain.models import Appeal, AppealStatus, Patient, Slot, Staff
 from sync.apply import apply_records
 from sync.changes import collect_changes
 from sync.clock import utcnow
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 from tests.conftest import login
 

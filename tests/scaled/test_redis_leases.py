@@ -10,7 +10,7 @@ import redis
 
 from central.calls.book import RedisCallBook
 from central.calls.registry import Call, CallState, Side
-from central.chat.presence import RedisLinkedPosts
+from central.live.presence import RedisLinkedPosts
 from tests.helpers.timing import wait_until
 from tests.scaled.conftest import REDIS_URL
 

@@ -53,8 +53,9 @@ def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentr
     bind_replica("kiosk-scaled", latest_stamp())
     from sync.blobs import BlobStore
     from sync.client import SyncClient
+    from sync.session import CentralSession
 
-    sync_client = SyncClient(a, "kiosk-scaled", key, BlobStore(node_dir / "blobs"))
+    sync_client = SyncClient(CentralSession(a, "kiosk-scaled", key), BlobStore(node_dir / "blobs"))
     sync_client.run_round()
     from datetime import date
 

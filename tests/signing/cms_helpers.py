@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from faplink.openssl import gost_available
+from protocol_signatures.openssl import gost_available
 
 FAKE_CRYPTCP = Path(__file__).with_name("fake_cryptcp.py")
 PASSPHRASE = "Пароль подписи 2025"
@@ -17,7 +17,7 @@ needs_gost = pytest.mark.skipif(
     not gost_available(), reason="libengine-gost-openssl (OpenSSL's GOST engine) is not installed"
 )
 
-# Written out here rather than taken from faplink.openssl: the check must not lean on
+# Written out here rather than taken from protocol_signatures.openssl: the check must not lean on
 # the code it checks.
 _ENGINE_CONFIG = """openssl_conf = openssl_def
 [openssl_def]

@@ -16,7 +16,7 @@ import pytest
 from central.signing import SigningError
 from central.signing.external import ExternalCertificateStore, ExternalCommand, check_template
 from central.signing.gost import GostCA, GostSignerStore
-from faplink.cms import verify_detached
+from protocol_signatures.cms import verify_detached
 
 from .cms_helpers import FAKE_CRYPTCP, PASSPHRASE, flip_byte, needs_gost, openssl_cms_verify
 from .helpers import CONSULTANT, HOSPITAL
@@ -93,7 +93,7 @@ def test_a_program_that_hangs_is_killed_after_the_timeout(
     started = time.monotonic()
     with pytest.raises(SigningError, match="не ответила за 1 с и остановлена"):
         ExternalCommand(TEMPLATE, timeout=1).sign(DOCUMENT, thumbprint=cryptcp, pin=PASSPHRASE)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 120, "killed at its timeout, not waited for (it hangs 600 s)"
 
 
 @pytest.mark.parametrize(

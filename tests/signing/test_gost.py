@@ -2,7 +2,7 @@
 
 Each signature is checked by OpenSSL on its own (``openssl cms -verify`` with the GOST
 engine, against the CA certificate alone) as well as by what a post runs
-(:func:`faplink.cms.verify_detached`), before and after one changed byte.
+(:func:`protocol_signatures.cms.verify_detached`), before and after one changed byte.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from asn1crypto import cms
 from central.signing import SigningError
 from central.signing.gost import GOST_256, GOST_512, GostCA, GostSigner, GostSignerStore, sign_detached
 from central.signing.visible import CertificateFacts, stamp_pdf
-from faplink.cms import verify_detached
+from protocol_signatures.cms import verify_detached
 
 from .cms_helpers import PASSPHRASE, cms_print, flip_byte, needs_gost, openssl_cms_verify
 from .helpers import CENTRE, CONSULTANT, HOSPITAL, needs_poppler, pdftotext
@@ -145,15 +145,15 @@ def test_the_stamp_shows_owner_serial_validity_and_issuer(
 def test_a_post_without_the_gost_engine_says_so_rather_than_changed(
     stamped: bytes, p7s: bytes, gost_ca: GostCA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import faplink.cms
-    import faplink.openssl
+    import protocol_signatures.cms
+    import protocol_signatures.openssl
 
     monkeypatch.setattr(
-        faplink.openssl,
+        protocol_signatures.openssl,
         "GOST_CONFIG",
-        faplink.openssl.GOST_CONFIG.replace("engine_id = gost", "engine_id = none"),
+        protocol_signatures.openssl.GOST_CONFIG.replace("engine_id = gost", "engine_id = none"),
     )
-    monkeypatch.setattr(faplink.cms, "gost_available", lambda: False)
+    monkeypatch.setattr(protocol_signatures.cms, "gost_available", lambda: False)
     result = verify_detached(stamped, p7s, [gost_ca.certificate_pem.decode()])
     assert not result.valid
     assert (

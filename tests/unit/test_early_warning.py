@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from faplink.web.earlywarning import assess
-from faplink.web.vitals import DIASTOLIC, GLUCOSE, PULSE, RESPIRATION, SPO2, SYSTOLIC, TEMPERATURE
+from web.earlywarning import assess
+from web.vitals import DIASTOLIC, GLUCOSE, PULSE, RESPIRATION, SPO2, SYSTOLIC, TEMPERATURE
 
 TODAY = date(2026, 12, 7)
 ADULT = date(1970, 5, 20)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from faplink.logs import PrivacyFilter, redact
+from runtime.logs import PrivacyFilter, redact
 
 INVITE = (
     "INVITE sip:+79161234567@10.0.0.5 SIP/2.0\r\n"

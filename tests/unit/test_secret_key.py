@@ -6,7 +6,7 @@ import multiprocessing
 import stat
 from pathlib import Path
 
-from faplink.web.settings import secret_key_for
+from web.settings import secret_key_for
 
 
 def _key_of(data_dir: str, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -6,13 +6,15 @@ import pytest
 
 from sync.client import FIRST_BATCH, MAX_BATCH, MIN_BATCH, SyncClient
 from sync.errors import TransportError
-from sync.signing import NodeKey
+from sync.request_signing import NodeKey
+from sync.session import CentralSession
 from sync.state import Cursor
 from tests.conftest import free_port
 
 
 def client_for(app, url: str) -> SyncClient:  # type: ignore[no-untyped-def]
-    return SyncClient(url, "test-post-1", NodeKey.generate(), app.extensions["blobs"], timeout=2)
+    central = CentralSession(url, "test-post-1", NodeKey.generate(), timeout=2)
+    return SyncClient(central, app.extensions["blobs"])
 
 
 def test_a_new_node_starts_small_then_remembers(node_app) -> None:  # type: ignore[no-untyped-def]

@@ -277,7 +277,7 @@ def test_the_administrator_filters_the_journal_and_exports_it_a_consultant_canno
 
 
 def test_an_auditor_reads_the_journal_and_nothing_else(central_app) -> None:  # type: ignore[no-untyped-def]
-    from faplink.web.auth import hash_password
+    from web.auth import hash_password
 
     app, data = central_app
     auditor = Staff.create(

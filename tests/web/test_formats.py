@@ -10,8 +10,8 @@ import pytest
 from flask import Flask, g
 from flask_babel import Babel, force_locale
 
-from faplink.signatures import VerificationResult, signed_at_text
-from faplink.web.formats import (
+from protocol_signatures.pdf import VerificationResult, signed_at_text
+from web.formats import (
     file_size,
     local_time,
     number,

@@ -77,8 +77,8 @@ def test_each_response_has_its_own_nonce(central_app) -> None:  # type: ignore[n
 
 def test_a_response_with_its_own_policy_keeps_it() -> None:
     """File previews set a stricter policy (no inline script at all): the default does not replace it."""
-    from faplink.web.previews import PREVIEW_CSP
-    from faplink.web.security import init_security
+    from web.previews import PREVIEW_CSP
+    from web.security import init_security
 
     app = Flask("preview")
     init_security(app)

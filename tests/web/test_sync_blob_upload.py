@@ -11,8 +11,8 @@ import pytest
 
 from domain.booking import book_appeal
 from domain.models import Attachment, Patient, Staff
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 
 NODE = "kiosk-blob-upload"

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from domain.models import Patient
+from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
 from tests.conftest import rows
 from tests.unit.test_sync_apply_batch import patient_record

@@ -9,8 +9,8 @@ import pytest
 
 from domain.migrations import SCHEMA_VERSION
 from sync.clock import utcnow
+from sync.request_signing import HEADERS, NodeKey, signed_headers
 from sync.server import enrolment_proof_message, issue_token, register_node
-from sync.signing import HEADERS, NodeKey, signed_headers
 from sync.state import EnrolmentToken, KnownNode
 from sync.wire import encode
 

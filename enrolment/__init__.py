@@ -1,0 +1,1 @@
+"""What central's fleet and the field engineer's provisioning agree on: bundles, fleet routes, keys."""
