@@ -10,6 +10,7 @@ from .contracts import CONTRACTS
 from .errors import DomainError
 from .migrations import REPLICATED_MIGRATIONS
 from .models import REPLICATED_MODELS, Appeal, AppealStatus, Attachment, FormOfCare
+from .models.appeal_queries import create_queue_indexes
 
 __all__ = ["REPLICATION"]
 
@@ -27,4 +28,5 @@ REPLICATION = Replication(
     migrations=tuple(REPLICATED_MIGRATIONS),
     refusals=(DomainError,),
     express=ExpressLane(Appeal, _emergency_still_new),
+    central_indexes=create_queue_indexes,
 )

@@ -81,6 +81,9 @@ class Replication:
     #: who does not take the patient): the engine refuses such a record, never fails on it.
     refusals: tuple[type[Exception], ...]
     express: ExpressLane | None = None
+    #: Indexes central alone keeps (the consultants' paged lists: a post's lists are short),
+    #: made by central's side migration `sync.central.0003_queue_indexes`.
+    central_indexes: Callable[[Database], None] | None = None
     by_table: dict[str, type[SyncModel]] = field(init=False, repr=False)
     order: dict[str, int] = field(init=False, repr=False)
 

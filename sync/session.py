@@ -26,7 +26,7 @@ import requests
 
 from i18n import N_
 
-from .errors import SyncError, TransportError, ValidationError, error_for_code
+from .errors import MalformedError, SyncError, TransportError, error_for_code
 from .request_signing import NodeKey, signed_headers
 from .wire import encode
 
@@ -46,7 +46,7 @@ def parse_url(url: str) -> str:
     """Central's address without a trailing slash; a clear error if it is not http(s)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(N_("Адрес центра должен начинаться с http:// или https://"))
+        raise MalformedError(N_("Адрес центра должен начинаться с http:// или https://"))
     return url.rstrip("/")
 
 

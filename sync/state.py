@@ -173,10 +173,12 @@ def _blob_holders(db, migrator) -> None:  # type: ignore[no-untyped-def]
 
 
 def _queue_indexes(db, migrator) -> None:  # type: ignore[no-untyped-def]
-    """The indexes the consultant's paged lists walk (central only: a post's lists are short)."""
-    from domain.models.appeal_queries import create_queue_indexes
+    """The indexes the consultant's paged lists walk, as the domain declares them (central only)."""
+    from .registry import replication
 
-    create_queue_indexes(db)
+    make = replication().central_indexes
+    if make is not None:
+        make(db)
 
 
 CENTRAL_MIGRATIONS = [
