@@ -130,6 +130,8 @@ SLOW = {
     "telephony/",
     "chat/test_chat_e2e.py",
     "dataprotection/test_post_at_rest.py",
+    "dataprotection/test_broken_post.py",
+    "dataprotection/test_recovery_copy.py",
     "devicecheck/test_loopback.py",
     "devicecheck/test_node_check_cli.py",
     "kiosk/test_kiosk_window.py",
