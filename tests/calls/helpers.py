@@ -11,8 +11,8 @@ from central.extensions import socketio
 from node.chat.link import CentralLink
 from sync import server
 from sync.signing import NodeKey
-from tests.conftest import login
 from tests.helpers.timing import wait_until
+from tests.helpers.web import login
 
 NODE = "/node"
 

@@ -15,9 +15,9 @@ import pytest
 from sync.models import Appeal, Attachment, AttachmentKind, Staff
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
-from tests.conftest import future_slot, rows
+from tests.helpers.appeals import in_work
+from tests.helpers.data import future_slot, rows
 from tests.kiosk import samples
-from tests.protocols.helpers import in_work
 
 NODE = "kiosk-booking-files"
 

@@ -14,8 +14,8 @@ from sync.models import (
     Staff,
     StaffCredential,
 )
-from tests.chat.helpers import appeal_to, appeal_to_specialty
-from tests.conftest import login
+from tests.helpers.chat import appeal_to, appeal_to_specialty
+from tests.helpers.web import login
 
 
 def _cardiologist_of_another_region() -> Staff:

@@ -14,8 +14,8 @@ from playwright.sync_api import Page, expect
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.models import Appeal, Patient, Specialty, Staff
-from tests.e2e.browser import chromium, sign_in
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 
 LIVE_MS = 30_000  # a ceiling: live updates take well under a second on an idle machine
 

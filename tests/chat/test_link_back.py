@@ -11,8 +11,8 @@ from faplink.demo_link import LinkSwitch
 from node.chat.link import CentralLink
 from sync import server
 from sync.signing import NodeKey
-from tests.conftest import served_in_thread
-from tests.e2e.cluster import eventually
+from tests.helpers.cluster import eventually
+from tests.helpers.web import served_in_thread
 
 
 def test_the_live_link_is_tried_again_as_soon_as_central_is_reached(

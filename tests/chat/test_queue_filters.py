@@ -13,8 +13,8 @@ from sync.clock import utcnow
 from sync.errors import ValidationError
 from sync.models import Appeal, Staff
 from sync.models.appeal_queries import QUEUE_LISTS
-from tests.chat.helpers import appeal_to, appeal_to_specialty
-from tests.conftest import login
+from tests.helpers.chat import appeal_to, appeal_to_specialty
+from tests.helpers.web import login
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

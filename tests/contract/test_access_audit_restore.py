@@ -18,8 +18,9 @@ from sync.db import database
 from sync.models import AccessAction, AccessEntry, Patient, verify_chains
 from sync.server import register_node
 from sync.signing import NodeKey
-from tests.conftest import TEST_DATA_KEY, login
 from tests.contract.helpers import Kiosk
+from tests.helpers.data import TEST_DATA_KEY
+from tests.helpers.web import login
 
 NODE = "test-post-1"  # the node of the `node_app` fixture
 KEY = DataKey.from_hex(TEST_DATA_KEY)

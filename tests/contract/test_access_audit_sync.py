@@ -14,8 +14,8 @@ from sync.db import CENTRAL, database
 from sync.models import AccessEntry, Patient, verify_chains
 from sync.server import register_node
 from sync.signing import NodeKey
-from tests.conftest import login
 from tests.contract.helpers import Kiosk
+from tests.helpers.web import login
 
 NODE = "test-post-1"  # the node of the `node_app` fixture
 

@@ -18,7 +18,7 @@ from sync.models import Role, Staff, StaffCredential
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
-from tests.conftest import login
+from tests.helpers.web import login
 
 CAMERA: dict[str, Any] = {"width": 1280, "height": 720, "fps": 29.5, "label": "fake_device_0"}
 GOOD: dict[str, Any] = {

@@ -9,7 +9,7 @@ import re
 
 from node.exams.routes import appeal_files
 from sync.models import Appeal, Attachment, Exam
-from tests.conftest import future_slot, rows
+from tests.helpers.data import future_slot, rows
 from tests.kiosk import samples
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from faplink.web.vitals import PULSE, RESPIRATION, SPO2, SYSTOLIC, TEMPERATURE
 from sync.models import Appeal, Exam, Observation, Patient
-from tests.conftest import future_slot, rows
+from tests.helpers.data import future_slot, rows
 
 ADULT = "Кузьмин Пётр Васильевич@1"
 SEPTIC = {RESPIRATION: "25", SPO2: "91", SYSTOLIC: "95", PULSE: "125", TEMPERATURE: "39,2"}

@@ -9,7 +9,7 @@ from hardware import Reading
 from node.exams.devices import DeviceFeed
 from node.exams.vitals import to_ucum
 from sync.models import Exam, Observation
-from tests.conftest import rows
+from tests.helpers.data import rows
 
 
 def test_units_convert_to_what_the_model_stores() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from faplink.web.uploads import MAX_UPLOAD
 from sync.models import Attachment, AttachmentKind
-from tests.conftest import rows
+from tests.helpers.data import rows
 from tests.kiosk import samples
 
 

@@ -16,8 +16,8 @@ from node.exams.devices import start_devices
 from sync.apply import apply_records
 from sync.db import database
 from sync.models import Exam, Observation
+from tests.helpers.appeals import PATIENT, login_page, new_appeal
 from tests.helpers.timing import wait_until
-from tests.protocols.helpers import PATIENT, login_page, new_appeal
 
 #: One serum specimen as a Russian laboratory's analyser reports it.
 PANEL = [("HBA1C", 6.8, "%"), ("CHOL", 5.2, "mmol/L"), ("CREA", 88, "µmol/L"), ("GLU", 6.1, "mmol/L")]

@@ -18,8 +18,8 @@ from node.identity import NodeIdentity
 from node.linkquality import measure_link, offered_mode
 from sync.server import register_node
 from sync.signing import NodeKey
-from tests.conftest import served_in_thread
-from tests.e2e.relay import Relay
+from tests.helpers.relay import Relay
+from tests.helpers.web import served_in_thread
 
 
 @pytest.fixture

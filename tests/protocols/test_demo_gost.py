@@ -11,7 +11,7 @@ from faplink.demo import prepare
 from faplink.demo_seed import DEMO_PASSWORD
 from sync.db import open_database
 from sync.models import Organization, OrgKind
-from tests.signing.cms_helpers import needs_gost
+from tests.helpers.cms import needs_gost
 
 
 @needs_gost

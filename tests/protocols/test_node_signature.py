@@ -11,10 +11,9 @@ from central.signing import CentreCA, SignerCredential, sign_protocol
 from node.signatures import bp as signatures_bp
 from sync.db import CENTRAL
 from sync.models import Appeal, Attachment, AttachmentKind, Organization, Patient, Protocol, Staff
-from tests.conftest import login
-from tests.signing.helpers import protocol_document, tamper
-
-from .helpers import PATIENT
+from tests.helpers.appeals import PATIENT
+from tests.helpers.signing import protocol_document, tamper
+from tests.helpers.web import login
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from sync.server import enroll, enrolment_proof_message, register_node
 from sync.signing import NodeKey, signed_headers
 from sync.state import KnownNode
 from sync.wire import encode
-from tests.conftest import login
+from tests.helpers.web import login
 
 NODE = "kiosk-fleet-1"
 

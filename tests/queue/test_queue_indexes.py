@@ -7,8 +7,8 @@ import re
 
 from sync.db import database
 from sync.models import Staff
-from tests.queue.helpers import bulk_appeals, staff
-from tests.queue.plans import queue_queries
+from tests.helpers.queue import bulk_appeals, staff
+from tests.helpers.queue_plans import queue_queries
 
 
 def _full_walks(sql: str, params: list[object]) -> list[str]:

@@ -14,8 +14,8 @@ import pytest
 from central.appeals import paging
 from sync.clock import utcnow
 from sync.models import Appeal, AppealStatus
-from tests.conftest import login
-from tests.queue.helpers import appeal, other_region_post, staff
+from tests.helpers.queue import appeal, other_region_post, staff
+from tests.helpers.web import login
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

@@ -15,7 +15,7 @@ from sync.models import Appeal, AppealStatus, Patient, Slot, Staff
 from sync.server import register_node
 from sync.signing import NodeKey, signed_headers
 from sync.wire import encode
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 @pytest.fixture

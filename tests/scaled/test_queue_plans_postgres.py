@@ -10,8 +10,8 @@ from sync.db import CENTRAL, bind_replica, database, open_database_url
 from sync.migrations import migrate
 from sync.models import Staff
 from sync.state import CENTRAL_MIGRATIONS
-from tests.queue.helpers import bulk_appeals, staff
-from tests.queue.plans import queue_queries
+from tests.helpers.queue import bulk_appeals, staff
+from tests.helpers.queue_plans import queue_queries
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -18,8 +18,8 @@ from sync.clock import utcnow
 from sync.errors import ValidationError
 from sync.models import Appeal, ConsentGiver, Patient, Relation, Specialty, Staff
 from sync.models.directory import today_at
-from tests.conftest import future_slot, rows
-from tests.unit.test_sync_apply import NODE, clock, patient_record, push
+from tests.helpers.data import future_slot, rows
+from tests.helpers.pushes import NODE, clock, patient_record, push
 
 ELDER = "Кузьмин Пётр Васильевич@1"  # born 1948
 MOTHER = "Сидорова Елена Андреевна@1"

@@ -8,7 +8,7 @@ from sync.client import FIRST_BATCH, MAX_BATCH, MIN_BATCH, SyncClient
 from sync.errors import TransportError
 from sync.signing import NodeKey
 from sync.state import Cursor
-from tests.conftest import free_port
+from tests.helpers.ports import free_port
 
 
 def client_for(app, url: str) -> SyncClient:  # type: ignore[no-untyped-def]

@@ -26,8 +26,9 @@ from sync.models import (
     StaffCredential,
     verify_chains,
 )
-from tests.conftest import future_slot, login
-from tests.web.test_central_pages import _appeal as central_appeal
+from tests.helpers.data import appeal_from_post as central_appeal
+from tests.helpers.data import future_slot
+from tests.helpers.web import login
 
 SECRET_PASSWORD = "Тайна-пароль-9137"
 
