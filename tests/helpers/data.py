@@ -30,11 +30,6 @@ def post_records(template: Path, post_id: str) -> list[dict]:  # type: ignore[ty
 
 def future_slot(consultant):  # type: ignore[no-untyped-def]
     """The consultant's first slot that is still ahead (the seed is made once per session)."""
-    from datetime import timedelta
-
-    from sync.clock import utcnow
-    from sync.models import Slot
-
     return (
         Slot.select()
         .where((Slot.consultant == consultant) & (Slot.starts_at > utcnow() + timedelta(minutes=1)))
@@ -44,6 +39,7 @@ def future_slot(consultant):  # type: ignore[no-untyped-def]
 
 
 def appeal_parties(seeded):  # type: ignore[no-untyped-def]
+    """(consultant Иванова, post 1's feldsher, patient Кузьмин) of the seeded data."""
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     feldsher = Staff.get((Staff.role == Role.FELDSHER) & (Staff.organization == seeded.posts[0][0]))
     patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
@@ -51,6 +47,7 @@ def appeal_parties(seeded):  # type: ignore[no-untyped-def]
 
 
 def book_appeal(seeded, slot: Slot | None = None, form: str = FormOfCare.PLANNED, **kw):  # type: ignore[no-untyped-def]
+    """An appeal booked at central for `appeal_parties` (a planned one in the next free slot)."""
     consultant, feldsher, patient = appeal_parties(seeded)
     if slot is None and form == FormOfCare.PLANNED:
         slot = future_slot(consultant)

@@ -8,12 +8,11 @@ from sync.apply import apply_records
 from sync.clock import HybridClock
 
 NODE = "post-node-1"
-
-
 clock = HybridClock(NODE)
 
 
 def patient_record(post_id: str, **fields):  # type: ignore[no-untyped-def]
+    """A new patient card of post `post_id` as node NODE pushes it (`fields` override the card)."""
     values = {
         "last_name": "Морозова",
         "first_name": "Галина",
@@ -43,6 +42,7 @@ def patient_record(post_id: str, **fields):  # type: ignore[no-untyped-def]
 
 
 def push(records, post_id):  # type: ignore[no-untyped-def]
+    """Central applies `records` as node NODE's push, in the scope of post `post_id`."""
     return apply_records(records, peer=NODE, from_central=False, scope_org=post_id)
 
 

@@ -10,8 +10,6 @@ from typing import Any
 from sync.signing import NodeKey
 
 PG_ADMIN = os.environ.get("FAPLINK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
-
-
 REDIS_URL = os.environ.get("FAPLINK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
