@@ -471,6 +471,8 @@ class Relay:
         with self._lock:
             items = sorted(self.ledger.items(), key=lambda kv: -(kv[1].up + kv[1].down))
         for label, stat in items:
+            if not (stat.count or stat.up or stat.down):
+                continue  # an exchange from before the last reset() that ended since
             out.append(
                 f"{prefix}{label:<44} n={stat.count:<5} up={stat.up:>10,} down={stat.down:>10,}"
                 f"  time={stat.seconds:7.2f}s"
