@@ -32,7 +32,11 @@ def test_no_queue_query_reads_the_whole_appeal_table(pg_url: str) -> None:
         db.execute_sql("ANALYZE")
         walked: set[str] = set()
         for who in (staff(data, "ivanova"), Staff.get(Staff.role == "admin")):
-            queries = queue_queries(who, data.posts[0][0])
+            queries = [
+                (sql, params)
+                for sql, params in queue_queries(who, data.posts[0][0])
+                if 'FROM "appeal"' in sql
+            ]
             assert len(queries) > 40
             for sql, params in queries:
                 plan = db.execute_sql(f"EXPLAIN (FORMAT JSON) {sql}", params).fetchone()[0][0]["Plan"]
@@ -40,6 +44,10 @@ def test_no_queue_query_reads_the_whole_appeal_table(pg_url: str) -> None:
                 assert on_appeal, sql
                 assert [n for n in on_appeal if n["Node Type"] == "Seq Scan"] == [], sql
                 walked |= {n["Index Name"] for n in on_appeal if "Index Name" in n}
-        assert {"appeal_queue_all_due", "appeal_queue_specialty_due", "appeal_queue_taken_by_closed"} <= walked
+        assert {
+            "appeal_queue_all_due",
+            "appeal_queue_specialty_due",
+            "appeal_queue_taken_by_closed",
+        } <= walked
     finally:
         database.close()
