@@ -42,7 +42,7 @@ __all__ = [
     "changes_since",
 ]
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 #: Counts are exact up to this; one more means «больше» (more than this).
 COUNT_LIMIT = 1000
@@ -178,9 +178,10 @@ def page(
     filters: QueueFilter | None = None,
     after: Position | None = None,
     limit: int | None = None,
+    related: bool = True,
 ) -> Page:
     """Up to `limit` (`PAGE_SIZE`) appeals of `queue` that `staff` sees, after `after` (from the start
-    if None)."""
+    if None); with what their rows show unless not `related` (see `with_relations`)."""
     limit = limit or PAGE_SIZE
     condition = _all(
         [
@@ -191,7 +192,7 @@ def page(
     )
     candidates = _union_of_branches(staff, condition, limit=limit + 1, queue=queue)
     rows = list(Appeal.select().where(Appeal.id.in_(candidates)).order_by(*_order(queue)).limit(limit + 1))
-    shown = with_relations(rows[:limit])
+    shown = with_relations(rows[:limit]) if related else rows[:limit]
     more = len(rows) > limit
     return Page(queue, shown, Position.of(queue, shown[-1]) if more else None)
 
