@@ -24,8 +24,10 @@ def _fill_template(page: Page, name: str, start: date, end: date, cells: list[st
     page.get_by_label("Время первого приёма").fill("09:00")
     page.get_by_label("Время последнего приёма").fill("10:45")
     page.get_by_label("Время последнего приёма").blur()
-    # The grid follows the hours as they are typed.
-    expect(page.get_by_label("10:45", exact=True)).to_be_visible()
+    # The grid follows the hours as they are typed: a 30-minute appointment that begins at
+    # 10:45 would end after the last one's time, so 10:30 is the last cell offered.
+    expect(page.get_by_label("10:30", exact=True)).to_be_visible()
+    expect(page.get_by_label("10:45", exact=True)).to_have_count(0)
     expect(page.get_by_label("11:00", exact=True)).to_have_count(0)
     for cell in cells:
         page.get_by_label(cell, exact=True).check()
@@ -39,7 +41,9 @@ def test_a_consultant_fills_the_schedule_and_sees_it_in_the_day_view(browser: Br
     monday = _monday_ahead()
 
     page.get_by_role("link", name="Создать шаблон").click()
-    expect(page.get_by_label("16:45", exact=True)).to_be_visible()  # the default working day
+    # The default working day, 09:00–17:00 in 30-minute appointments: the last begins at 16:30.
+    expect(page.get_by_label("16:30", exact=True)).to_be_visible()
+    expect(page.get_by_label("16:45", exact=True)).to_have_count(0)
     _fill_template(page, "Будни", monday, monday + timedelta(days=4), ["09:00", "09:30", "10:00"])
     expect(page.get_by_text("Шаблон «Будни» сохранён")).to_be_visible()
     row = page.locator("tr", has_text="Будни")
