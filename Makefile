@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PACKAGES := faplink i18n web runtime enrolment protocol_signatures sync domain central node hardware provisioning kiosk_ui
 
-.PHONY: demo test test-fast lint i18n bench clean system-deps
+.PHONY: demo test test-fast lint i18n bench bench-queue clean system-deps
 
 demo: $(VENV)/.installed
 	$(BIN)/faplink demo
@@ -82,9 +82,14 @@ bench/.venv-morango/.installed: bench/requirements-morango.txt
 	bench/.venv-morango/bin/python -m pip install -q -r bench/requirements-morango.txt
 	touch $@
 
+# The consultant's queue at 100,000 and 1,000,000 appeals, on the local PostgreSQL
+# (FAPLINK_BENCH_PG, default postgresql://root@127.0.0.1:5432/postgres) and SQLite.
+bench-queue: $(VENV)/.installed-test
+	$(BIN)/python bench/queue_load.py
+
 # Sync benchmarks against pouchdb-server and morango (bench/README.md); the
 # shaped link needs root, network namespaces and iptables.
-bench: $(VENV)/.installed bench/node_modules/.installed bench/.venv-morango/.installed
+bench: $(VENV)/.installed bench/node_modules/.installed bench/.venv-morango/.installed bench-queue
 	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; } || true
 	bash bench/run_all.sh

@@ -1,7 +1,7 @@
 """What the sync benchmarks share: a counting TCP relay, network namespaces, the workload.
 
 Standalone on purpose (the benchmarks do not import the test suite): the relay
-is a copy of the idea of tests/e2e/relay.py, plus a per-request ledger, a
+is a copy of the idea of tests/helpers/relay.py, plus a per-request ledger, a
 fixed delay per direction and a one-shot cut.
 """
 
@@ -340,8 +340,11 @@ class Relay:
             self.connections += 1
             self._conns += [client, upstream]
             state: dict[str, _Exchange | None] = {"x": None}
+            ended: list[str] = []  # the directions whose sender has closed cleanly
             for src, dst, direction in ((client, upstream, "up"), (upstream, client, "down")):
-                threading.Thread(target=self._pump, args=(src, dst, direction, state), daemon=True).start()
+                threading.Thread(
+                    target=self._pump, args=(src, dst, direction, state, ended), daemon=True
+                ).start()
 
     def _account(self, data: bytes, direction: str, state: dict[str, _Exchange | None]) -> bool:
         """Count a chunk; returns False if the armed cut swallowed (part of) it."""
@@ -382,6 +385,7 @@ class Relay:
         dst: socket.socket,
         direction: str,
         state: dict[str, _Exchange | None],
+        ended: list[str],
     ) -> None:
         held: queue.Queue[tuple[float, bytes] | None] | None = None
         sender: threading.Thread | None = None
@@ -389,10 +393,12 @@ class Relay:
             held = queue.Queue(maxsize=64)
             sender = threading.Thread(target=self._release, args=(held, src, dst), daemon=True)
             sender.start()
+        clean = False
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
+                    clean = True
                     break
                 cut = False
                 if direction == "up":
@@ -426,8 +432,20 @@ class Relay:
                     sender.join(timeout=self.delay + 60)
             with self._lock:
                 self._close_exchange(state)
-            _abort(src)
-            _abort(dst)
+                if clean:
+                    ended.append(direction)
+                both = len(ended) == 2
+            if clean and not self._stop.is_set():
+                # Pass the sender's FIN on after what it sent, not a RST that would drop what is
+                # still in the send buffer: a server that closes after its response (Connection:
+                # close, as PouchDB asks) would have its body cut short.
+                _half_close(dst)
+                if both:
+                    _close(src)
+                    _close(dst)
+            else:
+                _abort(src)
+                _abort(dst)
 
     @staticmethod
     def _release(
@@ -453,6 +471,8 @@ class Relay:
         with self._lock:
             items = sorted(self.ledger.items(), key=lambda kv: -(kv[1].up + kv[1].down))
         for label, stat in items:
+            if not (stat.count or stat.up or stat.down):
+                continue  # an exchange from before the last reset() that ended since
             out.append(
                 f"{prefix}{label:<44} n={stat.count:<5} up={stat.up:>10,} down={stat.down:>10,}"
                 f"  time={stat.seconds:7.2f}s"
@@ -470,6 +490,21 @@ def _put_while(q: queue.Queue[Any], item: Any, consumer: threading.Thread) -> bo
         except queue.Full:
             continue
     return False
+
+
+def _half_close(sock: socket.socket) -> None:
+    """No more data this way: a FIN once everything sent before has gone."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.close()
+    except OSError:
+        pass
 
 
 def _abort(sock: socket.socket) -> None:

@@ -1,11 +1,15 @@
-"""Write a benchmark workload straight into a post's SQLite database, as a feldsher would.
+"""Write a benchmark workload into a post's database, as its feldsher would.
 
-    .venv/bin/python bench/faplink_post.py --node DIR --workload FILE [--files N]
+    FAPLINK_DATA_KEY_FILE=KEY .venv/bin/python bench/faplink_post.py --node DIR --workload FILE [--files N]
 
-Patients first (in one transaction), then one appeal per file with its
-attachment and the blob in the post's store. The node must have synced once
-(its directories — post, staff, specialties — come from central). Prints JSON:
-how many rows were written and the size of one record as faplink sends it.
+The post is opened by the node's own app factory (its data key from
+FAPLINK_DATA_KEY_FILE, its encrypted database and blob store), so that what is
+written here is what the kiosk would have written; the node may be running
+meanwhile (its sync worker then pushes it at the next round). Patients first (in
+one transaction), then one appeal per file with its attachment and the blob in the
+post's store. The node must have synced once (its directories — post, staff,
+specialties — come from central). Prints JSON: how many rows were written and the
+size of one record as faplink sends it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,7 @@ from pathlib import Path
 from domain.booking import book_appeal
 from domain.models import Attachment, Patient, Staff
 from sync.blobs import BlobStore
-from sync.changes import latest_stamp
-from sync.db import bind_replica, open_database
-from sync.migrations import migrate
-from sync.state import NODE_MIGRATIONS
+from sync.db import database
 from sync.wire import encode
 
 
@@ -34,21 +35,22 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=None, help="only the first N files")
     args = parser.parse_args()
 
-    identity = json.loads((args.node / "node.json").read_text())
+    from node import create_app
+
     work = json.loads(args.workload.read_text())
     blob_dir = args.workload.parent / "blobs"
     files = work["files"] if args.files is None else work["files"][: args.files]
 
     started = time.monotonic()
-    db = open_database(args.node / "node.db")
-    migrate(db, NODE_MIGRATIONS)
-    bind_replica(identity["node_id"], latest_stamp())
-    post = identity["organization_id"]
+    app = create_app({"DATA_DIR": args.node.resolve(), "SYNC_ENABLED": False})
+    if "blobs" not in app.extensions:
+        raise SystemExit("the post's data did not open: set FAPLINK_DATA_KEY_FILE to its key file")
+    post = app.extensions["identity"].organization_id
+    store: BlobStore = app.extensions["blobs"]
     feldsher = Staff.get((Staff.role == "feldsher") & (Staff.organization == post))
     doctor = Staff.select().where(Staff.role == "consultant").order_by(Staff.last_name).first()
-    store = BlobStore(args.node / "blobs")
     sample: dict[str, object] = {}
-    with db.atomic():
+    with database.atomic():
         for n, p in enumerate(work["patients"]):
             patient = Patient.create(
                 id=p["id"],
@@ -63,7 +65,7 @@ def main() -> int:
             )
             if n == 0:
                 sample = patient.to_wire()
-    with db.atomic():
+    with database.atomic():
         for f in files:
             appeal = book_appeal(
                 consent_by="patient",  # the ИДС to the consultation
@@ -85,7 +87,7 @@ def main() -> int:
                 sha256=sha,
                 uploaded_by=feldsher,
             )
-    db.close()
+    database.close()
     raw = json.dumps(sample, ensure_ascii=False, separators=(",", ":")).encode()
     fields = sample.get("fields", {})
     stamps = fields.get("field_stamps", "") if isinstance(fields, dict) else ""

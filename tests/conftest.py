@@ -3,69 +3,21 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from peewee import Database
-from werkzeug.serving import make_server
 
 import domain  # noqa: F401  (registers the replicated models with the sync engine)
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database
 from sync.migrations import migrate
 from sync.state import CENTRAL_MIGRATIONS
+from tests.helpers.data import TEST_DATA_KEY, post_records
 
-#: The data key of the posts the fixtures build (hex; node/datakey.py's configured source).
-TEST_DATA_KEY = "5a" * 32
 TESTS = Path(__file__).parent
-
-#: Ports handed out in this session: a port two servers were given would be refused to one.
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    """A free port for a server a test starts (see `free_port_block`)."""
-    return free_port_block(1)
-
-
-def free_port_block(count: int) -> int:
-    """The first of `count` consecutive free ports, below the kernel's ephemeral range.
-
-    A port the kernel hands out for bind(0) (or one next to it) may be taken by any
-    outgoing connection before the server that is meant to bind it starts; ports below
-    the ephemeral range are only ever taken by listeners. None is handed out twice.
-    """
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    # Parallel workers (pytest-xdist) each draw from their own share of the range, so that
-    # two of them never hand out the same port between the check and the server's bind.
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    share = (low - 20000) // max(workers, 1)
-    first = 20000 + share * (int(worker) if worker.isdigit() else 0)
-    for _ in range(500):
-        base = random.randrange(first, first + share - count)
-        block = set(range(base, base + count))
-        if block & _HANDED_OUT:
-            continue
-        socks = [socket.socket() for _ in range(count)]
-        try:
-            for offset, sock in enumerate(socks):
-                sock.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-        _HANDED_OUT.update(block)
-        return base
-    raise RuntimeError("no block of free ports found")
 
 
 @pytest.fixture
@@ -105,23 +57,6 @@ def seeded(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
     handle.close()
 
 
-@contextmanager
-def served_in_thread(app: Flask) -> Iterator[int]:
-    """`app` over real HTTP in this process (its database stays inspectable); yields the port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-def rows(model) -> int:  # type: ignore[no-untyped-def]
-    return int(model.select().count())
-
-
 #: The suite's speed classes, decided here and nowhere else (`make test-fast` leaves both
 #: out). `slow`: real processes, fault injection, a shaped network; `browser`: drives Debian
 #: chromium, and is slow too. A folder ("e2e/"), a module, or one test ("module::name"),
@@ -131,6 +66,8 @@ SLOW = {
     "telephony/",
     "chat/test_chat_e2e.py",
     "dataprotection/test_post_at_rest.py",
+    "dataprotection/test_broken_post.py",
+    "dataprotection/test_recovery_copy.py",
     "devicecheck/test_loopback.py",
     "devicecheck/test_node_check_cli.py",
     "kiosk/test_kiosk_window.py",
@@ -161,9 +98,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(mark)
 
 
-__all__ = ["free_port", "free_port_block", "served_in_thread", "rows", "database", "TEST_DATA_KEY"]
-
-
 @pytest.fixture
 def central_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
     """central's app on a copy of the seeded database; yields (app, demo data)."""
@@ -182,17 +116,6 @@ def central_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def
     )
     yield app, data
     database.close()
-
-
-def post_records(template: Path, post_id: str) -> list[dict]:  # type: ignore[type-arg]
-    """Everything central would send to a post on its first pull."""
-    from sync.changes import collect_changes
-
-    handle = open_database(template)
-    rows_, _ = collect_changes(0, 1_000_000, scope_org=post_id)
-    records = [row.to_wire() for row in rows_]
-    handle.close()
-    return records
 
 
 @pytest.fixture
@@ -217,28 +140,6 @@ def node_app(tmp_path: Path, seeded_template):  # type: ignore[no-untyped-def]
     assert not result.refused and result.pending == 0
     yield app, data
     database.close()
-
-
-def login(client, login_name: str, password: str = "demo1234") -> str:  # type: ignore[no-untyped-def]
-    """Log in through the JSON API; returns the CSRF token for later writes."""
-    response = client.post("/api/v1/session", json={"login": login_name, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return str(response.get_json()["csrf_token"])
-
-
-def future_slot(consultant):  # type: ignore[no-untyped-def]
-    """The consultant's first slot that is still ahead (the seed is made once per session)."""
-    from datetime import timedelta
-
-    from domain.models import Slot
-    from sync.clock import utcnow
-
-    return (
-        Slot.select()
-        .where((Slot.consultant == consultant) & (Slot.starts_at > utcnow() + timedelta(minutes=1)))
-        .order_by(Slot.starts_at)
-        .first()
-    )
 
 
 @pytest.hookimpl(hookwrapper=True)

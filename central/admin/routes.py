@@ -80,7 +80,7 @@ def index() -> Any:
         "users": Staff.live().count(),
         "support": SupportRequest.live().where(SupportRequest.status != "done").count(),
     }
-    return render_template("central/admin/index.html", title=_("Администрирование"), counts=counts)
+    return render_template("central/admin/index.html", title=_("Администрирование"), totals=counts)
 
 
 def _row(directory: Directory, row_id: str | None) -> Any:

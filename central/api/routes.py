@@ -83,7 +83,7 @@ def appeals() -> Any:
       parameters:
         - {name: queue, in: query, schema: {type: string, enum: [new, overdue, in_work, closed], default: new}}
         - {name: after, in: query, description: "the `next` cursor of the previous page", schema: {type: string}}
-        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200, default: 25}}
         - {name: form_of_care, in: query, schema: {type: string, enum: [emergency, urgent, planned]}}
         - {name: specialty, in: query, description: a specialty's id, schema: {type: string}}
         - {name: post, in: query, description: a post's id, schema: {type: string}}

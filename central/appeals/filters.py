@@ -117,9 +117,17 @@ def _day(args: Mapping[str, Any], name: str) -> date | None:
         raise ValidationError(N_("Дата указана неверно: ожидается ГГГГ-ММ-ДД"), field=name) from exc
 
 
-def specialty_choices() -> list[Specialty]:
-    return list(Specialty.live().order_by(Specialty.name))
+def specialty_choices() -> list[Any]:
+    """(id, name) of every specialty, by name."""
+    return list(Specialty.live().select(Specialty.id, Specialty.name).order_by(Specialty.name).namedtuples())
 
 
-def post_choices() -> list[Organization]:
-    return list(Organization.live().where(Organization.kind == OrgKind.POST).order_by(Organization.name))
+def post_choices() -> list[Any]:
+    """(id, name) of every post, by name: a region holds hundreds, so no more is read."""
+    return list(
+        Organization.live()
+        .select(Organization.id, Organization.name)
+        .where(Organization.kind == OrgKind.POST)
+        .order_by(Organization.name)
+        .namedtuples()
+    )

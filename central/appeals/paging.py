@@ -18,7 +18,7 @@ from functools import reduce
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from peewee import JOIN, Expression, ModelSelect, Select, SelectBase
+from peewee import Expression, Select, SelectBase
 
 from domain.errors import ValidationError
 from domain.models import Appeal, Organization, Patient, Slot, Specialty, Staff
@@ -43,7 +43,7 @@ __all__ = [
     "changes_since",
 ]
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 #: Counts are exact up to this; one more means «больше» (more than this).
 COUNT_LIMIT = 1000
@@ -59,9 +59,6 @@ COUNTED = {
     "in_work": "in_work",
     "closed": "closed",
 }
-
-_NamedConsultant = Staff.alias("named_consultant")
-_NamedSpecialty = Specialty.alias("named_specialty")
 
 
 @dataclass(frozen=True)
@@ -144,32 +141,34 @@ def _union_of_branches(
     return reduce(operator.or_, arms)
 
 
-def with_relations() -> ModelSelect[Appeal]:
-    """Appeals with what a row shows (patient, post, specialty, slot, named consultant) in one query."""
-    return (
-        Appeal.select(Appeal, Patient, Organization, Specialty, Slot, _NamedConsultant, _NamedSpecialty)
-        .join(Patient, on=(Appeal.patient == Patient.id))
-        .switch(Appeal)
-        .join(Organization, on=(Appeal.post == Organization.id))
-        .switch(Appeal)
-        .join(Specialty, on=(Appeal.specialty == Specialty.id))
-        .switch(Appeal)
-        .join(Slot, JOIN.LEFT_OUTER, on=(Appeal.slot == Slot.id))
-        .switch(Appeal)
-        .join(
-            _NamedConsultant,
-            JOIN.LEFT_OUTER,
-            on=(Appeal.consultant == _NamedConsultant.id),
-            attr="consultant",
-        )
-        .join(
-            _NamedSpecialty,
-            JOIN.LEFT_OUTER,
-            on=(_NamedConsultant.specialty == _NamedSpecialty.id),
-            attr="specialty",
-        )
-        .switch(Appeal)
+def with_relations(appeals: list[Appeal]) -> list[Appeal]:
+    """`appeals` with what a row shows (patient, post, specialty, slot, the named consultant and
+    their specialty), read by id with one query per table: a join of all seven costs PostgreSQL
+    more to plan than to run."""
+
+    def by_id(model: Any, ids: set[str | None]) -> dict[str, Any]:
+        wanted = [i for i in ids if i]
+        return {row.id: row for row in model.select().where(model.id.in_(wanted))} if wanted else {}
+
+    patients = by_id(Patient, {a.patient_id for a in appeals})
+    posts = by_id(Organization, {a.post_id for a in appeals})
+    slots = by_id(Slot, {a.slot_id for a in appeals})
+    doctors = by_id(Staff, {a.consultant_id for a in appeals})
+    specialties = by_id(
+        Specialty, {a.specialty_id for a in appeals} | {d.specialty_id for d in doctors.values()}
     )
+    for doctor in doctors.values():
+        if doctor.specialty_id:
+            doctor.specialty = specialties[doctor.specialty_id]
+    for appeal in appeals:
+        appeal.patient = patients[appeal.patient_id]
+        appeal.post = posts[appeal.post_id]
+        appeal.specialty = specialties[appeal.specialty_id]
+        if appeal.slot_id:
+            appeal.slot = slots[appeal.slot_id]
+        if appeal.consultant_id:
+            appeal.consultant = doctors[appeal.consultant_id]
+    return appeals
 
 
 def page(
@@ -180,9 +179,10 @@ def page(
     filters: QueueFilter | None = None,
     after: Position | None = None,
     limit: int | None = None,
+    related: bool = True,
 ) -> Page:
     """Up to `limit` (`PAGE_SIZE`) appeals of `queue` that `staff` sees, after `after` (from the start
-    if None)."""
+    if None); with what their rows show unless not `related` (see `with_relations`)."""
     limit = limit or PAGE_SIZE
     condition = _all(
         [
@@ -192,8 +192,8 @@ def page(
         ]
     )
     candidates = _union_of_branches(staff, condition, limit=limit + 1, queue=queue)
-    rows = list(with_relations().where(Appeal.id.in_(candidates)).order_by(*_order(queue)).limit(limit + 1))
-    shown = rows[:limit]
+    rows = list(Appeal.select().where(Appeal.id.in_(candidates)).order_by(*_order(queue)).limit(limit + 1))
+    shown = with_relations(rows[:limit]) if related else rows[:limit]
     more = len(rows) > limit
     return Page(queue, shown, Position.of(queue, shown[-1]) if more else None)
 
@@ -204,13 +204,19 @@ def counts(
     """How many appeals the lists `names` (of `COUNTED`) hold for `staff`, up to `COUNT_LIMIT` + 1
     (which means «more»)."""
     out: dict[str, int] = {}
-    for name in names:
+    # «new» is its two halves: both exact, or one of them past the limit and so is it.
+    wanted = [n for n in names if n != "new"]
+    if "new" in names:
+        wanted += [n for n in ("overdue", "new_not_overdue") if n not in wanted]
+    for name in wanted:
         queue = QUEUE_LISTS[COUNTED[name]]
         narrowed = filters.where(open_list=not queue.newest_first) if filters is not None else None
         condition = _all([queue.where(now), narrowed])
         union = _union_of_branches(staff, condition, limit=COUNT_LIMIT + 1, queue=queue)
         out[name] = min(int(union.count(Appeal._meta.database)), COUNT_LIMIT + 1)
-    return out
+    if "new" in names:
+        out["new"] = min(out["overdue"] + out["new_not_overdue"], COUNT_LIMIT + 1)
+    return {name: out[name] for name in names}
 
 
 @dataclass(frozen=True)
@@ -248,7 +254,9 @@ def changes_since(
     for open_list in {not q.newest_first for q in queues}:
         narrowed = filters.where(open_list=open_list) if filters is not None else None
         condition = _all([Appeal.id.in_(changed), visible_to(staff), narrowed])
-        matching[open_list] = {appeal.id: appeal for appeal in with_relations().where(condition)}
+        matching[open_list] = {
+            appeal.id: appeal for appeal in with_relations(list(Appeal.select().where(condition)))
+        }
     out = []
     for appeal_id in dict.fromkeys(changed):
         found = [

@@ -101,7 +101,10 @@ def queue() -> Any:
     for list_name in PAGE_LISTS[name]:
         queue_list = QUEUE_LISTS[list_name]
         position = _cursors().decode(after, queue_list) if after and section == list_name else None
-        pages[list_name] = paging.page(g.staff, queue_list, now, filters=filters, after=position)
+        pages[list_name] = paging.page(
+            g.staff, queue_list, now, filters=filters, after=position, related=False
+        )
+    paging.with_relations([appeal for page in pages.values() for appeal in page.appeals])  # at once
     counts = paging.counts(g.staff, now, filters, names=PAGE_COUNTS)
     return render_template(
         "central/queue.html",

@@ -32,8 +32,9 @@ def visibility_branches(staff: Staff) -> list[Expression]:
         live & (Appeal.author == staff.id),
     ]
     if staff.specialty_id:
-        own_region = Organization.select(Organization.region).where(Organization.id == staff.organization_id)
-        region_posts = Organization.select(Organization.id).where(Organization.region.in_(own_region))
+        region_posts = Organization.select(Organization.id).where(
+            Organization.region == staff.organization.region_id
+        )
         branches.append(
             live
             & Appeal.consultant.is_null()

@@ -12,8 +12,8 @@ from node.live.link import CentralLink
 from sync import server
 from sync.request_signing import NodeKey
 from sync.session import CentralSession
-from tests.conftest import login
 from tests.helpers.timing import wait_until
+from tests.helpers.web import login
 
 NODE = "/node"
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.calls.browser import call_browser, call_stats
-from tests.e2e.browser import sign_in
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.helpers.browser import sign_in
+from tests.helpers.call_browser import call_browser, call_stats
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works
 
 MEDIA_S = 30.0  # ICE and the first decoded frames take a second or two here; allow for a busy machine
 LIVE_MS = 30_000  # a ceiling: live updates take well under a second on an idle machine

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from domain.models import Appeal, AppealStatus, CallLog, Staff
 from tests.calls.helpers import NODE, consultant_socket, events, node_socket, wait_for_events
-from tests.chat.helpers import appeal_to, feldsher, in_work
-from tests.conftest import login, rows
+from tests.helpers.chat import appeal_to, feldsher, in_work
+from tests.helpers.data import rows
 from tests.helpers.timing import ManualClock
+from tests.helpers.web import login
 
 
 def test_the_consultant_who_took_the_appeal_sees_the_call_buttons_and_the_log(central_app) -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from sync.db import database
-from tests.chat.helpers import in_work
-from tests.conftest import login
+from tests.helpers.chat import in_work
+from tests.helpers.web import login
 from web.calls import IceServersError, check_ice_servers
 
 TURN = '[{"urls": "turn:turn.example.ru:3478", "username": "fap", "credential": "s3cret"}]'
@@ -66,7 +66,7 @@ def turn_in_environment(monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_the_node_takes_ice_servers_from_its_environment_too(turn_in_environment, node_app) -> None:  # type: ignore[no-untyped-def]
     from domain.models import Appeal, AppealStatus
-    from tests.chat.helpers import appeal_to
+    from tests.helpers.chat import appeal_to
 
     app, data = node_app
     assert app.config["ICE_SERVERS"][0]["urls"] == "turn:turn.example.ru:3478"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from domain.models import Appeal, AppealStatus
 from node.extensions import socketio
-from tests.chat.helpers import appeal_to
-from tests.conftest import login
+from tests.helpers.chat import appeal_to
+from tests.helpers.web import login
 
 
 def _in_work_at_post(data) -> Appeal:  # type: ignore[no-untyped-def]

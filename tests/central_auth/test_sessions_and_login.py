@@ -13,7 +13,7 @@ from central.auth import sessions
 from central.auth.passwords import check_new_password
 from domain.errors import ValidationError
 from domain.models import Staff, StaffCredential
-from tests.conftest import login
+from tests.helpers.web import login
 
 PASSWORD = "demo1234"
 NEW = "ель-баржа-кувшин"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from domain.errors import ValidationError
-from tests.protocols.helpers import login_page, new_appeal
+from tests.helpers.appeals import login_page, new_appeal
 
 from .exam_data import exam
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from domain.models import Attachment, AttachmentKind
+from tests.helpers.appeals import login_page, new_appeal
 from tests.kiosk import samples
-from tests.protocols.helpers import login_page, new_appeal
 
 from .exam_data import FILES, attach_files, exam, post_exams
 

@@ -16,9 +16,9 @@ from domain.booking import book_appeal
 from domain.models import Appeal, Attachment, AttachmentKind, Staff
 from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
-from tests.conftest import future_slot, rows
+from tests.helpers.appeals import in_work
+from tests.helpers.data import future_slot, rows
 from tests.kiosk import samples
-from tests.protocols.helpers import in_work
 
 NODE = "kiosk-booking-files"
 

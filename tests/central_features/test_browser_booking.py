@@ -9,10 +9,9 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from central.routing.service import free_slots
 from domain.models import Appeal, AppealStatus, Attachment, Patient, Slot, Staff
+from tests.helpers.appeals import new_appeal
+from tests.helpers.browser import choose_in_menu, open_central_as
 from tests.kiosk import samples
-from tests.protocols.helpers import new_appeal
-
-from .test_browser_features import _login, _menu, browser, central  # noqa: F401  (shared fixtures)
 
 
 def _pick_slot(page: Page, slot: Slot) -> None:
@@ -24,8 +23,8 @@ def _file(name: str, data: bytes) -> FilePayload:
 
 
 def test_booking_from_routing_takes_files_and_refuses_a_bad_one_by_name(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
     _, data = central_app
@@ -33,7 +32,7 @@ def test_booking_from_routing_takes_files_and_refuses_a_bad_one_by_name(
     appeal.take_in_work(Staff.get_by_id(data.consultants["ivanova"]))
     smirnov = Staff.get_by_id(data.consultants["smirnov"])
     slot = free_slots(smirnov.id)[1]
-    page = _login(browser, central, "ivanova")
+    page = open_central_as(browser, central, "ivanova")
     page.goto(f"{central}/appeals/{appeal.id}/routing")
     page.get_by_role("link", name="Запись на консультацию").click()
     page.get_by_label("Врач").select_option(label="Смирнов Алексей Викторович — Кардиология")
@@ -77,16 +76,16 @@ def test_booking_from_routing_takes_files_and_refuses_a_bad_one_by_name(
 
 
 def test_the_consultant_books_a_patient_found_by_phone_with_the_wizard(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
     _, data = central_app
     smirnov = Staff.get_by_id(data.consultants["smirnov"])
     slot = free_slots(smirnov.id)[1]
     mother = Patient.get_by_id(data.patients["Сидорова Елена Андреевна@1"])
-    page = _login(browser, central, "ivanova")
-    _menu(page, "Записать пациента")
+    page = open_central_as(browser, central, "ivanova")
+    choose_in_menu(page, "Записать пациента")
     expect(page.get_by_role("heading", name="Записать пациента", level=1)).to_be_visible()
 
     # The phone finds the mother and the children she represents; «Далее» waits for a choice.
@@ -149,18 +148,18 @@ def test_the_consultant_books_a_patient_found_by_phone_with_the_wizard(
     assert [a.filename for a in Attachment.select().where(Attachment.appeal == booked.id)] == ["ЭКГ.pdf"]
     page.goto(f"{central}/appeals?queue=new")
     expect(page.locator("#queues")).to_contain_text("Сидорова Елена Андреевна")
-    other = _login(browser, central, "smirnov")
+    other = open_central_as(browser, central, "smirnov")
     expect(other.locator("#queues")).to_contain_text("Сидорова Елена Андреевна")
 
 
 def test_a_patient_not_found_gets_a_card_and_goes_on_to_the_doctor(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
     _, data = central_app
-    page = _login(browser, central, "ivanova")
-    _menu(page, "Записать пациента")
+    page = open_central_as(browser, central, "ivanova")
+    choose_in_menu(page, "Записать пациента")
     page.get_by_label("Телефон, СНИЛС или полис ОМС").fill("+7 999 000-11-22")
     page.get_by_role("button", name="Найти").click()
     expect(page.get_by_text("Пациент не найден")).to_be_visible()
@@ -185,7 +184,7 @@ def test_a_patient_not_found_gets_a_card_and_goes_on_to_the_doctor(
     assert created.organization_id == data.posts[1][0] and created.phone == "+79990001122"
 
     # Found by the same phone the next time, and never twice by СНИЛС.
-    _menu(page, "Записать пациента")
+    choose_in_menu(page, "Записать пациента")
     page.get_by_label("Телефон, СНИЛС или полис ОМС").fill("89990001122")
     page.get_by_role("button", name="Найти").click()
     expect(page.locator(".patient-card")).to_have_count(1)

@@ -23,11 +23,11 @@ from domain.models import (
     Staff,
 )
 from sync.clock import utcnow
+from tests.helpers.appeals import new_appeal
+from tests.helpers.browser import choose_in_menu, open_central_as
 from tests.kiosk import samples
-from tests.protocols.helpers import new_appeal
 
 from .exam_data import attach_files, post_exams
-from .test_browser_features import _login, _menu, browser, central  # noqa: F401  (shared fixtures)
 
 
 def _appeal_in_work(data) -> Appeal:  # type: ignore[no-untyped-def]
@@ -42,15 +42,15 @@ def _open_appeal(page: Page, base: str, appeal: Appeal) -> None:
 
 
 def test_the_consultant_reads_the_exam_previews_files_and_sends_a_protocol_with_a_file(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
     app, data = central_app
     appeal = new_appeal(data)
     post_exams(appeal)
     attach_files(app, appeal, ("анализ.docx", "глюкоза.xlsx"))
-    page = _login(browser, central, "ivanova")
+    page = open_central_as(browser, central, "ivanova")
     page.get_by_text("Кузьмин Пётр Васильевич").first.click()
 
     exam = page.locator("#exam")
@@ -103,13 +103,13 @@ def test_the_consultant_reads_the_exam_previews_files_and_sends_a_protocol_with_
 
 
 def test_routing_issues_referrals_and_books_a_free_slot_of_another_consultant(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
     _, data = central_app
     appeal = _appeal_in_work(data)
-    page = _login(browser, central, "ivanova")
+    page = open_central_as(browser, central, "ivanova")
     _open_appeal(page, central, appeal)
     page.get_by_role("link", name="Маршрутизация").click()
     expect(page.get_by_role("heading", name="Маршрутизация", level=1)).to_be_visible()
@@ -174,11 +174,11 @@ def test_routing_issues_referrals_and_books_a_free_slot_of_another_consultant(
 
 
 def test_the_administrator_keeps_regions_organisations_and_specialties(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
 ) -> None:
-    page = _login(browser, central, "admin")
-    _menu(page, "Администрирование")
+    page = open_central_as(browser, central, "admin")
+    choose_in_menu(page, "Администрирование")
 
     page.get_by_role("link", name="Регионы").first.click()
     page.get_by_label("Название региона").fill("Псковская область")
@@ -235,11 +235,11 @@ def test_the_administrator_keeps_regions_organisations_and_specialties(
 
 
 def test_the_administrator_sets_a_consultants_visibility_and_the_consultant_sees_it(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
 ) -> None:
-    admin = _login(browser, central, "admin")
-    _menu(admin, "Администрирование")
+    admin = open_central_as(browser, central, "admin")
+    choose_in_menu(admin, "Администрирование")
     admin.get_by_role("link", name="Пользователи").first.click()
     admin.get_by_role("link", name="Иванова Мария Сергеевна").click()
     expect(admin.get_by_label("Все пациенты региона")).to_be_checked()
@@ -248,8 +248,8 @@ def test_the_administrator_sets_a_consultants_visibility_and_the_consultant_sees
     expect(admin.get_by_text("Изменения сохранены: Иванова Мария Сергеевна")).to_be_visible()
     assert Staff.get(Staff.last_name == "Иванова").visibility == "referred"
 
-    doctor = _login(browser, central, "ivanova")
-    _menu(doctor, "Профиль")
+    doctor = open_central_as(browser, central, "ivanova")
+    choose_in_menu(doctor, "Профиль")
     facts = doctor.locator("dl.facts")
     expect(facts).to_contain_text("Только пациенты, которым врач выдал направление")
     expect(doctor.get_by_text("обратитесь к куратору проекта")).to_be_visible()

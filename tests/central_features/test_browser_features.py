@@ -3,46 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from domain.models import ScheduleTemplate, Slot, Staff, StaffCredential, SupportRequest
-from tests.conftest import served_in_thread
-from tests.e2e.browser import chromium
+from tests.helpers.browser import choose_in_menu, open_central_as
 from web.auth import verify_password
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def central(central_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """central's app served in this process on a free port (a browser needs real HTTP)."""
-    app, _ = central_app
-    with served_in_thread(app) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-def _login(browser: Browser, base: str, login: str) -> Page:
-    page = browser.new_context(locale="ru-RU").new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # «Удалить…?», «Сбросить пароль…?»
-    page.goto(f"{base}/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill("demo1234")
-    page.get_by_role("button", name="Войти").click()
-    expect(page.locator(".usermenu summary")).to_be_visible()
-    return page
-
-
-def _menu(page: Page, item: str) -> None:
-    page.locator(".usermenu summary").click()
-    page.locator(".usermenu .menu").get_by_role("link", name=item, exact=True).click()
 
 
 def _monday_ahead() -> date:
@@ -57,8 +24,10 @@ def _fill_template(page: Page, name: str, start: date, end: date, cells: list[st
     page.get_by_label("Время первого приёма").fill("09:00")
     page.get_by_label("Время последнего приёма").fill("10:45")
     page.get_by_label("Время последнего приёма").blur()
-    # The grid follows the hours as they are typed.
-    expect(page.get_by_label("10:45", exact=True)).to_be_visible()
+    # The grid follows the hours as they are typed: a 30-minute appointment that begins at
+    # 10:45 would end after the last one's time, so 10:30 is the last cell offered.
+    expect(page.get_by_label("10:30", exact=True)).to_be_visible()
+    expect(page.get_by_label("10:45", exact=True)).to_have_count(0)
     expect(page.get_by_label("11:00", exact=True)).to_have_count(0)
     for cell in cells:
         page.get_by_label(cell, exact=True).check()
@@ -66,13 +35,15 @@ def _fill_template(page: Page, name: str, start: date, end: date, cells: list[st
 
 
 def test_a_consultant_fills_the_schedule_and_sees_it_in_the_day_view(browser: Browser, central: str) -> None:
-    page = _login(browser, central, "ivanova")
-    _menu(page, "Расписание")
+    page = open_central_as(browser, central, "ivanova")
+    choose_in_menu(page, "Расписание")
     expect(page.get_by_role("heading", name="Расписание", level=1)).to_be_visible()
     monday = _monday_ahead()
 
     page.get_by_role("link", name="Создать шаблон").click()
-    expect(page.get_by_label("16:45", exact=True)).to_be_visible()  # the default working day
+    # The default working day, 09:00–17:00 in 30-minute appointments: the last begins at 16:30.
+    expect(page.get_by_label("16:30", exact=True)).to_be_visible()
+    expect(page.get_by_label("16:45", exact=True)).to_have_count(0)
     _fill_template(page, "Будни", monday, monday + timedelta(days=4), ["09:00", "09:30", "10:00"])
     expect(page.get_by_text("Шаблон «Будни» сохранён")).to_be_visible()
     row = page.locator("tr", has_text="Будни")
@@ -114,8 +85,8 @@ def test_a_consultant_fills_the_schedule_and_sees_it_in_the_day_view(browser: Br
 def test_a_consultant_sets_the_time_zone_and_asks_support_which_staff_handle(
     browser: Browser, central: str
 ) -> None:
-    doctor = _login(browser, central, "ivanova")
-    _menu(doctor, "Профиль")
+    doctor = open_central_as(browser, central, "ivanova")
+    choose_in_menu(doctor, "Профиль")
     expect(doctor.get_by_text("Иванова Мария Сергеевна")).to_be_visible()
     expect(doctor.get_by_text("Все пациенты региона")).to_be_visible()
     doctor.get_by_label("Часовой пояс").select_option("Asia/Yekaterinburg")
@@ -124,7 +95,7 @@ def test_a_consultant_sets_the_time_zone_and_asks_support_which_staff_handle(
     expect(doctor.get_by_text("Часовой пояс сохранён: Asia/Yekaterinburg")).to_be_visible()
     assert Staff.get(Staff.last_name == "Иванова").timezone == "Asia/Yekaterinburg"
 
-    _menu(doctor, "Нужна помощь")
+    choose_in_menu(doctor, "Нужна помощь")
     expect(doctor.get_by_text("8 (800) 500-02-99")).to_be_visible()
     doctor.get_by_label("Телефон для связи").fill("+7 912 345-67-89")
     doctor.get_by_label("Комментарий").fill("Не слышно фельдшера в видеозвонке")
@@ -134,8 +105,8 @@ def test_a_consultant_sets_the_time_zone_and_asks_support_which_staff_handle(
     doctor.get_by_role("button", name="Оставить сообщение").click()
     expect(doctor.get_by_text("Сообщение отправлено в поддержку")).to_be_visible()
 
-    admin = _login(browser, central, "admin")
-    _menu(admin, "Обращения в поддержку")
+    admin = open_central_as(browser, central, "admin")
+    choose_in_menu(admin, "Обращения в поддержку")
     row = admin.locator("tr", has_text="Не слышно фельдшера в видеозвонке")
     expect(row).to_contain_text("+79123456789")
     expect(row).to_contain_text("Иванова Мария Сергеевна")
@@ -148,8 +119,8 @@ def test_a_consultant_sets_the_time_zone_and_asks_support_which_staff_handle(
 def test_the_administrator_adds_a_post_and_its_feldsher_then_resets_and_deactivates(
     browser: Browser, central: str
 ) -> None:
-    page = _login(browser, central, "admin")
-    _menu(page, "Администрирование")
+    page = open_central_as(browser, central, "admin")
+    choose_in_menu(page, "Администрирование")
     page.get_by_role("link", name="Специальности").first.click()
     page.get_by_label("Название специальности").fill("Онкология")
     page.get_by_role("button", name="Сохранить").click()

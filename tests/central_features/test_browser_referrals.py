@@ -10,15 +10,15 @@ from playwright.sync_api import Browser, expect
 
 from domain.models import Specialty, Staff
 from sync.clock import utcnow
-from tests.protocols.helpers import new_appeal
+from tests.helpers.appeals import new_appeal
+from tests.helpers.browser import choose_in_menu, open_central_as
 
 from .referral_data import a_mix, issue
-from .test_browser_features import _login, _menu, browser, central  # noqa: F401  (shared fixtures)
 
 
 def test_the_consultant_filters_issued_referrals_pages_and_opens_the_patient(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
     _, data = central_app
@@ -28,8 +28,8 @@ def test_the_consultant_filters_issued_referrals_pages_and_opens_the_patient(
     appeal = new_appeal(data)
     a_mix(appeal, data, today, now)
 
-    page = _login(browser, central, "ivanova")
-    _menu(page, "Направления")
+    page = open_central_as(browser, central, "ivanova")
+    choose_in_menu(page, "Направления")
     expect(page.get_by_role("heading", name="Направления", level=1)).to_be_visible()
     rows = page.locator("tr.referral-row")
     expect(rows).to_have_count(5)

@@ -8,15 +8,15 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from .test_browser_features import _login, _menu, browser, central  # noqa: F401  (shared fixtures)
+from tests.helpers.browser import choose_in_menu, open_central_as
 
 
 def test_the_consultant_checks_the_link_camera_microphone_and_speakers(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
 ) -> None:
-    page = _login(browser, central, "ivanova")
-    _menu(page, "Настройки")
+    page = open_central_as(browser, central, "ivanova")
+    choose_in_menu(page, "Настройки")
     expect(page.get_by_role("heading", name="Настройки", level=1)).to_be_visible()
 
     # The link is checked on arrival: the live connection, the round trip, both directions.
@@ -59,17 +59,17 @@ def test_the_consultant_checks_the_link_camera_microphone_and_speakers(
 
 
 def test_the_appeal_page_leads_to_the_sound_and_video_check(
-    browser: Browser,  # noqa: F811
-    central: str,  # noqa: F811
+    browser: Browser,
+    central: str,
     central_app,  # type: ignore[no-untyped-def]
 ) -> None:
     from domain.models import Staff
-    from tests.protocols.helpers import new_appeal
+    from tests.helpers.appeals import new_appeal
 
     _, data = central_app
     appeal = new_appeal(data)
     appeal.take_in_work(Staff.get_by_id(data.consultants["ivanova"]))
-    page = _login(browser, central, "ivanova")
+    page = open_central_as(browser, central, "ivanova")
     page.goto(f"{central}/appeals/{appeal.id}")
     page.get_by_role("link", name="Проверить звук и видео").click()
     expect(page.get_by_role("heading", name="Настройки", level=1)).to_be_visible()

@@ -17,7 +17,7 @@ from domain.models import (
     StaffCredential,
     SupportRequest,
 )
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def _next_monday(weeks_ahead: int = 3) -> date:

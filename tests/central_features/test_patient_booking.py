@@ -8,8 +8,8 @@ import pytest
 from central.patient_booking import patients
 from domain.errors import ValidationError
 from domain.models import Appeal, Attachment, Organization, Patient, Region, Staff
-from tests.conftest import future_slot, rows
-from tests.protocols.helpers import login_page
+from tests.helpers.appeals import login_page
+from tests.helpers.data import future_slot, rows
 
 
 def test_the_search_finds_by_phone_snils_and_policy_within_the_region(central_app) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from domain.models import Organization, Region
-from tests.protocols.helpers import login_page, new_appeal
+from tests.helpers.appeals import login_page, new_appeal
 
 
 def _slot_line(page: str) -> str:

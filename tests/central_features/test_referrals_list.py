@@ -9,7 +9,7 @@ from central.referrals import service
 from central.referrals.service import ReferralFilter
 from domain.models import Staff
 from sync.db import database
-from tests.protocols.helpers import login_page, new_appeal
+from tests.helpers.appeals import login_page, new_appeal
 
 from .referral_data import a_mix, issue
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from central.settings import checks
-from tests.protocols.helpers import login_page
+from tests.helpers.appeals import login_page
 
 
 def test_a_camera_below_hd_fails_and_a_dark_one_is_warned() -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from domain.models import Appeal, AppealStatus, Staff
-from tests.protocols.helpers import login_page, new_appeal
+from tests.helpers.appeals import login_page, new_appeal
 
 
 def test_too_early_names_the_time_in_the_consultants_zone(central_app) -> None:  # type: ignore[no-untyped-def]

@@ -13,8 +13,8 @@ from domain.models import (
     Staff,
     StaffCredential,
 )
-from tests.chat.helpers import appeal_to, appeal_to_specialty
-from tests.conftest import login
+from tests.helpers.chat import appeal_to, appeal_to_specialty
+from tests.helpers.web import login
 from web.auth import hash_password
 
 

@@ -15,8 +15,8 @@ from domain.booking import book_appeal
 from domain.models import Patient, Specialty, Staff
 from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
-from tests.e2e.browser import chromium, sign_in
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
 
 LIVE_MS = 30_000  # a ceiling: live updates take well under a second on an idle machine
 

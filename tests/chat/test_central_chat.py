@@ -6,8 +6,9 @@ import io
 
 from central.extensions import socketio
 from domain.models import Appeal, Attachment, ChatMessage, Staff
-from tests.chat.helpers import ECG_TXT, PNG, appeal_to, appeal_to_specialty, in_work
-from tests.conftest import login, rows
+from tests.helpers.chat import ECG_TXT, PNG, appeal_to, appeal_to_specialty, in_work
+from tests.helpers.data import rows
+from tests.helpers.web import login
 
 
 def _events(client, name: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works
 
 #: Each way must take no longer than this (the post's sync timer is set far longer).
 LIVE_S = 6.0

@@ -12,8 +12,8 @@ from node.live.link import CentralLink
 from sync import server
 from sync.request_signing import NodeKey
 from sync.session import CentralSession
-from tests.conftest import served_in_thread
-from tests.e2e.cluster import eventually
+from tests.helpers.cluster import eventually
+from tests.helpers.web import served_in_thread
 
 
 def test_the_live_link_is_tried_again_as_soon_as_central_is_reached(

@@ -13,8 +13,9 @@ from sync.client import SyncStatus
 from sync.clock import Stamp
 from sync.model import new_id
 from sync.state import Cursor
-from tests.chat.helpers import ECG_TXT, PNG, appeal_to
-from tests.conftest import login, rows
+from tests.helpers.chat import ECG_TXT, PNG, appeal_to
+from tests.helpers.data import rows
+from tests.helpers.web import login
 
 
 def _in_work_at_post(data) -> Appeal:  # type: ignore[no-untyped-def]

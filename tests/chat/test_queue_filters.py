@@ -13,8 +13,8 @@ from domain.errors import ValidationError
 from domain.models import Appeal, Staff
 from domain.models.appeal_queries import QUEUE_LISTS
 from sync.clock import utcnow
-from tests.chat.helpers import appeal_to, appeal_to_specialty
-from tests.conftest import login
+from tests.helpers.chat import appeal_to, appeal_to_specialty
+from tests.helpers.web import login
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

@@ -6,11 +6,13 @@ import gzip
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
-from sync.clock import HybridClock
+from domain.models import Appeal, ConsentGiver, FormOfCare, Patient, Role, Staff
+from sync.clock import HybridClock, utcnow
 from sync.model import SyncModel
 from sync.request_signing import NodeKey, signed_headers
 from sync.wire import encode
@@ -87,3 +89,40 @@ def json_of(response: Any) -> Any:
     if response.headers.get("Content-Encoding") == "gzip":
         raw = gzip.decompress(raw)
     return json.loads(raw)
+
+
+def post_feldsher(post_id: str) -> Staff:
+    return Staff.get((Staff.organization == post_id) & (Staff.role == Role.FELDSHER))
+
+
+def appeal_for(kiosk: Kiosk, patient_id: str, consultant_id: str, **fields) -> Appeal:  # type: ignore[no-untyped-def]
+    consultant = Staff.get_by_id(consultant_id)
+    now = utcnow()
+    values = {
+        "patient": patient_id,
+        "post": kiosk.post_id,
+        "author": post_feldsher(kiosk.post_id).id,
+        "specialty": consultant.specialty_id,
+        "form_of_care": FormOfCare.URGENT,
+        "question": "Боли в груди при нагрузке",
+        "created_at": now,
+        "due_at": now + timedelta(hours=24),
+        "consent_by": ConsentGiver.PATIENT,
+        "consent_at": now,
+    } | fields
+    return Appeal(**values)
+
+
+def adult_patient(post_id: str) -> Patient:
+    adults = Patient.select().where(
+        (Patient.organization == post_id) & (Patient.birth_date < utcnow().date() - timedelta(days=365 * 30))
+    )
+    return adults.first()
+
+
+def own_appeal(kiosk: Kiosk, data) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """A valid appeal of the kiosk's own post, pushed and stored."""
+    record = kiosk.wire(appeal_for(kiosk, adult_patient(kiosk.post_id).id, data.consultants["ivanova"]))
+    answer = kiosk.push(record)
+    assert answer["applied"] == 1 and not answer["refused"], answer
+    return record

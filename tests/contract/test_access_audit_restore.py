@@ -18,8 +18,9 @@ from sync.changes import collect_changes
 from sync.db import database
 from sync.request_signing import NodeKey
 from sync.server import register_node
-from tests.conftest import TEST_DATA_KEY, login
 from tests.contract.helpers import Kiosk
+from tests.helpers.data import TEST_DATA_KEY
+from tests.helpers.web import login
 
 NODE = "test-post-1"  # the node of the `node_app` fixture
 KEY = DataKey.from_hex(TEST_DATA_KEY)

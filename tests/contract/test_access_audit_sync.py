@@ -14,8 +14,8 @@ from sync.changes import collect_changes
 from sync.db import CENTRAL, database
 from sync.request_signing import NodeKey
 from sync.server import register_node
-from tests.conftest import login
 from tests.contract.helpers import Kiosk
+from tests.helpers.web import login
 
 NODE = "test-post-1"  # the node of the `node_app` fixture
 

@@ -37,8 +37,7 @@ from domain.models import (
 from sync.clock import Stamp, utcnow
 from sync.db import replica
 from sync.model import SyncModel
-from tests.contract.helpers import Kiosk, json_of
-from tests.contract.test_trust_boundary import _own_appeal
+from tests.contract.helpers import Kiosk, json_of, own_appeal
 
 #: Enough to matter inside `make test`; FAPLINK_CONTRACT_EXAMPLES raises it for a longer hunt.
 EXAMPLES = int(__import__("os").environ.get("FAPLINK_CONTRACT_EXAMPLES", "200"))
@@ -86,14 +85,14 @@ def world(kiosks):  # type: ignore[no-untyped-def]
     app, data, attacker, victim = kiosks
     secret = b"B's discharge summary " * 40
     sha = hashlib.sha256(secret).hexdigest()
-    appeal = _own_appeal(victim, data)
+    appeal = own_appeal(victim, data)
     record = victim.wire(
         Attachment(
             appeal=appeal["id"], filename="b.txt", content_type="text/plain", size=len(secret), sha256=sha
         )
     )
     assert victim.push(record)["applied"] == 1 and victim.upload(sha, secret).status_code == 200
-    _own_appeal(attacker, data)
+    own_appeal(attacker, data)
     pools: dict[type[SyncModel], list[str]] = {}
     private: set[str] = set()
     for model in REPLICATED_MODELS:

@@ -14,63 +14,22 @@ from domain.models import (
     Attachment,
     AttachmentKind,
     ChatMessage,
-    ConsentGiver,
-    FormOfCare,
     Patient,
-    Role,
-    Staff,
 )
 from sync.clock import Stamp, utcnow
 from sync.db import CENTRAL, replica
 from sync.state import SyncEvent
-from tests.conftest import rows
-from tests.contract.helpers import Kiosk, json_of
+from tests.contract.helpers import adult_patient, appeal_for, json_of, own_appeal, post_feldsher
+from tests.helpers.data import rows
 
 DAY_MS = 24 * 3600 * 1000
 
 
-def _feldsher(post_id: str) -> Staff:
-    return Staff.get((Staff.organization == post_id) & (Staff.role == Role.FELDSHER))
-
-
-def _appeal(kiosk: Kiosk, patient_id: str, consultant_id: str, **fields) -> Appeal:  # type: ignore[no-untyped-def]
-    consultant = Staff.get_by_id(consultant_id)
-    now = utcnow()
-    values = {
-        "patient": patient_id,
-        "post": kiosk.post_id,
-        "author": _feldsher(kiosk.post_id).id,
-        "specialty": consultant.specialty_id,
-        "form_of_care": FormOfCare.URGENT,
-        "question": "Боли в груди при нагрузке",
-        "created_at": now,
-        "due_at": now + timedelta(hours=24),
-        "consent_by": ConsentGiver.PATIENT,
-        "consent_at": now,
-    } | fields
-    return Appeal(**values)
-
-
-def _adult_patient(post_id: str) -> Patient:
-    adults = Patient.select().where(
-        (Patient.organization == post_id) & (Patient.birth_date < utcnow().date() - timedelta(days=365 * 30))
-    )
-    return adults.first()
-
-
-def _own_appeal(kiosk: Kiosk, data) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """A valid appeal of the kiosk's own post, pushed and stored."""
-    record = kiosk.wire(_appeal(kiosk, _adult_patient(kiosk.post_id).id, data.consultants["ivanova"]))
-    answer = kiosk.push(record)
-    assert answer["applied"] == 1 and not answer["refused"], answer
-    return record
-
-
 def test_a_post_cannot_push_an_appeal_for_another_posts_patient(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, attacker, victim = kiosks
-    theirs = _adult_patient(victim.post_id)
+    theirs = adult_patient(victim.post_id)
     before = rows(Appeal)
-    record = attacker.wire(_appeal(attacker, theirs.id, data.consultants["ivanova"]))
+    record = attacker.wire(appeal_for(attacker, theirs.id, data.consultants["ivanova"]))
     answer = attacker.push(record)
     assert answer["applied"] == 0 and answer["refused"][0]["error"] == "out_of_scope"
     assert "patient" in answer["refused"][0]["message"]
@@ -88,14 +47,14 @@ def test_a_post_cannot_push_an_appeal_for_another_posts_patient(kiosks) -> None:
 
 def test_the_same_appeal_for_the_posts_own_patient_goes_in(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    record = _own_appeal(kiosk, data)
+    record = own_appeal(kiosk, data)
     stored = Appeal.get_by_id(record["id"])
     assert stored.post_id == kiosk.post_id and stored.origin == kiosk.node_id
 
 
 def test_a_post_cannot_write_chat_messages_in_a_consultants_name(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    appeal = _own_appeal(kiosk, data)
+    appeal = own_appeal(kiosk, data)
     forged = kiosk.wire(
         ChatMessage(appeal=appeal["id"], author=data.consultants["ivanova"], text="Приезжайте")
     )
@@ -103,15 +62,15 @@ def test_a_post_cannot_write_chat_messages_in_a_consultants_name(kiosks) -> None
     assert answer["applied"] == 0 and "author" in answer["refused"][0]["message"]
     assert not ChatMessage.select().where(ChatMessage.id == forged["id"]).exists()
     honest = kiosk.wire(
-        ChatMessage(appeal=appeal["id"], author=_feldsher(kiosk.post_id).id, text="Жду ответа")
+        ChatMessage(appeal=appeal["id"], author=post_feldsher(kiosk.post_id).id, text="Жду ответа")
     )
     assert kiosk.push(honest)["applied"] == 1
 
 
 def test_a_chat_message_is_never_edited_by_a_post(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    appeal = _own_appeal(kiosk, data)
-    message = ChatMessage(appeal=appeal["id"], author=_feldsher(kiosk.post_id).id, text="Первое")
+    appeal = own_appeal(kiosk, data)
+    message = ChatMessage(appeal=appeal["id"], author=post_feldsher(kiosk.post_id).id, text="Первое")
     record = kiosk.wire(message)
     assert kiosk.push(record)["applied"] == 1
     edited = record | {"hlc": kiosk.clock.now(), "fields": record["fields"] | {"text": "Другое"}}
@@ -122,7 +81,7 @@ def test_a_chat_message_is_never_edited_by_a_post(kiosks) -> None:  # type: igno
 
 def test_a_post_cannot_replace_the_protocol_pdf(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    appeal = _own_appeal(kiosk, data)
+    appeal = own_appeal(kiosk, data)
     forged = Attachment(
         appeal=appeal["id"],
         kind=AttachmentKind.PROTOCOL_PDF,
@@ -155,7 +114,7 @@ def test_a_post_cannot_read_another_posts_file_by_its_hash(kiosks) -> None:  # t
     app, data, attacker, victim = kiosks
     secret = "Выписка: Петров Пётр, СНИЛС 112-233-445 95".encode() * 50
     sha = hashlib.sha256(secret).hexdigest()
-    theirs = _own_appeal(victim, data)
+    theirs = own_appeal(victim, data)
     their_file = Attachment(
         appeal=theirs["id"], filename="выписка.txt", content_type="text/plain", size=len(secret), sha256=sha
     )
@@ -166,7 +125,7 @@ def test_a_post_cannot_read_another_posts_file_by_its_hash(kiosks) -> None:  # t
 
     # The attacker claims the file on an appeal of its own: the record goes in (it is its own
     # attachment), but knowing the hash does not give the bytes, nor tell that they exist.
-    mine = _own_appeal(attacker, data)
+    mine = own_appeal(attacker, data)
     claim = Attachment(
         appeal=mine["id"], filename="x.txt", content_type="text/plain", size=len(secret), sha256=sha
     )
@@ -184,7 +143,7 @@ def test_a_post_cannot_read_another_posts_file_by_its_hash(kiosks) -> None:  # t
 
 def test_a_file_central_attached_in_the_posts_scope_is_readable(kiosks) -> None:  # type: ignore[no-untyped-def]
     app, data, kiosk, _ = kiosks
-    appeal = _own_appeal(kiosk, data)
+    appeal = own_appeal(kiosk, data)
     body = b"%PDF-1.7 protocol"
     sha = app.extensions["blobs"].put(body)
     Attachment.create(
@@ -200,9 +159,9 @@ def test_a_file_central_attached_in_the_posts_scope_is_readable(kiosks) -> None:
 
 def test_a_record_stamped_days_ahead_is_refused_and_does_not_drag_centrals_clock(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    patient = _adult_patient(kiosk.post_id)
+    patient = adult_patient(kiosk.post_id)
     before = Stamp.decode(replica().clock.now()).wall_ms
-    record = kiosk.wire(_appeal(kiosk, patient.id, data.consultants["ivanova"]))
+    record = kiosk.wire(appeal_for(kiosk, patient.id, data.consultants["ivanova"]))
     ahead = Stamp(before + 300 * DAY_MS, 0, kiosk.node_id).encode()
     answer = kiosk.push(record | {"hlc": ahead})
     assert answer["applied"] == 0 and answer["refused"][0]["error"] == "clock_ahead"
@@ -214,9 +173,9 @@ def test_a_record_stamped_days_ahead_is_refused_and_does_not_drag_centrals_clock
 
 def test_times_a_post_sets_may_not_run_ahead_of_central(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    patient = _adult_patient(kiosk.post_id)
+    patient = adult_patient(kiosk.post_id)
     late = utcnow() + timedelta(days=2)
-    record = kiosk.wire(_appeal(kiosk, patient.id, data.consultants["ivanova"], created_at=late))
+    record = kiosk.wire(appeal_for(kiosk, patient.id, data.consultants["ivanova"], created_at=late))
     answer = kiosk.push(record)
     assert answer["applied"] == 0 and answer["refused"][0]["error"] == "clock_ahead"
     assert "created_at" in answer["refused"][0]["message"]
@@ -224,7 +183,7 @@ def test_times_a_post_sets_may_not_run_ahead_of_central(kiosks) -> None:  # type
 
 def test_an_appeals_patient_and_author_cannot_be_changed_by_a_post(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    record = _own_appeal(kiosk, data)
+    record = own_appeal(kiosk, data)
     other = (
         Patient.select()
         .where((Patient.organization == kiosk.post_id) & (Patient.id != record["fields"]["patient"]))
@@ -238,7 +197,7 @@ def test_an_appeals_patient_and_author_cannot_be_changed_by_a_post(kiosks) -> No
 
 def test_a_post_cannot_take_its_own_appeal_in_work(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, data, kiosk, _ = kiosks
-    record = _own_appeal(kiosk, data)
+    record = own_appeal(kiosk, data)
     taken = record | {
         "hlc": kiosk.clock.now(),
         "fields": record["fields"] | {"status": AppealStatus.CLOSED, "taken_by": data.consultants["ivanova"]},
@@ -250,7 +209,7 @@ def test_a_post_cannot_take_its_own_appeal_in_work(kiosks) -> None:  # type: ign
 
 def test_a_patient_of_another_post_cannot_be_created_or_moved_there(kiosks) -> None:  # type: ignore[no-untyped-def]
     _, _, kiosk, victim = kiosks
-    mine = _adult_patient(kiosk.post_id)
+    mine = adult_patient(kiosk.post_id)
     planted = Patient(
         last_name="Подложная",
         first_name="Анна",

@@ -22,7 +22,9 @@ from node.nodekey import SEALED_HEADER
 from runtime.processes import faplink_command, start, stop, wait_http
 from sync.db import connect_file, database
 from sync.request_signing import NodeKey
-from tests.conftest import TEST_DATA_KEY, free_port, login
+from tests.helpers.data import TEST_DATA_KEY
+from tests.helpers.ports import free_port
+from tests.helpers.web import login
 
 KEY = DataKey.from_hex(TEST_DATA_KEY)
 Damage = Callable[[Path], None]

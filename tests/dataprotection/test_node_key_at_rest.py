@@ -20,7 +20,7 @@ from provisioning.backup import backup, restore
 from provisioning.layout import NodeDir
 from sync.db import database
 from sync.request_signing import NodeKey
-from tests.conftest import TEST_DATA_KEY
+from tests.helpers.data import TEST_DATA_KEY
 
 KEY = DataKey.from_hex(TEST_DATA_KEY)
 

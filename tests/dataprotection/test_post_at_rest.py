@@ -12,7 +12,7 @@ import requests
 
 from runtime.processes import stop
 from sync.db import SQLITE_HEADER
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works
 
 QUIET = {"FAPLINK_CENTRAL_LINK": "false", "FAPLINK_LINK_CHECK_ENABLED": "false"}
 

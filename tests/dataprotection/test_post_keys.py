@@ -33,7 +33,7 @@ from provisioning.cli import provision
 from provisioning.layout import NodeDir
 from provisioning.recovery import protect_key, recovery_public_hex
 from sync.db import database
-from tests.conftest import TEST_DATA_KEY
+from tests.helpers.data import TEST_DATA_KEY
 
 KEY = DataKey.from_hex(TEST_DATA_KEY)
 

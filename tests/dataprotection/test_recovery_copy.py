@@ -13,8 +13,8 @@ from node.keyring import has_recovery_copy
 from provisioning.recovery import recover_data_key, recovery_public_hex
 from runtime.processes import faplink_command
 from sync.db import database
-from tests.conftest import TEST_DATA_KEY
-from tests.e2e.cluster import Cluster, eventually, node_env, node_key_file
+from tests.helpers.cluster import Cluster, eventually, node_env, node_key_file
+from tests.helpers.data import TEST_DATA_KEY
 
 KEY = DataKey.from_hex(TEST_DATA_KEY)
 QUIET = {"FAPLINK_CENTRAL_LINK": "false", "FAPLINK_LINK_CHECK_ENABLED": "false"}

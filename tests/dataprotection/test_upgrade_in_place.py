@@ -17,7 +17,7 @@ from sync.db import SQLITE_HEADER, bind_replica, connect_file, database, open_da
 from sync.migrations import migrate
 from sync.request_signing import NodeKey
 from sync.state import NODE_MIGRATIONS
-from tests.conftest import post_records
+from tests.helpers.data import post_records
 
 KEY = DataKey(bytes(range(32)))
 

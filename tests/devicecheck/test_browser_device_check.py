@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import chromium, sign_in
-from tests.e2e.cluster import Cluster, eventually, login_works
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.cluster import Cluster, eventually, login_works
+from tests.helpers.timing import wait_until
 
 
 @pytest.fixture
@@ -55,13 +55,15 @@ def test_the_feldsher_checks_the_equipment_and_the_engineer_sees_it_at_central(c
 
         # Microphone: the level meter moves with chromium's fake input (a beep).
         kiosk.get_by_role("button", name="Проверить микрофон").click()
-        levels = set()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            levels.add(kiosk.locator("#mic-meter").get_attribute("data-level"))
-            time.sleep(0.1)
-        moving = sorted(float(v) for v in levels if v)
-        assert len(moving) >= 3 and moving[-1] > 0.05, moving
+        levels: set[float] = set()
+
+        def meter_moves() -> bool:
+            level = kiosk.locator("#mic-meter").get_attribute("data-level")
+            if level:
+                levels.add(float(level))
+            return len(levels) >= 3 and max(levels) > 0.05
+
+        wait_until(meter_moves, "the level meter to move with the microphone", interval=0.1)
         expect(kiosk.locator("#mic-result")).to_contain_text("наибольший уровень", timeout=15_000)
         expect(kiosk.locator("#mic-result")).to_contain_text("норма")
 

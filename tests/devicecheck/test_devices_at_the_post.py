@@ -14,7 +14,7 @@ import pytest
 from hardware.simulators import create
 from node.devicecheck import checks
 from node.exams.devices import start_devices
-from tests.conftest import login
+from tests.helpers.web import login
 
 #: A motherboard's serial port with nothing on it, as pyserial lists it.
 EMPTY_UART = {"device": "/dev/ttyS0", "description": "ttyS0", "usb_id": "", "serial_number": "", "hint": ""}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.cluster import ApiClient, Cluster, node_env
-from tests.provisioning.helpers import faplink, fleet_page, sync_once
+from tests.helpers.cluster import ApiClient, Cluster, node_env
+from tests.helpers.provisioning import faplink, fleet_page, sync_once
 
 DEVICE_CHECKS = {"camera", "microphone", "speakers", "loopback", "link", "disk", "clock", "serial_ports"}
 

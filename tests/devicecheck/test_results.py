@@ -17,7 +17,7 @@ from provisioning.report import build_report
 from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
 from sync.wire import encode
-from tests.conftest import login
+from tests.helpers.web import login
 from web.auth import hash_password
 
 CAMERA: dict[str, Any] = {"width": 1280, "height": 720, "fps": 29.5, "label": "fake_device_0"}

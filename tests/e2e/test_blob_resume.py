@@ -15,9 +15,9 @@ import pytest
 from hardware.simulators.ecg_export import ecg_export
 from runtime.processes import faplink_command, start, stop, wait_http
 from sync.blobs import CHUNK_SIZE, BlobStore
-from tests.conftest import free_port
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key, node_env
-from tests.e2e.relay import Relay
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works, node_data_key, node_env
+from tests.helpers.ports import free_port
+from tests.helpers.relay import Relay
 
 SIZE = 2 * 1024 * 1024
 OVERHEAD = 64 * 1024  # headers and JSON of the few requests around the chunks

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import chromium
-from tests.e2e.cluster import Cluster, eventually, login_works
+from tests.helpers.browser import chromium
+from tests.helpers.cluster import Cluster, eventually, login_works
 
 
 # Both ways central is served: Werkzeug (the demo's) and gunicorn (production's).

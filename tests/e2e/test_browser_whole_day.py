@@ -26,12 +26,12 @@ from playwright.sync_api import Page, expect
 
 from faplink.demo_link import LinkSwitch
 from hardware.simulators import create
-from tests.calls.browser import call_browser, call_stats
-from tests.e2e.browser import sign_in
-from tests.e2e.cluster import Cluster, eventually, login_works
-from tests.e2e.pagecheck import check_page, english_words, screenshot_dir, utc_or_iso
+from tests.helpers.appeals import PASSPHRASE
+from tests.helpers.browser import sign_in
+from tests.helpers.call_browser import call_browser, call_stats
+from tests.helpers.cluster import Cluster, eventually, login_works
+from tests.helpers.pagecheck import check_page, english_words, screenshot_dir, utc_or_iso
 from tests.kiosk import samples
-from tests.protocols.helpers import PASSPHRASE
 
 PATIENT = "Кузьмин Пётр Васильевич"
 QUESTION = "Одышка и отёки голеней нарастают третий день: нужна ли госпитализация?"

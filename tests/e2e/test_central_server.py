@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 import socketio
 
-from tests.e2e.cluster import Cluster, connect_live
+from tests.helpers.cluster import Cluster, connect_live
 
 
 def test_gunicorn_keeps_connections_alive_serves_websockets_and_stops_cleanly(tmp_path: Path) -> None:

@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 from runtime.processes import stop
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
-from tests.e2e.test_clocks_and_merges import PHONE, _at_central, _sync
+from tests.helpers.cluster import (
+    PATIENT_PHONE,
+    ApiClient,
+    Cluster,
+    central_patient_field,
+    eventually,
+    login_works,
+    sync_round,
+)
 
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 
@@ -26,20 +33,20 @@ def test_a_clock_that_jumps_seven_days_between_rounds_still_syncs(cluster: Clust
     post = cluster.post_url(0)
     eventually(lambda: login_works(post, "fap1"), what="the first sync")
     feldsher = ApiClient(post, "fap1")
-    _sync(feldsher)
+    sync_round(feldsher)
     assert abs(feldsher.get("/api/v1/sync/status").json()["clock_offset_ms"] or 0) < 60_000
 
     # The kiosk restarts with its clock a week ahead; the offset it stored is now wrong.
     stop(cluster.posts.pop(0))
     cluster.start_post(0, prefix=["faketime", "-f", "+7d"])
     feldsher = ApiClient(post, "fap1")
-    patient = feldsher.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]["id"]
+    patient = feldsher.get("/api/v1/patients", params={"q": PATIENT_PHONE}).json()["patients"][0]["id"]
     edited = feldsher.http.patch(
         f"{post}/api/v1/patients/{patient}", json={"address": "д. Сосновка, после скачка часов"}, timeout=10
     )
     assert edited.status_code == 200
-    _sync(feldsher)
+    sync_round(feldsher)
     status = feldsher.get("/api/v1/sync/status").json()
     assert status["state"] == "idle" and status["last_error"] is None
     assert abs(status["clock_offset_ms"] + SEVEN_DAYS_MS) < 60_000, status["clock_offset_ms"]
-    assert _at_central(cluster, patient, "address") == "д. Сосновка, после скачка часов"
+    assert central_patient_field(cluster, patient, "address") == "д. Сосновка, после скачка часов"

@@ -14,10 +14,18 @@ from domain.models import Patient
 from sync.changes import latest_stamp
 from sync.clock import Stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_data_key
+from tests.helpers.cluster import (
+    PATIENT_PHONE,
+    ApiClient,
+    Cluster,
+    central_patient_field,
+    eventually,
+    login_works,
+    node_data_key,
+    sync_round,
+)
 from tests.helpers.timing import wait_until
 
-PHONE = "+79151112233"  # Кузьмин Пётр Васильевич, post 1
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 
 
@@ -38,15 +46,9 @@ def _edit_at_central(cluster: Cluster, patient_id: str, **fields: str) -> None:
     db.close()
 
 
-def _at_central(cluster: Cluster, patient_id: str, field: str) -> str:
-    db = Path(cluster.plan["central"]["dir"]) / "central.db"  # type: ignore[index]
-    with sqlite3.connect(db) as conn:
-        return str(conn.execute(f"SELECT {field} FROM patient WHERE id = ?", (patient_id,)).fetchone()[0])
-
-
 def _central_stamp(cluster: Cluster, patient_id: str, field: str) -> Stamp:
     """The stamp of central's last edit of one field of the card."""
-    return Stamp.decode(json.loads(_at_central(cluster, patient_id, "field_stamps"))[field])
+    return Stamp.decode(json.loads(central_patient_field(cluster, patient_id, "field_stamps"))[field])
 
 
 def _kiosk_stamp(cluster: Cluster, index: int, patient_id: str, field: str) -> Stamp:
@@ -75,17 +77,6 @@ def _wait_until_past(stamp: Stamp, error_ms: int, whose: str) -> None:
     wait_until(lambda: _now_ms() + error_ms > stamp.wall_ms, passed, interval=0.005)
 
 
-def _sync(client: ApiClient) -> None:
-    before = client.get("/api/v1/sync/status").json()["rounds_completed"]
-    client.post("/api/v1/sync/now")
-    eventually(
-        lambda: (lambda s: s["state"] == "idle" and s["rounds_completed"] > before)(
-            client.get("/api/v1/sync/status").json()
-        ),
-        what="a completed sync round",
-    )
-
-
 @pytest.mark.parametrize("skew", ["+7d", "-7d"])
 def test_a_kiosk_clock_seven_days_wrong_does_not_reorder_edits(cluster: Cluster, skew: str) -> None:
     cluster.start_central()
@@ -96,7 +87,7 @@ def test_a_kiosk_clock_seven_days_wrong_does_not_reorder_edits(cluster: Cluster,
     offset = feldsher.get("/api/v1/sync/status").json()["clock_offset_ms"]
     seven_days = 7 * 24 * 3600 * 1000
     assert abs(abs(offset) - seven_days) < 60_000, offset
-    patient = feldsher.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]["id"]
+    patient = feldsher.get("/api/v1/patients", params={"q": PATIENT_PHONE}).json()["patients"][0]["id"]
 
     skew_ms = SEVEN_DAYS_MS if skew.startswith("+") else -SEVEN_DAYS_MS
 
@@ -111,8 +102,8 @@ def test_a_kiosk_clock_seven_days_wrong_does_not_reorder_edits(cluster: Cluster,
         ).status_code
         == 200
     )
-    _sync(feldsher)
-    assert _at_central(cluster, patient, "address") == "адрес с поста, позже"
+    sync_round(feldsher)
+    assert central_patient_field(cluster, patient, "address") == "адрес с поста, позже"
 
     # Kiosk ahead: central's edit, made after the kiosk's, must win.
     assert (
@@ -123,9 +114,9 @@ def test_a_kiosk_clock_seven_days_wrong_does_not_reorder_edits(cluster: Cluster,
     )
     _wait_until_past(_kiosk_stamp(cluster, 0, patient, "middle_name"), 0, "central's")
     _edit_at_central(cluster, patient, middle_name="из центра, позже")
-    _sync(feldsher)
-    assert _at_central(cluster, patient, "middle_name") == "из центра, позже"
-    shown = feldsher.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]
+    sync_round(feldsher)
+    assert central_patient_field(cluster, patient, "middle_name") == "из центра, позже"
+    shown = feldsher.get("/api/v1/patients", params={"q": PATIENT_PHONE}).json()["patients"][0]
     assert (shown["address"], shown["middle_name"]) == ("адрес с поста, позже", "из центра, позже")
 
 
@@ -137,7 +128,7 @@ def test_two_kiosks_and_central_editing_one_patient_converge(cluster: Cluster) -
     for url in (a_url, b_url):
         eventually(lambda url=url: login_works(url, "fap1"), what="first sync of each kiosk")
     a, b = ApiClient(a_url, "fap1"), ApiClient(b_url, "fap1")
-    patient = a.get("/api/v1/patients", params={"q": PHONE}).json()["patients"][0]["id"]
+    patient = a.get("/api/v1/patients", params={"q": PATIENT_PHONE}).json()["patients"][0]["id"]
 
     # All three edit while none has synced: different fields, and one field twice.
     assert (
@@ -160,7 +151,7 @@ def test_two_kiosks_and_central_editing_one_patient_converge(cluster: Cluster) -
     _edit_at_central(cluster, patient, middle_name="Васильевич-Ц")
 
     for client in (a, b, a):
-        _sync(client)
+        sync_round(client)
     expected = {
         "phone": "+79157770001",
         "address": "ул. Новая, 1",
@@ -170,7 +161,7 @@ def test_two_kiosks_and_central_editing_one_patient_converge(cluster: Cluster) -
     for client in (a, b):
         shown = client.get("/api/v1/patients", params={"q": "+79157770001"}).json()["patients"][0]
         assert {k: shown[k] for k in expected} == expected
-    assert {k: _at_central(cluster, patient, k) for k in expected} == expected
+    assert {k: central_patient_field(cluster, patient, k) for k in expected} == expected
     central = Path(cluster.plan["central"]["dir"]) / "central.db"  # type: ignore[index]
     with sqlite3.connect(central) as conn:
         audit = [

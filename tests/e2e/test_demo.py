@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from runtime.processes import faplink_command
-from tests.conftest import free_port_block
+from tests.helpers.ports import free_port_block
 
 
 def test_demo_starts_prints_and_stops(tmp_path: Path) -> None:

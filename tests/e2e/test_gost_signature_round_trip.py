@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
-from tests.signing.cms_helpers import needs_gost
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works
+from tests.helpers.cms import needs_gost
 
 pytestmark = needs_gost
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from faplink.demo_seed import make_snils
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works
 
 SURNAME = "Небылицына"
 SNILS = make_snils("151515151")

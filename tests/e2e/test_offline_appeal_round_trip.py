@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works
 
 
 # Both ways central is served: Werkzeug (the demo's) and gunicorn (production's).

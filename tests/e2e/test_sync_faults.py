@@ -24,8 +24,8 @@ from sync.changes import collect_changes, latest_stamp
 from sync.db import CENTRAL, bind_replica, connect_file, open_database
 from sync.migrations import migrate
 from sync.state import CENTRAL_MIGRATIONS, NODE_MIGRATIONS
-from tests.e2e.cluster import Cluster, node_data_key, node_env
-from tests.e2e.relay import Relay
+from tests.helpers.cluster import Cluster, node_data_key, node_env
+from tests.helpers.relay import Relay
 
 RUNS = int(os.environ.get("FAPLINK_FAULT_RUNS", "50"))
 #: The runs are cut into parts, each on its own cluster with its own seed, so that parallel

@@ -19,8 +19,7 @@ from central.fhir.systems import DIAGNOSIS_ROLE, ENP, ICD10_RU, LOINC, SNILS, UC
 from domain.booking import book_appeal
 from domain.models import AccessAction, AccessEntry, Region, Staff
 from runtime.logs import PrivacyFilter
-from tests.conftest import login
-from tests.fhir.helpers import (
+from tests.helpers.fhir import (
     CONSENT_SCAN,
     DETACHED_SIGNATURE,
     SIGNED_PDF,
@@ -28,6 +27,7 @@ from tests.fhir.helpers import (
     validate,
     walk_one_appeal,
 )
+from tests.helpers.web import login
 
 
 @pytest.fixture
@@ -294,7 +294,7 @@ def test_request_logs_keep_no_search_parameters() -> None:
 
 def test_a_child_consented_for_by_her_mother(central_app) -> None:  # type: ignore[no-untyped-def]
     from domain.models import Patient, Specialty
-    from tests.conftest import future_slot
+    from tests.helpers.data import future_slot
 
     app, data = central_app
     child = Patient.get_by_id(data.patients["Сидорова Мария Игоревна@1"])

@@ -6,7 +6,6 @@ number of queries does not grow with the number of records (they are read in bat
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,20 +18,7 @@ from domain.models import Exam, Observation
 from faplink.cli import main
 from sync.clock import utcnow
 from sync.db import database
-from tests.fhir.helpers import validate, walk_one_appeal
-
-
-def read_ndjson(out: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every file, every line parsed and validated against its R4 model."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for name in EXPORT_ORDER:
-        lines = (out / f"{name}.ndjson").read_text(encoding="utf-8").splitlines()
-        resources = [json.loads(line) for line in lines]
-        for resource in resources:
-            assert resource["resourceType"] == name
-            validate(resource)
-        found[name] = resources
-    return found
+from tests.helpers.fhir import read_ndjson, walk_one_appeal
 
 
 def test_export_writes_ndjson_per_type_that_validates(central_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ def test_administrator_issues_lists_and_revokes_a_token(central_app) -> None:  #
 
 
 def test_administrator_issues_and_revokes_on_the_page(central_app) -> None:  # type: ignore[no-untyped-def]
-    from tests.protocols.helpers import csrf, login_page
+    from tests.helpers.appeals import csrf, login_page
 
     app, data = central_app
     admin = app.test_client()

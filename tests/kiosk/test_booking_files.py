@@ -9,7 +9,7 @@ import re
 
 from domain.models import Appeal, Attachment, Exam
 from node.exams.routes import appeal_files
-from tests.conftest import future_slot, rows
+from tests.helpers.data import future_slot, rows
 from tests.kiosk import samples
 
 

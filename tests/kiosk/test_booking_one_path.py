@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.models import Appeal, Attachment, Exam
-from tests.conftest import future_slot, rows
+from tests.helpers.data import future_slot, rows
 from tests.kiosk import samples
 
 ELDER = "Кузьмин Пётр Васильевич@1"

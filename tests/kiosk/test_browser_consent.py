@@ -14,8 +14,8 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from domain.models import Appeal, Attachment, AttachmentKind, Patient
-from tests.conftest import served_in_thread
-from tests.e2e.browser import chromium, sign_in
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.web import served_in_thread
 from tests.kiosk import samples
 
 GUARDIAN = "Кузьмин Пётр Васильевич"

@@ -1,7 +1,7 @@
 """The kiosk is made for fingers on a 1024×768 and a 1280×800 screen (Debian chromium).
 
 The feldsher walks every main page, booking included, at both sizes. On each: no visible
-touch target under 44×44 CSS px (tests/e2e/pagecheck.py says what counts), the menu on one
+touch target under 44×44 CSS px (tests/helpers/pagecheck.py says what counts), the menu on one
 row and wholly in view, times in one format, no English. The slot picker shows one day a
 page and «Далее» without scrolling. Screenshots land in FAPLINK_SCREENSHOTS (or the test's
 temporary directory) for a person to look at.
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import chromium, sign_in
-from tests.e2e.cluster import Cluster, eventually, login_works
-from tests.e2e.pagecheck import KIOSK_SIZES, check_page, screenshot_dir
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.cluster import Cluster, eventually, login_works
+from tests.helpers.pagecheck import KIOSK_SIZES, check_page, screenshot_dir
 
 PATIENT = "Кузьмин Пётр Васильевич"
 

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from hardware.simulators import create
-from tests.e2e.browser import chromium
-from tests.e2e.cluster import Cluster, eventually, login_works
+from tests.helpers.browser import chromium
+from tests.helpers.cluster import Cluster, eventually, login_works
 from tests.kiosk import samples
 
 PATIENT = "Кузьмин Пётр Васильевич"

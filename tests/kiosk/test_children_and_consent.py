@@ -14,7 +14,7 @@ from datetime import date
 
 from domain.models import Appeal, Attachment, AttachmentKind, Patient
 from domain.models.directory import today_at
-from tests.conftest import future_slot, rows
+from tests.helpers.data import future_slot, rows
 from tests.kiosk import samples
 
 ELDER = "Кузьмин Пётр Васильевич@1"

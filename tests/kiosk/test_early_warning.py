@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 
 from domain.models import Appeal, Exam, Observation, Patient
-from tests.conftest import future_slot, rows
+from tests.helpers.data import future_slot, rows
 from web.vitals import PULSE, RESPIRATION, SPO2, SYSTOLIC, TEMPERATURE
 
 ADULT = "Кузьмин Пётр Васильевич@1"

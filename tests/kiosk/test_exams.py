@@ -8,7 +8,7 @@ from domain.models import Exam, Observation
 from hardware import Reading
 from node.exams.devices import DeviceFeed
 from node.exams.vitals import to_ucum
-from tests.conftest import rows
+from tests.helpers.data import rows
 from web.vitals import GLUCOSE, GLUCOSE_MASS, PULSE, SPO2, SYSTOLIC, TEMPERATURE, WEIGHT
 
 

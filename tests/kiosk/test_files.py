@@ -7,7 +7,7 @@ import io
 import pytest
 
 from domain.models import Attachment, AttachmentKind
-from tests.conftest import rows
+from tests.helpers.data import rows
 from tests.kiosk import samples
 from web.uploads import MAX_UPLOAD
 

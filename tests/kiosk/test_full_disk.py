@@ -14,7 +14,8 @@ import pytest
 from domain.models import Patient
 from runtime.processes import faplink_command
 from sync.db import database
-from tests.conftest import TEST_DATA_KEY, login
+from tests.helpers.data import TEST_DATA_KEY
+from tests.helpers.web import login
 
 NEW_PATIENT = {
     "last_name": "Местова",

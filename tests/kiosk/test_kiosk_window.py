@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from faplink.demo import prepare
-from tests.conftest import free_port
+from tests.helpers.ports import free_port
 
 
 def _kiosk(data_dir: Path, port: int, tmp_path: Path) -> tuple[int, dict]:  # type: ignore[type-arg]

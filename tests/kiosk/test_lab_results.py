@@ -15,8 +15,8 @@ from hardware.simulators.astm import analyser_message
 from node.exams.devices import start_devices
 from sync.apply import apply_records
 from sync.db import database
+from tests.helpers.appeals import PATIENT, login_page, new_appeal
 from tests.helpers.timing import wait_until
-from tests.protocols.helpers import PATIENT, login_page, new_appeal
 from web.vitals import CHOLESTEROL, CREATININE, GLUCOSE, HBA1C
 
 #: One serum specimen as a Russian laboratory's analyser reports it.

@@ -9,7 +9,7 @@ import pytest
 from domain.models import StaffCredential
 from node.auth import lockout
 from sync.clock import utcnow
-from tests.kiosk.conftest import page_csrf
+from tests.helpers.web import page_csrf
 
 
 def _try(client, password: str, name: str = "fap1"):  # type: ignore[no-untyped-def]

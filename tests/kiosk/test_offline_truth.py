@@ -11,7 +11,7 @@ import pytest
 from node.sync_ui.truth import forget_counts
 from node.syncing import sync_client
 from sync.errors import SyncError
-from tests.conftest import future_slot
+from tests.helpers.data import future_slot
 
 ELDER = "Кузьмин Пётр Васильевич@1"
 

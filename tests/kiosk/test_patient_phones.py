@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.models import Patient
-from tests.conftest import rows
+from tests.helpers.data import rows
 
 ADULT = {"last_name": "Лесникова", "first_name": "Ольга", "birth_date": "1980-02-14", "sex": "female"}
 

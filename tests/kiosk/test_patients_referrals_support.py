@@ -6,7 +6,7 @@ import json
 from datetime import date, timedelta
 
 from domain.models import Patient, Referral, SupportRequest
-from tests.conftest import rows
+from tests.helpers.data import rows
 
 
 def test_editing_demographics_changes_only_what_was_changed(feldsher) -> None:  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.e2e.relay import abort_socket
+from tests.helpers.relay import abort_socket
 
 __all__ = ["ShapedLink", "DelayRelay", "RelayProcess", "in_netns", "why_not_here", "PRIORITY"]
 

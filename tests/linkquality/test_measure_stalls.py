@@ -18,8 +18,8 @@ from node.identity import NodeIdentity
 from node.link_monitor.measure import measure_link, offered_mode
 from sync.request_signing import NodeKey
 from sync.server import register_node
-from tests.conftest import served_in_thread
-from tests.e2e.relay import Relay
+from tests.helpers.relay import Relay
+from tests.helpers.web import served_in_thread
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def test_the_call_ui_reads_the_mode_and_a_dead_link_offers_deferred(node_app) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from sync.clock import utcnow
 from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
 from sync.state import KnownNode
-from tests.protocols.helpers import in_work, login_page, new_appeal
+from tests.helpers.appeals import in_work, login_page, new_appeal
 
 DOWN = "/sync/link/v1/down"
 UP = "/sync/link/v1/up"

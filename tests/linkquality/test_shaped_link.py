@@ -22,7 +22,7 @@ import pytest
 
 from faplink.demo import prepare
 from runtime.processes import faplink_command, start, stop, wait_http
-from tests.e2e.cluster import ApiClient, eventually, login_works
+from tests.helpers.cluster import ApiClient, eventually, login_works
 
 from .netlink import PRIORITY, RelayProcess, ShapedLink, in_netns, why_not_here
 

@@ -13,10 +13,9 @@ from playwright.sync_api import Page, expect
 
 from domain.models import Diagnosis, Organization
 from protocol_signatures.pdf import verify_protocol
-from tests.conftest import served_in_thread
-from tests.e2e.browser import chromium, sign_in
-
-from .helpers import PASSPHRASE, new_appeal
+from tests.helpers.appeals import PASSPHRASE, new_appeal
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.web import served_in_thread
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.models import Appeal, Patient, Specialty
-from tests.conftest import future_slot, login, rows
-from tests.protocols.helpers import PATIENT, closed, in_work
+from tests.helpers.appeals import PATIENT, closed, in_work
+from tests.helpers.data import future_slot, rows
+from tests.helpers.web import login
 
 
 def test_the_appeal_page_shows_who_consented_and_when(central) -> None:  # type: ignore[no-untyped-def]

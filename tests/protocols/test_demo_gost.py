@@ -11,7 +11,7 @@ from faplink.demo import prepare
 from faplink.demo_seed import DEMO_PASSWORD
 from protocol_signatures.cms import split_pem_bundle, verify_detached
 from sync.db import open_database
-from tests.signing.cms_helpers import needs_gost
+from tests.helpers.cms import needs_gost
 
 
 @needs_gost

@@ -20,16 +20,9 @@ from asn1crypto import cms
 from domain.models import Attachment, AttachmentKind, Organization
 from sync.changes import collect_changes
 from sync.db import database
-from tests.conftest import login
-from tests.signing.cms_helpers import (
-    FAKE_CRYPTCP,
-    PASSPHRASE,
-    flip_byte,
-    needs_gost,
-    openssl_cms_verify,
-)
-
-from .helpers import closed, csrf
+from tests.helpers.appeals import closed, csrf
+from tests.helpers.cms import FAKE_CRYPTCP, PASSPHRASE, flip_byte, needs_gost, openssl_cms_verify
+from tests.helpers.web import login
 
 pytestmark = needs_gost
 FAPLINK = str(Path(sys.executable).with_name("faplink"))

@@ -9,9 +9,9 @@ from central.protocols import icd10
 from domain import icd10 as classifier
 from domain.errors import ValidationError
 from domain.models import Appeal, AppealStatus, Diagnosis, DiagnosisRole, Protocol
-from tests.conftest import login, rows
-
-from .helpers import in_work, protocol_form
+from tests.helpers.appeals import in_work, protocol_form
+from tests.helpers.data import rows
+from tests.helpers.web import login
 
 
 def codes(query: str) -> list[str]:

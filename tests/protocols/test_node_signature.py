@@ -12,10 +12,9 @@ from domain.booking import book_appeal
 from domain.models import Appeal, Attachment, AttachmentKind, Organization, Patient, Protocol, Staff
 from node.signed_protocol import bp as signatures_bp
 from sync.db import CENTRAL
-from tests.conftest import login
-from tests.signing.helpers import protocol_document, tamper
-
-from .helpers import PATIENT
+from tests.helpers.appeals import PATIENT
+from tests.helpers.signing import protocol_document, tamper
+from tests.helpers.web import login
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,8 @@ import zipfile
 
 from domain.models import Appeal, AppealStatus, Attachment, AttachmentKind, Protocol
 from sync.changes import collect_changes
-from tests.conftest import rows
-
-from .helpers import in_work, protocol_form
+from tests.helpers.appeals import in_work, protocol_form
+from tests.helpers.data import rows
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -10,9 +10,8 @@ import html
 from typing import Any
 
 from domain.models import Appeal, AppealStatus, Referral, Specialty
-from tests.conftest import rows
-
-from .helpers import closed, login_page, new_appeal
+from tests.helpers.appeals import closed, login_page, new_appeal
+from tests.helpers.data import rows
 
 
 def _page_says(response: Any) -> str:

@@ -7,9 +7,8 @@ from datetime import date, timedelta
 from domain.models import Appeal, AppealKind, AppealStatus, Referral, Slot, Specialty, Staff
 from sync.changes import collect_changes
 from sync.clock import utcnow
-from tests.conftest import rows
-
-from .helpers import closed, in_work, login_page, new_appeal
+from tests.helpers.appeals import closed, in_work, login_page, new_appeal
+from tests.helpers.data import rows
 
 
 def _pulled_by(post_id: str) -> set[str]:

@@ -22,9 +22,8 @@ from central.signing import CentreCA, SignerCredential, SignerStore
 from domain.models import Attachment, AttachmentKind, Organization
 from protocol_signatures.pdf import verify_protocol
 from sync.changes import collect_changes
-from tests.signing.helpers import needs_poppler, pdfsig, pdftotext, tamper
-
-from .helpers import PASSPHRASE, closed, in_work, login_page
+from tests.helpers.appeals import PASSPHRASE, closed, in_work, login_page
+from tests.helpers.signing import needs_poppler, pdfsig, pdftotext, tamper
 
 
 def _signed_rows() -> list[Attachment]:

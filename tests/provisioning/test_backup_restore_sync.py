@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from runtime.processes import stop
-from tests.conftest import free_port
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works, node_env
-from tests.provisioning.helpers import central_rows, faplink, sync_once
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works, node_env
+from tests.helpers.ports import free_port
+from tests.helpers.provisioning import central_rows, faplink, sync_once
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from enrolment.bundle import open_bundle, seal
 from runtime.processes import faplink_command, start, stop, wait_http
-from tests.conftest import free_port
-from tests.e2e.cluster import ApiClient, Cluster, eventually, login_works
-from tests.provisioning.helpers import central_dir, central_rows, faplink, opened_env, post_id, sync_once
+from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works
+from tests.helpers.ports import free_port
+from tests.helpers.provisioning import central_dir, central_rows, faplink, opened_env, post_id, sync_once
 
 
 @pytest.fixture

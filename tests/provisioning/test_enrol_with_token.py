@@ -11,8 +11,8 @@ import pytest
 from node.datakey import unlock_with_password
 from provisioning.recovery import recover_data_key
 from sync.db import connect_file
-from tests.e2e.cluster import ApiClient, Cluster
-from tests.provisioning.helpers import (
+from tests.helpers.cluster import ApiClient, Cluster
+from tests.helpers.provisioning import (
     central_dir,
     central_rows,
     faplink,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import chromium, sign_in
-from tests.e2e.cluster import Cluster, eventually, login_works
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.cluster import Cluster, eventually, login_works
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from sync.request_signing import NodeKey, signed_headers
 from sync.server import enroll, enrolment_proof_message, register_node
 from sync.state import KnownNode
 from sync.wire import encode
-from tests.conftest import login
+from tests.helpers.web import login
 from web.auth import hash_password
 
 NODE = "kiosk-fleet-1"

@@ -20,7 +20,7 @@ from provisioning.diagnose import diagnose
 from provisioning.errors import BackupError
 from provisioning.layout import NodeDir
 from sync.db import connect_file
-from tests.conftest import TEST_DATA_KEY
+from tests.helpers.data import TEST_DATA_KEY
 
 
 def _node_dir(node_app) -> NodeDir:  # type: ignore[no-untyped-def]

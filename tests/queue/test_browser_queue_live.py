@@ -13,9 +13,9 @@ from playwright.sync_api import Browser, Page, expect
 from central.appeals import paging
 from domain.models import Appeal
 from sync.clock import utcnow
-from tests.conftest import served_in_thread
-from tests.e2e.browser import chromium, sign_in
-from tests.queue.helpers import appeal, staff
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.queue import appeal, staff
+from tests.helpers.web import served_in_thread
 
 LIVE_MS = 8000
 

@@ -14,8 +14,8 @@ import pytest
 from central.appeals import paging
 from domain.models import Appeal, AppealStatus
 from sync.clock import utcnow
-from tests.conftest import login
-from tests.queue.helpers import appeal, other_region_post, staff
+from tests.helpers.queue import appeal, other_region_post, staff
+from tests.helpers.web import login
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -319,6 +319,7 @@ def test_the_openapi_document_describes_the_cursor(central_app) -> None:  # type
     parameters = {p["name"]: p for p in operation["parameters"]}
     assert {"queue", "after", "limit", "specialty", "due_by"} <= set(parameters)
     assert parameters["limit"]["schema"]["maximum"] == paging.MAX_PAGE_SIZE
+    assert parameters["limit"]["schema"]["default"] == paging.PAGE_SIZE
     page = operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
     assert {"appeals", "next", "counts", "count_limit"} <= set(page)
     assert "opaque cursor" in operation["description"] and "400" in operation["responses"]

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 import pytest
 
-from sync.request_signing import NodeKey
-
-PG_ADMIN = os.environ.get("FAPLINK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("FAPLINK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+from tests.helpers.scaled import PG_ADMIN, REDIS_URL, TwoCentrals
 
 
 def _admin() -> psycopg2.extensions.connection:
@@ -41,27 +35,6 @@ def pg_url() -> Iterator[str]:
     conn.close()
 
 
-@dataclass
-class TwoCentrals:
-    """Two central instances on one PostgreSQL database and one Redis, seeded like the demo."""
-
-    urls: list[str]
-    data: Any  # faplink.demo_seed's Seeded
-    pg_url: str
-    root: Path
-
-    def register_node(self, node_id: str, post: int = 0) -> NodeKey:
-        """Enrol a node for post `post` (its key is returned) straight in the database."""
-        from sync.db import database, open_database_url
-        from sync.server import register_node
-
-        key = NodeKey.generate()
-        open_database_url(self.pg_url)
-        register_node(node_id, self.data.posts[post][0], key.public_hex)
-        database.close()
-        return key
-
-
 @pytest.fixture
 def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
     """Seed PostgreSQL, then run two `faplink central run --server gunicorn` processes sharing
@@ -71,7 +44,7 @@ def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
     from sync.db import CENTRAL, bind_replica, database, open_database_url
     from sync.migrations import migrate
     from sync.state import CENTRAL_MIGRATIONS
-    from tests.conftest import free_port
+    from tests.helpers.ports import free_port
 
     db = open_database_url(pg_url)
     migrate(db, CENTRAL_MIGRATIONS)

@@ -19,9 +19,9 @@ from node.live.link import LINK_PATH, NODE_NAMESPACE
 from sync.changes import latest_stamp
 from sync.db import CENTRAL, bind_replica, database, open_database_url
 from sync.request_signing import signed_headers
-from tests.chat.helpers import feldsher, in_work
-from tests.e2e.cluster import connect_live
-from tests.scaled.conftest import REDIS_URL, TwoCentrals
+from tests.helpers.chat import feldsher, in_work
+from tests.helpers.cluster import connect_live
+from tests.helpers.scaled import REDIS_URL, TwoCentrals
 
 
 class Party:

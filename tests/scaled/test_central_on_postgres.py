@@ -16,7 +16,7 @@ from sync.clock import utcnow
 from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
 from sync.wire import encode
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 @pytest.fixture

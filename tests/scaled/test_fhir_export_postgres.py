@@ -8,8 +8,7 @@ import pytest
 
 from central.fhir.access import Reader
 from central.fhir.export import export_ndjson
-from tests.fhir.helpers import validate, walk_one_appeal
-from tests.fhir.test_fhir_export import read_ndjson
+from tests.helpers.fhir import read_ndjson, validate, walk_one_appeal
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import redis
 from central.calls.book import RedisCallBook
 from central.calls.registry import Call, CallState, Side
 from central.live.presence import RedisLinkedPosts
+from tests.helpers.scaled import REDIS_URL
 from tests.helpers.timing import wait_until
-from tests.scaled.conftest import REDIS_URL
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from domain.models import Patient
 from sync.apply import apply_records
 from sync.state import PendingRecord
-from tests.conftest import rows
-from tests.unit.test_sync_apply_batch import NODE, patient_record
+from tests.helpers.data import rows
+from tests.helpers.pushes import NODE, numbered_patient_record
 
 
 @pytest.fixture
@@ -27,13 +27,13 @@ def pg_seeded(tmp_path: Path, pg_url: str):  # type: ignore[no-untyped-def]
 
 def test_a_big_push_with_a_waiting_child_and_bad_records_on_postgresql(pg_seeded) -> None:  # type: ignore[no-untyped-def]
     post, theirs = pg_seeded.posts[0][0], pg_seeded.posts[1][0]
-    parent = patient_record(post, 1)
-    child = patient_record(
+    parent = numbered_patient_record(post, 1)
+    child = numbered_patient_record(
         post, 2, representative=parent["id"], representative_relation="mother", first_name="Маша"
     )
-    good = [patient_record(post, n) for n in range(10, 1210)]
-    bad_phone = patient_record(post, 3, phone="12")
-    foreign = patient_record(theirs, 4)
+    good = [numbered_patient_record(post, n) for n in range(10, 1210)]
+    bad_phone = numbered_patient_record(post, 3, phone="12")
+    foreign = numbered_patient_record(theirs, 4)
     batch = [*good[:600], child, bad_phone, *good[600:], foreign]
     before = rows(Patient)
 

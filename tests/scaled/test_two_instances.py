@@ -13,8 +13,8 @@ from sync.changes import latest_stamp
 from sync.db import bind_replica, open_database
 from sync.migrations import migrate
 from sync.state import NODE_MIGRATIONS
-from tests.e2e.cluster import connect_live
-from tests.scaled.conftest import TwoCentrals
+from tests.helpers.cluster import connect_live
+from tests.helpers.scaled import TwoCentrals
 
 
 def test_a_push_to_one_instance_is_seen_live_on_the_other(two_centrals: TwoCentrals, tmp_path: Path) -> None:

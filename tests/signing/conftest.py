@@ -12,8 +12,7 @@ import pytest
 
 from central.documents.protocol_pdf import render_protocol_pdf
 from central.signing import CentreCA, SignerCredential, sign_protocol
-
-from .helpers import CENTRE, CONSULTANT, HOSPITAL, protocol_document
+from tests.helpers.signing import CENTRE, CONSULTANT, HOSPITAL, protocol_document
 
 
 @pytest.fixture(scope="session")

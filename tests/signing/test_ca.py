@@ -21,8 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from central.signing import CentreCA, SignerCredential, SigningError
 from central.signing.ca import DOCUMENT_SIGNING
-
-from .helpers import CENTRE, CONSULTANT, HOSPITAL
+from tests.helpers.signing import CENTRE, CONSULTANT, HOSPITAL
 
 
 def attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str:

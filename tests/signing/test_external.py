@@ -17,9 +17,8 @@ from central.signing import SigningError
 from central.signing.external import ExternalCertificateStore, ExternalCommand, check_template
 from central.signing.gost import GostCA, GostSignerStore
 from protocol_signatures.cms import verify_detached
-
-from .cms_helpers import FAKE_CRYPTCP, PASSPHRASE, flip_byte, needs_gost, openssl_cms_verify
-from .helpers import CONSULTANT, HOSPITAL
+from tests.helpers.cms import FAKE_CRYPTCP, PASSPHRASE, flip_byte, needs_gost, openssl_cms_verify
+from tests.helpers.signing import CONSULTANT, HOSPITAL
 
 TEMPLATE = f"{FAKE_CRYPTCP} -signf -der -dir {{outdir}} -thumbprint {{thumbprint}} {{input}}"
 DOCUMENT = b"%PDF-1.4\n% a stamped protocol\n"

@@ -17,9 +17,8 @@ from central.signing import SigningError
 from central.signing.gost import GOST_256, GOST_512, GostCA, GostSigner, GostSignerStore, sign_detached
 from central.signing.visible import CertificateFacts, stamp_pdf
 from protocol_signatures.cms import verify_detached
-
-from .cms_helpers import PASSPHRASE, cms_print, flip_byte, needs_gost, openssl_cms_verify
-from .helpers import CENTRE, CONSULTANT, HOSPITAL, needs_poppler, pdftotext
+from tests.helpers.cms import PASSPHRASE, cms_print, flip_byte, needs_gost, openssl_cms_verify
+from tests.helpers.signing import CENTRE, CONSULTANT, HOSPITAL, needs_poppler, pdftotext
 
 pytestmark = needs_gost
 

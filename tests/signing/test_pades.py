@@ -20,8 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from central.documents.protocol_pdf import FONT_DIR, render_protocol_pdf
 from central.signing import CentreCA, SignerCredential, SigningError, sign_protocol, verify_protocol
-
-from .helpers import (
+from tests.helpers.signing import (
     CONSULTANT,
     HOSPITAL,
     needs_nss_tools,

@@ -16,9 +16,9 @@ from domain.errors import ValidationError
 from domain.models import Appeal, CallLog, CallOutcome, Patient
 from sync.changes import collect_changes
 from sync.clock import utcnow
-from tests.chat.helpers import in_work
-from tests.conftest import login
+from tests.helpers.chat import in_work
 from tests.helpers.timing import DEADLINE_S, ManualClock, wait_until
+from tests.helpers.web import login
 from tests.telephony.sipp import CENTRE_NUMBER, CONSULTANT_NUMBER, Phone, free_udp_port
 
 PATIENT = "Кузьмин Пётр Васильевич@1"

@@ -6,74 +6,48 @@ from datetime import timedelta
 
 import pytest
 
-from domain.booking import book_appeal
+from domain import booking
 from domain.errors import LifecycleError, ValidationError
 from domain.models import (
     Appeal,
     AppealStatus,
     Diagnosis,
     FormOfCare,
-    Patient,
     Protocol,
-    Role,
     Slot,
     Staff,
     configure_deadlines,
 )
 from sync.clock import utcnow
-from tests.conftest import future_slot, rows
-
-
-def _people(seeded):  # type: ignore[no-untyped-def]
-    consultant = Staff.get_by_id(seeded.consultants["ivanova"])
-    feldsher = Staff.get((Staff.role == Role.FELDSHER) & (Staff.organization == seeded.posts[0][0]))
-    patient = Patient.get_by_id(seeded.patients["Кузьмин Пётр Васильевич@1"])
-    return consultant, feldsher, patient
-
-
-def _book(seeded, slot: Slot | None = None, form: str = FormOfCare.PLANNED, **kw):  # type: ignore[no-untyped-def]
-    consultant, feldsher, patient = _people(seeded)
-    if slot is None and form == FormOfCare.PLANNED:
-        slot = future_slot(consultant)
-    return book_appeal(
-        consent_by="patient",  # the ИДС to the consultation
-        patient=patient,
-        author=feldsher,
-        specialty=consultant.specialty,
-        consultant=consultant,
-        slot=slot,
-        form_of_care=form,
-        question=kw.pop("question", "Нужна ли госпитализация?"),
-        **kw,
-    )
+from tests.helpers.data import appeal_parties, book_appeal, rows
 
 
 def test_a_booked_appeal_is_new_and_due_at_its_slot(seeded) -> None:  # type: ignore[no-untyped-def]
-    appeal = _book(seeded)
+    appeal = book_appeal(seeded)
     assert appeal.status == AppealStatus.NEW
     assert appeal.due_at == appeal.slot.starts_at
     assert appeal.origin == "central" and appeal.seq > 0 and appeal.hlc
 
 
 def test_a_taken_slot_is_refused_and_nothing_is_stored(seeded) -> None:  # type: ignore[no-untyped-def]
-    first = _book(seeded)
+    first = book_appeal(seeded)
     before = rows(Appeal)
     with pytest.raises(ValidationError) as err:
-        _book(seeded, slot=first.slot)
+        book_appeal(seeded, slot=first.slot)
     assert "уже занято" in err.value.message
     assert rows(Appeal) == before
 
 
 def test_a_cancelled_appeal_frees_its_slot(seeded) -> None:  # type: ignore[no-untyped-def]
-    first = _book(seeded)
+    first = book_appeal(seeded)
     first.cancel()
-    assert _book(seeded, slot=first.slot).slot_id == first.slot_id
+    assert book_appeal(seeded, slot=first.slot).slot_id == first.slot_id
 
 
 def test_planned_care_needs_a_slot(seeded) -> None:  # type: ignore[no-untyped-def]
-    consultant, feldsher, patient = _people(seeded)
+    consultant, feldsher, patient = appeal_parties(seeded)
     with pytest.raises(ValidationError) as err:
-        book_appeal(
+        booking.book_appeal(
             consent_by="patient",  # the ИДС to the consultation
             patient=patient,
             author=feldsher,
@@ -88,18 +62,18 @@ def test_planned_care_needs_a_slot(seeded) -> None:  # type: ignore[no-untyped-d
 
 def test_an_empty_question_is_refused(seeded) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError) as err:
-        _book(seeded, question="   ")
+        book_appeal(seeded, question="   ")
     assert "основной вопрос" in err.value.message
 
 
 def test_take_in_work_is_refused_earlier_than_15_minutes_before_the_slot(seeded) -> None:  # type: ignore[no-untyped-def]
-    consultant, *_ = _people(seeded)
+    consultant, *_ = appeal_parties(seeded)
     later = (
         Slot.select()
         .where((Slot.consultant == consultant) & (Slot.starts_at > utcnow() + timedelta(hours=2)))
         .first()
     )
-    appeal = _book(seeded, slot=later)
+    appeal = book_appeal(seeded, slot=later)
     with pytest.raises(LifecycleError) as err:
         appeal.take_in_work(consultant, now=later.starts_at - timedelta(minutes=16))
     assert "не ранее чем за 15 минут" in err.value.message
@@ -109,15 +83,15 @@ def test_take_in_work_is_refused_earlier_than_15_minutes_before_the_slot(seeded)
 
 
 def test_another_specialty_cannot_take_it(seeded) -> None:  # type: ignore[no-untyped-def]
-    appeal = _book(seeded)
+    appeal = book_appeal(seeded)
     neurologist = Staff.get_by_id(seeded.consultants["kuznetsova"])
     with pytest.raises(LifecycleError):
         appeal.take_in_work(neurologist, now=appeal.slot.starts_at)
 
 
 def test_protocol_without_recommendations_is_refused_and_nothing_is_stored(seeded) -> None:  # type: ignore[no-untyped-def]
-    consultant, *_ = _people(seeded)
-    appeal = _book(seeded)
+    consultant, *_ = appeal_parties(seeded)
+    appeal = book_appeal(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
     with pytest.raises(ValidationError) as err:
         Protocol.send(
@@ -133,8 +107,8 @@ def test_protocol_without_recommendations_is_refused_and_nothing_is_stored(seede
 
 
 def test_a_bad_icd10_code_is_refused_with_the_code_named(seeded) -> None:  # type: ignore[no-untyped-def]
-    consultant, *_ = _people(seeded)
-    appeal = _book(seeded)
+    consultant, *_ = appeal_parties(seeded)
+    appeal = book_appeal(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
     with pytest.raises(ValidationError) as err:
         Protocol.send(
@@ -149,8 +123,8 @@ def test_a_bad_icd10_code_is_refused_with_the_code_named(seeded) -> None:  # typ
 
 
 def test_sending_the_protocol_closes_the_appeal(seeded) -> None:  # type: ignore[no-untyped-def]
-    consultant, *_ = _people(seeded)
-    appeal = _book(seeded)
+    consultant, *_ = appeal_parties(seeded)
+    appeal = book_appeal(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
     Protocol.send(
         appeal,
@@ -169,7 +143,7 @@ def test_sending_the_protocol_closes_the_appeal(seeded) -> None:  # type: ignore
 def test_overdue_by_form_of_care_deadline(seeded) -> None:  # type: ignore[no-untyped-def]
     configure_deadlines({FormOfCare.EMERGENCY: 30})
     try:
-        appeal = _book(seeded, form=FormOfCare.EMERGENCY)
+        appeal = book_appeal(seeded, form=FormOfCare.EMERGENCY)
         assert appeal.slot_id is None
         assert not appeal.is_overdue(appeal.created_at + timedelta(minutes=29))
         assert appeal.is_overdue(appeal.created_at + timedelta(minutes=30))
@@ -178,7 +152,7 @@ def test_overdue_by_form_of_care_deadline(seeded) -> None:  # type: ignore[no-un
 
 
 def test_overdue_by_slot_time(seeded) -> None:  # type: ignore[no-untyped-def]
-    appeal = _book(seeded)
+    appeal = book_appeal(seeded)
     assert not appeal.is_overdue(appeal.slot.starts_at - timedelta(minutes=1))
     assert appeal.is_overdue(appeal.slot.starts_at)
     appeal.take_in_work(Staff.get_by_id(seeded.consultants["ivanova"]), now=appeal.slot.starts_at)

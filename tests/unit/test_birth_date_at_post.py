@@ -12,8 +12,8 @@ import pytest
 
 from domain.errors import ValidationError
 from domain.models import Organization, OrgKind, Patient, Region
-from tests.conftest import rows
-from tests.unit.test_sync_apply import patient_record, push
+from tests.helpers.data import rows
+from tests.helpers.pushes import patient_record, push
 
 #: 13:30 UTC on 7 December: 01:30 on the 8th in Kamchatka (UTC+12), 16:30 on the 7th in Moscow.
 NOW = datetime(2026, 12, 7, 13, 30)

@@ -19,8 +19,8 @@ from domain.models import Appeal, ConsentGiver, Patient, Relation, Specialty, St
 from domain.models.directory import today_at
 from sync.apply import apply_records
 from sync.clock import utcnow
-from tests.conftest import future_slot, rows
-from tests.unit.test_sync_apply import NODE, clock, patient_record, push
+from tests.helpers.data import future_slot, rows
+from tests.helpers.pushes import NODE, clock, patient_record, push
 
 ELDER = "Кузьмин Пётр Васильевич@1"  # born 1948
 MOTHER = "Сидорова Елена Андреевна@1"

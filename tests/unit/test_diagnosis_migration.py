@@ -10,12 +10,12 @@ from sync.clock import HybridClock
 from sync.db import database
 from sync.migrations import migrate
 from sync.state import CENTRAL_MIGRATIONS
-from tests.unit.test_appeal_lifecycle import _book, _people
+from tests.helpers.data import appeal_parties, book_appeal
 
 
 def test_old_diagnoses_get_russian_titles_and_roles_in_place(seeded) -> None:  # type: ignore[no-untyped-def]
-    consultant, *_ = _people(seeded)
-    appeal = _book(seeded)
+    consultant, *_ = appeal_parties(seeded)
+    appeal = book_appeal(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
     Protocol.send(
         appeal,
@@ -48,8 +48,8 @@ def test_old_diagnoses_get_russian_titles_and_roles_in_place(seeded) -> None:  #
 
 
 def test_a_post_still_takes_an_old_protocols_heading_code_from_central(seeded) -> None:  # type: ignore[no-untyped-def]
-    consultant, *_ = _people(seeded)
-    appeal = _book(seeded)
+    consultant, *_ = appeal_parties(seeded)
+    appeal = book_appeal(seeded)
     appeal.take_in_work(consultant, now=appeal.slot.starts_at)
     protocol = Protocol.send(appeal, consultant, anamnesis="", recommendations="Контроль", diagnoses=[])
     # J18 stood in protocols before only the most detailed codes were allowed: such a row,

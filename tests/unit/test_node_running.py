@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from node.running import NodeAlreadyRunning, hold_data_dir, running_pid
+from tests.helpers.timing import wait_until
 
 HOLDER = (
     "import sys, time; from pathlib import Path; from node.running import hold_data_dir; "
@@ -33,10 +33,8 @@ def test_a_second_holder_is_refused_and_a_killed_one_frees_the_directory(tmp_pat
     finally:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(10)
-    deadline = time.monotonic() + 5
-    while running_pid(tmp_path) is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert running_pid(tmp_path) is None  # the kernel dropped the lock with the process
+    # The kernel drops the lock with the process.
+    wait_until(lambda: running_pid(tmp_path) is None, "the dead holder's lock to go")
     lock = hold_data_dir(tmp_path)
     try:
         assert running_pid(tmp_path) == os.getpid()

@@ -1,8 +1,8 @@
-"""The browser tests' page checks find what they look for (tests/e2e/pagecheck.py)."""
+"""The browser tests' page checks find what they look for (tests/helpers/pagecheck.py)."""
 
 from __future__ import annotations
 
-from tests.e2e.pagecheck import english_words, utc_or_iso
+from tests.helpers.pagecheck import english_words, utc_or_iso
 
 
 def test_english_is_found_and_names_codes_and_files_are_not() -> None:

@@ -8,46 +8,10 @@ from datetime import date
 
 from domain.booking import book_appeal
 from domain.models import Appeal, AppealStatus, Patient, Staff
-from sync.apply import apply_records
-from sync.clock import HybridClock, Stamp
+from sync.clock import Stamp
 from sync.state import PendingRecord, SyncEvent
-from tests.conftest import future_slot, rows
-
-NODE = "post-node-1"
-clock = HybridClock(NODE)
-
-
-def patient_record(post_id: str, **fields):  # type: ignore[no-untyped-def]
-    values = {
-        "last_name": "Морозова",
-        "first_name": "Галина",
-        "middle_name": "",
-        "birth_date": "1961-05-07",
-        "sex": "female",
-        "snils": "11223344595",
-        "enp": None,
-        "phone": "+79161234567",
-        "address": "",
-        "organization": post_id,
-        "representative": None,
-        "representative_relation": "",
-        "representative_name": "",
-        "representative_document": "",
-        "representative_phone": None,
-    } | fields
-    return {
-        "model": "patient",
-        "id": str(uuid.uuid4()),
-        "origin": NODE,
-        "changed_by": NODE,
-        "hlc": clock.now(),
-        "deleted": False,
-        "fields": values,
-    }
-
-
-def push(records, post_id):  # type: ignore[no-untyped-def]
-    return apply_records(records, peer=NODE, from_central=False, scope_org=post_id)
+from tests.helpers.data import future_slot, rows
+from tests.helpers.pushes import NODE, clock, patient_record, push
 
 
 def test_a_resent_batch_changes_nothing(seeded) -> None:  # type: ignore[no-untyped-def]

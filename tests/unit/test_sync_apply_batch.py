@@ -9,28 +9,13 @@ from domain.models import Patient, Protocol, Staff
 from sync.apply import apply_records
 from sync.clock import HybridClock
 from sync.state import PendingRecord, SyncEvent
-from tests.conftest import future_slot, rows
-from tests.unit.test_sync_apply import NODE, push
-from tests.unit.test_sync_apply import patient_record as one_patient
-
-
-def patient_record(post_id: str, n: int, **fields):  # type: ignore[no-untyped-def]
-    """The n-th patient of a batch: a name and a phone of its own."""
-    own = {
-        "last_name": f"Петрова-{n}",
-        "first_name": "Анна",
-        "middle_name": "Ильинична",
-        "birth_date": "1954-11-30",
-        "snils": None,
-        "phone": f"+7916{n:07d}",
-        "address": "д. Заречье, ул. Лесная, 3",
-    }
-    return one_patient(post_id, **(own | fields))
+from tests.helpers.data import future_slot, rows
+from tests.helpers.pushes import NODE, numbered_patient_record, push
 
 
 def test_new_rows_of_a_batch_are_stored_as_sent(seeded) -> None:  # type: ignore[no-untyped-def]
     post = seeded.posts[0][0]
-    batch = [patient_record(post, n) for n in range(1200)]
+    batch = [numbered_patient_record(post, n) for n in range(1200)]
     before = rows(Patient)
     result = push(batch, post)
     assert (result.applied, result.stale, result.pending, result.refused) == (1200, 0, 0, [])
@@ -50,11 +35,11 @@ def test_new_rows_of_a_batch_are_stored_as_sent(seeded) -> None:  # type: ignore
 
 def test_a_child_whose_parent_is_missing_waits_and_the_rest_go_in(seeded) -> None:  # type: ignore[no-untyped-def]
     post = seeded.posts[0][0]
-    parent = patient_record(post, 1)
-    child = patient_record(
+    parent = numbered_patient_record(post, 1)
+    child = numbered_patient_record(
         post, 2, representative=parent["id"], representative_relation="mother", first_name="Маша"
     )
-    others = [patient_record(post, n) for n in range(3, 40)]
+    others = [numbered_patient_record(post, n) for n in range(3, 40)]
     first = push([*others[:10], child, *others[10:]], post)
     assert (first.applied, first.pending, first.refused) == (37, 1, [])
     assert rows(PendingRecord) == 1
@@ -66,20 +51,20 @@ def test_a_child_whose_parent_is_missing_waits_and_the_rest_go_in(seeded) -> Non
 
 def test_a_child_ahead_of_its_parent_in_one_batch_goes_in(seeded) -> None:  # type: ignore[no-untyped-def]
     post = seeded.posts[0][0]
-    parent = patient_record(post, 1)
-    child = patient_record(
+    parent = numbered_patient_record(post, 1)
+    child = numbered_patient_record(
         post, 2, representative=parent["id"], representative_relation="mother", first_name="Маша"
     )
-    result = push([child, patient_record(post, 3), parent], post)
+    result = push([child, numbered_patient_record(post, 3), parent], post)
     assert (result.pending, result.refused, rows(PendingRecord)) == (0, [], 0)
     assert Patient.get_by_id(child["id"]).representative_id == parent["id"]
 
 
 def test_a_bad_record_among_new_ones_is_refused_alone(seeded) -> None:  # type: ignore[no-untyped-def]
     post, theirs = seeded.posts[0][0], seeded.posts[1][0]
-    good = [patient_record(post, n) for n in range(20)]
-    bad_phone = patient_record(post, 21, phone="12")
-    foreign = patient_record(theirs, 22)
+    good = [numbered_patient_record(post, n) for n in range(20)]
+    bad_phone = numbered_patient_record(post, 21, phone="12")
+    foreign = numbered_patient_record(theirs, 22)
     result = push([*good[:10], bad_phone, *good[10:], foreign], post)
     assert result.applied == 20
     assert sorted(r["id"] for r in result.refused) == sorted([bad_phone["id"], foreign["id"]])

@@ -9,7 +9,7 @@ from sync.errors import TransportError
 from sync.request_signing import NodeKey
 from sync.session import CentralSession
 from sync.state import Cursor
-from tests.conftest import free_port
+from tests.helpers.ports import free_port
 
 
 def client_for(app, url: str) -> SyncClient:  # type: ignore[no-untyped-def]

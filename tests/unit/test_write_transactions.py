@@ -12,11 +12,11 @@ import threading
 
 from domain.models import Appeal, AppealStatus, Patient, Staff
 from sync.db import database, read_snapshot
-from tests.unit.test_appeal_lifecycle import _book
+from tests.helpers.data import book_appeal
 
 
 def test_a_read_then_write_transaction_survives_a_concurrent_commit(seeded) -> None:  # type: ignore[no-untyped-def]
-    appeal = _book(seeded)
+    appeal = book_appeal(seeded)
     consultant = Staff.get_by_id(seeded.consultants["ivanova"])
     patient_id = appeal.patient_id
     errors: list[BaseException] = []
@@ -56,7 +56,7 @@ def test_a_read_then_write_transaction_survives_a_concurrent_commit(seeded) -> N
 
 
 def test_a_read_snapshot_does_not_hold_back_writers(seeded) -> None:  # type: ignore[no-untyped-def]
-    appeal = _book(seeded)
+    appeal = book_appeal(seeded)
     wrote = threading.Event()
 
     def writer() -> None:

@@ -27,8 +27,9 @@ from domain.models import (
 from faplink.demo_seed import make_snils
 from sync.clock import utcnow
 from sync.db import CENTRAL
-from tests.conftest import future_slot, login
-from tests.web.test_central_pages import _appeal as central_appeal
+from tests.helpers.data import appeal_from_post as central_appeal
+from tests.helpers.data import future_slot
+from tests.helpers.web import login
 
 SECRET_PASSWORD = "Тайна-пароль-9137"
 

@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-from datetime import timedelta
 
-from domain.booking import book_appeal
-from domain.models import Appeal, AppealStatus, Diagnosis, Patient, Protocol, Slot, Staff
-from sync.clock import utcnow
-from tests.conftest import login, rows
-
-
-def _appeal(data, minutes_ahead: int = 5, consultant: str = "ivanova") -> Appeal:  # type: ignore[no-untyped-def]
-    """An appeal as it arrives from post 1, for a slot `minutes_ahead` from now."""
-    doctor = Staff.get_by_id(data.consultants[consultant])
-    starts = utcnow() + timedelta(minutes=minutes_ahead)
-    slot = Slot.create(consultant=doctor, starts_at=starts, ends_at=starts + timedelta(minutes=30))
-    return book_appeal(
-        consent_by="patient",  # the ИДС to the consultation
-        patient=Patient.get_by_id(data.patients["Кузьмин Пётр Васильевич@1"]),
-        author=Staff.get(Staff.organization == data.posts[0][0]),
-        specialty=doctor.specialty,
-        consultant=doctor,
-        slot=slot,
-        form_of_care="planned",
-        question="Повышение АД до 180/100, коррекция терапии?",
-        complaints="Головная боль",
-    )
+from domain.models import Appeal, AppealStatus, Diagnosis, Protocol
+from tests.helpers.data import appeal_from_post, rows
+from tests.helpers.web import login
 
 
 def test_login_page_and_wrong_password(central_app) -> None:  # type: ignore[no-untyped-def]
@@ -50,7 +30,7 @@ def test_pages_need_a_login(central_app) -> None:  # type: ignore[no-untyped-def
 
 def test_the_new_appeal_shows_in_the_queue_and_is_taken_and_closed(central_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
     app, data = central_app
-    appeal = _appeal(data)
+    appeal = appeal_from_post(data)
     client = app.test_client()
     client.post("/login", data={"login": "ivanova", "password": "demo1234"})
     queue = client.get("/appeals?queue=new").get_data(as_text=True)
@@ -90,7 +70,7 @@ def test_the_new_appeal_shows_in_the_queue_and_is_taken_and_closed(central_app, 
 
 def test_taking_too_early_is_refused_with_the_time(central_app) -> None:  # type: ignore[no-untyped-def]
     app, data = central_app
-    appeal = _appeal(data, minutes_ahead=120)
+    appeal = appeal_from_post(data, minutes_ahead=120)
     client = app.test_client()
     token = login(client, "ivanova")
     response = client.post(f"/api/v1/appeals/{appeal.id}/take", headers={"X-CSRF-Token": token})
@@ -101,7 +81,7 @@ def test_taking_too_early_is_refused_with_the_time(central_app) -> None:  # type
 
 def test_another_specialty_does_not_see_the_appeal(central_app) -> None:  # type: ignore[no-untyped-def]
     app, data = central_app
-    appeal = _appeal(data)
+    appeal = appeal_from_post(data)
     client = app.test_client()
     token = login(client, "kuznetsova")
     assert client.get(f"/api/v1/appeals/{appeal.id}").status_code == 404
@@ -114,7 +94,7 @@ def test_another_specialty_does_not_see_the_appeal(central_app) -> None:  # type
 
 def test_api_protocol_errors_are_clear_json(central_app) -> None:  # type: ignore[no-untyped-def]
     app, data = central_app
-    appeal = _appeal(data)
+    appeal = appeal_from_post(data)
     client = app.test_client()
     token = login(client, "ivanova")
     headers = {"X-CSRF-Token": token}
@@ -161,7 +141,7 @@ def test_a_locked_database_is_a_clear_retry_and_nothing_changes(central_app, mon
     from sync.db import database
 
     app, data = central_app
-    appeal = _appeal(data)
+    appeal = appeal_from_post(data)
     client = app.test_client()
     token = login(client, "ivanova")
     # Wait 0.2 s for the lock instead of 10 s, so that the test is quick.

@@ -21,8 +21,9 @@ from sync.clock import HybridClock
 from sync.db import open_database
 from sync.migrations import applied, migrate
 from sync.state import CENTRAL_MIGRATIONS
-from tests.conftest import future_slot, login, rows
-from tests.protocols.helpers import PATIENT, in_work
+from tests.helpers.appeals import PATIENT, in_work
+from tests.helpers.data import future_slot, rows
+from tests.helpers.web import login
 
 NODE = "post-node-1"
 clock = HybridClock(NODE)

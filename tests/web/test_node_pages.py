@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from domain.models import Appeal, Patient
-from tests.conftest import future_slot, login, rows
+from tests.helpers.data import future_slot, rows
+from tests.helpers.web import login
 
 
 def _csrf(html: str) -> str:

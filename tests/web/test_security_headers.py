@@ -7,7 +7,7 @@ import re
 
 from flask import Flask
 
-from tests.conftest import login
+from tests.helpers.web import login
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",

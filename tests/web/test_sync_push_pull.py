@@ -12,8 +12,8 @@ from domain.models import Patient
 from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
 from sync.wire import encode
-from tests.conftest import rows
-from tests.unit.test_sync_apply_batch import patient_record
+from tests.helpers.data import rows
+from tests.helpers.pushes import numbered_patient_record
 
 NODE = "kiosk-push-pull"
 
@@ -43,7 +43,7 @@ def _push(client, key, payload):  # type: ignore[no-untyped-def]
 
 
 def _mine(post: str):  # type: ignore[no-untyped-def]
-    record = patient_record(post, 7)
+    record = numbered_patient_record(post, 7)
     return record | {"origin": NODE, "changed_by": NODE, "id": str(uuid.uuid4())}
 
 

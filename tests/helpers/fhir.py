@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import fhir.resources
 from fhir.resources import construct_fhir_element
 from flask import Flask
 
+from central.fhir.export import EXPORT_ORDER
 from domain.models import Appeal, Attachment, AttachmentKind, Exam, Observation, Patient, Staff
 from sync.clock import utcnow
-from tests.protocols.helpers import PATIENT, in_work
+from tests.helpers.appeals import PATIENT, in_work
 
 #: fhir.resources 6.4.0: its root package is FHIR R4 (4.0.1); from 6.5.0 it is R4B, from 7.0 R5.
 assert fhir.resources.__fhir_version__ == "4.0.1", fhir.resources.__fhir_version__
@@ -111,3 +114,16 @@ def walk_one_appeal(app: Flask, client: Any, data: Any) -> WalkedAppeal:
         created_at=signed.created_at,
     )
     return WalkedAppeal(Appeal.get_by_id(appeal.id), patient, consultant, feldsher, token)
+
+
+def read_ndjson(out: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every file, every line parsed and validated against its R4 model."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name in EXPORT_ORDER:
+        lines = (out / f"{name}.ndjson").read_text(encoding="utf-8").splitlines()
+        resources = [json.loads(line) for line in lines]
+        for resource in resources:
+            assert resource["resourceType"] == name
+            validate(resource)
+        found[name] = resources
+    return found

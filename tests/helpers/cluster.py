@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import socketio
 from faplink.demo import prepare
 from node.datakey import DataKey, key_from_file
 from runtime.processes import faplink_command, start, stop, wait_http
-from tests.conftest import free_port
+from tests.helpers.ports import free_port
 
 
 def node_key_file(node_dir: Path | str) -> Path:
@@ -190,3 +191,23 @@ def connect_live(client: socketio.Client, base: str, http: requests.Session) -> 
     """Connect `client` to the app's Socket.IO over WebSocket as the user `http` is logged in as."""
     cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
     client.connect(base, headers={"Cookie": cookie}, transports=["websocket"])
+
+
+PATIENT_PHONE = "+79151112233"  # Кузьмин Пётр Васильевич, post 1
+
+
+def central_patient_field(cluster: Cluster, patient_id: str, field: str) -> str:
+    db = Path(cluster.plan["central"]["dir"]) / "central.db"  # type: ignore[index]
+    with sqlite3.connect(db) as conn:
+        return str(conn.execute(f"SELECT {field} FROM patient WHERE id = ?", (patient_id,)).fetchone()[0])
+
+
+def sync_round(client: ApiClient) -> None:
+    before = client.get("/api/v1/sync/status").json()["rounds_completed"]
+    client.post("/api/v1/sync/now")
+    eventually(
+        lambda: (lambda s: s["state"] == "idle" and s["rounds_completed"] > before)(
+            client.get("/api/v1/sync/status").json()
+        ),
+        what="a completed sync round",
+    )

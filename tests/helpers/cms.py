@@ -10,7 +10,7 @@ import pytest
 
 from protocol_signatures.openssl import gost_available
 
-FAKE_CRYPTCP = Path(__file__).with_name("fake_cryptcp.py")
+FAKE_CRYPTCP = Path(__file__).parents[1] / "signing" / "fake_cryptcp.py"
 PASSPHRASE = "Пароль подписи 2025"
 
 needs_gost = pytest.mark.skipif(

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -44,3 +44,19 @@ def sign_in(page: Page, base: str, login: str, password: str = "demo1234") -> No
     page.get_by_label("Логин").fill(login)
     page.get_by_label("Пароль").fill(password)
     page.get_by_role("button", name="Войти").click()
+
+
+def open_central_as(browser: Browser, base: str, login: str) -> Page:
+    page = browser.new_context(locale="ru-RU").new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # «Удалить…?», «Сбросить пароль…?»
+    page.goto(f"{base}/login")
+    page.get_by_label("Логин").fill(login)
+    page.get_by_label("Пароль").fill("demo1234")
+    page.get_by_role("button", name="Войти").click()
+    expect(page.locator(".usermenu summary")).to_be_visible()
+    return page
+
+
+def choose_in_menu(page: Page, item: str) -> None:
+    page.locator(".usermenu summary").click()
+    page.locator(".usermenu .menu").get_by_role("link", name=item, exact=True).click()

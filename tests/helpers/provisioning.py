@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.processes import faplink_command
-from tests.e2e.cluster import ApiClient, Cluster
+from tests.helpers.cluster import ApiClient, Cluster
 
 
 def faplink(

@@ -1,0 +1,34 @@
+"""The scaled central's parts: PostgreSQL and Redis on this machine, two centrals sharing them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sync.request_signing import NodeKey
+
+PG_ADMIN = os.environ.get("FAPLINK_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("FAPLINK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@dataclass
+class TwoCentrals:
+    """Two central instances on one PostgreSQL database and one Redis, seeded like the demo."""
+
+    urls: list[str]
+    data: Any  # faplink.demo_seed's Seeded
+    pg_url: str
+    root: Path
+
+    def register_node(self, node_id: str, post: int = 0) -> NodeKey:
+        """Enrol a node for post `post` (its key is returned) straight in the database."""
+        from sync.db import database, open_database_url
+        from sync.server import register_node
+
+        key = NodeKey.generate()
+        open_database_url(self.pg_url)
+        register_node(node_id, self.data.posts[post][0], key.public_hex)
+        database.close()
+        return key
