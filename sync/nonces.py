@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .clock import utcnow
@@ -26,13 +27,15 @@ class NonceStore(Protocol):
 class MemoryNonces:
     """One process's nonces, expiring in order; at most `limit` kept (the oldest go first)."""
 
-    def __init__(self, limit: int = 1_000_000) -> None:
+    def __init__(self, limit: int = 1_000_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
+        #: What the window is timed on (seconds); tests pass a clock they move on by hand.
+        self.clock = clock
         self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
 
     def first_time(self, node_id: str, nonce: str, ttl_s: float) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         key = (node_id, nonce)
         with self._lock:
             while self._seen:

@@ -3,13 +3,13 @@ across instances through Redis), and posts do not poll in step."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from sync.nonces import MemoryNonces, RedisNonces
 from sync.state import KnownNode, SeenNonce
 from sync.worker import SPREAD_CAP, SyncWorker
 from tests.contract.helpers import json_of
+from tests.helpers.timing import ManualClock, wait_until
 
 
 def test_a_signed_pull_writes_nothing_to_the_database(kiosks) -> None:  # type: ignore[no-untyped-def]
@@ -33,21 +33,15 @@ def test_a_replayed_request_is_still_refused(kiosks) -> None:  # type: ignore[no
     assert again.status_code == 401 and again.get_json()["error"] == "replayed"
 
 
-def _until(check, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_memory_nonces_remember_within_the_window_and_forget_after() -> None:
-    store = MemoryNonces()
-    assert store.first_time("kiosk-1", "n1", 0.2)
-    assert not store.first_time("kiosk-1", "n1", 0.2)
-    assert store.first_time("kiosk-2", "n1", 0.2)  # another node's nonce is another nonce
-    assert _until(lambda: store.first_time("kiosk-1", "n1", 0.2))
+    clock = ManualClock()
+    store = MemoryNonces(clock=clock)
+    assert store.first_time("kiosk-1", "n1", 60)
+    clock.advance(59)
+    assert not store.first_time("kiosk-1", "n1", 60)
+    assert store.first_time("kiosk-2", "n1", 60)  # another node's nonce is another nonce
+    clock.advance(2)
+    assert store.first_time("kiosk-1", "n1", 60)
 
 
 def test_memory_nonces_are_bounded() -> None:
@@ -66,9 +60,11 @@ def test_redis_nonces_are_shared_by_every_instance() -> None:
         RedisNonces(client, prefix),
         RedisNonces(redis.Redis.from_url("redis://127.0.0.1:6379/0"), prefix),
     )
-    assert one.first_time("kiosk-1", "n1", 0.3)
-    assert not other.first_time("kiosk-1", "n1", 0.3)  # the replay to another instance fails too
-    assert _until(lambda: other.first_time("kiosk-1", "n1", 0.3))
+    assert one.first_time("kiosk-1", "n1", 60)
+    assert not other.first_time("kiosk-1", "n1", 60)  # the replay to another instance fails too
+    # Redis times the window itself: a short one runs out, and the nonce is new again.
+    assert one.first_time("kiosk-1", "n2", 0.05)
+    wait_until(lambda: other.first_time("kiosk-1", "n2", 60), "Redis to forget the nonce")
 
 
 class _Client:
