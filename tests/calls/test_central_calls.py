@@ -213,7 +213,6 @@ def test_a_consultants_call_answered_by_the_post_relays_signals_and_is_logged_co
 def test_a_declined_and_an_unanswered_call_are_logged_so(central_app) -> None:  # type: ignore[no-untyped-def]
     app, data = central_app
     appeal = in_work(data, "ivanova")
-    app.extensions["calls"].ring_seconds = 0.5
     medno = node_socket(app, data.posts[0][0], "kiosk-medno")
     ivanova = consultant_socket(app, "ivanova")
     first = ivanova.emit("call:place", {"appeal": appeal.id, "mode": "audio"}, callback=True)["call"]
@@ -223,6 +222,8 @@ def test_a_declined_and_an_unanswered_call_are_logged_so(central_app) -> None:  
     assert declined == {"ok": True}
     assert [e["outcome"] for e in events(ivanova, "call:ended") if e["call"] == first] == ["declined"]
 
+    # A short ring for the unanswered call only: the first must not run out before it is declined.
+    app.extensions["calls"].ring_seconds = 0.5
     second = ivanova.emit("call:place", {"appeal": appeal.id, "mode": "video"}, callback=True)["call"]
     # Nobody answers: once the ring time is out, both sides are told it was missed.
     assert [e["outcome"] for e in wait_for_events(ivanova, "call:ended", second)] == ["missed"]
