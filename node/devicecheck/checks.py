@@ -363,9 +363,15 @@ def _figure(value: float | None, digits: int) -> float | int | str:
 
 def link_finding(identity: Any, *, budget_s: float = 6.0) -> Finding:
     """Round trip, throughput both ways and loss to central, and the call mode they allow."""
-    from node.link_monitor.measure import MODE_LABELS, measure_link, offered_mode, save_latest
+    from node.link_monitor.measure import MODE_LABELS, measure_link, offered_mode, save_latest, unmeasured
+    from web.errors import USER_ERRORS
 
-    quality = measure_link(identity.session(), budget_s=budget_s)
+    try:  # node.key is sealed under the post's data key, which a command may not have opened
+        central = identity.session()
+    except (OSError, ValueError, *USER_ERRORS) as exc:
+        quality = unmeasured(exc)
+    else:
+        quality = measure_link(central, budget_s=budget_s)
     mode = offered_mode(quality)
     figures = {**quality.as_dict(), "mode": mode}
     try:

@@ -62,6 +62,7 @@ from web.errors import USER_ERRORS
 
 __all__ = [
     "LinkQuality",
+    "unmeasured",
     "ModeNeeds",
     "NEEDS",
     "MODES",
@@ -256,12 +257,18 @@ def measure_link(central: CentralSession, *, budget_s: float = 6.0) -> LinkQuali
     try:
         probe = _Probe(central, budget_s)
     except (OSError, ValueError, *USER_ERRORS) as exc:
-        error = f"{N_('Ключ или адрес центра не читаются')}: {exc}"
-        return LinkQuality(None, None, None, None, at, error=error)
+        return unmeasured(exc, at)
     try:
         return probe.run(at)
     finally:
         probe.close()
+
+
+def unmeasured(exc: BaseException, at: datetime | None = None) -> LinkQuality:
+    """The result when nothing can be sent: node.key does not open (sealed under a data key
+    this process has not opened) or central's address does not parse."""
+    error = f"{N_('Ключ или адрес центра не читаются')}: {exc}"
+    return LinkQuality(None, None, None, None, at or datetime.now(UTC), error=error)
 
 
 class _Probe:
