@@ -500,18 +500,11 @@ class _Probe:
             try:
                 rate, timed_by_central = self._upload_rate_once(conn, size, until)
             except _UploadCut as cut:
-                taken = cut.acked / cut.seconds
-                if rate is None:
-                    # Not even the first transfer arrived in time: what the network took of it.
-                    self.notes.append(N_("передача не уложилась в отведённое время"))
-                    return taken
-                if slow_once:
-                    return rate  # a cut retry leaves the first's
-                # The last that arrived — unless the larger one that was cut, which that rate
-                # said would fit in the time, carried more bytes than it: then its rate is the
-                # better figure (a small transfer timed from request to answer rides a shaper's
-                # burst and a round trip's noise, and reads high).
-                return min(rate, taken) if cut.acked > size // 4 else rate
+                if rate is not None:
+                    return rate  # the last that arrived (a cut retry leaves the first's)
+                # Not even the first transfer arrived in time: what the network took of it.
+                self.notes.append(N_("передача не уложилась в отведённое время"))
+                return cut.acked / cut.seconds
             rate = max(rate, slow_once)  # the same size sent twice: a stall only slows one down
             slow_once, took = 0.0, size / rate
             if size >= MAX_PROBE_BYTES or (_enough(size, rate, took) and (timed_by_central or retried)):

