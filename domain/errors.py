@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from i18n import N_
+from i18n import N_, MessageError
 
 __all__ = ["DomainError", "ValidationError", "LifecycleError", "NotFoundError", "ForbiddenError"]
 
@@ -22,26 +22,15 @@ def _plain(value: object) -> object:
     return value
 
 
-class DomainError(Exception):
+class DomainError(MessageError):
     """Root of every error raised by `domain`: a rule of the domain refused something."""
 
     #: Machine-readable code, stable across releases (used in JSON errors).
     code = "domain_error"
 
-    def __init__(self, template: str, *, field: str | None = None, **params: object) -> None:
-        # `template` is the Russian text (a gettext msgid marked with N_); pages
-        # translate it and then fill in `params` ("%(name)s" placeholders).
-        self.template = template
-        self.params = params
-        self.field = field
-        self.message = template % {k: _plain(v) for k, v in params.items()} if params else template
-        super().__init__(self.message)
-
-    def as_dict(self) -> dict[str, str]:
-        out = {"error": self.code, "message": self.message}
-        if self.field:
-            out["field"] = self.field
-        return out
+    @staticmethod
+    def plain(value: object) -> object:
+        return _plain(value)
 
 
 class ValidationError(DomainError):

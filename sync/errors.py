@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from i18n import MessageError
+
 __all__ = [
     "SyncError",
     "MalformedError",
@@ -30,26 +32,11 @@ __all__ = [
 ]
 
 
-class SyncError(Exception):
+class SyncError(MessageError):
     """Root of every error raised by `sync`."""
 
     #: Machine-readable code, stable across releases (used in JSON errors).
     code = "sync_error"
-
-    def __init__(self, template: str, *, field: str | None = None, **params: object) -> None:
-        # `template` is the Russian text (a gettext msgid marked with N_); pages
-        # translate it and then fill in `params` ("%(name)s" placeholders).
-        self.template = template
-        self.params = params
-        self.field = field
-        self.message = template % params if params else template
-        super().__init__(self.message)
-
-    def as_dict(self) -> dict[str, str]:
-        out = {"error": self.code, "message": self.message}
-        if self.field:
-            out["field"] = self.field
-        return out
 
 
 class ScopeError(SyncError):
