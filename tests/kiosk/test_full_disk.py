@@ -37,12 +37,13 @@ def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _fill(disk: Path) -> Path:
+    """Write zeros until the disk refuses. Unbuffered: a buffered file kept the last partial
+    write and failed again, uncaught, when it was closed (CI at f8e3c04)."""
     filler = disk / "filler"
-    with filler.open("wb") as out:
+    with filler.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
     return filler
