@@ -28,8 +28,14 @@ def chromium_path() -> str:
     return path
 
 
+#: How long `expect(…)` waits for a page to show what it should: a ceiling, not a cost. Playwright's
+#: 5 s was short for a page loading on a machine whose two cores run the whole suite.
+EXPECT_MS = 15_000
+
+
 @contextmanager
 def chromium() -> Iterator[Browser]:
+    expect.set_options(timeout=EXPECT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
