@@ -347,8 +347,11 @@ def run_faplink(template: Path, info: dict[str, Any], work: Workload, run_dir: P
         warm = node.wait_settled(300)
         if warm[-1].outcome != "idle":
             raise RuntimeError(f"the node's catch-up round ended {warm[-1].outcome}: see {node.log_path}")
-        written = write_at_post(node_dir, work)
+        # A login is a write (the access journal's entry), and a write starts a round at once:
+        # log in before the workload is written, and let that round end first.
         node.log_in(info["feldsher"]["login"], info["feldsher"]["password"])
+        warm = node.wait_rounds(len(warm) + 1, 300)
+        written = write_at_post(node_dir, work)
         before = node.rounds()
         if len(before) != len(warm):
             raise RuntimeError(

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import domain  # noqa: F401  (registers the replicated models with the sync engine)
 from i18n import N_
-from sync.db import CENTRAL, open_database_url
+from sync.db import CENTRAL, POOL_SIZE, open_database_url, release_connection
 from sync.state import CENTRAL_MIGRATIONS
 from web import init_web
 from web.features import register_features
@@ -29,6 +29,7 @@ def _defaults() -> dict[str, Any]:
         "DATA_DIR": data_dir,
         "DATABASE_URL": None,  # default: SQLite in DATA_DIR
         "MESSAGE_QUEUE": None,  # redis://… when several central instances run
+        "DB_POOL": POOL_SIZE,  # PostgreSQL connections per instance, shared by its requests
         "PROXY_HOPS": 0,  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host
         "DEADLINE_MINUTES": {},
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
@@ -56,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # (the session cookie is Secure then), but only from that many proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    db = open_database_url(app.config["DATABASE_URL"])
+    db = open_database_url(app.config["DATABASE_URL"], pool_size=int(app.config["DB_POOL"]))
     init_storage(app, db, replica_id=CENTRAL, side_migrations=CENTRAL_MIGRATIONS, data_dir=data_dir)
 
     app.jinja_env.globals.update(app_title=app.config["APP_TITLE"], home_endpoint="appeals.queue")
@@ -106,5 +107,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         message_queue=app.config["MESSAGE_QUEUE"],
         cors_allowed_origins=[],
     )
+    # The thread that built the app serves no request: its connection goes back to the pool.
+    release_connection(db)
     logging.getLogger(__name__).info("central ready, database %s", app.config["DATABASE_URL"])
     return app

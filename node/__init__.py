@@ -34,6 +34,9 @@ def _defaults() -> dict[str, Any]:
         "DATA_DIR": env_path("FAPLINK_NODE_DATA", "var/node"),
         "SYNC_ENABLED": True,
         "SYNC_INTERVAL": 15.0,
+        # While the live link to central is up, central's changes and the feldsher's own
+        # writes start a round at once: the timer only catches what neither did.
+        "SYNC_SAFETY_INTERVAL": 300.0,
         "DEADLINE_MINUTES": {},
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         "APP_TITLE": N_("faplink · ФАП"),

@@ -21,7 +21,11 @@ def start_sync(app: Flask, identity: NodeIdentity) -> None:
         Cursor.write("clock_offset", identity.clock_offset_ms)
     central = central_session(app, identity)
     client = SyncClient(central, blobs, status_file=identity.data_dir / "sync-status.json")
-    worker = SyncWorker(client, interval=float(app.config["SYNC_INTERVAL"]))
+    worker = SyncWorker(
+        client,
+        interval=float(app.config["SYNC_INTERVAL"]),
+        safety_interval=float(app.config["SYNC_SAFETY_INTERVAL"]),
+    )
     app.extensions["sync_client"] = client
     app.extensions["sync_worker"] = worker
     client.refresh_queues()

@@ -18,6 +18,7 @@ __all__ = [
     "pending_counts",
     "latest_seq",
     "latest_stamp",
+    "wrote_between",
 ]
 
 
@@ -63,6 +64,16 @@ def collect_changes(
 def latest_seq() -> int:
     row = SyncSequence.get_or_none(SyncSequence.name == "changes")
     return row.value if row else 0
+
+
+def wrote_between(after: int, upto: int, replica_id: str) -> bool:
+    """Whether `replica_id` changed a replicated row numbered (after, upto]: rows a peer's round
+    brought meanwhile do not count."""
+    for model in replication().models:
+        query = model.select(model.id).where((model.seq > after) & (model.seq <= upto))
+        if query.where(model.changed_by == replica_id).exists():
+            return True
+    return False
 
 
 def latest_stamp() -> str | None:

@@ -403,13 +403,20 @@ class SyncClient:
             page = None
 
     def _upload_blobs(self) -> None:
-        """Send the blobs of our attachments that central lacks, smallest first, resumable."""
+        """Send the blobs of our attachments that central lacks, smallest first, resumable.
+
+        Only those whose rows central already holds: central refuses a file no row of the post
+        names, and a file attached while this round pushed goes with the next round (the
+        write that made it asks for one), after its row."""
         blobs = replication().blobs
         sha256, size = blobs.sha256_field, blobs.size_field
+        model = blobs.model
+        pushed = (model.seq <= Cursor.read("push")) | (model.changed_by != self.node_id)
         mine: Any = (
-            blobs.model.select(sha256, size)
+            model.select(sha256, size)
             .where(
-                (blobs.model.origin == self.node_id)
+                (model.origin == self.node_id)
+                & pushed
                 & sha256.not_in(UploadedBlob.select(UploadedBlob.sha256))
             )
             .distinct()

@@ -1,8 +1,8 @@
 """The database every replicated model is bound to, and the local replica's identity.
 
 Each process fills the proxy once with `open_database` (SQLite file, WAL,
-synchronous=FULL) or `open_database_url` (PostgreSQL for a scaled central),
-then calls `bind_replica` to say who it is.
+synchronous=FULL) or `open_database_url` (PostgreSQL for a scaled central, through a
+pool of connections its threads share), then calls `bind_replica` to say who it is.
 
 A post's database is encrypted with SQLCipher 4 (`open_database(path, key=…)`, a raw
 256-bit key, so no key derivation runs per connection); central's stays plain SQLite
@@ -24,6 +24,7 @@ from typing import Any
 
 from peewee import Database, DatabaseError, DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import connect
+from playhouse.pool import PooledDatabase
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from .clock import HybridClock
@@ -44,12 +45,25 @@ __all__ = [
     "private_dir",
     "FILE_ERRORS",
     "CommitListeners",
+    "POOL_SIZE",
+    "POOL_WAIT_S",
+    "POOL_RECYCLE_S",
+    "release_connection",
 ]
 
 #: Replica id of the consultation centre; nodes use their enrolled node id.
 CENTRAL = "central"
 
 database = DatabaseProxy()
+
+#: PostgreSQL connections a process keeps open and shares between its threads (a request
+#: takes one and gives it back when it ends: `web.storage`'s teardown closes into the pool).
+POOL_SIZE = 20
+#: How long a request that finds every pooled connection in use waits for one before failing.
+POOL_WAIT_S = 30
+#: A pooled connection older than this is closed when it comes back, and a fresh one opened:
+#: the server's memory per connection grows, and a proxy in between may drop old ones.
+POOL_RECYCLE_S = 600
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -210,14 +224,37 @@ def connect_file(path: str | Path, key: bytes | None = None, *, read_only: bool 
     return conn
 
 
-def open_database_url(url: str) -> Database:
-    """Open a database from a URL (sqlite:///path or postgresql://…) and bind it."""
+def open_database_url(url: str, pool_size: int = POOL_SIZE) -> Database:
+    """Open a database from a URL (sqlite:///path or postgresql://…) and bind it.
+
+    PostgreSQL is opened through a pool of at most `pool_size` connections: a request reuses
+    an open one instead of paying for a new server process, and waits for one when all are
+    in use. A connection found dead (the server restarted) is dropped when taken."""
     if url.startswith("sqlite:///"):
         return open_database(url.removeprefix("sqlite:///"))
-    db = connect(url)
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgres", "postgresql"):
+        db = connect(
+            f"postgresql+pool://{rest}",
+            max_connections=pool_size,
+            timeout=POOL_WAIT_S,
+            stale_timeout=POOL_RECYCLE_S,
+        )
+    else:
+        db = connect(url)
+    previous = database.obj
     database.initialize(db)
+    if isinstance(previous, PooledDatabase) and previous is not db:
+        previous.close_idle()  # rebound (tests, tools): its idle connections serve no one now
     db.connect(reuse_if_open=True)
     return db
+
+
+def release_connection(db: Database) -> None:
+    """Give this thread's connection back to `db`'s pool (a thread done with the database
+    for good, such as the one that built the app); a database without a pool keeps it."""
+    if isinstance(db, PooledDatabase) and not db.is_closed():
+        db.close()
 
 
 def read_snapshot() -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
@@ -27,6 +28,9 @@ from .db import database, replica
 from .errors import MalformedError
 
 __all__ = ["BaseModel", "SyncModel", "SyncSequence", "new_id", "next_seq", "reserve_seqs"]
+
+#: Rows asked of `posts_pulling` in one query: SQLite takes at most 32,766 parameters.
+PULLING_BATCH = 500
 
 
 def new_id() -> str:
@@ -189,6 +193,29 @@ class SyncModel(BaseModel):
     def scope_for_post(cls, organization_id: str) -> Expression | None:
         """Filter for the rows a post may see; None means every row (directories)."""
         return None
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        """The inverse of `scope_for_post`: a query of (row id, organisation id), a pair for each of
+        these rows and each organisation whose `scope_for_post` admits it.
+
+        Declared beside `scope_for_post` by every model that has one (and by a model without
+        one: every organisation), so that a change is matched to its posts in one query however
+        many posts there are; `tests/contract/test_scope_inverse.py` holds the two to one answer."""
+        raise NotImplementedError(f"{cls.__name__} declares no inverse of its scope (post_pairs)")
+
+    @classmethod
+    def posts_pulling(cls, ids: Collection[str]) -> dict[str, set[str]]:
+        """Of these rows, row id → the posts that pull it (none of a model posts never pull):
+        what `sync.changes.pulled_by_post` answers post by post, asked once for all posts."""
+        pulling: dict[str, set[str]] = {}
+        if not cls.PULLED_BY_POSTS:
+            return pulling
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), PULLING_BATCH):
+            for row_id, post in cls.post_pairs(wanted[start : start + PULLING_BATCH]).tuples():
+                pulling.setdefault(row_id, set()).add(post)
+        return pulling
 
     # -- wire format -----------------------------------------------------------
 

@@ -1,4 +1,11 @@
-"""The node's background sync worker: rounds on a timer, backoff with jitter when offline."""
+"""The node's background sync worker: rounds on a timer, backoff with jitter when offline.
+
+While the post's live link to central is up, central tells it of every change in its scope
+and a feldsher's write starts a round at once: the timer is then only a safety net, and
+waits `safety_interval` instead of `interval` between rounds. Without the link (no network,
+or the link turned off) the post polls every `interval` as before; after a failure it backs
+off alike either way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 
 from .client import SyncClient
 from .errors import SyncError, TransportError
@@ -20,20 +28,30 @@ JITTER = 0.2
 SPREAD_CAP = 10.0
 
 
+def _never_linked() -> bool:
+    return False
+
+
 class SyncWorker:
-    """Runs a round every `interval` s; after n failures waits base·2^n s (capped), jittered."""
+    """Runs a round every `interval` s (`safety_interval` s while `linked()`); after n failures
+    waits base·2^n s (capped); every pause jittered."""
 
     def __init__(
         self,
         client: SyncClient,
         *,
         interval: float = 15.0,
+        safety_interval: float | None = None,
         backoff_base: float = 2.0,
         backoff_cap: float = 300.0,
         probe_interval: float = 5.0,
     ) -> None:
         self.client = client
         self.interval = interval
+        # A linked post never polls more often than one without the link would.
+        self.safety_interval = interval if safety_interval is None else max(interval, safety_interval)
+        #: Whether central's pushes reach this node now (the node's live link is up); cheap.
+        self.linked: Callable[[], bool] = _never_linked
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.probe_interval = probe_interval
@@ -61,7 +79,7 @@ class SyncWorker:
     def next_delay(self) -> float:
         """The pause before the next round, jittered so that a fleet's posts do not poll in step."""
         if self.failures == 0:
-            return random.uniform(self.interval * (1 - JITTER), self.interval * (1 + JITTER))
+            return _jittered(self.safety_interval if self.linked() else self.interval)
         delay = min(self.backoff_cap, self.backoff_base * 2 ** min(self.failures, 16))
         return random.uniform(delay / 2, delay)
 
@@ -85,18 +103,27 @@ class SyncWorker:
             self._wait(self.next_delay())
 
     def _wait(self, delay: float) -> None:
-        """Sleep until the next round; while offline, start at once when central answers again."""
+        """Sleep until the next round; while offline, start at once when central answers again;
+        if the live link drops during a safety pause, poll again within `interval`."""
         deadline = time.monotonic() + delay
+        linked = self.linked()
         while not self._stop.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            step = min(left, self.probe_interval) if self.offline else left
+            step = min(left, self.probe_interval) if self.offline or linked else left
             if self._wake.wait(step):
                 break
+            if linked and not self.linked():
+                linked = False
+                deadline = min(deadline, time.monotonic() + _jittered(self.interval))
             if self.offline and self.client.ping():
                 self.offline = False
                 wait = self.spread()
                 log.info("central answers again: syncing in %.0f s", wait)
                 deadline = time.monotonic() + wait
         self._wake.clear()
+
+
+def _jittered(pause: float) -> float:
+    return random.uniform(pause * (1 - JITTER), pause * (1 + JITTER))

@@ -11,11 +11,13 @@ changed since then and emits, over Socket.IO:
   the appeal's room, which only those who may open the appeal can join;
 - to posts (namespace "/node"): ``changes`` to the room of each linked post
   that pulls a changed record — asked of the replication scope the pull itself
-  serves (`sync.changes.pulled_by_post`), never guessed from field names — with
-  the replicas that changed them, so that the post's node starts a sync round
-  at once instead of at its next interval. The region's shared directory and
-  timetable (`ON_THE_TIMER`) are left to the posts' timers: every post pulls
-  them alike, and a saved schedule must not start every post's round at once.
+  serves, inverted (`SyncModel.posts_pulling`: one query per changed model, which
+  posts pull these rows, whatever the size of the fleet), never guessed from
+  field names — with the replicas that changed them, so that the post's node
+  starts a sync round at once instead of at its next interval. The region's
+  shared directory and timetable (`ON_THE_TIMER`) are left to the posts' timers
+  (a linked post's safety round): every post pulls them alike, and a saved
+  schedule must not start every post's round at once.
 
 Events say *what* changed, never the content: clients fetch that over HTTP,
 where access is checked on every request.
@@ -42,7 +44,7 @@ from domain.models import (
     Slot,
     Specialty,
 )
-from sync.changes import latest_seq, pulled_by_post
+from sync.changes import latest_seq
 from sync.model import SyncModel
 
 from .presence import LinkedPosts
@@ -104,16 +106,20 @@ ON_THE_TIMER: frozenset[type[SyncModel]] = frozenset(
 )
 
 
-def _posts_of(rows_by_model: dict[type[SyncModel], list[Any]], posts: Iterable[str]) -> dict[str, set[str]]:
-    """Post id → replicas that changed records it pulls, for each of `posts`."""
+def _posts_of(rows_by_model: dict[type[SyncModel], list[Any]], linked: set[str]) -> dict[str, set[str]]:
+    """Linked post id → replicas that changed records it pulls: one question per changed model,
+    answered for every post at once and kept for the `linked` ones (a set lookup each)."""
     touched: dict[str, set[str]] = defaultdict(set)
-    for post in posts:
-        for model, rows in rows_by_model.items():
-            if model in ON_THE_TIMER:
-                continue
-            seen = pulled_by_post(model, {row.id for row in rows}, post)
-            touched[post].update(row.changed_by for row in rows if row.id in seen)
-    return {post: changers for post, changers in touched.items() if changers}
+    if not linked:
+        return touched
+    for model, rows in rows_by_model.items():
+        if model in ON_THE_TIMER:
+            continue
+        changers = {row.id: row.changed_by for row in rows}
+        for row_id, posts in model.posts_pulling(changers).items():
+            for post in posts & linked:
+                touched[post].add(changers[row_id])
+    return touched
 
 
 def notices_between(after: int, upto: int, posts: Iterable[str] = ()) -> list[Notice]:
@@ -130,7 +136,7 @@ def notices_between(after: int, upto: int, posts: Iterable[str] = ()) -> list[No
         add("appeal", appeal_room(appeal.id), id=appeal.id, status=appeal.status)
     for message in rows_by_model.get(ChatMessage, []):
         add("chat", appeal_room(message.appeal_id), appeal=message.appeal_id)
-    for post, changers in sorted(_posts_of(rows_by_model, posts).items()):
+    for post, changers in sorted(_posts_of(rows_by_model, set(posts)).items()):
         add("changes", post_room(post), NODE_NS, changed_by=sorted(changers))
     return list(out.values())
 

@@ -137,6 +137,10 @@ class AccessEntry(SyncModel):
         """The post's own rows: what it may write (it pulls none, see `PULLED_BY_POSTS`)."""
         return cls.organization == organization_id
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, cls.organization).where(cls.id.in_(ids) & cls.organization.is_null(False))
+
 
 class AccessChainHead(BaseModel):
     """The last row of a writer's own chain (not replicated): appends queue on this row, and a

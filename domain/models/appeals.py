@@ -329,6 +329,10 @@ class Appeal(SyncModel):
         return cls.post == organization_id
 
     @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, cls.post).where(cls.id.in_(ids))
+
+    @classmethod
     def _check_consent(cls, incoming: dict[str, Any]) -> None:
         """A new appeal from a post carries the ИДС, given as the rules require."""
         patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
@@ -448,6 +452,10 @@ class Protocol(SyncModel):
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, Appeal.post).join(Appeal).where(cls.id.in_(ids))
+
 
 class DiagnosisRole:
     """A diagnosis's place in the conclusion: exactly one main, any others."""
@@ -512,6 +520,10 @@ class Diagnosis(SyncModel):
             Protocol.select(Protocol.id).join(Appeal).where(Appeal.post == organization_id)
         )
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, Appeal.post).join(Protocol).join(Appeal).where(cls.id.in_(ids))
+
 
 class AttachmentKind:
     FILE = "file"
@@ -563,3 +575,10 @@ class Attachment(SyncModel):
         return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id)) | (
             cls.exam.in_(Exam.select(Exam.id).where(Exam.post == organization_id))
         )
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        Exam = cls._meta.fields["exam"].rel_model
+        of_appeals = cls.select(cls.id, Appeal.post).join(Appeal).where(cls.id.in_(ids))
+        of_exams = cls.select(cls.id, Exam.post).join(Exam, on=(cls.exam == Exam.id)).where(cls.id.in_(ids))
+        return of_appeals | of_exams

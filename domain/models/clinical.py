@@ -86,6 +86,10 @@ class Exam(SyncModel):
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.post == organization_id
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, cls.post).where(cls.id.in_(ids))
+
 
 class Observation(SyncModel):
     """One vital sign or lab result: LOINC code, value, UCUM unit, when, from which device or by hand."""
@@ -121,3 +125,7 @@ class Observation(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.exam.in_(Exam.select(Exam.id).where(Exam.post == organization_id))
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, Exam.post).join(Exam).where(cls.id.in_(ids))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from peewee import CharField, DateTimeField, Expression, ForeignKeyField, IntegerField, TextField
 
 from i18n import N_
@@ -37,6 +39,10 @@ class ChatMessage(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, Appeal.post).join(Appeal).where(cls.id.in_(ids))
 
 
 class CallMode:
@@ -77,3 +83,7 @@ class CallLog(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, Appeal.post).join(Appeal).where(cls.id.in_(ids))

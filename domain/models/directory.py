@@ -7,7 +7,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from peewee import BooleanField, CharField, Expression, ForeignKeyField, IntegerField, TextField
+from peewee import JOIN, BooleanField, CharField, Expression, Field, ForeignKeyField, IntegerField, TextField
 
 from i18n import N_
 from sync.clock import local_date
@@ -18,6 +18,7 @@ from ..validators import PHONE_MAX_LENGTH
 
 __all__ = [
     "region_centres",
+    "readers_of_centre",
     "today_at",
     "Region",
     "Organization",
@@ -66,6 +67,19 @@ def region_centres(organization_id: str) -> Any:
     )
 
 
+def readers_of_centre(query: Any, organization: Field) -> tuple[Any, Any]:
+    """`query` joined to the organisations that see the centre `organization` names: every one
+    of its region (`region_centres` inverted; nothing where it names a post). Returns the
+    query and the readers' alias, whose id the caller selects."""
+    centre, reader = Organization.alias(), Organization.alias()
+    joined = (
+        query.join(centre, on=(organization == centre.id))
+        .join(reader, on=(reader.region == centre.region))
+        .where(centre.kind == OrgKind.CENTRE)
+    )
+    return joined, reader
+
+
 def today_at(organization_id: str | None, now: datetime | None = None) -> date:
     """Today's date at an organisation (a post's "today"), in its region's time zone.
 
@@ -111,6 +125,14 @@ class Region(SyncModel):
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.id.in_(_post_region(organization_id))
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return (
+            cls.select(cls.id, Organization.id)
+            .join(Organization, on=(Organization.region == cls.id))
+            .where(cls.id.in_(ids))
+        )
+
 
 class Organization(SyncModel):
     name = CharField(max_length=300)
@@ -141,6 +163,14 @@ class Organization(SyncModel):
         parent = cls.select(cls.parent).where(cls.id == organization_id)
         return (cls.id == organization_id) | cls.id.in_(region_centres(organization_id)) | cls.id.in_(parent)
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        itself = cls.select(cls.id, cls.id).where(cls.id.in_(ids))
+        centres, reader = readers_of_centre(cls.select(cls.id), cls.id)
+        units = cls.alias()
+        parents = cls.select(cls.id, units.id).join(units, on=(units.parent == cls.id)).where(cls.id.in_(ids))
+        return itself | centres.select_extend(reader.id).where(cls.id.in_(ids)) | parents
+
 
 class Specialty(SyncModel):
     name = CharField(max_length=200)
@@ -159,6 +189,11 @@ class Specialty(SyncModel):
             raise ValidationError(
                 N_("Возраст «с» должен быть меньше возраста «до»: например, с 0 до 18 лет"), field="age_under"
             )
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        """Every organisation pulls every specialty."""
+        return cls.select(cls.id, Organization.id).join(Organization, JOIN.CROSS).where(cls.id.in_(ids))
 
 
 class Staff(SyncModel):
@@ -200,6 +235,12 @@ class Staff(SyncModel):
     def scope_for_post(cls, organization_id: str) -> Expression:
         return (cls.organization == organization_id) | cls.organization.in_(region_centres(organization_id))
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        own = cls.select(cls.id, cls.organization).where(cls.id.in_(ids))
+        centres, reader = readers_of_centre(cls.select(cls.id), cls.organization)
+        return own | centres.select_extend(reader.id).where(cls.id.in_(ids))
+
 
 class StaffCredential(SyncModel):
     """Login and argon2 hash; a post receives only its own staff's, for offline login."""
@@ -211,3 +252,7 @@ class StaffCredential(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.staff.in_(Staff.select(Staff.id).where(Staff.organization == organization_id))
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, Staff.organization).join(Staff).where(cls.id.in_(ids))

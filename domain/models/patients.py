@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from peewee import CharField, DateField, Expression, ForeignKeyField, TextField
 
@@ -230,3 +231,7 @@ class Patient(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.organization == organization_id
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, cls.organization).where(cls.id.in_(ids))

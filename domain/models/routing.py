@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from peewee import CharField, DateField, DateTimeField, Expression, ForeignKeyField, TextField
 
@@ -60,6 +61,10 @@ class Referral(SyncModel):
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.post == organization_id
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, cls.post).where(cls.id.in_(ids))
+
 
 class SupportKind:
     CALLBACK = "callback"  # «Заказать звонок»
@@ -91,3 +96,7 @@ class SupportRequest(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.organization == organization_id
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return cls.select(cls.id, cls.organization).where(cls.id.in_(ids))

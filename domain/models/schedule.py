@@ -20,7 +20,7 @@ from i18n import N_
 from sync.model import SyncModel
 
 from ..errors import ValidationError
-from .directory import Staff, region_centres
+from .directory import Staff, readers_of_centre, region_centres
 
 __all__ = ["Slot", "ScheduleTemplate"]
 
@@ -28,6 +28,12 @@ __all__ = ["Slot", "ScheduleTemplate"]
 def centre_consultants(organization_id: str) -> Any:
     """Staff of the consultation centres in the post's region: whose schedules it sees."""
     return Staff.select(Staff.id).where(Staff.organization.in_(region_centres(organization_id)))
+
+
+def _readers_of_timetable(model: Any, ids: list[str]) -> Any:
+    """(row id, organisation) for rows of centre consultants: every organisation of the region."""
+    query, reader = readers_of_centre(model.select(model.id).join(Staff), Staff.organization)
+    return query.select_extend(reader.id).where(model.id.in_(ids))
 
 
 class ScheduleTemplate(SyncModel):
@@ -54,6 +60,10 @@ class ScheduleTemplate(SyncModel):
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.consultant.in_(centre_consultants(organization_id))
 
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return _readers_of_timetable(cls, ids)
+
 
 class Slot(SyncModel):
     """One bookable consultation time of one consultant (UTC)."""
@@ -70,6 +80,10 @@ class Slot(SyncModel):
     @classmethod
     def scope_for_post(cls, organization_id: str) -> Expression:
         return cls.consultant.in_(centre_consultants(organization_id))
+
+    @classmethod
+    def post_pairs(cls, ids: list[str]) -> Any:
+        return _readers_of_timetable(cls, ids)
 
     def validate(self) -> None:
         if self.ends_at <= self.starts_at:

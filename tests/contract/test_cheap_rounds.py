@@ -78,3 +78,42 @@ def test_rounds_are_jittered_and_a_return_after_an_outage_is_spread() -> None:
     assert len(pauses) > 150 and min(pauses) >= 12.0 and max(pauses) <= 18.0
     spreads = [worker.spread() for _ in range(200)]
     assert 0 <= min(spreads) < 2 and 8 < max(spreads) <= SPREAD_CAP
+
+
+def test_while_central_pushes_the_timer_is_a_safety_net() -> None:
+    worker = SyncWorker(_Client(), interval=15.0, safety_interval=300.0)  # type: ignore[arg-type]
+    linked = [True]
+    worker.linked = lambda: linked[0]
+    pauses = [worker.next_delay() for _ in range(200)]
+    assert 240.0 <= min(pauses) and max(pauses) <= 360.0
+    linked[0] = False  # offline, or the link is turned off: the post polls as before
+    pauses = [worker.next_delay() for _ in range(200)]
+    assert 12.0 <= min(pauses) and max(pauses) <= 18.0
+    worker.failures = 3  # and backs off alike either way
+    linked[0] = True
+    assert all(worker.next_delay() <= 16.0 for _ in range(200))
+    # A safety net set shorter than the timer does not make a linked post poll more often.
+    assert SyncWorker(_Client(), interval=3600.0, safety_interval=300.0).safety_interval == 3600.0  # type: ignore[arg-type]
+
+
+class _CountingClient(_Client):
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def run_round(self) -> None:
+        self.rounds += 1
+
+
+def test_when_the_link_drops_during_a_safety_pause_the_post_polls_again_on_its_timer() -> None:
+    client = _CountingClient()
+    worker = SyncWorker(client, interval=0.05, safety_interval=3600.0, probe_interval=0.05)  # type: ignore[arg-type]
+    linked = [True]
+    worker.linked = lambda: linked[0]
+    worker.start()
+    try:
+        wait_until(lambda: client.rounds >= 1, "the first round")
+        assert client.rounds == 1  # the next one is an hour away while linked
+        linked[0] = False
+        wait_until(lambda: client.rounds >= 3, "rounds on the timer once the link is down")
+    finally:
+        worker.stop()

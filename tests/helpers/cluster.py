@@ -40,14 +40,26 @@ class Cluster:
     """A seeded central and its posts, each a separate process on its own port."""
 
     def __init__(
-        self, root: Path, sync_interval: float = 1.0, central_server: str = "werkzeug", signer: str = "pades"
+        self,
+        root: Path,
+        sync_interval: float = 1.0,
+        central_server: str = "werkzeug",
+        signer: str = "pades",
+        safety_interval: float | None = None,
     ) -> None:
+        """`sync_interval`: the posts' timer; `safety_interval`: their timer while linked to
+        central (the same unless given: a test that waits for a row on the timer gets it)."""
         self.root = root
         self.central_server = central_server
         self.port = free_port()
         self.plan = prepare(root / "data", self.port, signer=signer)
         self.post_ports = [free_port() for _ in self.plan["posts"]]  # type: ignore[arg-type]
-        self.env = {"FAPLINK_SYNC_INTERVAL": str(sync_interval)}
+        self.env = {
+            "FAPLINK_SYNC_INTERVAL": str(sync_interval),
+            "FAPLINK_SYNC_SAFETY_INTERVAL": str(
+                sync_interval if safety_interval is None else safety_interval
+            ),
+        }
         self.central_proc: subprocess.Popen[bytes] | None = None
         self.posts: dict[int, subprocess.Popen[bytes]] = {}
 
