@@ -1,4 +1,5 @@
-"""The scaled central's parts: PostgreSQL and Redis on this machine, two centrals sharing them."""
+"""The scaled central's parts: PostgreSQL and Redis on this machine, two centrals sharing them,
+or one instance of web workers behind its realtime gateway."""
 
 from __future__ import annotations
 
@@ -24,11 +25,31 @@ class TwoCentrals:
 
     def register_node(self, node_id: str, post: int = 0) -> NodeKey:
         """Enrol a node for post `post` (its key is returned) straight in the database."""
-        from sync.db import database, open_database_url
-        from sync.server import register_node
+        return register_node_in(self.pg_url, self.data.posts[post][0], node_id)
 
-        key = NodeKey.generate()
-        open_database_url(self.pg_url)
-        register_node(node_id, self.data.posts[post][0], key.public_hex)
-        database.close()
-        return key
+
+@dataclass
+class GatewayCentral:
+    """One central instance run as `faplink central run --workers N`: its web workers and its
+    realtime gateway behind one URL, on a PostgreSQL database it migrated and Redis."""
+
+    url: str
+    data: Any  # faplink.demo_seed's Seeded
+    pg_url: str
+    root: Path
+
+    def register_node(self, node_id: str, post: int = 0) -> NodeKey:
+        """Enrol a node for post `post` (its key is returned) straight in the database."""
+        return register_node_in(self.pg_url, self.data.posts[post][0], node_id)
+
+
+def register_node_in(pg_url: str, post_id: str, node_id: str) -> NodeKey:
+    """Enrol a node for the post `post_id` in central's database at `pg_url`; its key."""
+    from sync.db import database, open_database_url
+    from sync.server import register_node
+
+    key = NodeKey.generate()
+    open_database_url(pg_url)
+    register_node(node_id, post_id, key.public_hex)
+    database.close()
+    return key
