@@ -117,6 +117,19 @@ def central_web(bind: str, workers: int, data_dir: Path | None, database_url: st
     serve_gunicorn(lambda: create_app(config), bind, workers=workers)
 
 
+@central.command("migrate")
+@_DATA
+@_DATABASE_URL
+def central_migrate(data_dir: Path | None, database_url: str | None) -> None:
+    """Bring central's database schema up to date (before several processes open it at once)."""
+    from central.gateway.supervisor import migrate_once
+
+    url = _central_config(data_dir, database_url).get("DATABASE_URL")
+    if not url:
+        raise click.ClickException("give --database-url or --data")
+    migrate_once(str(url))
+
+
 @central.command("gateway")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
