@@ -4,9 +4,12 @@ or one instance of web workers behind its realtime gateway."""
 from __future__ import annotations
 
 import os
+import queue
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import socketio
 
 from sync.request_signing import NodeKey
 
@@ -53,3 +56,25 @@ def register_node_in(pg_url: str, post_id: str, node_id: str) -> NodeKey:
     register_node(node_id, post_id, key.public_hex)
     database.close()
     return key
+
+
+class Party:
+    """A Socket.IO client that keeps every event it receives, in order."""
+
+    def __init__(self, namespace: str = "/") -> None:
+        self.namespace = namespace
+        self.client = socketio.Client(reconnection=False)
+        self.received: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        @self.client.on("*", namespace=namespace)
+        def _any(event: str, payload: Any = None) -> None:
+            self.received.put((event, payload))
+
+    def call(self, event: str, data: dict[str, Any]) -> Any:
+        return self.client.call(event, data, namespace=self.namespace, timeout=10)
+
+    def wait_for(self, event: str, timeout: float = 10.0) -> Any:
+        while True:
+            name, payload = self.received.get(timeout=timeout)
+            if name == event:
+                return payload

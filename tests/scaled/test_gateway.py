@@ -30,9 +30,9 @@ from sync.migrations import migrate
 from sync.request_signing import NodeKey, signed_headers
 from sync.session import CentralSession
 from sync.state import NODE_MIGRATIONS
-from tests.helpers.chat import appeal_to
+from tests.helpers.chat import appeal_to, feldsher, in_work
 from tests.helpers.cluster import ApiClient, connect_live
-from tests.helpers.scaled import REDIS_URL, GatewayCentral
+from tests.helpers.scaled import REDIS_URL, GatewayCentral, Party
 from tests.helpers.timing import wait_until
 
 #: Idle post links held at once: far more than a threaded worker's 64.
@@ -127,6 +127,46 @@ def test_a_posts_live_link_through_the_gateway_wakes_its_sync_when_a_consultant_
         wait_until(woken.is_set, "«changes» reaching the post after the appeal was taken in work")
     finally:
         link.stop()
+
+
+def test_a_call_between_a_consultant_and_a_post_both_on_the_gateway(gateway_central: GatewayCentral) -> None:
+    central = gateway_central
+    key = central.register_node("kiosk-gateway-calls")
+    open_database_url(central.pg_url)
+    bind_replica(CENTRAL, latest_stamp())
+    appeal = in_work(central.data, "ivanova")
+    staff = feldsher(central.data).id
+    database.close()
+
+    consultant = Party()
+    connect_live(consultant.client, central.url, ApiClient(central.url, "ivanova").http)
+    node = Party(NODE_NAMESPACE)
+    node.client.connect(
+        central.url,
+        headers=signed_headers(key, "kiosk-gateway-calls", "GET", LINK_PATH, b""),
+        namespaces=[NODE_NAMESPACE],
+        transports=["websocket"],
+    )
+    try:
+        assert consultant.call("call:join", {"appeal": appeal.id}) == {"ok": True}
+        placed = consultant.call("call:place", {"appeal": appeal.id, "mode": "audio"})
+        assert placed.get("ok"), placed
+        call = placed["call"]
+        assert node.wait_for("call:incoming")["call"] == call
+        assert node.call("call:answer", {"call": call, "staff": staff}) == {"ok": True}
+        assert consultant.wait_for("call:accepted")["call"] == call
+        offer = {"sdp": {"type": "offer", "sdp": "v=0"}}
+        assert consultant.call("call:signal", {"call": call, "data": offer}) == {"ok": True}
+        assert node.wait_for("call:signal") == {"call": call, "data": offer}
+        # The post's room is the node's own: a feldsher of another post is refused.
+        other = feldsher(central.data, 1).id
+        refused = node.call("call:hangup", {"call": call, "staff": other})
+        assert refused["ok"] is False
+        assert node.call("call:hangup", {"call": call, "staff": staff}) == {"ok": True}
+        assert consultant.wait_for("call:ended")["outcome"] == "completed"
+    finally:
+        consultant.client.disconnect()
+        node.client.disconnect()
 
 
 def test_hundreds_of_idle_post_links_leave_the_sync_api_answering(
