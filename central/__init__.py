@@ -18,7 +18,7 @@ from web.features import register_features
 from web.settings import env_path, secret_key_for
 from web.storage import init_storage
 
-from .extensions import socketio
+from .extensions import socketio, socketio_options
 
 __all__ = ["create_app"]
 
@@ -31,6 +31,9 @@ def _defaults() -> dict[str, Any]:
         "MESSAGE_QUEUE": None,  # redis://… when several central instances run
         "DB_POOL": POOL_SIZE,  # PostgreSQL connections per instance, shared by its requests
         "PROXY_HOPS": 0,  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host
+        # Socket.IO connections are held by the realtime gateway (`central.gateway`): this process
+        # only emits to the message queue, and its HTTP requests come through the gateway's proxy.
+        "REALTIME_GATEWAY": False,
         "DEADLINE_MINUTES": {},
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         "APP_TITLE": N_("faplink · центр"),
@@ -52,6 +55,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key_for(data_dir)
 
     hops = int(app.config["PROXY_HOPS"] or 0)
+    if app.config["REALTIME_GATEWAY"]:
+        hops += 1  # the gateway adds its own X-Forwarded-* to what the proxies before it said
     if hops:
         # Trust the proxy's word on the client's address (throttling, audit) and on HTTPS
         # (the session cookie is Secure then), but only from that many proxies.
@@ -101,12 +106,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def index() -> Any:
         return redirect(url_for("appeals.queue"))
 
-    socketio.init_app(
-        app,
-        async_mode="threading",
-        message_queue=app.config["MESSAGE_QUEUE"],
-        cors_allowed_origins=[],
-    )
+    # The one SocketIO object outlives an app (tests build many): forget the last one's queue.
+    socketio.server_options.pop("client_manager", None)
+    socketio.init_app(app, **socketio_options(app.config))
     # The thread that built the app serves no request: its connection goes back to the pool.
     release_connection(db)
     logging.getLogger(__name__).info("central ready, database %s", app.config["DATABASE_URL"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask_socketio import SocketIO
 
@@ -10,9 +11,13 @@ if TYPE_CHECKING:
     from flask.sansio.app import App
     from redis import Redis
 
-__all__ = ["socketio", "shared_redis", "LEASE_SECONDS"]
+__all__ = ["socketio", "socketio_options", "shared_redis", "LEASE_SECONDS", "MESSAGE_CHANNEL"]
 
 socketio = SocketIO()
+
+#: The Redis channel of Socket.IO's message queue (Flask-SocketIO's default, spelled out
+#: because the realtime gateway must listen on the same one).
+MESSAGE_CHANNEL = "flask-socketio"
 
 #: How long an entry one instance keeps in the shared Redis (a call under way, a post's
 #: link) outlives its last renewal: an instance that died leaves nothing behind for longer.
@@ -32,3 +37,17 @@ def shared_redis(app: App) -> Redis | None:
             client = Redis.from_url(url)
         app.extensions["shared_redis"] = client
     return app.extensions["shared_redis"]  # type: ignore[no-any-return]
+
+
+def socketio_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """How Flask-SocketIO serves this app: itself, in threads, or (`REALTIME_GATEWAY`) not at all,
+    only writing to the message queue whose listener, the gateway, holds the connections."""
+    options: dict[str, Any] = {"async_mode": "threading", "cors_allowed_origins": []}
+    url = config.get("MESSAGE_QUEUE")
+    if config.get("REALTIME_GATEWAY"):
+        from socketio import RedisManager
+
+        options["client_manager"] = RedisManager(url, channel=MESSAGE_CHANNEL, write_only=True)
+    else:
+        options.update(message_queue=url, channel=MESSAGE_CHANNEL)
+    return options

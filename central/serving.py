@@ -5,11 +5,12 @@ Werkzeug closes the connection after every response, so each sync request over a
 threaded worker keeps connections alive and serves Socket.IO's WebSocket through
 simple-websocket, in the threading mode faplink uses everywhere (no eventlet).
 
-One gunicorn worker per central instance: Socket.IO needs sticky sessions, which
-gunicorn's own balancing cannot give; run more instances with the Redis message
-queue behind a proxy instead (README, «Scaling central»). The worker builds the
-app itself, after the fork, so that the app's threads live in the process that
-serves it.
+One gunicorn worker per central instance that serves Socket.IO itself: Socket.IO
+needs sticky sessions, which gunicorn's own balancing cannot give. Behind the
+realtime gateway (`central.gateway`), which holds the Socket.IO connections, an
+instance's web workers serve plain HTTP and can be many (`faplink central web
+--workers N`). A worker builds the app itself, after the fork, so that the app's
+threads live in the process that serves it.
 """
 
 from __future__ import annotations
@@ -30,15 +31,18 @@ THREADS = 64
 KEEPALIVE = 30
 
 
-def serve_gunicorn(make_app: Callable[[], Flask], host: str, port: int, threads: int = THREADS) -> None:
-    """Serve the app `make_app` builds (in the worker) with one gunicorn gthread worker."""
+def serve_gunicorn(
+    make_app: Callable[[], Flask], bind: str, *, workers: int = 1, threads: int = THREADS
+) -> None:
+    """Serve the app `make_app` builds (in each worker) with gunicorn's gthread workers on `bind`
+    (``host:port`` or ``unix:PATH``)."""
     from gunicorn.app.base import BaseApplication
 
     class _Central(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options: dict[str, Any] = {
-                "bind": f"{host}:{port}",
-                "workers": 1,
+                "bind": bind,
+                "workers": workers,
                 "worker_class": "gthread",
                 "threads": threads,
                 "keepalive": KEEPALIVE,
@@ -47,7 +51,7 @@ def serve_gunicorn(make_app: Callable[[], Flask], host: str, port: int, threads:
                 "accesslog": None,
                 "errorlog": "-",
                 "loglevel": "warning",
-                "proc_name": f"faplink-central:{port}",
+                "proc_name": f"faplink-central:{bind}",
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

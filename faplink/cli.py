@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,11 +33,37 @@ def central() -> None:
     """The consultation centre's service."""
 
 
+_DATA = click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory.")
+_DATABASE_URL = click.option(
+    "--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data)."
+)
+
+
+def _central_config(data_dir: Path | None, database_url: str | None) -> dict[str, object]:
+    config: dict[str, object] = {}
+    if data_dir:
+        config["DATA_DIR"] = data_dir.resolve()
+        config["DATABASE_URL"] = f"sqlite:///{data_dir.resolve() / 'central.db'}"
+    if database_url:
+        config["DATABASE_URL"] = database_url
+    return config
+
+
+def _message_queue() -> str:
+    """The Redis message queue the gateway and the web workers share (FAPLINK_MESSAGE_QUEUE)."""
+    url = os.environ.get("FAPLINK_MESSAGE_QUEUE", "")
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise click.ClickException(
+            "the realtime gateway needs the Redis message queue: set FAPLINK_MESSAGE_QUEUE=redis://…"
+        )
+    return url
+
+
 @central.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory.")
-@click.option("--database-url", help="sqlite:///path or postgresql://… (default: SQLite in --data).")
+@_DATA
+@_DATABASE_URL
 @click.option(
     "--server",
     type=click.Choice(SERVERS),
@@ -45,23 +72,76 @@ def central() -> None:
     envvar="FAPLINK_CENTRAL_SERVER",
     help="gunicorn (one threaded worker) keeps connections alive: use it in production.",
 )
-def central_run(host: str, port: int, data_dir: Path | None, database_url: str | None, server: str) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Run N web worker processes and the realtime gateway (Socket.IO without a thread per "
+    "connection) behind this one address; needs PostgreSQL and FAPLINK_MESSAGE_QUEUE.",
+)
+def central_run(
+    host: str, port: int, data_dir: Path | None, database_url: str | None, server: str, workers: int | None
+) -> None:
     """Serve central's web, JSON API and sync API."""
+    if workers is not None:
+        from central.gateway.supervisor import Instance, run_instance
+
+        if database_url is None or not database_url.startswith(("postgresql://", "postgres://")):
+            raise click.ClickException("--workers needs --database-url postgresql://…")
+        _message_queue()
+        click.echo(f"central: http://{host}:{port}/ ({workers} web workers, realtime gateway)", err=True)
+        sys.exit(run_instance(Instance(host, port, workers, data_dir and data_dir.resolve(), database_url)))
+
     from central import create_app
     from central.extensions import socketio
 
-    config: dict[str, object] = {}
-    if data_dir:
-        config["DATA_DIR"] = data_dir.resolve()
-        config["DATABASE_URL"] = f"sqlite:///{data_dir.resolve() / 'central.db'}"
-    if database_url:
-        config["DATABASE_URL"] = database_url
+    config = _central_config(data_dir, database_url)
     click.echo(f"central: http://{host}:{port}/ ({server})", err=True)
     if server == "gunicorn":
-        serve_gunicorn(lambda: create_app(config), host, port)
+        serve_gunicorn(lambda: create_app(config), f"{host}:{port}")
         return
     app = create_app(config)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+@central.command("web")
+@click.option("--bind", required=True, help="unix:PATH or HOST:PORT, for the realtime gateway reaches them.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@_DATA
+@_DATABASE_URL
+def central_web(bind: str, workers: int, data_dir: Path | None, database_url: str | None) -> None:
+    """Serve central's pages, JSON API and sync API behind the realtime gateway (gunicorn, N workers)."""
+    from central import create_app
+
+    _message_queue()
+    config = {**_central_config(data_dir, database_url), "REALTIME_GATEWAY": True}
+    serve_gunicorn(lambda: create_app(config), bind, workers=workers)
+
+
+@central.command("migrate")
+@_DATA
+@_DATABASE_URL
+def central_migrate(data_dir: Path | None, database_url: str | None) -> None:
+    """Bring central's database schema up to date (before several processes open it at once)."""
+    from central.gateway.supervisor import migrate_once
+
+    url = _central_config(data_dir, database_url).get("DATABASE_URL")
+    if not url:
+        raise click.ClickException("give --database-url or --data")
+    migrate_once(str(url))
+
+
+@central.command("gateway")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--web", "web", required=True, help="Where the web workers listen: unix:PATH or http://HOST:PORT.")
+@_DATA
+@_DATABASE_URL
+def central_gateway(host: str, port: int, web: str, data_dir: Path | None, database_url: str | None) -> None:
+    """Serve central's Socket.IO (posts' links, consultants' pages) and pass the rest to the web workers."""
+    from central.gateway import serve_gateway
+
+    _message_queue()
+    serve_gateway(_central_config(data_dir, database_url), host, port, web)
 
 
 @central.command("issue-token")

@@ -76,6 +76,7 @@ SLOW = {
     "provisioning/test_enrol_from_bundle.py",
     "provisioning/test_enrol_with_token.py",
     "scaled/test_calls_across_instances.py",
+    "scaled/test_gateway.py",
     "scaled/test_queue_plans_postgres.py",
     "scaled/test_two_instances.py",
     "devicecheck/test_results.py::test_the_loopback_from_the_page_is_part_of_the_saved_result",

@@ -15,13 +15,14 @@ Settings (both apps, from `FAPLINK_*` environment variables like the others):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec
 
 from flask import Blueprint, Flask, current_app, has_app_context, url_for
 
@@ -35,6 +36,8 @@ from .i18n import translate_error
 from .serialize import iso
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
 
 __all__ = [
     "CALL_MODES",
@@ -267,15 +270,14 @@ def data_field(data: Any, name: str) -> str:
     return str(data.get(name, "")) if isinstance(data, dict) else ""
 
 
-def answering(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+def answering(handler: Callable[P, dict[str, Any]]) -> Callable[P, dict[str, Any]]:
     """A call event handler whose refusals become the page's acknowledgement, in its language."""
 
-    def wrapped(data: Any = None) -> dict[str, Any]:
+    @functools.wraps(handler)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
         try:
-            return handler(data)
+            return handler(*args, **kwargs)
         except CallRefused as exc:
             return {"ok": False, "message": translate_error(exc)}
 
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
     return wrapped

@@ -10,28 +10,30 @@ Events from a page or a node: ``call:join`` (pages only), ``call:place``,
 them: ``call:incoming``, ``call:accepted``, ``call:taken``, ``call:signal``,
 ``call:ended``.
 
+Served by Flask-SocketIO or by the realtime gateway alike (`central.live.endpoints`).
+
 A node's messages carry the feldsher's id and the node's own call ids; central
 answers it in Russian msgids (the node translates them for its page).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request
-from flask_socketio import join_room, rooms
+from flask import current_app
 
 from domain.models import Appeal, AppealStatus, Role, Staff
 from i18n import N_
 from web.calls import CALL_MODES, CallRefused, answering, data_field
 
 from ..appeals.service import can_see
-from ..extensions import socketio
 from ..live import linked_posts
+from ..live.endpoints import Connection, on
 from ..live.feed import NODE_NS, STAFF_NS, post_room
 from ..live.sockets import session_staff
 from .registry import Call, CentralCalls, Side, call_room
@@ -88,26 +90,26 @@ def _consultant_call(data: Any) -> Call:
     return call
 
 
-@socketio.on("call:join", namespace=STAFF_NS)
+@on("call:join", STAFF_NS)
 @answering
-def consultant_join(data: Any = None) -> dict[str, Any]:
+def consultant_join(conn: Connection, data: Any = None) -> dict[str, Any]:
     """Hear this appeal's incoming calls: only the consultant who took it in work."""
     appeal_id = data_field(data, "appeal")
     _consultant_appeal(appeal_id)
-    join_room(call_room(appeal_id))
+    conn.join(call_room(appeal_id))
     return {"ok": True}
 
 
-@socketio.on("call:place", namespace=STAFF_NS)
+@on("call:place", STAFF_NS)
 @answering
-def consultant_place(data: Any = None) -> dict[str, Any]:
+def consultant_place(conn: Connection, data: Any = None) -> dict[str, Any]:
     mode = data_field(data, "mode")
     if mode not in CALL_MODES:
         raise CallRefused(N_("Неизвестный вид звонка"))
     staff, appeal = _consultant_appeal(data_field(data, "appeal"))
     if not linked_posts().linked(appeal.post_id):
         raise CallRefused(N_("Пост сейчас не на связи: напишите в чат"))
-    join_room(call_room(appeal.id))
+    conn.join(call_room(appeal.id))
     call = calls().place(
         Call(
             appeal_id=appeal.id,
@@ -117,65 +119,65 @@ def consultant_place(data: Any = None) -> dict[str, Any]:
             caller_id=staff.id,
             caller_name=staff.full_name,
             consultant_id=staff.id,
-            consultant_sid=request.sid,  # type: ignore[attr-defined]
+            consultant_sid=conn.sid,
         )
     )
     return {"ok": True, "call": call.id}
 
 
-@socketio.on("call:answer", namespace=STAFF_NS)
+@on("call:answer", STAFF_NS)
 @answering
-def consultant_answer(data: Any = None) -> dict[str, Any]:
+def consultant_answer(conn: Connection, data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
     _consultant_appeal(call.appeal_id)
-    calls().answer(call.id, Side.CONSULTANT, request.sid)  # type: ignore[attr-defined]
+    calls().answer(call.id, Side.CONSULTANT, conn.sid)
     return {"ok": True}
 
 
-@socketio.on("call:decline", namespace=STAFF_NS)
+@on("call:decline", STAFF_NS)
 @answering
-def consultant_decline(data: Any = None) -> dict[str, Any]:
+def consultant_decline(conn: Connection, data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
-    calls().decline(call.id, Side.CONSULTANT, request.sid)  # type: ignore[attr-defined]
+    calls().decline(call.id, Side.CONSULTANT, conn.sid)
     return {"ok": True}
 
 
-@socketio.on("call:hangup", namespace=STAFF_NS)
+@on("call:hangup", STAFF_NS)
 @answering
-def consultant_hangup(data: Any = None) -> dict[str, Any]:
+def consultant_hangup(conn: Connection, data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
     failed = bool(data.get("failed")) if isinstance(data, dict) else False
-    calls().hangup(call.id, Side.CONSULTANT, request.sid, failed=failed)  # type: ignore[attr-defined]
+    calls().hangup(call.id, Side.CONSULTANT, conn.sid, failed=failed)
     return {"ok": True}
 
 
-@socketio.on("call:signal", namespace=STAFF_NS)
+@on("call:signal", STAFF_NS)
 @answering
-def consultant_signal(data: Any = None) -> dict[str, Any]:
+def consultant_signal(conn: Connection, data: Any = None) -> dict[str, Any]:
     call = _consultant_call(data)
-    calls().signal(call.id, Side.CONSULTANT, request.sid, _signal_data(data))  # type: ignore[attr-defined]
+    calls().signal(call.id, Side.CONSULTANT, conn.sid, _signal_data(data))
     return {"ok": True}
 
 
-@socketio.on("disconnect", namespace=STAFF_NS)
-def consultant_gone(reason: Any = None) -> None:
+@on("disconnect", STAFF_NS)
+def consultant_gone(conn: Connection, reason: Any = None) -> None:
     """A consultant's page closed or lost its connection: its call ends."""
-    calls().dropped(request.sid)  # type: ignore[attr-defined]
+    calls().dropped(conn.sid)
 
 
 # -- the posts' nodes ("/node") ----------------------------------------------------------
 
 
-def _linked_post() -> str | None:
+def _linked_post(conn: Connection) -> str | None:
     """The post whose node this connection is (it joined its post's room on connect)."""
-    for room in rooms(namespace=NODE_NS):
+    for room in conn.rooms():
         if room.startswith("post:") and room == post_room(room.removeprefix("post:")):
             return room.removeprefix("post:")
     return None
 
 
-def _node_feldsher(data: Any) -> tuple[str, Staff]:
-    post = _linked_post()
+def _node_feldsher(conn: Connection, data: Any) -> tuple[str, Staff]:
+    post = _linked_post(conn)
     staff = Staff.get_or_none(Staff.id == data_field(data, "staff"))
     if (
         post is None
@@ -189,8 +191,8 @@ def _node_feldsher(data: Any) -> tuple[str, Staff]:
     return post, staff
 
 
-def _node_call(data: Any) -> tuple[Call, Staff]:
-    post, staff = _node_feldsher(data)
+def _node_call(conn: Connection, data: Any) -> tuple[Call, Staff]:
+    post, staff = _node_feldsher(conn, data)
     call = calls().get(data_field(data, "call"))
     if call is None:
         raise CallRefused(N_("Звонок уже завершён"))
@@ -199,25 +201,26 @@ def _node_call(data: Any) -> tuple[Call, Staff]:
     return call, staff
 
 
-def _from_node(handler: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+def _from_node(
+    handler: Callable[[Connection, Any], dict[str, Any]],
+) -> Callable[[Connection, Any], dict[str, Any]]:
     """Refusals go back to the node as msgids (the node's page translates them)."""
 
-    def wrapped(data: Any = None) -> dict[str, Any]:
+    @functools.wraps(handler)
+    def wrapped(conn: Connection, data: Any = None) -> dict[str, Any]:
         try:
-            return handler(data)
+            return handler(conn, data)
         except CallRefused as exc:
-            log.info("node %s: call event refused: %s", request.sid, exc.message)  # type: ignore[attr-defined]
+            log.info("node %s: call event refused: %s", conn.sid, exc.message)
             return {"ok": False, "message": exc.template, "params": exc.params}
 
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
     return wrapped
 
 
-@socketio.on("call:place", namespace=NODE_NS)
+@on("call:place", NODE_NS)
 @_from_node
-def node_place(data: Any = None) -> dict[str, Any]:
-    post, staff = _node_feldsher(data)
+def node_place(conn: Connection, data: Any = None) -> dict[str, Any]:
+    post, staff = _node_feldsher(conn, data)
     mode = data_field(data, "mode")
     if mode not in CALL_MODES:
         raise CallRefused(N_("Неизвестный вид звонка"))
@@ -239,7 +242,7 @@ def node_place(data: Any = None) -> dict[str, Any]:
         caller_id=staff.id,
         caller_name=f"{staff.full_name}, {appeal.post.name}",
         consultant_id=appeal.taken_by_id,
-        node_sid=request.sid,  # type: ignore[attr-defined]
+        node_sid=conn.sid,
     )
     if call_id:
         call.id = call_id
@@ -247,36 +250,36 @@ def node_place(data: Any = None) -> dict[str, Any]:
     return {"ok": True, "call": call.id}
 
 
-@socketio.on("call:answer", namespace=NODE_NS)
+@on("call:answer", NODE_NS)
 @_from_node
-def node_answer(data: Any = None) -> dict[str, Any]:
-    call, _staff = _node_call(data)
-    calls().answer(call.id, Side.POST, request.sid)  # type: ignore[attr-defined]
+def node_answer(conn: Connection, data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(conn, data)
+    calls().answer(call.id, Side.POST, conn.sid)
     return {"ok": True}
 
 
-@socketio.on("call:decline", namespace=NODE_NS)
+@on("call:decline", NODE_NS)
 @_from_node
-def node_decline(data: Any = None) -> dict[str, Any]:
-    call, _staff = _node_call(data)
-    calls().decline(call.id, Side.POST, request.sid)  # type: ignore[attr-defined]
+def node_decline(conn: Connection, data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(conn, data)
+    calls().decline(call.id, Side.POST, conn.sid)
     return {"ok": True}
 
 
-@socketio.on("call:hangup", namespace=NODE_NS)
+@on("call:hangup", NODE_NS)
 @_from_node
-def node_hangup(data: Any = None) -> dict[str, Any]:
-    call, _staff = _node_call(data)
+def node_hangup(conn: Connection, data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(conn, data)
     failed = bool(data.get("failed")) if isinstance(data, dict) else False
-    calls().hangup(call.id, Side.POST, request.sid, failed=failed)  # type: ignore[attr-defined]
+    calls().hangup(call.id, Side.POST, conn.sid, failed=failed)
     return {"ok": True}
 
 
-@socketio.on("call:signal", namespace=NODE_NS)
+@on("call:signal", NODE_NS)
 @_from_node
-def node_signal(data: Any = None) -> dict[str, Any]:
-    call, _staff = _node_call(data)
-    calls().signal(call.id, Side.POST, request.sid, _signal_data(data))  # type: ignore[attr-defined]
+def node_signal(conn: Connection, data: Any = None) -> dict[str, Any]:
+    call, _staff = _node_call(conn, data)
+    calls().signal(call.id, Side.POST, conn.sid, _signal_data(data))
     return {"ok": True}
 
 

@@ -1,5 +1,7 @@
 """Central's Socket.IO endpoints: consultants' browsers ("/") and the posts' nodes ("/node").
 
+Served by Flask-SocketIO or by the realtime gateway alike (`endpoints`).
+
 A browser is known by its Flask session (anonymous connections are refused);
 it joins its own rooms on connect and an appeal's room only if it may open
 that appeal. A node proves who it is with the same Ed25519 signed headers as
@@ -13,9 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, session
 from flask_babel import gettext as _
-from flask_socketio import join_room
 
 from central.appeals.service import can_see
 from central.sync_api.nodes import seen_nonces
@@ -23,7 +24,7 @@ from domain.models import Role, Staff
 from sync import server
 from web.errors import USER_ERRORS
 
-from ..extensions import socketio
+from .endpoints import Connection, on
 from .feed import ADMINS, NODE_NS, STAFF_NS, appeal_room, post_room, specialty_room, staff_room
 from .hooks import linked_posts
 
@@ -48,26 +49,26 @@ def session_staff() -> Staff | None:
     return staff
 
 
-@socketio.on("connect", namespace=STAFF_NS)
-def staff_connect(auth: Any = None) -> None:
+@on("connect", STAFF_NS)
+def staff_connect(conn: Connection, auth: Any = None) -> None:
     staff = session_staff()
     if staff is None:
         raise ConnectionRefusedError("unauthorized")
-    join_room(staff_room(staff.id))
+    conn.join(staff_room(staff.id))
     if staff.role == Role.ADMIN:
-        join_room(ADMINS)
+        conn.join(ADMINS)
     elif staff.specialty_id:
-        join_room(specialty_room(staff.specialty_id))
+        conn.join(specialty_room(staff.specialty_id))
 
 
-@socketio.on("join", namespace=STAFF_NS)
-def join_appeal(data: Any = None) -> dict[str, Any]:
+@on("join", STAFF_NS)
+def join_appeal(conn: Connection, data: Any = None) -> dict[str, Any]:
     """Follow one appeal (its status and chat); only an appeal this consultant may open."""
     staff = session_staff()
     appeal_id = str(data.get("appeal", "")) if isinstance(data, dict) else ""
     if staff is None or not appeal_id or not can_see(staff, appeal_id):
         return {"ok": False, "message": _("Нет доступа к этому обращению")}
-    join_room(appeal_room(appeal_id))
+    conn.join(appeal_room(appeal_id))
     return {"ok": True}
 
 
@@ -76,22 +77,22 @@ def when_link_drops(app: Flask, listener: Callable[[str], None]) -> None:
     app.extensions.setdefault("live_link_drops", []).append(listener)
 
 
-@socketio.on("connect", namespace=NODE_NS)
-def node_connect(auth: Any = None) -> None:
+@on("connect", NODE_NS)
+def node_connect(conn: Connection, auth: Any = None) -> None:
     try:
-        node = server.authenticate("GET", LINK_PATH, b"", dict(request.headers), seen_nonces())
+        node = server.authenticate("GET", LINK_PATH, b"", dict(conn.headers), seen_nonces())
     except USER_ERRORS as exc:
         log.info("node link refused: %s", exc.message)
         raise ConnectionRefusedError(exc.code) from exc
-    join_room(post_room(node.organization_id))
-    linked_posts().link(node.organization_id, request.sid)  # type: ignore[attr-defined]
+    conn.join(post_room(node.organization_id))
+    linked_posts().link(node.organization_id, conn.sid)
     log.info("node %s linked for live changes", node.node_id)
 
 
-@socketio.on("disconnect", namespace=NODE_NS)
-def node_gone(reason: Any = None) -> None:
+@on("disconnect", NODE_NS)
+def node_gone(conn: Connection, reason: Any = None) -> None:
     """A post's link dropped: it is no longer linked, and the features listening hear of it."""
-    sid: str = request.sid  # type: ignore[attr-defined]
+    sid = conn.sid
     linked_posts().unlink(sid)
     for listener in current_app.extensions.get("live_link_drops", []):
         try:

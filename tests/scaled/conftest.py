@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.helpers.scaled import PG_ADMIN, REDIS_URL, TwoCentrals
+from tests.helpers.scaled import PG_ADMIN, REDIS_URL, GatewayCentral, TwoCentrals
 
 
 def _admin() -> psycopg2.extensions.connection:
@@ -81,3 +81,34 @@ def two_centrals(tmp_path: Path, pg_url: str) -> Iterator[TwoCentrals]:
     finally:
         for proc in procs:
             stop(proc)
+
+
+@pytest.fixture
+def gateway_central(tmp_path: Path, pg_url: str) -> Iterator[GatewayCentral]:
+    """`faplink central run --workers 2` on a new, empty PostgreSQL database (the instance
+    migrates it), then seeded like the demo."""
+    from faplink.demo_seed import seed
+    from runtime.processes import faplink_command, start, stop, wait_http
+    from sync.changes import latest_stamp
+    from sync.db import CENTRAL, bind_replica, database, open_database_url
+    from tests.helpers.ports import free_port
+
+    port = free_port()
+    proc = start(
+        faplink_command(
+            "central", "run", "--workers", "2", "--port", str(port),
+            "--data", str(tmp_path / "central"), "--database-url", pg_url,
+        ),
+        tmp_path / "central.log",
+        env={"FAPLINK_MESSAGE_QUEUE": REDIS_URL},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/login", timeout=90, process=proc)
+        open_database_url(pg_url)
+        bind_replica(CENTRAL, latest_stamp())
+        data = seed(days=2, weekends=True)
+        database.close()
+        yield GatewayCentral(url, data, pg_url, tmp_path)
+    finally:
+        stop(proc, timeout=30)

@@ -7,12 +7,8 @@ relays the signals and ends on whichever instance each party reaches.
 
 from __future__ import annotations
 
-import queue
-from typing import Any
-
 import redis
 import requests
-import socketio
 
 from domain.models import CallLog
 from node.live.link import LINK_PATH, NODE_NAMESPACE
@@ -21,29 +17,7 @@ from sync.db import CENTRAL, bind_replica, database, open_database_url
 from sync.request_signing import signed_headers
 from tests.helpers.chat import feldsher, in_work
 from tests.helpers.cluster import connect_live
-from tests.helpers.scaled import REDIS_URL, TwoCentrals
-
-
-class Party:
-    """A Socket.IO client that keeps every event it receives, in order."""
-
-    def __init__(self, namespace: str = "/") -> None:
-        self.namespace = namespace
-        self.client = socketio.Client(reconnection=False)
-        self.received: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-        @self.client.on("*", namespace=namespace)
-        def _any(event: str, payload: Any = None) -> None:
-            self.received.put((event, payload))
-
-    def call(self, event: str, data: dict[str, Any]) -> Any:
-        return self.client.call(event, data, namespace=self.namespace, timeout=10)
-
-    def wait_for(self, event: str, timeout: float = 10.0) -> Any:
-        while True:
-            name, payload = self.received.get(timeout=timeout)
-            if name == event:
-                return payload
+from tests.helpers.scaled import REDIS_URL, Party, TwoCentrals
 
 
 def test_a_call_rings_is_answered_relayed_and_logged_across_two_instances(two_centrals: TwoCentrals) -> None:
