@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,24 +106,30 @@ ON_THE_TIMER: frozenset[type[SyncModel]] = frozenset(
 )
 
 
-def _posts_of(rows_by_model: dict[type[SyncModel], list[Any]], linked: set[str]) -> dict[str, set[str]]:
+def _posts_of(
+    rows_by_model: dict[type[SyncModel], list[Any]], linked: Callable[[set[str]], set[str]]
+) -> dict[str, set[str]]:
     """Linked post id → replicas that changed records it pulls: one question per changed model,
-    answered for every post at once and kept for the `linked` ones (a set lookup each)."""
-    touched: dict[str, set[str]] = defaultdict(set)
-    if not linked:
-        return touched
+    answered for every post at once, then one question of presence about the posts it named
+    (`linked`: which of these are linked now). Neither grows with the linked fleet."""
+    pulling: dict[str, set[str]] = defaultdict(set)
     for model, rows in rows_by_model.items():
         if model in ON_THE_TIMER:
             continue
         changers = {row.id: row.changed_by for row in rows}
         for row_id, posts in model.posts_pulling(changers).items():
-            for post in posts & linked:
-                touched[post].add(changers[row_id])
-    return touched
+            for post in posts:
+                pulling[post].add(changers[row_id])
+    if not pulling:
+        return {}
+    return {post: pulling[post] for post in linked(set(pulling))}
 
 
-def notices_between(after: int, upto: int, posts: Iterable[str] = ()) -> list[Notice]:
-    """What to announce about the changes numbered (after, upto]; `posts`: those linked now."""
+def notices_between(
+    after: int, upto: int, linked: Callable[[set[str]], set[str]]
+) -> list[Notice]:
+    """What to announce about the changes numbered (after, upto]; `linked` answers which of the
+    posts it is given are linked now (`LinkedPosts.among`)."""
     rows_by_model = {m: rows for m in REPLICATED_MODELS if (rows := _changed(m, after, upto))}
     out: dict[tuple[str, str, str], Notice] = {}
 
@@ -136,7 +142,7 @@ def notices_between(after: int, upto: int, posts: Iterable[str] = ()) -> list[No
         add("appeal", appeal_room(appeal.id), id=appeal.id, status=appeal.status)
     for message in rows_by_model.get(ChatMessage, []):
         add("chat", appeal_room(message.appeal_id), appeal=message.appeal_id)
-    for post, changers in sorted(_posts_of(rows_by_model, set(posts)).items()):
+    for post, changers in sorted(_posts_of(rows_by_model, linked).items()):
         add("changes", post_room(post), NODE_NS, changed_by=sorted(changers))
     return list(out.values())
 
@@ -166,7 +172,7 @@ class ChangeFeed:
                 upto = latest_seq()
                 if upto <= self.seen:
                     return []
-                notices = notices_between(self.seen, upto, self.posts.posts())
+                notices = notices_between(self.seen, upto, self.posts.among)
                 self.seen = upto
             for notice in notices:
                 self.socketio.emit(notice.event, notice.data, to=notice.room, namespace=notice.namespace)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from ..extensions import LEASE_SECONDS
@@ -30,6 +31,7 @@ class LinkedPosts(Protocol):
     def unlink(self, sid: str) -> None: ...
     def linked(self, post_id: str) -> bool: ...
     def posts(self) -> set[str]: ...
+    def among(self, candidates: Iterable[str]) -> set[str]: ...
 
 
 class MemoryLinkedPosts:
@@ -54,6 +56,11 @@ class MemoryLinkedPosts:
     def posts(self) -> set[str]:
         with self._lock:
             return set(self._posts.values())
+
+    def among(self, candidates: Iterable[str]) -> set[str]:
+        """Which of `candidates` are linked now."""
+        with self._lock:
+            return set(candidates) & set(self._posts.values())
 
 
 class RedisLinkedPosts:
@@ -95,6 +102,18 @@ class RedisLinkedPosts:
             if self.linked(post_id):
                 found.add(post_id)
         return found
+
+    def among(self, candidates: Iterable[str]) -> set[str]:
+        """Which of `candidates` are linked now, in one round trip whatever the fleet's size: a
+        post counts while one of its links holds a lease not yet run out."""
+        asked = sorted(set(candidates))
+        if not asked:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        now = time.time()
+        for post_id in asked:
+            pipe.zcount(self._key(post_id), now, "+inf")
+        return {post_id for post_id, leases in zip(asked, pipe.execute(), strict=True) if leases}
 
     def close(self) -> None:
         self._stop.set()

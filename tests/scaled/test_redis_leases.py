@@ -73,3 +73,35 @@ def test_a_posts_link_is_seen_by_every_instance_until_unlinked_or_its_lease_ends
         here.close()
         there.close()
         client.delete(f"{prefix}post-1", f"{prefix}post-2")
+
+
+def test_which_of_the_posts_a_change_names_are_linked_is_one_question_whatever_the_fleet(
+    client: redis.Redis,
+) -> None:
+    prefix = f"faplink-test:{uuid.uuid4().hex}:"
+    here, there = RedisLinkedPosts(client, prefix=prefix), RedisLinkedPosts(client, prefix=prefix)
+    fleet = [f"post-{n:04}" for n in range(1000)]
+    try:
+        for n, post in enumerate(fleet):
+            (here if n % 2 else there).link(post, f"sid-{n}")
+        client.zadd(f"{prefix}post-0003", {"sid-3": time.time() - 1})  # its lease ran out
+        asked = {"post-0001", "post-0002", "post-0003", "post-9999"}
+        commands: list[str] = []
+        original = client.execute_command
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            commands.append(str(args[0]))
+            return original(*args, **kwargs)
+
+        client.execute_command = counted  # type: ignore[method-assign]
+        try:
+            answer = here.among(asked)
+        finally:
+            client.execute_command = original  # type: ignore[method-assign]
+        assert answer == {"post-0001", "post-0002"}
+        assert commands == []  # a pipeline sends its commands in one round trip, not one by one
+        assert here.among(set()) == set()
+    finally:
+        here.close()
+        there.close()
+        client.delete(*(f"{prefix}{post}" for post in fleet))
