@@ -10,9 +10,9 @@ post is a light client in this process that
 
 - signs its requests with its own key through the node's `sync.session.CentralSession`
   (central's clock measured by ping, then by every hello, as the node does);
-- holds its live link with the node's own `node.live.link.CentralLink` (Socket.IO "/node",
-  signed handshake, reconnect with backoff), whose «changes» trigger a round as they
-  trigger the node's sync worker;
+- holds its live link (the first `--linked` posts; all by default) with the node's own
+  `node.live.link.CentralLink` (Socket.IO "/node", signed handshake, reconnect with
+  backoff), whose «changes» trigger a round as they trigger the node's sync worker;
 - runs rounds as the node's `SyncWorker` does: one every `--interval` s ±20 %, the first
   spread over one interval. A round with nothing to send is what `SyncClient.run_round`
   sends then: a signed hello, then a pull from the post's cursor. The first `--pushers` posts
@@ -402,7 +402,7 @@ class LinkLedger(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.lock = threading.Lock()
+        self.counts_lock = threading.Lock()  # not `lock`: that is the Handler's own
         self.attempts = 0
         self.connects = 0
         self.drops = 0
@@ -417,7 +417,7 @@ class LinkLedger(logging.Handler):
                 reason += ":timeout"
             elif "refused" in text.lower() or "unauthorized" in text.lower():
                 reason += ":refused"
-            with self.lock:
+            with self.counts_lock:
                 self.failures[reason] += 1
 
 
@@ -427,17 +427,17 @@ def make_link(post: Post, ledger: LinkLedger, on_changes: Any) -> Any:
 
     class CountedLink(CentralLink):
         def headers(self) -> dict[str, str]:
-            with ledger.lock:
+            with ledger.counts_lock:
                 ledger.attempts += 1
             return super().headers()
 
         def _connected(self) -> None:
-            with ledger.lock:
+            with ledger.counts_lock:
                 ledger.connects += 1
             super()._connected()
 
         def _dropped(self) -> None:
-            with ledger.lock:
+            with ledger.counts_lock:
                 ledger.drops += 1
             super()._dropped()
 
@@ -627,10 +627,10 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             window_end,
         )
         fleet.start()
-        for post in posts:
-            if args.links:
-                post.link = make_link(post, ledger, lambda p=post: fleet.trigger(p))  # type: ignore[union-attr]
-                links.append(post.link)
+        linked = len(posts) if args.linked < 0 else min(args.linked, len(posts))
+        for post in posts[:linked]:
+            post.link = make_link(post, ledger, lambda p=post: fleet.trigger(p))  # type: ignore[union-attr]
+            links.append(post.link)
         ramp_step = args.ramp / max(1, len(links))
         for n, link in enumerate(links):
             # The links come up over the ramp, as kiosks switched on through a morning would.
@@ -643,27 +643,17 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
         rss: list[float] = []
         queue_ms: list[float] = []
         queue_fail: Counter[str] = Counter()
-        queue_every = args.duration / args.queue_requests if args.queue_requests else math.inf
-        next_queue = window_start + queue_every / 2
-        cpu_before = cpu_after = 0.0
-        self_before = self_after = 0.0
-        while time.monotonic() < window_start:
-            time.sleep(0.2)
-        cpu_before = sum(cpu_seconds(p.pid) for p, _ in procs)
-        self_before = _self_cpu()
-        print(
-            f"run {run}: steady window of {args.duration:.0f} s starts;"
-            f" links up {sum(link.connected.is_set() for link in links)}",
-            flush=True,
-        )
-        for _ in range(int(args.duration * 10) + 100):
-            now = time.monotonic()
-            if now >= window_end:
-                break
-            samples.append(sum(link.connected.is_set() for link in links))
-            rss.append(sum(rss_mb(p.pid) for p, _ in procs))
-            if now >= next_queue:
-                next_queue += queue_every
+
+        def queue_pages() -> None:
+            """The consultant's «Новые обращения» on instance 1, evenly over the window (own thread:
+            a page central cannot serve must not stretch the window)."""
+            if args.queue_requests <= 0:
+                return
+            every = args.duration / args.queue_requests
+            for n in range(args.queue_requests):
+                wait = window_start + (n + 0.5) * every - time.monotonic()
+                if fleet_stop.wait(max(0.0, wait)):
+                    return
                 try:
                     t0 = time.perf_counter()
                     answer = consultant.get(f"{bases[0]}/appeals?queue=new", timeout=args.timeout)
@@ -673,11 +663,37 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
                         queue_fail[f"http_{answer.status_code}"] += 1
                 except requests.RequestException as exc:
                     queue_fail[type(exc).__name__] += 1
+
+        fleet_stop = fleet.stop
+        prober = threading.Thread(target=queue_pages, name="fleet-queue-page", daemon=True)
+        prober.start()
+        while time.monotonic() < window_start:
+            time.sleep(0.2)
+        cpu_before, self_before, t_before = (
+            sum(cpu_seconds(p.pid) for p, _ in procs),
+            _self_cpu(),
+            time.monotonic(),
+        )
+        print(
+            f"run {run}: steady window of {args.duration:.0f} s starts;"
+            f" links up {sum(link.connected.is_set() for link in links)}",
+            flush=True,
+        )
+        for _ in range(int(args.duration) + 10):
+            if time.monotonic() >= window_end:
+                break
+            samples.append(sum(link.connected.is_set() for link in links))
+            rss.append(sum(rss_mb(p.pid) for p, _ in procs))
             time.sleep(max(0.0, min(1.0, window_end - time.monotonic())))
-        cpu_after = sum(cpu_seconds(p.pid) for p, _ in procs)
-        self_after = _self_cpu()
-        window = args.duration
+        cpu_after, self_after, t_after = (
+            sum(cpu_seconds(p.pid) for p, _ in procs),
+            _self_cpu(),
+            time.monotonic(),
+        )
+        in_flight = sum(post.running for post in posts)
+        window = t_after - t_before
         fleet.join(args.timeout + 5)
+        prober.join(args.timeout + 5)
         held_end = sum(link.connected.is_set() for link in links)
 
         in_window = [d for d in fleet.done if window_start <= d.ended <= window_end]
@@ -708,6 +724,7 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
                 "round_lag_p95_ms": round(_pct([d.lag * 1000 for d in in_window], 0.95), 1)
                 if in_window
                 else "n/a",
+                "rounds_in_flight_at_end": in_flight,
                 "errors": sum(errors.values()),
                 "errors_pct": round(100 * sum(errors.values()) / len(in_window), 1) if in_window else 0.0,
                 "error_reasons": dict(errors.most_common(4)) or "none",
@@ -789,7 +806,9 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=64, help="threads running the posts' rounds")
     parser.add_argument("--timeout", type=float, default=30, help="s a request may take (the node's)")
-    parser.add_argument("--no-links", dest="links", action="store_false", help="rounds only, no live links")
+    parser.add_argument(
+        "--linked", type=int, default=-1, help="posts that hold a live link (default all; 0: rounds only)"
+    )
     parser.add_argument(
         "--queue-requests", type=int, default=10, help="queue pages timed in the window (0: none)"
     )
