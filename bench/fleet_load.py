@@ -50,6 +50,7 @@ import logging
 import math
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -743,6 +744,7 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             }
         )
         out["pushed_records_missing"] = _missing_pushes(url, posts)
+        out["central_log_errors"] = _log_errors(work / "logs", run)
     finally:
         _stop_links(links)
         if fleet is not None:
@@ -756,6 +758,18 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             except Exception as exc:  # noqa: BLE001 - said, not fatal to the report
                 print(f"could not drop {name}: {exc}", file=sys.stderr)
     return out
+
+
+def _log_errors(logs: Path, run: int) -> dict[str, int] | str:
+    """The exceptions central's logs name (a 500 says no more), most frequent first."""
+    found: Counter[str] = Counter()
+    for path in logs.glob("central-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            match = re.match(r"^([\w.]+(?:Error|Exception|Timeout)): (.{0,60})", line)
+            if match:
+                found[f"{match.group(1)}: {match.group(2)}"] += 1
+        path.rename(path.with_name(f"run{run}-{path.name}"))  # the next run's instances log afresh
+    return dict(found.most_common(3)) or "none"
 
 
 def _self_cpu() -> float:
