@@ -881,6 +881,10 @@ def main() -> int:
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+        elif args.keep:
+            print(
+                f"kept: {work} (central's logs and data), the database(s) faplink_bench_fleet_{os.getpid()}_*"
+            )
     figures["load_1m_end"] = os.getloadavg()[0]
     figures["runs"] = len(runs)
     print("\nsummary:")
