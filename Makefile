@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PACKAGES := faplink i18n web runtime enrolment protocol_signatures sync domain central node hardware provisioning kiosk_ui
 
-.PHONY: demo test test-fast lint i18n bench bench-queue clean system-deps
+.PHONY: demo test test-fast lint i18n bench bench-queue bench-fleet clean system-deps
 
 demo: $(VENV)/.installed
 	$(BIN)/faplink demo
@@ -87,9 +87,16 @@ bench/.venv-morango/.installed: bench/requirements-morango.txt
 bench-queue: $(VENV)/.installed-test
 	$(BIN)/python bench/queue_load.py
 
+# A fleet of really enrolled, simulated posts (live links, sync rounds, pushes) against central
+# served by gunicorn on the local PostgreSQL and Redis (FAPLINK_BENCH_PG, FAPLINK_BENCH_REDIS):
+# 200 posts on one instance, then on two (bench/README.md; FLEET_ARGS, e.g. "--posts 1000").
+bench-fleet: $(VENV)/.installed-test
+	$(BIN)/python bench/fleet_load.py $(FLEET_ARGS)
+	$(BIN)/python bench/fleet_load.py --instances 2 $(FLEET_ARGS)
+
 # Sync benchmarks against pouchdb-server and morango (bench/README.md); the
 # shaped link needs root, network namespaces and iptables.
-bench: $(VENV)/.installed bench/node_modules/.installed bench/.venv-morango/.installed bench-queue
+bench: $(VENV)/.installed bench/node_modules/.installed bench/.venv-morango/.installed bench-queue bench-fleet
 	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; } || true
 	bash bench/run_all.sh

@@ -1,0 +1,906 @@
+"""A fleet of really enrolled, simulated posts against central served as in production.
+
+Central runs as `--instances` real `faplink central run --server gunicorn` processes on one
+fresh PostgreSQL database with the Redis message queue (README, «Scaling central»); the
+posts are spread over the instances' ports (no proxy). Every post is a real registration:
+an Organization and its feldsher in the directory, a one-time enrolment token
+(`sync.server.issue_token`, what `faplink central issue-token` does) and `POST /sync/v1/enroll`
+with the post's own Ed25519 key (`sync.client.request_enrolment`). No node process runs: each
+post is a light client in this process that
+
+- signs its requests with its own key through the node's `sync.session.CentralSession`
+  (central's clock measured by ping, then by every hello, as the node does);
+- holds its live link (the first `--linked` posts; all by default) with the node's own
+  `node.live.link.CentralLink` (Socket.IO "/node", signed handshake, reconnect with
+  backoff), whose «changes» trigger a round as they trigger the node's sync worker;
+- runs rounds as the node's `SyncWorker` does: one every `--interval` s ±20 %, the first
+  spread over one interval. A round with nothing to send is what `SyncClient.run_round`
+  sends then: a signed hello, then a pull from the post's cursor. The first `--pushers` posts
+  push at every round a new patient and an emergency appeal (the domain's models, as
+  `to_wire` gives them), the pull asked along with the push, as the node's last batch does.
+
+Before the load each post pulls its scope once (its first sync, from cursor 0). Then the
+links come up over `--ramp` s, the rounds start, and after `--warmup` s the steady window
+of `--duration` s is measured. Every pushed record must be at central afterwards.
+
+Prints `name: value` lines after `summary:` (medians of `--runs` runs): posts, instances,
+links_held (median of 1 s samples in the window; also its minimum, the links' connection
+attempts, failures by reason and drops), rounds_per_s, round_p50_ms / round_p95_ms,
+errors and errors_pct (failed rounds / rounds ended in the window, by reason), push_p95_ms,
+central_rss_mb (all instances, their largest reading), central_cpu_ms_per_round (the
+instances' user + system CPU over the window, from /proc/<pid>/stat, ÷ rounds done),
+central_cpu_cores, the simulator's own CPU (it shares the machine with central), and the
+consultant's «Новые обращения» page timed on instance 1 during the window.
+
+    .venv/bin/python bench/fleet_load.py [--posts 200] [--instances 1] [--duration 60]
+        [--interval 15] [--pushers 50] [--runs 1] [--pg postgresql://root@127.0.0.1:5432/postgres]
+        [--redis redis://127.0.0.1:6379/0] [--keep]
+
+Only 127.0.0.1 is ever contacted. Whatever it started (central's processes, the links, the
+database, the work directory unless `--keep`) is stopped and removed at the end, also on an
+error or Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import logging
+import math
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import (  # noqa: E402
+    REPO,
+    code_version,
+    cpu_seconds,
+    free_port,
+    start_process,
+    stop_process,
+    tcp_open,
+    wait_until,
+)
+from queue_load import _pg, _pg_drop  # noqa: E402
+
+PG_ADMIN = os.environ.get("FAPLINK_BENCH_PG", "postgresql://root@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("FAPLINK_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+#: As the node's SyncWorker: a round's pause varies by this share either way.
+JITTER = 0.2
+#: The page size of a pull (the node's first batch size).
+PULL_LIMIT = 200
+
+log = logging.getLogger("fleet_load")
+
+
+# -- the directory and the database ------------------------------------------------
+
+
+def _local(url: str, what: str) -> None:
+    host = urlsplit(url).hostname
+    if host not in LOCAL_HOSTS:
+        raise SystemExit(f"{what} must be on 127.0.0.1, not {host!r}: this benchmark contacts nothing else")
+
+
+@dataclass
+class Directory:
+    region_id: str
+    centre_id: str
+    specialty_id: str  # cardiology: what the pushers' appeals ask for
+    posts: list[tuple[str, str]]  # (organization id, its feldsher's staff id)
+
+
+def make_database(admin_url: str, name: str, posts: int) -> tuple[str, Directory]:
+    """A fresh, migrated central database with the demo's directory and `posts` more posts of its
+    region (each with a feldsher); its URL. Left bound (sync.db.database) for the tokens."""
+    from domain.models import Organization, OrgKind, Role, Specialty, Staff
+    from faplink.demo_seed import seed
+    from sync.db import CENTRAL, bind_replica, database, open_database_url, replica
+    from sync.migrations import migrate
+    from sync.model import reserve_seqs
+    from sync.state import CENTRAL_MIGRATIONS
+
+    _pg_drop(admin_url, name)
+    _pg(admin_url, (f'CREATE DATABASE "{name}"', ()))
+    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    db = open_database_url(url)
+    migrate(db, CENTRAL_MIGRATIONS)
+    bind_replica(CENTRAL)
+    data = seed(days=1, weekends=True)
+    clock = replica().clock
+    seqs = iter(reserve_seqs(2 * posts))
+
+    def insert(model: Any, items: list[dict[str, Any]]) -> list[str]:
+        rows = [
+            {
+                "id": str(uuid.uuid4()),
+                "origin": CENTRAL,
+                "changed_by": CENTRAL,
+                "hlc": clock.now(),
+                "seq": next(seqs),
+                **item,
+            }
+            for item in items
+        ]
+        with database.atomic():
+            for start in range(0, len(rows), 500):
+                model.insert_many(rows[start : start + 500]).execute()
+        return [row["id"] for row in rows]
+
+    orgs = insert(
+        Organization,
+        [
+            {"name": f"ФАП нагрузочный №{n + 1}", "kind": OrgKind.POST, "region": data.region_id}
+            for n in range(posts)
+        ],
+    )
+    feldshers = insert(
+        Staff,
+        [
+            {"last_name": "Фельдшер", "first_name": str(n + 1), "role": Role.FELDSHER, "organization": org}
+            for n, org in enumerate(orgs)
+        ],
+    )
+    cardiology = Staff.get_by_id(data.consultants["ivanova"]).specialty_id
+    assert Specialty.get_by_id(cardiology)
+    return url, Directory(data.region_id, data.centre_id, cardiology, list(zip(orgs, feldshers, strict=True)))
+
+
+# -- central's processes -------------------------------------------------------------
+
+
+def start_centrals(count: int, url: str, data_dir: Path, redis_url: str, logs: Path) -> list[tuple[Any, str]]:
+    """`count` gunicorn-served instances on the database and Redis; (process, base URL) each.
+    The first is up before the others start, so that the shared data directory (session key,
+    CA) is made once."""
+    out: list[tuple[Any, str]] = []
+    for n in range(count):
+        port = free_port()
+        proc = start_process(
+            [
+                sys.executable,
+                "-m",
+                "faplink.cli",
+                "central",
+                "run",
+                "--server",
+                "gunicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data",
+                str(data_dir),
+                "--database-url",
+                url,
+            ],
+            logs / f"central-{n + 1}.log",
+            env={"FAPLINK_MESSAGE_QUEUE": redis_url},
+            cwd=REPO,
+        )
+        out.append((proc, f"http://127.0.0.1:{port}"))
+        wait_until(
+            lambda port=port: tcp_open("127.0.0.1", port),
+            120,
+            f"central {n + 1} to listen",
+            proc,
+            logs / f"central-{n + 1}.log",
+        )
+        wait_until(
+            lambda port=port: requests.get(f"http://127.0.0.1:{port}/sync/v1/ping", timeout=5).ok,
+            60,
+            f"central {n + 1} to answer",
+            proc,
+            logs / f"central-{n + 1}.log",
+        )
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants (gunicorn's master and worker), MB."""
+    from benchlib import _tree
+
+    total = 0
+    for one in _tree(pid):
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+# -- one simulated post ----------------------------------------------------------------
+
+
+class RoundError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reason(exc: BaseException) -> str:
+    """A short name for why a request failed: its kind, not its text (which names the post)."""
+    from sync.errors import SyncError
+
+    if isinstance(exc, RoundError):
+        return exc.reason
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, SyncError) and isinstance(cause, requests.RequestException):
+        return type(cause).__name__  # ReadTimeout, ConnectionError, …
+    return type(exc).__name__
+
+
+class Post:
+    """A registered post as central sees it: its node id, key, session, pull cursor and link."""
+
+    def __init__(self, index: int, organization: str, feldsher: str, base: str, timeout: float) -> None:
+        from sync.request_signing import NodeKey
+        from sync.session import CentralSession
+
+        self.index = index
+        self.node_id = f"fleet-{index + 1:05d}-{uuid.uuid4().hex[:6]}"
+        self.organization = organization
+        self.feldsher = feldsher
+        self.base = base
+        self.key = NodeKey.generate()
+        self.session = CentralSession(base, self.node_id, self.key, verify=False, timeout=timeout)
+        self.cursor = 0
+        self.link: Any = None
+        self.clock: Any = None
+        self.pushed_ids: list[str] = []
+        # The scheduler's state (under the scheduler's lock).
+        self.generation = 0
+        self.running = False
+        self.woken = False
+
+    # The requests SyncClient makes (sync/client.py: _request, _signed_hello, _pull, _push's
+    # last batch), through the node's session: signed, gzipped JSON, decoded by sync.wire.
+    def _json(self, method: str, path: str, payload: Any = None) -> Any:
+        from sync.wire import decode, encode
+
+        body = encode(payload) if payload is not None else b""
+        headers = (
+            {"Content-Type": "application/json", "Content-Encoding": "gzip"} if payload is not None else {}
+        )
+        response = self.session.send(method, f"/sync/v1{path}", body, headers=headers)
+        if response.status_code >= 400:
+            try:
+                code = response.json().get("error") or response.status_code
+            except ValueError:
+                code = response.status_code
+            raise RoundError(f"http_{response.status_code}_{code}")
+        return decode(response.content, gzipped=False)
+
+    def enroll(self, token: str) -> None:
+        from sync.client import request_enrolment
+
+        answer = request_enrolment(self.base, token, self.key, self.node_id, verify=False)
+        self.session.clock_offset_ms = int(answer["server_time_ms"] - time.time() * 1000)
+
+    def hello(self) -> None:
+        from sync import PROTOCOL_VERSION
+        from sync.client import _software
+        from sync.migrations import schema_version
+
+        started = time.time()
+        answer = self._json(
+            "POST",
+            "/hello",
+            {"protocol": PROTOCOL_VERSION, "schema": schema_version(), "software": _software()},
+        )
+        if isinstance(answer.get("server_time_ms"), int):
+            self.session.clock_read(answer["server_time_ms"], started, time.time())
+
+    def pull(self, page: dict[str, Any] | None = None) -> int:
+        """Pull until central has nothing more (the records are counted, not stored); how many."""
+        got = 0
+        for _ in range(10_000):
+            if page is None:
+                page = self._json("GET", f"/pull?cursor={self.cursor}&limit={PULL_LIMIT}")
+            got += len(page.get("records", []))
+            self.cursor = int(page["cursor"])
+            if not page.get("more"):
+                return got
+            page = None
+        raise RoundError("pull_endless")
+
+    def first_sync(self) -> int:
+        self.session.measure_clock()
+        self.hello()
+        return self.pull()
+
+    def push(self, specialty: str) -> float:
+        """A new patient and an emergency appeal for them, pushed with the pull asked along;
+        the push's seconds."""
+        records = self.new_records(specialty)
+        started = time.perf_counter()
+        answer = self._json(
+            "POST", "/push", {"records": records, "pull": {"cursor": self.cursor, "limit": PULL_LIMIT}}
+        )
+        took = time.perf_counter() - started
+        if answer.get("refused"):
+            raise RoundError("refused:" + str(answer["refused"][0].get("code", answer["refused"][0]))[:60])
+        self.pushed_ids += [r["id"] for r in records]
+        self.pull(answer["pull"] if isinstance(answer.get("pull"), dict) else None)
+        return took
+
+    def new_records(self, specialty: str) -> list[dict[str, Any]]:
+        """What the kiosk writes for a patient registered and sent to a consultant at once,
+        stamped as the node stamps (sync.model.SyncModel.save), in wire form."""
+        from domain.models import Appeal, Patient
+        from sync.clock import HybridClock, utcnow
+
+        if self.clock is None:
+            self.clock = HybridClock(self.node_id)
+        self.clock.offset_ms = self.session.clock_offset_ms or 0
+        n = len(self.pushed_ids) // 2
+        rng = random.Random(f"{self.node_id}-{n}")
+        patient = Patient(
+            last_name=rng.choice(["Иванова", "Петрова", "Сидорова", "Кузнецова"]),
+            first_name=rng.choice(["Анна", "Мария", "Елена", "Ольга"]),
+            middle_name="Ивановна",
+            birth_date=date(1950, 1, 1) + timedelta(days=rng.randrange(50 * 365)),
+            sex="female",
+            phone=f"+7915{self.index:04d}{n % 1000:03d}",
+            organization=self.organization,
+        )
+        now = utcnow()
+        appeal = Appeal(
+            patient=patient.id,
+            post=self.organization,
+            author=self.feldsher,
+            specialty=specialty,
+            consultant=None,
+            slot=None,
+            form_of_care="emergency",
+            question="Боль за грудиной 30 минут, ЭКГ снята",
+            consent_by="patient",
+            consent_at=now,
+            created_at=now,
+            due_at=Appeal.compute_due_at(now, "emergency", None),
+        )
+        out = []
+        for row in (patient, appeal):
+            # No validate(): Patient's asks the database for the post's time zone, and this
+            # process must not hold connections central needs; central checks every record.
+            row.origin = row.changed_by = self.node_id
+            row.hlc = self.clock.now()
+            row.deleted = False
+            if row.PER_FIELD:
+                row.field_stamps = json.dumps({f: row.hlc for f in row.merged_field_names()}, sort_keys=True)
+            out.append(row.to_wire())
+        return out
+
+
+# -- the live links --------------------------------------------------------------------
+
+
+class LinkLedger(logging.Handler):
+    """Counts the links' connection attempts, successes, drops and why attempts failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.counts_lock = threading.Lock()  # not `lock`: that is the Handler's own
+        self.attempts = 0
+        self.connects = 0
+        self.drops = 0
+        self.failures: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("central link not up") and record.args:
+            exc = record.args[0] if isinstance(record.args, tuple) else record.args
+            text = str(exc)
+            reason = type(exc).__name__
+            if "timed out" in text.lower() or "timeout" in text.lower():
+                reason += ":timeout"
+            elif "refused" in text.lower() or "unauthorized" in text.lower():
+                reason += ":refused"
+            with self.counts_lock:
+                self.failures[reason] += 1
+
+
+def make_link(post: Post, ledger: LinkLedger, on_changes: Any) -> Any:
+    """The node's own CentralLink on the post's session, counting what happens to it."""
+    from node.live.link import CentralLink
+
+    class CountedLink(CentralLink):
+        def headers(self) -> dict[str, str]:
+            with ledger.counts_lock:
+                ledger.attempts += 1
+            return super().headers()
+
+        def _connected(self) -> None:
+            with ledger.counts_lock:
+                ledger.connects += 1
+            super()._connected()
+
+        def _dropped(self) -> None:
+            with ledger.counts_lock:
+                ledger.drops += 1
+            super()._dropped()
+
+    return CountedLink(post.session, on_changes)
+
+
+# -- the rounds --------------------------------------------------------------------------
+
+
+@dataclass
+class Done:
+    kind: str  # "sync" (nothing to send) or "push"
+    started: float
+    ended: float
+    lag: float  # how late it started after it was due
+    error: str | None = None
+    push_s: float | None = None
+
+
+@dataclass
+class Fleet:
+    """Runs every post's rounds as its sync worker would, on `workers` threads."""
+
+    posts: list[Post]
+    interval: float
+    pushers: int
+    specialty: str
+    workers: int
+    deadline: float
+    done: list[Done] = field(default_factory=list)
+    heap: list[tuple[float, int, int, int]] = field(default_factory=list)  # (due, tie, post, generation)
+
+    def __post_init__(self) -> None:
+        self.cond = threading.Condition()
+        self.stop = threading.Event()
+        self.tie = 0
+        self.threads: list[threading.Thread] = []
+
+    def _schedule(self, post: Post, due: float) -> None:
+        """Under the lock: `post`'s next round at `due` (an earlier schedule no longer counts)."""
+        post.generation += 1
+        self.tie += 1
+        heapq.heappush(self.heap, (due, self.tie, post.index, post.generation))
+        self.cond.notify()
+
+    def trigger(self, post: Post) -> None:
+        """Central said «changes» (or the link just came up): a round now, or after the current one."""
+        with self.cond:
+            if post.running:
+                post.woken = True
+            else:
+                self._schedule(post, time.monotonic())
+
+    def start(self) -> None:
+        now = time.monotonic()
+        with self.cond:
+            for post in self.posts:
+                self._schedule(post, now + random.uniform(0, self.interval))
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"fleet-round-{n}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _next(self) -> tuple[Post, float] | None:
+        with self.cond:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                if now >= self.deadline:
+                    return None
+                if self.heap:
+                    due, _, index, generation = self.heap[0]
+                    post = self.posts[index]
+                    if generation != post.generation or post.running:
+                        heapq.heappop(self.heap)
+                        continue
+                    if due <= now:
+                        heapq.heappop(self.heap)
+                        post.running = True
+                        return post, due
+                    self.cond.wait(min(due, self.deadline) - now)
+                else:
+                    self.cond.wait(self.deadline - now)
+        return None
+
+    def _work(self) -> None:
+        for _ in range(10_000_000):
+            got = self._next()
+            if got is None:
+                return
+            post, due = got
+            started = time.monotonic()
+            done = Done("push" if post.index < self.pushers else "sync", started, started, started - due)
+            try:
+                post.hello()
+                if done.kind == "push":
+                    done.push_s = post.push(self.specialty)
+                else:
+                    post.pull()
+            except Exception as exc:  # noqa: BLE001 - counted by its kind, the run goes on
+                done.error = _reason(exc)
+            done.ended = time.monotonic()
+            with self.cond:
+                self.done.append(done)
+                post.running = False
+                if post.woken:
+                    post.woken = False
+                    self._schedule(post, done.ended)
+                else:
+                    self._schedule(
+                        post,
+                        done.ended
+                        + random.uniform(self.interval * (1 - JITTER), self.interval * (1 + JITTER)),
+                    )
+
+    def join(self, timeout: float) -> None:
+        self.stop.set()
+        with self.cond:
+            self.cond.notify_all()
+        end = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, end - time.monotonic()))
+
+
+# -- a run --------------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
+    from sync.db import database
+    from sync.server import issue_token
+
+    out: dict[str, Any] = {}
+    name = f"faplink_bench_fleet_{os.getpid()}_{run}"
+    procs: list[tuple[Any, str]] = []
+    links: list[Any] = []
+    fleet: Fleet | None = None
+    ledger = LinkLedger()
+    link_log = logging.getLogger("node.live.link")
+    link_log.setLevel(logging.DEBUG)
+    link_log.addHandler(ledger)
+    link_log.propagate = False
+    try:
+        started = time.monotonic()
+        url, directory = make_database(args.pg, name, args.posts)
+        tokens = [issue_token(org, hours=2, note="fleet_load") for org, _ in directory.posts]
+        database.close()
+        database.initialize(None)  # from here on, a query in this process fails loudly
+        out["setup_db_s"] = round(time.monotonic() - started, 1)
+        print(f"run {run}: database {name} with {args.posts} posts in {out['setup_db_s']} s", flush=True)
+
+        procs = start_centrals(args.instances, url, work / "central", args.redis, work / "logs")
+        bases = [base for _, base in procs]
+        posts = [
+            Post(n, org, feldsher, bases[n % len(bases)], args.timeout)
+            for n, (org, feldsher) in enumerate(directory.posts)
+        ]
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda pt: pt[0].enroll(pt[1]), zip(posts, tokens, strict=True)))
+            pulled = list(pool.map(lambda p: p.first_sync(), posts))
+        out["setup_enrol_first_sync_s"] = round(time.monotonic() - started, 1)
+        out["first_sync_records"] = statistics.median(pulled)
+        print(
+            f"run {run}: {len(posts)} posts enrolled on {len(bases)} instance(s) and synced once"
+            f" ({out['first_sync_records']} records each) in {out['setup_enrol_first_sync_s']} s",
+            flush=True,
+        )
+
+        # A consultant logs in now (the queue page is timed during the window).
+        consultant = requests.Session()
+        consultant.post(
+            f"{bases[0]}/api/v1/session", json={"login": "ivanova", "password": "demo1234"}, timeout=30
+        ).raise_for_status()
+
+        load_start = time.monotonic()
+        window_start = load_start + args.warmup
+        window_end = window_start + args.duration
+        fleet = Fleet(
+            posts,
+            args.interval,
+            min(args.pushers, len(posts)),
+            directory.specialty_id,
+            args.workers,
+            window_end,
+        )
+        fleet.start()
+        linked = len(posts) if args.linked < 0 else min(args.linked, len(posts))
+        for post in posts[:linked]:
+            post.link = make_link(post, ledger, lambda p=post: fleet.trigger(p))  # type: ignore[union-attr]
+            links.append(post.link)
+        ramp_step = args.ramp / max(1, len(links))
+        for n, link in enumerate(links):
+            # The links come up over the ramp, as kiosks switched on through a morning would.
+            delay = load_start + n * ramp_step - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            link.start()
+
+        samples: list[int] = []
+        rss: list[float] = []
+        queue_ms: list[float] = []
+        queue_fail: Counter[str] = Counter()
+
+        def queue_pages() -> None:
+            """The consultant's «Новые обращения» on instance 1, evenly over the window (own thread:
+            a page central cannot serve must not stretch the window)."""
+            if args.queue_requests <= 0:
+                return
+            every = args.duration / args.queue_requests
+            for n in range(args.queue_requests):
+                wait = window_start + (n + 0.5) * every - time.monotonic()
+                if fleet_stop.wait(max(0.0, wait)):
+                    return
+                try:
+                    t0 = time.perf_counter()
+                    answer = consultant.get(f"{bases[0]}/appeals?queue=new", timeout=args.timeout)
+                    if answer.status_code == 200:
+                        queue_ms.append((time.perf_counter() - t0) * 1000)
+                    else:
+                        queue_fail[f"http_{answer.status_code}"] += 1
+                except requests.RequestException as exc:
+                    queue_fail[type(exc).__name__] += 1
+
+        fleet_stop = fleet.stop
+        prober = threading.Thread(target=queue_pages, name="fleet-queue-page", daemon=True)
+        prober.start()
+        while time.monotonic() < window_start:
+            time.sleep(0.2)
+        cpu_before, self_before, t_before = (
+            sum(cpu_seconds(p.pid) for p, _ in procs),
+            _self_cpu(),
+            time.monotonic(),
+        )
+        print(
+            f"run {run}: steady window of {args.duration:.0f} s starts;"
+            f" links up {sum(link.connected.is_set() for link in links)}",
+            flush=True,
+        )
+        for _ in range(int(args.duration) + 10):
+            if time.monotonic() >= window_end:
+                break
+            samples.append(sum(link.connected.is_set() for link in links))
+            rss.append(sum(rss_mb(p.pid) for p, _ in procs))
+            time.sleep(max(0.0, min(1.0, window_end - time.monotonic())))
+        cpu_after, self_after, t_after = (
+            sum(cpu_seconds(p.pid) for p, _ in procs),
+            _self_cpu(),
+            time.monotonic(),
+        )
+        in_flight = sum(post.running for post in posts)
+        window = t_after - t_before
+        fleet.join(args.timeout + 5)
+        prober.join(args.timeout + 5)
+        held_end = sum(link.connected.is_set() for link in links)
+
+        in_window = [d for d in fleet.done if window_start <= d.ended <= window_end]
+        ok = [d for d in in_window if d.error is None]
+        errors = Counter(d.error for d in in_window if d.error)
+        pushes = [d.push_s * 1000 for d in ok if d.push_s is not None]
+        out.update(
+            {
+                "posts": len(posts),
+                "instances": len(procs),
+                "links": len(links),
+                "links_held": statistics.median(samples) if samples else 0,
+                "links_held_min": min(samples) if samples else 0,
+                "links_held_end": held_end,
+                "link_attempts": ledger.attempts,
+                "link_connects": ledger.connects,
+                "link_drops": ledger.drops,
+                "link_failures": sum(ledger.failures.values()),
+                "link_failure_reasons": dict(ledger.failures.most_common(4)) or "none",
+                "rounds_target_per_s": round(len(posts) / args.interval, 1),
+                "rounds_per_s": round(len(ok) / window, 2),
+                "round_p50_ms": round(_pct([(d.ended - d.started) * 1000 for d in ok], 0.5), 1)
+                if ok
+                else "n/a",
+                "round_p95_ms": round(_pct([(d.ended - d.started) * 1000 for d in ok], 0.95), 1)
+                if ok
+                else "n/a",
+                "round_lag_p95_ms": round(_pct([d.lag * 1000 for d in in_window], 0.95), 1)
+                if in_window
+                else "n/a",
+                "rounds_in_flight_at_end": in_flight,
+                "errors": sum(errors.values()),
+                "errors_pct": round(100 * sum(errors.values()) / len(in_window), 1) if in_window else 0.0,
+                "error_reasons": dict(errors.most_common(4)) or "none",
+                "pushes": len(pushes),
+                "push_p50_ms": round(_pct(pushes, 0.5), 1) if pushes else "n/a",
+                "push_p95_ms": round(_pct(pushes, 0.95), 1) if pushes else "n/a",
+                "central_rss_mb": round(max(rss), 1) if rss else "n/a",
+                "central_cpu_cores": round((cpu_after - cpu_before) / window, 2),
+                "central_cpu_ms_per_round": round((cpu_after - cpu_before) * 1000 / len(ok), 1)
+                if ok
+                else "n/a",
+                "simulator_cpu_cores": round((self_after - self_before) / window, 2),
+                "queue_page_p50_ms": round(_pct(queue_ms, 0.5), 1) if queue_ms else "n/a",
+                "queue_page_p95_ms": round(_pct(queue_ms, 0.95), 1) if queue_ms else "n/a",
+                "queue_page_failures": sum(queue_fail.values()),
+            }
+        )
+        out["pushed_records_missing"] = _missing_pushes(url, posts)
+        out["central_log_errors"] = _log_errors(work / "logs", run)
+    finally:
+        _stop_links(links)
+        if fleet is not None:
+            fleet.join(5)
+        for proc, _ in procs:
+            stop_process(proc)
+        link_log.removeHandler(ledger)
+        if not args.keep:
+            try:
+                _pg_drop(args.pg, name)
+            except Exception as exc:  # noqa: BLE001 - said, not fatal to the report
+                print(f"could not drop {name}: {exc}", file=sys.stderr)
+    return out
+
+
+def _log_errors(logs: Path, run: int) -> dict[str, int] | str:
+    """The exceptions central's logs name (a 500 says no more), most frequent first."""
+    found: Counter[str] = Counter()
+    for path in logs.glob("central-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            match = re.match(r"^([\w.]+(?:Error|Exception|Timeout)): (.{0,120})", line)
+            if match:
+                found[f"{match.group(1)}: {match.group(2)}"] += 1
+        path.rename(path.with_name(f"run{run}-{path.name}"))  # the next run's instances log afresh
+    return dict(found.most_common(3)) or "none"
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _stop_links(links: list[Any]) -> None:
+    """Stop every link at once (each may wait for its thread)."""
+    for link in links:
+        link._stop.set()
+        link._wake.set()
+    if links:
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(lambda link: link.stop(timeout=5), links))
+
+
+def _missing_pushes(url: str, posts: list[Post]) -> int:
+    """How many of the records central accepted from the pushers it does not hold (must be 0)."""
+    from domain.models import Appeal, Patient
+    from sync.db import database, open_database_url
+
+    ids = [i for post in posts for i in post.pushed_ids]
+    if not ids:
+        return 0
+    open_database_url(url)
+    try:
+        found = 0
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            found += Patient.select().where(Patient.id.in_(chunk)).count()
+            found += Appeal.select().where(Appeal.id.in_(chunk)).count()
+    finally:
+        database.close()
+    return len(ids) - found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=60, help="the measured window, s")
+    parser.add_argument("--warmup", type=float, default=20, help="s of load before the window")
+    parser.add_argument("--ramp", type=float, default=10, help="s over which the links come up")
+    parser.add_argument("--interval", type=float, default=15, help="s between a post's rounds (±20 %%)")
+    parser.add_argument(
+        "--pushers", type=int, default=50, help="posts that push a patient and an appeal every round"
+    )
+    parser.add_argument("--workers", type=int, default=64, help="threads running the posts' rounds")
+    parser.add_argument("--timeout", type=float, default=30, help="s a request may take (the node's)")
+    parser.add_argument(
+        "--linked", type=int, default=-1, help="posts that hold a live link (default all; 0: rounds only)"
+    )
+    parser.add_argument(
+        "--queue-requests", type=int, default=10, help="queue pages timed in the window (0: none)"
+    )
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--pg", default=PG_ADMIN)
+    parser.add_argument("--redis", default=REDIS_URL)
+    parser.add_argument(
+        "--work", type=Path, default=None, help="logs and central's data (default: a temporary directory)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database and the work directory")
+    args = parser.parse_args()
+    _local(args.pg, "--pg")
+    _local(args.redis, "--redis")
+    if not (1 <= args.instances <= 8 and 1 <= args.posts <= 5000 and 1 <= args.runs <= 10):
+        raise SystemExit("--instances 1..8, --posts 1..5000, --runs 1..10")
+    if args.duration > 3600 or args.warmup > 600:
+        raise SystemExit("--duration at most 3600 s, --warmup 600 s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        _pg(args.pg, ("SELECT 1", ()))
+    except Exception as exc:  # noqa: BLE001
+        print(f"\nsummary:\nfleet_status: not measured: no PostgreSQL at {args.pg} ({type(exc).__name__})")
+        return 0
+    try:
+        import redis
+
+        redis.Redis.from_url(args.redis).ping()
+    except Exception as exc:  # noqa: BLE001
+        print(f"\nsummary:\nfleet_status: not measured: no Redis at {args.redis} ({type(exc).__name__})")
+        return 0
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    threading.stack_size(512 * 1024)  # thousands of link threads: small stacks
+    import domain  # noqa: F401 - fills the sync registry
+
+    commit, dirty = code_version()
+    figures: dict[str, Any] = {
+        "code_commit": commit + ("+changes" if dirty else ""),
+        "load_1m_start": os.getloadavg()[0],
+    }
+    work = args.work or Path(tempfile.mkdtemp(prefix="faplink-fleet-"))
+    runs: list[dict[str, Any]] = []
+    try:
+        for run in range(1, args.runs + 1):
+            result = one_run(args, run, work)
+            runs.append(result)
+            print(f"run {run}: " + ", ".join(f"{k}={v}" for k, v in result.items()), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: everything started was stopped", file=sys.stderr)
+        return 130
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+        elif args.keep:
+            print(
+                f"kept: {work} (central's logs and data), the database(s) faplink_bench_fleet_{os.getpid()}_*"
+            )
+    figures["load_1m_end"] = os.getloadavg()[0]
+    figures["runs"] = len(runs)
+    print("\nsummary:")
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        if all(isinstance(v, (int, float)) for v in values):
+            value: Any = statistics.median(values)
+            value = round(value, 2) if isinstance(value, float) else value
+        else:
+            value = values[len(values) // 2] if len(set(map(str, values))) > 1 else values[0]
+        figures[key] = value
+    for key, value in figures.items():
+        print(f"fleet_{key}: {value}" if not key.startswith(("code_", "load_")) else f"{key}: {value}")
+    failed = any(r.get("pushed_records_missing") for r in runs)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
