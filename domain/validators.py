@@ -7,6 +7,7 @@ with a message the feldsher can act on. The model and the API both call these.
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 import phonenumbers
 
@@ -128,23 +129,11 @@ def normalize_phone(value: str, field: str = "phone", *, extension: bool = True)
             field=field,
             value=text,
         ) from exc
-    region = phonenumbers.region_code_for_number(number)
-    if number.country_code == 7 and region == "KZ":
-        raise ValidationError(
-            N_(
-                "Номер телефона «%(value)s» — казахстанский (+7 6… и +7 7…): укажите российский номер, например +7 912 345-67-89"  # noqa: E501
-            ),
-            field=field,
-            value=text,
-        )
-    if region != "RU" or not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            N_(
-                "Номер телефона «%(value)s» не похож на российский: введите, например, +7 912 345-67-89"  # noqa: E501
-            ),
-            field=field,
-            value=text,
-        )
+    # A valid Russian number (nearly every one a post sends) is answered by one check; only the
+    # others need the region looked up, to say which mistake it is (central's apply of 10,000
+    # new patients spent a quarter of its time here, looking the region up twice).
+    if not phonenumbers.is_valid_number_for_region(number, "RU"):
+        _refuse_foreign(number, text, field)
     stored = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if number.extension and not extension:
         raise ValidationError(
@@ -161,6 +150,24 @@ def normalize_phone(value: str, field: str = "phone", *, extension: bool = True)
             extension=number.extension,
         )
     return stored
+
+
+def _refuse_foreign(number: phonenumbers.PhoneNumber, text: str, field: str) -> NoReturn:
+    """Say why a number that is not a valid Russian one is refused."""
+    region = phonenumbers.region_code_for_number(number)
+    if number.country_code == 7 and region == "KZ":
+        raise ValidationError(
+            N_(
+                "Номер телефона «%(value)s» — казахстанский (+7 6… и +7 7…): укажите российский номер, например +7 912 345-67-89"  # noqa: E501
+            ),
+            field=field,
+            value=text,
+        )
+    raise ValidationError(
+        N_("Номер телефона «%(value)s» не похож на российский: введите, например, +7 912 345-67-89"),  # noqa: E501
+        field=field,
+        value=text,
+    )
 
 
 def without_extension(stored: str) -> str:
