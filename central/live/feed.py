@@ -37,6 +37,7 @@ from flask_socketio import SocketIO
 from domain.models import (
     REPLICATED_MODELS,
     Appeal,
+    Attachment,
     ChatMessage,
     Organization,
     Region,
@@ -164,6 +165,28 @@ class ChangeFeed:
         self.posts = posts
         self.seen = latest_seq() if start is None else start
         self._lock = threading.Lock()
+
+    def file_arrived(self, sha256: str) -> list[Notice]:
+        """A post's file has come whole: the chats that show it «ещё загружается» refresh (the
+        file is no row, so no change announces it; its message may have been shown before it)."""
+        try:
+            appeals: set[str] = {
+                row.appeal_id
+                for row in Attachment.select(Attachment.appeal).where(
+                    (Attachment.sha256 == sha256) & Attachment.appeal.is_null(False)
+                )
+                if row.appeal_id
+            }
+            notices = [
+                Notice("chat", appeal_room(appeal_id), STAFF_NS, {"appeal": appeal_id})
+                for appeal_id in sorted(appeals)
+            ]
+            for notice in notices:
+                self.socketio.emit(notice.event, notice.data, to=notice.room, namespace=notice.namespace)
+            return notices
+        except Exception:
+            log.exception("could not announce a file that arrived")
+            return []
 
     def flush(self) -> list[Notice]:
         """Emit what changed since the last flush; never raises (a failed notice must not fail a write)."""

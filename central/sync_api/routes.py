@@ -115,6 +115,10 @@ def blob_upload(sha: str) -> Any:
     complete = held or (offset == total and store.has(sha))
     if complete and not held:
         server.blob_received(node, sha)
+        # The hub's feed, by its name in the app (central.live imports this blueprint's node auth).
+        feed = current_app.extensions.get("live_feed")
+        if feed is not None:
+            feed.file_arrived(sha)
     return _json({"offset": offset, "complete": complete})
 
 

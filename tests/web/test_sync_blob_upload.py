@@ -9,11 +9,13 @@ import os
 
 import pytest
 
+from central.extensions import socketio
 from domain.booking import book_appeal
 from domain.models import Attachment, Patient, Staff
 from sync.request_signing import NodeKey, signed_headers
 from sync.server import register_node
 from sync.wire import encode
+from tests.helpers.web import login
 
 NODE = "kiosk-blob-upload"
 CHUNK = 64 * 1024
@@ -146,3 +148,27 @@ def test_a_text_chunk_is_sent_gzipped_and_an_incompressible_one_raw(signed) -> N
     )
     assert response.status_code == 200 and "Content-Encoding" not in response.headers
     assert response.data == blob[:CHUNK]
+
+
+def test_the_consultants_chat_hears_when_a_file_has_come_whole(signed) -> None:  # type: ignore[no-untyped-def]
+    """The message may be shown before its file («файл ещё загружается»): the file's last chunk
+    tells the appeal's room, so the open chat shows the link without a reload."""
+    app, client, key, data = signed
+    blob, sha = attached_file(data, 0)
+    appeal_id = Attachment.get(Attachment.sha256 == sha).appeal_id
+    browser = app.test_client()
+    login(browser, "ivanova")
+    page = socketio.test_client(app, flask_test_client=browser)
+    assert page.emit("join", {"appeal": appeal_id}, callback=True) == {"ok": True}
+    page.get_received()
+
+    def heard() -> list[object]:
+        return [e["args"][0] for e in page.get_received() if e["name"] == "chat"]
+
+    assert put(client, key, sha, 0, blob[:CHUNK]).status_code == 200
+    assert heard() == []  # a part is no news
+    for offset in range(CHUNK, len(blob), CHUNK):
+        assert put(client, key, sha, offset, blob[offset : offset + CHUNK]).status_code == 200
+    assert heard() == [{"appeal": appeal_id}]
+    assert put(client, key, sha, len(blob), b"").status_code in (200, 400)  # held: said once
+    assert heard() == []
