@@ -177,13 +177,9 @@ class ChangeFeed:
                 )
                 if row.appeal_id
             }
-            notices = [
-                Notice("chat", appeal_room(appeal_id), STAFF_NS, {"appeal": appeal_id})
-                for appeal_id in sorted(appeals)
-            ]
-            for notice in notices:
-                self.socketio.emit(notice.event, notice.data, to=notice.room, namespace=notice.namespace)
-            return notices
+            return self._emit(
+                [Notice("chat", appeal_room(a), STAFF_NS, {"appeal": a}) for a in sorted(appeals)]
+            )
         except Exception:
             log.exception("could not announce a file that arrived")
             return []
@@ -197,9 +193,12 @@ class ChangeFeed:
                     return []
                 notices = notices_between(self.seen, upto, self.posts.among)
                 self.seen = upto
-            for notice in notices:
-                self.socketio.emit(notice.event, notice.data, to=notice.room, namespace=notice.namespace)
-            return notices
+            return self._emit(notices)
         except Exception:
             log.exception("could not announce changes")
             return []
+
+    def _emit(self, notices: list[Notice]) -> list[Notice]:
+        for notice in notices:
+            self.socketio.emit(notice.event, notice.data, to=notice.room, namespace=notice.namespace)
+        return notices
