@@ -264,6 +264,8 @@ def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, A
         # until the writer commits (SQLite: one writer at all; PostgreSQL: the row
         # lock). So every number up to the committed counter is already visible.
         settled = max(cursor, latest_seq())
+        if settled == cursor:  # nothing changed since: one query, not one per model
+            return {"records": [], "cursor": cursor, "more": False}
         page, more = collect_changes(cursor, limit, not_by=node.node_id, scope_org=node.organization_id)
     if more:
         new_cursor = page[-1].seq

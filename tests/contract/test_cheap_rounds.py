@@ -22,6 +22,28 @@ def test_a_signed_pull_writes_nothing_to_the_database(kiosks) -> None:  # type: 
     assert KnownNode.get_by_id(kiosk.node_id).last_seen == seen  # written at most once a minute
 
 
+def test_a_pull_when_nothing_changed_asks_the_database_one_question(kiosks, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    _, _, kiosk, _ = kiosks
+    first = json_of(kiosk.send("GET", "/sync/v1/pull?cursor=0&limit=100000"))
+    assert first["records"] and not first["more"]
+
+    def statements(path: str) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            answer = json_of(kiosk.send("GET", path))
+        return answer, [r.getMessage() for r in caplog.records if r.name == "peewee"]
+
+    idle, asked = statements(f"/sync/v1/pull?cursor={first['cursor']}&limit=100")
+    assert idle == {"records": [], "cursor": first["cursor"], "more": False}
+    # The post's key and the change counter: no query per model (there were 19).
+    assert len(asked) == 2 and "sync_sequence" in asked[1], asked
+    # A post behind the counter: the models are asked and the changes arrive.
+    behind, asked = statements("/sync/v1/pull?cursor=0&limit=100")
+    assert behind["records"] and len([q for q in asked if '"seq" >' in q]) > 1
+
+
 def test_a_replayed_request_is_still_refused(kiosks) -> None:  # type: ignore[no-untyped-def]
     from sync.request_signing import signed_headers
 
