@@ -128,7 +128,12 @@ def test_download_cut_mid_blob_resumes_on_a_second_kiosk(cluster: Cluster, tmp_p
         client.post("/api/v1/sync/now")
         eventually(lambda: target.is_file(), what="the file at kiosk B")
         received = relay.counters.down - before
-        assert SIZE <= received <= SIZE + CHUNK_SIZE + OVERHEAD, received
+        # Resumed, the file costs its size and at most a chunk again. Started over, it would cost
+        # the million bytes before the cut and the whole file after: the bound lies between, as
+        # the relay counts all of kiosk B's traffic (once, under load, the round after the cut
+        # failed too, a few chunks in, on a kept-alive connection the cut had broken: 155 KB more;
+        # the third resumed again and finished).
+        assert SIZE <= received < SIZE + 1_000_000 - CHUNK_SIZE, received
         eventually(lambda: _state(client) == "idle", what="kiosk B idle again")
     relay.close()
 
