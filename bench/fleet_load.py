@@ -54,6 +54,7 @@ error or Ctrl+C.
 from __future__ import annotations
 
 import argparse
+import gc
 import heapq
 import json
 import logging
@@ -473,6 +474,24 @@ class Post:
 # -- the live links --------------------------------------------------------------------
 
 
+class GcPauses:
+    """The simulator's own garbage-collection pauses (thousands of link threads and their
+    objects: a full collection stops every simulated post at once, which central did not cause)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses: list[tuple[float, float]] = []  # (ended, seconds)
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif self.started:
+            self.pauses.append((time.monotonic(), time.perf_counter() - self.started))
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [s for ended, s in self.pauses if start <= ended <= end]
+
+
 class LinkLedger(logging.Handler):
     """Counts the links' connection attempts, successes, drops and why attempts failed."""
 
@@ -700,6 +719,8 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
     links: list[Any] = []
     fleet: Fleet | None = None
     ledger = LinkLedger()
+    gc_pauses = GcPauses()
+    gc.callbacks.append(gc_pauses)
     link_log = logging.getLogger("node.live.link")
     link_log.setLevel(logging.DEBUG)
     link_log.addHandler(ledger)
@@ -838,6 +859,15 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
         held_end = sum(link.connected.is_set() for link in links)
 
         in_window = [d for d in fleet.done if window_start <= d.ended <= window_end]
+        gc_in_window = gc_pauses.between(window_start, window_end)
+        with (work / "logs" / f"run{run}-rounds.csv").open("w") as rounds_csv:
+            # Every round, s from the window's start: what --keep leaves to look at.
+            rounds_csv.write("started,ended,lag,kind,woken,error\n")
+            for d in fleet.done:
+                rounds_csv.write(
+                    f"{d.started - window_start:.3f},{d.ended - window_start:.3f},{d.lag:.3f},"
+                    f"{d.kind},{int(d.woken)},{d.error or ''}\n"
+                )
         ok = [d for d in in_window if d.error is None]
         errors = Counter(d.error for d in in_window if d.error)
         pushes = [d.push_s * 1000 for d in ok if d.push_s is not None]
@@ -867,6 +897,8 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
                 "round_p95_ms": round(_pct([(d.ended - d.started) * 1000 for d in ok], 0.95), 1)
                 if ok
                 else "n/a",
+                "simulator_gc_max_ms": round(max(gc_in_window, default=0.0) * 1000, 1),
+                "simulator_gc_total_ms": round(sum(gc_in_window) * 1000, 1),
                 "round_lag_p95_ms": round(_pct([d.lag * 1000 for d in in_window], 0.95), 1)
                 if in_window
                 else "n/a",
@@ -905,6 +937,7 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
         for proc, _ in procs:
             stop_process(proc)
         link_log.removeHandler(ledger)
+        gc.callbacks.remove(gc_pauses)
         if not args.keep:
             try:
                 _pg_drop(args.pg, name)
