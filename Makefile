@@ -88,11 +88,13 @@ bench-queue: $(VENV)/.installed-test
 	$(BIN)/python bench/queue_load.py
 
 # A fleet of really enrolled, simulated posts (live links, sync rounds, pushes) against central
-# served by gunicorn on the local PostgreSQL and Redis (FAPLINK_BENCH_PG, FAPLINK_BENCH_REDIS):
-# 200 posts on one instance, then on two (bench/README.md; FLEET_ARGS, e.g. "--posts 1000").
+# on the local PostgreSQL and Redis (FAPLINK_BENCH_PG, FAPLINK_BENCH_REDIS): 200 posts on one
+# gunicorn instance, then on two, then on one with the realtime gateway, the posts on the node's
+# safety timer (bench/README.md; FLEET_ARGS, e.g. "--posts 1000").
 bench-fleet: $(VENV)/.installed-test
 	$(BIN)/python bench/fleet_load.py $(FLEET_ARGS)
 	$(BIN)/python bench/fleet_load.py --instances 2 $(FLEET_ARGS)
+	$(BIN)/python bench/fleet_load.py --gateway-workers 2 --safety-interval 300 $(FLEET_ARGS)
 
 # Sync benchmarks against pouchdb-server and morango (bench/README.md); the
 # shaped link needs root, network namespaces and iptables.

@@ -1,8 +1,11 @@
 """A fleet of really enrolled, simulated posts against central served as in production.
 
-Central runs as `--instances` real `faplink central run --server gunicorn` processes on one
-fresh PostgreSQL database with the Redis message queue (README, «Scaling central»); the
-posts are spread over the instances' ports (no proxy). Every post is a real registration:
+Central runs as `--instances` real instances on one fresh PostgreSQL database with the Redis
+message queue (README, «Scaling central»): `faplink central run --server gunicorn` (one
+process, 64 threads serving HTTP and the links alike), or with `--gateway-workers N`
+`faplink central run --workers N` (a supervisor, the asyncio realtime gateway on the port
+holding every link, N gunicorn web workers behind it). The posts are spread over the
+instances' ports (no proxy). Every post is a real registration:
 an Organization and its feldsher in the directory, a one-time enrolment token
 (`sync.server.issue_token`, what `faplink central issue-token` does) and `POST /sync/v1/enroll`
 with the post's own Ed25519 key (`sync.client.request_enrolment`). No node process runs: each
@@ -13,11 +16,15 @@ post is a light client in this process that
 - holds its live link (the first `--linked` posts; all by default) with the node's own
   `node.live.link.CentralLink` (Socket.IO "/node", signed handshake, reconnect with
   backoff), whose «changes» trigger a round as they trigger the node's sync worker;
-- runs rounds as the node's `SyncWorker` does: one every `--interval` s ±20 %, the first
-  spread over one interval. A round with nothing to send is what `SyncClient.run_round`
-  sends then: a signed hello, then a pull from the post's cursor. The first `--pushers` posts
-  push at every round a new patient and an emergency appeal (the domain's models, as
-  `to_wire` gives them), the pull asked along with the push, as the node's last batch does.
+- runs rounds as the node's `SyncWorker` does: one every `--interval` s ±20 % without the
+  link; with it up, one every `--safety-interval` s (default: `--interval`, i.e. polling as
+  before push; the node's is 300) plus one whenever central says «changes» or the link comes
+  up; the first spread over one interval, the first steady pause over one pause. A round
+  with nothing to send is what `SyncClient.run_round` sends then: a signed hello, then a
+  pull from the post's cursor. The first `--pushers` posts push at every round a new
+  patient and an emergency appeal (the domain's models, as `to_wire` gives them), the pull
+  asked along with the push, as the node's last batch does; their feldshers write every
+  `--interval` s, linked or not (a write starts a round at once).
 
 Before the load each post pulls its scope once (its first sync, from cursor 0). Then the
 links come up over `--ramp` s, the rounds start, and after `--warmup` s the steady window
@@ -26,14 +33,17 @@ of `--duration` s is measured. Every pushed record must be at central afterwards
 Prints `name: value` lines after `summary:` (medians of `--runs` runs): posts, instances,
 links_held (median of 1 s samples in the window; also its minimum, the links' connection
 attempts, failures by reason and drops), rounds_per_s, round_p50_ms / round_p95_ms,
-errors and errors_pct (failed rounds / rounds ended in the window, by reason), push_p95_ms,
-central_rss_mb (all instances, their largest reading), central_cpu_ms_per_round (the
-instances' user + system CPU over the window, from /proc/<pid>/stat, ÷ rounds done),
-central_cpu_cores, the simulator's own CPU (it shares the machine with central), and the
-consultant's «Новые обращения» page timed on instance 1 during the window.
+rounds_woken_pct (started by the link, not the timer), changes_notices, errors and errors_pct
+(failed rounds / rounds ended in the window, by reason), push_p95_ms, central_pss_mb (every
+process of every instance, walked from /proc: proportional set size, the largest reading),
+central_cpu_ms_per_round (their user + system CPU over the window, from /proc/<pid>/stat, ÷
+rounds done), central_cpu_cores, both by kind of process, the simulator's own CPU (it shares
+the machine with central), and the consultant's «Новые обращения» page timed on instance 1
+during the window.
 
     .venv/bin/python bench/fleet_load.py [--posts 200] [--instances 1] [--duration 60]
-        [--interval 15] [--pushers 50] [--runs 1] [--pg postgresql://root@127.0.0.1:5432/postgres]
+        [--interval 15] [--safety-interval 300] [--gateway-workers 2] [--db-pool 20]
+        [--pushers 50] [--runs 1] [--pg postgresql://root@127.0.0.1:5432/postgres]
         [--redis redis://127.0.0.1:6379/0] [--keep]
 
 Only 127.0.0.1 is ever contacted. Whatever it started (central's processes, the links, the
@@ -44,6 +54,7 @@ error or Ctrl+C.
 from __future__ import annotations
 
 import argparse
+import gc
 import heapq
 import json
 import logging
@@ -75,7 +86,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (  # noqa: E402
     REPO,
     code_version,
-    cpu_seconds,
     free_port,
     start_process,
     stop_process,
@@ -171,11 +181,25 @@ def make_database(admin_url: str, name: str, posts: int) -> tuple[str, Directory
 # -- central's processes -------------------------------------------------------------
 
 
-def start_centrals(count: int, url: str, data_dir: Path, redis_url: str, logs: Path) -> list[tuple[Any, str]]:
-    """`count` gunicorn-served instances on the database and Redis; (process, base URL) each.
-    The first is up before the others start, so that the shared data directory (session key,
-    CA) is made once."""
+def start_centrals(
+    count: int,
+    url: str,
+    data_dir: Path,
+    redis_url: str,
+    logs: Path,
+    gateway_workers: int = 0,
+    db_pool: int | None = None,
+) -> list[tuple[Any, str]]:
+    """`count` instances on the database and Redis; (process, base URL) each. With
+    `gateway_workers` 0 each is `central run --server gunicorn` (one process serving HTTP and
+    the links on 64 threads); else `central run --workers N`: a supervisor starting the realtime
+    gateway on the port and N gunicorn web workers behind it. The first is up before the others
+    start, so that the shared data directory (session key, CA) is made once."""
     out: list[tuple[Any, str]] = []
+    serving = ["--workers", str(gateway_workers)] if gateway_workers > 0 else ["--server", "gunicorn"]
+    env = {"FAPLINK_MESSAGE_QUEUE": redis_url}
+    if db_pool is not None:
+        env["FAPLINK_DB_POOL"] = str(db_pool)
     for n in range(count):
         port = free_port()
         proc = start_process(
@@ -185,8 +209,7 @@ def start_centrals(count: int, url: str, data_dir: Path, redis_url: str, logs: P
                 "faplink.cli",
                 "central",
                 "run",
-                "--server",
-                "gunicorn",
+                *serving,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -197,7 +220,7 @@ def start_centrals(count: int, url: str, data_dir: Path, redis_url: str, logs: P
                 url,
             ],
             logs / f"central-{n + 1}.log",
-            env={"FAPLINK_MESSAGE_QUEUE": redis_url},
+            env=env,
             cwd=REPO,
         )
         out.append((proc, f"http://127.0.0.1:{port}"))
@@ -218,19 +241,68 @@ def start_centrals(count: int, url: str, data_dir: Path, redis_url: str, logs: P
     return out
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants (gunicorn's master and worker), MB."""
+def _role(pid: int, parent_roles: dict[int, str]) -> str:
+    """What one of an instance's processes is, from its command line and its parent's role."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "gone"
+    words = [a.decode(errors="replace") for a in argv]
+    try:
+        command = words[words.index("central") + 1]
+    except (ValueError, IndexError):
+        command = "other"
+    if command == "gateway":
+        return "gateway"
+    if command == "web":  # gunicorn's master; its forks carry the same command line
+        return "web_worker" if parent_roles.get(_ppid(pid)) in ("web_master", "web_worker") else "web_master"
+    if command == "run":
+        if "--workers" in words:
+            return "supervisor"
+        return "gunicorn_worker" if parent_roles.get(_ppid(pid)) == "gunicorn_master" else "gunicorn_master"
+    return "other"
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def usage(pid: int) -> dict[str, tuple[float, float, int]]:
+    """Every process of an instance (`pid` and its descendants, walked from /proc: the
+    supervisor, the gateway, gunicorn's master and workers): by role, (CPU seconds so far,
+    proportional resident MB, how many processes). PSS, not RSS: gunicorn's workers are forks
+    of its master and share its pages, which RSS would count once per process."""
     from benchlib import _tree
 
-    total = 0
-    for one in _tree(pid):
+    roles: dict[int, str] = {}
+    out: dict[str, tuple[float, float, int]] = {}
+    for one in _tree(pid):  # parents before their children
+        role = roles[one] = _role(one, roles)
         try:
-            for line in Path(f"/proc/{one}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+            rss = 0.0
+            for line in Path(f"/proc/{one}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    rss = int(line.split()[1]) / 1024
+        except (OSError, IndexError, ValueError):
             continue
-    return total / 1024
+        c, r, k = out.get(role, (0.0, 0.0, 0))
+        out[role] = (c + cpu, r + rss, k + 1)
+    return out
+
+
+def total_usage(pids: list[int]) -> dict[str, tuple[float, float, int]]:
+    """`usage` summed over instances, by role."""
+    out: dict[str, tuple[float, float, int]] = {}
+    for pid in pids:
+        for role, (c, r, k) in usage(pid).items():
+            c0, r0, k0 = out.get(role, (0.0, 0.0, 0))
+            out[role] = (c0 + c, r0 + r, k0 + k)
+    return out
 
 
 # -- one simulated post ----------------------------------------------------------------
@@ -276,6 +348,9 @@ class Post:
         self.generation = 0
         self.running = False
         self.woken = False
+        self.due = math.inf  # when its next round is scheduled
+        self.rounds = 0  # rounds ended
+        self.spread = False  # its timer put out of step with the others' (Fleet)
 
     # The requests SyncClient makes (sync/client.py: _request, _signed_hello, _pull, _push's
     # last batch), through the node's session: signed, gzipped JSON, decoded by sync.wire.
@@ -399,6 +474,24 @@ class Post:
 # -- the live links --------------------------------------------------------------------
 
 
+class GcPauses:
+    """The simulator's own garbage-collection pauses (thousands of link threads and their
+    objects: a full collection stops every simulated post at once, which central did not cause)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses: list[tuple[float, float]] = []  # (ended, seconds)
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif self.started:
+            self.pauses.append((time.monotonic(), time.perf_counter() - self.started))
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [s for ended, s in self.pauses if start <= ended <= end]
+
+
 class LinkLedger(logging.Handler):
     """Counts the links' connection attempts, successes, drops and why attempts failed."""
 
@@ -408,6 +501,7 @@ class LinkLedger(logging.Handler):
         self.attempts = 0
         self.connects = 0
         self.drops = 0
+        self.notices = 0  # «changes» received (own pushes coming back included)
         self.failures: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -423,11 +517,17 @@ class LinkLedger(logging.Handler):
                 self.failures[reason] += 1
 
 
-def make_link(post: Post, ledger: LinkLedger, on_changes: Any) -> Any:
-    """The node's own CentralLink on the post's session, counting what happens to it."""
+def make_link(post: Post, ledger: LinkLedger, on_changes: Any, on_drop: Any = None) -> Any:
+    """The node's own CentralLink on the post's session, counting what happens to it
+    (`on_drop`: told when an up link goes down, as the node's sync worker notices)."""
     from node.live.link import CentralLink
 
     class CountedLink(CentralLink):
+        def _changes(self, data: Any = None) -> None:
+            with ledger.counts_lock:
+                ledger.notices += 1
+            super()._changes(data)
+
         def headers(self) -> dict[str, str]:
             with ledger.counts_lock:
                 ledger.attempts += 1
@@ -442,6 +542,8 @@ def make_link(post: Post, ledger: LinkLedger, on_changes: Any) -> Any:
             with ledger.counts_lock:
                 ledger.drops += 1
             super()._dropped()
+            if on_drop is not None:
+                on_drop()
 
     return CountedLink(post.session, on_changes)
 
@@ -455,13 +557,22 @@ class Done:
     started: float
     ended: float
     lag: float  # how late it started after it was due
+    woken: bool = False  # started by the link («changes», or the link coming up), not the timer
     error: str | None = None
     push_s: float | None = None
 
 
 @dataclass
 class Fleet:
-    """Runs every post's rounds as its sync worker would, on `workers` threads."""
+    """Runs every post's rounds as its sync worker would, on `workers` threads.
+
+    The pause after a round is `sync.worker.SyncWorker`'s: `safety` s while the post's link is
+    up (central pushes its changes), `interval` s without it; ±20 %. A pusher's feldsher writes
+    every `interval` s and the write starts a round at once (`node/live/hooks.py`), so pushers
+    round every `interval` whatever the link. A link that drops during a safety pause brings the
+    next round within `interval`. The first timed pause in a post's steady state (its link up, or
+    it has none) is drawn from 0 to one pause, so that the window sees the timers of a fleet
+    long up, out of step — not the echo of the links' ramp."""
 
     posts: list[Post]
     interval: float
@@ -469,8 +580,10 @@ class Fleet:
     specialty: str
     workers: int
     deadline: float
+    safety: float = 0.0  # 0: as `interval` (every post polls, linked or not)
     done: list[Done] = field(default_factory=list)
-    heap: list[tuple[float, int, int, int]] = field(default_factory=list)  # (due, tie, post, generation)
+    #: (due, tie, post, generation, woken)
+    heap: list[tuple[float, int, int, int, bool]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.cond = threading.Condition()
@@ -478,12 +591,22 @@ class Fleet:
         self.tie = 0
         self.threads: list[threading.Thread] = []
 
-    def _schedule(self, post: Post, due: float) -> None:
+    def _schedule(self, post: Post, due: float, woken: bool = False) -> None:
         """Under the lock: `post`'s next round at `due` (an earlier schedule no longer counts)."""
         post.generation += 1
+        post.due = due
         self.tie += 1
-        heapq.heappush(self.heap, (due, self.tie, post.index, post.generation))
+        heapq.heappush(self.heap, (due, self.tie, post.index, post.generation, woken))
         self.cond.notify()
+
+    def linked(self, post: Post) -> bool:
+        return post.link is not None and post.link.connected.is_set()
+
+    def pause(self, post: Post) -> float:
+        """The post's pause between rounds now, before the jitter."""
+        if post.index < self.pushers or not self.linked(post):
+            return self.interval
+        return max(self.interval, self.safety)
 
     def trigger(self, post: Post) -> None:
         """Central said «changes» (or the link just came up): a round now, or after the current one."""
@@ -491,7 +614,15 @@ class Fleet:
             if post.running:
                 post.woken = True
             else:
-                self._schedule(post, time.monotonic())
+                self._schedule(post, time.monotonic(), woken=True)
+
+    def dropped(self, post: Post) -> None:
+        """The post's link went down: no longer a safety pause, a poll within `interval`."""
+        with self.cond:
+            if not post.running:
+                soon = time.monotonic() + _jittered(self.interval)
+                if soon < post.due:
+                    self._schedule(post, soon)
 
     def start(self) -> None:
         now = time.monotonic()
@@ -503,14 +634,14 @@ class Fleet:
             thread.start()
             self.threads.append(thread)
 
-    def _next(self) -> tuple[Post, float] | None:
+    def _next(self) -> tuple[Post, float, bool] | None:
         with self.cond:
             while not self.stop.is_set():
                 now = time.monotonic()
                 if now >= self.deadline:
                     return None
                 if self.heap:
-                    due, _, index, generation = self.heap[0]
+                    due, _, index, generation, woken = self.heap[0]
                     post = self.posts[index]
                     if generation != post.generation or post.running:
                         heapq.heappop(self.heap)
@@ -518,7 +649,8 @@ class Fleet:
                     if due <= now:
                         heapq.heappop(self.heap)
                         post.running = True
-                        return post, due
+                        post.due = math.inf
+                        return post, due, woken
                     self.cond.wait(min(due, self.deadline) - now)
                 else:
                     self.cond.wait(self.deadline - now)
@@ -529,9 +661,10 @@ class Fleet:
             got = self._next()
             if got is None:
                 return
-            post, due = got
+            post, due, woken = got
             started = time.monotonic()
-            done = Done("push" if post.index < self.pushers else "sync", started, started, started - due)
+            kind = "push" if post.index < self.pushers else "sync"
+            done = Done(kind, started, started, started - due, woken)
             try:
                 post.hello()
                 if done.kind == "push":
@@ -544,15 +677,16 @@ class Fleet:
             with self.cond:
                 self.done.append(done)
                 post.running = False
+                post.rounds += 1
                 if post.woken:
                     post.woken = False
-                    self._schedule(post, done.ended)
+                    self._schedule(post, done.ended, woken=True)
+                elif not post.spread and (post.link is None or self.linked(post)):
+                    # Once in its steady pause: out of step with the others, as in a fleet long up.
+                    post.spread = True
+                    self._schedule(post, done.ended + random.uniform(0, self.pause(post)))
                 else:
-                    self._schedule(
-                        post,
-                        done.ended
-                        + random.uniform(self.interval * (1 - JITTER), self.interval * (1 + JITTER)),
-                    )
+                    self._schedule(post, done.ended + _jittered(self.pause(post)))
 
     def join(self, timeout: float) -> None:
         self.stop.set()
@@ -564,6 +698,10 @@ class Fleet:
 
 
 # -- a run --------------------------------------------------------------------------------
+
+
+def _jittered(pause: float) -> float:
+    return random.uniform(pause * (1 - JITTER), pause * (1 + JITTER))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -581,6 +719,8 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
     links: list[Any] = []
     fleet: Fleet | None = None
     ledger = LinkLedger()
+    gc_pauses = GcPauses()
+    gc.callbacks.append(gc_pauses)
     link_log = logging.getLogger("node.live.link")
     link_log.setLevel(logging.DEBUG)
     link_log.addHandler(ledger)
@@ -594,7 +734,15 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
         out["setup_db_s"] = round(time.monotonic() - started, 1)
         print(f"run {run}: database {name} with {args.posts} posts in {out['setup_db_s']} s", flush=True)
 
-        procs = start_centrals(args.instances, url, work / "central", args.redis, work / "logs")
+        procs = start_centrals(
+            args.instances,
+            url,
+            work / "central",
+            args.redis,
+            work / "logs",
+            args.gateway_workers,
+            args.db_pool,
+        )
         bases = [base for _, base in procs]
         posts = [
             Post(n, org, feldsher, bases[n % len(bases)], args.timeout)
@@ -628,11 +776,17 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             directory.specialty_id,
             args.workers,
             window_end,
+            args.safety_interval or 0.0,
         )
         fleet.start()
         linked = len(posts) if args.linked < 0 else min(args.linked, len(posts))
         for post in posts[:linked]:
-            post.link = make_link(post, ledger, lambda p=post: fleet.trigger(p))  # type: ignore[union-attr]
+            post.link = make_link(
+                post,
+                ledger,
+                lambda p=post: fleet.trigger(p),  # type: ignore[union-attr]
+                lambda p=post: fleet.dropped(p),  # type: ignore[union-attr]
+            )
             links.append(post.link)
         ramp_step = args.ramp / max(1, len(links))
         for n, link in enumerate(links):
@@ -672,10 +826,12 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
         prober.start()
         while time.monotonic() < window_start:
             time.sleep(0.2)
-        cpu_before, self_before, t_before = (
-            sum(cpu_seconds(p.pid) for p, _ in procs),
+        pids = [p.pid for p, _ in procs]
+        use_before, self_before, t_before, notices_before = (
+            total_usage(pids),
             _self_cpu(),
             time.monotonic(),
+            ledger.notices,
         )
         print(
             f"run {run}: steady window of {args.duration:.0f} s starts;"
@@ -686,13 +842,16 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             if time.monotonic() >= window_end:
                 break
             samples.append(sum(link.connected.is_set() for link in links))
-            rss.append(sum(rss_mb(p.pid) for p, _ in procs))
+            rss.append(sum(r for _, r, _ in total_usage(pids).values()))
             time.sleep(max(0.0, min(1.0, window_end - time.monotonic())))
-        cpu_after, self_after, t_after = (
-            sum(cpu_seconds(p.pid) for p, _ in procs),
+        use_after, self_after, t_after, notices_after = (
+            total_usage(pids),
             _self_cpu(),
             time.monotonic(),
+            ledger.notices,
         )
+        cpu_before = sum(c for c, _, _ in use_before.values())
+        cpu_after = sum(c for c, _, _ in use_after.values())
         in_flight = sum(post.running for post in posts)
         window = t_after - t_before
         fleet.join(args.timeout + 5)
@@ -700,6 +859,15 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
         held_end = sum(link.connected.is_set() for link in links)
 
         in_window = [d for d in fleet.done if window_start <= d.ended <= window_end]
+        gc_in_window = gc_pauses.between(window_start, window_end)
+        with (work / "logs" / f"run{run}-rounds.csv").open("w") as rounds_csv:
+            # Every round, s from the window's start: what --keep leaves to look at.
+            rounds_csv.write("started,ended,lag,kind,woken,error\n")
+            for d in fleet.done:
+                rounds_csv.write(
+                    f"{d.started - window_start:.3f},{d.ended - window_start:.3f},{d.lag:.3f},"
+                    f"{d.kind},{int(d.woken)},{d.error or ''}\n"
+                )
         ok = [d for d in in_window if d.error is None]
         errors = Counter(d.error for d in in_window if d.error)
         pushes = [d.push_s * 1000 for d in ok if d.push_s is not None]
@@ -707,6 +875,9 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             {
                 "posts": len(posts),
                 "instances": len(procs),
+                "serving": f"gateway+{args.gateway_workers}web" if args.gateway_workers else "gunicorn",
+                "round_interval_s": args.interval,
+                "safety_interval_s": max(args.interval, args.safety_interval or 0.0),
                 "links": len(links),
                 "links_held": statistics.median(samples) if samples else 0,
                 "links_held_min": min(samples) if samples else 0,
@@ -716,14 +887,18 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
                 "link_drops": ledger.drops,
                 "link_failures": sum(ledger.failures.values()),
                 "link_failure_reasons": dict(ledger.failures.most_common(4)) or "none",
-                "rounds_target_per_s": round(len(posts) / args.interval, 1),
+                "rounds_target_per_s": round(_target(args, len(posts), linked), 1),
                 "rounds_per_s": round(len(ok) / window, 2),
+                "rounds_woken_pct": round(100 * sum(d.woken for d in ok) / len(ok), 1) if ok else 0.0,
+                "changes_notices": notices_after - notices_before,
                 "round_p50_ms": round(_pct([(d.ended - d.started) * 1000 for d in ok], 0.5), 1)
                 if ok
                 else "n/a",
                 "round_p95_ms": round(_pct([(d.ended - d.started) * 1000 for d in ok], 0.95), 1)
                 if ok
                 else "n/a",
+                "simulator_gc_max_ms": round(max(gc_in_window, default=0.0) * 1000, 1),
+                "simulator_gc_total_ms": round(sum(gc_in_window) * 1000, 1),
                 "round_lag_p95_ms": round(_pct([d.lag * 1000 for d in in_window], 0.95), 1)
                 if in_window
                 else "n/a",
@@ -734,8 +909,16 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
                 "pushes": len(pushes),
                 "push_p50_ms": round(_pct(pushes, 0.5), 1) if pushes else "n/a",
                 "push_p95_ms": round(_pct(pushes, 0.95), 1) if pushes else "n/a",
-                "central_rss_mb": round(max(rss), 1) if rss else "n/a",
+                "central_pss_mb": round(max(rss), 1) if rss else "n/a",
                 "central_cpu_cores": round((cpu_after - cpu_before) / window, 2),
+                "central_cpu_cores_by_process": " ".join(
+                    f"{role}×{use_after[role][2]}="
+                    f"{(use_after[role][0] - use_before.get(role, (0.0, 0.0, 0))[0]) / window:.2f}"
+                    for role in sorted(use_after)
+                ),
+                "central_pss_mb_by_process": " ".join(
+                    f"{role}={use_after[role][1]:.0f}" for role in sorted(use_after)
+                ),
                 "central_cpu_ms_per_round": round((cpu_after - cpu_before) * 1000 / len(ok), 1)
                 if ok
                 else "n/a",
@@ -754,6 +937,7 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
         for proc, _ in procs:
             stop_process(proc)
         link_log.removeHandler(ledger)
+        gc.callbacks.remove(gc_pauses)
         if not args.keep:
             try:
                 _pg_drop(args.pg, name)
@@ -772,6 +956,14 @@ def _log_errors(logs: Path, run: int) -> dict[str, int] | str:
                 found[f"{match.group(1)}: {match.group(2)}"] += 1
         path.rename(path.with_name(f"run{run}-{path.name}"))  # the next run's instances log afresh
     return dict(found.most_common(3)) or "none"
+
+
+def _target(args: argparse.Namespace, posts: int, linked: int) -> float:
+    """The rounds a second the fleet's timers ask for with every link up (woken rounds aside)."""
+    pushers = min(args.pushers, posts)
+    safety = max(args.interval, args.safety_interval or 0.0)
+    timed_linked = max(0, linked - pushers)
+    return (posts - timed_linked) / args.interval + timed_linked / safety
 
 
 def _self_cpu() -> float:
@@ -816,7 +1008,33 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60, help="the measured window, s")
     parser.add_argument("--warmup", type=float, default=20, help="s of load before the window")
     parser.add_argument("--ramp", type=float, default=10, help="s over which the links come up")
-    parser.add_argument("--interval", type=float, default=15, help="s between a post's rounds (±20 %%)")
+    parser.add_argument(
+        "--interval",
+        "--round-interval",
+        type=float,
+        default=15,
+        help="s between a post's rounds without the link, and between a pusher's writes (±20 %%)",
+    )
+    parser.add_argument(
+        "--safety-interval",
+        type=float,
+        default=None,
+        help="s between a linked post's timed rounds (the node's FAPLINK_SYNC_SAFETY_INTERVAL, 300);"
+        " default: --interval, i.e. every post polls, linked or not",
+    )
+    parser.add_argument(
+        "--gateway-workers",
+        type=int,
+        default=0,
+        help="run each instance as `central run --workers N` (realtime gateway + N web workers);"
+        " 0 (default): `central run --server gunicorn`",
+    )
+    parser.add_argument(
+        "--db-pool",
+        type=int,
+        default=None,
+        help="FAPLINK_DB_POOL for central's processes (default: theirs, 20)",
+    )
     parser.add_argument(
         "--pushers", type=int, default=50, help="posts that push a patient and an appeal every round"
     )
@@ -842,6 +1060,10 @@ def main() -> int:
         raise SystemExit("--instances 1..8, --posts 1..5000, --runs 1..10")
     if args.duration > 3600 or args.warmup > 600:
         raise SystemExit("--duration at most 3600 s, --warmup 600 s")
+    if not 0 <= args.gateway_workers <= 16:
+        raise SystemExit("--gateway-workers 0..16")
+    if args.interval <= 0 or (args.safety_interval is not None and not 0 < args.safety_interval <= 3600):
+        raise SystemExit("--interval > 0, --safety-interval 0..3600 s")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         _pg(args.pg, ("SELECT 1", ()))
