@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from central.appeals.service import can_see
 from central.sync_api.nodes import seen_nonces
-from domain.models import Role, Staff
+from domain.models import Appeal, Role, Staff
 from sync import server
 from web.errors import USER_ERRORS
 
@@ -69,7 +69,9 @@ def join_appeal(conn: Connection, data: Any = None) -> dict[str, Any]:
     if staff is None or not appeal_id or not can_see(staff, appeal_id):
         return {"ok": False, "message": _("Нет доступа к этому обращению")}
     conn.join(appeal_room(appeal_id))
-    return {"ok": True}
+    # Its status now: the page compares it with the one it was drawn with, so a change made
+    # between the page and the socket's join (missed by both) still brings the fresh page.
+    return {"ok": True, "status": Appeal.select(Appeal.status).where(Appeal.id == appeal_id).scalar()}
 
 
 def when_link_drops(app: Flask, listener: Callable[[str], None]) -> None:

@@ -110,7 +110,8 @@ def join_appeal(data: Any = None) -> dict[str, Any]:
     post = current_app.extensions["identity"].organization_id
     if _kiosk_staff() is None or not appeal_id:
         return {"ok": False}
-    if not Appeal.select().where((Appeal.id == appeal_id) & (Appeal.post == post)).exists():
+    status = Appeal.select(Appeal.status).where((Appeal.id == appeal_id) & (Appeal.post == post)).scalar()
+    if status is None:
         return {"ok": False}
     join_room(appeal_room(appeal_id))
-    return {"ok": True}
+    return {"ok": True, "status": status}  # as at central: a change before the join is not lost

@@ -159,7 +159,7 @@ def test_the_consultants_chat_hears_when_a_file_has_come_whole(signed) -> None: 
     browser = app.test_client()
     login(browser, "ivanova")
     page = socketio.test_client(app, flask_test_client=browser)
-    assert page.emit("join", {"appeal": appeal_id}, callback=True) == {"ok": True}
+    assert page.emit("join", {"appeal": appeal_id}, callback=True)["ok"] is True
     page.get_received()
 
     def heard() -> list[object]:

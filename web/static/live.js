@@ -182,16 +182,20 @@
     const form = chat && chat.querySelector("form.chat-form");
     if (form) { form.addEventListener("submit", (event) => send(event, form, chat, refreshChat)); }
 
-    const io = faplink.socket();
-    if (!io) { return; }
-    io.on("connect", function () {
-      io.emit("join", {appeal: options.appeal}, function () { refreshChat(); });
-    });
     // A form of this page that is being sent (say «Взять в работу») already brings the new page,
     // with its message: reloading now would race it and lose the message.
     let leaving = false;
     document.addEventListener("submit", function (event) { if (!event.defaultPrevented) { leaving = true; } });
     window.addEventListener("pagehide", function () { leaving = true; });
+    const io = faplink.socket();
+    if (!io) { return; }
+    io.on("connect", function () {
+      io.emit("join", {appeal: options.appeal}, function (answer) {
+        // A change between drawing this page and joining its room was announced to nobody here.
+        if (answer && answer.status && answer.status !== options.status && !leaving) { window.location.reload(); return; }
+        refreshChat();
+      });
+    });
     io.on("appeal", function (event) {
       if (leaving) { return; }
       if (event.id === options.appeal && event.status !== options.status) { window.location.reload(); }
