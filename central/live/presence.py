@@ -30,7 +30,6 @@ class LinkedPosts(Protocol):
     def link(self, post_id: str, sid: str) -> None: ...
     def unlink(self, sid: str) -> None: ...
     def linked(self, post_id: str) -> bool: ...
-    def posts(self) -> set[str]: ...
     def among(self, candidates: Iterable[str]) -> set[str]: ...
 
 
@@ -52,10 +51,6 @@ class MemoryLinkedPosts:
     def linked(self, post_id: str) -> bool:
         with self._lock:
             return post_id in self._posts.values()
-
-    def posts(self) -> set[str]:
-        with self._lock:
-            return set(self._posts.values())
 
     def among(self, candidates: Iterable[str]) -> set[str]:
         """Which of `candidates` are linked now."""
@@ -92,16 +87,6 @@ class RedisLinkedPosts:
         key = self._key(post_id)
         self.redis.zremrangebyscore(key, "-inf", time.time())  # leases of instances gone
         return bool(self.redis.zcard(key))
-
-    def posts(self) -> set[str]:
-        """The posts linked to any instance (each post's set trimmed of leases gone)."""
-        found = set()
-        for key in self.redis.scan_iter(match=f"{self.prefix}*"):
-            name = key.decode() if isinstance(key, bytes) else str(key)
-            post_id = name[len(self.prefix) :]
-            if self.linked(post_id):
-                found.add(post_id)
-        return found
 
     def among(self, candidates: Iterable[str]) -> set[str]:
         """Which of `candidates` are linked now, in one round trip whatever the fleet's size: a
