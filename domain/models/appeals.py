@@ -29,6 +29,7 @@ from sync.model import SyncModel
 from .. import icd10
 from ..errors import LifecycleError, ValidationError
 from .directory import Organization, Specialty, Staff
+from .ownership import OwnedByPost
 from .patients import REPRESENTATIVE_REQUIRED_UNDER, Patient
 from .schedule import Slot
 
@@ -125,8 +126,10 @@ def deadline_for(form: str) -> timedelta:
     return _deadlines[form]
 
 
-class Appeal(SyncModel):
+class Appeal(OwnedByPost, SyncModel):
     """An обращение: the post's request part, then central's status decisions."""
+
+    POST_PATH = ("post",)
 
     patient = ForeignKeyField(Patient, backref="appeals")
     post = ForeignKeyField(Organization, backref="appeals")
@@ -325,14 +328,6 @@ class Appeal(SyncModel):
     # -- sync -----------------------------------------------------------------
 
     @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.post == organization_id
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, cls.post).where(cls.id.in_(ids))
-
-    @classmethod
     def _check_consent(cls, incoming: dict[str, Any]) -> None:
         """A new appeal from a post carries the ИДС, given as the rules require."""
         patient = Patient.get_or_none(Patient.id == incoming.get("patient"))
@@ -376,8 +371,10 @@ class Appeal(SyncModel):
 _ICD10 = re.compile(r"^[A-Z]\d{2}(\.\d{1,2})?$")
 
 
-class Protocol(SyncModel):
+class Protocol(OwnedByPost, SyncModel):
     """The consultant's conclusion; sending it closes the appeal."""
+
+    POST_PATH = ("appeal", "post")
 
     appeal = ForeignKeyField(Appeal, backref="protocols", unique=True)
     consultant = ForeignKeyField(Staff, backref="protocols")
@@ -448,14 +445,6 @@ class Protocol(SyncModel):
             appeal.save()
         return protocol
 
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, Appeal.post).join(Appeal).where(cls.id.in_(ids))
-
 
 class DiagnosisRole:
     """A diagnosis's place in the conclusion: exactly one main, any others."""
@@ -477,8 +466,10 @@ class DiagnosisRole:
             )
 
 
-class Diagnosis(SyncModel):
+class Diagnosis(OwnedByPost, SyncModel):
     """An ICD-10 diagnosis in a protocol («Добавьте заболевания»)."""
+
+    POST_PATH = ("protocol", "appeal", "post")
 
     protocol = ForeignKeyField(Protocol, backref="diagnoses")
     code = CharField(max_length=8)
@@ -513,16 +504,6 @@ class Diagnosis(SyncModel):
 
     def validate(self) -> None:
         self.code, self.title, self.role = self.check(self.code, self.title, self.role)
-
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.protocol.in_(
-            Protocol.select(Protocol.id).join(Appeal).where(Appeal.post == organization_id)
-        )
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, Appeal.post).join(Protocol).join(Appeal).where(cls.id.in_(ids))
 
 
 class AttachmentKind:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import BooleanField, CharField, DateTimeField, Expression, FloatField, ForeignKeyField, TextField
+from peewee import BooleanField, CharField, DateTimeField, FloatField, ForeignKeyField, TextField
 
 from i18n import N_
 from sync.clock import utcnow
@@ -13,6 +13,7 @@ from sync.model import SyncModel
 from ..errors import ValidationError
 from .appeals import Appeal
 from .directory import Organization, Staff
+from .ownership import OwnedByPost
 from .patients import Patient
 
 __all__ = ["Exam", "Observation", "VITALS", "LABS", "CATALOGUE", "Consciousness"]
@@ -56,8 +57,10 @@ class Consciousness:
     ALL = (ALERT, CONFUSION, VOICE, PAIN, UNRESPONSIVE)
 
 
-class Exam(SyncModel):
+class Exam(OwnedByPost, SyncModel):
     """An обследование: complaints, objective status and the vitals taken with it."""
+
+    POST_PATH = ("post",)
 
     patient = ForeignKeyField(Patient, backref="exams")
     post = ForeignKeyField(Organization, backref="exams")
@@ -82,17 +85,11 @@ class Exam(SyncModel):
                 N_("Сознание отмечается по шкале ACVPU: A, C, V, P или U"), field="consciousness"
             )
 
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.post == organization_id
 
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, cls.post).where(cls.id.in_(ids))
-
-
-class Observation(SyncModel):
+class Observation(OwnedByPost, SyncModel):
     """One vital sign or lab result: LOINC code, value, UCUM unit, when, from which device or by hand."""
+
+    POST_PATH = ("exam", "post")
 
     exam = ForeignKeyField(Exam, backref="observations")
     loinc = CharField(max_length=16)
@@ -121,11 +118,3 @@ class Observation(SyncModel):
                 low=low,
                 high=high,
             )
-
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.exam.in_(Exam.select(Exam.id).where(Exam.post == organization_id))
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, Exam.post).join(Exam).where(cls.id.in_(ids))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from peewee import CharField, DateTimeField, Expression, ForeignKeyField, IntegerField, TextField
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from i18n import N_
 from sync.clock import utcnow
@@ -13,12 +11,15 @@ from sync.model import SyncModel
 from ..errors import ValidationError
 from .appeals import Appeal, Attachment
 from .directory import Staff
+from .ownership import OwnedByPost
 
 __all__ = ["ChatMessage", "CallLog", "CallMode", "CallOutcome"]
 
 
-class ChatMessage(SyncModel):
+class ChatMessage(OwnedByPost, SyncModel):
     """A message in an appeal's chat, from the consultant or the post; never edited."""
+
+    POST_PATH = ("appeal", "post")
 
     appeal = ForeignKeyField(Appeal, backref="messages")
     author = ForeignKeyField(Staff, backref="messages")
@@ -36,14 +37,6 @@ class ChatMessage(SyncModel):
         if len(self.text or "") > 10_000:
             raise ValidationError(N_("Сообщение слишком длинное"), field="text")
 
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, Appeal.post).join(Appeal).where(cls.id.in_(ids))
-
 
 class CallMode:
     VIDEO = "video"
@@ -60,8 +53,10 @@ class CallOutcome:
     ALL = (COMPLETED, DECLINED, MISSED, FAILED)
 
 
-class CallLog(SyncModel):
+class CallLog(OwnedByPost, SyncModel):
     """Who called whom about an appeal, how, when, for how long, and how it ended."""
+
+    POST_PATH = ("appeal", "post")
 
     appeal = ForeignKeyField(Appeal, backref="calls")
     caller = ForeignKeyField(Staff, backref="calls")
@@ -79,11 +74,3 @@ class CallLog(SyncModel):
             raise ValidationError(N_("Неизвестный вид звонка"), field="mode")
         if self.outcome not in CallOutcome.ALL:
             raise ValidationError(N_("Неизвестный исход звонка"), field="outcome")
-
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.appeal.in_(Appeal.select(Appeal.id).where(Appeal.post == organization_id))
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, Appeal.post).join(Appeal).where(cls.id.in_(ids))

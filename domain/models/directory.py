@@ -15,6 +15,7 @@ from sync.model import SyncModel
 
 from ..errors import ValidationError
 from ..validators import PHONE_MAX_LENGTH
+from .ownership import OwnedByPost
 
 __all__ = [
     "region_centres",
@@ -242,17 +243,11 @@ class Staff(SyncModel):
         return own | centres.select_extend(reader.id).where(cls.id.in_(ids))
 
 
-class StaffCredential(SyncModel):
+class StaffCredential(OwnedByPost, SyncModel):
     """Login and argon2 hash; a post receives only its own staff's, for offline login."""
+
+    POST_PATH = ("staff", "organization")
 
     staff = ForeignKeyField(Staff, backref="credentials", unique=True)
     login = CharField(max_length=64, unique=True)
     password_hash = CharField(max_length=255)
-
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.staff.in_(Staff.select(Staff.id).where(Staff.organization == organization_id))
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, Staff.organization).join(Staff).where(cls.id.in_(ids))

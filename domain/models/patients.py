@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from peewee import CharField, DateField, Expression, ForeignKeyField, TextField
+from peewee import CharField, DateField, ForeignKeyField, TextField
 
 from i18n import N_
 from sync.model import SyncModel
@@ -13,6 +12,7 @@ from sync.model import SyncModel
 from ..errors import ValidationError
 from ..validators import PHONE_MAX_LENGTH, format_snils, normalize_enp, normalize_phone, normalize_snils
 from .directory import Organization, today_at
+from .ownership import OwnedByPost
 
 __all__ = ["Patient", "Sex", "Relation", "REPRESENTATIVE_REQUIRED_UNDER", "ADULT_AGE"]
 
@@ -41,7 +41,9 @@ class Relation:
     ALL = (MOTHER, FATHER, GUARDIAN, TRUSTEE, ADOPTIVE_PARENT, OTHER)
 
 
-class Patient(SyncModel):
+class Patient(OwnedByPost, SyncModel):
+    POST_PATH = ("organization",)
+
     last_name = CharField(max_length=100)
     first_name = CharField(max_length=100)
     middle_name = CharField(max_length=100, default="")
@@ -227,11 +229,3 @@ class Patient(SyncModel):
                 "representative_document",
             )
         )
-
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.organization == organization_id
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, cls.organization).where(cls.id.in_(ids))

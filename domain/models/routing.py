@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from peewee import CharField, DateField, DateTimeField, Expression, ForeignKeyField, TextField
+from peewee import CharField, DateField, DateTimeField, ForeignKeyField, TextField
 
 from i18n import N_
 from sync.clock import utcnow
@@ -15,6 +14,7 @@ from ..errors import ValidationError
 from ..validators import PHONE_MAX_LENGTH
 from .appeals import Appeal
 from .directory import Organization, Specialty, Staff
+from .ownership import OwnedByPost
 from .patients import Patient
 
 __all__ = ["Referral", "ReferralStatus", "SupportRequest", "SupportKind"]
@@ -27,8 +27,10 @@ class ReferralStatus:
     ALL = (ACTIVE, USED, CANCELLED)
 
 
-class Referral(SyncModel):
+class Referral(OwnedByPost, SyncModel):
     """A направление to a specialty or a chosen doctor, valid until a date or indefinitely."""
+
+    POST_PATH = ("post",)
 
     patient = ForeignKeyField(Patient, backref="referrals")
     post = ForeignKeyField(Organization, backref="referrals")  # the patient's post
@@ -57,14 +59,6 @@ class Referral(SyncModel):
     def is_valid_on(self, day: date) -> bool:
         return self.status == ReferralStatus.ACTIVE and (self.valid_until is None or day <= self.valid_until)
 
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.post == organization_id
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, cls.post).where(cls.id.in_(ids))
-
 
 class SupportKind:
     CALLBACK = "callback"  # «Заказать звонок»
@@ -72,8 +66,10 @@ class SupportKind:
     ALL = (CALLBACK, FEEDBACK)
 
 
-class SupportRequest(SyncModel):
+class SupportRequest(OwnedByPost, SyncModel):
     """«Нужна помощь»: a callback request or a feedback message, queued even offline."""
+
+    POST_PATH = ("organization",)
 
     kind = CharField(max_length=16)
     author = ForeignKeyField(Staff, backref="support_requests")
@@ -92,11 +88,3 @@ class SupportRequest(SyncModel):
             raise ValidationError(N_("Неизвестный тип обращения в поддержку"), field="kind")
         if not (self.text or "").strip():
             raise ValidationError(N_("Опишите, что случилось"), field="text")
-
-    @classmethod
-    def scope_for_post(cls, organization_id: str) -> Expression:
-        return cls.organization == organization_id
-
-    @classmethod
-    def post_pairs(cls, ids: list[str]) -> Any:
-        return cls.select(cls.id, cls.organization).where(cls.id.in_(ids))
