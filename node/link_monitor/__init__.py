@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from ..identity import NodeIdentity
+from ..syncing import central_session
 from .monitor import LinkMonitor
 
 __all__ = ["bp", "LinkMonitor", "start_link_monitor", "link_monitor"]
@@ -23,6 +24,7 @@ def start_link_monitor(app: Flask, identity: NodeIdentity) -> LinkMonitor:
         budget_s=float(app.config.get("LINK_CHECK_BUDGET", 6.0)),
         first_delay=float(app.config.get("LINK_CHECK_FIRST_DELAY", 60.0)),
         client=app.extensions.get("sync_client"),
+        session=lambda: central_session(app, identity),
     )
     app.extensions["link_monitor"] = monitor
     enabled = app.config.get("LINK_CHECK_ENABLED", app.config.get("SYNC_ENABLED", True))

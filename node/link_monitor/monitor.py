@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from sync.client import SyncClient, SyncStatus
 from sync.errors import SyncError
+from sync.session import CentralSession
 from sync.wire import encode
 
 from ..identity import NodeIdentity
@@ -56,13 +57,17 @@ class LinkMonitor:
         budget_s: float = 6.0,
         first_delay: float = 60.0,
         client: SyncClient | None = None,
+        session: Callable[[], CentralSession] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.identity = identity
         #: The wall clock a measurement's age is read on (aware UTC); tests pass a fixed one.
         self.now = now
-        #: The sync's session with central when there is a sync (one clock, one trust).
-        self.central = client.central if client is not None else identity.session()
+        # The sync's session with central when there is a sync (one clock, one trust); else
+        # `session()` (the node's, with its TLS trust), opened at the first measurement: it
+        # unseals node.key, which a kiosk that has not opened its data key cannot do yet.
+        self._central = client.central if client is not None else None
+        self._open_session = session or identity.session
         self.interval = interval
         self.first_delay = first_delay
         self.budget_s = budget_s
@@ -74,6 +79,12 @@ class LinkMonitor:
         self._forced = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def central(self) -> CentralSession:
+        if self._central is None:
+            self._central = self._open_session()
+        return self._central
 
     # -- control -----------------------------------------------------------------
 

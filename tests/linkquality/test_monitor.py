@@ -11,6 +11,7 @@ from node.link_monitor.measure import LinkQuality, load_latest
 from node.link_monitor.monitor import LinkMonitor
 from sync.client import SyncStatus
 from sync.request_signing import NodeKey
+from sync.session import CentralSession
 from tests.helpers.timing import wait_until
 
 #: The moment the due-tests look from (a measurement's age is counted to it, not to the wall clock).
@@ -58,3 +59,23 @@ def test_the_first_minute_is_left_to_the_kiosk_but_a_request_is_served_at_once(t
         assert load_latest(tmp_path) == monitor.latest
     finally:
         monitor.stop()
+
+
+def test_a_kiosk_whose_key_is_still_sealed_gets_its_monitor_and_opens_the_session_when_measuring(
+    tmp_path: Path,
+) -> None:
+    identity = NodeIdentity("kiosk-sealed", "post-1", "http://127.0.0.1:9", tmp_path)
+    identity.save()  # no node.key to open (a sealed one needs the data key first)
+    opened: list[int] = []
+
+    def session() -> CentralSession:
+        opened.append(1)
+        return identity.session()
+
+    monitor = LinkMonitor(identity, budget_s=1.0, session=session)
+    assert opened == [] and monitor.due()
+    NodeKey.generate().save(identity.key_path)  # the kiosk's data key is open now
+    quality = monitor.measure_now()
+    assert opened == [1] and quality.rtt_ms is None  # central at 127.0.0.1:9 never answers
+    monitor.measure_now()
+    assert opened == [1], "one session, kept"
