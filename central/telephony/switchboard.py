@@ -61,6 +61,7 @@ class Switchboard:
         # Held while a call's state is read and written to the book, so that the book always
         # ends with the newest state whichever thread writes last.
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
         self._serving = False
 
     # -- the calls held here ------------------------------------------------------------
@@ -109,11 +110,11 @@ class Switchboard:
             call.hangup_requested.set()
 
     def _serve(self) -> None:
-        with self._lock:
-            if self._serving:
-                return
-            self._serving = True
-        self.book.serve(self.name, self._held_ids, self._hang_up_held)
+        """Hold calls from now on: keep this process's lease and hear what is asked of its calls."""
+        with self._starting:
+            if not self._serving:
+                self.book.serve(self.name, self._held_ids, self._hang_up_held)
+                self._serving = True
 
     def _held_ids(self) -> list[str]:
         with self._lock:
