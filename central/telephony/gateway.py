@@ -3,7 +3,9 @@
 The consultant's phone rings first; once the consultant answers, the gateway
 calls the patient's number showing the centre's caller ID (never the
 consultant's own number) and joins the two. A `PhoneCall` is followed while it
-lasts; when it ends, its outcome says how.
+lasts; when it ends, its outcome says how. A `CallSnapshot` is the call as it
+stood at one moment: what pages show, and what other processes of central read
+(`book`), since the call itself lives in the process that placed it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.errors import LifecycleError
 from domain.models import CallOutcome
@@ -25,6 +28,7 @@ from sync.errors import SyncError
 __all__ = [
     "CallState",
     "PhoneCall",
+    "CallSnapshot",
     "TelephonyGateway",
     "TelephonyError",
     "PhoneCallUnavailable",
@@ -72,7 +76,13 @@ STATE_LABELS = {
 class PhoneCall:
     """One click-to-call as the consultant follows it: its state, and at the end its outcome."""
 
-    def __init__(self, consultant_phone: str, patient_phone: str, caller_id: str) -> None:
+    def __init__(
+        self,
+        consultant_phone: str,
+        patient_phone: str,
+        caller_id: str,
+        on_change: Callable[[PhoneCall], None] | None = None,
+    ) -> None:
         self.id = str(uuid.uuid4())
         self.consultant_phone = consultant_phone
         self.patient_phone = patient_phone
@@ -86,6 +96,8 @@ class PhoneCall:
         self.ringing = False  # the consultant's phone has said it rings
         self.hangup_requested = threading.Event()
         self._changed = threading.Condition()
+        #: Told of every change (in the call's thread, after it): the call's book is kept with it.
+        self._on_change = on_change
 
     def _set_state(self, state: CallState) -> None:
         with self._changed:
@@ -96,6 +108,14 @@ class PhoneCall:
             if state is CallState.CONNECTED:
                 self.answered_at = utcnow()
             self._changed.notify_all()
+        self._told()
+
+    def _told(self) -> None:
+        if self._on_change is not None:
+            try:
+                self._on_change(self)
+            except Exception:  # the call goes on even if no one else may learn of it
+                log.exception("phone call %s: could not tell of its change", self.id)
 
     def calling_consultant(self) -> None:
         self._set_state(CallState.CALLING_CONSULTANT)
@@ -105,18 +125,21 @@ class PhoneCall:
 
     def consultant_rings(self) -> None:
         with self._changed:
-            if not self.ringing:
-                self.ringing = True
-                self._changed.notify_all()
+            if self.ringing:
+                return
+            self.ringing = True
+            self._changed.notify_all()
+        self._told()
 
     def connected(self) -> None:
         self._set_state(CallState.CONNECTED)
 
     def finish(self, outcome: str, error: TelephonyError | None = None) -> None:
         """Record how the call ended (the state moves to ENDED after `on_end` has run)."""
-        self.outcome = outcome
-        self.error = error
-        self.ended_at = utcnow()
+        with self._changed:
+            self.outcome = outcome
+            self.error = error
+            self.ended_at = utcnow()
 
     def ended(self) -> None:
         self._set_state(CallState.ENDED)
@@ -124,10 +147,20 @@ class PhoneCall:
     @property
     def duration_s(self) -> int:
         """Seconds of conversation: from the patient's answer to the first hang-up."""
-        if self.answered_at is None:
-            return 0
-        end = self.ended_at or utcnow()
-        return max(0, round((end - self.answered_at).total_seconds()))
+        return _talk_seconds(self.answered_at, self.ended_at)
+
+    def snapshot(self) -> CallSnapshot:
+        with self._changed:
+            return CallSnapshot(
+                self.id,
+                self.state,
+                self.outcome,
+                self.error,
+                self.started_at,
+                self.answered_at,
+                self.ended_at,
+                self.ringing,
+            )
 
     def wait_past(self, *states: CallState, timeout: float) -> CallState:
         """Wait until the call has left `states` (or `timeout` passes); returns the state then."""
@@ -137,6 +170,71 @@ class PhoneCall:
         with self._changed:
             self._changed.wait_for(ready, timeout=timeout)
             return self.state
+
+
+def _talk_seconds(answered_at: datetime | None, ended_at: datetime | None) -> int:
+    if answered_at is None:
+        return 0
+    end = ended_at or utcnow()
+    return max(0, round((end - answered_at).total_seconds()))
+
+
+@dataclass(frozen=True)
+class CallSnapshot:
+    """A phone call as it stood at one moment, in any process of central."""
+
+    id: str
+    state: CallState
+    outcome: str | None
+    error: TelephonyError | None
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    ringing: bool
+
+    @property
+    def duration_s(self) -> int:
+        """Seconds of conversation: from the patient's answer to the first hang-up."""
+        return _talk_seconds(self.answered_at, self.ended_at)
+
+    def to_json(self) -> dict[str, Any]:
+        error = self.error
+        return {
+            "id": self.id,
+            "state": self.state.value,
+            "outcome": self.outcome,
+            "error": None
+            if error is None
+            else {"template": error.template, "params": error.params, "outcome": error.outcome},
+            "started_at": self.started_at.isoformat(),
+            "answered_at": _iso(self.answered_at),
+            "ended_at": _iso(self.ended_at),
+            "ringing": self.ringing,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallSnapshot:
+        error = data["error"]
+        return cls(
+            id=data["id"],
+            state=CallState(data["state"]),
+            outcome=data["outcome"],
+            error=None
+            if error is None
+            else TelephonyError(error["template"], outcome=error["outcome"], **error["params"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            answered_at=_moment(data["answered_at"]),
+            ended_at=_moment(data["ended_at"]),
+            ringing=bool(data["ringing"]),
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 class TelephonyGateway(Protocol):
@@ -150,8 +248,10 @@ class TelephonyGateway(Protocol):
         caller_id: str,
         timeout: float,
         on_end: Callable[[PhoneCall], None] | None = None,
+        on_change: Callable[[PhoneCall], None] | None = None,
     ) -> PhoneCall:
-        """Start calling (in the background); `timeout` is how long each phone may ring."""
+        """Start calling (in the background); `timeout` is how long each phone may ring.
+        `on_end` runs as the call ends, before its state says so; `on_change` after every change."""
         ...
 
     def hang_up(self, call: PhoneCall) -> None:

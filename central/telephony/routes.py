@@ -16,7 +16,7 @@ from web.serialize import iso
 
 from ..appeals.service import visible_appeal
 from . import bp, service, store
-from .gateway import STATE_LABELS, CallState, PhoneCall, TelephonyError
+from .gateway import STATE_LABELS, CallSnapshot, CallState, TelephonyError
 
 CONSULTANT = (Role.CONSULTANT, Role.ADMIN)
 ADMIN = (Role.ADMIN,)
@@ -31,17 +31,17 @@ def phone_call_offer(appeal: Appeal) -> service.PhoneCallOffer:
 
 
 @bp.app_template_global()
-def phone_call_state(call: PhoneCall) -> str:
+def phone_call_state(call: CallSnapshot) -> str:
     return _(STATE_LABELS[call.state])
 
 
 @bp.app_template_global()
-def phone_call_error(call: PhoneCall) -> str:
+def phone_call_error(call: CallSnapshot) -> str:
     return translate_error(call.error) if call.error else ""
 
 
 @bp.app_template_global()
-def phone_call_duration(call: PhoneCall) -> str:
+def phone_call_duration(call: CallSnapshot) -> str:
     minutes, seconds = divmod(call.duration_s, 60)
     return f"{minutes}:{seconds:02d}"
 
@@ -161,7 +161,7 @@ def hang_up(appeal_id: str, call_id: str) -> Any:
     entry = service.find_call(g.staff, call_id)
     if entry is None or entry.appeal_id != appeal_id:
         abort(404)
-    ended = service.hang_up(entry)
+    ended = service.hang_up(entry).call
     if ended.error is not None:
         flash(translate_error(ended.error), "error")
     else:
@@ -256,6 +256,4 @@ def api_hang_up(call_id: str) -> Any:
         200: {description: the call, ended}
         404: {description: "unknown here, or placed by someone else"}
     """
-    entry = _own_call(call_id)
-    service.hang_up(entry)
-    return jsonify(call_json(entry))
+    return jsonify(call_json(service.hang_up(_own_call(call_id))))

@@ -1,18 +1,21 @@
 """«Аудиозвонок на телефон»: whether the consultant may call, placing the call, and its log.
 
-Calls run in this central process (the gateway's thread) and are followed
-here by id; when a call ends, a `CallLog` row (mode "phone") is written, which
-syncs to the post like the rest of the appeal.
+A call runs in the central process that placed it (the gateway's thread), which
+holds it; any process (another web worker, another instance on the same Redis)
+follows and ends it through this process's `Switchboard` and the shared `book`.
+When a call ends, a `CallLog` row (mode "phone", under the call's id) is written,
+which syncs to the post like the rest of the appeal.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
+from peewee import IntegrityError
 
 from domain.models import Appeal, AppealStatus, CallLog, CallMode, OrgKind, Staff
 from domain.validators import without_extension
@@ -20,10 +23,13 @@ from i18n import N_
 from sync.clock import utcnow
 from sync.db import database
 
+from ..extensions import shared_redis
 from . import store
-from .gateway import CallState, PhoneCall, PhoneCallUnavailable, TelephonyError, TelephonyGateway
+from .book import HOLDER_LEASE, ActiveCall, phone_book_for
+from .gateway import CallState, PhoneCallUnavailable, TelephonyError, TelephonyGateway
 from .sip import SipGateway, SipTrunk, Timers
 from .store import TelephonySettings, consultant_phone, settings_for
+from .switchboard import Switchboard
 
 __all__ = [
     "PhoneCallOffer",
@@ -33,6 +39,7 @@ __all__ = [
     "hang_up",
     "find_call",
     "gateway_for",
+    "switchboard",
 ]
 
 NOT_CONFIGURED = N_("Телефония для центра не настроена: обратитесь к администратору")
@@ -41,63 +48,25 @@ NO_PATIENT_PHONE = N_("У пациента не указан номер теле
 NOT_YOURS = N_("Звонить пациенту может консультант, взявший обращение в работу")
 ALREADY = N_("Звонок по этому обращению уже идёт")
 
-#: How many calls (running or just ended) the process remembers for their pages.
-REMEMBERED = 200
 #: How long the appeal page tells how the consultant's last call ended.
 RECENT = timedelta(minutes=15)
 
-
-@dataclass
-class ActiveCall:
-    call: PhoneCall
-    gateway: TelephonyGateway
-    appeal_id: str
-    staff_id: str
+_creating = threading.Lock()
 
 
-class _Calls:
-    """The calls this process placed, by id (the newest REMEMBERED, running ones included)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: OrderedDict[str, ActiveCall] = OrderedDict()
-
-    def add(self, entry: ActiveCall) -> None:
-        with self._lock:
-            self._calls[entry.call.id] = entry
-            while len(self._calls) > REMEMBERED:
-                oldest = next(iter(self._calls))
-                if self._calls[oldest].call.state is not CallState.ENDED:
-                    break
-                del self._calls[oldest]
-
-    def get(self, call_id: str) -> ActiveCall | None:
-        with self._lock:
-            return self._calls.get(call_id)
-
-    def running_for(self, appeal_id: str) -> ActiveCall | None:
-        with self._lock:
-            for entry in reversed(self._calls.values()):
-                if entry.appeal_id == appeal_id and entry.call.state is not CallState.ENDED:
-                    return entry
-        return None
-
-    def last_ended(self, appeal_id: str, staff_id: str, since: datetime) -> ActiveCall | None:
-        with self._lock:
-            for entry in reversed(self._calls.values()):
-                call = entry.call
-                mine = (entry.appeal_id, entry.staff_id) == (appeal_id, staff_id)
-                if mine and call.state is CallState.ENDED:
-                    return entry if call.ended_at is not None and call.ended_at >= since else None
-        return None
-
-
-def _calls(app: Flask | None = None) -> _Calls:
-    app = app or current_app
-    calls: _Calls | None = app.extensions.get("phone_calls")
-    if calls is None:
-        calls = app.extensions.setdefault("phone_calls", _Calls())
-    return calls
+def switchboard(app: Flask | None = None) -> Switchboard:
+    """This process's switchboard for the app (a forked web worker gets its own)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    board: Switchboard | None = app.extensions.get("phone_switchboard")
+    if board is None or board.pid != os.getpid():
+        with _creating:
+            board = app.extensions.get("phone_switchboard")
+            if board is None or board.pid != os.getpid():
+                lease = float(app.config.get("TELEPHONY_HOLDER_LEASE", HOLDER_LEASE))
+                book = phone_book_for(shared_redis(app), lease)
+                board = Switchboard(book, record=lambda entry: _record(app, entry))
+                app.extensions["phone_switchboard"] = board
+    return board
 
 
 @dataclass(frozen=True)
@@ -123,9 +92,8 @@ def _centre_settings(staff: Staff) -> TelephonySettings | None:
 def phone_call_offer(staff: Staff | None, appeal: Appeal) -> PhoneCallOffer:
     if staff is None or appeal.status != AppealStatus.IN_WORK or appeal.taken_by_id != staff.id:
         return PhoneCallOffer(False, NOT_YOURS, None)
-    calls = _calls()
-    running = calls.running_for(appeal.id)
-    last = calls.last_ended(appeal.id, staff.id, utcnow() - RECENT)
+    calls = switchboard().for_appeal(appeal.id)
+    running = next((entry for entry in calls if not entry.ended), None)
     reason = None
     if _centre_settings(staff) is None:
         reason = NOT_CONFIGURED
@@ -133,7 +101,16 @@ def phone_call_offer(staff: Staff | None, appeal: Appeal) -> PhoneCallOffer:
         reason = NO_OWN_PHONE
     elif not appeal.patient.phone:
         reason = NO_PATIENT_PHONE
-    return PhoneCallOffer(True, reason, running, last)
+    return PhoneCallOffer(True, reason, running, _last_ended(calls, staff.id, utcnow() - RECENT))
+
+
+def _last_ended(calls: list[ActiveCall], staff_id: str, since: datetime) -> ActiveCall | None:
+    """The consultant's newest call that has ended, if it ended after `since`."""
+    for entry in calls:
+        if entry.staff_id == staff_id and entry.ended:
+            ended_at = entry.call.ended_at
+            return entry if ended_at is not None and ended_at >= since else None
+    return None
 
 
 def gateway_for(settings: TelephonySettings) -> TelephonyGateway:
@@ -152,19 +129,27 @@ def gateway_for(settings: TelephonySettings) -> TelephonyGateway:
     raise TelephonyError(N_("Неизвестный вид телефонии: %(kind)s"), kind=settings.kind)
 
 
-def _record(app: Flask, appeal_id: str, staff_id: str, call: PhoneCall) -> None:
-    """The call log row, written as the call ends (in the call's thread)."""
-    with app.app_context(), database.atomic():
-        CallLog.create(
-            appeal=appeal_id,
-            caller=staff_id,
-            mode=CallMode.PHONE,
-            started_at=call.started_at,
-            ended_at=call.ended_at,
-            duration_s=call.duration_s,
-            outcome=call.outcome,
-            detail=call.error.message if call.error else "",
-        )
+def _record(app: Flask, entry: ActiveCall) -> None:
+    """The call log row, written as the call ends (in the call's thread), once per call."""
+    call = entry.call
+    try:
+        with app.app_context(), database.atomic():
+            CallLog.create(
+                id=call.id,
+                appeal=entry.appeal_id,
+                caller=entry.staff_id,
+                mode=CallMode.PHONE,
+                started_at=call.started_at,
+                ended_at=call.ended_at,
+                duration_s=call.duration_s,
+                outcome=call.outcome,
+                detail=call.error.message if call.error else "",
+            )
+    except IntegrityError:
+        with app.app_context():
+            if CallLog.get_or_none(CallLog.id == call.id) is None:
+                raise
+        # Already logged: by a process that took this one, the call's holder, for dead.
 
 
 def start_phone_call(staff: Staff, appeal: Appeal) -> ActiveCall:
@@ -182,16 +167,18 @@ def start_phone_call(staff: Staff, appeal: Appeal) -> ActiveCall:
     assert settings is not None
     gateway = gateway_for(settings)
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    board = switchboard(app)
     appeal_id, staff_id = appeal.id, staff.id
-    call = gateway.call(
+    call = board.place(
+        gateway,
         consultant_phone(staff.id),
         without_extension(str(appeal.patient.phone)),  # the consultant asks for the extension
         caller_id=settings.caller_id,
         timeout=float(settings.ring_timeout),
-        on_end=lambda ended: _record(app, appeal_id, staff_id, ended),
+        appeal_id=appeal_id,
+        staff_id=staff_id,
+        on_end=lambda ended: _record(app, board.entry(ended, appeal_id, staff_id)),
     )
-    entry = ActiveCall(call, gateway, appeal.id, staff.id)
-    _calls().add(entry)
     # Most failures (a closed port, refused credentials, a busy line) come within a moment:
     # say so at once rather than on the next look at the page.
     call.wait_until(
@@ -202,17 +189,15 @@ def start_phone_call(staff: Staff, appeal: Appeal) -> ActiveCall:
     )
     if call.state is CallState.ENDED and call.error is not None:
         raise call.error
-    return entry
+    return board.entry(call, appeal_id, staff_id)
 
 
 def find_call(staff: Staff, call_id: str) -> ActiveCall | None:
-    """A call the staff member placed (no one else's)."""
-    entry = _calls().get(call_id)
+    """A call the staff member placed (no one else's), whichever process holds it."""
+    entry = switchboard().find(call_id)
     return entry if entry is not None and entry.staff_id == staff.id else None
 
 
-def hang_up(entry: ActiveCall, wait: float = 5.0) -> PhoneCall:
+def hang_up(entry: ActiveCall, wait: float = 5.0) -> ActiveCall:
     """«Завершить звонок»: both phones are hung up; returns the call once it has ended (or after `wait`)."""
-    entry.gateway.hang_up(entry.call)
-    entry.call.wait_past(*(s for s in CallState if s is not CallState.ENDED), timeout=wait)
-    return entry.call
+    return switchboard().hang_up(entry, wait)

@@ -65,8 +65,9 @@ class SipGateway:
         caller_id: str,
         timeout: float,
         on_end: Callable[[PhoneCall], None] | None = None,
+        on_change: Callable[[PhoneCall], None] | None = None,
     ) -> PhoneCall:
-        call = PhoneCall(consultant_phone, patient_phone, caller_id)
+        call = PhoneCall(consultant_phone, patient_phone, caller_id, on_change)
         worker = threading.Thread(
             target=self._run, args=(call, timeout, on_end), name=f"phone-call-{call.id[:8]}", daemon=True
         )
