@@ -34,7 +34,7 @@ PARTS = 5
 PATIENTS_PER_RUN = 40
 
 
-def _sync_once(node_dir: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _sync_once(node_dir: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         faplink_command("node", "sync", "--data", node_dir, "--once"),
         env=node_env(node_dir),

@@ -15,7 +15,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.helpers.browser import CHROMIUM_ARGS, chromium_path
+from tests.helpers.browser import CHROMIUM_ARGS, chromium_path, with_action_timeout
 
 CALL_ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 
@@ -38,6 +38,7 @@ STATS_JS = """async () => {
 def call_browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CALL_ARGS)
+        with_action_timeout(browser)
         try:
             yield browser
         finally:
