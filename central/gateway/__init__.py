@@ -37,8 +37,6 @@ def serve_gateway(config: dict[str, Any], host: str, port: int, web: str) -> Non
     from .proxy import WebProxy
     from .realtime import RealtimeGateway
 
-    # httpx logs every request it makes (the proxy's: one line per page and sync request).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app({**config, "REALTIME_GATEWAY": True})
     gateway = RealtimeGateway(app, app.config["MESSAGE_QUEUE"])
     proxy = WebProxy(web)
