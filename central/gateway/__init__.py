@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import logging
 import resource
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["serve_gateway", "KEEPALIVE_S"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["serve_gateway", "server_config", "KEEPALIVE_S"]
 
 log = logging.getLogger(__name__)
 
@@ -34,28 +37,11 @@ def serve_gateway(config: dict[str, Any], host: str, port: int, web: str) -> Non
     from .proxy import WebProxy
     from .realtime import RealtimeGateway
 
-    # httpx logs every request it makes (the proxy's: one line per page and sync request).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app({**config, "REALTIME_GATEWAY": True})
     gateway = RealtimeGateway(app, app.config["MESSAGE_QUEUE"])
     proxy = WebProxy(web)
     _raise_open_files_limit()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            gateway.asgi_app(proxy),
-            host=host,
-            port=port,
-            ws="wsproto",
-            lifespan="on",
-            proxy_headers=False,  # the web workers trust X-Forwarded-* by PROXY_HOPS, not uvicorn
-            server_header=False,  # the web workers' own headers pass through
-            date_header=False,
-            log_config=None,  # faplink's logging (personal data masked) stays in charge
-            access_log=False,
-            timeout_keep_alive=KEEPALIVE_S,
-            timeout_graceful_shutdown=10,
-        )
-    )
+    server = uvicorn.Server(server_config(gateway.asgi_app(proxy), host, port))
     log.info("central's realtime gateway on %s:%s, web workers at %s", host, port, web)
     try:
         server.run()
@@ -63,9 +49,31 @@ def serve_gateway(config: dict[str, Any], host: str, port: int, web: str) -> Non
         gateway.close()
 
 
+def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves the gateway's ASGI `app` on host:port."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        # libuv's loop and llhttp's parser: every proxied request crosses both.
+        loop="uvloop",
+        http="httptools",
+        ws="wsproto",
+        lifespan="on",
+        proxy_headers=False,  # the web workers trust X-Forwarded-* by PROXY_HOPS, not uvicorn
+        server_header=False,  # the web workers' own headers pass through
+        date_header=False,
+        log_config=None,  # faplink's logging (personal data masked) stays in charge
+        access_log=False,
+        timeout_keep_alive=KEEPALIVE_S,
+        timeout_graceful_shutdown=10,
+    )
+
+
 def _raise_open_files_limit() -> None:
     """Every connection is a file descriptor: allow as many as the system lets this process have."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-

@@ -71,6 +71,16 @@ def test_a_consultants_page_hears_of_an_appeal_a_post_pushes_through_the_gateway
         heard.append((event, payload))
 
     connect_live(page, central.url, http)
+    # A second tab where WebSocket is blocked: Engine.IO's long-polling, through the same gateway.
+    polled: list[str] = []
+    polling_page = socketio.Client(reconnection=False)
+
+    @polling_page.on("*")
+    def any_polled_event(event: str, payload: Any = None) -> None:
+        polled.append(event)
+
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    polling_page.connect(central.url, headers={"Cookie": cookie}, transports=["polling"])
     try:
         sync = _post_node(central, "kiosk-gateway", key, tmp_path / "post")
         sync.run_round()
@@ -98,10 +108,12 @@ def test_a_consultants_page_hears_of_an_appeal_a_post_pushes_through_the_gateway
         database.close()
 
         wait_until(lambda: [e for e, _p in heard if e == "appeals_changed"], "appeals_changed on the page")
+        wait_until(lambda: "appeals_changed" in polled, "appeals_changed on the long-polling page")
         listed = http.get(f"{central.url}/api/v1/appeals", timeout=10).json()["appeals"]
         assert appeal.id in [item["id"] for item in listed]
     finally:
         page.disconnect()
+        polling_page.disconnect()
 
 
 def test_a_posts_live_link_through_the_gateway_wakes_its_sync_when_a_consultant_takes_its_appeal(
