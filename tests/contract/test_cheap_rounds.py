@@ -139,3 +139,27 @@ def test_when_the_link_drops_during_a_safety_pause_the_post_polls_again_on_its_t
         wait_until(lambda: client.rounds >= 3, "rounds on the timer once the link is down")
     finally:
         worker.stop()
+
+def _statements(caplog, send) -> tuple[object, list[str]]:  # type: ignore[no-untyped-def]
+    """What `send()` answered, and the SQL statements central ran for it."""
+    import logging
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        answer = send()
+    return answer, [r.getMessage() for r in caplog.records if r.name == "peewee"]
+
+
+def test_a_hello_writes_only_what_changed(kiosks, caplog) -> None:  # type: ignore[no-untyped-def]
+    from domain.migrations import SCHEMA_VERSION
+
+    _, _, kiosk, _ = kiosks
+    hello = {"protocol": 1, "schema": SCHEMA_VERSION, "software": "1.0"}
+    assert kiosk.post_json("/sync/v1/hello", hello).status_code == 200
+    node = KnownNode.get_by_id(kiosk.node_id)
+    assert (node.schema_version, node.software_version) == (SCHEMA_VERSION, "1.0")  # the fleet page's
+    response, asked = _statements(caplog, lambda: kiosk.post_json("/sync/v1/hello", hello))
+    assert response.status_code == 200
+    assert not [q for q in asked if q.startswith(("('UPDATE", "('INSERT", "('DELETE"))], asked
+    assert kiosk.post_json("/sync/v1/hello", hello | {"software": "1.1"}).status_code == 200
+    assert KnownNode.get_by_id(kiosk.node_id).software_version == "1.1"  # an update shows at once
