@@ -61,7 +61,9 @@ __all__ = [
     "holds_blob",
     "blob_received",
     "blob_size",
+    "pull",
     "pull_bounds",
+    "require_schema",
     "REPLAY_WINDOW",
     "MAX_PULL",
 ]
@@ -202,12 +204,9 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
         KnownNode.update(schema_version=schema, software_version=software).where(
             KnownNode.node_id == node.node_id
         ).execute()
-    if protocol != PROTOCOL_VERSION or schema < schema_version():
-        raise VersionError(
-            N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
-            p=PROTOCOL_VERSION,
-            s=schema_version(),
-        )
+    if protocol != PROTOCOL_VERSION:
+        raise _version_error()
+    require_schema(schema)
     return {
         "protocol": PROTOCOL_VERSION,
         "schema": schema_version(),
@@ -215,6 +214,30 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
         "organization": node.organization_id,
         "features": list(FEATURES),
     }
+
+
+def _version_error() -> VersionError:
+    return VersionError(
+        N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
+        p=PROTOCOL_VERSION,
+        s=schema_version(),
+    )
+
+
+def require_schema(schema: Any) -> None:
+    """Refuse a node whose replicated schema is older than central's (VersionError): the hello
+    says the schema, and so does the pull of a round that skipped its hello (`schema=` in its
+    query). None: not said (an older node's pull)."""
+    if schema is None:
+        return
+    try:
+        value = int(schema) if type(schema) is int else int(str(schema), 10)
+    except ValueError as exc:
+        raise MalformedError(N_("Параметр %(name)s должен быть числом"), name="schema") from exc
+    if not 0 <= value < _MAX_VERSION:
+        raise MalformedError(N_("Параметр %(name)s вне допустимых пределов"), name="schema")
+    if value < schema_version():
+        raise _version_error()
 
 
 def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +279,14 @@ def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
     if not (0 <= cursor <= _MAX_CURSOR and 0 <= limit <= _MAX_LIMIT):
         raise MalformedError(N_("Курсор или размер пакета вне допустимых пределов"))
     return cursor, limit
+
+
+def pull(node: KnownNode, cursor: Any, limit: Any, schema: Any = None) -> dict[str, Any]:
+    """A pull's page (`changes_since`) with central's clock, so that a node whose round skipped
+    the hello measures it all the same; `schema`, if the node said it, must not be outdated."""
+    cursor, limit = pull_bounds(cursor, limit)
+    require_schema(schema)
+    return changes_since(node, cursor, limit) | {"server_time_ms": int(time.time() * 1000)}
 
 
 def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:

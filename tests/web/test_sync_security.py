@@ -112,6 +112,19 @@ def test_old_schema_must_update(signed) -> None:  # type: ignore[no-untyped-def]
     assert (response.status_code, response.get_json()["error"]) == (426, "update_required")
 
 
+@pytest.mark.parametrize(
+    ("schema", "status", "error"), [("1", 426, "update_required"), ("x", 400, "invalid")]
+)
+def test_a_pull_that_says_an_old_schema_must_update_too(signed, schema, status, error) -> None:  # type: ignore[no-untyped-def]
+    client, key, _ = signed
+    path = f"/sync/v1/pull?cursor=0&limit=10&schema={schema}"
+    response = client.get(path, headers=signed_headers(key, NODE, "GET", path, b""))
+    assert (response.status_code, response.get_json()["error"]) == (status, error)
+    assert "records" not in response.get_json()
+    path = f"/sync/v1/pull?cursor=0&limit=10&schema={SCHEMA_VERSION}"
+    assert client.get(path, headers=signed_headers(key, NODE, "GET", path, b"")).status_code == 200
+
+
 def test_pull_of_another_posts_file_is_refused(signed) -> None:  # type: ignore[no-untyped-def]
     client, key, _ = signed
     path = "/sync/v1/blobs/" + "a" * 64
