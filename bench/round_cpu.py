@@ -24,11 +24,10 @@ Prints `name: value` lines after `summary:`, medians of `--runs` runs (5):
 that said hello), `round_cpu_idle_cores`, and the code measured.
 
     .venv/bin/python bench/round_cpu.py [--posts 20] [--rounds 600] [--threads 4]
-        [--gateway-workers 2] [--kinds round,hello,pull,ping] [--runs 5] [--py-spy PATH]
+        [--gateway-workers 2] [--kinds round,hello,pull,ping] [--interval 15] [--runs 5]
 
-With `--py-spy PATH` (the py-spy binary), the web workers are sampled during the `round` kind
-of the last run and the busiest functions printed. Only 127.0.0.1 is contacted; the database
-and the work directory are removed at the end (unless `--keep`).
+Only 127.0.0.1 is contacted; the database and the work directory are removed at the end
+(unless `--keep`).
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -62,7 +60,6 @@ from fleet_load import (  # noqa: E402
     start_centrals,
     total_usage,
 )
-from profile_round import print_samples  # noqa: E402
 from queue_load import _pg, _pg_drop  # noqa: E402
 
 KINDS = ("round", "hello", "pull", "ping")
@@ -78,31 +75,29 @@ class NodeRounds:
     Code from before the hello could be skipped (no `LastHello`) says it at every round."""
 
     def __init__(self, interval: float) -> None:
-        from sync.client import _software
+        import sync.client
         from sync.migrations import schema_version
 
+        #: None: the code measured is from before a round could skip its hello.
+        self.last_hello: Any = getattr(sync.client, "LastHello", None)
         self.interval = interval
-        self.schema, self.software = schema_version(), _software()
+        self.schema, self.software = schema_version(), sync.client._software()
         self.clocks: dict[int, float] = {}
         self.hellos: dict[int, Any] = {}
         self.rounds = self.said = 0
         self._lock = threading.Lock()
 
     def __call__(self, post: Post) -> None:
-        try:
-            from sync.client import LastHello
-        except ImportError:
-            LastHello = None  # noqa: N806 - the code measured predates it
         with self._lock:
             now = self.clocks[post.index] = self.clocks.get(post.index, 0.0) + self.interval
             last = self.hellos.get(post.index)
             self.rounds += 1
         path = f"/pull?cursor={post.cursor}&limit={PULL_LIMIT}"
         fresh = last is not None and last.holds(self.schema, self.software, mono=now, wall=now)
-        if LastHello is None or not fresh:
+        if self.last_hello is None or not fresh:
             post.hello()
-            if LastHello is not None:
-                self.hellos[post.index] = LastHello(now, 0.0, self.schema, self.software)
+            if self.last_hello is not None:
+                self.hellos[post.index] = self.last_hello(now, 0.0, self.schema, self.software)
             with self._lock:
                 self.said += 1
         else:
@@ -133,7 +128,7 @@ def _spent(
     return {role: after[role] - before.get(role, 0.0) - idle.get(role, 0.0) * wall for role in after}
 
 
-def one_run(args: argparse.Namespace, run: int, work: Path, py_spy: bool) -> dict[str, float]:
+def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, float]:
     from sync.db import database
     from sync.server import issue_token
 
@@ -166,15 +161,10 @@ def one_run(args: argparse.Namespace, run: int, work: Path, py_spy: bool) -> dic
                 op = _op(kind, rounds)
                 rounds.rounds = rounds.said = 0
                 batch = [posts[n % len(posts)] for n in range(args.rounds)]
-                spy = None
-                if py_spy and kind == "round":
-                    spy = _start_py_spy(args.py_spy, proc.pid, work / "py-spy.txt")
                 before, wall = _cpu_by_kind(proc.pid), time.monotonic()
                 list(pool.map(op, batch))
                 wall = time.monotonic() - wall
                 spent = _spent(before, _cpu_by_kind(proc.pid), idle, wall)
-                if spy is not None:
-                    stop_process(spy, 30)
                 web = sum(v for role, v in spent.items() if role in WEB)
                 out[f"{kind}_ms_web"] = 1000 * web / args.rounds
                 out[f"{kind}_ms_gateway"] = 1000 * spent.get("gateway", 0.0) / args.rounds
@@ -189,17 +179,6 @@ def one_run(args: argparse.Namespace, run: int, work: Path, py_spy: bool) -> dic
         _pg_drop(args.pg, name)
 
 
-def _start_py_spy(binary: str, pid: int, raw: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling every web worker of the instance (its children of children) at 500 Hz."""
-    command = [binary, "record", "--format", "raw", "--rate", "500", "--threads", "--subprocesses"]
-    command += ["--nonblocking", "-o", str(raw), "--pid", str(pid)]
-    spy = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    time.sleep(2)  # py-spy attaches to every process before it samples
-    return spy
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=20)
@@ -212,7 +191,6 @@ def main() -> int:
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated, of {', '.join(KINDS)}")
     parser.add_argument("--idle", type=float, default=5.0, help="s of idle CPU measured before the load")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--py-spy", dest="py_spy", help="sample the web workers with this py-spy binary")
     parser.add_argument("--pg", default=PG_ADMIN)
     parser.add_argument("--redis", default=REDIS_URL)
     parser.add_argument("--keep", action="store_true", help="keep the work directory (central's logs)")
@@ -245,11 +223,9 @@ def main() -> int:
     runs: list[dict[str, float]] = []
     try:
         for run in range(1, args.runs + 1):
-            result = one_run(args, run, work, bool(args.py_spy) and run == args.runs)
+            result = one_run(args, run, work)
             runs.append(result)
             print(f"run {run}: " + ", ".join(f"{k}={v:.2f}" for k, v in result.items()), flush=True)
-        if args.py_spy:
-            print_samples(work / "py-spy.txt", 40)
     except KeyboardInterrupt:
         print("interrupted: everything started was stopped", file=sys.stderr)
         return 130
