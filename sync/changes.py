@@ -7,6 +7,7 @@ from typing import Any
 
 from peewee import ForeignKeyField
 
+from .db import Prepared
 from .model import SyncModel, SyncSequence
 from .registry import replication
 
@@ -61,9 +62,14 @@ def collect_changes(
     return candidates[:limit], len(candidates) > limit
 
 
+#: Read at every pull and after every write request at central: built once.
+_LATEST_SEQ = Prepared(lambda: SyncSequence.select(SyncSequence.value).where(SyncSequence.name == "changes"))
+
+
 def latest_seq() -> int:
-    row = SyncSequence.get_or_none(SyncSequence.name == "changes")
-    return row.value if row else 0
+    """The last change number taken (0 before the first)."""
+    value = _LATEST_SEQ.scalar("changes")
+    return int(value) if value is not None else 0
 
 
 def wrote_between(after: int, upto: int, replica_id: str) -> bool:

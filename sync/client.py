@@ -55,7 +55,24 @@ MIN_BATCH, MAX_BATCH, FIRST_BATCH = 20, 2000, 200
 #: level 6 (about 10 MB/s on a kiosk) would cost more time than the bytes it saves.
 FAST_LINK = 2_000_000
 
-__all__ = ["SyncClient", "SyncState", "SyncStatus", "RoundReport", "request_enrolment", "parse_url"]
+#: A round says hello at least this often, and also at the node's start, after a round that
+#: failed, when the node's schema or software changed, when the kiosk's clock jumped, and
+#: whenever there is something to push; otherwise a round with nothing to push is a pull alone
+#: that says the node's schema (central refuses an outdated node there as at the hello) and
+#: reads central's clock from the answer. Central sees the node's last contact either way.
+HELLO_EVERY_S = 300.0
+#: The kiosk's wall clock moved this far against its monotonic clock since the hello: it jumped.
+CLOCK_JUMP_S = 30.0
+
+__all__ = [
+    "SyncClient",
+    "SyncState",
+    "SyncStatus",
+    "RoundReport",
+    "LastHello",
+    "request_enrolment",
+    "parse_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +120,33 @@ class SyncStatus:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class LastHello:
+    """What the last hello agreed with central, and when: later rounds may skip theirs while it holds."""
+
+    at: float  # time.monotonic() when central answered
+    wall_minus_monotonic: float  # time.time() - time.monotonic() then: a clock jump changes it
+    schema: int
+    software: str
+
+    @classmethod
+    def now(cls, schema: int, software: str) -> LastHello:
+        mono = time.monotonic()
+        return cls(mono, time.time() - mono, schema, software)
+
+    def holds(
+        self, schema: int, software: str, *, mono: float | None = None, wall: float | None = None
+    ) -> bool:
+        """Whether a round may do without a hello of its own (`mono`/`wall`: the clocks now)."""
+        mono = time.monotonic() if mono is None else mono
+        wall = time.time() if wall is None else wall
+        return (
+            0 <= mono - self.at < HELLO_EVERY_S
+            and abs(wall - mono - self.wall_minus_monotonic) < CLOCK_JUMP_S
+            and (schema, software) == (self.schema, self.software)
+        )
+
+
 class SyncClient:
     """Talks to central for one node; safe to call `run_round` from one thread at a time."""
 
@@ -132,6 +176,12 @@ class SyncClient:
         central.on_clock(self._keep_clock_offset)
         #: What central's hello said it understands beyond the protocol version.
         self._central_features: frozenset[str] = frozenset()
+        #: The last hello, while every round since has pulled well (None: the next round says hello).
+        self._last_hello: LastHello | None = None
+        #: This round's hello, said or skipped (the schema a skipped one's pull says).
+        self._round_hello: LastHello | None = None
+        #: Whether this round went without a hello (its pull then says the schema, reads the clock).
+        self._hello_skipped = False
         #: Bytes per second the last blob chunk took to go up (0: not measured yet).
         self._upload_rate = 0.0
         replica().clock.offset_ms = central.clock_offset_ms or 0
@@ -257,25 +307,47 @@ class SyncClient:
         clock is measured first with an unsigned ping, so that a wrong kiosk clock
         cannot lock us out of signing; otherwise the hello alone does both (one
         round trip fewer).
+
+        A round skips it while the last hello still holds (`HELLO_EVERY_S`), the last round
+        ended well and there is nothing to push: a polling post's round is then one request.
         """
+        last, self._last_hello = self._last_hello, None  # given back once this round has pulled
+        schema, software = schema_version(), _software()
+        self._hello_skipped = (
+            last is not None
+            and self.status.last_error is None
+            and last.holds(schema, software)
+            and not self._anything_to_push()
+        )
+        if self._hello_skipped:
+            self._round_hello = last
+            return
         if Cursor.get_or_none(Cursor.name == "clock_offset") is None:
             self._measure_clock()
         try:
-            self._signed_hello()
+            self._signed_hello(schema, software)
         except StaleRequestError:
             self._measure_clock()
-            self._signed_hello()
+            self._signed_hello(schema, software)
+        self._round_hello = LastHello.now(schema, software)
+
+    def _anything_to_push(self) -> bool:
+        """Rows of ours central has not had, or stamps the push would renew (a clock that ran ahead)."""
+        if replica().clock.ahead_by() > POST_CLOCK_SKEW.total_seconds() * 1000 / 2:
+            return True
+        after = Cursor.read("push")
+        return any(
+            model.select(model.id).where((model.seq > after) & (model.changed_by == self.node_id)).exists()
+            for model in replication().models
+        )
 
     def _measure_clock(self) -> None:
         self.central.measure_clock()
 
-    def _signed_hello(self) -> None:
+    def _signed_hello(self, schema: int, software: str) -> None:
         started = time.time()
-        answer = self._json(
-            "POST",
-            "/hello",
-            {"protocol": PROTOCOL_VERSION, "schema": schema_version(), "software": _software()},
-        )
+        hello = {"protocol": PROTOCOL_VERSION, "schema": schema, "software": software}
+        answer = self._json("POST", "/hello", hello)
         server_ms = answer.get("server_time_ms") if isinstance(answer, dict) else None
         features = answer.get("features") if isinstance(answer, dict) else None
         if isinstance(features, list):
@@ -383,12 +455,21 @@ class SyncClient:
 
     def _pull(self, page: dict[str, Any] | None = None) -> None:
         """Apply central's changes page by page, starting with `page` if the push brought one."""
+        first = True
         while True:
             if page is None:
                 cursor = Cursor.read("pull")
-                started = time.monotonic()
-                page = self._json("GET", f"/pull?cursor={cursor}&limit={self.batch_size}")
+                path = f"/pull?cursor={cursor}&limit={self.batch_size}"
+                if self._hello_skipped and self._round_hello is not None:
+                    path += f"&schema={self._round_hello.schema}"  # what the hello would have said
+                started, wall = time.monotonic(), time.time()
+                page = self._json("GET", path)
                 self._adapt(time.monotonic() - started)
+                server_ms = page.get("server_time_ms") if isinstance(page, dict) else None
+                if self._hello_skipped and first and type(server_ms) is int and not page.get("records"):
+                    # As the hello would have; from a small answer only, whose round trip is short.
+                    self.central.clock_read(server_ms, wall, time.time())
+            first = False
             records = page.get("records", [])
             with database.atomic():
                 result = apply_records(records, peer="central", from_central=True)
@@ -399,6 +480,8 @@ class SyncClient:
             self._report.pulled += len(records)
             log.debug("pulled %s records up to change %s", len(records), page["cursor"])
             if not page.get("more"):
+                # Central has answered this round with our schema: the next may skip its hello.
+                self._last_hello = self._round_hello
                 return
             page = None
 

@@ -11,6 +11,7 @@ import hashlib
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -107,7 +108,9 @@ def signed_headers(
     }
 
 
-def check_signature(public_hex: str, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
+def check_signature(
+    public_hex: str, method: str, path: str, body: bytes, headers: Mapping[str, str]
+) -> None:
     """Raise AuthError unless the headers carry a valid signature of this request."""
     try:
         public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))

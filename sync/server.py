@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -60,7 +61,9 @@ __all__ = [
     "holds_blob",
     "blob_received",
     "blob_size",
+    "pull",
     "pull_bounds",
+    "require_schema",
     "REPLAY_WINDOW",
     "MAX_PULL",
 ]
@@ -157,7 +160,7 @@ LAST_SEEN_EVERY = timedelta(minutes=1)
 
 
 def authenticate(
-    method: str, path: str, body: bytes, headers: dict[str, str], nonces: NonceStore | None = None
+    method: str, path: str, body: bytes, headers: Mapping[str, str], nonces: NonceStore | None = None
 ) -> KnownNode:
     """The node that signed this request, or an AuthError saying what is wrong with it.
 
@@ -166,7 +169,7 @@ def authenticate(
     node_id = headers.get(HEADERS.NODE)
     if not node_id or not headers.get(HEADERS.SIGNATURE):
         raise UnsignedError(N_("Запрос не подписан ключом узла"))
-    node = KnownNode.get_or_none(KnownNode.node_id == node_id)
+    node = KnownNode.find(node_id)
     if node is None:
         raise UnknownNodeError(N_("Узел %(node)s не зарегистрирован в центре"), node=node_id)
     if node.revoked:
@@ -196,16 +199,14 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
         type(v) is int and 0 <= v < _MAX_VERSION for v in (protocol, schema)
     ):
         raise MalformedError(N_("В приветствии нет версий протокола и схемы"))
-    KnownNode.update(
-        schema_version=schema,
-        software_version=str(payload.get("software", ""))[:32],
-    ).where(KnownNode.node_id == node.node_id).execute()
-    if protocol != PROTOCOL_VERSION or schema < schema_version():
-        raise VersionError(
-            N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
-            p=PROTOCOL_VERSION,
-            s=schema_version(),
-        )
+    software = str(payload.get("software", ""))[:32]
+    if (node.schema_version, node.software_version) != (schema, software):  # the fleet page shows both
+        KnownNode.update(schema_version=schema, software_version=software).where(
+            KnownNode.node_id == node.node_id
+        ).execute()
+    if protocol != PROTOCOL_VERSION:
+        raise _version_error()
+    require_schema(schema)
     return {
         "protocol": PROTOCOL_VERSION,
         "schema": schema_version(),
@@ -213,6 +214,30 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
         "organization": node.organization_id,
         "features": list(FEATURES),
     }
+
+
+def _version_error() -> VersionError:
+    return VersionError(
+        N_("Требуется обновление программы поста: центр использует протокол %(p)s, схему %(s)s"),
+        p=PROTOCOL_VERSION,
+        s=schema_version(),
+    )
+
+
+def require_schema(schema: Any) -> None:
+    """Refuse a node whose replicated schema is older than central's (VersionError): the hello
+    says the schema, and so does the pull of a round that skipped its hello (`schema=` in its
+    query). None: not said (an older node's pull)."""
+    if schema is None:
+        return
+    try:
+        value = int(schema) if type(schema) is int else int(str(schema), 10)
+    except ValueError as exc:
+        raise MalformedError(N_("Параметр %(name)s должен быть числом"), name="schema") from exc
+    if not 0 <= value < _MAX_VERSION:
+        raise MalformedError(N_("Параметр %(name)s вне допустимых пределов"), name="schema")
+    if value < schema_version():
+        raise _version_error()
 
 
 def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
@@ -256,16 +281,24 @@ def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
     return cursor, limit
 
 
+def pull(node: KnownNode, cursor: Any, limit: Any, schema: Any = None) -> dict[str, Any]:
+    """A pull's page (`changes_since`) with central's clock, so that a node whose round skipped
+    the hello measures it all the same; `schema`, if the node said it, must not be outdated."""
+    cursor, limit = pull_bounds(cursor, limit)
+    require_schema(schema)
+    return changes_since(node, cursor, limit) | {"server_time_ms": int(time.time() * 1000)}
+
+
 def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:
     """Central's records in the node's scope changed after `cursor`, oldest first."""
     limit = max(1, min(limit, MAX_PULL))
+    # A change number is taken by updating one counter row, whose lock is held until the
+    # writer commits (SQLite: one writer at all; PostgreSQL: the row lock). So every number
+    # up to the committed counter is already visible.
+    if latest_seq() <= cursor:  # nothing changed since: one query, not one per model nor a transaction
+        return {"records": [], "cursor": cursor, "more": False}
     with read_snapshot():  # one snapshot for the sequence and the rows
-        # A change number is taken by updating one counter row, whose lock is held
-        # until the writer commits (SQLite: one writer at all; PostgreSQL: the row
-        # lock). So every number up to the committed counter is already visible.
         settled = max(cursor, latest_seq())
-        if settled == cursor:  # nothing changed since: one query, not one per model
-            return {"records": [], "cursor": cursor, "more": False}
         page, more = collect_changes(cursor, limit, not_by=node.node_id, scope_org=node.organization_id)
     if more:
         new_cursor = page[-1].seq

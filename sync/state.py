@@ -10,6 +10,7 @@ from typing import Any
 from peewee import BigIntegerField, BooleanField, CharField, CompositeKey, DateTimeField, TextField
 
 from .clock import utcnow
+from .db import Prepared
 from .migrations import Migration
 from .model import BaseModel
 
@@ -80,6 +81,15 @@ class KnownNode(BaseModel):
     schema_version = BigIntegerField(default=0)
     software_version = CharField(max_length=32, default="")
     clock_offset_ms = BigIntegerField(default=0)
+
+    @classmethod
+    def find(cls, node_id: str) -> KnownNode | None:
+        """The node enrolled with this id, or None: asked by every signed request, so its SQL is
+        built once (a fresh row each time, so that a revocation counts from the next request)."""
+        return _KNOWN_NODE.first(cls, node_id)  # type: ignore[no-any-return]
+
+
+_KNOWN_NODE = Prepared(lambda: KnownNode.select().where(KnownNode.node_id == ""))
 
 
 class SeenNonce(BaseModel):

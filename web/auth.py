@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Flask,
+    Request,
     abort,
     current_app,
     g,
@@ -22,7 +23,7 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 
 from domain.models import Staff, StaffCredential
@@ -176,6 +177,13 @@ class _SessionCookie(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         configured = app.config.get("SESSION_COOKIE_SECURE")
         return bool(configured) or (has_request_context() and request.is_secure)
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # Without a cookie (a node's signed request, a probe) the session is new and empty:
+        # the signing serializer Flask would build first for every request is not needed.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def init_auth(app: Flask, store: SessionStore | None = None) -> None:

@@ -6,6 +6,9 @@ routes, the link probes), so that they all check a request the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 from flask import current_app, request
 
 from central.extensions import shared_redis
@@ -36,4 +39,6 @@ def request_node(body: bytes | None = None) -> KnownNode:
     """The node that signed this request (raises a SyncError with its own code if none did).
     `body`: what was read from the stream already, when the caller had to read it itself."""
     data = request.get_data(cache=True) if body is None else body
-    return server.authenticate(request.method, signed_path(), data, dict(request.headers), seen_nonces())
+    # The request's own headers (looked up by name, case-insensitively), not a copy of them all.
+    headers = cast(Mapping[str, str], request.headers)
+    return server.authenticate(request.method, signed_path(), data, headers, seen_nonces())

@@ -66,8 +66,9 @@ def push() -> Any:
 @bp.get("/pull")
 def pull() -> Any:
     node = request_node()
-    cursor, limit = server.pull_bounds(request.args.get("cursor", "0"), request.args.get("limit", "500"))
-    return _json(server.changes_since(node, cursor, limit))
+    args = request.args
+    # A node that skipped this round's hello says its schema here: an outdated one gets nothing.
+    return _json(server.pull(node, args.get("cursor", "0"), args.get("limit", "500"), args.get("schema")))
 
 
 @bp.post("/blobs/missing")

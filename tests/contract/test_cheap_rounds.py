@@ -3,6 +3,7 @@ across instances through Redis), and posts do not poll in step."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from sync.nonces import MemoryNonces, RedisNonces
@@ -36,6 +37,7 @@ def test_a_pull_when_nothing_changed_asks_the_database_one_question(kiosks, capl
         return answer, [r.getMessage() for r in caplog.records if r.name == "peewee"]
 
     idle, asked = statements(f"/sync/v1/pull?cursor={first['cursor']}&limit=100")
+    assert abs(idle.pop("server_time_ms") - time.time() * 1000) < 60_000  # central's clock, for the node
     assert idle == {"records": [], "cursor": first["cursor"], "more": False}
     # The post's key and the change counter: no query per model (there were 19).
     assert len(asked) == 2 and "sync_sequence" in asked[1], asked
@@ -139,3 +141,42 @@ def test_when_the_link_drops_during_a_safety_pause_the_post_polls_again_on_its_t
         wait_until(lambda: client.rounds >= 3, "rounds on the timer once the link is down")
     finally:
         worker.stop()
+
+
+def _statements(caplog, send) -> tuple[object, list[str]]:  # type: ignore[no-untyped-def]
+    """What `send()` answered, and the SQL statements central ran for it."""
+    import logging
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        answer = send()
+    return answer, [r.getMessage() for r in caplog.records if r.name == "peewee"]
+
+
+def test_a_polling_posts_round_that_finds_nothing_is_one_pull_of_two_questions(kiosks, caplog) -> None:  # type: ignore[no-untyped-def]
+    from domain.migrations import SCHEMA_VERSION
+
+    _, _, kiosk, _ = kiosks
+    cursor = json_of(kiosk.send("GET", "/sync/v1/pull?cursor=0&limit=100000"))["cursor"]
+    # Its hello said lately still holds: the round is the pull alone, saying the post's schema.
+    path = f"/sync/v1/pull?cursor={cursor}&limit=200&schema={SCHEMA_VERSION}"
+    response, asked = _statements(caplog, lambda: kiosk.send("GET", path))
+    assert response.status_code == 200 and json_of(response)["records"] == []
+    assert abs(json_of(response)["server_time_ms"] - time.time() * 1000) < 60_000  # the post's clock
+    writes = [q for q in asked if q.startswith(("('UPDATE", "('INSERT", "('DELETE"))]
+    assert len(asked) <= 2 and not writes, asked
+
+
+def test_a_hello_writes_only_what_changed(kiosks, caplog) -> None:  # type: ignore[no-untyped-def]
+    from domain.migrations import SCHEMA_VERSION
+
+    _, _, kiosk, _ = kiosks
+    hello = {"protocol": 1, "schema": SCHEMA_VERSION, "software": "1.0"}
+    assert kiosk.post_json("/sync/v1/hello", hello).status_code == 200
+    node = KnownNode.get_by_id(kiosk.node_id)
+    assert (node.schema_version, node.software_version) == (SCHEMA_VERSION, "1.0")  # the fleet page's
+    response, asked = _statements(caplog, lambda: kiosk.post_json("/sync/v1/hello", hello))
+    assert response.status_code == 200
+    assert not [q for q in asked if q.startswith(("('UPDATE", "('INSERT", "('DELETE"))], asked
+    assert kiosk.post_json("/sync/v1/hello", hello | {"software": "1.1"}).status_code == 200
+    assert KnownNode.get_by_id(kiosk.node_id).software_version == "1.1"  # an update shows at once

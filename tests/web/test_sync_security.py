@@ -97,10 +97,32 @@ def test_revoked_node(signed) -> None:  # type: ignore[no-untyped-def]
     assert "поддержку" in response.get_json()["message"]
 
 
+def test_a_node_revoked_after_it_synced_is_refused_at_its_next_request(signed) -> None:  # type: ignore[no-untyped-def]
+    client, key, _ = signed
+    path = "/sync/v1/pull?cursor=0&limit=1"
+    assert client.get(path, headers=signed_headers(key, NODE, "GET", path, b"")).status_code == 200
+    KnownNode.update(revoked=True).where(KnownNode.node_id == NODE).execute()
+    response = client.get(path, headers=signed_headers(key, NODE, "GET", path, b""))
+    assert (response.status_code, response.get_json()["error"]) == (401, "revoked")
+
+
 def test_old_schema_must_update(signed) -> None:  # type: ignore[no-untyped-def]
     client, key, _ = signed
     response, _, _ = _post(client, key, "/sync/v1/hello", HELLO | {"schema": 1})
     assert (response.status_code, response.get_json()["error"]) == (426, "update_required")
+
+
+@pytest.mark.parametrize(
+    ("schema", "status", "error"), [("1", 426, "update_required"), ("x", 400, "invalid")]
+)
+def test_a_pull_that_says_an_old_schema_must_update_too(signed, schema, status, error) -> None:  # type: ignore[no-untyped-def]
+    client, key, _ = signed
+    path = f"/sync/v1/pull?cursor=0&limit=10&schema={schema}"
+    response = client.get(path, headers=signed_headers(key, NODE, "GET", path, b""))
+    assert (response.status_code, response.get_json()["error"]) == (status, error)
+    assert "records" not in response.get_json()
+    path = f"/sync/v1/pull?cursor=0&limit=10&schema={SCHEMA_VERSION}"
+    assert client.get(path, headers=signed_headers(key, NODE, "GET", path, b"")).status_code == 200
 
 
 def test_pull_of_another_posts_file_is_refused(signed) -> None:  # type: ignore[no-untyped-def]
