@@ -20,8 +20,9 @@ post is a light client in this process that
   link; with it up, one every `--safety-interval` s (default: `--interval`, i.e. polling as
   before push; the node's is 300) plus one whenever central says «changes» or the link comes
   up; the first spread over one interval, the first steady pause over one pause. A round
-  with nothing to send is what `SyncClient.run_round` sends then: a signed hello, then a
-  pull from the post's cursor. The first `--pushers` posts push at every round a new
+  with nothing to send is what `SyncClient.run_round` sends then: a pull from the post's
+  cursor, with a signed hello before it only when the last no longer holds (every few
+  minutes; `sync.client.LastHello`). The first `--pushers` posts push at every round a new
   patient and an emergency appeal (the domain's models, as `to_wire` gives them), the pull
   asked along with the push, as the node's last batch does; their feldshers write every
   `--interval` s, linked or not (a write starts a round at once).
@@ -341,6 +342,7 @@ class Post:
         self.key = NodeKey.generate()
         self.session = CentralSession(base, self.node_id, self.key, verify=False, timeout=timeout)
         self.cursor = 0
+        self.last_hello: Any = None  # sync.client.LastHello: what the post's last hello agreed
         self.link: Any = None
         self.clock: Any = None
         self.pushed_ids: list[str] = []
@@ -390,12 +392,28 @@ class Post:
         if isinstance(answer.get("server_time_ms"), int):
             self.session.clock_read(answer["server_time_ms"], started, time.time())
 
-    def pull(self, page: dict[str, Any] | None = None) -> int:
+    def sync_round(self) -> None:
+        """A round with nothing to push, as `SyncClient.run_round` makes it: a hello only when the
+        last one no longer holds (`sync.client.LastHello`: every few minutes), else the pull says
+        the post's schema."""
+        from sync.client import LastHello, _software
+        from sync.migrations import schema_version
+
+        schema, software = schema_version(), _software()
+        if self.last_hello is not None and self.last_hello.holds(schema, software):
+            self.pull(schema=schema)
+            return
+        self.hello()
+        self.last_hello = LastHello.now(schema, software)
+        self.pull()
+
+    def pull(self, page: dict[str, Any] | None = None, schema: int | None = None) -> int:
         """Pull until central has nothing more (the records are counted, not stored); how many."""
         got = 0
         for _ in range(10_000):
             if page is None:
-                page = self._json("GET", f"/pull?cursor={self.cursor}&limit={PULL_LIMIT}")
+                said = f"&schema={schema}" if schema is not None else ""
+                page = self._json("GET", f"/pull?cursor={self.cursor}&limit={PULL_LIMIT}{said}")
             got += len(page.get("records", []))
             self.cursor = int(page["cursor"])
             if not page.get("more"):
@@ -666,11 +684,11 @@ class Fleet:
             kind = "push" if post.index < self.pushers else "sync"
             done = Done(kind, started, started, started - due, woken)
             try:
-                post.hello()
-                if done.kind == "push":
+                if done.kind == "push":  # rows to push: the node says hello first
+                    post.hello()
                     done.push_s = post.push(self.specialty)
                 else:
-                    post.pull()
+                    post.sync_round()
             except Exception as exc:  # noqa: BLE001 - counted by its kind, the run goes on
                 done.error = _reason(exc)
             done.ended = time.monotonic()
