@@ -70,7 +70,7 @@ WEB = ("web_worker", "gunicorn_worker")
 class NodeRounds:
     """No-change rounds as `SyncClient.run_round` makes them: `_hello` (a signed hello, unless
     the node's own rule, `sync.client.LastHello`, lets the round skip it: then the pull says the
-    node's schema), then, with no rows to push, `_pull` from the post's cursor. Each post's
+    node's versions), then, with no rows to push, `_pull` from the post's cursor. Each post's
     clock moves on by `interval` s per round, as a node polling on its timer would see it.
     Code from before the hello could be skipped (no `LastHello`) says it at every round."""
 
@@ -101,7 +101,7 @@ class NodeRounds:
             with self._lock:
                 self.said += 1
         else:
-            path += f"&schema={self.schema}"
+            path += f"&protocol=1&schema={self.schema}"
         page = post._json("GET", path)
         if page["records"] or page["more"]:
             raise RuntimeError("a no-change round received records: the measure would not be of one")

@@ -58,7 +58,7 @@ FAST_LINK = 2_000_000
 #: A round says hello at least this often, and also at the node's start, after a round that
 #: failed, when the node's schema or software changed, when the kiosk's clock jumped, and
 #: whenever there is something to push; otherwise a round with nothing to push is a pull alone
-#: that says the node's schema (central refuses an outdated node there as at the hello) and
+#: that says the node's versions (central refuses an outdated node there as at the hello) and
 #: reads central's clock from the answer. Central sees the node's last contact either way.
 HELLO_EVERY_S = 300.0
 #: The kiosk's wall clock moved this far against its monotonic clock since the hello: it jumped.
@@ -180,7 +180,7 @@ class SyncClient:
         self._last_hello: LastHello | None = None
         #: This round's hello, said or skipped (the schema a skipped one's pull says).
         self._round_hello: LastHello | None = None
-        #: Whether this round went without a hello (its pull then says the schema, reads the clock).
+        #: Whether this round went without a hello (its pull then says the versions, reads the clock).
         self._hello_skipped = False
         #: Bytes per second the last blob chunk took to go up (0: not measured yet).
         self._upload_rate = 0.0
@@ -461,7 +461,8 @@ class SyncClient:
                 cursor = Cursor.read("pull")
                 path = f"/pull?cursor={cursor}&limit={self.batch_size}"
                 if self._hello_skipped and self._round_hello is not None:
-                    path += f"&schema={self._round_hello.schema}"  # what the hello would have said
+                    # What the hello would have said, for central to refuse as it would have.
+                    path += f"&protocol={PROTOCOL_VERSION}&schema={self._round_hello.schema}"
                 started, wall = time.monotonic(), time.time()
                 page = self._json("GET", path)
                 self._adapt(time.monotonic() - started)
@@ -480,7 +481,7 @@ class SyncClient:
             self._report.pulled += len(records)
             log.debug("pulled %s records up to change %s", len(records), page["cursor"])
             if not page.get("more"):
-                # Central has answered this round with our schema: the next may skip its hello.
+                # Central has answered this round, our versions said: the next may skip its hello.
                 self._last_hello = self._round_hello
                 return
             page = None

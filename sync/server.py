@@ -63,7 +63,7 @@ __all__ = [
     "blob_size",
     "pull",
     "pull_bounds",
-    "require_schema",
+    "require_versions",
     "REPLAY_WINDOW",
     "MAX_PULL",
 ]
@@ -204,9 +204,7 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
         KnownNode.update(schema_version=schema, software_version=software).where(
             KnownNode.node_id == node.node_id
         ).execute()
-    if protocol != PROTOCOL_VERSION:
-        raise _version_error()
-    require_schema(schema)
+    require_versions(protocol, schema)
     return {
         "protocol": PROTOCOL_VERSION,
         "schema": schema_version(),
@@ -224,20 +222,28 @@ def _version_error() -> VersionError:
     )
 
 
-def require_schema(schema: Any) -> None:
-    """Refuse a node whose replicated schema is older than central's (VersionError): the hello
-    says the schema, and so does the pull of a round that skipped its hello (`schema=` in its
-    query). None: not said (an older node's pull)."""
-    if schema is None:
-        return
-    try:
-        value = int(schema) if type(schema) is int else int(str(schema), 10)
-    except ValueError as exc:
-        raise MalformedError(N_("Параметр %(name)s должен быть числом"), name="schema") from exc
-    if not 0 <= value < _MAX_VERSION:
-        raise MalformedError(N_("Параметр %(name)s вне допустимых пределов"), name="schema")
-    if value < schema_version():
+def require_versions(protocol: Any, schema: Any) -> None:
+    """Refuse a node that cannot talk to this central (VersionError): another protocol, or a
+    replicated schema older than central's. The hello says both, and so does the pull of a round
+    that skipped its hello (`protocol=`, `schema=` in its query); None: not said (an older
+    node's pull)."""
+    said_protocol, said_schema = _version_arg("protocol", protocol), _version_arg("schema", schema)
+    if said_protocol is not None and said_protocol != PROTOCOL_VERSION:
         raise _version_error()
+    if said_schema is not None and said_schema < schema_version():
+        raise _version_error()
+
+
+def _version_arg(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = value if type(value) is int else int(str(value), 10)
+    except ValueError as exc:
+        raise MalformedError(N_("Параметр %(name)s должен быть числом"), name=name) from exc
+    if not 0 <= number < _MAX_VERSION:
+        raise MalformedError(N_("Параметр %(name)s вне допустимых пределов"), name=name)
+    return int(number)
 
 
 def accept_push(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
@@ -281,11 +287,13 @@ def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
     return cursor, limit
 
 
-def pull(node: KnownNode, cursor: Any, limit: Any, schema: Any = None) -> dict[str, Any]:
+def pull(
+    node: KnownNode, cursor: Any, limit: Any, *, protocol: Any = None, schema: Any = None
+) -> dict[str, Any]:
     """A pull's page (`changes_since`) with central's clock, so that a node whose round skipped
-    the hello measures it all the same; `schema`, if the node said it, must not be outdated."""
+    the hello measures it all the same; the versions, if the node said them, must do."""
     cursor, limit = pull_bounds(cursor, limit)
-    require_schema(schema)
+    require_versions(protocol, schema)
     return changes_since(node, cursor, limit) | {"server_time_ms": int(time.time() * 1000)}
 
 

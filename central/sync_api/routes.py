@@ -67,8 +67,9 @@ def push() -> Any:
 def pull() -> Any:
     node = request_node()
     args = request.args
-    # A node that skipped this round's hello says its schema here: an outdated one gets nothing.
-    return _json(server.pull(node, args.get("cursor", "0"), args.get("limit", "500"), args.get("schema")))
+    # A node that skipped this round's hello says its versions here: an outdated one gets nothing.
+    versions = {"protocol": args.get("protocol"), "schema": args.get("schema")}
+    return _json(server.pull(node, args.get("cursor", "0"), args.get("limit", "500"), **versions))
 
 
 @bp.post("/blobs/missing")

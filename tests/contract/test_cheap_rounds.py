@@ -158,8 +158,8 @@ def test_a_polling_posts_round_that_finds_nothing_is_one_pull_of_two_questions(k
 
     _, _, kiosk, _ = kiosks
     cursor = json_of(kiosk.send("GET", "/sync/v1/pull?cursor=0&limit=100000"))["cursor"]
-    # Its hello said lately still holds: the round is the pull alone, saying the post's schema.
-    path = f"/sync/v1/pull?cursor={cursor}&limit=200&schema={SCHEMA_VERSION}"
+    # Its hello said lately still holds: the round is the pull alone, saying the post's versions.
+    path = f"/sync/v1/pull?cursor={cursor}&limit=200&protocol=1&schema={SCHEMA_VERSION}"
     response, asked = _statements(caplog, lambda: kiosk.send("GET", path))
     assert response.status_code == 200 and json_of(response)["records"] == []
     assert abs(json_of(response)["server_time_ms"] - time.time() * 1000) < 60_000  # the post's clock

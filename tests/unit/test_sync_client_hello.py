@@ -84,7 +84,7 @@ def node(node_app):  # type: ignore[no-untyped-def]
         yield data
 
 
-def test_a_polling_posts_second_round_is_one_pull_that_says_its_schema(node) -> None:  # type: ignore[no-untyped-def]
+def test_a_polling_posts_second_round_is_one_pull_that_says_its_versions(node) -> None:  # type: ignore[no-untyped-def]
     central = FakeCentral()
     client = _client(central)
     client.run_round()
@@ -92,7 +92,7 @@ def test_a_polling_posts_second_round_is_one_pull_that_says_its_schema(node) -> 
     central.sent.clear()
     client.run_round()
     assert central.paths() == ["/pull"]
-    assert central.sent[0][2]["schema"] == [str(SCHEMA_VERSION)]
+    assert central.sent[0][2]["protocol"] == ["1"] and central.sent[0][2]["schema"] == [str(SCHEMA_VERSION)]
 
 
 def test_the_pull_of_a_round_without_hello_measures_centrals_clock(node) -> None:  # type: ignore[no-untyped-def]

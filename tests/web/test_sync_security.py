@@ -113,15 +113,21 @@ def test_old_schema_must_update(signed) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    ("schema", "status", "error"), [("1", 426, "update_required"), ("x", 400, "invalid")]
+    ("versions", "status", "error"),
+    [
+        ("protocol=1&schema=1", 426, "update_required"),
+        (f"protocol=2&schema={SCHEMA_VERSION}", 426, "update_required"),
+        ("protocol=1&schema=x", 400, "invalid"),
+        (f"protocol=-1&schema={SCHEMA_VERSION}", 400, "invalid"),
+    ],
 )
-def test_a_pull_that_says_an_old_schema_must_update_too(signed, schema, status, error) -> None:  # type: ignore[no-untyped-def]
+def test_a_pull_that_says_old_versions_must_update_too(signed, versions, status, error) -> None:  # type: ignore[no-untyped-def]
     client, key, _ = signed
-    path = f"/sync/v1/pull?cursor=0&limit=10&schema={schema}"
+    path = f"/sync/v1/pull?cursor=0&limit=10&{versions}"
     response = client.get(path, headers=signed_headers(key, NODE, "GET", path, b""))
     assert (response.status_code, response.get_json()["error"]) == (status, error)
     assert "records" not in response.get_json()
-    path = f"/sync/v1/pull?cursor=0&limit=10&schema={SCHEMA_VERSION}"
+    path = f"/sync/v1/pull?cursor=0&limit=10&protocol=1&schema={SCHEMA_VERSION}"
     assert client.get(path, headers=signed_headers(key, NODE, "GET", path, b"")).status_code == 200
 
 
