@@ -19,6 +19,8 @@ from domain.errors import ValidationError
 from domain.models import Appeal, FormOfCare, Organization, OrgKind, Slot, Specialty
 from i18n import N_
 
+from .statements import Bind, as_is
+
 __all__ = ["QueueFilter", "post_choices", "specialty_choices"]
 
 _UTC = ZoneInfo("UTC")
@@ -76,21 +78,22 @@ class QueueFilter:
         """The local day's start as naive UTC."""
         return datetime.combine(day, time(0), self.zone).astimezone(_UTC).replace(tzinfo=None)
 
-    def where(self, *, open_list: bool = True) -> Expression | None:
-        """The SQL condition on Appeal; None when nothing is filtered.
+    def where(self, *, open_list: bool = True, bind: Bind = as_is) -> Expression | None:
+        """The SQL condition on Appeal; None when nothing is filtered. `bind` gives it the
+        values (see `statements`).
 
         The deadline narrows the open lists only: a closed appeal was answered (and the closed
         list, by when it was closed, would have to read and sort every match)."""
         conditions: list[Expression] = []
         if self.form_of_care:
-            conditions.append(Appeal.form_of_care == self.form_of_care)
+            conditions.append(Appeal.form_of_care == bind("form_of_care", self.form_of_care))
         if self.specialty:
-            conditions.append(Appeal.specialty == self.specialty)
+            conditions.append(Appeal.specialty == bind("filter_specialty", self.specialty))
         if self.post:
-            conditions.append(Appeal.post == self.post)
+            conditions.append(Appeal.post == bind("post", self.post))
         span = self.day_range()
         if span is not None:
-            start, end = span
+            start, end = bind("day_start", span[0]), bind("day_end", span[1])
             # The appeal's date is its reception time, or when it was made if it has no slot.
             slots_that_day = Slot.select(Slot.id).where((Slot.starts_at >= start) & (Slot.starts_at < end))
             conditions.append(
@@ -98,7 +101,8 @@ class QueueFilter:
                 | (Appeal.slot.is_null() & (Appeal.created_at >= start) & (Appeal.created_at < end))
             )
         if self.due_by is not None and open_list:
-            conditions.append(Appeal.due_at < self._midnight(self.due_by + timedelta(days=1)))
+            due_before = self._midnight(self.due_by + timedelta(days=1))
+            conditions.append(Appeal.due_at < bind("due_before", due_before))
         if not conditions:
             return None
         combined = conditions[0]

@@ -104,7 +104,8 @@ def queue() -> Any:
         pages[list_name] = paging.page(
             g.staff, queue_list, now, filters=filters, after=position, related=False
         )
-    paging.with_relations([appeal for page in pages.values() for appeal in page.appeals])  # at once
+    # At once for both lists; the rows show neither the named doctor nor the specialty.
+    paging.with_relations([appeal for page in pages.values() for appeal in page.appeals], doctors=False)
     counts = paging.counts(g.staff, now, filters, names=PAGE_COUNTS)
     return render_template(
         "central/queue.html",
