@@ -300,7 +300,9 @@ def changes_since(
         narrowed = filters.where(open_list=open_list) if filters is not None else None
         condition = _all([Appeal.id.in_(changed), visible_to(staff), narrowed])
         matching[open_list] = {
-            appeal.id: appeal for appeal in with_relations(list(Appeal.select().where(condition)))
+            # Rows for the page's lists: without the named doctor and specialty (see `with_relations`).
+            appeal.id: appeal
+            for appeal in with_relations(list(Appeal.select().where(condition)), doctors=False)
         }
     out = []
     for appeal_id in dict.fromkeys(changed):

@@ -147,7 +147,8 @@ def more_rows() -> Any:
     filters = _filters()
     now = utcnow()
     position = _cursors().decode(request.args.get("after", ""), queue_list)
-    page = paging.page(g.staff, queue_list, now, filters=filters, after=position)
+    page = paging.page(g.staff, queue_list, now, filters=filters, after=position, related=False)
+    paging.with_relations(page.appeals, doctors=False)
     return jsonify(rows=[_row(queue_list, a, now) for a in page.appeals], more=_more(name, filters, page))
 
 

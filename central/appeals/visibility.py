@@ -17,6 +17,11 @@ from .statements import Bind, as_is
 
 __all__ = ["visibility_branches", "visible_to"]
 
+#: The consultant's centre, to read its region inside a statement (made once: each of an
+#: alias's fields is a class peewee builds when first asked for it).
+_CENTRE = Organization.alias("centre")
+_CENTRE_REGION = _CENTRE.select(_CENTRE.region)
+
 
 def visibility_branches(staff: Staff, bind: Bind = as_is) -> list[Expression]:
     """The ways `staff` sees appeals, each a condition on Appeal (they may overlap).
@@ -37,8 +42,7 @@ def visibility_branches(staff: Staff, bind: Bind = as_is) -> list[Expression]:
     ]
     if staff.specialty_id:
         # The centre's region read in the same statement (not a query of its own first).
-        centre = Organization.alias("centre")
-        region = centre.select(centre.region).where(centre.id == bind("centre", staff.organization_id))
+        region = _CENTRE_REGION.where(_CENTRE.id == bind("centre", staff.organization_id))
         region_posts = Organization.select(Organization.id).where(Organization.region == region)
         branches.append(
             live
