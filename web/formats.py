@@ -98,13 +98,14 @@ def local_time(value: datetime | None, fmt: str = DATE_TIME, zone: bool | None =
 
     The abbreviation follows a time of day (a date alone has no zone); `zone=False` leaves
     it out for a column of times whose heading names the zone once (a day's slots)."""
-    local = to_local(value)
-    if local is None:
+    if value is None:
         return ""
+    viewer = user_timezone()  # once: a list shows dozens of times
+    local = value.replace(tzinfo=UTC).astimezone(viewer)
     shown = local.strftime(fmt)
     if zone is None:
         zone = "%H" in fmt
-    return f"{shown}\u00a0{zone_abbreviation(user_timezone(), local)}" if zone else shown
+    return f"{shown}\u00a0{zone_abbreviation(viewer, local)}" if zone else shown
 
 
 def moment_time(moment: datetime) -> str:

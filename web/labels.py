@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import gettext
 
 from i18n import N_
+
+from .i18n import translate
 
 __all__ = ["LABELS", "label", "init_labels"]
 
@@ -66,7 +67,7 @@ def label(value: str | None, group: str) -> str:
     if value is None:
         return ""
     text = LABELS.get(group, {}).get(value)
-    return gettext(text) if text else value
+    return translate(text) if text else value
 
 
 def init_labels(app: Flask) -> None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from peewee import Expression
+from peewee import Expression, ModelSelect
 
 from domain.errors import ValidationError
 from domain.models import Appeal, FormOfCare, Organization, OrgKind, Slot, Specialty
 from i18n import N_
 
-__all__ = ["QueueFilter", "post_choices", "specialty_choices"]
+from .statements import Bind, Holes, as_is, compiled
+
+__all__ = ["QueueFilter", "Choice", "post_choices", "specialty_choices"]
 
 _UTC = ZoneInfo("UTC")
 
@@ -76,21 +78,22 @@ class QueueFilter:
         """The local day's start as naive UTC."""
         return datetime.combine(day, time(0), self.zone).astimezone(_UTC).replace(tzinfo=None)
 
-    def where(self, *, open_list: bool = True) -> Expression | None:
-        """The SQL condition on Appeal; None when nothing is filtered.
+    def where(self, *, open_list: bool = True, bind: Bind = as_is) -> Expression | None:
+        """The SQL condition on Appeal; None when nothing is filtered. `bind` gives it the
+        values (see `statements`).
 
         The deadline narrows the open lists only: a closed appeal was answered (and the closed
         list, by when it was closed, would have to read and sort every match)."""
         conditions: list[Expression] = []
         if self.form_of_care:
-            conditions.append(Appeal.form_of_care == self.form_of_care)
+            conditions.append(Appeal.form_of_care == bind("form_of_care", self.form_of_care))
         if self.specialty:
-            conditions.append(Appeal.specialty == self.specialty)
+            conditions.append(Appeal.specialty == bind("filter_specialty", self.specialty))
         if self.post:
-            conditions.append(Appeal.post == self.post)
+            conditions.append(Appeal.post == bind("post", self.post))
         span = self.day_range()
         if span is not None:
-            start, end = span
+            start, end = bind("day_start", span[0]), bind("day_end", span[1])
             # The appeal's date is its reception time, or when it was made if it has no slot.
             slots_that_day = Slot.select(Slot.id).where((Slot.starts_at >= start) & (Slot.starts_at < end))
             conditions.append(
@@ -98,7 +101,8 @@ class QueueFilter:
                 | (Appeal.slot.is_null() & (Appeal.created_at >= start) & (Appeal.created_at < end))
             )
         if self.due_by is not None and open_list:
-            conditions.append(Appeal.due_at < self._midnight(self.due_by + timedelta(days=1)))
+            due_before = self._midnight(self.due_by + timedelta(days=1))
+            conditions.append(Appeal.due_at < bind("due_before", due_before))
         if not conditions:
             return None
         combined = conditions[0]
@@ -117,17 +121,33 @@ def _day(args: Mapping[str, Any], name: str) -> date | None:
         raise ValidationError(N_("Дата указана неверно: ожидается ГГГГ-ММ-ДД"), field=name) from exc
 
 
-def specialty_choices() -> list[Any]:
+class Choice(NamedTuple):
+    """One option of a filter: what is sent, and what is shown."""
+
+    id: str
+    name: str
+
+
+def specialty_choices() -> list[Choice]:
     """(id, name) of every specialty, by name."""
-    return list(Specialty.live().select(Specialty.id, Specialty.name).order_by(Specialty.name).namedtuples())
+    query = Specialty.live().select(Specialty.id, Specialty.name).order_by(Specialty.name)
+    return _choices("specialty_choices", query)
 
 
-def post_choices() -> list[Any]:
+def post_choices() -> list[Choice]:
     """(id, name) of every post, by name: a region holds hundreds, so no more is read."""
-    return list(
+    query = (
         Organization.live()
         .select(Organization.id, Organization.name)
         .where(Organization.kind == OrgKind.POST)
         .order_by(Organization.name)
-        .namedtuples()
     )
+    return _choices("post_choices", query)
+
+
+def _choices(name: str, query: ModelSelect) -> list[Choice]:
+    """`query`'s rows as plain pairs, its statement written once: for a region's hundreds of
+    posts, peewee's row objects cost more than the database takes to find them."""
+    database = query.model._meta.database
+    sql, params = compiled(database, (name,), query, Holes())
+    return [Choice(*row) for row in database.execute_sql(sql, params)]

@@ -18,7 +18,7 @@ from functools import reduce
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from peewee import Expression, Select, SelectBase
+from peewee import SQL, Expression, Select, SelectBase, fn
 
 from domain.errors import ValidationError
 from domain.models import Appeal, Organization, Patient, Slot, Specialty, Staff
@@ -26,6 +26,7 @@ from domain.models.appeal_queries import QUEUE_LISTS, QueueList
 from i18n import N_
 
 from .filters import QueueFilter
+from .statements import Bind, Holes, as_is, compiled
 from .visibility import visibility_branches, visible_to
 
 __all__ = [
@@ -119,20 +120,20 @@ def _order(queue: QueueList) -> tuple[Any, Any]:
     return queue.sort_field.asc(), Appeal.id.asc()
 
 
-def _after(queue: QueueList, position: Position) -> Expression:
+def _after(queue: QueueList, position: Position, bind: Bind = as_is) -> Expression:
     """Rows after `position` in the list's order, written so that the index bounds the walk."""
-    column, at, last = queue.sort_field, position.at, position.appeal_id
+    column, at, last = queue.sort_field, bind("after_at", position.at), bind("after_id", position.appeal_id)
     if queue.newest_first:
         return (column <= at) & ((column < at) | (Appeal.id < last))  # type: ignore[no-any-return]
     return (column >= at) & ((column > at) | (Appeal.id > last))  # type: ignore[no-any-return]
 
 
 def _union_of_branches(
-    staff: Staff, condition: Expression, *, limit: int, queue: QueueList | None
+    staff: Staff, condition: Expression, *, limit: Any, queue: QueueList | None, bind: Bind = as_is
 ) -> SelectBase:
     """Ids of at most `limit` rows per way of seeing appeals (the first ones in `queue`'s order)."""
     arms = []
-    for number, branch in enumerate(visibility_branches(staff)):
+    for number, branch in enumerate(visibility_branches(staff, bind)):
         arm = Appeal.select(Appeal.id).where(branch & condition)
         if queue is not None:
             arm = arm.order_by(*_order(queue))
@@ -141,34 +142,69 @@ def _union_of_branches(
     return reduce(operator.or_, arms)
 
 
-def with_relations(appeals: list[Appeal]) -> list[Appeal]:
+def with_relations(appeals: list[Appeal], *, doctors: bool = True) -> list[Appeal]:
     """`appeals` with what a row shows (patient, post, specialty, slot, the named consultant and
     their specialty), read by id with one query per table: a join of all seven costs PostgreSQL
-    more to plan than to run."""
-
-    def by_id(model: Any, ids: set[str | None]) -> dict[str, Any]:
-        wanted = [i for i in ids if i]
-        return {row.id: row for row in model.select().where(model.id.in_(wanted))} if wanted else {}
-
-    patients = by_id(Patient, {a.patient_id for a in appeals})
-    posts = by_id(Organization, {a.post_id for a in appeals})
-    slots = by_id(Slot, {a.slot_id for a in appeals})
-    doctors = by_id(Staff, {a.consultant_id for a in appeals})
-    specialties = by_id(
-        Specialty, {a.specialty_id for a in appeals} | {d.specialty_id for d in doctors.values()}
-    )
-    for doctor in doctors.values():
-        if doctor.specialty_id:
-            doctor.specialty = specialties[doctor.specialty_id]
+    more to plan than to run. Without `doctors`, the named consultant and the specialties are
+    left to be read when asked for (the queue page's rows show neither)."""
+    patients = _by_id(Patient, {a.patient_id for a in appeals})
+    posts = _by_id(Organization, {a.post_id for a in appeals})
+    slots = _by_id(Slot, {a.slot_id for a in appeals})
     for appeal in appeals:
         appeal.patient = patients[appeal.patient_id]
         appeal.post = posts[appeal.post_id]
-        appeal.specialty = specialties[appeal.specialty_id]
         if appeal.slot_id:
             appeal.slot = slots[appeal.slot_id]
+    if not doctors:
+        return appeals
+    named = _by_id(Staff, {a.consultant_id for a in appeals})
+    specialties = _by_id(
+        Specialty, {a.specialty_id for a in appeals} | {d.specialty_id for d in named.values()}
+    )
+    for doctor in named.values():
+        if doctor.specialty_id:
+            doctor.specialty = specialties[doctor.specialty_id]
+    for appeal in appeals:
+        appeal.specialty = specialties[appeal.specialty_id]
         if appeal.consultant_id:
-            appeal.consultant = doctors[appeal.consultant_id]
+            appeal.consultant = named[appeal.consultant_id]
     return appeals
+
+
+def _by_id(model: Any, ids: set[str | None]) -> dict[str, Any]:
+    """The rows of `model` with these ids, by id. The statement is compiled for a number of ids
+    rounded up to a power of two (the last one repeated), so a few shapes serve every page."""
+    wanted = sorted(i for i in ids if i)
+    if not wanted:
+        return {}
+    padded = wanted + wanted[-1:] * ((1 << (len(wanted) - 1).bit_length()) - len(wanted))
+    holes = Holes()
+    query = model.select().where(model.id.in_([holes(f"id{n}", i) for n, i in enumerate(padded)]))
+    sql, params = compiled(model._meta.database, ("by_id", model._meta.table_name), query, holes)
+    return {row.id: row for row in model.raw(sql, *params)}
+
+
+def _page_query(
+    staff: Staff,
+    queue: QueueList,
+    now: datetime,
+    *,
+    filters: QueueFilter | None,
+    after: Position | None,
+    limit: int,
+    bind: Bind = as_is,
+) -> Select:
+    """The statement of `page`: its rows and one more (to tell whether more follow)."""
+    condition = _all(
+        [
+            queue.where(bind("now", now)),
+            filters.where(open_list=not queue.newest_first, bind=bind) if filters is not None else None,
+            _after(queue, after, bind) if after is not None else None,
+        ]
+    )
+    more = bind("limit", limit + 1)
+    candidates = _union_of_branches(staff, condition, limit=more, queue=queue, bind=bind)
+    return Appeal.select().where(Appeal.id.in_(candidates)).order_by(*_order(queue)).limit(more)
 
 
 def page(
@@ -184,18 +220,29 @@ def page(
     """Up to `limit` (`PAGE_SIZE`) appeals of `queue` that `staff` sees, after `after` (from the start
     if None); with what their rows show unless not `related` (see `with_relations`)."""
     limit = limit or PAGE_SIZE
-    condition = _all(
-        [
-            queue.where(now),
-            filters.where(open_list=not queue.newest_first) if filters is not None else None,
-            _after(queue, after) if after is not None else None,
-        ]
-    )
-    candidates = _union_of_branches(staff, condition, limit=limit + 1, queue=queue)
-    rows = list(Appeal.select().where(Appeal.id.in_(candidates)).order_by(*_order(queue)).limit(limit + 1))
+    holes = Holes()
+    query = _page_query(staff, queue, now, filters=filters, after=after, limit=limit, bind=holes)
+    sql, params = compiled(Appeal._meta.database, ("page", queue.name), query, holes)
+    rows = list(Appeal.raw(sql, *params))
     shown = with_relations(rows[:limit]) if related else rows[:limit]
     more = len(rows) > limit
     return Page(queue, shown, Position.of(queue, shown[-1]) if more else None)
+
+
+def _counts_query(
+    staff: Staff, now: datetime, filters: QueueFilter | None, names: Sequence[str], bind: Bind = as_is
+) -> Select:
+    """One statement counting the lists `names` (of `COUNTED`), each up to `COUNT_LIMIT` + 1."""
+    columns = []
+    for number, name in enumerate(names):
+        queue = QUEUE_LISTS[COUNTED[name]]
+        narrowed = filters.where(open_list=not queue.newest_first, bind=bind) if filters is not None else None
+        condition = _all([queue.where(bind("now", now)), narrowed])
+        union = _union_of_branches(
+            staff, condition, limit=bind("count_limit", COUNT_LIMIT + 1), queue=queue, bind=bind
+        ).alias(f"counted{number}")
+        columns.append(Select([union], [fn.COUNT(SQL("1"))]).alias(f"count{number}"))
+    return Select(columns=columns)
 
 
 def counts(
@@ -203,17 +250,15 @@ def counts(
 ) -> dict[str, int]:
     """How many appeals the lists `names` (of `COUNTED`) hold for `staff`, up to `COUNT_LIMIT` + 1
     (which means «more»)."""
-    out: dict[str, int] = {}
     # «new» is its two halves: both exact, or one of them past the limit and so is it.
     wanted = [n for n in names if n != "new"]
     if "new" in names:
         wanted += [n for n in ("overdue", "new_not_overdue") if n not in wanted]
-    for name in wanted:
-        queue = QUEUE_LISTS[COUNTED[name]]
-        narrowed = filters.where(open_list=not queue.newest_first) if filters is not None else None
-        condition = _all([queue.where(now), narrowed])
-        union = _union_of_branches(staff, condition, limit=COUNT_LIMIT + 1, queue=queue)
-        out[name] = min(int(union.count(Appeal._meta.database)), COUNT_LIMIT + 1)
+    holes = Holes()
+    query = _counts_query(staff, now, filters, wanted, holes)
+    sql, params = compiled(Appeal._meta.database, ("counts", *wanted), query, holes)
+    found = Appeal._meta.database.execute_sql(sql, params).fetchone()
+    out = {name: min(int(value), COUNT_LIMIT + 1) for name, value in zip(wanted, found, strict=True)}
     if "new" in names:
         out["new"] = min(out["overdue"] + out["new_not_overdue"], COUNT_LIMIT + 1)
     return {name: out[name] for name in names}
@@ -255,7 +300,9 @@ def changes_since(
         narrowed = filters.where(open_list=open_list) if filters is not None else None
         condition = _all([Appeal.id.in_(changed), visible_to(staff), narrowed])
         matching[open_list] = {
-            appeal.id: appeal for appeal in with_relations(list(Appeal.select().where(condition)))
+            # Rows for the page's lists: without the named doctor and specialty (see `with_relations`).
+            appeal.id: appeal
+            for appeal in with_relations(list(Appeal.select().where(condition)), doctors=False)
         }
     out = []
     for appeal_id in dict.fromkeys(changed):

@@ -104,7 +104,8 @@ def queue() -> Any:
         pages[list_name] = paging.page(
             g.staff, queue_list, now, filters=filters, after=position, related=False
         )
-    paging.with_relations([appeal for page in pages.values() for appeal in page.appeals])  # at once
+    # At once for both lists; the rows show neither the named doctor nor the specialty.
+    paging.with_relations([appeal for page in pages.values() for appeal in page.appeals], doctors=False)
     counts = paging.counts(g.staff, now, filters, names=PAGE_COUNTS)
     return render_template(
         "central/queue.html",
@@ -146,7 +147,8 @@ def more_rows() -> Any:
     filters = _filters()
     now = utcnow()
     position = _cursors().decode(request.args.get("after", ""), queue_list)
-    page = paging.page(g.staff, queue_list, now, filters=filters, after=position)
+    page = paging.page(g.staff, queue_list, now, filters=filters, after=position, related=False)
+    paging.with_relations(page.appeals, doctors=False)
     return jsonify(rows=[_row(queue_list, a, now) for a in page.appeals], more=_more(name, filters, page))
 
 
