@@ -47,7 +47,9 @@ class FakeCentral:
     _active: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __call__(self, method: str, path: str, payload: Any = None, raw: bytes | None = None, **_: Any) -> Any:
+    def __call__(
+        self, method: str, path: str, payload: Any = None, raw: bytes | None = None, **_: Any
+    ) -> Any:
         if path == "/push":
             pushes = sum(1 for kind, _ in self.events if kind == "push") + 1
             self.events.append(("push", pushes))
