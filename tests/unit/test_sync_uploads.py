@@ -1,6 +1,7 @@
 """A post's files go up beside its records: on a fast link a batch's files start as soon as central
 has acknowledged that batch, several files go at once, and a cut among them resumes every file
 where central's copy ends. On a slow link the records go first, then the files one by one.
+Central's staging area takes chunks of several files at once.
 
 Central is played by a fake transport here (`_request`), which answers as central does and
 keeps the bytes it received per file.
@@ -12,12 +13,14 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from domain.models import Attachment, Exam, Patient, Role, Staff
+from sync.blobs import BlobStore, sha256_hex
 from sync.changes import latest_seq
 from sync.client import FAST_LINK, RoundReport, SyncClient
 from sync.errors import TransportError
@@ -215,3 +218,19 @@ def test_a_cut_while_files_go_up_at_once_resumes_each_where_central_stopped(node
         else:
             assert offsets[0] == held[sha]  # from where central's copy ended, nothing twice
         assert central.held[sha] == app.extensions["blobs"].read(sha)
+
+
+def test_centrals_staging_counts_a_file_completed_meanwhile_as_gone(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Several files arrive at once: one listed in the staging area may be completed and moved
+    before its size is read, and the chunk of another must still be taken."""
+    store = BlobStore(tmp_path / "blobs")
+    content = os.urandom(20)
+    sha = sha256_hex(content)
+    assert store.append(sha, 0, content[:10], 20, "post-1") == 10
+    moved = store.staging_path(sha256_hex(b"another file"), "post-1")  # listed, then gone
+    listed = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: [*listed(self, pattern), moved])
+    assert store.staging_bytes() == 10
+    assert store.append(sha, 10, content[10:], 20, "post-1") == 20
+    assert store.cleanup_staging(max_age_s=0) == 0
+    assert store.read(sha) == content
