@@ -76,7 +76,7 @@ def faplink_command(*args: str) -> list[str]:
 
 _STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})"
 _STATE = re.compile(_STAMP + r" INFO sync\.client: sync state (\w+) -> (\w+)")
-_LINKED = re.compile(_STAMP + r" INFO node\.chat\.link: linked to central")
+_LINKED = re.compile(_STAMP + r" INFO node\.live\.link: linked to central")
 
 
 def _when(stamp: str) -> datetime:

@@ -40,17 +40,18 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="faplink-profile-push-"))
     try:
         template, _work, info = faplink_template(root / "t", root / "workload", args.records, 0, 1, print)
+        from node import create_app
         from sync.apply import apply_records
         from sync.changes import collect_changes, latest_stamp
-        from sync.db import CENTRAL, bind_replica, open_database
+        from sync.db import CENTRAL, bind_replica, database, open_database
         from sync.migrations import migrate
-        from sync.state import CENTRAL_MIGRATIONS, NODE_MIGRATIONS
+        from sync.state import CENTRAL_MIGRATIONS
         from sync.wire import decode, encode
 
         node_dir = template / info["post_dir"]
-        db = open_database(node_dir / "node.db")
-        migrate(db, NODE_MIGRATIONS)
-        bind_replica(info["node_id"], latest_stamp())
+        # The post's database is encrypted at rest: its own app factory opens it with its key.
+        create_app({"DATA_DIR": node_dir, "SYNC_ENABLED": False})
+        db = database.obj
         t0 = time.perf_counter()
         rows, _ = collect_changes(0, args.records * 2, only_by=info["node_id"])
         t1 = time.perf_counter()

@@ -317,7 +317,7 @@ class BlobStore:
                 yield chunk
 
     def staging_bytes(self) -> int:
-        return sum(p.stat().st_size for p in (self.root / "staging").glob("*.part"))
+        return sum(_size_or_gone(p) for p in (self.root / "staging").glob("*.part"))
 
     def append(
         self,
@@ -409,10 +409,28 @@ class BlobStore:
         removed = 0
         cutoff = time.time() - max_age_s
         for part in (self.root / "staging").glob("*.part"):
-            if part.stat().st_mtime < cutoff:
+            if _modified_or_gone(part) < cutoff:
                 part.unlink(missing_ok=True)
                 removed += 1
         for tmp in (self.root / "tmp").iterdir():
-            if tmp.stat().st_mtime < cutoff:
+            if _modified_or_gone(tmp) < cutoff:
                 tmp.unlink(missing_ok=True)
         return removed
+
+
+# Other transfers go on meanwhile (a post sends several files at once): a file listed a moment
+# ago may have been completed and moved, or dropped, before it is looked at.
+
+
+def _size_or_gone(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _modified_or_gone(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")

@@ -46,6 +46,7 @@ from .registry import replication
 from .request_signing import NodeKey
 from .session import CentralSession, Trust, no_link, parse_url
 from .state import Cursor, PendingRecord, UploadedBlob
+from .uploads import FileUpload, UploadQueue
 from .wire import decode, encode, pack_chunk
 
 #: Aim for requests of about this long: long enough to fill the link, short enough to lose little.
@@ -53,7 +54,15 @@ TARGET_REQUEST_S = 2.0
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 20, 2000, 200
 #: Bytes per second above which a blob chunk is gzipped at the fastest level: there,
 #: level 6 (about 10 MB/s on a kiosk) would cost more time than the bytes it saves.
+#: Above it too, chunks are FAST_CHUNK long and UPLOADS_AT_ONCE files go up at once.
 FAST_LINK = 2_000_000
+#: A chunk on a fast link: the most central takes in one (`server.MAX_CHUNK`). Each chunk
+#: costs central a signature, a scope check and a flush to disk, and 256 KiB chunks made
+#: central spend twice the CPU on a file; a cut there re-sends at most half a second's worth.
+FAST_CHUNK = 4 * CHUNK_SIZE
+#: Files sent at once on a fast link: one's chunk is read and signed here while another's is
+#: written at central (a slow link is filled by one, and the first file would come later).
+UPLOADS_AT_ONCE = 3
 
 #: A round says hello at least this often, and also at the node's start, after a round that
 #: failed, when the node's schema or software changed, when the kiosk's clock jumped, and
@@ -182,8 +191,13 @@ class SyncClient:
         self._round_hello: LastHello | None = None
         #: Whether this round went without a hello (its pull then says the versions, reads the clock).
         self._hello_skipped = False
-        #: Bytes per second the last blob chunk took to go up (0: not measured yet).
+        #: Bytes per second the link carried with the last blob chunk (0: not measured yet).
         self._upload_rate = 0.0
+        #: Records are still moving (the push and the pull): on a slow link no file goes meanwhile.
+        self._records_moving = False
+        self._uploads: UploadQueue | None = None
+        #: Byte counts and progress are added to from the upload threads too.
+        self._counting = threading.Lock()
         replica().clock.offset_ms = central.clock_offset_ms or 0
         self.status.clock_offset_ms = central.clock_offset_ms or None
         self.listeners: list[Callable[[SyncStatus], None]] = []
@@ -248,9 +262,10 @@ class SyncClient:
         return answer, time.monotonic() - started
 
     def _count(self, sent: int, received: int) -> None:
-        self._report.bytes_sent += sent
-        self._report.bytes_received += received
-        self.status.bytes_done += sent + received
+        with self._counting:
+            self._report.bytes_sent += sent
+            self._report.bytes_received += received
+            self.status.bytes_done += sent + received
 
     def ping(self, timeout: float = 3.0) -> bool:
         """Whether central answers at all (unsigned, a few bytes): the link is back."""
@@ -275,9 +290,10 @@ class SyncClient:
             self._set_state(SyncState.SYNCING)
             try:
                 self._hello()
-                first_page = self._push()
-                self._pull(first_page)
-                self._upload_blobs()
+                with self._file_uploads():
+                    first_page = self._push()
+                    self._pull(first_page)
+                    self._upload_blobs()
                 self._download_blobs()
             except SyncError as exc:
                 if isinstance(exc, TransportError):
@@ -366,9 +382,10 @@ class SyncClient:
 
         While central applies one batch, the next is read and encoded here (one
         request in flight at a time); the cursor moves past a batch only once
-        central has answered for it. The last batch asks for the first page of
-        the pull too, which saves a round trip; returns that page if central sent
-        one (a central that does not know the field ignores it).
+        central has answered for it, and on a fast link that batch's files start
+        going up meanwhile. The last batch asks for the first page of the pull
+        too, which saves a round trip; returns that page if central sent one (a
+        central that does not know the field ignores it).
         """
         self._restamp_ahead()
         after = Cursor.read("push")
@@ -376,6 +393,7 @@ class SyncClient:
         sent: set[tuple[str, str, str]] = set()
         if express:
             self._sent(express, *self._timed_json("POST", "/push", self._batch_body(express)))
+            self._offer_files(express)
             sent = {(r.__class__.__name__, r.id, r.hlc) for r in express}
         page: dict[str, Any] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="faplink-push") as sender:
@@ -385,20 +403,24 @@ class SyncClient:
                 rows, more = collect_changes(after, self.batch_size, only_by=self.node_id)
                 fresh = [r for r in rows if (r.__class__.__name__, r.id, r.hlc) not in sent]
                 body = self._batch_body(fresh, with_pull=not more) if fresh else None
+                acked: list[SyncModel] = []
                 if inflight is not None:
-                    future, batch, last_seq = inflight
+                    future, acked, last_seq = inflight
                     result, seconds = future.result()
-                    self._sent(batch, result, seconds)
+                    self._sent(acked, result, seconds)
                     Cursor.write("push", last_seq)
                     page = result.get("pull") if isinstance(result.get("pull"), dict) else None
                     inflight = None
+                if rows:
+                    after = rows[-1].seq
+                    if body is None:
+                        Cursor.write("push", after)
+                    else:
+                        inflight = (sender.submit(self._timed_json, "POST", "/push", body), fresh, after)
+                # Central holds these rows now: their files may go while it applies the next batch.
+                self._offer_files(acked)
                 if not rows:
                     return page
-                after = rows[-1].seq
-                if body is None:
-                    Cursor.write("push", after)
-                    continue
-                inflight = (sender.submit(self._timed_json, "POST", "/push", body), fresh, after)
 
     def _restamp_ahead(self) -> int:
         """Give our changes stamped while the kiosk's clock ran ahead a stamp in central's time.
@@ -486,12 +508,40 @@ class SyncClient:
                 return
             page = None
 
+    @contextmanager
+    def _file_uploads(self) -> Iterator[None]:
+        """The round's upload threads; if the round fails, they stop after their current chunk."""
+        self._uploads = UploadQueue(self._upload, self._uploads_at_once, UPLOADS_AT_ONCE)
+        self._records_moving = True
+        try:
+            yield
+        except BaseException:
+            went = self._uploads.stop()
+            try:
+                self._uploaded(went)
+            except Exception:  # central is asked again next round; the round's own error matters
+                log.exception("could not note the files that went up")
+            raise
+        finally:
+            self._uploads = None
+            self._records_moving = False
+
+    def _uploads_at_once(self) -> int:
+        if self._upload_rate > FAST_LINK:
+            return UPLOADS_AT_ONCE
+        return 0 if self._records_moving else 1
+
     def _upload_blobs(self) -> None:
         """Send the blobs of our attachments that central lacks, smallest first, resumable.
 
         Only those whose rows central already holds: central refuses a file no row of the post
         names, and a file attached while this round pushed goes with the next round (the
-        write that made it asks for one), after its row."""
+        write that made it asks for one), after its row. The files of the batches this
+        round pushed may be under way already (`_offer_files`)."""
+        uploads = self._uploads
+        assert uploads is not None, "files go up within a round (_file_uploads)"
+        self._records_moving = False
+        uploads.wake()
         blobs = replication().blobs
         sha256, size = blobs.sha256_field, blobs.size_field
         model = blobs.model
@@ -507,30 +557,71 @@ class SyncClient:
             .order_by(size)
             .tuples()
         )
-        wanted = [(sha, length) for sha, length in mine if self.blobs.has(sha)]
+        self._send_files(list(mine))
+        self._uploaded(uploads.finish())
+
+    def _offer_files(self, rows: list[SyncModel]) -> None:
+        """Queue the files of our attachments among `rows`, which central has acknowledged."""
+        blobs = replication().blobs
+        files = {
+            getattr(row, blobs.sha256_field.name): getattr(row, blobs.size_field.name)
+            for row in rows
+            if isinstance(row, blobs.model) and row.origin == self.node_id
+        }
+        if not files or self._uploads is None:
+            return
+        held: Any = UploadedBlob.select(UploadedBlob.sha256).where(UploadedBlob.sha256.in_(list(files)))
+        done = {sha for (sha,) in held.tuples()}
+        self._send_files(
+            sorted(((sha, n) for sha, n in files.items() if sha not in done), key=lambda f: (f[1], f[0]))
+        )
+
+    def _send_files(self, files: list[tuple[str, int]]) -> None:
+        """Ask central which of these files (digest, size) it lacks and queue those; the rest
+        central holds already."""
+        uploads = self._uploads
+        assert uploads is not None
+        wanted = [(sha, n) for sha, n in files if sha not in uploads.offered and self.blobs.has(sha)]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             answer = self._json("POST", "/blobs/missing", {"sha256": [sha for sha, _ in chunk]})
             missing = set(answer["missing"])
             # How much of each central already holds (a central that does not say is asked per file).
             offsets = answer.get("offsets")
-            for sha, size in chunk:
-                if sha in missing:
-                    held = offsets.get(sha, 0) if isinstance(offsets, dict) else None
-                    self._upload(sha, size, held)
-                    self._report.blobs_up += 1
-                UploadedBlob.insert(sha256=sha).on_conflict_ignore().execute()
+            uploads.offer(
+                FileUpload(sha, n, offsets.get(sha, 0) if isinstance(offsets, dict) else None)
+                for sha, n in chunk
+                if sha in missing
+            )
+            self._uploaded([sha for sha, _ in chunk if sha not in missing], sent=False)
+        self._uploaded(uploads.sent())
 
-    def _upload(self, sha: str, size: int, offset: int | None = None) -> None:
+    def _uploaded(self, shas: list[str], *, sent: bool = True) -> None:
+        """Central holds these files (`sent`: because this round sent them)."""
+        for sha in shas:
+            UploadedBlob.insert(sha256=sha).on_conflict_ignore().execute()
+        if sent and shas:
+            self._report.blobs_up += len(shas)
+
+    def _upload(self, upload: FileUpload, halt: threading.Event) -> bool:
+        """Send one file from where central's copy ends (on an upload thread); False if `halt`
+        stopped it between two chunks."""
+        sha, size, offset = upload.sha256, upload.size, upload.offset
         if offset is None:
             offset = int(self._json("GET", f"/blobs/{sha}/upload")["offset"])
-        self.status.bytes_total += size - offset
+        with self._counting:
+            self.status.bytes_total += size - offset
         while offset < size:
-            data = self.blobs.read_range(sha, offset, self.chunk_size)
+            if halt.is_set():
+                return False
+            fast = self._upload_rate > FAST_LINK
+            data = self.blobs.read_range(
+                sha, offset, max(self.chunk_size, FAST_CHUNK) if fast else self.chunk_size
+            )
             packed = None
             if "blob-gzip" in self._central_features:
                 # A slow link is worth every byte gzip can save; a fast one is not worth its CPU.
-                packed = pack_chunk(data, level=1 if self._upload_rate > FAST_LINK else 6)
+                packed = pack_chunk(data, level=1 if fast else 6)
             started = time.monotonic()
             answer = decode(
                 self._request(
@@ -541,11 +632,15 @@ class SyncClient:
                 ).content,
                 gzipped=False,
             )
-            self._upload_rate = len(packed or data) / max(time.monotonic() - started, 1e-6)
+            # Files going up at once share the link: it carried this chunk that many times over.
+            sharing = max(1, self._uploads.in_flight if self._uploads is not None else 1)
+            self._upload_rate = len(packed or data) * sharing / max(time.monotonic() - started, 1e-6)
             if packed is not None:
                 # Progress counts the file's bytes, which a packed chunk carries in fewer.
-                self.status.bytes_done += len(data) - len(packed)
+                with self._counting:
+                    self.status.bytes_done += len(data) - len(packed)
             offset = int(answer["offset"])
+        return True
 
     def _download_blobs(self) -> None:
         """Fetch blobs of attachments we hold no copy of, smallest first, resumable."""

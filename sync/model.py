@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
@@ -136,7 +137,13 @@ class SyncModel(BaseModel):
     @classmethod
     def expand_stamps(cls, fields: dict[str, Any], hlc: str) -> None:
         """Restore the stamps `to_wire` left out: a field without one was stamped at `hlc`."""
-        stamps = json.loads(fields.get("field_stamps") or "{}")
+        sent = fields.get("field_stamps") or "{}"
+        if sent == "{}":
+            # A new row (most of what a post pushes): every field at `hlc`, written out as
+            # json.dumps(…, sort_keys=True) would, without building and sorting a dict each time.
+            fields["field_stamps"] = "{" + ", ".join(key + json.dumps(hlc) for key in _stamp_keys(cls)) + "}"
+            return
+        stamps = json.loads(sent)
         for name in cls.merged_field_names():
             stamps.setdefault(name, hlc)
         fields["field_stamps"] = json.dumps(stamps, sort_keys=True)
@@ -221,7 +228,7 @@ class SyncModel(BaseModel):
 
     @classmethod
     def payload_fields(cls) -> list[Field]:
-        return [f for f in cls._meta.sorted_fields if f.name not in cls.SYNC_FIELDS]
+        return list(_payload_fields(cls))
 
     def to_wire(self) -> dict[str, Any]:
         """The record as JSON-ready data: metadata plus field values."""
@@ -251,17 +258,14 @@ class SyncModel(BaseModel):
     @classmethod
     def fields_from_wire(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Convert and check a peer's field values; unknown or ill-typed fields are refused."""
-        known = {f.name: f for f in cls.payload_fields()}
-        unknown = set(data) - set(known)
+        converters = _converters(cls)
+        unknown = data.keys() - converters.keys()
         if unknown:
             raise MalformedError(
                 f"{cls._meta.table_name}: unknown fields {sorted(unknown)}",
                 field=sorted(unknown)[0],
             )
-        out: dict[str, Any] = {}
-        for name, field in known.items():
-            out[name] = _convert(cls, field, data.get(name))
-        return out
+        return {name: convert(data.get(name)) for name, convert in converters.items()}
 
     @classmethod
     def merge_remote(cls, local: Self | None, incoming: dict[str, Any], from_central: bool) -> dict[str, Any]:
@@ -269,36 +273,83 @@ class SyncModel(BaseModel):
         return incoming
 
 
-def _convert(model: type[SyncModel], field: Field, value: Any) -> Any:
+# The fields of a model are fixed once its class is made: what follows from them is worked out
+# once per model, not for every record of a batch (a push applies thousands).
+
+
+@functools.cache
+def _payload_fields(model: type[SyncModel]) -> tuple[Field, ...]:
+    return tuple(f for f in model._meta.sorted_fields if f.name not in model.SYNC_FIELDS)
+
+
+@functools.cache
+def _stamp_keys(model: type[SyncModel]) -> tuple[str, ...]:
+    """The merged fields' names as json.dumps writes a key and its separator, in key order."""
+    return tuple(json.dumps(name) + ": " for name in sorted(model.merged_field_names()))
+
+
+@functools.cache
+def _converters(model: type[SyncModel]) -> dict[str, Callable[[Any], Any]]:
+    return {field.name: _converter(model, field) for field in _payload_fields(model)}
+
+
+def _converter(model: type[SyncModel], field: Field) -> Callable[[Any], Any]:
+    """Converts and checks a peer's value for `field` (MalformedError if it is ill-typed)."""
     where = f"{model._meta.table_name}.{field.name}"
-    if value is None:
-        if not field.null and field.default is None:
-            raise MalformedError(f"{where}: a value is required", field=field.name)
-        return field.default() if callable(field.default) else field.default
-    try:
-        if isinstance(field, DateTimeField):
-            return datetime.fromisoformat(value).replace(tzinfo=None)
-        if isinstance(field, DateField):
-            return date.fromisoformat(value)
-        if isinstance(field, BooleanField):
-            if not isinstance(value, bool):
-                raise TypeError
-            return value
-        if isinstance(field, IntegerField | BigIntegerField):
-            if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
-                raise TypeError
-            return value
-        if isinstance(field, FloatField):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise TypeError
-            return float(value)
-        if isinstance(field, CharField | TextField | ForeignKeyField):
+    typed = _typed(field, where)
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            if not field.null and field.default is None:
+                raise MalformedError(f"{where}: a value is required", field=field.name)
+            return field.default() if callable(field.default) else field.default
+        try:
+            return typed(value)
+        except (TypeError, ValueError) as exc:
+            raise MalformedError(f"{where}: bad value {value!r}", field=field.name) from exc
+
+    return convert
+
+
+def _typed(field: Field, where: str) -> Callable[[Any], Any]:
+    """The conversion of a value that is there (TypeError or ValueError if it does not fit)."""
+    if isinstance(field, DateTimeField):
+        return lambda value: datetime.fromisoformat(value).replace(tzinfo=None)
+    if isinstance(field, DateField):
+        return date.fromisoformat
+    if isinstance(field, BooleanField):
+        return _boolean
+    if isinstance(field, IntegerField | BigIntegerField):
+        return _integer
+    if isinstance(field, FloatField):
+        return _float
+    if isinstance(field, CharField | TextField | ForeignKeyField):
+        max_length = getattr(field, "max_length", None) if isinstance(field, CharField) else None
+
+        def text(value: Any) -> str:
             if not isinstance(value, str):
                 raise TypeError
-            max_length = getattr(field, "max_length", None)
-            if isinstance(field, CharField) and max_length and len(value) > max_length:
+            if max_length and len(value) > max_length:
                 raise MalformedError(f"{where}: longer than {max_length} characters", field=field.name)
             return value
-    except (TypeError, ValueError) as exc:
-        raise MalformedError(f"{where}: bad value {value!r}", field=field.name) from exc
+
+        return text
+    return lambda value: value
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError
     return value
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise TypeError
+    return value
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError
+    return float(value)

@@ -97,8 +97,16 @@ class Notice:
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
+#: The models whose changed rows are read whole (for the consultants' rooms); of the others only
+#: who changed which row matters, and a post's push of 10,000 patients is not loaded again.
+_READ_WHOLE: frozenset[type[SyncModel]] = frozenset({Appeal, ChatMessage})
+
+
 def _changed(model: type[SyncModel], after: int, upto: int) -> list[Any]:
-    return list(model.select().where((model.seq > after) & (model.seq <= upto)))
+    changed = (model.seq > after) & (model.seq <= upto)
+    if model in _READ_WHOLE:
+        return list(model.select().where(changed))
+    return list(model.select(model.id, model.changed_by).where(changed).namedtuples())
 
 
 #: Rows every post of a region pulls alike: they reach the posts on their timers.

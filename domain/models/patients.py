@@ -91,7 +91,8 @@ class Patient(OwnedByPost, SyncModel):
             raise ValidationError(N_("Укажите дату рождения пациента"), field="birth_date")
         # The post's own date: a newborn registered after midnight in Kamchatka is
         # not "born tomorrow" for central, still on yesterday in Moscow.
-        if self.birth_date > today_at(self.organization_id):
+        today = today_at(self.organization_id)
+        if self.birth_date > today:
             raise ValidationError(N_("Дата рождения не может быть в будущем"), field="birth_date")
         if self.birth_date.year < 1900:
             raise ValidationError(N_("Проверьте год рождения пациента"), field="birth_date")
@@ -104,7 +105,7 @@ class Patient(OwnedByPost, SyncModel):
             raise ValidationError(
                 N_("Укажите хотя бы один из номеров: телефон, СНИЛС или полис ОМС"), field="phone"
             )
-        self._check_representative()
+        self._check_representative(today)
 
     @property
     def has_representative(self) -> bool:
@@ -126,8 +127,9 @@ class Patient(OwnedByPost, SyncModel):
         """Under 15 full years: a legal representative consents for the patient."""
         return self.age_today() < REPRESENTATIVE_REQUIRED_UNDER
 
-    def _check_representative(self) -> None:
-        """The legal representative: an adult other than the patient, with the relation.
+    def _check_representative(self, today: date) -> None:
+        """The legal representative: an adult other than the patient, with the relation
+        (ages as of `today` at the post).
 
         A row stored before these rules (a child without one, a link without the
         relation) stays loadable and editable until its birth date or representative changes.
@@ -152,7 +154,6 @@ class Patient(OwnedByPost, SyncModel):
             raise ValidationError(
                 N_("Пациент не может быть своим законным представителем"), field="representative"
             )
-        today = today_at(self.organization_id)
         if not self.has_representative:
             if relation or self.representative_document or self.representative_phone:
                 raise ValidationError(

@@ -1,4 +1,8 @@
-"""A link cut in the middle of a file: the transfer resumes, re-sending at most one chunk."""
+"""A link cut in the middle of a file: the transfer resumes, re-sending at most one chunk.
+
+On a fast link (loopback) chunks are FAST_CHUNK long after the first and several files go
+up at once: a cut then re-sends at most the chunks that were under way.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import pytest
 from hardware.simulators.ecg_export import ecg_export
 from runtime.processes import faplink_command, start, stop, wait_http
 from sync.blobs import CHUNK_SIZE, BlobStore
+from sync.client import FAST_CHUNK
 from tests.helpers.cluster import ApiClient, Cluster, eventually, login_works, node_data_key, node_env
 from tests.helpers.ports import free_port
 from tests.helpers.relay import Relay
@@ -61,6 +66,14 @@ def _central_has(cluster: Cluster, sha: str) -> bool:
     return (Path(cluster.plan["central"]["dir"]) / "blobs" / sha[:2] / sha).is_file()  # type: ignore[index]
 
 
+def _held_at_central(cluster: Cluster, sha: str) -> int:
+    """Bytes of the file central holds: all of it, or what the post's upload staged so far."""
+    blobs = Path(cluster.plan["central"]["dir"]) / "blobs"  # type: ignore[index]
+    if _central_has(cluster, sha):
+        return (blobs / sha[:2] / sha).stat().st_size
+    return sum(part.stat().st_size for part in (blobs / "staging").glob(f"{sha}.*.part"))
+
+
 def _state(client: ApiClient) -> str:
     return str(client.get("/api/v1/sync/status").json()["state"])
 
@@ -90,14 +103,44 @@ def test_upload_cut_mid_blob_resumes_without_resending(cluster: Cluster) -> None
     relay.cut_up_after = 1_000_000
     appeal_id, sha = _book_with_file(post)
     eventually(lambda: relay.cuts == 1, what="the cut")
+    # What central holds now: after the cut, whatever a retry has added meanwhile (one may start
+    # at once); the bytes sent from here on must be no more than what it lacks.
+    held = _held_at_central(cluster, sha)
+    assert held >= CHUNK_SIZE  # the first chunk, sent before the link was measured fast
+    resumed_from = relay.counters.up
     feldsher.post("/api/v1/sync/now")  # (the worker also retries by itself after its backoff)
     eventually(lambda: _central_has(cluster, sha), what="the whole file at central")
     assert _failed_rounds(cluster) > failed  # the cut round failed; a later one resumed
+    assert relay.counters.up - resumed_from <= SIZE - held + OVERHEAD  # only what central lacked
     sent = relay.counters.up - before
-    assert SIZE <= sent <= SIZE + CHUNK_SIZE + OVERHEAD, sent
+    assert SIZE <= sent <= SIZE + FAST_CHUNK + OVERHEAD, sent  # the chunk under way at the cut
     consultant = ApiClient(cluster.central_url, "ivanova")
     files = consultant.get(f"/api/v1/appeals/{appeal_id}").json()["attachments"]
     assert [(f["filename"], f["sha256"]) for f in files] == [("ecg.pdf", sha)]
+    relay.close()
+
+
+def test_a_cut_while_files_go_up_at_once_resumes_each_from_what_central_holds(cluster: Cluster) -> None:
+    relay, post = _post_behind_relay(cluster)
+    feldsher = ApiClient(post, "fap1")
+    relay.refuse = True  # three ECGs wait at the post, then go in one round
+    relay.drop()
+    shas = [_book_with_file(post)[1] for _ in range(3)]
+    eventually(lambda: _state(feldsher) == "offline", what="the post offline")
+    before = relay.counters.up
+    # The first file goes alone (the link is not measured yet), then the other two at once,
+    # a chunk of each under way when the link is cut.
+    relay.cut_up_after = 2 * SIZE + SIZE // 2
+    relay.refuse = False
+    feldsher.post("/api/v1/sync/now")
+    eventually(lambda: relay.cuts == 1, what="the cut")
+    held = {sha: _held_at_central(cluster, sha) for sha in shas}
+    assert sum(held.values()) >= SIZE  # what came before the cut stays at central
+    resumed_from = relay.counters.up
+    feldsher.post("/api/v1/sync/now")
+    eventually(lambda: all(_central_has(cluster, sha) for sha in shas), what="the files at central")
+    assert relay.counters.up - resumed_from <= sum(SIZE - n for n in held.values()) + OVERHEAD
+    assert relay.counters.up - before <= 3 * SIZE + 3 * FAST_CHUNK + OVERHEAD
     relay.close()
 
 
@@ -151,11 +194,16 @@ def test_a_text_file_travels_gzipped_both_ways_and_still_resumes(cluster: Cluste
         up_relay.cut_up_after = 300_000  # armed before the writes, which start the round
         appeal_id, sha = _book_with_file(post, data, "ecg-12.txt")
         eventually(lambda: up_relay.cuts == 1, what="the cut")
+        held = _held_at_central(cluster, sha)
+        resumed_from = up_relay.counters.up
         feldsher.post("/api/v1/sync/now")
         eventually(lambda: _central_has(cluster, sha), what="the whole file at central")
         assert _failed_rounds(cluster) > failed
+        # What central lacked went packed to well under half; the cut cost at most the chunk
+        # under way, packed too.
+        assert up_relay.counters.up - resumed_from < (SIZE - held) // 2 + OVERHEAD
         sent = up_relay.counters.up - before
-        assert sent < SIZE // 2, sent
+        assert sent < SIZE // 2 + FAST_CHUNK // 2, sent
         stored = Path(cluster.plan["central"]["dir"]) / "blobs" / sha[:2] / sha  # type: ignore[index]
         assert stored.read_bytes() == data
 

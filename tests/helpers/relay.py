@@ -43,6 +43,10 @@ class Relay:
     def close(self) -> None:
         self._stop.set()
         self._server.close()
+        self.drop()
+
+    def drop(self) -> None:
+        """Abort every connection open now (with `refuse`, the link is down, kept-alive ones too)."""
         for conn in list(self._conns):
             abort_socket(conn)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import date
@@ -177,3 +178,17 @@ def test_the_later_edit_of_one_field_wins_and_the_loser_is_audited(seeded) -> No
     assert Patient.get_by_id(record["id"]).last_name == "Морозова-Центр"
     audit = SyncEvent.select().where(SyncEvent.record_id == record["id"]).get()
     assert "Морозова-Пост" in audit.detail
+
+
+def test_a_new_rows_stamps_are_restored_as_the_engine_always_wrote_them() -> None:
+    """A new row comes without its field stamps (all are the row's own): restored, they read as
+    json.dumps wrote them, also for a replica id that JSON must escape."""
+    for replica in ("post-1", 'кио"ск\\1'):
+        hlc = f"1765000000000.000001.{replica}"
+        fields = {"field_stamps": "{}"}
+        Patient.expand_stamps(fields, hlc)
+        expected = {name: hlc for name in Patient.merged_field_names()}
+        assert fields["field_stamps"] == json.dumps(expected, sort_keys=True)
+        partial = {"field_stamps": json.dumps({"address": "1765000000001.000000.central"})}
+        Patient.expand_stamps(partial, hlc)
+        assert json.loads(partial["field_stamps"]) == expected | {"address": "1765000000001.000000.central"}

@@ -47,8 +47,10 @@ def test_a_file_whose_row_central_lacks_waits_for_the_next_round(node_app, monke
         uploaded_by=feldsher,
     )
 
-    client._upload_blobs()  # the round's push ended before the file was attached
+    with client._file_uploads():
+        client._upload_blobs()  # the round's push ended before the file was attached
     assert asked == []
     Cursor.write("push", latest_seq())  # the next round pushed its row
-    client._upload_blobs()
+    with client._file_uploads():
+        client._upload_blobs()
     assert asked == [[sha]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from domain.errors import ValidationError
@@ -78,6 +80,32 @@ def test_invalid_enp_says_why(typed: str, message: str) -> None:
     ],
 )
 def test_russian_phone_forms_normalise_to_e164(typed: str) -> None:
+    assert normalize_phone(typed) == "+79123456789"
+
+
+def _judged(typed: str) -> tuple[str, str]:
+    try:
+        return "stored", normalize_phone(typed)
+    except ValidationError as err:
+        return "refused", err.template
+
+
+def test_a_number_in_the_stored_form_is_judged_as_the_same_number_typed() -> None:
+    """Posts send central their stored numbers, which are not parsed again: each must get the
+    answer its typed form gets (stored as it is, or refused in the same words)."""
+    rng = random.Random(14)
+    national = [str(rng.randrange(10**9, 10**10)) for _ in range(3000)]
+    national += ["9123456789", "4951234567", "7012345678", "7272500000", "6001234567", "8001234567"]
+    met = set()
+    for digits in national:
+        answer = _judged(f"+7 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}")
+        assert _judged("+7" + digits) == answer, digits
+        met.add(answer[0] if answer[0] == "stored" else answer[1])
+    assert len(met) == 3  # stored, refused as foreign, refused as Kazakh: each was met
+
+
+@pytest.mark.parametrize("typed", ["+7９１２３４５６７８９", "+7912345678٩", " +79123456789 "])
+def test_other_digits_than_ascii_are_stored_as_ascii(typed: str) -> None:
     assert normalize_phone(typed) == "+79123456789"
 
 
