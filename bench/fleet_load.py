@@ -382,6 +382,7 @@ class Post:
         from sync import PROTOCOL_VERSION
         from sync.client import _software
         from sync.migrations import schema_version
+        from sync.session import received_at
 
         started = time.time()
         answer = self._json(
@@ -390,7 +391,7 @@ class Post:
             {"protocol": PROTOCOL_VERSION, "schema": schema_version(), "software": _software()},
         )
         if isinstance(answer.get("server_time_ms"), int):
-            self.session.clock_read(answer["server_time_ms"], started, time.time())
+            self.session.clock_read(answer["server_time_ms"], started, time.time(), received_at(answer))
 
     def sync_round(self) -> None:
         """A round with nothing to push, as `SyncClient.run_round` makes it: a hello only when the

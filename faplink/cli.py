@@ -225,7 +225,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
     from node.identity import NodeIdentity
     from sync.client import parse_url, request_enrolment
     from sync.request_signing import NodeKey
-    from sync.session import offset_from
+    from sync.session import offset_from, received_at
 
     data_dir = data_dir.resolve()
     if (data_dir / "node.json").exists():
@@ -235,7 +235,7 @@ def node_enroll(data_dir: Path, central_url: str, token: str, node_id: str | Non
     try:
         sent = time.time()
         answer = request_enrolment(central_url, token, key, node_id)
-        offset = offset_from(answer["server_time_ms"], sent, time.time())
+        offset = offset_from(answer["server_time_ms"], sent, time.time(), received_at(answer))
     except USER_ERRORS as exc:
         raise click.ClickException(exc.message) from exc
     identity = NodeIdentity(

@@ -24,7 +24,7 @@ from sync.client import RoundReport, parse_url, request_enrolment
 from sync.clock import utcnow
 from sync.db import FILE_ERRORS, connect_file, open_database
 from sync.request_signing import NodeKey
-from sync.session import Trust, offset_from
+from sync.session import Trust, offset_from, received_at
 from web.errors import USER_ERRORS
 
 from .errors import N_, AlreadyEnrolledError
@@ -152,7 +152,7 @@ def enrol_with_token(
     # Central refuses a bad token before anything local changes.
     sent = time.time()
     answer = request_enrolment(url, token, key, node_id, verify=verify)
-    offset = offset_from(answer["server_time_ms"], sent, time.time())
+    offset = offset_from(answer["server_time_ms"], sent, time.time(), received_at(answer))
     replaced, pinned, unsent = prepare_directory(nd, force)
     identity = NodeIdentity(node_id, str(answer["organization"]), url, nd.root, clock_offset_ms=offset)
     nd.root.mkdir(parents=True, exist_ok=True)

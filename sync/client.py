@@ -44,7 +44,7 @@ from .migrations import schema_version
 from .model import SyncModel, next_seq
 from .registry import replication
 from .request_signing import NodeKey
-from .session import CentralSession, Trust, no_link, parse_url
+from .session import CentralSession, Trust, no_link, parse_url, received_at
 from .state import Cursor, PendingRecord, UploadedBlob
 from .uploads import FileUpload, UploadQueue
 from .wire import decode, encode, pack_chunk
@@ -369,7 +369,7 @@ class SyncClient:
         if isinstance(features, list):
             self._central_features = frozenset(f for f in features if isinstance(f, str))
         if isinstance(server_ms, int):
-            self.central.clock_read(server_ms, started, time.time())
+            self.central.clock_read(server_ms, started, time.time(), received_at(answer))
 
     def _keep_clock_offset(self, offset_ms: int) -> None:
         """Central's clock was measured: stamp with it from now on, and keep it across restarts."""
@@ -491,7 +491,7 @@ class SyncClient:
                 server_ms = page.get("server_time_ms") if isinstance(page, dict) else None
                 if self._hello_skipped and first and type(server_ms) is int and not page.get("records"):
                     # As the hello would have; from a small answer only, whose round trip is short.
-                    self.central.clock_read(server_ms, wall, time.time())
+                    self.central.clock_read(server_ms, wall, time.time(), received_at(page))
             first = False
             records = page.get("records", [])
             with database.atomic():

@@ -151,7 +151,6 @@ def enroll(payload: dict[str, Any]) -> dict[str, Any]:
         "organization": row.organization_id,
         "protocol": PROTOCOL_VERSION,
         "schema": schema_version(),
-        "server_time_ms": int(time.time() * 1000),
     }
 
 
@@ -208,7 +207,6 @@ def hello(node: KnownNode, payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "protocol": PROTOCOL_VERSION,
         "schema": schema_version(),
-        "server_time_ms": int(time.time() * 1000),
         "organization": node.organization_id,
         "features": list(FEATURES),
     }
@@ -290,11 +288,11 @@ def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
 def pull(
     node: KnownNode, cursor: Any, limit: Any, *, protocol: Any = None, schema: Any = None
 ) -> dict[str, Any]:
-    """A pull's page (`changes_since`) with central's clock, so that a node whose round skipped
-    the hello measures it all the same; the versions, if the node said them, must do."""
+    """A pull's page (`changes_since`); the versions, if the node said them, must do. (The route
+    adds central's clock, so that a node whose round skipped the hello measures it all the same.)"""
     cursor, limit = pull_bounds(cursor, limit)
     require_versions(protocol, schema)
-    return changes_since(node, cursor, limit) | {"server_time_ms": int(time.time() * 1000)}
+    return changes_since(node, cursor, limit)
 
 
 def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:

@@ -7,9 +7,10 @@ a CA bundle's path, True for the system's store, False never). The sync
 provisioning and the fleet reports all talk to central through one.
 
 The clock: a kiosk's clock may be wrong by hours, and central refuses a signature
-whose time is off. Central's clock is read from a ping's answer (or a signed hello's)
-as taken at the middle of the round trip (`offset_from`); every signature then
-carries our time plus that offset.
+whose time is off. Central's clock is read from a ping's answer (or a signed hello's or
+an empty pull's) as NTP reads it (`offset_from`): central says when the request reached it
+and when it answered, so the time central spent on it does not count, only the network's
+asymmetry; every signature then carries our time plus that offset.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .errors import MalformedError, SyncError, TransportError, error_for_code
 from .request_signing import NodeKey, signed_headers
 from .wire import encode
 
-__all__ = ["CentralSession", "Trust", "offset_from", "parse_url", "PING_PATH"]
+__all__ = ["CentralSession", "Trust", "offset_from", "parse_url", "received_at", "PING_PATH"]
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,21 @@ def parse_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def offset_from(server_ms: float, started: float, ended: float) -> int:
-    """Central's clock minus ours (ms), central's reading taken at the round trip's middle."""
-    return int(server_ms - (started + ended) / 2 * 1000)
+def offset_from(server_ms: float, started: float, ended: float, received_ms: float | None = None) -> int:
+    """Central's clock minus ours (ms), from a request sent at `started` and answered at `ended`
+    (our time.time()). With `received_ms`, central's time when the request reached it, as NTP
+    does: ((received − started) + (answered − ended)) / 2, exact whatever central's own work
+    took. Without (an older central), central's reading is taken at the round trip's middle,
+    wrong by up to half of central's work on the request."""
+    if received_ms is None or received_ms > server_ms:
+        return int(server_ms - (started + ended) / 2 * 1000)
+    return int(((received_ms - started * 1000) + (server_ms - ended * 1000)) / 2)
+
+
+def received_at(answer: Any) -> int | None:
+    """Central's `server_received_ms` in an answer, if it says it (an older central does not)."""
+    value = answer.get("server_received_ms") if isinstance(answer, dict) else None
+    return value if type(value) is int else None
 
 
 class CentralSession:
@@ -115,9 +128,12 @@ class CentralSession:
         """Call `listener(offset_ms)` whenever central's clock is measured (to keep it)."""
         self._clock_listeners.append(listener)
 
-    def clock_read(self, server_ms: float, started: float, ended: float) -> int:
-        """Take central's clock from an answer sent between `started` and `ended` (our time.time())."""
-        self.clock_offset_ms = offset_from(server_ms, started, ended)
+    def clock_read(
+        self, server_ms: float, started: float, ended: float, received_ms: float | None = None
+    ) -> int:
+        """Take central's clock from an answer to a request sent at `started` and answered at
+        `ended` (our time.time()); `received_ms`: when it reached central, if central says."""
+        self.clock_offset_ms = offset_from(server_ms, started, ended, received_ms)
         for listener in list(self._clock_listeners):
             listener(self.clock_offset_ms)
         return self.clock_offset_ms
@@ -128,10 +144,11 @@ class CentralSession:
         try:
             pong = self.http.get(self.base + PING_PATH, timeout=timeout or self.timeout)
             pong.raise_for_status()
-            server_ms = int(pong.json()["server_time_ms"])
-        except (requests.RequestException, ValueError, KeyError) as exc:
+            answer = pong.json()
+            server_ms = int(answer["server_time_ms"])
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
             raise no_link(exc) from exc
-        return self.clock_read(server_ms, started, time.time())
+        return self.clock_read(server_ms, started, time.time(), received_at(answer))
 
     def ping(self, timeout: float = 3.0) -> bool:
         """Whether central answers at all (unsigned, a few bytes): the link is back."""

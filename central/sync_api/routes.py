@@ -5,7 +5,7 @@ import json
 import time
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from domain.errors import ValidationError
 from i18n import N_
@@ -31,6 +31,17 @@ def _json(data: Any, status: int = 200) -> Response:
     return response
 
 
+@bp.before_request
+def _note_arrival() -> None:
+    g.received_ms = int(time.time() * 1000)
+
+
+def _clocked(answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` with central's clock as NTP reads it: when the request came and when it is
+    answered, so that a node's offset does not count the time central spent on it."""
+    return answer | {"server_received_ms": g.received_ms, "server_time_ms": int(time.time() * 1000)}
+
+
 def _blobs() -> BlobStore:
     return current_app.extensions["blobs"]
 
@@ -38,7 +49,7 @@ def _blobs() -> BlobStore:
 @bp.get("/ping")
 def ping() -> Any:
     """Unsigned and cheap: lets an offline node notice the link is back."""
-    return _json({"ok": True, "server_time_ms": int(time.time() * 1000)})
+    return _json(_clocked({"ok": True}))
 
 
 @bp.post("/enroll")
@@ -46,13 +57,13 @@ def enroll() -> Any:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ValidationError(N_("Ожидался JSON-объект в теле запроса"))
-    return _json(server.enroll(payload), 201)
+    return _json(_clocked(server.enroll(payload)), 201)
 
 
 @bp.post("/hello")
 def hello() -> Any:
     node = request_node()
-    return _json(server.hello(node, _payload()))
+    return _json(_clocked(server.hello(node, _payload())))
 
 
 @bp.post("/push")
@@ -69,7 +80,7 @@ def pull() -> Any:
     args = request.args
     # A node that skipped this round's hello says its versions here: an outdated one gets nothing.
     versions = {"protocol": args.get("protocol"), "schema": args.get("schema")}
-    return _json(server.pull(node, args.get("cursor", "0"), args.get("limit", "500"), **versions))
+    return _json(_clocked(server.pull(node, args.get("cursor", "0"), args.get("limit", "500"), **versions)))
 
 
 @bp.post("/blobs/missing")

@@ -57,7 +57,7 @@ from urllib.parse import urlsplit
 
 from i18n import N_
 from runtime.tcpinfo import TcpCounters, tcp_counters
-from sync.session import PING_PATH, CentralSession, offset_from
+from sync.session import PING_PATH, CentralSession, offset_from, received_at
 from web.errors import USER_ERRORS
 
 __all__ = [
@@ -396,8 +396,10 @@ class _Probe:
                     raise
                 break  # a late answer: the ones we have will do
             rtts.append(time.monotonic() - sent)
-            server_ms = float(json.loads(body)["server_time_ms"])
-            offsets.append(offset_from(server_ms, wall, wall + rtts[-1]))
+            pong = json.loads(body)
+            offsets.append(
+                offset_from(float(pong["server_time_ms"]), wall, wall + rtts[-1], received_at(pong))
+            )
         # The first ping also paid for the connection (and TLS) set-up.
         steady = rtts[1:] or rtts
         self.rtt_min_s = min(steady)

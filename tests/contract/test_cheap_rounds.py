@@ -37,7 +37,9 @@ def test_a_pull_when_nothing_changed_asks_the_database_one_question(kiosks, capl
         return answer, [r.getMessage() for r in caplog.records if r.name == "peewee"]
 
     idle, asked = statements(f"/sync/v1/pull?cursor={first['cursor']}&limit=100")
-    assert abs(idle.pop("server_time_ms") - time.time() * 1000) < 60_000  # central's clock, for the node
+    clock = idle.pop("server_time_ms")
+    assert abs(clock - time.time() * 1000) < 60_000  # central's clock, for the node
+    assert idle.pop("server_received_ms") <= clock  # and when the pull reached it
     assert idle == {"records": [], "cursor": first["cursor"], "more": False}
     # The post's key and the change counter: no query per model (there were 19).
     assert len(asked) == 2 and "sync_sequence" in asked[1], asked

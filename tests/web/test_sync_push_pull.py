@@ -58,6 +58,7 @@ def test_the_pull_page_in_a_push_answer_is_the_one_a_pull_gives(signed) -> None:
     path = "/sync/v1/pull?cursor=0&limit=300"
     pulled = _json(client.get(path, headers=signed_headers(key, NODE, "GET", path, b"")))
     clock = pulled.pop("server_time_ms")  # a pull's answer carries central's clock besides
+    assert pulled.pop("server_received_ms") <= clock  # (and when the pull reached it)
     assert body["pull"]["records"] and body["pull"] == pulled and isinstance(clock, int)
     assert record["id"] not in {r["id"] for r in body["pull"]["records"]}  # its own change stays home
     # How many slots fill the first page depends on the seed's weekdays: read the whole pull.
