@@ -41,6 +41,7 @@ from .errors import (
 )
 from .migrations import schema_version
 from .nonces import DatabaseNonces, NonceStore
+from .post_changes import PostChanges
 from .registry import replication
 from .request_signing import HEADERS, check_signature
 from .state import BlobHolder, EnrolmentToken, KnownNode
@@ -286,23 +287,35 @@ def pull_bounds(cursor: Any, limit: Any) -> tuple[int, int]:
 
 
 def pull(
-    node: KnownNode, cursor: Any, limit: Any, *, protocol: Any = None, schema: Any = None
+    node: KnownNode,
+    cursor: Any,
+    limit: Any,
+    *,
+    protocol: Any = None,
+    schema: Any = None,
+    known: PostChanges | None = None,
 ) -> dict[str, Any]:
     """A pull's page (`changes_since`); the versions, if the node said them, must do. (The route
     adds central's clock, so that a node whose round skipped the hello measures it all the same.)"""
     cursor, limit = pull_bounds(cursor, limit)
     require_versions(protocol, schema)
-    return changes_since(node, cursor, limit)
+    return changes_since(node, cursor, limit, known=known)
 
 
-def changes_since(node: KnownNode, cursor: int, limit: int = 500) -> dict[str, Any]:
-    """Central's records in the node's scope changed after `cursor`, oldest first."""
+def changes_since(
+    node: KnownNode, cursor: int, limit: int = 500, *, known: PostChanges | None = None
+) -> dict[str, Any]:
+    """Central's records in the node's scope changed after `cursor`, oldest first; `known`: this
+    process's memory of which posts the latest changes concern, if it keeps one."""
     limit = max(1, min(limit, MAX_PULL))
     # A change number is taken by updating one counter row, whose lock is held until the
     # writer commits (SQLite: one writer at all; PostgreSQL: the row lock). So every number
     # up to the committed counter is already visible.
-    if latest_seq() <= cursor:  # nothing changed since: one query, not one per model nor a transaction
+    latest = latest_seq()
+    if latest <= cursor:  # nothing changed since: one query, not one per model nor a transaction
         return {"records": [], "cursor": cursor, "more": False}
+    if known is not None and (skip := known.skip_to(node.organization_id, cursor, latest)) is not None:
+        return {"records": [], "cursor": skip, "more": False}  # changes, none in this post's scope
     with read_snapshot():  # one snapshot for the sequence and the rows
         settled = max(cursor, latest_seq())
         page, more = collect_changes(cursor, limit, not_by=node.node_id, scope_org=node.organization_id)

@@ -80,7 +80,9 @@ def pull() -> Any:
     args = request.args
     # A node that skipped this round's hello says its versions here: an outdated one gets nothing.
     versions = {"protocol": args.get("protocol"), "schema": args.get("schema")}
-    return _json(_clocked(server.pull(node, args.get("cursor", "0"), args.get("limit", "500"), **versions)))
+    cursor, limit = args.get("cursor", "0"), args.get("limit", "500")
+    known = current_app.extensions["post_changes"]
+    return _json(_clocked(server.pull(node, cursor, limit, **versions, known=known)))
 
 
 @bp.post("/blobs/missing")
