@@ -7,9 +7,9 @@ from typing import Any
 
 from peewee import ForeignKeyField
 
-from .db import Prepared
 from .model import SyncModel, SyncSequence
 from .registry import replication
+from .statements import Prepared
 
 __all__ = [
     "collect_changes",
@@ -63,12 +63,14 @@ def collect_changes(
 
 
 #: Read at every pull and after every write request at central: built once.
-_LATEST_SEQ = Prepared(lambda: SyncSequence.select(SyncSequence.value).where(SyncSequence.name == "changes"))
+_LATEST_SEQ = Prepared(
+    lambda bind: SyncSequence.select(SyncSequence.value).where(SyncSequence.name == bind("name", ""))
+)
 
 
 def latest_seq() -> int:
     """The last change number taken (0 before the first)."""
-    value = _LATEST_SEQ.scalar("changes")
+    value = _LATEST_SEQ.scalar(name="changes")
     return int(value) if value is not None else 0
 
 

@@ -49,7 +49,6 @@ __all__ = [
     "POOL_WAIT_S",
     "POOL_RECYCLE_S",
     "release_connection",
-    "Prepared",
 ]
 
 #: Replica id of the consultation centre; nodes use their enrolled node id.
@@ -256,53 +255,6 @@ def release_connection(db: Database) -> None:
     for good, such as the one that built the app); a database without a pool keeps it."""
     if isinstance(db, PooledDatabase) and not db.is_closed():
         db.close()
-
-
-class Prepared:
-    """A query whose SQL is built once per bound database, then run with new parameters.
-
-    peewee builds a query's SQL anew every time it runs, which costs several times what the
-    query itself costs the database: central's hot paths (every signed request looks up its
-    node, every pull reads the change counter) build theirs once. `build` makes the query with
-    placeholder values; `execute` passes the real ones, in the order the SQL takes them, as the
-    database expects them (no field conversion is applied to them)."""
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self._build = build
-        self._compiled: tuple[Database, str, int] | None = None
-
-    def sql(self) -> str:
-        """The query's SQL for the database bound now (built again after a rebind: tests, tools)."""
-        db = database.obj
-        compiled = self._compiled
-        if compiled is None or compiled[0] is not db:
-            sql, params = self._build().sql()
-            compiled = self._compiled = (db, sql, len(params))
-        return compiled[1]
-
-    def execute(self, *params: Any) -> Any:
-        """The database's cursor after running the query with `params`."""
-        sql = self.sql()
-        assert self._compiled is not None and len(params) == self._compiled[2], "parameters do not match"
-        return database.execute_sql(sql, params)
-
-    def scalar(self, *params: Any) -> Any:
-        """The first column of the first row (None without a row)."""
-        row = self.execute(*params).fetchone()
-        return None if row is None else row[0]
-
-    def first(self, model: type[Model], *params: Any) -> Any:
-        """The first row as an instance of `model` (whose columns the query selects), or None."""
-        cursor = self.execute(*params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        columns = model._meta.columns
-        fields = [columns[d[0]] for d in cursor.description]
-        data = {field.name: field.python_value(value) for field, value in zip(fields, row, strict=True)}
-        instance: Any = model(__no_default__=1, **data)  # as peewee's own cursor makes its rows
-        instance._dirty.clear()
-        return instance
 
 
 def read_snapshot() -> Any:

@@ -10,9 +10,9 @@ from typing import Any
 from peewee import BigIntegerField, BooleanField, CharField, CompositeKey, DateTimeField, TextField
 
 from .clock import utcnow
-from .db import Prepared
 from .migrations import Migration
 from .model import BaseModel
+from .statements import Prepared
 
 __all__ = [
     "PendingRecord",
@@ -86,10 +86,10 @@ class KnownNode(BaseModel):
     def find(cls, node_id: str) -> KnownNode | None:
         """The node enrolled with this id, or None: asked by every signed request, so its SQL is
         built once (a fresh row each time, so that a revocation counts from the next request)."""
-        return _KNOWN_NODE.first(cls, node_id)  # type: ignore[no-any-return]
+        return _KNOWN_NODE.first(cls, node_id=node_id)  # type: ignore[no-any-return]
 
 
-_KNOWN_NODE = Prepared(lambda: KnownNode.select().where(KnownNode.node_id == ""))
+_KNOWN_NODE = Prepared(lambda bind: KnownNode.select().where(KnownNode.node_id == bind("node_id", "")))
 
 
 class SeenNonce(BaseModel):
@@ -159,6 +159,8 @@ NODE_MIGRATIONS = [
     Migration("sync.node.0001_state", _node_tables),
     Migration("sync.node.0002_uploaded_blobs", _uploaded_blobs),
 ]
+
+
 def _blob_holders(db, migrator) -> None:  # type: ignore[no-untyped-def]
     """Who delivered each blob: for blobs received before this table existed, the post of the
     node that first sent a row naming it (central's own rows aside)."""

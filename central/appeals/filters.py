@@ -18,8 +18,7 @@ from peewee import Expression, ModelSelect
 from domain.errors import ValidationError
 from domain.models import Appeal, FormOfCare, Organization, OrgKind, Slot, Specialty
 from i18n import N_
-
-from .statements import Bind, Holes, as_is, compiled
+from sync.statements import Bind, Holes, as_is, compiled
 
 __all__ = ["QueueFilter", "Choice", "post_choices", "specialty_choices"]
 

@@ -24,9 +24,9 @@ from domain.errors import ValidationError
 from domain.models import Appeal, Organization, Patient, Slot, Specialty, Staff
 from domain.models.appeal_queries import QUEUE_LISTS, QueueList
 from i18n import N_
+from sync.statements import Bind, Holes, as_is, compiled
 
 from .filters import QueueFilter
-from .statements import Bind, Holes, as_is, compiled
 from .visibility import visibility_branches, visible_to
 
 __all__ = [

@@ -12,8 +12,7 @@ from functools import reduce
 from peewee import Expression
 
 from domain.models import Appeal, Organization, Role, Staff
-
-from .statements import Bind, as_is
+from sync.statements import Bind, as_is
 
 __all__ = ["visibility_branches", "visible_to"]
 

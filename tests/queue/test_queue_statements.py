@@ -8,13 +8,14 @@ from datetime import date, timedelta
 from itertools import product
 from typing import Any
 
-from central.appeals import paging, statements
+from central.appeals import paging
 from central.appeals.filters import QueueFilter
-from central.appeals.statements import Holes, as_is, compiled
 from domain.models import Appeal, Organization, Patient, Staff
 from domain.models.appeal_queries import QUEUE_LISTS
+from sync import statements
 from sync.clock import utcnow
 from sync.db import database
+from sync.statements import Holes, as_is, compiled
 from tests.helpers.queue import staff
 
 
