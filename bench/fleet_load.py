@@ -964,7 +964,10 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             stop_process(proc)
         link_log.removeHandler(ledger)
         gc.callbacks.remove(gc_pauses)
+        # The run's objects back in view and collected now, between runs: left to the next
+        # run's window, their collection stopped every simulated post for 26 s.
         gc.unfreeze()
+        gc.collect()
         if not args.keep:
             try:
                 _pg_drop(args.pg, name)
