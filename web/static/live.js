@@ -32,7 +32,9 @@
         for (const selector of ["#queues", ".mainnav"]) {
           const here = document.querySelector(selector);
           const there = fresh.querySelector(selector);
-          if (here && there) { here.innerHTML = there.innerHTML; }
+          // Only what changed: a link replaced under the feldsher's finger (between the button's
+          // press and release) swallows the click, and the socket's connect reloads at every page.
+          if (here && there && here.innerHTML !== there.innerHTML) { here.innerHTML = there.innerHTML; }
         }
         document.body.dataset.liveUpdated = String(Date.now());
       } catch (err) { /* the next event or a manual reload will do */ }
