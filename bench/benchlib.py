@@ -183,6 +183,13 @@ _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+def print_summary(figures: dict[str, Any]) -> None:
+    """The `name: value` lines after `summary:` that every benchmark ends with."""
+    print("\nsummary:")
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+
+
 def enter_netns(name: str) -> None:
     """Move the calling thread (only) into network namespace `name`."""
     fd = os.open(f"/run/netns/{name}", os.O_RDONLY)

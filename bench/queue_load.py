@@ -55,6 +55,7 @@ from benchlib import (
     code_version,
     cpu_seconds,
     free_port,
+    print_summary,
     start_process,
     stop_process,
     tcp_open,
@@ -548,9 +549,7 @@ def main() -> int:
                 if engine == "postgresql":
                     _pg_drop(args.pg, f"faplink_bench_queue_{size}")
     figures["load_1m_end"] = os.getloadavg()[0]
-    print("\nsummary:")
-    for key, value in figures.items():
-        print(f"{key}: {value}")
+    print_summary(figures)
     return 0
 
 

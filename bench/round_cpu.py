@@ -49,7 +49,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import code_version, stop_process  # noqa: E402
+from benchlib import code_version, print_summary, stop_process  # noqa: E402
 from fleet_load import (  # noqa: E402
     PG_ADMIN,
     PULL_LIMIT,
@@ -247,9 +247,7 @@ def main() -> int:
         figures[f"round_cpu_{key}"] = round(statistics.median(values), 2)
         if key.endswith("_ms_web"):
             figures[f"round_cpu_{key}_runs"] = " ".join(f"{v:.2f}" for v in values)
-    print("\nsummary:")
-    for key, value in figures.items():
-        print(f"{key}: {value}")
+    print_summary(figures)
     return 0
 
 
