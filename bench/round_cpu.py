@@ -5,8 +5,8 @@ instance on a fresh PostgreSQL database with the Redis message queue, served as 
 (`faplink central run --workers N`: the supervisor, the realtime gateway and N gunicorn web
 workers; with `--gateway-workers 0`, `central run --server gunicorn` alone), and `--posts`
 really enrolled posts (fleet_load's `make_database`, `Post`, `start_centrals`). Each post pulls
-its scope once; then, one kind at a time, `--rounds` operations are made from `--threads`
-threads, the posts taking turns:
+its scope once; then, one kind at a time, `--rounds` operations are made `--threads` at
+a time (coroutines on one event loop, as `fleet_load.py`), the posts taking turns:
 
 - `round`: what the node's `SyncClient.run_round` sends when nothing changed on either side
   (its `_hello`, said or skipped by the node's own rule, and `_pull`; see `NodeRounds`), a
@@ -33,33 +33,29 @@ Only 127.0.0.1 is contacted; the database and the work directory are removed at 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import code_version, print_summary, stop_process  # noqa: E402
 from fleet_load import (  # noqa: E402
     PG_ADMIN,
-    PULL_LIMIT,
     REDIS_URL,
-    Post,
     _local,
     make_database,
     start_centrals,
     total_usage,
 )
+from fleet_posts import PULL_LIMIT, Post  # noqa: E402
 from queue_load import _pg, _pg_drop  # noqa: E402
 
 KINDS = ("round", "hello", "pull", "ping")
@@ -85,36 +81,48 @@ class NodeRounds:
         self.clocks: dict[int, float] = {}
         self.hellos: dict[int, Any] = {}
         self.rounds = self.said = 0
-        self._lock = threading.Lock()
 
-    def __call__(self, post: Post) -> None:
-        with self._lock:
-            now = self.clocks[post.index] = self.clocks.get(post.index, 0.0) + self.interval
-            last = self.hellos.get(post.index)
-            self.rounds += 1
+    async def __call__(self, post: Post) -> None:
+        now = self.clocks[post.index] = self.clocks.get(post.index, 0.0) + self.interval
+        last = self.hellos.get(post.index)
+        self.rounds += 1
         path = f"/pull?cursor={post.cursor}&limit={PULL_LIMIT}"
         fresh = last is not None and last.holds(self.schema, self.software, mono=now, wall=now)
         if self.last_hello is None or not fresh:
-            post.hello()
+            await post.hello()
             if self.last_hello is not None:
                 self.hellos[post.index] = self.last_hello(now, 0.0, self.schema, self.software)
-            with self._lock:
-                self.said += 1
+            self.said += 1
         else:
             path += f"&protocol=1&schema={self.schema}"
-        page = post._json("GET", path)
+        page = await post._json("GET", path)
         if page["records"] or page["more"]:
             raise RuntimeError("a no-change round received records: the measure would not be of one")
 
 
-def _op(kind: str, rounds: NodeRounds) -> Callable[[Post], Any]:
-    if kind == "round":
-        return rounds
-    if kind == "hello":
-        return Post.hello
-    if kind == "pull":
-        return lambda post: post._json("GET", f"/pull?cursor={post.cursor}&limit={PULL_LIMIT}")
-    return lambda post: requests.get(post.base + "/sync/v1/ping", timeout=30).raise_for_status()
+async def _pull(post: Post) -> None:
+    await post._json("GET", f"/pull?cursor={post.cursor}&limit={PULL_LIMIT}")
+
+
+async def _ping(post: Post) -> None:
+    assert post.http is not None
+    async with post.http.get(post.base + "/sync/v1/ping") as answer:
+        answer.raise_for_status()
+
+
+def _op(kind: str, rounds: NodeRounds) -> Callable[[Post], Awaitable[None]]:
+    return {"round": rounds, "hello": Post.hello, "pull": _pull, "ping": _ping}[kind]
+
+
+async def _each(op: Callable[[Post], Awaitable[Any]], batch: list[Post], in_flight: int) -> None:
+    """`op` for every post of `batch`, `in_flight` at a time."""
+    slots = asyncio.Semaphore(in_flight)
+
+    async def one(post: Post) -> None:
+        async with slots:
+            await op(post)
+
+    await asyncio.gather(*(one(post) for post in batch))
 
 
 def _cpu_by_kind(pid: int) -> dict[str, float]:
@@ -128,13 +136,54 @@ def _spent(
     return {role: after[role] - before.get(role, 0.0) - idle.get(role, 0.0) * wall for role in after}
 
 
+async def measure(
+    args: argparse.Namespace, pid: int, base: str, directory: Any, tokens: list[str]
+) -> dict[str, float]:
+    """Enrol and sync the posts, warm up, measure the idle instance, then each kind of operation."""
+    out: dict[str, float] = {}
+    posts = [Post(n, org, feldsher, base, 30) for n, (org, feldsher) in enumerate(directory.posts)]
+    for post in posts:
+        await post.open()
+    try:
+        await _each(lambda post: post.enroll(tokens[post.index]), posts, args.threads)
+        await _each(Post.first_sync, posts, args.threads)
+        # Warm up: every worker's connection, caches, the code's first paths.
+        rounds = NodeRounds(args.interval)
+        await _each(rounds, posts * max(1, args.rounds // (5 * len(posts))), args.threads)
+
+        started = _cpu_by_kind(pid)
+        await asyncio.sleep(args.idle)
+        idle = {k: v / args.idle for k, v in _spent(started, _cpu_by_kind(pid), {}, 0).items()}
+        out["idle_cores"] = sum(idle.values())
+
+        for kind in args.kinds:
+            op = _op(kind, rounds)
+            rounds.rounds = rounds.said = 0
+            batch = [posts[n % len(posts)] for n in range(args.rounds)]
+            before, wall = _cpu_by_kind(pid), time.monotonic()
+            await _each(op, batch, args.threads)
+            wall = time.monotonic() - wall
+            spent = _spent(before, _cpu_by_kind(pid), idle, wall)
+            web = sum(v for role, v in spent.items() if role in WEB)
+            out[f"{kind}_ms_web"] = 1000 * web / args.rounds
+            out[f"{kind}_ms_gateway"] = 1000 * spent.get("gateway", 0.0) / args.rounds
+            out[f"{kind}_ms_total"] = 1000 * sum(spent.values()) / args.rounds
+            out[f"{kind}_per_s"] = args.rounds / wall
+            if kind == "round":
+                out["round_hellos_pct"] = 100 * rounds.said / max(1, rounds.rounds)
+    finally:
+        await asyncio.gather(*(post.close() for post in posts))
+    return out
+
+
 def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, float]:
+    import uvloop
+
     from sync.db import database
     from sync.server import issue_token
 
     name = f"faplink_bench_round_cpu_{os.getpid()}_{run}"
     procs: list[tuple[Any, str]] = []
-    out: dict[str, float] = {}
     try:
         url, directory = make_database(args.pg, name, args.posts)
         tokens = [issue_token(org, hours=2, note="round_cpu") for org, _ in directory.posts]
@@ -144,34 +193,7 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, float]:
             1, url, work / f"central-{run}", args.redis, work / "logs", args.gateway_workers
         )
         proc, base = procs[0]
-        posts = [Post(n, org, feldsher, base, 30) for n, (org, feldsher) in enumerate(directory.posts)]
-        with ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(lambda pt: pt[0].enroll(pt[1]), zip(posts, tokens, strict=True)))
-            list(pool.map(lambda p: p.first_sync(), posts))
-            # Warm up: every worker thread's connection, caches, the code's first paths.
-            rounds = NodeRounds(args.interval)
-            list(pool.map(rounds, posts * max(1, args.rounds // (5 * len(posts)))))
-
-            started = _cpu_by_kind(proc.pid)
-            time.sleep(args.idle)
-            idle = {k: v / args.idle for k, v in _spent(started, _cpu_by_kind(proc.pid), {}, 0).items()}
-            out["idle_cores"] = sum(idle.values())
-
-            for kind in args.kinds:
-                op = _op(kind, rounds)
-                rounds.rounds = rounds.said = 0
-                batch = [posts[n % len(posts)] for n in range(args.rounds)]
-                before, wall = _cpu_by_kind(proc.pid), time.monotonic()
-                list(pool.map(op, batch))
-                wall = time.monotonic() - wall
-                spent = _spent(before, _cpu_by_kind(proc.pid), idle, wall)
-                web = sum(v for role, v in spent.items() if role in WEB)
-                out[f"{kind}_ms_web"] = 1000 * web / args.rounds
-                out[f"{kind}_ms_gateway"] = 1000 * spent.get("gateway", 0.0) / args.rounds
-                out[f"{kind}_ms_total"] = 1000 * sum(spent.values()) / args.rounds
-                out[f"{kind}_per_s"] = args.rounds / wall
-                if kind == "round":
-                    out["round_hellos_pct"] = 100 * rounds.said / max(1, rounds.rounds)
+        out = uvloop.run(measure(args, proc.pid, base, directory, tokens))
         return out
     finally:
         for one, _ in procs:
