@@ -73,10 +73,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -100,6 +101,7 @@ REDIS_URL = os.environ.get("FAPLINK_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 log = logging.getLogger("fleet_load")
+T = TypeVar("T")
 
 
 # -- the directory and the database ------------------------------------------------
@@ -214,11 +216,18 @@ class CpuCaps:
         self.groups.append(path)
         return path
 
-    def wrap(self, n: int, command: list[str]) -> list[str]:
-        """`command` started inside instance `n`'s cgroup (before its first instruction, so that
-        every process it forks is capped with it)."""
+    def confine(self, n: int, pid: int) -> None:
+        """Instance `n` (its process `pid` and every descendant) into a capped cgroup of its own;
+        what they fork later is born inside it. Called once the posts are set up, so that
+        enrolling a thousand posts is not what the cap is spent on."""
+        from benchlib import _tree
+
         procs = self.group(n) / "cgroup.procs"
-        return ["sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh", str(procs), *command]
+        for one in _tree(pid):
+            try:
+                procs.write_text(str(one))
+            except ProcessLookupError:
+                pass  # gone meanwhile
 
     def throttled_s(self) -> float:
         """Seconds the instances spent waiting for their quota, together, so far."""
@@ -231,6 +240,14 @@ class CpuCaps:
                 elif key == "throttled_time":  # v1: ns
                     total += int(value) / 1e9
         return total
+
+    def lift(self) -> None:
+        """No cap any more (so that the instances stop as fast as they can)."""
+        for path in self.groups:
+            if self.v2:
+                (path / "cpu.max").write_text(f"max {self.PERIOD_US}")
+            else:
+                (path / "cpu.cfs_quota_us").write_text("-1")
 
     def remove(self) -> None:
         """Remove the cgroups (their processes stopped)."""
@@ -252,14 +269,12 @@ def start_centrals(
     logs: Path,
     gateway_workers: int = 0,
     db_pool: int | None = None,
-    caps: CpuCaps | None = None,
 ) -> list[tuple[Any, str]]:
     """`count` instances on the database and Redis; (process, base URL) each. With
     `gateway_workers` 0 each is `central run --server gunicorn` (one process serving HTTP and
     the links on 64 threads); else `central run --workers N`: a supervisor starting the realtime
     gateway on the port and N gunicorn web workers behind it. The first is up before the others
-    start, so that the shared data directory (session key, CA) is made once. With `caps`, each
-    instance's processes share a CPU quota of their own."""
+    start, so that the shared data directory (session key, CA) is made once."""
     out: list[tuple[Any, str]] = []
     serving = ["--workers", str(gateway_workers)] if gateway_workers > 0 else ["--server", "gunicorn"]
     env = {"FAPLINK_MESSAGE_QUEUE": redis_url}
@@ -284,7 +299,7 @@ def start_centrals(
             url,
         ]
         proc = start_process(
-            caps.wrap(n + 1, command) if caps is not None else command,
+            command,
             logs / f"central-{n + 1}.log",
             env=env,
             cwd=REPO,
@@ -476,6 +491,9 @@ async def drive(
         f"{bases[0]}/api/v1/session", json={"login": "ivanova", "password": "demo1234"}, timeout=30
     ).raise_for_status()
 
+    if caps is not None:
+        for n, pid in enumerate(pids):
+            caps.confine(n + 1, pid)
     load_start = time.monotonic()
     steady.window_start = window_start = load_start + args.warmup
     steady.window_end = window_end = window_start + args.duration
@@ -549,9 +567,28 @@ async def drive(
     return steady
 
 
-def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
+def run_loop(work: Coroutine[Any, Any, T]) -> T:
+    """`work` on a uvloop event loop of its own; Ctrl+C or SIGTERM cancel it (the loop hears them
+    while it waits, Python's handlers would not) and arrive as KeyboardInterrupt, so that
+    `one_run` stops what it started."""
     import uvloop
 
+    loop = uvloop.new_event_loop()
+    task = loop.create_task(work)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        return loop.run_until_complete(task)
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()  # the default executor's threads are not waited for
+
+
+def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
     from sync.db import database
     from sync.server import issue_token
 
@@ -578,17 +615,18 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, Any]:
             work / "logs",
             args.gateway_workers,
             args.db_pool,
-            caps,
         )
         bases = [base for _, base in procs]
         pids = [p.pid for p, _ in procs]
-        steady = uvloop.run(drive(args, run, bases, pids, directory, tokens, caps))
+        steady = run_loop(drive(args, run, bases, pids, directory, tokens, caps))
         out["setup_enrol_first_sync_s"] = steady.setup_s
         out["first_sync_records"] = steady.first_sync_records
         out.update(report(args, run, work, steady, gc_pauses))
         out["pushed_records_missing"] = _missing_pushes(url, steady.posts)
         out["central_log_errors"] = _log_errors(work / "logs", run)
     finally:
+        if caps is not None:
+            caps.lift()
         for proc, _ in procs:
             stop_process(proc)
         if caps is not None:

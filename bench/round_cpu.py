@@ -52,6 +52,7 @@ from fleet_load import (  # noqa: E402
     REDIS_URL,
     _local,
     make_database,
+    run_loop,
     start_centrals,
     total_usage,
 )
@@ -177,8 +178,6 @@ async def measure(
 
 
 def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, float]:
-    import uvloop
-
     from sync.db import database
     from sync.server import issue_token
 
@@ -193,7 +192,7 @@ def one_run(args: argparse.Namespace, run: int, work: Path) -> dict[str, float]:
             1, url, work / f"central-{run}", args.redis, work / "logs", args.gateway_workers
         )
         proc, base = procs[0]
-        out = uvloop.run(measure(args, proc.pid, base, directory, tokens))
+        out = run_loop(measure(args, proc.pid, base, directory, tokens))
         return out
     finally:
         for one, _ in procs:
