@@ -229,17 +229,14 @@ class CpuCaps:
             except ProcessLookupError:
                 pass  # gone meanwhile
 
-    def throttled_s(self) -> float:
-        """Seconds the instances spent waiting for their quota, together, so far."""
-        total = 0.0
+    def periods(self) -> tuple[int, int]:
+        """The instances' CFS periods so far, together: (periods run, periods cut short by the cap)."""
+        run = throttled = 0
         for path in self.groups:
-            for line in (path / "cpu.stat").read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "throttled_usec":
-                    total += int(value) / 1e6
-                elif key == "throttled_time":  # v1: ns
-                    total += int(value) / 1e9
-        return total
+            stat = dict(line.split(" ", 1) for line in (path / "cpu.stat").read_text().splitlines())
+            run += int(stat.get("nr_periods", 0))
+            throttled += int(stat.get("nr_throttled", 0))
+        return run, throttled
 
     def lift(self) -> None:
         """No cap any more (so that the instances stop as fast as they can)."""
@@ -433,7 +430,7 @@ class Steady:
     use_before: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     use_after: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     self_cpu_s: float = 0.0
-    throttled_s: float | None = None  # the instances' waits for their CPU quota (--cpu-per-instance)
+    capped_pct: float | None = None  # of the instances' CFS periods, those the quota cut short
     notices: int = 0
     in_flight_at_end: int = 0
 
@@ -463,7 +460,11 @@ async def drive(
             await post.enroll(token)
             return await post.first_sync()
 
-    pulled = await asyncio.gather(*(set_up(p, t) for p, t in zip(posts, tokens, strict=True)))
+    try:
+        pulled = await asyncio.gather(*(set_up(p, t) for p, t in zip(posts, tokens, strict=True)))
+    except BaseException:  # interrupted, or central refused: the posts' connections closed all the same
+        await asyncio.gather(*(post.close() for post in posts), return_exceptions=True)
+        raise
     linked = len(posts) if args.linked < 0 else min(args.linked, len(posts))
     fleet = Fleet(
         posts,
@@ -537,7 +538,7 @@ async def drive(
         gc.freeze()  # and the links, up by now (as above)
         steady.use_before = await asyncio.to_thread(total_usage, pids)
         self_before, t_before, notices_before = _self_cpu(), time.monotonic(), steady.ledger.notices
-        throttled_before = caps.throttled_s() if caps is not None else 0.0
+        periods_before = caps.periods() if caps is not None else (0, 0)
         print(
             f"run {run}: steady window of {args.duration:.0f} s starts;"
             f" links up {sum(link.up for link in links)}",
@@ -551,7 +552,8 @@ async def drive(
         steady.use_after = await asyncio.to_thread(total_usage, pids)
         steady.self_cpu_s = _self_cpu() - self_before
         if caps is not None:
-            steady.throttled_s = caps.throttled_s() - throttled_before
+            periods, throttled = caps.periods()
+            steady.capped_pct = 100 * (throttled - periods_before[1]) / max(1, periods - periods_before[0])
         steady.window = time.monotonic() - t_before
         steady.notices = steady.ledger.notices - notices_before
         steady.in_flight_at_end = sum(post.running for post in posts)
@@ -671,9 +673,7 @@ def report(
         "instances": args.instances,
         "serving": f"gateway+{args.gateway_workers}web" if args.gateway_workers else "gunicorn",
         "cpu_per_instance": args.cpu_per_instance or "uncapped",
-        "central_cpu_throttled_pct": round(100 * steady.throttled_s / window / args.instances, 1)
-        if steady.throttled_s is not None
-        else "n/a",
+        "central_cpu_capped_pct": round(steady.capped_pct, 1) if steady.capped_pct is not None else "n/a",
         "round_interval_s": args.interval,
         "safety_interval_s": max(args.interval, args.safety_interval or 0.0),
         "links": steady.links,

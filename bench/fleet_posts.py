@@ -38,6 +38,11 @@ import socketio
 JITTER = 0.2
 #: The page size of a pull (the node's first batch size).
 PULL_LIMIT = 200
+#: sync.worker.SyncWorker's defaults: after n failed rounds the next comes after
+#: uniform(d/2, d), d = min(BACKOFF_CAP, BACKOFF_BASE × 2^n); while central is unreachable
+#: the node pings it every PROBE_INTERVAL s and, once answered, syncs within min(interval,
+#: SPREAD_CAP) s.
+BACKOFF_BASE, BACKOFF_CAP, PROBE_INTERVAL, SPREAD_CAP = 2.0, 300.0, 5.0, 10.0
 
 
 class RoundError(Exception):
@@ -46,6 +51,10 @@ class RoundError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Unreachable(RoundError):
+    """No answer from central (refused, cut, timed out): the node's TransportError."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -88,6 +97,8 @@ class Post:
         self.rescheduled: asyncio.Event | None = None
         self.rounds = 0  # rounds ended
         self.spread = False  # its timer put out of step with the others' (Fleet)
+        self.failures = 0  # rounds failed in a row (the node's backoff)
+        self.offline = False  # the last failure was central not answering: probe it
 
     async def open(self) -> None:
         """The post's HTTP client: its own kept-alive connection(s), as a kiosk has."""
@@ -118,7 +129,7 @@ class Post:
                 content = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RoundError(type(exc).__name__) from exc
+            raise Unreachable(type(exc).__name__) from exc
         if status >= 400:
             try:
                 code = json.loads(content).get("error") or status
@@ -134,6 +145,17 @@ class Post:
             request_enrolment, self.base, token, self.key, self.node_id, verify=False
         )
         self.session.clock_offset_ms = int(answer["server_time_ms"] - time.time() * 1000)
+
+    async def ping(self) -> bool:
+        """Whether central answers at all (`CentralSession.ping`: unsigned, 3 s)."""
+        from sync.session import PING_PATH
+
+        assert self.http is not None
+        try:
+            async with self.http.get(self.base + PING_PATH, timeout=aiohttp.ClientTimeout(total=3)) as answer:
+                return answer.status < 400
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     async def measure_clock(self) -> None:
         """Central's clock by an unsigned ping, as `CentralSession.measure_clock`."""
@@ -392,6 +414,7 @@ class Done:
     lag: float  # how late it started after it was due
     woken: bool = False  # started by the link («changes», or the link coming up), not the timer
     error: str | None = None
+    unreachable: bool = False  # the error was central not answering
     push_s: float | None = None
 
 
@@ -400,7 +423,9 @@ class Fleet:
     """Runs every post's rounds as its sync worker would: one coroutine per post.
 
     The pause after a round is `sync.worker.SyncWorker`'s: `safety` s while the post's link is
-    up (central pushes its changes), `interval` s without it; ±20 %. A pusher's feldsher writes
+    up (central pushes its changes), `interval` s without it; ±20 %; after failed rounds its
+    backoff, with its pings every 5 s while central does not answer and a round within a few
+    seconds once it does. A pusher's feldsher writes
     every `interval` s and the write starts a round at once (`node/live/hooks.py`), so pushers
     round every `interval` whatever the link. A link that drops during a safety pause brings the
     next round within `interval`. The first timed pause in a post's steady state (its link up, or
@@ -464,10 +489,17 @@ class Fleet:
                 return
             if post.due > now:
                 post.rescheduled.clear()
+                wait = min(post.due, self.deadline) - now
+                if post.offline:
+                    wait = min(wait, PROBE_INTERVAL)
                 try:
-                    await asyncio.wait_for(post.rescheduled.wait(), min(post.due, self.deadline) - now)
+                    await asyncio.wait_for(post.rescheduled.wait(), wait)
                 except TimeoutError:
-                    pass
+                    if post.offline and time.monotonic() < post.due and await post.ping():
+                        # Central answers again: the node syncs soon, spread over a few seconds.
+                        post.offline = False
+                        soon = time.monotonic() + random.uniform(0, min(self.interval, SPREAD_CAP))
+                        self._schedule(post, min(post.due, soon))
                 continue
             due, woken = post.due, post.due_woken
             post.running, post.due = True, math.inf
@@ -479,9 +511,17 @@ class Fleet:
             self.done.append(done)
             post.running = False
             post.rounds += 1
+            if done.error is None:
+                post.failures, post.offline = 0, False
+            else:
+                post.failures += 1
+                post.offline = done.unreachable
             if post.woken:
                 post.woken = False
                 self._schedule(post, done.ended, woken=True)
+            elif post.failures:
+                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(post.failures, 16))
+                self._schedule(post, done.ended + random.uniform(delay / 2, delay))
             elif not post.spread and (post.link is None or self.linked(post)):
                 # Once in its steady pause: out of step with the others, as in a fleet long up.
                 post.spread = True
@@ -501,6 +541,7 @@ class Fleet:
                 await post.sync_round()
         except Exception as exc:  # noqa: BLE001 - counted by its kind, the run goes on
             done.error = _reason(exc)
+            done.unreachable = isinstance(exc, Unreachable)
         done.ended = time.monotonic()
         return done
 
