@@ -724,7 +724,7 @@ def _log_errors(logs: Path, run: int) -> dict[str, int] | str:
     found: Counter[str] = Counter()
     for path in logs.glob("central-*.log"):
         for line in path.read_text(errors="replace").splitlines():
-            match = re.match(r"^([\w.]+(?:Error|Exception|Timeout)): (.{0,120})", line)
+            match = re.match(r"^([\w.]+(?:Error|Exception|Timeout|Exceeded)): (.{0,120})", line)
             if match:
                 found[f"{match.group(1)}: {match.group(2)}"] += 1
         path.rename(path.with_name(f"run{run}-{path.name}"))  # the next run's instances log afresh
