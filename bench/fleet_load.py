@@ -427,12 +427,25 @@ class Steady:
     pss_mb: list[float] = field(default_factory=list)
     queue_ms: list[float] = field(default_factory=list)
     queue_fail: Counter[str] = field(default_factory=Counter)
+    changes_sent: Counter[str] = field(default_factory=Counter)  # by the status the post awaits
+    protocol_fail: Counter[str] = field(default_factory=Counter)
     use_before: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     use_after: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     self_cpu_s: float = 0.0
     capped_pct: float | None = None  # of the instances' CFS periods, those the quota cut short
     notices: int = 0
     in_flight_at_end: int = 0
+
+
+def _consultant(base: str, timeout: float) -> requests.Session:
+    """Иванова (cardiology, the pushers' specialty) logged in to `base`'s JSON API."""
+    session = requests.Session()
+    answer = session.post(
+        f"{base}/api/v1/session", json={"login": "ivanova", "password": "demo1234"}, timeout=timeout
+    )
+    answer.raise_for_status()
+    session.headers["X-CSRF-Token"] = answer.json()["csrf_token"]  # for what she changes
+    return session
 
 
 async def drive(
@@ -487,10 +500,7 @@ async def drive(
     gc.freeze()
 
     # A consultant logs in now (the queue page is timed during the window).
-    consultant = requests.Session()
-    consultant.post(
-        f"{bases[0]}/api/v1/session", json={"login": "ivanova", "password": "demo1234"}, timeout=30
-    ).raise_for_status()
+    consultant = _consultant(bases[0], 30)
 
     if caps is not None:
         for n, pid in enumerate(pids):
@@ -532,7 +542,59 @@ async def drive(
             except requests.RequestException as exc:
                 steady.queue_fail[type(exc).__name__] += 1
 
-    side = [asyncio.ensure_future(ramp()), asyncio.ensure_future(queue_pages())]
+    async def protocols() -> None:
+        """Иванова takes a pusher's latest emergency appeal in work and sends its protocol,
+        `--protocols` times evenly over the window (on the pushers' instances, round-robin),
+        each change timed from the consultant's request to the pull that brings it to the post."""
+        pushers = [post for post in posts[: fleet.pushers] if post.link is not None]
+        if args.protocols <= 0 or not pushers:
+            return
+        sessions: dict[str, requests.Session] = {}
+        every = args.duration / args.protocols
+        for n in range(args.protocols):
+            await asyncio.sleep(max(0.0, window_start + (n + 0.25) * every - time.monotonic()))
+            post = pushers[n % len(pushers)]
+            if not post.pushed_ids:
+                steady.protocol_fail["nothing_pushed"] += 1
+                continue
+            appeal = post.pushed_ids[-1]  # a patient, then their appeal
+            if post.base not in sessions:
+                sessions[post.base] = await asyncio.to_thread(_consultant, post.base, args.timeout)
+            for status, path, body in (
+                ("in_work", "take", {}),
+                ("closed", "protocol", {"anamnesis": "ИБС", "recommendations": "Вызов СМП, ЧКВ-центр"}),
+            ):
+                post.await_change(appeal, status)
+                try:
+                    answer = await asyncio.to_thread(
+                        sessions[post.base].post,
+                        f"{post.base}/api/v1/appeals/{appeal}/{path}",
+                        json=body,
+                        timeout=args.timeout,
+                    )
+                except requests.RequestException as exc:
+                    answer = None
+                    steady.protocol_fail[f"{path}:{type(exc).__name__}"] += 1
+                if answer is not None and answer.status_code not in (200, 201):
+                    try:
+                        code = answer.json().get("error") or answer.status_code
+                    except ValueError:
+                        code = answer.status_code
+                    steady.protocol_fail[f"{path}:http_{answer.status_code}_{code}"] += 1
+                if answer is None or answer.status_code not in (200, 201):
+                    post.awaited.pop(appeal, None)
+                    break
+                steady.changes_sent[status] += 1
+                # She writes the protocol after the take has reached the post (or 10 s later).
+                deadline = time.monotonic() + 10
+                while appeal in post.awaited and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+
+    side = [
+        asyncio.ensure_future(ramp()),
+        asyncio.ensure_future(queue_pages()),
+        asyncio.ensure_future(protocols()),
+    ]
     try:
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
         gc.freeze()  # and the links, up by now (as above)
@@ -664,6 +726,10 @@ def report(
     ok = [d for d in in_window if d.error is None]
     errors = Counter(d.error for d in in_window if d.error)
     pushes = [d.push_s * 1000 for d in ok if d.push_s is not None]
+    arrived = {
+        status: [seconds * 1000 for post in steady.posts for s, seconds in post.arrivals if s == status]
+        for status in ("in_work", "closed")
+    }
     took = [(d.ended - d.started) * 1000 for d in ok]
     use_before, use_after = steady.use_before, steady.use_after
     cpu_before = sum(c for c, _, _ in use_before.values())
@@ -699,8 +765,14 @@ def report(
         "errors_pct": round(100 * sum(errors.values()) / len(in_window), 2) if in_window else 0.0,
         "error_reasons": dict(errors.most_common(4)) or "none",
         "pushes": len(pushes),
-        "push_p50_ms": round(_pct(pushes, 0.5), 1) if pushes else "n/a",
-        "push_p95_ms": round(_pct(pushes, 0.95), 1) if pushes else "n/a",
+        "emergency_to_central_p50_ms": round(_pct(pushes, 0.5), 1) if pushes else "n/a",
+        "emergency_to_central_p95_ms": round(_pct(pushes, 0.95), 1) if pushes else "n/a",
+        "protocols_sent": steady.changes_sent["closed"],
+        "protocols_at_post": len(arrived["closed"]),
+        "protocol_to_post_p50_ms": round(_pct(arrived["closed"], 0.5), 1) if arrived["closed"] else "n/a",
+        "protocol_to_post_p95_ms": round(_pct(arrived["closed"], 0.95), 1) if arrived["closed"] else "n/a",
+        "take_to_post_p95_ms": round(_pct(arrived["in_work"], 0.95), 1) if arrived["in_work"] else "n/a",
+        "protocol_failures": dict(steady.protocol_fail) or "none",
         "central_pss_mb": round(max(steady.pss_mb), 1) if steady.pss_mb else "n/a",
         "central_cpu_cores": round((cpu_after - cpu_before) / window, 2),
         "central_cpu_cores_by_process": " ".join(
@@ -813,6 +885,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--queue-requests", type=int, default=10, help="queue pages timed in the window (0: none)"
+    )
+    parser.add_argument(
+        "--protocols",
+        type=int,
+        default=10,
+        help="appeals taken in work and closed with a protocol in the window, each timed to its post"
+        " (0: none)",
     )
     parser.add_argument(
         "--cpu-per-instance",

@@ -97,6 +97,9 @@ class Post:
         self.rescheduled: asyncio.Event | None = None
         self.rounds = 0  # rounds ended
         self.spread = False  # its timer put out of step with the others' (Fleet)
+        #: appeal id → (the status awaited, since when): a consultant's change to see arrive
+        self.awaited: dict[str, tuple[str, float]] = {}
+        self.arrivals: list[tuple[str, float]] = []  # (status, seconds from the change to its pull)
         self.failures = 0  # rounds failed in a row (the node's backoff)
         self.offline = False  # the last failure was central not answering: probe it
 
@@ -205,12 +208,27 @@ class Post:
             if page is None:
                 said = f"&schema={schema}" if schema is not None else ""
                 page = await self._json("GET", f"/pull?cursor={self.cursor}&limit={PULL_LIMIT}{said}")
-            got += len(page.get("records", []))
+            records = page.get("records", [])
+            got += len(records)
+            if self.awaited:
+                self._arrived(records)
             self.cursor = int(page["cursor"])
             if not page.get("more"):
                 return got
             page = None
         raise RoundError("pull_endless")
+
+    def await_change(self, appeal_id: str, status: str) -> None:
+        """Time from now until a pull brings appeal `appeal_id` in `status` (a consultant's doing)."""
+        self.awaited[appeal_id] = (status, time.monotonic())
+
+    def _arrived(self, records: list[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        for record in records:
+            awaited = self.awaited.get(record.get("id", ""))
+            if awaited and record.get("model") == "appeal" and record["fields"].get("status") == awaited[0]:
+                del self.awaited[record["id"]]
+                self.arrivals.append((awaited[0], now - awaited[1]))
 
     async def first_sync(self) -> int:
         await self.measure_clock()
@@ -219,18 +237,17 @@ class Post:
 
     async def push(self, specialty: str) -> float:
         """A new patient and an emergency appeal for them, pushed with the pull asked along;
-        the push's seconds."""
+        when central answered (time.monotonic()): the appeal is there."""
         records = self.new_records(specialty)
-        started = time.perf_counter()
         answer = await self._json(
             "POST", "/push", {"records": records, "pull": {"cursor": self.cursor, "limit": PULL_LIMIT}}
         )
-        took = time.perf_counter() - started
+        answered = time.monotonic()
         if answer.get("refused"):
             raise RoundError("refused:" + str(answer["refused"][0].get("code", answer["refused"][0]))[:60])
         self.pushed_ids += [r["id"] for r in records]
         await self.pull(answer["pull"] if isinstance(answer.get("pull"), dict) else None)
-        return took
+        return answered
 
     def new_records(self, specialty: str) -> list[dict[str, Any]]:
         """What the kiosk writes for a patient registered and sent to a consultant at once,
@@ -415,7 +432,7 @@ class Done:
     woken: bool = False  # started by the link («changes», or the link coming up), not the timer
     error: str | None = None
     unreachable: bool = False  # the error was central not answering
-    push_s: float | None = None
+    push_s: float | None = None  # from the round's start (a write wakes it) to central holding the appeal
 
 
 @dataclass
@@ -536,7 +553,7 @@ class Fleet:
         try:
             if kind == "push":  # rows to push: the node says hello first
                 await post.hello()
-                done.push_s = await post.push(self.specialty)
+                done.push_s = await post.push(self.specialty) - started
             else:
                 await post.sync_round()
         except Exception as exc:  # noqa: BLE001 - counted by its kind, the run goes on
