@@ -52,12 +52,18 @@ def test_each_filter_narrows_the_consultants_queues(central_app) -> None:  # typ
         assert _ids(ivanova, post1) == {planned.id, urgent.id}
         neurology = QueueFilter(specialty=Staff.get_by_id(data.consultants["kuznetsova"]).specialty_id)
         assert _ids(ivanova, neurology) == set()
+        # The slots are an hour or so ahead: late in Moscow's evening they fall on tomorrow.
         today = _local_day(utcnow())
-        made_today = {a.id for a in (planned, urgent, from_kushalino) if _local_day(_when(a)) == today}
+        made = (planned, urgent, from_kushalino)
+        made_today = {a.id for a in made if _local_day(_when(a)) == today}
+        made_tomorrow = {a.id for a in made if _local_day(_when(a)) == today + timedelta(days=1)}
         assert urgent.id in made_today  # made just now, and it has no slot
+        assert made_today | made_tomorrow == {a.id for a in made}
         assert _ids(ivanova, QueueFilter(day=today, zone=MOSCOW)) == made_today
         tomorrow = QueueFilter(day=today + timedelta(days=1), zone=MOSCOW)
-        assert _ids(ivanova, tomorrow) == set()
+        assert _ids(ivanova, tomorrow) == made_tomorrow
+        after = QueueFilter(day=today + timedelta(days=2), zone=MOSCOW)
+        assert _ids(ivanova, after) == set()
 
 
 def test_a_slot_date_is_the_appeals_date(central_app) -> None:  # type: ignore[no-untyped-def]
