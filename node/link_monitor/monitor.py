@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 #: After a round that reached central, measure again this soon if the last result was
 #: «отложенная» (the link may just have come back), else only once `interval` has passed.
 RETRY_AFTER_DEFERRED_S = 60.0
+#: A measurement's report to central: one attempt per timeout (s), `PUSH_PAUSE_S` apart.
+PUSH_TIMEOUTS_S = (10.0, 20.0, 30.0)
+PUSH_PAUSE_S = 2.0
 
 
 class LinkMonitor:
@@ -160,20 +163,27 @@ class LinkMonitor:
         return result
 
     def push(self, result: LinkQuality) -> bool:
-        """Send a measurement and its mode to central; whether central took it."""
+        """Send a measurement and its mode to central; whether central took it.
+
+        A link bad enough to measure badly may lose the report too (at 25 % loss one POST timed
+        out after 30 s): it is sent again, up to `PUSH_TIMEOUTS_S` attempts, each signed afresh."""
         path = f"{LINK_PATH}/report"
         body = encode({**result.as_dict(), "mode": offered_mode(result)})
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
-        try:
-            response = self.central.send("POST", path, body, headers=headers, timeout=30)
-        except (OSError, SyncError) as exc:
-            log.info("link measurement not sent to central: %s", type(exc).__name__)
-            return False
-        if not response.ok:
-            log.warning(
-                "central refused the link measurement: %s %s", response.status_code, response.text[:200]
-            )
-        return response.ok
+        for attempt, timeout in enumerate(PUSH_TIMEOUTS_S, start=1):
+            if attempt > 1 and self._stop.wait(PUSH_PAUSE_S):
+                return False
+            try:
+                response = self.central.send("POST", path, body, headers=headers, timeout=timeout)
+            except (OSError, SyncError) as exc:
+                log.info("link measurement not sent to central (attempt %s): %s", attempt, type(exc).__name__)
+                continue
+            if not response.ok:
+                log.warning(
+                    "central refused the link measurement: %s %s", response.status_code, response.text[:200]
+                )
+            return response.ok
+        return False
 
     def _run(self) -> None:
         started = time.monotonic()

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
+
 from node.identity import NodeIdentity
+from node.link_monitor import monitor as monitor_module
 from node.link_monitor.measure import LinkQuality, load_latest
 from node.link_monitor.monitor import LinkMonitor
 from sync.client import SyncStatus
 from sync.request_signing import NodeKey
-from sync.session import CentralSession
+from sync.session import CentralSession, no_link
 from tests.helpers.timing import wait_until
 
 #: The moment the due-tests look from (a measurement's age is counted to it, not to the wall clock).
@@ -79,3 +82,35 @@ def test_a_kiosk_whose_key_is_still_sealed_gets_its_monitor_and_opens_the_sessio
     assert opened == [1] and quality.rtt_ms is None  # central at 127.0.0.1:9 never answers
     monitor.measure_now()
     assert opened == [1], "one session, kept"
+
+
+class _FlakyCentral(CentralSession):
+    """Central as a lossy link shows it: the first `losses` reports never get an answer."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__("http://127.0.0.1:9", "kiosk-monitor", NodeKey.generate())
+        self.losses = losses
+        self.sent: list[tuple[str, float | None, dict[str, str]]] = []
+
+    def send(self, method, path, body=b"", *, headers=None, key=None, timeout=None):  # type: ignore[no-untyped-def]
+        signed = self.sign(method, path, body)
+        self.sent.append((path, timeout, signed))
+        if len(self.sent) <= self.losses:
+            raise no_link(TimeoutError("read timed out"))
+        answer = requests.Response()
+        answer.status_code = 200
+        return answer
+
+
+def test_a_report_lost_on_the_way_is_sent_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(monitor_module, "PUSH_PAUSE_S", 0.0)
+    central = _FlakyCentral(losses=2)
+    monitor = LinkMonitor(kiosk(tmp_path), session=lambda: central, now=lambda: NOW)
+    assert monitor.push(measured(0, rtt=90)) is True
+    assert [timeout for _, timeout, _ in central.sent] == list(monitor_module.PUSH_TIMEOUTS_S)
+    assert len({signed["X-Faplink-Nonce"] for _, _, signed in central.sent}) == 3  # signed afresh each time
+    # Lost every time: the kiosk gives up after its attempts (the next measurement will try again).
+    given_up = _FlakyCentral(losses=10)
+    monitor = LinkMonitor(kiosk(tmp_path / "other"), session=lambda: given_up, now=lambda: NOW)
+    assert monitor.push(measured(0, rtt=90)) is False
+    assert len(given_up.sent) == len(monitor_module.PUSH_TIMEOUTS_S)

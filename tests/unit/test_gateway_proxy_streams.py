@@ -130,6 +130,9 @@ class _Worker(http.server.BaseHTTPRequestHandler):
 
 class _WorkerServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
+    # As gunicorn's (2048), not socketserver's 5: a unix socket refuses a connection at once
+    # when its backlog is full, and eight clients at once on a busy machine filled five (502s).
+    request_queue_size = 128
 
     def __init__(self, path: str) -> None:
         super().__init__(path, _Worker)
