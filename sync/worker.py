@@ -18,7 +18,7 @@ from collections.abc import Callable
 from .client import SyncClient
 from .errors import SyncError, TransportError
 
-__all__ = ["SyncWorker"]
+__all__ = ["SyncWorker", "backoff", "jittered"]
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 JITTER = 0.2
 #: The longest a post waits after central comes back before it syncs (a ping every 5 s found it).
 SPREAD_CAP = 10.0
+#: After n failed rounds the next waits up to BACKOFF_BASE_S · 2^n s, at most BACKOFF_CAP_S.
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 300.0
+#: While central does not answer, it is pinged this often.
+PROBE_INTERVAL_S = 5.0
 
 
 def _never_linked() -> bool:
@@ -42,9 +47,9 @@ class SyncWorker:
         *,
         interval: float = 15.0,
         safety_interval: float | None = None,
-        backoff_base: float = 2.0,
-        backoff_cap: float = 300.0,
-        probe_interval: float = 5.0,
+        backoff_base: float = BACKOFF_BASE_S,
+        backoff_cap: float = BACKOFF_CAP_S,
+        probe_interval: float = PROBE_INTERVAL_S,
     ) -> None:
         self.client = client
         self.interval = interval
@@ -79,9 +84,8 @@ class SyncWorker:
     def next_delay(self) -> float:
         """The pause before the next round, jittered so that a fleet's posts do not poll in step."""
         if self.failures == 0:
-            return _jittered(self.safety_interval if self.linked() else self.interval)
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** min(self.failures, 16))
-        return random.uniform(delay / 2, delay)
+            return jittered(self.safety_interval if self.linked() else self.interval)
+        return backoff(self.failures, self.backoff_base, self.backoff_cap)
 
     def spread(self) -> float:
         """How long to wait once central answers again: up to a round's pause, at random, so that
@@ -116,7 +120,7 @@ class SyncWorker:
                 break
             if linked and not self.linked():
                 linked = False
-                deadline = min(deadline, time.monotonic() + _jittered(self.interval))
+                deadline = min(deadline, time.monotonic() + jittered(self.interval))
             if self.offline and self.client.ping():
                 self.offline = False
                 wait = self.spread()
@@ -125,5 +129,14 @@ class SyncWorker:
         self._wake.clear()
 
 
-def _jittered(pause: float) -> float:
+def jittered(pause: float) -> float:
+    """`pause` varied by `JITTER` either way, so that a fleet's posts do not poll in step."""
     return random.uniform(pause * (1 - JITTER), pause * (1 + JITTER))
+
+
+def backoff(failures: int, base: float, cap: float, doublings: int = 16) -> float:
+    """The pause after `failures` failures in a row: base · 2^failures (doubled at most
+    `doublings` times, at most `cap`), drawn from its upper half so that posts that failed
+    together do not try again together."""
+    delay = min(cap, base * 2 ** min(failures, doublings))
+    return random.uniform(delay / 2, delay)

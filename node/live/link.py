@@ -16,7 +16,6 @@ down (the calls feature relays its signalling this way).
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import socketio
 
 from sync.session import CentralSession
+from sync.worker import backoff
 
 __all__ = ["CentralLink", "LINK_PATH", "NODE_NAMESPACE"]
 
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 #: What the node signs for the handshake; central checks the same (central.live.sockets).
 LINK_PATH = "/socket.io/"
 NODE_NAMESPACE = "/node"
+#: A link that could not be kept up is tried again after up to RETRY_BASE_S · 2^failures s,
+#: at most RETRY_CAP_S (a call placed from central needs the link back soon).
+RETRY_BASE_S = 2.0
+RETRY_CAP_S = 30.0
 
 
 class CentralLink:
@@ -42,8 +46,8 @@ class CentralLink:
         central: CentralSession,
         on_changes: Callable[[], None],
         *,
-        retry_base: float = 2.0,
-        retry_cap: float = 30.0,
+        retry_base: float = RETRY_BASE_S,
+        retry_cap: float = RETRY_CAP_S,
     ) -> None:
         self.central = central
         self.node_id = central.node_id
@@ -183,5 +187,4 @@ class CentralLink:
                 except Exception:
                     pass
                 http.close()
-            delay = min(self.retry_cap, self.retry_base * 2 ** min(failures, 8))
-            self._wake.wait(random.uniform(delay / 2, delay))
+            self._wake.wait(backoff(failures, self.retry_base, self.retry_cap, doublings=8))
