@@ -93,7 +93,7 @@ from benchlib import (  # noqa: E402
     tcp_open,
     wait_until,
 )
-from fleet_posts import Fleet, Link, LinkLedger, Post  # noqa: E402
+from fleet_posts import Fleet, Link, LinkLedger, Post, each, error_code  # noqa: E402
 from queue_load import _pg, _pg_drop  # noqa: E402
 
 PG_ADMIN = os.environ.get("FAPLINK_BENCH_PG", "postgresql://root@127.0.0.1:5432/postgres")
@@ -466,15 +466,13 @@ async def drive(
     started = time.monotonic()
     for post in posts:
         await post.open()
-    setup = asyncio.Semaphore(8)
 
-    async def set_up(post: Post, token: str) -> int:
-        async with setup:
-            await post.enroll(token)
-            return await post.first_sync()
+    async def set_up(post: Post) -> int:
+        await post.enroll(tokens[post.index])
+        return await post.first_sync()
 
     try:
-        pulled = await asyncio.gather(*(set_up(p, t) for p, t in zip(posts, tokens, strict=True)))
+        pulled = await each(set_up, posts, 8)
     except BaseException:  # interrupted, or central refused: the posts' connections closed all the same
         await asyncio.gather(*(post.close() for post in posts), return_exceptions=True)
         raise
@@ -565,6 +563,7 @@ async def drive(
                 ("closed", "protocol", {"anamnesis": "ИБС", "recommendations": "Вызов СМП, ЧКВ-центр"}),
             ):
                 post.await_change(appeal, status)
+                failed = None
                 try:
                     answer = await asyncio.to_thread(
                         sessions[post.base].post,
@@ -572,16 +571,12 @@ async def drive(
                         json=body,
                         timeout=args.timeout,
                     )
+                    if answer.status_code not in (200, 201):
+                        failed = f"http_{answer.status_code}_{error_code(answer.status_code, answer.content)}"
                 except requests.RequestException as exc:
-                    answer = None
-                    steady.protocol_fail[f"{path}:{type(exc).__name__}"] += 1
-                if answer is not None and answer.status_code not in (200, 201):
-                    try:
-                        code = answer.json().get("error") or answer.status_code
-                    except ValueError:
-                        code = answer.status_code
-                    steady.protocol_fail[f"{path}:http_{answer.status_code}_{code}"] += 1
-                if answer is None or answer.status_code not in (200, 201):
+                    failed = type(exc).__name__
+                if failed is not None:
+                    steady.protocol_fail[f"{path}:{failed}"] += 1
                     post.awaited.pop(appeal, None)
                     break
                 steady.changes_sent[status] += 1
@@ -725,7 +720,7 @@ def report(
             )
     ok = [d for d in in_window if d.error is None]
     errors = Counter(d.error for d in in_window if d.error)
-    pushes = [d.push_s * 1000 for d in ok if d.push_s is not None]
+    pushes = [d.to_central_s * 1000 for d in ok if d.to_central_s is not None]
     arrived = {
         status: [seconds * 1000 for post in steady.posts for s, seconds in post.arrivals if s == status]
         for status in ("in_work", "closed")

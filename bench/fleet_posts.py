@@ -20,29 +20,28 @@ percent of a core for the whole fleet; the rounds are timed by the same clock as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import socketio
 
-#: As the node's SyncWorker: a round's pause varies by this share either way.
-JITTER = 0.2
+from node.live.link import LINK_PATH, NODE_NAMESPACE, RETRY_BASE_S, RETRY_CAP_S
+from sync.worker import BACKOFF_BASE_S, BACKOFF_CAP_S, PROBE_INTERVAL_S, SPREAD_CAP, backoff, jittered
+
 #: The page size of a pull (the node's first batch size).
 PULL_LIMIT = 200
-#: sync.worker.SyncWorker's defaults: after n failed rounds the next comes after
-#: uniform(d/2, d), d = min(BACKOFF_CAP, BACKOFF_BASE × 2^n); while central is unreachable
-#: the node pings it every PROBE_INTERVAL s and, once answered, syncs within min(interval,
-#: SPREAD_CAP) s.
-BACKOFF_BASE, BACKOFF_CAP, PROBE_INTERVAL, SPREAD_CAP = 2.0, 300.0, 5.0, 10.0
+
+T = TypeVar("T")
 
 
 class RoundError(Exception):
@@ -57,14 +56,18 @@ class Unreachable(RoundError):
     """No answer from central (refused, cut, timed out): the node's TransportError."""
 
 
+def error_code(status: int, content: bytes) -> str:
+    """What central's error answer names (`{"error": …}`), else its status."""
+    try:
+        return str(json.loads(content).get("error") or status)
+    except (ValueError, AttributeError):
+        return str(status)
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, RoundError):
         return exc.reason
     return type(exc).__name__  # TimeoutError, ClientConnectorError, ServerDisconnectedError, …
-
-
-def jittered(pause: float) -> float:
-    return random.uniform(pause * (1 - JITTER), pause * (1 + JITTER))
 
 
 class Post:
@@ -134,11 +137,7 @@ class Post:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise Unreachable(type(exc).__name__) from exc
         if status >= 400:
-            try:
-                code = json.loads(content).get("error") or status
-            except (ValueError, AttributeError):
-                code = status
-            raise RoundError(f"http_{status}_{code}")
+            raise RoundError(f"http_{status}_{error_code(status, content)}")
         return decode(content, gzipped=False)
 
     async def enroll(self, token: str) -> None:
@@ -297,6 +296,17 @@ class Post:
         return out
 
 
+async def each(op: Callable[[Post], Awaitable[T]], posts: list[Post], in_flight: int) -> list[T]:
+    """`op(post)` for every post of `posts`, `in_flight` at a time; their results in order."""
+    slots = asyncio.Semaphore(in_flight)
+
+    async def one(post: Post) -> T:
+        async with slots:
+            return await op(post)
+
+    return list(await asyncio.gather(*(one(post) for post in posts)))
+
+
 # -- the live links --------------------------------------------------------------------
 
 
@@ -331,8 +341,8 @@ class Link:
         on_changes: Callable[[], None],
         on_drop: Callable[[], None],
         *,
-        retry_base: float = 2.0,
-        retry_cap: float = 30.0,
+        retry_base: float = RETRY_BASE_S,
+        retry_cap: float = RETRY_CAP_S,
     ) -> None:
         self.post = post
         self.ledger = ledger
@@ -364,8 +374,6 @@ class Link:
 
     def _headers(self) -> dict[str, str]:
         """Signed afresh for each connection attempt, as the node's (a nonce is never reused)."""
-        from node.live.link import LINK_PATH
-
         self.ledger.attempts += 1
         return self.post.session.sign("GET", LINK_PATH, b"")
 
@@ -381,8 +389,6 @@ class Link:
         self.on_changes()  # catch up on what changed while it was not listening
 
     async def _run(self) -> None:
-        from node.live.link import NODE_NAMESPACE
-
         failures = 0
         while not self.stopping.is_set():
             client = socketio.AsyncClient(
@@ -413,9 +419,9 @@ class Link:
                     await client.disconnect()
                 except Exception:  # noqa: BLE001 - already gone
                     pass
-            delay = min(self.retry_cap, self.retry_base * 2 ** min(failures, 8))
+            pause = backoff(failures, self.retry_base, self.retry_cap, doublings=8)
             try:
-                await asyncio.wait_for(self.stopping.wait(), random.uniform(delay / 2, delay))
+                await asyncio.wait_for(self.stopping.wait(), pause)
             except TimeoutError:
                 pass
 
@@ -432,7 +438,8 @@ class Done:
     woken: bool = False  # started by the link («changes», or the link coming up), not the timer
     error: str | None = None
     unreachable: bool = False  # the error was central not answering
-    push_s: float | None = None  # from the round's start (a write wakes it) to central holding the appeal
+    #: a push: from the round's start (a write starts it at once) to central holding the appeal
+    to_central_s: float | None = None
 
 
 @dataclass
@@ -508,7 +515,7 @@ class Fleet:
                 post.rescheduled.clear()
                 wait = min(post.due, self.deadline) - now
                 if post.offline:
-                    wait = min(wait, PROBE_INTERVAL)
+                    wait = min(wait, PROBE_INTERVAL_S)
                 try:
                     await asyncio.wait_for(post.rescheduled.wait(), wait)
                 except TimeoutError:
@@ -520,10 +527,7 @@ class Fleet:
                 continue
             due, woken = post.due, post.due_woken
             post.running, post.due = True, math.inf
-            if self.slots is not None:
-                async with self.slots:
-                    done = await self._round(post, due, woken)
-            else:
+            async with self.slots or contextlib.nullcontext():
                 done = await self._round(post, due, woken)
             self.done.append(done)
             post.running = False
@@ -537,8 +541,7 @@ class Fleet:
                 post.woken = False
                 self._schedule(post, done.ended, woken=True)
             elif post.failures:
-                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(post.failures, 16))
-                self._schedule(post, done.ended + random.uniform(delay / 2, delay))
+                self._schedule(post, done.ended + backoff(post.failures, BACKOFF_BASE_S, BACKOFF_CAP_S))
             elif not post.spread and (post.link is None or self.linked(post)):
                 # Once in its steady pause: out of step with the others, as in a fleet long up.
                 post.spread = True
@@ -553,7 +556,7 @@ class Fleet:
         try:
             if kind == "push":  # rows to push: the node says hello first
                 await post.hello()
-                done.push_s = await post.push(self.specialty) - started
+                done.to_central_s = await post.push(self.specialty) - started
             else:
                 await post.sync_round()
         except Exception as exc:  # noqa: BLE001 - counted by its kind, the run goes on

@@ -56,7 +56,7 @@ from fleet_load import (  # noqa: E402
     start_centrals,
     total_usage,
 )
-from fleet_posts import PULL_LIMIT, Post  # noqa: E402
+from fleet_posts import PULL_LIMIT, Post, each  # noqa: E402
 from queue_load import _pg, _pg_drop  # noqa: E402
 
 KINDS = ("round", "hello", "pull", "ping")
@@ -112,18 +112,13 @@ async def _ping(post: Post) -> None:
 
 
 def _op(kind: str, rounds: NodeRounds) -> Callable[[Post], Awaitable[None]]:
-    return {"round": rounds, "hello": Post.hello, "pull": _pull, "ping": _ping}[kind]
-
-
-async def _each(op: Callable[[Post], Awaitable[Any]], batch: list[Post], in_flight: int) -> None:
-    """`op` for every post of `batch`, `in_flight` at a time."""
-    slots = asyncio.Semaphore(in_flight)
-
-    async def one(post: Post) -> None:
-        async with slots:
-            await op(post)
-
-    await asyncio.gather(*(one(post) for post in batch))
+    ops: dict[str, Callable[[Post], Awaitable[None]]] = {
+        "round": rounds,
+        "hello": Post.hello,
+        "pull": _pull,
+        "ping": _ping,
+    }
+    return ops[kind]
 
 
 def _cpu_by_kind(pid: int) -> dict[str, float]:
@@ -146,11 +141,11 @@ async def measure(
     for post in posts:
         await post.open()
     try:
-        await _each(lambda post: post.enroll(tokens[post.index]), posts, args.threads)
-        await _each(Post.first_sync, posts, args.threads)
+        await each(lambda post: post.enroll(tokens[post.index]), posts, args.threads)
+        await each(Post.first_sync, posts, args.threads)
         # Warm up: every worker's connection, caches, the code's first paths.
         rounds = NodeRounds(args.interval)
-        await _each(rounds, posts * max(1, args.rounds // (5 * len(posts))), args.threads)
+        await each(rounds, posts * max(1, args.rounds // (5 * len(posts))), args.threads)
 
         started = _cpu_by_kind(pid)
         await asyncio.sleep(args.idle)
@@ -162,7 +157,7 @@ async def measure(
             rounds.rounds = rounds.said = 0
             batch = [posts[n % len(posts)] for n in range(args.rounds)]
             before, wall = _cpu_by_kind(pid), time.monotonic()
-            await _each(op, batch, args.threads)
+            await each(op, batch, args.threads)
             wall = time.monotonic() - wall
             spent = _spent(before, _cpu_by_kind(pid), idle, wall)
             web = sum(v for role, v in spent.items() if role in WEB)
