@@ -229,9 +229,9 @@ def test_the_offered_mode_follows_the_bandwidth_and_the_consultant_sees_it(site:
     # (Rough: on a busy two-core machine the processes' own delays blur the timing. Up is
     # timed from request to answer for the small transfers: a stall there lowers it. Down, a
     # reader that wakes late finds a 32 KiB probe whole in its socket, less one round trip
-    # of time: 9,056 kbit/s at 4,000 in one fresh-clone run. The bound is three times the
-    # rate; the mode, checked at every step above, is what the feldsher is offered.)
-    assert 2000 < video["down_kbps"] < 12000 and 600 <= video["up_kbps"] < 12000, video
+    # of time: 9,056 kbit/s at 4,000 in one fresh-clone run. The bound down is three times
+    # the rate; the mode, checked at every step above, is what the feldsher is offered.)
+    assert 2000 < video["down_kbps"] < 12000 and 600 <= video["up_kbps"] < 6000, video
     assert video["loss_pct"] is not None and video["loss_pct"] < 5, video
     assert 80 <= video["rtt_ms"] < 800, video  # 2 × 40 ms of relay, and a busy machine
     assert 150 < audio["down_kbps"] < 450 and 64 <= audio["up_kbps"] < 450, audio
